@@ -1,0 +1,58 @@
+# make run  — set everything up and serve the portal with demo data
+# make test — set everything up and run every test (SQLite and PostgreSQL, real Redis)
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := wsgi.py
+REDIS_PORT ?= 6379
+PG_URL ?= postgresql://postgres@127.0.0.1:5432
+
+.PHONY: run test test-sqlite test-postgres install install-dev migrate seed worker scheduler screenshots bench clean
+
+$(BIN)/activate:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip wheel setuptools
+
+$(VENV)/.installed: $(BIN)/activate setup.cfg
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(BIN)/flask db upgrade
+
+seed: migrate
+	$(BIN)/flask demo seed
+
+run: seed
+	@./scripts/run.sh "$(HOST)" "$(PORT)"
+
+worker: install
+	$(BIN)/flask jobs worker
+
+scheduler: install
+	$(BIN)/flask jobs scheduler
+
+test: install-dev
+	@./scripts/test.sh
+
+test-sqlite: install-dev
+	PORTAL_TEST_DATABASE_URL=sqlite $(BIN)/pytest -q $(ARGS)
+
+test-postgres: install-dev
+	@./scripts/test.sh postgres
+
+bench: install-dev
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) instance *.egg-info

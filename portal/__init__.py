@@ -1,0 +1,83 @@
+"""The procurement portal: create_app() builds a configured Flask application."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    from portal.config import load_config
+
+    instance_path = os.environ.get("PORTAL_INSTANCE_PATH") or str(ROOT / "instance")
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=False,
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.from_mapping(load_config(instance_path, overrides))
+    Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+    _register_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+
+    from portal import web
+
+    web.init_app(app)
+    return app
+
+
+def _register_extensions(app: Flask) -> None:
+    from portal.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+    from portal.jobs.queue import detect_mode
+
+    import portal.models  # noqa: F401  (every table registered before migrations look)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.signin"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong" if app.config["PORTAL_ENV"] == "production" else "basic"
+
+    from portal.accounts.services import load_session_user
+
+    login_manager.user_loader(load_session_user)
+    app.extensions["portal_jobs_mode"] = detect_mode(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.accounts.views import bp as auth_bp, company_bp, files_bp
+    from portal.dashboard.views import bp as dashboard_bp
+    from portal.jobs.views import bp as jobs_bp
+    from portal.notifications.views import bp as notifications_bp
+
+    for bp in (auth_bp, company_bp, files_bp, dashboard_bp, jobs_bp, notifications_bp):
+        app.register_blueprint(bp)
+    for module in ("portal.rfq.views", "portal.quotes.views", "portal.orders.views", "portal.catalog.views",
+                   "portal.credit.views", "portal.invoices.views", "portal.api.views"):
+        try:
+            mod = __import__(module, fromlist=["bp"])
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        for name in ("bp", "bp2"):
+            if hasattr(mod, name):
+                app.register_blueprint(getattr(mod, name))
+
+
+def _register_cli(app: Flask) -> None:
+    from portal.cli import companies_cli, demo_cli, users_cli
+    from portal.jobs.cli import jobs_cli
+
+    for group in (companies_cli, users_cli, demo_cli, jobs_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,474 @@
+"""Companies, people, invitations and sign-in. Each public function is one unit of work."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from babel import Locale
+from flask import current_app
+from stdnum import get_cc_module
+from stdnum import iban as iban_mod
+from stdnum.eu import vat as eu_vat
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.accounts.models import Company, CompanyKind, Invitation, Role, User
+from portal.audit.services import record
+from portal.db import db, utcnow
+from portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from portal.money import CURRENCIES
+
+PASSWORD_MIN = 10
+COMMON_PASSWORDS = {
+    "password", "password1", "password123", "1234567890", "12345678910", "qwertyuiop", "letmein123",
+    "iloveyou12", "welcome123", "portal-demo", "administrator", "changeme123", "passw0rd123",
+}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Validation helpers (pure)
+# ---------------------------------------------------------------------------------------------------
+
+def country_names(locale: str = "en") -> dict[str, str]:
+    terr = Locale.parse(locale).territories
+    return {code: name for code, name in sorted(terr.items(), key=lambda kv: kv[1])
+            if len(code) == 2 and code.isalpha() and code not in ("ZZ", "EU", "EZ", "UN", "QO")}
+
+
+def normalise_country(cc: str) -> str:
+    cc = (cc or "").strip().upper()
+    if cc not in country_names():
+        raise ValidationFailed(f"{cc or 'Empty'} is not a known country code.",
+                               errors={"country": "Choose a country (two-letter ISO code such as DE)."})
+    return cc
+
+
+def normalise_vat(country: str, number: str | None) -> str | None:
+    """Validate a VAT/tax number with python-stdnum where the country has a format; return it compacted.
+
+    EU numbers are stored with their country prefix (DE136695976); others as the country's module compacts them.
+    Countries without a known format keep the number as typed (trimmed).
+    """
+    number = (number or "").strip()
+    if not number:
+        return None
+    cc = country.lower()
+    eu_cc = "el" if cc == "gr" else cc
+    if cc in eu_vat.MEMBER_STATES or eu_cc in eu_vat.MEMBER_STATES:
+        prefixed = number if number[:2].isalpha() else f"{eu_cc.upper()}{number}"
+        if not eu_vat.is_valid(prefixed):
+            raise ValidationFailed(f"{number} is not a valid {country} VAT number.",
+                                   errors={"vat_number": f"Not a valid VAT number for {country} "
+                                                         "(check the digits and the country prefix)."})
+        compact = eu_vat.compact(prefixed)
+        if compact[:2].lower() not in (cc, eu_cc):
+            raise ValidationFailed("The VAT number belongs to another country.",
+                                   errors={"vat_number": f"This VAT number is not from {country}."})
+        return compact
+    module = get_cc_module(cc, "vat")
+    if module is not None:
+        if not module.is_valid(number):
+            raise ValidationFailed(f"{number} is not a valid {country} VAT/tax number.",
+                                   errors={"vat_number": f"Not a valid VAT/tax number for {country}."})
+        return module.compact(number)
+    if len(number) > 32:
+        raise ValidationFailed("The tax number is too long.", errors={"vat_number": "At most 32 characters."})
+    return number
+
+
+def normalise_iban(value: str | None) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not iban_mod.is_valid(value):
+        raise ValidationFailed(f"{value} is not a valid IBAN.",
+                               errors={"iban": "Not a valid IBAN (check the country code and digits)."})
+    return iban_mod.compact(value)
+
+
+def check_password_strength(password: str, *, email: str = "", name: str = "") -> None:
+    problems = []
+    if len(password) < PASSWORD_MIN:
+        problems.append(f"use at least {PASSWORD_MIN} characters")
+    if len(set(password)) < 5:
+        problems.append("use more different characters")
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS:
+        problems.append("this password is too common")
+    local = email.split("@")[0].lower()
+    if local and len(local) >= 4 and local in lowered:
+        problems.append("do not use your email address in the password")
+    if problems:
+        msg = "Choose a stronger password: " + "; ".join(problems) + "."
+        raise ValidationFailed(msg, errors={"password": msg})
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def _email(value: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email((value or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValidationFailed(str(exc), errors={"email": str(exc)}) from exc
+
+
+def _ensure_email_free(email: str) -> None:
+    if db.session.scalar(sa.select(User.id).where(sa.func.lower(User.email) == email)):
+        raise Conflict("An account with this email address already exists.",
+                       errors={"email": "An account with this email address already exists."})
+
+
+def _roles(values) -> list[Role]:
+    try:
+        roles = sorted({Role(v) for v in values}, key=lambda r: r.value)
+    except ValueError as exc:
+        raise ValidationFailed(f"Unknown role: {exc}", errors={"roles": "Unknown role."}) from exc
+    if not roles:
+        raise ValidationFailed("Give the person at least one role.", errors={"roles": "Choose at least one role."})
+    return roles
+
+
+# ---------------------------------------------------------------------------------------------------
+# Companies
+# ---------------------------------------------------------------------------------------------------
+
+def build_company(*, legal_name: str, display_name: str | None = None, country: str, vat_number: str | None,
+                  kind: str, currency: str = "EUR", address_line1: str = "", address_line2: str = "",
+                  postcode: str = "", city: str = "", categories: str = "", iban: str | None = None,
+                  bic: str | None = None, bank_name: str | None = None) -> Company:
+    legal_name = (legal_name or "").strip()
+    if not legal_name:
+        raise ValidationFailed("The company needs a legal name.", errors={"legal_name": "Required."})
+    country = normalise_country(country)
+    vat = normalise_vat(country, vat_number)
+    if vat and db.session.scalar(sa.select(Company.id).where(Company.vat_number == vat)):
+        raise Conflict(f"A company with VAT number {vat} is already registered.",
+                       errors={"vat_number": "A company with this VAT number is already registered."})
+    try:
+        kind_enum = CompanyKind(kind)
+    except ValueError as exc:
+        raise ValidationFailed("Choose whether the company buys, supplies or both.",
+                               errors={"kind": "Choose buyer, supplier or both."}) from exc
+    currency = (currency or "").upper()
+    if currency not in CURRENCIES:
+        raise ValidationFailed(f"{currency} is not a supported currency.",
+                               errors={"currency": f"Choose one of {', '.join(CURRENCIES)}."})
+    return Company(legal_name=legal_name, display_name=(display_name or "").strip() or legal_name,
+                   country=country, vat_number=vat, kind=kind_enum, default_currency=currency,
+                   address_line1=address_line1.strip(), address_line2=address_line2.strip(),
+                   postcode=postcode.strip(), city=city.strip(), categories=categories.strip(),
+                   iban=normalise_iban(iban), bic=(bic or "").strip().upper() or None,
+                   bank_name=(bank_name or "").strip() or None)
+
+
+def create_company(**fields) -> Company:
+    company = build_company(**fields)
+    db.session.add(company)
+    db.session.commit()
+    return company
+
+
+def update_company(company: Company, actor: User, **fields) -> Company:
+    _require_admin_of(actor, company)
+    country = normalise_country(fields.get("country", company.country))
+    vat = normalise_vat(country, fields.get("vat_number", company.vat_number))
+    if vat and db.session.scalar(sa.select(Company.id).where(Company.vat_number == vat, Company.id != company.id)):
+        raise Conflict("Another company is registered with this VAT number.",
+                       errors={"vat_number": "Another company is registered with this VAT number."})
+    currency = fields.get("default_currency", company.default_currency).upper()
+    if currency not in CURRENCIES:
+        raise ValidationFailed("Unsupported currency.", errors={"default_currency": "Unsupported currency."})
+    iban = normalise_iban(fields.get("iban", company.iban))
+    for key in ("legal_name", "display_name", "address_line1", "address_line2", "postcode", "city",
+                "categories", "bic", "bank_name", "website"):
+        if key in fields:
+            value = (fields[key] or "").strip()
+            setattr(company, key, value or (None if key in ("bic", "bank_name", "website") else ""))
+    if not company.legal_name:
+        raise ValidationFailed("The company needs a legal name.", errors={"legal_name": "Required."})
+    company.display_name = company.display_name or company.legal_name
+    company.country, company.vat_number, company.default_currency, company.iban = country, vat, currency, iban
+    record("company", company.id, "profile_updated", actor=actor, company_id=company.id)
+    db.session.commit()
+    return company
+
+
+def sign_up(*, company_fields: dict, name: str, email: str, password: str) -> User:
+    """Create a company with its first admin, in one transaction."""
+    email = _email(email)
+    _ensure_email_free(email)
+    if not (name or "").strip():
+        raise ValidationFailed("Tell us your name.", errors={"name": "Required."})
+    check_password_strength(password, email=email, name=name)
+    company = build_company(**company_fields)
+    db.session.add(company)
+    db.session.flush()
+    roles = [Role.admin]
+    roles += [Role.procurement, Role.approver] if company.is_buyer else []
+    roles += [Role.sales] if company.is_supplier else []
+    roles += [Role.accounts]
+    user = User(company_id=company.id, email=email, name=name.strip(), password_hash=hash_password(password))
+    user.set_roles(roles)
+    db.session.add(user)
+    db.session.flush()
+    record("company", company.id, "signed_up", actor=user, company_id=company.id)
+    db.session.commit()
+    return user
+
+
+def create_user(*, company_id: int, email: str, name: str, roles, password: str, check_strength=True) -> User:
+    company = db.session.get(Company, company_id)
+    if company is None:
+        raise NotFound(f"No company with id {company_id}.")
+    email = _email(email)
+    _ensure_email_free(email)
+    if not (name or "").strip():
+        raise ValidationFailed("A name is required.", errors={"name": "Required."})
+    if check_strength:
+        check_password_strength(password, email=email, name=name)
+    user = User(company_id=company.id, email=email, name=name.strip(), password_hash=hash_password(password))
+    user.set_roles(_roles(roles))
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sign-in
+# ---------------------------------------------------------------------------------------------------
+
+_DUMMY_HASH = None
+
+
+def authenticate(email: str, password: str) -> User:
+    """Return the user for valid credentials; one message for every failure (no account probing)."""
+    global _DUMMY_HASH
+    email = (email or "").strip().lower()
+    user = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email))
+    if user is None:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = hash_password(secrets.token_hex(8))
+        check_password_hash(_DUMMY_HASH, password or "")  # same work whether or not the account exists
+        raise ValidationFailed("The email address or password is not correct.")
+    if not check_password_hash(user.password_hash, password or ""):
+        raise ValidationFailed("The email address or password is not correct.")
+    if not user.active:
+        raise Forbidden("This account has been deactivated. Ask your company's administrator.")
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def load_session_user(session_id: str) -> User | None:
+    """Flask-Login user loader: '<id>:<session_version>'; a stale version or inactive user is no one."""
+    try:
+        uid, version = (int(p) for p in session_id.split(":", 1))
+    except (ValueError, AttributeError):
+        return None
+    user = db.session.get(User, uid)
+    if user is None or not user.active or user.session_version != version:
+        return None
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not check_password_hash(user.password_hash, current or ""):
+        raise ValidationFailed("Your current password is not correct.",
+                               errors={"current_password": "Not correct."})
+    check_password_strength(new, email=user.email, name=user.name)
+    user.password_hash = hash_password(new)
+    user.session_version += 1  # signs out every other session and remember-me cookie
+    record("user", user.id, "password_changed", actor=user, company_id=user.company_id)
+    db.session.commit()
+
+
+def update_preferences(user: User, *, timezone: str, locale: str, name: str) -> None:
+    from zoneinfo import available_timezones
+
+    if timezone not in available_timezones():
+        raise ValidationFailed("Unknown time zone.", errors={"timezone": "Choose a time zone from the list."})
+    if locale not in ("en_GB", "en_US", "de_DE"):
+        raise ValidationFailed("Unsupported language.", errors={"locale": "Choose a language from the list."})
+    if not (name or "").strip():
+        raise ValidationFailed("A name is required.", errors={"name": "Required."})
+    user.timezone, user.locale, user.name = timezone, locale, name.strip()
+    db.session.commit()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Members and invitations
+# ---------------------------------------------------------------------------------------------------
+
+def _require_admin_of(actor: User, company: Company) -> None:
+    if actor.company_id != company.id or not actor.has_role(Role.admin):
+        raise Forbidden("Only an administrator of this company can do that.")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite(actor: User, *, email: str, name: str, roles) -> tuple[Invitation, str]:
+    """Create a single-use, expiring invitation; returns it with the raw token (shown once)."""
+    _require_admin_of(actor, actor.company)
+    email = _email(email)
+    _ensure_email_free(email)
+    roles = _roles(roles)
+    token = secrets.token_urlsafe(32)
+    hours = current_app.config["INVITATION_TTL_HOURS"]
+    inv = Invitation(company_id=actor.company_id, email=email, name=(name or "").strip(),
+                     roles=",".join(r.value for r in roles), token_hash=_token_hash(token),
+                     invited_by_id=actor.id, expires_at=utcnow() + timedelta(hours=hours))
+    db.session.add(inv)
+    db.session.flush()
+    record("company", actor.company_id, "member_invited", actor=actor, company_id=actor.company_id,
+           detail=f"{email} as {', '.join(r.value for r in roles)}")
+    from portal.notifications.services import queue_mail
+
+    base = current_app.config.get("BASE_URL") or ""
+    queue_mail(email, f"{actor.name} invites you to {actor.company.display_name} on the Procurement Portal",
+               f"Hello {inv.name or email},\n\n{actor.name} invited you to join {actor.company.display_name}.\n"
+               f"Accept within {hours} hours: {base}/invitations/{token}\n\n— Procurement Portal",
+               company_id=actor.company_id)
+    db.session.commit()
+    return inv, token
+
+
+def find_invitation(token: str) -> Invitation:
+    inv = db.session.scalar(sa.select(Invitation).where(Invitation.token_hash == _token_hash(token or "")))
+    if inv is None:
+        raise NotFound("This invitation link is not valid.")
+    state = inv.state
+    if state == "accepted":
+        raise Conflict("This invitation has already been used. Sign in instead.")
+    if state == "revoked":
+        raise Conflict("This invitation was withdrawn by the company's administrator.")
+    if state == "expired":
+        raise Conflict("This invitation has expired. Ask your administrator for a new one.")
+    return inv
+
+
+def accept_invitation(token: str, *, name: str, password: str) -> User:
+    # Lock the invitation row so two tabs cannot both accept it.
+    inv = find_invitation(token)
+    inv = db.session.scalar(sa.select(Invitation).where(Invitation.id == inv.id).with_for_update())
+    if inv.accepted_at is not None:
+        raise Conflict("This invitation has already been used. Sign in instead.")
+    _ensure_email_free(inv.email)
+    name = (name or inv.name or "").strip()
+    if not name:
+        raise ValidationFailed("Tell us your name.", errors={"name": "Required."})
+    check_password_strength(password, email=inv.email, name=name)
+    user = User(company_id=inv.company_id, email=inv.email, name=name, password_hash=hash_password(password))
+    user.set_roles(inv.role_list)
+    db.session.add(user)
+    inv.accepted_at = utcnow()
+    db.session.flush()
+    record("company", inv.company_id, "member_joined", actor=user, company_id=inv.company_id,
+           detail=inv.email)
+    db.session.commit()
+    return user
+
+
+def revoke_invitation(actor: User, invitation_id: int) -> None:
+    _require_admin_of(actor, actor.company)
+    inv = db.session.get(Invitation, invitation_id)
+    if inv is None or inv.company_id != actor.company_id:
+        raise NotFound("No such invitation.")
+    if inv.state != "pending":
+        raise Conflict(f"This invitation is already {inv.state}.")
+    inv.revoked_at = utcnow()
+    db.session.commit()
+
+
+def _member(actor: User, user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or user.company_id != actor.company_id:
+        raise NotFound("No such member.")
+    return user
+
+
+def _active_admins(company_id: int) -> int:
+    from portal.accounts.models import UserRole
+
+    return db.session.scalar(
+        sa.select(sa.func.count(User.id)).join(UserRole, UserRole.user_id == User.id)
+        .where(User.company_id == company_id, User.active.is_(True), UserRole.role == Role.admin)
+    )
+
+
+def set_member_roles(actor: User, user_id: int, roles) -> User:
+    _require_admin_of(actor, actor.company)
+    user = _member(actor, user_id)
+    roles = _roles(roles)
+    before = ", ".join(sorted(r.value for r in user.roles))
+    if Role.admin in user.roles and Role.admin not in roles and _active_admins(actor.company_id) <= 1:
+        raise Conflict("The company needs at least one active administrator.",
+                       errors={"roles": "Keep the administrator role: this is the last administrator."})
+    user.set_roles(roles)
+    record("user", user.id, "roles_changed", actor=actor, company_id=actor.company_id,
+           detail=f"{before} → {', '.join(r.value for r in roles)}")
+    db.session.commit()
+    return user
+
+
+def set_member_active(actor: User, user_id: int, active: bool) -> User:
+    _require_admin_of(actor, actor.company)
+    user = _member(actor, user_id)
+    if not active:
+        if user.id == actor.id:
+            raise Conflict("You cannot deactivate yourself.")
+        if Role.admin in user.roles and _active_admins(actor.company_id) <= 1:
+            raise Conflict("The company needs at least one active administrator.")
+    if user.active != active:
+        user.active = active
+        user.session_version += 1
+        record("user", user.id, "activated" if active else "deactivated", actor=actor,
+               company_id=actor.company_id)
+    db.session.commit()
+    return user
+
+
+def members(company_id: int) -> list[User]:
+    return list(db.session.scalars(sa.select(User).where(User.company_id == company_id).order_by(User.name)))
+
+
+def pending_invitations(company_id: int) -> list[Invitation]:
+    return [i for i in db.session.scalars(
+        sa.select(Invitation).where(Invitation.company_id == company_id, Invitation.accepted_at.is_(None),
+                                    Invitation.revoked_at.is_(None)).order_by(Invitation.id.desc())
+    )]
+
+
+def start_member_export(actor: User):
+    _require_admin_of(actor, actor.company)
+    from portal.jobs import start_tracked
+
+    rec = start_tracked("portal.accounts.jobs.export_members_job", actor.company_id, kind="members-csv",
+                        title="Member list (CSV)", company_id=actor.company_id, user_id=actor.id)
+    db.session.commit()
+    return rec
+
+
+def members_csv(company_id: int, progress=None) -> bytes:
+    from portal.csvutil import safe_cell
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["name", "email", "roles", "active", "last_sign_in", "member_since"])
+    people = members(company_id)
+    for i, u in enumerate(people, 1):
+        w.writerow([safe_cell(u.name), safe_cell(u.email), " ".join(sorted(r.value for r in u.roles)),
+                    "yes" if u.active else "no",
+                    u.last_login_at.isoformat(timespec="minutes") if u.last_login_at else "",
+                    u.created_at.date().isoformat()])
+        if progress and i % 20 == 0:
+            progress(int(i * 90 / len(people)))
+    return buf.getvalue().encode("utf-8-sig")

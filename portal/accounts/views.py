@@ -1,0 +1,243 @@
+from __future__ import annotations
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, send_file,
+                   url_for)
+from flask_login import current_user, login_required, login_user, logout_user
+
+from portal.accounts import services
+from portal.accounts.forms import (AcceptInvitationForm, CompanyProfileForm, EmptyForm, InviteForm,
+                                   PasswordChangeForm, PreferencesForm, RolesForm, SignInForm, SignUpForm)
+from portal.accounts.forms import ROLE_CHOICES
+from portal.accounts.models import Role
+from portal.documents.models import StoredFile
+from portal.documents.store import full_path
+from portal.errors import DomainError
+from portal.extensions import limiter
+from portal.tenancy import get_for_user, roles_required
+from portal.viewutil import form_error, safe_next
+
+bp = Blueprint("auth", __name__)
+company_bp = Blueprint("company", __name__, url_prefix="/company")
+files_bp = Blueprint("files", __name__, url_prefix="/files")
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _account_key():
+    return "signin-account:" + (request.form.get("email") or "").strip().lower()
+
+
+# --------------------------------------------------------------------------------------------- sign-in
+
+@bp.route("/signin", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_account_key,
+               error_message="Too many sign-in attempts for this account. Wait a few minutes and try again.")
+@limiter.limit(_login_limit, methods=["POST"],
+               error_message="Too many sign-in attempts from your network. Wait a few minutes and try again.")
+def signin():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = SignInForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except DomainError as exc:
+            form_error(form, exc)
+        else:
+            login_user(user, remember=form.remember.data)
+            flash(f"Welcome back, {user.name}.", "success")
+            return redirect(safe_next(form.next.data, url_for("dashboard.index")))
+    return render_template("accounts/signin.html", form=form)
+
+
+@bp.post("/signout")
+@login_required
+def signout():
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.signin"))
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = SignUpForm()
+    if form.validate_on_submit():
+        company_fields = {k: getattr(form, k).data for k in (
+            "legal_name", "display_name", "country", "vat_number", "address_line1", "address_line2",
+            "postcode", "city", "kind", "currency")}
+        try:
+            user = services.sign_up(company_fields=company_fields, name=form.name.data,
+                                    email=form.email.data, password=form.password.data)
+        except DomainError as exc:
+            form_error(form, exc)
+        else:
+            login_user(user)
+            flash(f"{user.company.display_name} is registered. Invite your colleagues next.", "success")
+            return redirect(url_for("company.members"))
+    return render_template("accounts/signup.html", form=form)
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def accept_invitation(token):
+    try:
+        inv = services.find_invitation(token)
+    except DomainError as exc:
+        return render_template("accounts/invitation_invalid.html", message=exc.message), (
+            404 if exc.status == 404 else 410)
+    if current_user.is_authenticated:
+        logout_user()
+    form = AcceptInvitationForm(name=inv.name)
+    if form.validate_on_submit():
+        try:
+            user = services.accept_invitation(token, name=form.name.data, password=form.password.data)
+        except DomainError as exc:
+            if exc.status in (404, 409):
+                return render_template("accounts/invitation_invalid.html", message=exc.message), 410
+            form_error(form, exc)
+        else:
+            login_user(user)
+            flash(f"Welcome to {user.company.display_name}.", "success")
+            return redirect(url_for("dashboard.index"))
+    return render_template("accounts/accept_invitation.html", form=form, invitation=inv)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    prefs = PreferencesForm(prefix="prefs", obj=current_user)
+    pw = PasswordChangeForm(prefix="pw")
+    if prefs.submit.data and prefs.validate_on_submit():
+        try:
+            services.update_preferences(current_user, timezone=prefs.timezone.data, locale=prefs.locale.data,
+                                        name=prefs.name.data)
+            flash("Preferences saved.", "success")
+            return redirect(url_for("auth.account"))
+        except DomainError as exc:
+            form_error(prefs, exc)
+    if pw.submit.data and pw.validate_on_submit():
+        try:
+            services.change_password(current_user, pw.current_password.data, pw.password.data)
+        except DomainError as exc:
+            form_error(pw, exc)
+        else:
+            login_user(current_user._get_current_object())  # new session version for this browser
+            flash("Password changed. Other devices have been signed out.", "success")
+            return redirect(url_for("auth.account"))
+    return render_template("accounts/account.html", prefs=prefs, pw=pw)
+
+
+# --------------------------------------------------------------------------------------------- company
+
+@company_bp.route("/", methods=["GET", "POST"])
+@login_required
+def profile():
+    company = current_user.company
+    is_admin = current_user.has_role(Role.admin)
+    form = CompanyProfileForm(obj=company)
+    if request.method == "POST":
+        if not is_admin:
+            abort(403)
+        if form.validate_on_submit():
+            fields = {k: getattr(form, k).data for k in (
+                "legal_name", "display_name", "country", "vat_number", "address_line1", "address_line2",
+                "postcode", "city", "default_currency", "categories", "website", "iban", "bic", "bank_name")}
+            try:
+                services.update_company(company, current_user, **fields)
+                flash("Company profile saved.", "success")
+                return redirect(url_for("company.profile"))
+            except DomainError as exc:
+                form_error(form, exc)
+    return render_template("accounts/company.html", form=form, company=company, is_admin=is_admin)
+
+
+@company_bp.route("/members", methods=["GET", "POST"])
+@roles_required(Role.admin)
+def members():
+    form = InviteForm()
+    new_link = None
+    if form.validate_on_submit():
+        try:
+            inv, token = services.invite(current_user, email=form.email.data, name=form.name.data,
+                                         roles=form.roles.data)
+        except DomainError as exc:
+            form_error(form, exc)
+        else:
+            new_link = url_for("auth.accept_invitation", token=token, _external=True)
+            flash(f"Invitation for {inv.email} created. Share the link below; it works once and expires "
+                  f"in {current_app.config['INVITATION_TTL_HOURS']} hours.", "success")
+            form = InviteForm(formdata=None)
+    return render_template("accounts/members.html", form=form, new_link=new_link,
+                           members=services.members(current_user.company_id),
+                           invitations=services.pending_invitations(current_user.company_id),
+                           role_choices=ROLE_CHOICES)
+
+
+@company_bp.post("/members/<int:user_id>/roles")
+@roles_required(Role.admin)
+def member_roles(user_id):
+    form = RolesForm()
+    if not form.validate_on_submit():
+        flash("Choose at least one role.", "warning")
+    else:
+        try:
+            u = services.set_member_roles(current_user, user_id, form.roles.data)
+            flash(f"Roles of {u.name} saved.", "success")
+        except DomainError as exc:
+            if exc.status == 404:
+                abort(404)
+            flash(exc.message, "danger")
+    return redirect(url_for("company.members"))
+
+
+@company_bp.post("/members/<int:user_id>/<any(activate,deactivate):action>")
+@roles_required(Role.admin)
+def member_active(user_id, action):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        u = services.set_member_active(current_user, user_id, action == "activate")
+        flash(f"{u.name} is {'active again' if u.active else 'deactivated; their history stays'}.", "success")
+    except DomainError as exc:
+        if exc.status == 404:
+            abort(404)
+        flash(exc.message, "danger")
+    return redirect(url_for("company.members"))
+
+
+@company_bp.post("/invitations/<int:invitation_id>/revoke")
+@roles_required(Role.admin)
+def revoke_invitation(invitation_id):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        services.revoke_invitation(current_user, invitation_id)
+        flash("Invitation withdrawn.", "success")
+    except DomainError as exc:
+        if exc.status == 404:
+            abort(404)
+        flash(exc.message, "danger")
+    return redirect(url_for("company.members"))
+
+
+@company_bp.post("/members/export")
+@roles_required(Role.admin)
+def export_members():
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    rec = services.start_member_export(current_user)
+    flash("The member list is being exported in the background.", "info")
+    return redirect(url_for("jobs.detail", job_id=rec.id))
+
+
+# --------------------------------------------------------------------------------------------- files
+
+@files_bp.get("/<int:file_id>")
+@login_required
+def download(file_id):
+    f = get_for_user(StoredFile, file_id)
+    return send_file(full_path(f), mimetype=f.content_type, as_attachment=True, download_name=f.filename,
+                     etag=f.sha256, max_age=0)

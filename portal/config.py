@@ -1,0 +1,101 @@
+"""Settings read from the environment, in one place.
+
+Every variable is documented in README.md ("Configuration").
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable portal."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+def _secret_key(instance_path: Path, production: bool) -> str:
+    key = os.environ.get("PORTAL_SECRET_KEY") or os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if production:
+        raise ConfigError(
+            "PORTAL_SECRET_KEY is not set. In production (PORTAL_ENV=production) the portal "
+            "refuses to start without a secret key; generate one with "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+        )
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_config(instance_path: str, overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping from the environment (and test overrides)."""
+    overrides = dict(overrides or {})
+    inst = Path(instance_path)
+    env = overrides.get("PORTAL_ENV") or os.environ.get("PORTAL_ENV", "development")
+    production = env == "production"
+    db_url = os.environ.get("PORTAL_DATABASE_URL") or f"sqlite:///{inst / 'portal.db'}"
+    if db_url.startswith("postgres://"):
+        db_url = "postgresql+psycopg://" + db_url[len("postgres://"):]
+    elif db_url.startswith("postgresql://"):
+        db_url = "postgresql+psycopg://" + db_url[len("postgresql://"):]
+    redis_url = os.environ.get("REDIS_URL", "")
+    cfg = {
+        "PORTAL_ENV": env,
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        # Jobs: "rq" when Redis answers, else "inline" (run after commit in-process, with a warning)
+        "JOBS_MODE": os.environ.get("PORTAL_JOBS_MODE", "auto"),
+        "MAIL_SERVER": os.environ.get("SMTP_HOST", ""),
+        "MAIL_PORT": _int("SMTP_PORT", 587),
+        "MAIL_USERNAME": os.environ.get("SMTP_USER", ""),
+        "MAIL_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "MAIL_USE_TLS": _bool(os.environ.get("SMTP_STARTTLS"), True),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Procurement Portal <no-reply@portal.local>"),
+        "MAX_CONTENT_LENGTH": _int("PORTAL_MAX_UPLOAD_MB", 10) * 1024 * 1024,
+        "UPLOAD_FOLDER": os.environ.get("PORTAL_UPLOAD_FOLDER", str(inst / "files")),
+        "BASE_URL": os.environ.get("PORTAL_BASE_URL", ""),
+        "INVITATION_TTL_HOURS": _int("PORTAL_INVITATION_TTL_HOURS", 72),
+        "LOGIN_RATE_LIMIT": os.environ.get("PORTAL_LOGIN_RATE_LIMIT", "10 per 5 minutes"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_DURATION": 14 * 24 * 3600,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        "BOOTSTRAP_BTN_SIZE": "sm",
+        "RATELIMIT_HEADERS_ENABLED": True,
+    }
+    if redis_url:
+        cfg["RATELIMIT_STORAGE_URI"] = redis_url
+    else:
+        cfg["RATELIMIT_STORAGE_URI"] = "memory://"
+    cfg.update(overrides)
+    if "SECRET_KEY" not in cfg:
+        cfg["SECRET_KEY"] = _secret_key(inst, production)
+    return cfg

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from portal.jobs.queue import QUEUES, redis_connection
+
+jobs_cli = AppGroup("jobs", help="Background workers and the scheduler.")
+
+
+@jobs_cli.command("worker")
+@click.option("--queue", "-q", "queues", multiple=True, help="Queues to listen on (default: all).")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker(queues, burst):
+    """Run an RQ worker for the portal's queues (one process; jobs run in the app context)."""
+    from rq import SimpleWorker
+
+    conn = redis_connection()
+    if conn is None:
+        raise click.ClickException("No Redis reachable at REDIS_URL; jobs run in-process, no worker needed.")
+    names = list(queues) or list(QUEUES)
+    # SimpleWorker runs jobs in this process: the app, its DB pool and the PDF fonts load once per worker.
+    w = SimpleWorker(names, connection=conn)
+    click.echo(f"Worker listening on {', '.join(names)}")
+    w.work(burst=burst, with_scheduler=True, logging_level="INFO")
+
+
+@jobs_cli.command("scheduler")
+def scheduler():
+    """Run the clock: enqueues the periodic tick (deadlines, expiry, reminders) every 30 seconds."""
+    from rq.cron import CronScheduler
+
+    from portal.jobs.periodic import TICK_SECONDS, tick
+
+    conn = redis_connection()
+    if conn is None:
+        raise click.ClickException("No Redis reachable at REDIS_URL; the scheduler needs Redis.")
+    cron = CronScheduler(connection=conn, logging_level="INFO")
+    cron.register(tick, queue_name="default", interval=TICK_SECONDS, job_timeout=300)
+    click.echo(f"Scheduler: tick every {TICK_SECONDS}s on the default queue")
+    cron.start()
+
+
+@jobs_cli.command("tick")
+def tick_once():
+    """Run the periodic sweeps once, now (what the scheduler does every 30 seconds)."""
+    from portal.jobs.periodic import tick
+
+    click.echo(tick())
+
+
+@jobs_cli.command("info")
+def info():
+    """Queue lengths."""
+    from rq import Queue
+
+    conn = redis_connection()
+    if conn is None:
+        click.echo(f"in-process mode ({current_app.config.get('REDIS_URL') or 'no REDIS_URL'})")
+        return
+    for name in QUEUES:
+        click.echo(f"{name}: {len(Queue(name, connection=conn))}")

@@ -1,0 +1,36 @@
+"""Timed work. The RQ cron scheduler enqueues ``tick`` every 30 seconds; tick runs each domain's sweep.
+
+Each sweep is idempotent and safe to run concurrently with itself (it locks or re-checks the rows it moves),
+so a late or doubled tick is harmless. Domains add their sweep to SWEEPS.
+"""
+from __future__ import annotations
+
+import logging
+
+from portal.jobs.queue import resolve, task
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 30
+SWEEPS: list[str] = [
+    "portal.rfq.services.close_due_rfqs",
+    "portal.quotes.services.expire_due_quotes",
+]
+
+
+@task()
+def tick() -> dict:
+    done = {}
+    for path in SWEEPS:
+        try:
+            fn = resolve(path)
+        except (ImportError, AttributeError):
+            continue
+        try:
+            done[path] = fn()
+        except Exception:  # noqa: BLE001 - one failing sweep must not stop the others
+            log.exception("sweep %s failed", path)
+            from portal.db import db
+
+            db.session.rollback()
+    return done

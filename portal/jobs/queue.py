@@ -1,0 +1,245 @@
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+import threading
+
+import sqlalchemy as sa
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from portal.db import db, utcnow
+from portal.jobs.models import JobRecord, JobStatus
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("documents", "credit", "mail", "default")
+RETRY_INTERVALS = [5, 30, 120]  # seconds; three retries with growing back-off
+PENDING_KEY = "portal_pending_jobs"
+
+_worker_app: Flask | None = None
+inline_threads: list[threading.Thread] = []
+
+
+class PermanentJobError(Exception):
+    """Raised by a job for a failure that retrying cannot fix (bad data, missing object)."""
+
+
+# ---------------------------------------------------------------------------------------------------
+# Redis / RQ plumbing
+# ---------------------------------------------------------------------------------------------------
+
+def redis_connection(app: Flask | None = None):
+    app = app or current_app
+    conn = app.extensions.get("portal_redis")
+    return conn
+
+
+def detect_mode(app: Flask) -> str:
+    """Decide once at start whether jobs go to RQ or run in-process; warn once when in-process."""
+    mode = app.config.get("JOBS_MODE", "auto")
+    url = app.config.get("REDIS_URL")
+    conn = None
+    if mode in ("auto", "rq") and url:
+        from redis import Redis
+
+        conn = Redis.from_url(url, socket_connect_timeout=1)
+        try:
+            conn.ping()
+        except Exception as exc:  # noqa: BLE001
+            if mode == "rq":
+                raise RuntimeError(f"PORTAL_JOBS_MODE=rq but Redis at {url} does not answer: {exc}")
+            conn = None
+    if conn is not None:
+        app.extensions["portal_redis"] = conn
+        return "rq"
+    app.extensions["portal_redis"] = None
+    if mode != "inline":
+        app.logger.warning(
+            "No Redis reachable (REDIS_URL=%r): background jobs run in-process after each commit. "
+            "Set REDIS_URL and start `flask jobs worker` for real background work.", url or "")
+    return "inline"
+
+
+def get_queue(name: str, app: Flask | None = None):
+    from rq import Queue
+
+    return Queue(name, connection=redis_connection(app))
+
+
+# ---------------------------------------------------------------------------------------------------
+# After-commit dispatch
+# ---------------------------------------------------------------------------------------------------
+
+def enqueue_after_commit(func_path: str, *args, queue: str = "default", job_id: str | None = None,
+                         record: JobRecord | None = None, timeout: int = 600) -> None:
+    """Schedule ``func_path(*args)`` to be enqueued once the current transaction commits.
+
+    ``args`` must be plain values (ids), never ORM objects. ``job_id`` makes a double enqueue harmless.
+    """
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue}")
+    for a in args:
+        if not isinstance(a, (int, str, float, bool, type(None), list, tuple, dict)):
+            raise TypeError("jobs take ids and plain values only")
+    pending = db.session.info.setdefault(PENDING_KEY, [])
+    pending.append({"func": func_path, "args": list(args), "queue": queue, "job_id": job_id,
+                    "record": record, "timeout": timeout})
+
+
+def start_tracked(func_path: str, *args, kind: str, title: str, company_id: int, user_id: int | None,
+                  queue: str = "default", job_id: str | None = None) -> JobRecord:
+    """Create a visible JobRecord and enqueue the job after commit; the job receives the record id last."""
+    rec = JobRecord(kind=kind, title=title, func=func_path, args=list(args), queue=queue,
+                    company_id=company_id, user_id=user_id, status=JobStatus.queued)
+    db.session.add(rec)
+    db.session.flush()
+    rec.rq_job_id = job_id or f"{kind}-{rec.id}"
+    enqueue_after_commit(func_path, *args, rec.id, queue=queue, job_id=rec.rq_job_id, record=rec)
+    return rec
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_after_commit(session):
+    pending = session.info.pop(PENDING_KEY, None)
+    if not pending:
+        return
+    app = current_app._get_current_object()
+    for item in pending:
+        _dispatch(app, item)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session, previous_transaction):
+    if previous_transaction.parent is None:  # outermost rollback: nothing happened
+        session.info.pop(PENDING_KEY, None)
+
+
+def _dispatch(app: Flask, item: dict) -> None:
+    if app.extensions.get("portal_jobs_mode") == "rq":
+        from rq import Retry
+
+        from rq.exceptions import DuplicateJobError
+
+        q = get_queue(item["queue"], app)
+        try:
+            q.enqueue_call(item["func"], args=tuple(item["args"]), job_id=item["job_id"],
+                           unique=bool(item["job_id"]), timeout=item["timeout"],
+                           retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                           result_ttl=24 * 3600, failure_ttl=7 * 24 * 3600)
+        except DuplicateJobError:
+            log.info("job %s is already queued or done; not enqueued twice", item["job_id"])
+        return
+    # In-process fallback: a thread with its own app context and session, after this commit.
+    t = threading.Thread(target=_run_inline, args=(app, item), daemon=True,
+                         name=f"inline-job-{item['job_id'] or item['func']}")
+    inline_threads.append(t)
+    t.start()
+
+
+def _run_inline(app: Flask, item: dict) -> None:
+    fn = resolve(item["func"])
+    with app.app_context():
+        try:
+            fn(*item["args"])
+        except Exception:  # noqa: BLE001 - @task recorded it on the JobRecord; it can be retried there
+            log.exception("inline job %s failed", item["func"])
+
+
+def wait_for_inline_jobs(timeout: float = 30) -> None:
+    while inline_threads:
+        inline_threads.pop().join(timeout)
+
+
+def resolve(func_path: str):
+    module, _, name = func_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The job wrapper
+# ---------------------------------------------------------------------------------------------------
+
+def _app() -> Flask:
+    global _worker_app
+    if has_app_context():
+        return current_app._get_current_object()
+    if _worker_app is None:
+        from portal import create_app
+
+        _worker_app = create_app()
+    return _worker_app
+
+
+def _retries_left() -> int:
+    try:
+        from rq import get_current_job
+
+        job = get_current_job()
+    except Exception:  # noqa: BLE001
+        return 0
+    if job is None:
+        return 0
+    return job.retries_left or 0
+
+
+def task(tracked: bool = False):
+    """Decorate a job function. With ``tracked=True`` the last positional argument is a JobRecord id."""
+
+    def decorator(fn):
+        @functools.wraps(fn)
+        def wrapper(*args):
+            app = _app()
+            with app.app_context():
+                rec_id = args[-1] if tracked else None
+                if rec_id is not None:
+                    _mark(rec_id, status=JobStatus.running, started_at=utcnow(),
+                          attempts=JobRecord.attempts + 1, error=None)
+                try:
+                    result = fn(*args)
+                except PermanentJobError as exc:
+                    db.session.rollback()
+                    if rec_id is not None:
+                        _mark(rec_id, status=JobStatus.failed, error=str(exc), finished_at=utcnow())
+                    raise
+                except Exception as exc:
+                    db.session.rollback()
+                    if rec_id is not None:
+                        final = _retries_left() == 0
+                        _mark(rec_id, status=JobStatus.failed if final else JobStatus.queued,
+                              error=_sentence(exc, final), finished_at=utcnow() if final else None)
+                    raise
+                finally:
+                    db.session.remove()
+                if rec_id is not None:
+                    _mark(rec_id, status=JobStatus.succeeded, progress=100, finished_at=utcnow())
+                return result
+
+        wrapper.is_task = True
+        return wrapper
+
+    return decorator
+
+
+def _sentence(exc: Exception, final: bool) -> str:
+    kind = type(exc).__name__
+    msg = str(exc) or kind
+    if final:
+        return f"The job failed: {msg} ({kind}). You can retry it."
+    return f"Attempt failed ({msg}); retrying shortly."
+
+
+def _mark(rec_id: int, **values) -> None:
+    db.session.execute(sa.update(JobRecord).where(JobRecord.id == rec_id).values(**values))
+    db.session.commit()
+
+
+def set_progress(rec_id: int | None, percent: int) -> None:
+    """Jobs call this as they go; the page's progress bar polls it."""
+    if rec_id is None:
+        return
+    percent = max(0, min(100, int(percent)))
+    with db.engine.begin() as conn:  # own short transaction: visible at once, independent of the job's work
+        conn.execute(sa.update(JobRecord).where(JobRecord.id == rec_id).values(progress=percent))

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from portal.db import db
+from portal.errors import InvalidTransition
+from portal.jobs.models import JobRecord, JobStatus
+from portal.jobs.queue import enqueue_after_commit
+
+
+def retry(record: JobRecord, actor) -> JobRecord:
+    """Put a failed job back on its queue (the person who sees it can retry it)."""
+    if record.status != JobStatus.failed:
+        raise InvalidTransition("Only a failed job can be retried.")
+    record.status = JobStatus.queued
+    record.progress = 0
+    record.error = None
+    record.finished_at = None
+    record.rq_job_id = f"{record.kind}-{record.id}-retry{record.attempts}"
+    enqueue_after_commit(record.func, *record.args, record.id, queue=record.queue,
+                         job_id=record.rq_job_id, record=record)
+    db.session.commit()
+    return record
+
+
+def as_dict(record: JobRecord, result_url: str | None) -> dict:
+    return {
+        "id": record.id,
+        "kind": record.kind,
+        "title": record.title,
+        "status": record.status.value,
+        "progress": record.progress,
+        "error": record.error,
+        "result_url": result_url,
+        "created_at": record.created_at.isoformat(),
+        "finished_at": record.finished_at.isoformat() if record.finished_at else None,
+    }

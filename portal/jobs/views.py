@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from portal.db import db
+from portal.errors import DomainError
+from portal.jobs import services
+from portal.jobs.models import JobRecord
+from portal.tenancy import get_for_user, scoped
+
+bp = Blueprint("jobs", __name__, url_prefix="/jobs")
+
+
+def result_url(rec: JobRecord) -> str | None:
+    if rec.result_url:
+        return rec.result_url
+    if rec.result_file_id:
+        return url_for("files.download", file_id=rec.result_file_id)
+    return None
+
+
+@bp.get("/")
+@login_required
+def index():
+    jobs = db.session.scalars(
+        scoped(JobRecord, current_user.company_id).order_by(JobRecord.id.desc()).limit(50)
+    ).all()
+    return render_template("jobs/index.html", jobs=jobs, result_url=result_url)
+
+
+@bp.get("/<int:job_id>")
+@login_required
+def detail(job_id):
+    rec = get_for_user(JobRecord, job_id)
+    return render_template("jobs/detail.html", job=rec, result_url=result_url(rec))
+
+
+@bp.get("/<int:job_id>.json")
+@login_required
+def status(job_id):
+    rec = get_for_user(JobRecord, job_id)
+    return jsonify(services.as_dict(rec, result_url(rec)))
+
+
+@bp.post("/<int:job_id>/retry")
+@login_required
+def retry(job_id):
+    rec = get_for_user(JobRecord, job_id)
+    try:
+        services.retry(rec, current_user)
+        flash("The job is queued again.", "success")
+    except DomainError as exc:
+        flash(str(exc), "danger")
+    return redirect(url_for("jobs.detail", job_id=rec.id))
+
+
+def recent_for(company_id: int, limit: int = 5):
+    return db.session.scalars(
+        sa.select(JobRecord).where(JobRecord.company_id == company_id)
+        .order_by(JobRecord.id.desc()).limit(limit)
+    ).all()

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.db import UTCDateTime, db, utcnow
+
+
+class Notification(db.Model):
+    """An in-app notice for one person (the bell)."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    link: Mapped[str | None] = mapped_column(sa.String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (sa.Index("ix_notifications_user_unread", "user_id", "read_at", "id"),)
+
+    @classmethod
+    def visible_to(cls, company_id):
+        return cls.company_id == company_id
+
+
+class MailStatus(str, enum.Enum):
+    queued = "queued"
+    sent = "sent"
+    kept = "kept"  # no SMTP configured: kept in the outbox for development
+    failed = "failed"
+
+
+class OutboxMail(db.Model):
+    """Every mail the portal sends, whether or not SMTP is configured."""
+
+    __tablename__ = "outbox_mails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int | None] = mapped_column(sa.ForeignKey("companies.id"), index=True)
+    to_address: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(250))
+    body: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[MailStatus] = mapped_column(
+        sa.Enum(MailStatus, native_enum=False, length=16, validate_strings=True), default=MailStatus.queued
+    )
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @classmethod
+    def visible_to(cls, company_id):
+        return cls.company_id == company_id

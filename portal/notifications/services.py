@@ -1,0 +1,103 @@
+"""Notify people: an in-app notice and a mail (sent by a job on the mail queue after commit).
+
+Helpers here only add to the session; the calling service commits once.
+"""
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+
+import sqlalchemy as sa
+from flask import current_app
+
+from portal.accounts.models import Role, User, UserRole
+from portal.db import db, utcnow
+from portal.jobs import enqueue_after_commit
+from portal.notifications.models import MailStatus, Notification, OutboxMail
+
+
+def company_users(company_id: int, *roles: Role) -> list[User]:
+    stmt = sa.select(User).where(User.company_id == company_id, User.active.is_(True))
+    if roles:
+        stmt = stmt.where(User.id.in_(sa.select(UserRole.user_id).where(UserRole.role.in_(roles))))
+    return list(db.session.scalars(stmt.order_by(User.id)))
+
+
+def notify(users, *, kind: str, title: str, body: str = "", link: str | None = None, mail: bool = True) -> None:
+    seen = set()
+    for user in users:
+        if user.id in seen:
+            continue
+        seen.add(user.id)
+        db.session.add(Notification(user_id=user.id, company_id=user.company_id, kind=kind, title=title,
+                                    body=body, link=link))
+        if mail:
+            queue_mail(user.email, title, _mail_body(user, body, link), company_id=user.company_id)
+
+
+def notify_company(company_id: int, roles, **kwargs) -> None:
+    notify(company_users(company_id, *roles), **kwargs)
+
+
+def _mail_body(user: User, body: str, link: str | None) -> str:
+    base = current_app.config.get("BASE_URL") or ""
+    lines = [f"Hello {user.name},", "", body or ""]
+    if link:
+        lines += ["", f"Open it in the portal: {base}{link}"]
+    lines += ["", "— Procurement Portal"]
+    return "\n".join(lines)
+
+
+def queue_mail(to: str, subject: str, body: str, *, company_id: int | None = None) -> OutboxMail:
+    mail = OutboxMail(to_address=to, subject=subject, body=body, company_id=company_id)
+    db.session.add(mail)
+    db.session.flush()
+    enqueue_after_commit("portal.notifications.jobs.send_mail_job", mail.id, queue="mail",
+                         job_id=f"mail-{mail.id}")
+    return mail
+
+
+def smtp_configured() -> bool:
+    return bool(current_app.config.get("MAIL_SERVER"))
+
+
+def deliver(mail: OutboxMail) -> None:
+    """Send one mail over SMTP, or keep it in the outbox when no SMTP is configured. Commits."""
+    if mail.status in (MailStatus.sent, MailStatus.kept):
+        return  # idempotent: a second run sends nothing
+    if not smtp_configured():
+        mail.status = MailStatus.kept
+        mail.sent_at = utcnow()
+        db.session.commit()
+        return
+    cfg = current_app.config
+    msg = EmailMessage()
+    msg["From"] = cfg["MAIL_FROM"]
+    msg["To"] = mail.to_address
+    msg["Subject"] = mail.subject
+    msg.set_content(mail.body)
+    with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=20) as smtp:
+        if cfg.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if cfg.get("MAIL_USERNAME"):
+            smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+        smtp.send_message(msg)
+    mail.status = MailStatus.sent
+    mail.sent_at = utcnow()
+    db.session.commit()
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(Notification.id))
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    ) or 0
+
+
+def mark_read(user: User, notification_id: int | None = None) -> int:
+    stmt = sa.update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    if notification_id is not None:
+        stmt = stmt.where(Notification.id == notification_id)
+    n = db.session.execute(stmt.values(read_at=utcnow())).rowcount
+    db.session.commit()
+    return n

@@ -1,0 +1,81 @@
+"""Load-for-current-user helpers and role decorators. Every view that takes an id goes through here.
+
+A tenant-scoped model implements ``visible_to(company_id)`` returning an SQL expression that is true when the
+company is a party to the row. ``get_for_user`` answers 404 (not 403) when it is not: another company's ids do
+not even exist for you.
+"""
+from __future__ import annotations
+
+import functools
+
+import sqlalchemy as sa
+from flask import abort
+from flask_login import current_user, login_required
+
+from portal.db import db
+from portal.errors import NotFound
+
+
+def scoped(model, company_id: int):
+    """A select of ``model`` limited to what ``company_id`` is a party to."""
+    return sa.select(model).where(model.visible_to(company_id))
+
+
+def get_for_company(model, obj_id, company_id: int, *, options=(), for_update: bool = False):
+    """Load one object the company is party to, or raise NotFound (services use this)."""
+    try:
+        obj_id = int(obj_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"No such {model.__name__.lower()}.")
+    stmt = scoped(model, company_id).where(model.id == obj_id)
+    if options:
+        stmt = stmt.options(*options)
+    if for_update:
+        stmt = stmt.with_for_update(of=model)
+    obj = db.session.scalar(stmt)
+    if obj is None:
+        raise NotFound(f"No such {getattr(model, '__label__', model.__name__.lower())}.")
+    return obj
+
+
+def get_for_user(model, obj_id, *, options=()):
+    """Load one object for the signed-in user, answering 404 when their company is not a party."""
+    try:
+        return get_for_company(model, obj_id, current_user.company_id, options=options)
+    except NotFound:
+        abort(404)
+
+
+def roles_required(*roles):
+    """Require a signed-in user with at least one of ``roles`` (403 otherwise)."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_roles = roles
+        return wrapped
+
+    return decorator
+
+
+def company_kind_required(kind: str):
+    """Require the user's company to buy ('buyer') or supply ('supplier')."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            company = current_user.company
+            ok = company.is_buyer if kind == "buyer" else company.is_supplier
+            if not ok:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,142 @@
+"""Request-level wiring: error pages, security headers, template filters and globals."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from flask import Flask, jsonify, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from portal.errors import DomainError
+from portal.money import format_money, format_quantity
+
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+       "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'")
+
+
+def _locale() -> str:
+    if current_user and current_user.is_authenticated:
+        return current_user.locale or "en_GB"
+    return "en_GB"
+
+
+def _tz() -> ZoneInfo:
+    name = "UTC"
+    if current_user and current_user.is_authenticated:
+        name = current_user.timezone or "UTC"
+    try:
+        return ZoneInfo(name)
+    except Exception:  # noqa: BLE001
+        return ZoneInfo("UTC")
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json")
+
+
+def _error(status: int, template: str, message: str | None = None):
+    if _wants_json():
+        resp = jsonify({"type": "about:blank", "title": message or "Error", "status": status,
+                        "detail": message or ""})
+        resp.status_code = status
+        resp.mimetype = "application/problem+json"
+        return resp
+    return render_template(f"errors/{template}.html", message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return _error(400, "400", "Your form was open too long or came from elsewhere (missing or wrong "
+                                  "security token). Reload the page and try again.")
+
+    @app.errorhandler(400)
+    def bad_request(exc):
+        return _error(400, "400", getattr(exc, "description", None))
+
+    @app.errorhandler(403)
+    def forbidden(exc):
+        return _error(403, "403", "Your role does not allow this.")
+
+    @app.errorhandler(404)
+    def not_found(exc):
+        return _error(404, "404", "We could not find that page.")
+
+    @app.errorhandler(405)
+    def not_allowed(exc):
+        return _error(405, "400", "That action is not available here.")
+
+    @app.errorhandler(413)
+    def too_large(exc):
+        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return _error(413, "413", f"The upload is too large. The limit is {limit} MB per request.")
+
+    @app.errorhandler(429)
+    def too_many(exc):
+        return _error(429, "429", getattr(exc, "description", None) or "Too many requests; wait a moment.")
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc):
+        # Views normally catch these; an escaped one is still a sentence, never a 500.
+        template = {404: "404", 403: "403"}.get(exc.status, "400")
+        return _error(exc.status, template, exc.message)
+
+    @app.errorhandler(500)
+    def server_error(exc):
+        return _error(500, "500", "Something went wrong on our side. It has been logged.")
+
+    @app.after_request
+    def security_headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault("Content-Security-Policy", CSP)
+        resp.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config["PORTAL_ENV"] == "production":
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if current_user and getattr(current_user, "is_authenticated", False):
+            resp.headers.setdefault("Cache-Control", "private, no-store")
+        return resp
+
+    @app.template_filter("money")
+    def money_filter(amount, currency="EUR"):
+        return format_money(amount, currency, _locale())
+
+    @app.template_filter("qty")
+    def qty_filter(q):
+        return format_quantity(q, _locale())
+
+    @app.template_filter("dt")
+    def dt_filter(value, fmt="medium"):
+        if value is None:
+            return "—"
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return format_datetime(value, format=fmt, tzinfo=_tz(), locale=_locale())
+
+    @app.template_filter("d")
+    def date_filter(value, fmt="medium"):
+        if value is None:
+            return "—"
+        if isinstance(value, datetime):
+            value = value.astimezone(_tz()).date()
+        return format_date(value, format=fmt, locale=_locale())
+
+    @app.template_filter("iso")
+    def iso_filter(value):
+        return value.isoformat() if isinstance(value, (date, datetime)) else ""
+
+    @app.context_processor
+    def globals_():
+        from portal.accounts.models import Role
+
+        unread = 0
+        if current_user and getattr(current_user, "is_authenticated", False):
+            from portal.notifications.services import unread_count
+
+            unread = unread_count(current_user)
+        return {"Role": Role, "unread_notifications": unread, "user_tz": str(_tz()),
+                "has_endpoint": lambda name: name in app.view_functions}

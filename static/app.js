@@ -1,0 +1,43 @@
+// Progress bars for background jobs update without reloading the page; confirm dialogs for risky buttons.
+(function () {
+  function pollJob(el) {
+    var url = el.getAttribute('data-job-url');
+    var bar = el.querySelector('.progress-bar');
+    var wrap = el.querySelector('.progress');
+    var status = el.querySelector('.job-status');
+    var err = el.querySelector('.job-error');
+    var result = el.querySelector('.job-result');
+    function tick() {
+      fetch(url, {headers: {'Accept': 'application/json'}, credentials: 'same-origin'})
+        .then(function (r) { return r.json(); })
+        .then(function (job) {
+          bar.style.width = job.progress + '%';
+          bar.textContent = job.progress + '%';
+          wrap.setAttribute('aria-valuenow', job.progress);
+          var label = job.status.charAt(0).toUpperCase() + job.status.slice(1);
+          var badge = status.querySelector('.badge');
+          badge.textContent = label;
+          badge.setAttribute('data-state', job.status);
+          badge.className = 'badge state-badge text-bg-' + ({queued: 'secondary', running: 'primary', succeeded: 'success', failed: 'danger'}[job.status] || 'secondary');
+          if (job.error) { err.textContent = job.error; err.classList.remove('d-none'); }
+          if (job.result_url) { result.querySelector('a').href = job.result_url; result.classList.remove('d-none'); }
+          if (job.status === 'succeeded' || job.status === 'failed') {
+            bar.classList.remove('progress-bar-animated', 'progress-bar-striped');
+            if (job.status === 'failed') { var r = document.querySelector('[data-job-retry]'); if (r) r.classList.remove('d-none'); }
+            return;
+          }
+          setTimeout(tick, 800);
+        })
+        .catch(function () { setTimeout(tick, 3000); });
+    }
+    tick();
+  }
+  document.querySelectorAll('[data-job-url]').forEach(pollJob);
+  document.querySelectorAll('form[data-confirm]').forEach(function (f) {
+    f.addEventListener('submit', function (e) { if (!window.confirm(f.getAttribute('data-confirm'))) e.preventDefault(); });
+  });
+  document.querySelectorAll('[data-local-time]').forEach(function (el) {
+    // Purely informative: the server already renders times in the user's zone.
+    el.title = el.getAttribute('data-local-time');
+  });
+})();

@@ -1,0 +1,239 @@
+"""Fixtures: one app per run on a real database (SQLite or a throwaway PostgreSQL database) and a real Redis.
+
+PORTAL_TEST_DATABASE_URL selects the database: "sqlite" (default) or a PostgreSQL server URL; for PostgreSQL a
+database named portal_test_<random> is created for the run and dropped afterwards. The schema is built with the
+migrations (``flask db upgrade``), so every run also proves the migrations work. Each test starts from empty
+tables (truncated after each test) and an empty Redis database.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests import factories
+
+DB_SPEC = os.environ.get("PORTAL_TEST_DATABASE_URL", "sqlite")
+IS_PG = DB_SPEC.startswith("postgres")
+
+
+def pytest_collection_modifyitems(config, items):
+    if IS_PG:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (PORTAL_TEST_DATABASE_URL=postgresql://...)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A real Redis: the one at 127.0.0.1:6379 (a database of its own), else a throwaway redis-server."""
+    from redis import Redis
+
+    index = 11 if IS_PG else 10
+    url = os.environ.get("PORTAL_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{index}")
+    proc = None
+    try:
+        Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception:
+        exe = shutil.which("redis-server")
+        if not exe:
+            pytest.exit("No Redis reachable and redis-server is not installed: the suite needs a real Redis.")
+        port = _free_port()
+        proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                 "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        url = f"redis://127.0.0.1:{port}/0"
+        for _ in range(50):
+            try:
+                Redis.from_url(url).ping()
+                break
+            except Exception:
+                time.sleep(0.1)
+    Redis.from_url(url).flushdb()
+    yield url
+    if proc:
+        proc.terminate()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    if not IS_PG:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    server = sa.engine.make_url(DB_SPEC.replace("postgresql://", "postgresql+psycopg://", 1)
+                                if DB_SPEC.startswith("postgresql://") else DB_SPEC)
+    name = f"portal_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server.set(database=server.database or "postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(database_url, redis_url, tmp_path_factory):
+    from flask_migrate import upgrade
+
+    from portal import create_app
+
+    files = tmp_path_factory.mktemp("files")
+    os.environ["PORTAL_INSTANCE_PATH"] = str(tmp_path_factory.mktemp("instance"))
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": secrets.token_hex(16),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, **({"pool_size": 20} if IS_PG else {})},
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url,
+        "JOBS_MODE": "rq",
+        "WTF_CSRF_ENABLED": False,
+        "UPLOAD_FOLDER": str(files),
+        "MAIL_SERVER": "",
+        "SERVER_NAME": "portal.test",
+    })
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        from portal.db import db
+
+        db.engine.dispose()
+
+
+def _truncate(app):
+    from portal.db import db
+
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if IS_PG:
+            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(sa.text(f'DELETE FROM "{t}"'))
+            conn.execute(sa.text("DELETE FROM sqlite_sequence")) if conn.execute(
+                sa.text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first() else None
+
+
+@pytest.fixture(autouse=True)
+def app_ctx(app):
+    """A fresh app context (and DB session) per test; empty tables and Redis afterwards."""
+    from portal.db import db
+    from portal.extensions import limiter
+
+    with app.app_context():
+        yield
+        db.session.remove()
+    _truncate(app)
+    app.extensions["portal_redis"].flushdb()
+    limiter.reset()
+
+
+@pytest.fixture(autouse=True)
+def no_smtp(monkeypatch):
+    """Tests never reach a real SMTP server."""
+    import smtplib
+
+    class Refuse:
+        def __init__(self, *a, **kw):
+            raise AssertionError("a test tried to open a real SMTP connection")
+
+    monkeypatch.setattr(smtplib, "SMTP", Refuse)
+    monkeypatch.setattr(smtplib, "SMTP_SSL", Refuse)
+
+
+@pytest.fixture
+def db_session(app):
+    from portal.db import db
+
+    return db.session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_client(app):
+    return app.test_client
+
+
+@pytest.fixture
+def login(app):
+    """login(user) -> a test client signed in as user (through the real sign-in form)."""
+
+    def _login(user, password=factories.PASSWORD):
+        c = app.test_client()
+        resp = c.post("/signin", data={"email": user.email, "password": password})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        return c
+
+    return _login
+
+
+@pytest.fixture
+def run_jobs(app):
+    """Run every queued RQ job now, in this process (a burst SimpleWorker on all queues)."""
+    from rq import SimpleWorker
+
+    from portal.jobs.queue import QUEUES
+
+    def _run(queues=QUEUES, max_jobs=None):
+        conn = app.extensions["portal_redis"]
+        w = SimpleWorker(list(queues), connection=conn)
+        w.work(burst=True, max_jobs=max_jobs, logging_level="WARNING", with_scheduler=False)
+        return w
+
+    return _run
+
+
+@pytest.fixture
+def count_queries(app):
+    """with count_queries() as q: ...; q.count — statements sent to the database."""
+    from contextlib import contextmanager
+
+    from portal.db import db
+
+    @contextmanager
+    def _count():
+        class Counter:
+            count = 0
+            statements: list[str] = []
+
+        c = Counter()
+        c.statements = []
+
+        def before(conn, cursor, statement, params, context, executemany):
+            c.count += 1
+            c.statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            yield c
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", before)
+
+    return _count
+
+
+@pytest.fixture
+def world():
+    """A small two-sided world: a buyer and two suppliers with people of every role."""
+    return factories.World.build()
