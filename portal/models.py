@@ -6,6 +6,7 @@ from portal.audit import models as _audit  # noqa: F401
 from portal.documents import models as _documents  # noqa: F401
 from portal.jobs import models as _jobs  # noqa: F401
 from portal.notifications import models as _notifications  # noqa: F401
+from portal import numbering as _numbering  # noqa: F401
 
 for _name in ("rfq", "quotes", "catalog", "orders", "credit", "invoices", "api"):
     try:

@@ -140,9 +140,10 @@ def app_ctx(app):
     with app.app_context():
         yield
         db.session.remove()
-    _truncate(app)
-    app.extensions["portal_redis"].flushdb()
-    limiter.reset()
+    with app.app_context():
+        _truncate(app)
+        app.extensions["portal_redis"].flushdb()
+        limiter.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -73,3 +73,71 @@ class World:
             "admin_b": user(sb, "admin", email="admin@beta.test"),
         }
         return w
+
+
+# --------------------------------------------------------------------------------------------- sourcing
+# Model-level builders (no service rules applied) so each domain's tests can set up any state directly.
+
+def rfq(buyer: Company, creator: User, *, lines=3, status="open", sealed=True, deadline=None, currency="EUR",
+        suppliers=(), title=None, quantities=None):
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from portal.db import utcnow
+    from portal.numbering import format_reference, next_number
+    from portal.rfq.models import Rfq, RfqInvitation, RfqLine
+    from portal.rfq.states import RfqStatus
+
+    now = utcnow()
+    n = next_number(buyer.id, "RFQ", now.year)
+    r = Rfq(buyer_company_id=buyer.id, reference=format_reference("RFQ", now.year, n, 4),
+            title=title or f"Test RFQ {n}", currency=currency, deadline=deadline or now + timedelta(days=7),
+            sealed=sealed, status=RfqStatus(status), created_by_id=creator.id,
+            delivery_address="Teststraße 1, 10115 Berlin",
+            published_at=None if status == "draft" else now)
+    quantities = quantities or [Decimal(100 * (i + 1)) for i in range(lines)]
+    for i, q in enumerate(quantities):
+        r.lines.append(RfqLine(position=i + 1, description=f"Item {i + 1}", part_number=f"P-{i + 1:04d}",
+                               quantity=Decimal(q), unit="pcs"))
+    for s in suppliers:
+        r.invitations.append(RfqInvitation(supplier_company_id=s.id, invited_by_id=creator.id))
+    db.session.add(r)
+    db.session.commit()
+    return r
+
+
+def quote(rfq_obj, supplier: Company, author: User, *, prices=None, submitted=True, shipping="0",
+          valid_days=30, breaks=None, moq=None, pack_size=None, lead_time_days=10, declined=()):
+    """A quote with one version; ``prices`` is a list of unit prices per RFQ line (str/Decimal)."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from portal.db import utcnow
+    from portal.quotes.models import Quote, QuoteLine, QuoteVersion
+    from portal.quotes.states import QuoteStatus
+
+    prices = prices or ["10.00"] * len(rfq_obj.lines)
+    q = Quote(rfq_id=rfq_obj.id, supplier_company_id=supplier.id, created_by_id=author.id,
+              status=QuoteStatus.submitted if submitted else QuoteStatus.draft)
+    v = QuoteVersion(number=1, created_by_id=author.id, shipping_cost=Decimal(shipping),
+                     valid_until=(utcnow() + timedelta(days=valid_days)).date(),
+                     submitted_at=utcnow() if submitted else None,
+                     submitted_by_id=author.id if submitted else None,
+                     rfq_amendment_no=rfq_obj.amendment_no)
+    for i, (line, price) in enumerate(zip(rfq_obj.lines, prices)):
+        if i in declined:
+            v.lines.append(QuoteLine(rfq_line_id=line.id, declined=True, decline_reason="Not in our range"))
+            continue
+        v.lines.append(QuoteLine(rfq_line_id=line.id, unit_price=Decimal(str(price)),
+                                 price_breaks=(breaks or {}).get(i, []), moq=moq, pack_size=pack_size,
+                                 lead_time_days=lead_time_days))
+    q.versions.append(v)
+    db.session.add(q)
+    db.session.flush()
+    if submitted:
+        q.current_version = v
+        q.submitted_at = v.submitted_at
+    else:
+        q.draft_version = v
+    db.session.commit()
+    return q

@@ -1,0 +1,27 @@
+"""The quote lifecycle: draft -> submitted (revised as new versions) -> withdrawn (may submit again)."""
+from __future__ import annotations
+
+import enum
+
+from portal.errors import InvalidTransition
+
+
+class QuoteStatus(str, enum.Enum):
+    draft = "draft"
+    submitted = "submitted"
+    withdrawn = "withdrawn"
+
+
+TRANSITIONS: dict[QuoteStatus, set[QuoteStatus]] = {
+    QuoteStatus.draft: {QuoteStatus.submitted},
+    QuoteStatus.submitted: {QuoteStatus.submitted, QuoteStatus.withdrawn},  # submitted -> submitted = revision
+    QuoteStatus.withdrawn: {QuoteStatus.submitted},
+}
+
+PAST_TENSE = {QuoteStatus.submitted: "submitted", QuoteStatus.withdrawn: "withdrawn",
+              QuoteStatus.draft: "returned to draft"}
+
+
+def check(current: QuoteStatus, target: QuoteStatus) -> None:
+    if target not in TRANSITIONS[current]:
+        raise InvalidTransition(f"A quote that is {current.value} cannot be {PAST_TENSE[target]}.")
