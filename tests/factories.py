@@ -141,3 +141,49 @@ def quote(rfq_obj, supplier: Company, author: User, *, prices=None, submitted=Tr
         q.draft_version = v
     db.session.commit()
     return q
+
+
+# --------------------------------------------------------------------------------------------- ordering
+
+def catalog_item(supplier: Company, *, sku=None, price="10.00", moq=None, pack_size=None, breaks=None,
+                 active=True, currency="EUR", name=None):
+    from decimal import Decimal
+
+    from portal.catalog.models import CatalogItem
+
+    n = next(_seq)
+    item = CatalogItem(supplier_company_id=supplier.id, sku=sku or f"SKU-{n:05d}", name=name or f"Item {n}",
+                       unit="pcs", unit_price=Decimal(price), moq=Decimal(moq) if moq else None,
+                       pack_size=Decimal(pack_size) if pack_size else None, price_breaks=breaks or [],
+                       currency=currency, active=active)
+    db.session.add(item)
+    db.session.commit()
+    return item
+
+
+def order(buyer: Company, supplier: Company, creator: User, *, status="draft", lines=None, currency="EUR",
+          source="catalog"):
+    """A purchase order; ``lines`` is a list of (quantity, unit_price) pairs (default two lines)."""
+    from decimal import Decimal
+
+    from portal.money import quantize
+    from portal.orders.models import OrderLine, OrderSource, PurchaseOrder
+    from portal.orders.numbers import new_po_number, new_supplier_order_number
+    from portal.orders.states import SUPPLIER_VISIBLE, OrderStatus
+
+    lines = lines or [("100", "2.50"), ("40", "12.00")]
+    o = PurchaseOrder(buyer_company_id=buyer.id, supplier_company_id=supplier.id,
+                      po_number=new_po_number(buyer.id), source=OrderSource(source), currency=currency,
+                      status=OrderStatus(status), created_by_id=creator.id, delivery_address="Teststraße 1")
+    total = Decimal("0")
+    for i, (qty, price) in enumerate(lines, 1):
+        lt = quantize(Decimal(qty) * Decimal(price), currency)
+        total += lt
+        o.lines.append(OrderLine(position=i, sku=f"SKU-{i:03d}", description=f"Line {i}", quantity=Decimal(qty),
+                                 unit_price=Decimal(price), line_total=lt))
+    o.total_net = total
+    if o.status in SUPPLIER_VISIBLE and o.status != OrderStatus.submitted:
+        o.supplier_order_number = new_supplier_order_number(supplier.id)
+    db.session.add(o)
+    db.session.commit()
+    return o

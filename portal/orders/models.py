@@ -1,0 +1,214 @@
+"""Purchase orders (from awards, catalogs and reorders), their lines, approvals, shipments and receipts."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import CURRENCY, MONEY, QUANTITY, TimestampMixin, UTCDateTime, db, utcnow
+from portal.orders.states import SUPPLIER_VISIBLE, OrderStatus
+
+
+class OrderSource(str, enum.Enum):
+    award = "award"
+    catalog = "catalog"
+    reorder = "reorder"
+    api = "api"
+
+
+class LineAck(str, enum.Enum):
+    pending = "pending"
+    accepted = "accepted"
+    changed = "changed"  # supplier proposed another quantity and/or date
+    rejected = "rejected"
+
+
+class PurchaseOrder(TimestampMixin, db.Model):
+    __tablename__ = "purchase_orders"
+    __label__ = "order"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    buyer_company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"))
+    supplier_company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"))
+    po_number: Mapped[str] = mapped_column(sa.String(32))  # the buyer's number, PO-2026-00001
+    supplier_order_number: Mapped[str | None] = mapped_column(sa.String(32))  # SO-2026-00001, when placed
+    source: Mapped[OrderSource] = mapped_column(
+        sa.Enum(OrderSource, native_enum=False, length=16, validate_strings=True))
+    award_id: Mapped[int | None] = mapped_column(sa.ForeignKey("awards.id"), index=True)
+    rfq_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rfqs.id"))
+    reorder_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("purchase_orders.id"))
+    currency: Mapped[str] = mapped_column(CURRENCY)
+    delivery_address: Mapped[str] = mapped_column(sa.Text, default="")
+    delivery_date: Mapped[date | None] = mapped_column(sa.Date)
+    payment_terms_days: Mapped[int] = mapped_column(default=30)
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[OrderStatus] = mapped_column(
+        sa.Enum(OrderStatus, native_enum=False, length=24, validate_strings=True), default=OrderStatus.draft)
+    total_net: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
+    reject_reason: Mapped[str | None] = mapped_column(sa.Text)
+    po_pdf_file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"))
+    lock_version: Mapped[int] = mapped_column(default=1)
+
+    buyer = relationship("Company", foreign_keys=[buyer_company_id], lazy="joined")
+    supplier = relationship("Company", foreign_keys=[supplier_company_id], lazy="joined")
+    created_by = relationship("User", foreign_keys=[created_by_id])
+    lines: Mapped[list["OrderLine"]] = relationship(back_populates="order", order_by="OrderLine.position",
+                                                    cascade="all, delete-orphan")
+    approvals: Mapped[list["OrderApproval"]] = relationship(back_populates="order", order_by="OrderApproval.step",
+                                                            cascade="all, delete-orphan")
+    shipments: Mapped[list["Shipment"]] = relationship(back_populates="order", order_by="Shipment.id")
+
+    __mapper_args__ = {"version_id_col": lock_version}
+    __table_args__ = (
+        sa.UniqueConstraint("buyer_company_id", "po_number", name="uq_purchase_orders_po_number"),
+        sa.UniqueConstraint("supplier_company_id", "supplier_order_number", name="uq_purchase_orders_so_number"),
+        sa.Index("ix_purchase_orders_buyer_id", "buyer_company_id", "id"),
+        sa.Index("ix_purchase_orders_supplier_id", "supplier_company_id", "id"),
+        sa.Index("ix_purchase_orders_buyer_status", "buyer_company_id", "status"),
+        sa.CheckConstraint("total_net >= 0", name="total_nonneg"),
+        sa.CheckConstraint("payment_terms_days >= 0", name="terms_nonneg"),
+    )
+
+    @classmethod
+    def visible_to(cls, company_id):
+        return sa.or_(cls.buyer_company_id == company_id,
+                      sa.and_(cls.supplier_company_id == company_id, cls.status.in_(SUPPLIER_VISIBLE)))
+
+
+class OrderLine(db.Model):
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("purchase_orders.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column()
+    catalog_item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("catalog_items.id"))
+    award_line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("award_lines.id"))
+    sku: Mapped[str | None] = mapped_column(sa.String(64))
+    part_number: Mapped[str | None] = mapped_column(sa.String(64))  # the buyer's part number
+    description: Mapped[str] = mapped_column(sa.String(500))
+    unit: Mapped[str] = mapped_column(sa.String(16), default="pcs")
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    unit_price: Mapped[Decimal] = mapped_column(MONEY)
+    line_total: Mapped[Decimal] = mapped_column(MONEY)
+    moq: Mapped[Decimal | None] = mapped_column(QUANTITY)
+    pack_size: Mapped[Decimal | None] = mapped_column(QUANTITY)
+    delivery_date: Mapped[date | None] = mapped_column(sa.Date)
+    # Supplier acknowledgement per line.
+    ack: Mapped[LineAck] = mapped_column(sa.Enum(LineAck, native_enum=False, length=16, validate_strings=True),
+                                         default=LineAck.pending)
+    proposed_quantity: Mapped[Decimal | None] = mapped_column(QUANTITY)
+    proposed_date: Mapped[date | None] = mapped_column(sa.Date)
+    ack_note: Mapped[str | None] = mapped_column(sa.String(500))
+    # Running totals kept by the shipment and receipt services (checked by constraints).
+    shipped_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal("0"))
+    accepted_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal("0"))
+    rejected_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal("0"))
+
+    order: Mapped[PurchaseOrder] = relationship(back_populates="lines")
+
+    __table_args__ = (
+        sa.UniqueConstraint("order_id", "position", name="uq_order_lines_position"),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("unit_price >= 0", name="unit_price_nonneg"),
+        sa.CheckConstraint("shipped_quantity >= 0 AND shipped_quantity <= quantity", name="shipped_within"),
+        sa.CheckConstraint("accepted_quantity >= 0 AND rejected_quantity >= 0 AND "
+                           "accepted_quantity + rejected_quantity <= shipped_quantity", name="received_within"),
+    )
+
+
+class ApprovalRule(db.Model):
+    """Orders whose total (in the rule's currency, the company currency) exceeds ``threshold`` need
+    ``approvals_required`` approvals, in sequence. The rule with the highest threshold below the total applies."""
+
+    __tablename__ = "approval_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    buyer_company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"), index=True)
+    threshold: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(CURRENCY)
+    approvals_required: Mapped[int] = mapped_column(default=1)
+
+    __table_args__ = (
+        sa.UniqueConstraint("buyer_company_id", "threshold", name="uq_approval_rules_threshold"),
+        sa.CheckConstraint("threshold >= 0", name="threshold_nonneg"),
+        sa.CheckConstraint("approvals_required BETWEEN 1 AND 5", name="approvals_range"),
+    )
+
+
+class OrderApproval(db.Model):
+    __tablename__ = "order_approvals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("purchase_orders.id", ondelete="CASCADE"))
+    step: Mapped[int] = mapped_column()
+    approver_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    decision: Mapped[str] = mapped_column(sa.String(10))  # approved | rejected
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    order: Mapped[PurchaseOrder] = relationship(back_populates="approvals")
+    approver = relationship("User")
+
+    __table_args__ = (
+        sa.UniqueConstraint("order_id", "step", name="uq_order_approvals_step"),
+        sa.CheckConstraint("decision IN ('approved', 'rejected')", name="decision_known"),
+    )
+
+
+class Shipment(db.Model):
+    __tablename__ = "shipments"
+    __label__ = "shipment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("purchase_orders.id"), index=True)
+    supplier_company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"))
+    buyer_company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"))
+    number: Mapped[str] = mapped_column(sa.String(32))  # delivery note number DN-2026-00001 (supplier series)
+    carrier: Mapped[str] = mapped_column(sa.String(100), default="")
+    tracking: Mapped[str] = mapped_column(sa.String(100), default="")
+    shipped_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    delivery_note_file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"))
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    received_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    order: Mapped[PurchaseOrder] = relationship(back_populates="shipments")
+    lines: Mapped[list["ShipmentLine"]] = relationship(back_populates="shipment", cascade="all, delete-orphan",
+                                                       order_by="ShipmentLine.id")
+
+    __table_args__ = (sa.UniqueConstraint("supplier_company_id", "number", name="uq_shipments_number"),)
+
+    @classmethod
+    def visible_to(cls, company_id):
+        return sa.or_(cls.supplier_company_id == company_id, cls.buyer_company_id == company_id)
+
+
+class ShipmentLine(db.Model):
+    __tablename__ = "shipment_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(sa.ForeignKey("shipments.id", ondelete="CASCADE"), index=True)
+    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("order_lines.id"), index=True)
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    accepted_quantity: Mapped[Decimal | None] = mapped_column(QUANTITY)  # set at goods receipt
+    rejected_quantity: Mapped[Decimal | None] = mapped_column(QUANTITY)
+    rejection_reason: Mapped[str | None] = mapped_column(sa.String(500))
+
+    shipment: Mapped[Shipment] = relationship(back_populates="lines")
+    order_line = relationship("OrderLine")
+
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("(accepted_quantity IS NULL AND rejected_quantity IS NULL) OR "
+                           "(accepted_quantity >= 0 AND rejected_quantity >= 0 AND "
+                           "accepted_quantity + rejected_quantity <= quantity)", name="receipt_within"),
+    )

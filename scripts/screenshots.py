@@ -1,0 +1,123 @@
+"""Screenshot every main page at 1366x768 into docs/screenshots/ from a seeded run.
+
+Usage: .venv/bin/python scripts/screenshots.py [--base-url URL] [--out DIR]
+Without --base-url it builds a fresh SQLite database with the demo data, serves it with the Flask dev server
+on a free port, and shoots. Uses Debian's Chromium (/usr/bin/chromium) through Playwright.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+# (file name, user email, path) — paths may contain {placeholders} resolved at run time.
+PAGES = [
+    ("01-signin", None, "/signin"),
+    ("02-dashboard-procurement", "jonas.weber@hartmann.example", "/dashboard"),
+    ("03-rfq-list-buyer", "jonas.weber@hartmann.example", "/rfqs/"),
+    ("04-rfq-detail-buyer", "jonas.weber@hartmann.example", "{rfq_open}"),
+    ("05-comparison", "jonas.weber@hartmann.example", "{comparison}"),
+    ("06-dashboard-sales", "mia.schulz@nordstahl.example", "/dashboard"),
+    ("07-rfq-list-supplier", "mia.schulz@nordstahl.example", "/rfqs/"),
+    ("08-members", "anna.keller@hartmann.example", "/company/members"),
+    ("09-notifications", "jonas.weber@hartmann.example", "/notifications/"),
+    ("10-dashboard-accounts", "lukas.fischer@hartmann.example", "/dashboard"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def resolve_paths(env) -> dict:
+    code = (
+        "import sqlalchemy as sa\n"
+        "from portal import create_app\nfrom portal.db import db\n"
+        "from portal.rfq.models import Rfq\n"
+        "app = create_app()\n"
+        "with app.app_context():\n"
+        "    o = db.session.scalar(sa.select(Rfq.id).where(Rfq.title=='Fasteners for assembly line 4'))\n"
+        "    c = db.session.scalar(sa.select(Rfq.id).where(Rfq.title=='Hydraulic fittings framework 2027'))\n"
+        "    print(o or '', c or '')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
+    parts = (out.stdout.strip().split() + ["", ""])[:2]
+    return {"rfq_open": f"/rfqs/{parts[0]}" if parts[0] else "/rfqs/",
+            "comparison": f"/rfqs/{parts[1]}/comparison" if parts[1] else "/rfqs/"}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--base-url")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, FLASK_APP="wsgi.py")
+    server = None
+    if not args.base_url:
+        tmp = Path(tempfile.mkdtemp(prefix="portal-shots-"))
+        env.update(PORTAL_DATABASE_URL=f"sqlite:///{tmp / 'shots.db'}", PORTAL_INSTANCE_PATH=str(tmp),
+                   PORTAL_JOBS_MODE="inline")
+        env.pop("REDIS_URL", None)
+        flask = str(Path(sys.executable).parent / "flask")
+        subprocess.run([flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+        subprocess.run([flask, "demo", "seed"], env=env, cwd=ROOT, check=True, capture_output=True)
+        port = free_port()
+        server = subprocess.Popen([flask, "run", "-p", str(port)], env=env, cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        args.base_url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+    paths = resolve_paths(env)
+    from playwright.sync_api import sync_playwright
+
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                              "--disable-component-update", "--no-first-run"])
+            contexts = {}
+            for name, email, path in PAGES:
+                path = path.format(**paths)
+                ctx = contexts.get(email)
+                if ctx is None:
+                    ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+                    if email:
+                        page = ctx.new_page()
+                        page.goto(args.base_url + "/signin")
+                        page.fill("input[name=email]", email)
+                        page.fill("input[name=password]", "portal-demo")
+                        page.click("button[type=submit]")
+                        page.wait_for_load_state()
+                        page.close()
+                    contexts[email] = ctx
+                page = ctx.new_page()
+                page.goto(args.base_url + path)
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=str(out / f"{name}.png"), full_page=False)
+                page.close()
+                print(f"{name}: {path}")
+            browser.close()
+    finally:
+        if server:
+            server.terminate()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
