@@ -63,8 +63,8 @@ PEOPLE = {
 }
 
 # Domain seeders run after the accounts, each given {key: Company} and {email: User}.
-DOMAIN_SEEDERS = ["portal.rfq.demo", "portal.quotes.demo", "portal.catalog.demo", "portal.orders.demo",
-                  "portal.invoices.demo"]
+DOMAIN_SEEDERS = ["portal.rfq.demo", "portal.quotes.demo", "portal.catalog.demo", "portal.credit.demo",
+                  "portal.orders.demo", "portal.invoices.demo"]
 
 
 def seed(force: bool = False) -> str:

@@ -10,7 +10,8 @@ bp = Blueprint("dashboard", __name__)
 
 # Each module exposes panels(user) -> list of {"title", "count", "link", "items", "empty", "role"}.
 PANEL_PROVIDERS = ["portal.dashboard.panels", "portal.rfq.panels", "portal.quotes.panels",
-                   "portal.orders.panels", "portal.credit.panels", "portal.invoices.panels"]
+                   "portal.catalog.panels", "portal.orders.panels", "portal.credit.panels",
+                   "portal.invoices.panels"]
 
 
 @bp.get("/")
