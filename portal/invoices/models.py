@@ -1,0 +1,181 @@
+"""Invoices and credit notes (one table, two kinds and series), their lines, payments and reminders."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import CURRENCY, MONEY, QUANTITY, TimestampMixin, UTCDateTime, db, utcnow
+from portal.invoices.states import InvoiceStatus
+
+
+class DocumentKind(str, enum.Enum):
+    invoice = "invoice"
+    credit_note = "credit_note"
+
+
+class InvoicingMode(str, enum.Enum):
+    per_shipment = "per_shipment"
+    per_order = "per_order"
+
+
+class InvoiceSettings(db.Model):
+    """A supplier's invoicing settings (one row per supplier company)."""
+
+    __tablename__ = "invoice_settings"
+
+    supplier_company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"), primary_key=True)
+    mode: Mapped[InvoicingMode] = mapped_column(
+        sa.Enum(InvoicingMode, native_enum=False, length=16, validate_strings=True),
+        default=InvoicingMode.per_shipment)
+    auto_issue: Mapped[bool] = mapped_column(default=False)  # invoice automatically when a shipment is recorded
+    default_tax_rate: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2), default=Decimal("19.00"))
+    reminder_days: Mapped[str] = mapped_column(sa.String(50), default="3,14,30")  # days after the due date
+    logo_file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"))
+    footer_note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    __table_args__ = (sa.CheckConstraint("default_tax_rate >= 0 AND default_tax_rate <= 100", name="tax_range"),)
+
+
+class Invoice(TimestampMixin, db.Model):
+    __tablename__ = "invoices"
+    __label__ = "invoice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[DocumentKind] = mapped_column(
+        sa.Enum(DocumentKind, native_enum=False, length=16, validate_strings=True), default=DocumentKind.invoice)
+    supplier_company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"))
+    buyer_company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"))
+    # Assigned only at issue: series INV (invoices) / CRN (credit notes), per supplier and year, gapless.
+    series: Mapped[str] = mapped_column(sa.String(8))
+    year: Mapped[int | None] = mapped_column()
+    sequence: Mapped[int | None] = mapped_column()
+    number: Mapped[str | None] = mapped_column(sa.String(32))
+    status: Mapped[InvoiceStatus] = mapped_column(
+        sa.Enum(InvoiceStatus, native_enum=False, length=16, validate_strings=True), default=InvoiceStatus.draft)
+    order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("purchase_orders.id"), index=True)
+    shipment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("shipments.id"), index=True)
+    corrects_invoice_id: Mapped[int | None] = mapped_column(sa.ForeignKey("invoices.id"), index=True)
+    currency: Mapped[str] = mapped_column(CURRENCY)
+    issue_date: Mapped[date | None] = mapped_column(sa.Date)
+    supply_date: Mapped[date | None] = mapped_column(sa.Date)
+    due_date: Mapped[date | None] = mapped_column(sa.Date)
+    payment_terms_days: Mapped[int] = mapped_column(default=30)
+    buyer_reference: Mapped[str] = mapped_column(sa.String(64), default="")  # the buyer's PO number
+    reverse_charge: Mapped[bool] = mapped_column(default=False)
+    total_net: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    total_tax: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    total_gross: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    paid_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    credited_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    # Frozen at issue: parties, addresses, VAT numbers, bank details, lines, tax breakdown, totals.
+    snapshot: Mapped[dict | None] = mapped_column(sa.JSON)
+    pdf_file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"))
+    pdf_job_id: Mapped[int | None] = mapped_column(sa.ForeignKey("job_records.id"))
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The buyer's accounts team marks an invoice approved for payment after checking the match.
+    approved_for_payment_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    approved_for_payment_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    lock_version: Mapped[int] = mapped_column(default=1)
+
+    supplier = relationship("Company", foreign_keys=[supplier_company_id], lazy="joined")
+    buyer = relationship("Company", foreign_keys=[buyer_company_id], lazy="joined")
+    lines: Mapped[list["InvoiceLine"]] = relationship(back_populates="invoice", order_by="InvoiceLine.position",
+                                                      cascade="all, delete-orphan")
+    payments: Mapped[list["Payment"]] = relationship(back_populates="invoice", order_by="Payment.id")
+    corrects = relationship("Invoice", remote_side=[id])
+
+    __mapper_args__ = {"version_id_col": lock_version}
+    __table_args__ = (
+        sa.UniqueConstraint("supplier_company_id", "series", "year", "sequence", name="uq_invoices_sequence"),
+        sa.UniqueConstraint("supplier_company_id", "number", name="uq_invoices_number"),
+        sa.Index("ix_invoices_supplier_id", "supplier_company_id", "id"),
+        sa.Index("ix_invoices_buyer_id", "buyer_company_id", "id"),
+        sa.Index("ix_invoices_supplier_status_due", "supplier_company_id", "status", "due_date"),
+        sa.CheckConstraint("total_net >= 0 AND total_tax >= 0 AND total_gross >= 0", name="totals_nonneg"),
+        sa.CheckConstraint("paid_amount >= 0 AND credited_amount >= 0", name="paid_nonneg"),
+        sa.CheckConstraint("paid_amount + credited_amount <= total_gross", name="not_overpaid"),
+        sa.CheckConstraint("(number IS NULL) = (status = 'draft')", name="number_iff_issued"),
+        sa.CheckConstraint("series IN ('INV', 'CRN')", name="series_known"),
+    )
+
+    @classmethod
+    def visible_to(cls, company_id):
+        """The supplier always; the buyer once issued (drafts are the supplier's business)."""
+        return sa.or_(cls.supplier_company_id == company_id,
+                      sa.and_(cls.buyer_company_id == company_id, cls.status != InvoiceStatus.draft))
+
+    @property
+    def open_amount(self) -> Decimal:
+        return self.total_gross - self.paid_amount - self.credited_amount
+
+    @property
+    def overdue(self) -> bool:
+        return (self.kind == DocumentKind.invoice and self.status in (InvoiceStatus.issued,
+                                                                      InvoiceStatus.partially_paid)
+                and self.due_date is not None and self.due_date < utcnow().date() and self.open_amount > 0)
+
+
+class InvoiceLine(db.Model):
+    __tablename__ = "invoice_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(sa.ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column()
+    order_line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("order_lines.id"), index=True)
+    shipment_line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("shipment_lines.id"))
+    sku: Mapped[str | None] = mapped_column(sa.String(64))
+    description: Mapped[str] = mapped_column(sa.String(500))
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    unit: Mapped[str] = mapped_column(sa.String(16), default="pcs")
+    unit_price: Mapped[Decimal] = mapped_column(MONEY)
+    discount_percent: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2), default=Decimal("0"))
+    tax_rate: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2))
+    net_amount: Mapped[Decimal] = mapped_column(MONEY)  # quantity × unit price × (1 − discount), rounded
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+    __table_args__ = (
+        sa.UniqueConstraint("invoice_id", "position", name="uq_invoice_lines_position"),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("unit_price >= 0", name="unit_price_nonneg"),
+        sa.CheckConstraint("discount_percent >= 0 AND discount_percent <= 100", name="discount_range"),
+        sa.CheckConstraint("tax_rate >= 0 AND tax_rate <= 100", name="tax_range"),
+    )
+
+
+class Payment(db.Model):
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(sa.ForeignKey("invoices.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(CURRENCY)
+    paid_on: Mapped[date] = mapped_column(sa.Date)
+    reference: Mapped[str] = mapped_column(sa.String(100), default="")
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="payments")
+    recorded_by = relationship("User")
+
+    __table_args__ = (sa.CheckConstraint("amount > 0", name="amount_positive"),)
+
+
+class ReminderSent(db.Model):
+    """One row per (invoice, stage): the reminder sweep sends each stage once."""
+
+    __tablename__ = "invoice_reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(sa.ForeignKey("invoices.id"))
+    days_after_due: Mapped[int] = mapped_column()
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("invoice_id", "days_after_due", name="uq_invoice_reminders_stage"),)
