@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, SelectField, SelectMultipleField,
                      StringField, SubmitField)
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.accounts.models import ROLE_LABELS, CompanyKind, Role
@@ -52,7 +52,7 @@ class SignUpForm(CompanyFieldsMixin, FlaskForm):
     kind = SelectField("Your company", choices=KIND_CHOICES, validators=[DataRequired()])
     currency = SelectField("Default currency", choices=[(c, c) for c in CURRENCIES], default="EUR")
     name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("Your work email", validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField("Your work email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)],
                              description="At least 10 characters.")
     confirm = PasswordField("Repeat password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")])
@@ -80,7 +80,7 @@ class CompanyProfileForm(CompanyFieldsMixin, FlaskForm):
 
 class InviteForm(FlaskForm):
     name = StringField("Name", validators=[Optional(), Length(max=120)])
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[DataRequired("Choose at least one role.")])
     submit = SubmitField("Create invitation")
 

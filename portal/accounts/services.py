@@ -110,12 +110,26 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
 
+RESERVED_DEMO_DOMAINS = (".example", ".test")
+
+
 def _email(value: str) -> str:
+    """Validate and normalise an email address. Outside production the reserved .example and .test domains
+    (used by the demo data and the tests) are accepted."""
     from email_validator import EmailNotValidError, validate_email
 
+    value = (value or "").strip()
     try:
-        return validate_email((value or "").strip(), check_deliverability=False).normalized.lower()
+        return validate_email(value, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
+        domain = value.rpartition("@")[2].lower()
+        if current_app.config.get("PORTAL_ENV") != "production" and domain.endswith(RESERVED_DEMO_DOMAINS):
+            try:
+                return validate_email(value.rpartition("@")[0] + "@example.com",
+                                      check_deliverability=False).normalized.lower().replace(
+                    "@example.com", "@" + domain)
+            except EmailNotValidError:
+                pass
         raise ValidationFailed(str(exc), errors={"email": str(exc)}) from exc
 
 

@@ -1,0 +1,113 @@
+"""Browser tests: the real app under gunicorn on a free loopback port, a real RQ worker and Redis, and Debian's
+Chromium driven by Playwright. The server and worker share the test run's database (tables are emptied after
+each test, like every other test) and use a Redis database of their own.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port: int, proc, timeout=30.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+@pytest.fixture(scope="module")
+def live_server(app, database_url, redis_url, tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not installed at {CHROMIUM} (.ci/run installs it)")
+    pytest.importorskip("playwright.sync_api")
+    from redis import Redis
+
+    e2e_redis = redis_url.rsplit("/", 1)[0] + "/" + ("15" if "postgres" in database_url else "14")
+    Redis.from_url(e2e_redis).flushdb()
+    inst = tmp_path_factory.mktemp("e2e-instance")
+    env = dict(os.environ, FLASK_APP="wsgi.py", PORTAL_DATABASE_URL=database_url, REDIS_URL=e2e_redis,
+               PORTAL_SECRET_KEY="e2e-secret", PORTAL_INSTANCE_PATH=str(inst),
+               PORTAL_UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"], PORTAL_JOBS_MODE="rq",
+               PORTAL_LOGIN_RATE_LIMIT="1000 per minute")
+    port = _free_port()
+    log = open(inst / "server.log", "w")
+    server = subprocess.Popen([str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
+                               "--threads", "2", "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=log,
+                              start_new_session=True)
+    worker = subprocess.Popen([str(BIN / "flask"), "jobs", "worker"], cwd=ROOT, env=env, stdout=log, stderr=log,
+                              start_new_session=True)
+    try:
+        _wait_port(port, server)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for p in (server, worker):
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for p in (server, worker):
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(live_server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                    "--disable-component-update", "--no-first-run", "--disable-sync"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def signed_in(browser, live_server):
+    """signed_in(user) -> a Playwright page signed in as that user (password from tests.factories)."""
+    from tests.factories import PASSWORD
+
+    contexts = []
+
+    def _open(user, password=PASSWORD):
+        ctx = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.set_default_timeout(15000)
+        page.goto(live_server + "/signin")
+        page.get_by_label("Email").fill(user.email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/dashboard")
+        return page
+
+    yield _open
+    for c in contexts:
+        c.close()
