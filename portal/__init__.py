@@ -26,8 +26,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_cli(app)
 
     from portal import web
+    from portal.api.setup import init_api
 
     web.init_app(app)
+    init_api(app)
     return app
 
 
@@ -64,7 +66,7 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     for module in ("portal.rfq.views", "portal.quotes.views", "portal.quotes.compare_views",
                    "portal.orders.views", "portal.catalog.views",
-                   "portal.credit.views", "portal.invoices.views", "portal.api.views"):
+                   "portal.credit.views", "portal.invoices.views"):
         try:
             mod = __import__(module, fromlist=["bp"])
         except ModuleNotFoundError as exc:
@@ -78,7 +80,8 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from portal.cli import companies_cli, demo_cli, users_cli
+    from portal.api.cli import tokens_cli
     from portal.jobs.cli import jobs_cli
 
-    for group in (companies_cli, users_cli, demo_cli, jobs_cli):
+    for group in (companies_cli, users_cli, demo_cli, jobs_cli, tokens_cli):
         app.cli.add_command(group)

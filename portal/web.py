@@ -37,14 +37,30 @@ def _wants_json() -> bool:
         request.accept_mimetypes.best == "application/json")
 
 
-def _error(status: int, template: str, message: str | None = None):
+TITLES = {400: "Malformed request", 401: "Authentication required", 403: "Not allowed", 404: "Not found",
+          405: "Method not allowed", 409: "Conflict", 413: "Payload too large", 422: "Invalid input",
+          429: "Too many requests", 500: "Server error"}
+
+
+def _error(status: int, template: str, message: str | None = None, errors: dict | None = None):
     if _wants_json():
-        resp = jsonify({"type": "about:blank", "title": message or "Error", "status": status,
-                        "detail": message or ""})
+        resp = jsonify({"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status,
+                        "detail": message or "", "errors": errors or {}})
         resp.status_code = status
         resp.mimetype = "application/problem+json"
         return resp
     return render_template(f"errors/{template}.html", message=message), status
+
+
+def _flatten(msgs) -> list[str]:
+    if isinstance(msgs, str):
+        return [msgs]
+    if isinstance(msgs, dict):
+        return [f"{k}: {m}" for k, v in msgs.items() for m in _flatten(v)]
+    out = []
+    for m in msgs or []:
+        out.extend(_flatten(m))
+    return out
 
 
 def init_app(app: Flask) -> None:
@@ -68,6 +84,18 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(405)
     def not_allowed(exc):
         return _error(405, "400", "That action is not available here.")
+
+    @app.errorhandler(422)
+    def unprocessable(exc):
+        # webargs/flask-smorest put the field messages in exc.data["messages"] = {location: {field: [..]}}
+        messages = (getattr(exc, "data", None) or {}).get("messages") or {}
+        errors = {}
+        for location in messages.values():
+            if isinstance(location, dict):
+                for field, msgs in location.items():
+                    errors[str(field)] = "; ".join(_flatten(msgs))
+        detail = "; ".join(f"{k}: {v}" for k, v in errors.items()) or "The request body is not valid."
+        return _error(422, "400", detail, errors)
 
     @app.errorhandler(413)
     def too_large(exc):

@@ -108,6 +108,14 @@ def app(database_url, redis_url, tmp_path_factory):
         "MAIL_SERVER": "",
         "SERVER_NAME": "portal.test",
     })
+    @app.before_request
+    def _fresh_login_state():
+        # Tests keep one app context open, which every test-client request reuses (and so shares `g`).
+        # Flask-Login caches the user in g._login_user: without this, a second client would act as the first.
+        from flask import g
+
+        g.pop("_login_user", None)
+
     with app.app_context():
         upgrade()
     yield app

@@ -1,0 +1,77 @@
+"""Shared API pieces: the blueprint, auth hook, problem+json, pagination and common schemas."""
+from __future__ import annotations
+
+from flask import current_app, g, jsonify, request, url_for
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from portal.api.auth import authenticate_request, problem_body, rate_limit_key
+from portal.errors import DomainError
+from portal.extensions import csrf, limiter
+
+MAX_PER_PAGE = 100
+
+
+def make_blueprint(name: str, description: str) -> Blueprint:
+    bp = Blueprint(name, __name__, url_prefix="/api/v1", description=description)
+    csrf.exempt(bp)
+    bp.before_request(_auth)
+    bp.register_error_handler(DomainError, domain_error)
+    limiter.limit(lambda: current_app.config.get("API_RATE_LIMIT", "600 per minute"),
+                  key_func=rate_limit_key)(bp)
+    return bp
+
+
+def _auth():
+    authenticate_request()
+
+
+def domain_error(exc: DomainError):
+    resp = jsonify(problem_body(exc))
+    resp.status_code = exc.status
+    resp.mimetype = "application/problem+json"
+    return resp
+
+
+def actor():
+    return g.api_user
+
+
+class MoneySchema(Schema):
+    amount = fields.Decimal(as_string=True, required=True)
+    currency = fields.String(required=True, validate=validate.Length(equal=3))
+
+
+def money(amount, currency):
+    from portal.money import quantize
+
+    if amount is None:
+        return None
+    return {"amount": str(quantize(amount, currency)), "currency": currency}
+
+
+class PageArgs(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+
+
+class PageLinks(Schema):
+    next = fields.String(allow_none=True)
+    prev = fields.String(allow_none=True)
+
+
+def page_envelope(items: list, total: int, page: int, per_page: int, endpoint: str, **params) -> dict:
+    last = max(1, -(-total // per_page))
+    args = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
+    args.update(params)
+    nxt = url_for(endpoint, page=page + 1, per_page=per_page, **args) if page < last else None
+    prev = url_for(endpoint, page=page - 1, per_page=per_page, **args) if page > 1 else None
+    return {"items": items, "page": page, "per_page": per_page, "total": total,
+            "links": {"next": nxt, "prev": prev}}
+
+
+def paged_schema(item_schema, name: str):
+    return Schema.from_dict({
+        "items": fields.List(fields.Nested(item_schema)), "page": fields.Integer(),
+        "per_page": fields.Integer(), "total": fields.Integer(), "links": fields.Nested(PageLinks),
+    }, name=name)

@@ -1,0 +1,41 @@
+"""Register the API: the spec, the resource blueprints, the browsable docs (served locally, no CDN)."""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from flask import Blueprint, Flask, render_template, send_from_directory
+
+from portal.api.spec import API_CONFIG, api
+
+RESOURCE_MODULES = ["portal.api.companies", "portal.api.sourcing", "portal.api.ordering", "portal.api.invoicing",
+                    "portal.api.misc"]
+
+docs_bp = Blueprint("api_docs", __name__, url_prefix="/api/v1")
+
+
+@docs_bp.get("/docs")
+def docs():
+    return render_template("api/docs.html")
+
+
+@docs_bp.get("/docs/assets/<path:filename>")
+def docs_assets(filename):
+    import swagger_ui_bundle
+
+    return send_from_directory(Path(swagger_ui_bundle.swagger_ui_path), filename, max_age=3600)
+
+
+def init_api(app: Flask) -> None:
+    for key, value in API_CONFIG.items():
+        app.config.setdefault(key, value)
+    api.init_app(app)
+    for path in RESOURCE_MODULES:
+        try:
+            mod = importlib.import_module(path)
+        except ModuleNotFoundError as exc:
+            if exc.name != path:
+                raise
+            continue
+        api.register_blueprint(mod.bp)
+    app.register_blueprint(docs_bp)
