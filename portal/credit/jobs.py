@@ -1,0 +1,19 @@
+"""Credit jobs (queue "credit"): take ids, call services, safe to run twice."""
+from __future__ import annotations
+
+from portal.db import db
+from portal.jobs.queue import task
+from portal.orders.models import PurchaseOrder
+from portal.orders.states import OrderStatus
+
+
+@task()
+def credit_check_job(order_id: int):
+    """Check one submitted order. Idempotent: an order already decided (or gone) is left alone."""
+    order = db.session.get(PurchaseOrder, order_id)
+    if order is None or order.status != OrderStatus.submitted:
+        return None
+    from portal.credit.services import check_order
+
+    cc = check_order(order_id)
+    return cc.outcome if cc is not None else None

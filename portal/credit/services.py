@@ -1,0 +1,667 @@
+"""Credit: accounts (limits and terms), the reservation ledger, the credit check and hold decisions.
+
+Exposure of a buyer at a supplier = unpaid invoices + reserved amounts of placed, not-yet-invoiced orders + the
+order being checked. ``check_order`` serialises on the pair's CreditAccount row (get-or-create with
+INSERT ... ON CONFLICT DO NOTHING, then SELECT ... FOR UPDATE), so two orders submitted at the same moment cannot
+both pass a limit only one fits.
+
+An external provider (HTTP) is asked BEFORE the row lock is taken, with the figures as they stand then; the
+authoritative limit comparison is repeated under the lock. The lock is therefore held for milliseconds, never
+for a network round trip (a slow provider would otherwise stall every check of the pair and the hold queue).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+from babel.numbers import list_currencies
+from flask import current_app
+from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal.accounts.models import Company, Role, User
+from portal.audit.services import record
+from portal.credit.models import CreditAccount, CreditCheck, CreditReservation, ReservationStatus
+from portal.credit.providers import (MANUAL, BuiltinProvider, CreditDecision, CreditRequest, external_provider,
+                                     fmt)
+from portal.db import db, utcnow
+from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.money import ZERO, minor_unit, quantize, to_decimal
+from portal.orders.models import PurchaseOrder
+from portal.orders.states import SUPPLIER_VISIBLE, OrderStatus, check
+
+NEAR_LIMIT = Decimal("0.8")  # "near the limit" on the dashboard: more than 80 % used
+
+
+def _unit_of_work(fn):
+    """A service call is one transaction: on any error nothing of it stays in the session."""
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            db.session.rollback()
+            raise
+
+    return wrapped
+
+
+# --------------------------------------------------------------------------------------------- ledger reads
+
+def unpaid_invoices_total(supplier_id: int, buyer_id: int, currency: str) -> Decimal:
+    """Open (unpaid) invoice amounts of the buyer at the supplier. Decimal 0 until invoicing exists."""
+    try:
+        import portal.invoices.models as inv  # noqa: F401
+    except ModuleNotFoundError:
+        return ZERO
+    fn = getattr(inv, "unpaid_total", None)  # TODO(invoicing): wire the real query once invoices exist
+    return Decimal(fn(supplier_id, buyer_id, currency)) if fn else ZERO
+
+
+def overdue_invoices_count(supplier_id: int, buyer_id: int) -> int:
+    """Invoices of the buyer at the supplier past their due date and unpaid. 0 until invoicing exists."""
+    try:
+        import portal.invoices.models as inv  # noqa: F401
+    except ModuleNotFoundError:
+        return 0
+    fn = getattr(inv, "overdue_count", None)  # TODO(invoicing): wire the real query once invoices exist
+    return int(fn(supplier_id, buyer_id)) if fn else 0
+
+
+def reserved_total(supplier_id: int, buyer_id: int, currency: str) -> Decimal:
+    value = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(CreditReservation.amount), 0))
+        .where(CreditReservation.supplier_company_id == supplier_id,
+               CreditReservation.buyer_company_id == buyer_id,
+               CreditReservation.currency == currency,
+               CreditReservation.status == ReservationStatus.reserved))
+    return Decimal(value or 0)
+
+
+def default_account(supplier_id: int) -> CreditAccount | None:
+    return db.session.scalar(sa.select(CreditAccount).where(CreditAccount.supplier_company_id == supplier_id,
+                                                            CreditAccount.buyer_company_id.is_(None)))
+
+
+def pair_account(supplier_id: int, buyer_id: int) -> CreditAccount | None:
+    return db.session.scalar(sa.select(CreditAccount).where(CreditAccount.supplier_company_id == supplier_id,
+                                                            CreditAccount.buyer_company_id == buyer_id))
+
+
+def effective_account(supplier_id: int, buyer_id: int) -> CreditAccount | None:
+    """The buyer's own account at the supplier, else the supplier's default (read only)."""
+    return pair_account(supplier_id, buyer_id) or default_account(supplier_id)
+
+
+def lock_pair_account(supplier_id: int, buyer_id: int) -> CreditAccount | None:
+    """Get-or-create the pair's account row (a copy of the default) and lock it until the transaction ends.
+
+    Returns None when the supplier has neither an account for this buyer nor a default (nothing to lock; such
+    orders always go on hold). On SQLite the INSERT takes the database write lock, which serialises as well.
+    """
+    default = default_account(supplier_id)
+    if default is not None:
+        dialect = db.session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        now = utcnow()
+        db.session.execute(
+            insert(CreditAccount).values(
+                supplier_company_id=supplier_id, buyer_company_id=buyer_id, limit_amount=default.limit_amount,
+                currency=default.currency, payment_terms_days=default.payment_terms_days,
+                block_on_overdue=default.block_on_overdue, created_at=now, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["supplier_company_id", "buyer_company_id"]))
+    return db.session.scalar(
+        sa.select(CreditAccount)
+        .where(CreditAccount.supplier_company_id == supplier_id, CreditAccount.buyer_company_id == buyer_id)
+        .options(lazyload(CreditAccount.buyer))
+        .with_for_update(of=CreditAccount)
+        .execution_options(populate_existing=True))
+
+
+# --------------------------------------------------------------------------------------------- the check
+
+@dataclass
+class _Assessment:
+    decision: CreditDecision
+    request: CreditRequest | None
+
+
+def _request(order: PurchaseOrder, account: CreditAccount) -> CreditRequest:
+    cur = account.currency
+    return CreditRequest(
+        supplier_company_id=order.supplier_company_id, buyer_company_id=order.buyer_company_id,
+        supplier_vat_number=order.supplier.vat_number if order.supplier else None,
+        buyer_vat_number=order.buyer.vat_number if order.buyer else None,
+        order_id=order.id, po_number=order.po_number, order_amount=Decimal(order.total_net), currency=cur,
+        limit_amount=Decimal(account.limit_amount),
+        unpaid_invoices=unpaid_invoices_total(order.supplier_company_id, order.buyer_company_id, cur),
+        reserved_orders=reserved_total(order.supplier_company_id, order.buyer_company_id, cur),
+        overdue_invoices=overdue_invoices_count(order.supplier_company_id, order.buyer_company_id),
+        block_on_overdue=account.block_on_overdue)
+
+
+def _builtin(order: PurchaseOrder, account: CreditAccount | None) -> _Assessment:
+    """The limit comparison, or a hold when there is nothing to compare with."""
+    builtin = BuiltinProvider()
+    if account is None:
+        return _Assessment(CreditDecision(False, (
+            f"{order.supplier.display_name} has set no credit limit for {order.buyer.display_name} and no "
+            f"default; {MANUAL}"), builtin.name), None)
+    if account.currency != order.currency:
+        return _Assessment(CreditDecision(False, (
+            f"The order is in {order.currency} but the credit limit is kept in {account.currency}; amounts are "
+            f"not converted, so {MANUAL}"), builtin.name), None)
+    req = _request(order, account)
+    return _Assessment(builtin.assess(req), req)
+
+
+def _load_order(order_id: int, *, lock: bool = False) -> PurchaseOrder | None:
+    stmt = sa.select(PurchaseOrder).where(PurchaseOrder.id == order_id)
+    if lock:
+        stmt = stmt.with_for_update(of=PurchaseOrder).execution_options(populate_existing=True)
+    return db.session.scalar(stmt)
+
+
+def _external_first(order_id: int):
+    """Ask the external provider, if one is configured, before any lock is taken. Returns a decision or None.
+
+    When the built-in check already fails on the current figures the external provider is not asked (the order
+    is going on hold anyway). The read transaction is ended before the network call.
+    """
+    provider = external_provider(current_app.config)
+    if provider is None:
+        return None
+    order = _load_order(order_id)
+    if order is None or order.status != OrderStatus.submitted:
+        db.session.rollback()
+        return None
+    first = _builtin(order, effective_account(order.supplier_company_id, order.buyer_company_id))
+    request = first.request
+    db.session.rollback()  # no transaction (and no lock) is held while we wait for the network
+    if not first.decision.approved or request is None:
+        return None
+    try:
+        return provider.assess(request)
+    except Exception as exc:  # noqa: BLE001 - a provider bug must not approve, nor lose the order
+        current_app.logger.exception("credit provider %s failed", getattr(provider, "name", "?"))
+        return CreditDecision(False, f"The external credit check failed ({type(exc).__name__}); {MANUAL}",
+                              getattr(provider, "name", "external"))
+
+
+@_unit_of_work
+def check_order(order_id: int) -> CreditCheck | None:
+    """Decide one submitted order: reserve and place it, or put it on credit hold. Commits once.
+
+    Idempotent: an order that is no longer ``submitted`` is left alone (returns its latest check, if any).
+    """
+    external = _external_first(order_id)
+    order = _load_order(order_id)
+    if order is None:
+        raise NotFound("No such order.")
+    if order.status != OrderStatus.submitted:
+        db.session.rollback()
+        return latest_check(order_id)
+    account = lock_pair_account(order.supplier_company_id, order.buyer_company_id)
+    order = _load_order(order_id, lock=True)  # after the pair lock: a concurrent check may have decided it
+    if order.status != OrderStatus.submitted:
+        db.session.rollback()
+        return latest_check(order_id)
+
+    assessment = _builtin(order, account)
+    decision = assessment.decision
+    provider_name = decision.provider
+    if decision.approved and external is not None:
+        provider_name = f"builtin+{external.provider}"
+        if not external.approved:
+            decision = external
+        else:
+            decision = CreditDecision(True, f"{decision.reason} {external.reason}", provider_name)
+
+    req = assessment.request
+    cc = CreditCheck(
+        order_id=order.id, provider=provider_name[:40], outcome="passed" if decision.approved else "hold",
+        reason=decision.reason, currency=req.currency if req else order.currency,
+        limit_amount=req.limit_amount if req else None, unpaid_invoices=req.unpaid_invoices if req else None,
+        reserved_orders=req.reserved_orders if req else None, order_amount=Decimal(order.total_net),
+        checked_at=utcnow())
+    db.session.add(cc)
+    before = order.status
+    if decision.approved:
+        _reserve(order)
+        _place(order)
+        record("order", order.id, "credit_check_passed", from_state=before, to_state=order.status,
+               detail=decision.reason)
+    else:
+        _hold(order)  # the orders hook records the "credit_hold" move; this event carries the figures' reason
+        record("order", order.id, "credit_check_hold", from_state=before, to_state=order.status,
+               detail=decision.reason)
+    try:
+        db.session.commit()
+    except StaleDataError:
+        # The buyer changed the order (e.g. cancelled it) between our read and our write: nothing was saved.
+        db.session.rollback()
+        return latest_check(order_id)
+    return cc
+
+
+def _orders_hook(name: str):
+    try:
+        import portal.orders.services as orders_services
+    except ModuleNotFoundError as exc:
+        if exc.name != "portal.orders.services":
+            raise
+        return None
+    return getattr(orders_services, name, None)
+
+
+def _place(order: PurchaseOrder) -> None:
+    """-> placed. The orders hook assigns the number, notifies and enqueues the PDF; the minimum otherwise."""
+    check(order.status, OrderStatus.placed)
+    hook = _orders_hook("on_placed")
+    if hook is not None:
+        hook(order)
+    if order.status != OrderStatus.placed:
+        order.status = OrderStatus.placed
+    if order.placed_at is None:
+        order.placed_at = utcnow()
+    if not order.supplier_order_number:
+        from portal.orders.numbers import new_supplier_order_number
+
+        order.supplier_order_number = new_supplier_order_number(order.supplier_company_id)
+    db.session.flush()
+
+
+def _hold(order: PurchaseOrder) -> None:
+    check(order.status, OrderStatus.credit_hold)
+    hook = _orders_hook("on_credit_hold")
+    if hook is not None:
+        hook(order)
+    if order.status != OrderStatus.credit_hold:
+        before = order.status
+        order.status = OrderStatus.credit_hold
+        record("order", order.id, "credit_hold", from_state=before, to_state=order.status)
+    if hook is None:
+        from portal.notifications.services import notify_company
+
+        notify_company(order.supplier_company_id, [Role.accounts], kind="credit_hold",
+                       title=f"Order {order.po_number} from {order.buyer.display_name} is on credit hold",
+                       body="Release or reject it in the credit hold queue.", link="/credit/holds")
+        notify_company(order.buyer_company_id, [Role.procurement], kind="credit_hold",
+                       title=f"Order {order.po_number} is on credit hold at {order.supplier.display_name}",
+                       body="The supplier's accounts team will decide.", link=_order_link(order))
+    db.session.flush()
+
+
+def _order_link(order: PurchaseOrder) -> str:
+    from flask import url_for
+
+    try:
+        return url_for("orders.detail", order_id=order.id)
+    except Exception:  # noqa: BLE001 - the orders views may not exist yet / no request context
+        return f"/orders/{order.id}"
+
+
+def _reserve(order: PurchaseOrder) -> CreditReservation:
+    res = db.session.scalar(sa.select(CreditReservation).where(CreditReservation.order_id == order.id))
+    if res is None:
+        res = CreditReservation(order_id=order.id, supplier_company_id=order.supplier_company_id,
+                                buyer_company_id=order.buyer_company_id)
+        db.session.add(res)
+    res.amount = quantize(Decimal(order.total_net), order.currency)
+    res.currency = order.currency
+    res.status = ReservationStatus.reserved
+    res.closed_at = None
+    db.session.flush()
+    return res
+
+
+def _close_reservation(order: PurchaseOrder, status: ReservationStatus) -> CreditReservation | None:
+    res = db.session.scalar(sa.select(CreditReservation).where(CreditReservation.order_id == order.id,
+                                                              CreditReservation.status == ReservationStatus.reserved))
+    if res is None:
+        return None
+    res.status = status
+    res.closed_at = utcnow()
+    db.session.flush()
+    return res
+
+
+def release_reservation(order: PurchaseOrder) -> CreditReservation | None:
+    """The order was cancelled or rejected: its amount no longer counts. Flush only."""
+    return _close_reservation(order, ReservationStatus.released)
+
+
+def convert_reservation(order: PurchaseOrder) -> CreditReservation | None:
+    """The order was invoiced: the exposure now sits in unpaid invoices. Flush only."""
+    return _close_reservation(order, ReservationStatus.converted)
+
+
+def latest_check(order_id: int) -> CreditCheck | None:
+    return db.session.scalar(sa.select(CreditCheck).where(CreditCheck.order_id == order_id)
+                             .order_by(CreditCheck.id.desc()).limit(1))
+
+
+def checks_for(order: PurchaseOrder) -> list[CreditCheck]:
+    """Every credit check of the order, oldest first (both sides may see them)."""
+    return list(db.session.scalars(sa.select(CreditCheck).where(CreditCheck.order_id == order.id)
+                                   .order_by(CreditCheck.id)))
+
+
+# --------------------------------------------------------------------------------------------- hold decisions
+
+def _require_accounts_of_supplier(actor: User, order: PurchaseOrder) -> None:
+    if order.supplier_company_id != actor.company_id or order.status not in SUPPLIER_VISIBLE:
+        raise NotFound("No such order.")
+    if not actor.has_role(Role.accounts):
+        raise Forbidden("Only the supplier's accounts team decides on credit holds.")
+
+
+def hold_for_supplier(actor: User, order_id) -> PurchaseOrder:
+    """Load an order of the actor's company as supplier (404 for anyone else's)."""
+    try:
+        oid = int(order_id)
+    except (TypeError, ValueError):
+        raise NotFound("No such order.")
+    order = db.session.scalar(sa.select(PurchaseOrder).where(PurchaseOrder.id == oid,
+                                                             PurchaseOrder.supplier_company_id == actor.company_id,
+                                                             PurchaseOrder.status.in_(SUPPLIER_VISIBLE)))
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+def _decide_hold(order: PurchaseOrder, actor: User, comment: str, expected_lock_version, verb: str):
+    _require_accounts_of_supplier(actor, order)
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationFailed(f"Write a comment saying why you {verb} the order.",
+                               errors={"comment": "A comment is required."})
+    if len(comment) > 2000:
+        raise ValidationFailed("The comment is too long (2,000 characters at most).",
+                               errors={"comment": "At most 2,000 characters."})
+    if expected_lock_version not in (None, ""):
+        try:
+            expected = int(expected_lock_version)
+        except (TypeError, ValueError):
+            expected = -1
+        if expected != order.lock_version:
+            raise Conflict(f"This order changed since you opened the page (it is now "
+                           f"{order.status.label.lower()}); reload and try again.")
+    if order.status != OrderStatus.credit_hold:
+        raise InvalidTransition(f"Only an order on credit hold can be released or rejected; "
+                                f"order {order.po_number} is {order.status.label.lower()}.")
+    return comment
+
+
+def _resolve_check(order: PurchaseOrder, actor: User, resolution: str, comment: str) -> CreditCheck | None:
+    cc = db.session.scalar(sa.select(CreditCheck).where(CreditCheck.order_id == order.id,
+                                                        CreditCheck.outcome == "hold",
+                                                        CreditCheck.resolution.is_(None))
+                           .order_by(CreditCheck.id.desc()).limit(1))
+    if cc is not None:
+        cc.resolution = resolution
+        cc.resolution_comment = comment
+        cc.resolved_by_id = actor.id
+        cc.resolved_at = utcnow()
+    return cc
+
+
+def _notify_buyer(order: PurchaseOrder, title: str, body: str) -> None:
+    from portal.notifications.services import notify_company
+
+    notify_company(order.buyer_company_id, [Role.procurement], kind="credit_decision", title=title, body=body,
+                   link=_order_link(order))
+
+
+def _commit_decision(order: PurchaseOrder) -> None:
+    try:
+        db.session.commit()
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise Conflict("This order changed since you opened the page; reload and try again.") from exc
+
+
+@_unit_of_work
+def release_hold(order: PurchaseOrder, actor: User, comment: str, *, expected_lock_version=None) -> PurchaseOrder:
+    """The accounts team accepts the risk: -> placed, and the amount is reserved even if over the limit."""
+    comment = _decide_hold(order, actor, comment, expected_lock_version, "release")
+    lock_pair_account(order.supplier_company_id, order.buyer_company_id)  # serialise with running checks
+    order = _load_order(order.id, lock=True)
+    comment = _decide_hold(order, actor, comment, None, "release")
+    before = order.status
+    _resolve_check(order, actor, "released", comment)
+    _reserve(order)
+    _place(order)
+    record("order", order.id, "credit_hold_released", actor=actor, from_state=before, to_state=order.status,
+           detail=comment)
+    _notify_buyer(order, f"Order {order.po_number} was released from credit hold",
+                  f"{order.supplier.display_name} released the order: {comment}")
+    _commit_decision(order)
+    return order
+
+
+@_unit_of_work
+def reject_hold(order: PurchaseOrder, actor: User, comment: str, *, expected_lock_version=None) -> PurchaseOrder:
+    """The accounts team refuses the order: -> rejected with the comment as the reason; nothing reserved."""
+    comment = _decide_hold(order, actor, comment, expected_lock_version, "reject")
+    order = _load_order(order.id, lock=True)
+    comment = _decide_hold(order, actor, comment, None, "reject")
+    before = order.status
+    check(order.status, OrderStatus.rejected)
+    _resolve_check(order, actor, "rejected", comment)
+    order.status = OrderStatus.rejected
+    order.reject_reason = comment
+    release_reservation(order)
+    record("order", order.id, "credit_hold_rejected", actor=actor, from_state=before, to_state=order.status,
+           detail=comment)
+    _notify_buyer(order, f"Order {order.po_number} was rejected on credit grounds",
+                  f"{order.supplier.display_name} rejected the order: {comment}")
+    _commit_decision(order)
+    return order
+
+
+def holds(supplier_id: int) -> list[tuple[PurchaseOrder, CreditCheck | None]]:
+    orders = list(db.session.scalars(
+        sa.select(PurchaseOrder).where(PurchaseOrder.supplier_company_id == supplier_id,
+                                       PurchaseOrder.status == OrderStatus.credit_hold)
+        .order_by(PurchaseOrder.submitted_at.is_(None), PurchaseOrder.submitted_at, PurchaseOrder.id)))
+    checks: dict[int, CreditCheck] = {}
+    if orders:
+        for cc in db.session.scalars(sa.select(CreditCheck).where(
+                CreditCheck.order_id.in_([o.id for o in orders]), CreditCheck.outcome == "hold")
+                .order_by(CreditCheck.id)):
+            checks[cc.order_id] = cc  # the latest hold wins
+    return [(o, checks.get(o.id)) for o in orders]
+
+
+def holds_count(supplier_id: int) -> int:
+    return db.session.scalar(sa.select(sa.func.count(PurchaseOrder.id)).where(
+        PurchaseOrder.supplier_company_id == supplier_id, PurchaseOrder.status == OrderStatus.credit_hold)) or 0
+
+
+# --------------------------------------------------------------------------------------------- accounts
+
+def _require_supplier_accounts(actor: User) -> None:
+    if not actor.company.is_supplier or not actor.has_role(Role.accounts):
+        raise Forbidden("Only a supplier's accounts team sets credit limits and terms.")
+
+
+def _currency(value: str) -> str:
+    code = (value or "").strip().upper()
+    if len(code) != 3 or code not in list_currencies():
+        raise ValidationFailed(f"{value!r} is not a currency we know; use an ISO code such as EUR.",
+                               errors={"currency": "Use an ISO 4217 code such as EUR."})
+    return code
+
+
+def _validate_terms(limit_amount, currency, payment_terms_days) -> tuple[Decimal, str, int]:
+    currency = _currency(currency)
+    places = minor_unit(currency)
+    limit = to_decimal(limit_amount, "Credit limit", places=4)
+    exponent = limit.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > places:
+        raise ValidationFailed(
+            f"Credit limit has more than {places} decimal place{'s' if places != 1 else ''} for {currency}.",
+            errors={"limit_amount": f"Use at most {places} decimal places for {currency}."})
+    if limit < 0:
+        raise ValidationFailed("The credit limit cannot be negative; use 0 to allow no credit at all.",
+                               errors={"limit_amount": "Enter 0 or more."})
+    try:
+        terms = int(str(payment_terms_days).strip())
+    except (TypeError, ValueError):
+        raise ValidationFailed("Payment terms must be a whole number of days.",
+                               errors={"payment_terms_days": "Enter whole days, e.g. 30."})
+    if terms < 0 or terms > 365:
+        raise ValidationFailed("Payment terms must be between 0 and 365 days.",
+                               errors={"payment_terms_days": "Between 0 and 365 days."})
+    return quantize(limit, currency), currency, terms
+
+
+def known_buyer_ids(supplier_id: int) -> set[int]:
+    """Buyers the supplier has orders with (that it can see) or an account for."""
+    ids = set(db.session.scalars(sa.select(PurchaseOrder.buyer_company_id).distinct().where(
+        PurchaseOrder.supplier_company_id == supplier_id, PurchaseOrder.status.in_(SUPPLIER_VISIBLE))))
+    ids |= set(db.session.scalars(sa.select(CreditAccount.buyer_company_id).where(
+        CreditAccount.supplier_company_id == supplier_id, CreditAccount.buyer_company_id.is_not(None))))
+    return ids
+
+
+def buyer_for_supplier(actor: User, buyer_id) -> Company:
+    """A buyer company the actor's supplier deals with (404 otherwise: no browsing of other companies)."""
+    try:
+        bid = int(buyer_id)
+    except (TypeError, ValueError):
+        raise NotFound("No such buyer.")
+    if bid not in known_buyer_ids(actor.company_id):
+        raise NotFound("No such buyer.")
+    return db.session.get(Company, bid)
+
+
+def account_for_supplier(actor: User, account_id) -> CreditAccount:
+    """One of the actor's company's accounts as supplier (a buyer-side account of a 'both' company is 404)."""
+    try:
+        aid = int(account_id)
+    except (TypeError, ValueError):
+        raise NotFound("No such credit account.")
+    acc = db.session.scalar(sa.select(CreditAccount).where(CreditAccount.id == aid,
+                                                           CreditAccount.supplier_company_id == actor.company_id))
+    if acc is None:
+        raise NotFound("No such credit account.")
+    return acc
+
+
+@_unit_of_work
+def save_account(actor: User, buyer_company_id: int | None, *, limit_amount, currency, payment_terms_days,
+                 block_on_overdue: bool) -> CreditAccount:
+    """Create or update the supplier's account for one buyer (or the default when buyer is None). Commits."""
+    _require_supplier_accounts(actor)
+    if buyer_company_id is not None:
+        buyer_for_supplier(actor, buyer_company_id)
+    limit, currency, terms = _validate_terms(limit_amount, currency, payment_terms_days)
+    acc = (pair_account(actor.company_id, buyer_company_id) if buyer_company_id is not None
+           else default_account(actor.company_id))
+    created = acc is None
+    if created:
+        acc = CreditAccount(supplier_company_id=actor.company_id, buyer_company_id=buyer_company_id)
+        db.session.add(acc)
+    old = None if created else (f"{fmt(acc.limit_amount, acc.currency)}, net {acc.payment_terms_days}, "
+                                f"overdue blocks: {'yes' if acc.block_on_overdue else 'no'}")
+    acc.limit_amount = limit
+    acc.currency = currency
+    acc.payment_terms_days = terms
+    acc.block_on_overdue = bool(block_on_overdue)
+    acc.updated_by_id = actor.id
+    db.session.flush()
+    new = f"{fmt(limit, currency)}, net {terms}, overdue blocks: {'yes' if block_on_overdue else 'no'}"
+    record("credit_account", acc.id, "created" if created else "updated", actor=actor,
+           company_id=actor.company_id, detail=new if created else f"{old} -> {new}",
+           visible_to_company_id=actor.company_id)
+    db.session.commit()
+    return acc
+
+
+@dataclass
+class AccountRow:
+    buyer: Company
+    account: CreditAccount | None  # the buyer's own row, else None (the default applies)
+    effective: CreditAccount | None
+    unpaid: Decimal
+    reserved: Decimal
+
+    @property
+    def exposure(self) -> Decimal:
+        return self.unpaid + self.reserved
+
+    @property
+    def available(self) -> Decimal | None:
+        return None if self.effective is None else self.effective.limit_amount - self.exposure
+
+    @property
+    def used_share(self) -> Decimal | None:
+        if self.effective is None:
+            return None
+        if self.effective.limit_amount <= 0:
+            return Decimal(1) if self.exposure > 0 else Decimal(0)
+        return self.exposure / self.effective.limit_amount
+
+    @property
+    def near_limit(self) -> bool:
+        share = self.used_share
+        return share is not None and share > NEAR_LIMIT
+
+
+def accounts_overview(supplier_id: int) -> tuple[CreditAccount | None, list[AccountRow]]:
+    """The default and one row per known buyer with limit, exposure now (unpaid + reserved) and available."""
+    default = default_account(supplier_id)
+    ids = known_buyer_ids(supplier_id)
+    if not ids:
+        return default, []
+    own = {a.buyer_company_id: a for a in db.session.scalars(sa.select(CreditAccount).where(
+        CreditAccount.supplier_company_id == supplier_id, CreditAccount.buyer_company_id.in_(ids)))}
+    reserved: dict[tuple[int, str], Decimal] = {}
+    for buyer_id, cur, total in db.session.execute(
+            sa.select(CreditReservation.buyer_company_id, CreditReservation.currency,
+                      sa.func.sum(CreditReservation.amount))
+            .where(CreditReservation.supplier_company_id == supplier_id,
+                   CreditReservation.status == ReservationStatus.reserved)
+            .group_by(CreditReservation.buyer_company_id, CreditReservation.currency)):
+        reserved[(buyer_id, cur)] = Decimal(total or 0)
+    buyers = db.session.scalars(sa.select(Company).where(Company.id.in_(ids)).order_by(Company.display_name))
+    rows = []
+    for b in buyers:
+        eff = own.get(b.id) or default
+        cur = eff.currency if eff else b.default_currency
+        rows.append(AccountRow(buyer=b, account=own.get(b.id), effective=eff,
+                               unpaid=unpaid_invoices_total(supplier_id, b.id, cur),
+                               reserved=reserved.get((b.id, cur), ZERO)))
+    return default, rows
+
+
+def terms_for_buyer(buyer_id: int) -> list[dict]:
+    """What each supplier the buyer deals with has set for it (own account, else that supplier's default)."""
+    supplier_ids = set(db.session.scalars(sa.select(PurchaseOrder.supplier_company_id).distinct().where(
+        PurchaseOrder.buyer_company_id == buyer_id)))
+    own = {a.supplier_company_id: a for a in db.session.scalars(
+        sa.select(CreditAccount).where(CreditAccount.buyer_company_id == buyer_id))}
+    supplier_ids |= set(own)
+    if not supplier_ids:
+        return []
+    defaults = {a.supplier_company_id: a for a in db.session.scalars(
+        sa.select(CreditAccount).where(CreditAccount.supplier_company_id.in_(supplier_ids),
+                                       CreditAccount.buyer_company_id.is_(None)))}
+    out = []
+    for s in db.session.scalars(sa.select(Company).where(Company.id.in_(supplier_ids))
+                                .order_by(Company.display_name)):
+        acc = own.get(s.id) or defaults.get(s.id)
+        reserved = reserved_total(s.id, buyer_id, acc.currency) if acc else ZERO
+        unpaid = unpaid_invoices_total(s.id, buyer_id, acc.currency) if acc else ZERO
+        out.append({"supplier": s, "account": acc, "is_default": s.id not in own, "reserved": reserved,
+                    "unpaid": unpaid, "exposure": reserved + unpaid,
+                    "available": (acc.limit_amount - reserved - unpaid) if acc else None})
+    return out
