@@ -53,7 +53,7 @@ def read_csv(data: bytes | str, *, required: list[str], optional: list[str] = ()
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
     try:
         header = [h.strip().lower() for h in next(reader)]
     except (StopIteration, csv.Error):

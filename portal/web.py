@@ -99,8 +99,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(exc):
-        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
-        return _error(413, "413", f"The upload is too large. The limit is {limit} MB per request.")
+        size = app.config["MAX_CONTENT_LENGTH"]
+        limit = f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{max(1, size // 1024)} KB"
+        return _error(413, "413", f"The upload is too large. The limit is {limit} per request.")
 
     @app.errorhandler(429)
     def too_many(exc):
@@ -165,6 +166,9 @@ def init_app(app: Flask) -> None:
         if current_user and getattr(current_user, "is_authenticated", False):
             from portal.notifications.services import unread_count
 
-            unread = unread_count(current_user)
+            try:
+                unread = unread_count(current_user)
+            except Exception:  # noqa: BLE001 - an error page must render even when the database is down
+                unread = 0
         return {"Role": Role, "unread_notifications": unread, "user_tz": str(_tz()),
                 "has_endpoint": lambda name: name in app.view_functions}

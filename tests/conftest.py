@@ -42,32 +42,34 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def redis_url():
-    """A real Redis: the one at 127.0.0.1:6379 (a database of its own), else a throwaway redis-server."""
+    """A real Redis of this run's own: a throwaway redis-server on a free port when one is installed (so
+    concurrent runs never flush each other), else PORTAL_TEST_REDIS_URL or a database of 127.0.0.1:6379."""
     from redis import Redis
 
-    index = 11 if IS_PG else 10
-    url = os.environ.get("PORTAL_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{index}")
     proc = None
-    try:
-        Redis.from_url(url, socket_connect_timeout=1).ping()
-    except Exception:
-        exe = shutil.which("redis-server")
-        if not exe:
-            pytest.exit("No Redis reachable and redis-server is not installed: the suite needs a real Redis.")
+    exe = shutil.which("redis-server")
+    if exe and not os.environ.get("PORTAL_TEST_REDIS_URL"):
         port = _free_port()
         proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                  "--appendonly", "no"], stdout=subprocess.DEVNULL)
         url = f"redis://127.0.0.1:{port}/0"
-        for _ in range(50):
+        for _ in range(100):
             try:
                 Redis.from_url(url).ping()
                 break
             except Exception:
-                time.sleep(0.1)
+                time.sleep(0.05)
+    else:
+        url = os.environ.get("PORTAL_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{11 if IS_PG else 10}")
+        try:
+            Redis.from_url(url, socket_connect_timeout=1).ping()
+        except Exception:
+            pytest.exit(f"No Redis at {url} and redis-server is not installed: the suite needs a real Redis.")
     Redis.from_url(url).flushdb()
     yield url
     if proc:
         proc.terminate()
+        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -139,6 +139,16 @@ def _ensure_email_free(email: str) -> None:
                        errors={"email": "An account with this email address already exists."})
 
 
+def _commit_unique_email() -> None:
+    """Commit; two sign-ups with one email at the same moment: the unique index decides, with a sentence."""
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict("An account with this email address already exists.",
+                       errors={"email": "An account with this email address already exists."}) from exc
+
+
 def _roles(values) -> list[Role]:
     try:
         roles = sorted({Role(v) for v in values}, key=lambda r: r.value)
@@ -233,7 +243,7 @@ def sign_up(*, company_fields: dict, name: str, email: str, password: str) -> Us
     db.session.add(user)
     db.session.flush()
     record("company", company.id, "signed_up", actor=user, company_id=company.id)
-    db.session.commit()
+    _commit_unique_email()
     return user
 
 
@@ -250,7 +260,7 @@ def create_user(*, company_id: int, email: str, name: str, roles, password: str,
     user = User(company_id=company.id, email=email, name=name.strip(), password_hash=hash_password(password))
     user.set_roles(_roles(roles))
     db.session.add(user)
-    db.session.commit()
+    _commit_unique_email()
     return user
 
 

@@ -239,5 +239,19 @@ def export_members():
 @login_required
 def download(file_id):
     f = get_for_user(StoredFile, file_id)
+    _check_job_result_access(f)
     return send_file(full_path(f), mimetype=f.content_type, as_attachment=True, download_name=f.filename,
                      etag=f.sha256, max_age=0)
+
+
+def _check_job_result_access(f: StoredFile) -> None:
+    """A file produced by someone's background job (e.g. the member export) is theirs (and admins')."""
+    import sqlalchemy as sa
+
+    from portal.db import db
+    from portal.jobs.models import JobRecord
+    from portal.jobs.views import may_see
+
+    rec = db.session.scalar(sa.select(JobRecord).where(JobRecord.result_file_id == f.id).limit(1))
+    if rec is not None and not may_see(rec, current_user):
+        abort(404)

@@ -17,19 +17,42 @@ def make_blueprint(name: str, description: str) -> Blueprint:
     csrf.exempt(bp)
     bp.before_request(_auth)
     bp.register_error_handler(DomainError, domain_error)
-    limiter.limit(lambda: current_app.config.get("API_RATE_LIMIT", "600 per minute"),
-                  key_func=rate_limit_key)(bp)
     return bp
+
+
+class RateLimited(DomainError):
+    status = 429
+    title = "Too many requests"
 
 
 def _auth():
     authenticate_request()
+    _rate_limit()
+
+
+def _rate_limit():
+    """Per-token budget (API_RATE_LIMIT, default 600 per minute) on the same storage as Flask-Limiter."""
+    import math
+    import time
+
+    from limits import parse
+
+    item = parse(current_app.config.get("API_RATE_LIMIT", "600 per minute"))
+    key = rate_limit_key()
+    strategy = limiter.limiter
+    if not strategy.hit(item, "api", key):
+        reset = strategy.get_window_stats(item, "api", key).reset_time
+        wait = max(1, math.ceil(reset - time.time()))
+        g.retry_after = wait
+        raise RateLimited(f"This token made too many requests; retry in {wait} s.")
 
 
 def domain_error(exc: DomainError):
     resp = jsonify(problem_body(exc))
     resp.status_code = exc.status
     resp.mimetype = "application/problem+json"
+    if exc.status == 429 and getattr(g, "retry_after", None):
+        resp.headers["Retry-After"] = str(g.retry_after)
     return resp
 
 

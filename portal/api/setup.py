@@ -39,3 +39,6 @@ def init_api(app: Flask) -> None:
             continue
         api.register_blueprint(mod.bp)
     app.register_blueprint(docs_bp)
+    from portal.api.token_views import bp as tokens_bp
+
+    app.register_blueprint(tokens_bp)

@@ -19,7 +19,7 @@ def panels(user) -> list[dict]:
                       if i.state == "pending"][:5],
             "empty": "No invitations waiting.",
         })
-    jobs = recent_for(user.company_id)
+    jobs = recent_for(user)
     if jobs:
         out.append({
             "title": "Background jobs", "count": sum(1 for j in jobs if not j.done), "count_label": "running",

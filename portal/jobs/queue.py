@@ -56,10 +56,10 @@ def detect_mode(app: Flask) -> str:
         app.extensions["portal_redis"] = conn
         return "rq"
     app.extensions["portal_redis"] = None
-    if mode != "inline":
-        app.logger.warning(
-            "No Redis reachable (REDIS_URL=%r): background jobs run in-process after each commit. "
-            "Set REDIS_URL and start `flask jobs worker` for real background work.", url or "")
+    # One warning at start, however in-process mode was reached: work is never silently moved off a worker.
+    app.logger.warning(
+        "No Redis reachable (REDIS_URL=%r) or PORTAL_JOBS_MODE=inline: background jobs run in-process after "
+        "each commit. Set REDIS_URL and start `flask jobs worker` for real background work.", url or "")
     return "inline"
 
 
@@ -86,7 +86,9 @@ def enqueue_after_commit(func_path: str, *args, queue: str = "default", job_id: 
             raise TypeError("jobs take ids and plain values only")
     pending = db.session.info.setdefault(PENDING_KEY, [])
     pending.append({"func": func_path, "args": list(args), "queue": queue, "job_id": job_id,
-                    "record": record, "timeout": timeout})
+                    "record": record, "timeout": timeout,
+                    # the savepoint (if any) it was added in: rolled back with it
+                    "txn": db.session().get_nested_transaction()})
 
 
 def start_tracked(func_path: str, *args, kind: str, title: str, company_id: int, user_id: int | None,
@@ -115,6 +117,19 @@ def _dispatch_after_commit(session):
 def _forget_on_rollback(session, previous_transaction):
     if previous_transaction.parent is None:  # outermost rollback: nothing happened
         session.info.pop(PENDING_KEY, None)
+        return
+    pending = session.info.get(PENDING_KEY)
+    if not pending:
+        return
+
+    def inside(txn) -> bool:  # was the job added in the rolled-back savepoint or one nested in it?
+        while txn is not None:
+            if txn is previous_transaction:
+                return True
+            txn = txn.parent
+        return False
+
+    session.info[PENDING_KEY] = [item for item in pending if not inside(item.get("txn"))]
 
 
 def _dispatch(app: Flask, item: dict) -> None:
@@ -203,6 +218,7 @@ def task(tracked: bool = False):
                     db.session.rollback()
                     if rec_id is not None:
                         _mark(rec_id, status=JobStatus.failed, error=str(exc), finished_at=utcnow())
+                    _no_more_retries()
                     raise
                 except Exception as exc:
                     db.session.rollback()
@@ -221,6 +237,18 @@ def task(tracked: bool = False):
         return wrapper
 
     return decorator
+
+
+def _no_more_retries() -> None:
+    """A permanent failure: tell RQ not to retry this job."""
+    try:
+        from rq import get_current_job
+
+        job = get_current_job()
+    except Exception:  # noqa: BLE001
+        return
+    if job is not None:
+        job.retries_left = 0
 
 
 def _sentence(exc: Exception, final: bool) -> str:

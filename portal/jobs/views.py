@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from portal.db import db
@@ -21,33 +21,50 @@ def result_url(rec: JobRecord) -> str | None:
     return None
 
 
+def may_see(rec: JobRecord, user) -> bool:
+    """A job (and its result) is shown to the person who started it, to system jobs' company, and to admins."""
+    from portal.accounts.models import Role
+
+    return rec.user_id is None or rec.user_id == user.id or user.has_role(Role.admin)
+
+
+def load_job(job_id) -> JobRecord:
+    rec = get_for_user(JobRecord, job_id)
+    if not may_see(rec, current_user):
+        abort(404)
+    return rec
+
+
 @bp.get("/")
 @login_required
 def index():
-    jobs = db.session.scalars(
-        scoped(JobRecord, current_user.company_id).order_by(JobRecord.id.desc()).limit(50)
-    ).all()
+    from portal.accounts.models import Role
+
+    stmt = scoped(JobRecord, current_user.company_id)
+    if not current_user.has_role(Role.admin):
+        stmt = stmt.where(sa.or_(JobRecord.user_id == current_user.id, JobRecord.user_id.is_(None)))
+    jobs = db.session.scalars(stmt.order_by(JobRecord.id.desc()).limit(50)).all()
     return render_template("jobs/index.html", jobs=jobs, result_url=result_url)
 
 
 @bp.get("/<int:job_id>")
 @login_required
 def detail(job_id):
-    rec = get_for_user(JobRecord, job_id)
+    rec = load_job(job_id)
     return render_template("jobs/detail.html", job=rec, result_url=result_url(rec))
 
 
 @bp.get("/<int:job_id>.json")
 @login_required
 def status(job_id):
-    rec = get_for_user(JobRecord, job_id)
+    rec = load_job(job_id)
     return jsonify(services.as_dict(rec, result_url(rec)))
 
 
 @bp.post("/<int:job_id>/retry")
 @login_required
 def retry(job_id):
-    rec = get_for_user(JobRecord, job_id)
+    rec = load_job(job_id)
     try:
         services.retry(rec, current_user)
         flash("The job is queued again.", "success")
@@ -56,8 +73,10 @@ def retry(job_id):
     return redirect(url_for("jobs.detail", job_id=rec.id))
 
 
-def recent_for(company_id: int, limit: int = 5):
-    return db.session.scalars(
-        sa.select(JobRecord).where(JobRecord.company_id == company_id)
-        .order_by(JobRecord.id.desc()).limit(limit)
-    ).all()
+def recent_for(user, limit: int = 5):
+    from portal.accounts.models import Role
+
+    stmt = sa.select(JobRecord).where(JobRecord.company_id == user.company_id)
+    if not user.has_role(Role.admin):
+        stmt = stmt.where(sa.or_(JobRecord.user_id == user.id, JobRecord.user_id.is_(None)))
+    return db.session.scalars(stmt.order_by(JobRecord.id.desc()).limit(limit)).all()

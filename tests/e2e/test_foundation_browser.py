@@ -56,4 +56,5 @@ def test_deactivated_user_is_signed_out_in_the_browser(world, signed_in, live_se
     page.get_by_label("Email").fill(world.procurement.email)
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    assert "deactivated" in page.content()
+    page.locator(".alert", has_text="deactivated").wait_for()
+    assert "/signin" in page.url

@@ -1,0 +1,2 @@
+"""Fixtures for this folder; the shared ones live in tests/conftest.py."""
+from tests.accounts.helpers import _isolated_requests  # noqa: F401  (one app context per request)
