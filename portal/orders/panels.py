@@ -1,0 +1,68 @@
+"""Dashboard panels for orders: what needs the person's attention, per role."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import url_for
+
+from portal.accounts.models import Role
+from portal.db import db
+from portal.orders.models import PurchaseOrder, Shipment
+from portal.orders.states import OrderStatus
+
+S = OrderStatus
+
+
+def _panel(title, orders_count, items, link, link_label, empty, role, label="orders"):
+    return {"title": title, "count": orders_count, "count_label": label, "link": link, "link_label": link_label,
+            "items": items, "empty": empty, "role": role}
+
+
+def _orders(where, limit=5):
+    """(count, first ``limit`` orders) for one condition: two small queries."""
+    count = db.session.scalar(sa.select(sa.func.count(PurchaseOrder.id)).where(*where)) or 0
+    rows = db.session.scalars(sa.select(PurchaseOrder).where(*where).order_by(PurchaseOrder.id.desc())
+                              .limit(limit)).unique().all() if count else []
+    return count, rows
+
+
+def _items(rows, party="supplier"):
+    return [(f"{o.po_number}{' / ' + o.supplier_order_number if o.supplier_order_number else ''} — "
+             f"{getattr(o, party).display_name}", url_for("orders.detail", order_id=o.id)) for o in rows]
+
+
+def panels(user) -> list[dict]:
+    out = []
+    company = user.company
+    P = PurchaseOrder
+    if company.is_buyer and user.has_role(Role.procurement, Role.admin):
+        mine = P.buyer_company_id == company.id
+        for title, status, empty in (
+                ("Drafts to submit", S.draft, "No drafts."),
+                ("Orders awaiting approval", S.awaiting_approval, "Nothing waiting for approval."),
+                ("Change proposals to decide", S.change_proposed, "No supplier changes to decide.")):
+            n, rows = _orders([mine, P.status == status])
+            out.append(_panel(title, n, _items(rows), url_for("orders.index", status=status.value), "Show all",
+                              empty, "procurement"))
+        to_receive = [Shipment.buyer_company_id == company.id, Shipment.received_at.is_(None)]
+        n = db.session.scalar(sa.select(sa.func.count(Shipment.id)).where(*to_receive)) or 0
+        ships = db.session.scalars(sa.select(Shipment).where(*to_receive).order_by(Shipment.id).limit(5)).all() if n else []
+        out.append(_panel("Shipments to receive", n,
+                          [(f"{s.number} for {s.order.po_number}",
+                            url_for("orders.receive", order_id=s.order_id, shipment_id=s.id)) for s in ships],
+                          url_for("orders.index", status="partially_shipped"), "Orders in delivery",
+                          "Nothing on its way.", "procurement", label="shipments"))
+    if company.is_buyer and user.has_role(Role.approver):
+        from portal.orders.approvals import queue_for
+
+        queue = queue_for(user)
+        out.append(_panel("Approvals waiting for me", len(queue), _items(queue[:5]),
+                          url_for("orders.approval_queue"), "Approval queue", "Nothing to approve.", "approver"))
+    if company.is_supplier and user.has_role(Role.sales, Role.admin):
+        theirs = P.supplier_company_id == company.id
+        for title, statuses, empty in (
+                ("Placed orders to acknowledge", [S.placed], "No orders waiting for acknowledgement."),
+                ("Acknowledged orders to ship", [S.acknowledged, S.partially_shipped], "Nothing to ship.")):
+            n, rows = _orders([theirs, P.status.in_(statuses)])
+            out.append(_panel(title, n, _items(rows, "buyer"), url_for("orders.index", status=statuses[0].value),
+                              "Show all", empty, "sales"))
+    return out

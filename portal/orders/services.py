@@ -1,0 +1,660 @@
+"""Purchase orders: creation (catalog, reorder, award), submission, the credit hooks, acknowledgement,
+cancellation and rejection. Approvals live in approvals.py; shipments and goods receipt in shipping.py.
+
+Every public function here is one unit of work: it validates, changes, records audit and commits once
+(the ``on_placed`` / ``on_credit_hold`` hooks are the exception: they only flush, inside the credit
+engineer's transaction). Lifecycle moves go through ``portal.orders.states.check``.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal.accounts.models import Company, Role, User
+from portal.audit.services import record
+from portal.db import db, utcnow
+from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.money import ZERO, quantize, to_decimal
+from portal.orders.models import LineAck, OrderLine, OrderSource, PurchaseOrder
+from portal.orders.numbers import new_po_number, new_supplier_order_number
+from portal.orders.states import OrderStatus, check
+from portal.tenancy import scoped
+
+S = OrderStatus
+DEFAULT_PAYMENT_TERMS_DAYS = 30
+BUYER_ROLES = (Role.procurement, Role.admin)
+SUPPLIER_ROLES = (Role.sales, Role.admin)
+CREDIT_JOB = "portal.credit.jobs.credit_check_job"
+PO_PDF_JOB = "portal.orders.jobs.po_pdf_job"
+SHIPPED_STATES = {S.partially_shipped, S.shipped, S.received, S.closed}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Small helpers (flush only)
+# ---------------------------------------------------------------------------------------------------
+
+def order_link(order: PurchaseOrder) -> str:
+    return f"/orders/{order.id}"
+
+
+def numbers_text(order: PurchaseOrder) -> str:
+    """Both sides' numbers, as every notification shows them."""
+    if order.supplier_order_number:
+        return f"{order.po_number} / {order.supplier_order_number}"
+    return order.po_number
+
+
+def require_buyer(order: PurchaseOrder, actor: User, roles=BUYER_ROLES) -> None:
+    if actor.company_id != order.buyer_company_id:
+        if actor.company_id == order.supplier_company_id:
+            raise Forbidden("Only the buyer can do this.")
+        raise NotFound("No such order.")
+    if not actor.has_role(*roles):
+        raise Forbidden("Your role does not allow this.")
+
+
+def require_supplier(order: PurchaseOrder, actor: User, roles=SUPPLIER_ROLES) -> None:
+    if actor.company_id != order.supplier_company_id or order.status not in _supplier_visible():
+        if actor.company_id == order.buyer_company_id:
+            raise Forbidden("Only the supplier can do this.")
+        raise NotFound("No such order.")
+    if not actor.has_role(*roles):
+        raise Forbidden("Your role does not allow this.")
+
+
+def _supplier_visible():
+    from portal.orders.states import SUPPLIER_VISIBLE
+
+    return SUPPLIER_VISIBLE
+
+
+def parse_lock_version(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def lock_order(order_or_id, actor: User | None = None) -> PurchaseOrder:
+    """Reload the order with a row lock (SELECT ... FOR UPDATE), fresh from the database.
+
+    With ``actor`` the load is scoped to what the actor's company may see (another company's order: NotFound).
+    """
+    order_id = getattr(order_or_id, "id", order_or_id)
+    db.session.expire_all()
+    stmt = sa.select(PurchaseOrder) if actor is None else scoped(PurchaseOrder, actor.company_id)
+    stmt = (stmt.where(PurchaseOrder.id == order_id).with_for_update(of=PurchaseOrder)
+            .execution_options(populate_existing=True))
+    order = db.session.scalar(stmt)
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+def check_fresh(order: PurchaseOrder, expected_lock_version) -> None:
+    """Refuse a stale form: the order changed since the page that posted it was loaded."""
+    expected = parse_lock_version(expected_lock_version)
+    if expected is None or expected != order.lock_version:
+        raise Conflict(f"This order changed since you opened the page (it is now {order.status.label.lower()}); "
+                       "reload and try again.")
+
+
+def move(order: PurchaseOrder, target: OrderStatus, actor, action: str, detail: str = "") -> None:
+    """One lifecycle move: the transition table, the new status and the audit event."""
+    current = order.status
+    if current == S.cancelled or current == S.rejected or current == S.closed:
+        raise InvalidTransition(f"This order is {current.label.lower()}; nothing more can be done with it.")
+    check(current, target)
+    order.status = target
+    record("order", order.id, action, actor=actor, company_id=getattr(actor, "company_id", None),
+           from_state=current, to_state=target, detail=detail)
+
+
+def commit() -> None:
+    """Commit the unit of work; a concurrent change to the order (optimistic version) is a Conflict."""
+    try:
+        db.session.commit()
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise Conflict("This order changed since you opened the page; reload and try again.") from exc
+    except sa.exc.IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict("Someone else changed this order at the same moment; reload and try again.") from exc
+
+
+def _rollback_on_error(fn):
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            db.session.rollback()
+            raise
+
+    return wrapper
+
+
+def recompute_totals(order: PurchaseOrder) -> None:
+    total = ZERO
+    for line in order.lines:
+        if line.ack == LineAck.rejected:
+            line.line_total = quantize(ZERO, order.currency)
+            continue
+        line.line_total = quantize(line.quantity * line.unit_price, order.currency)
+        total += line.line_total
+    order.total_net = total
+
+
+def open_quantity(line: OrderLine) -> Decimal:
+    """What the supplier still owes on a line (a line the supplier rejected owes nothing)."""
+    if line.ack == LineAck.rejected:
+        return ZERO
+    return line.quantity - (line.shipped_quantity or ZERO)
+
+
+def payment_terms_for(supplier_company_id: int, buyer_company_id: int) -> int:
+    from portal.credit.models import CreditAccount
+
+    days = db.session.scalar(sa.select(CreditAccount.payment_terms_days).where(
+        CreditAccount.supplier_company_id == supplier_company_id,
+        CreditAccount.buyer_company_id == buyer_company_id))
+    return DEFAULT_PAYMENT_TERMS_DAYS if days is None else days
+
+
+def _release_credit(order: PurchaseOrder) -> None:
+    try:
+        from portal.credit.services import release_reservation
+    except ImportError:  # the credit domain is not there yet: nothing was reserved
+        return
+    release_reservation(order)
+
+
+def _notify_buyer(order: PurchaseOrder, title: str, body: str = "", extra_users=()) -> None:
+    from portal.notifications.services import company_users, notify
+
+    people = list(company_users(order.buyer_company_id, Role.procurement))
+    creator = db.session.get(User, order.created_by_id)
+    if creator is not None and creator.active:
+        people.append(creator)
+    people.extend(extra_users)
+    notify(people, kind="order", title=title, body=body, link=order_link(order))
+
+
+def _notify_supplier(order: PurchaseOrder, title: str, body: str = "") -> None:
+    from portal.notifications.services import notify_company
+
+    notify_company(order.supplier_company_id, (Role.sales,), kind="order", title=title, body=body,
+                   link=order_link(order))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Creation
+# ---------------------------------------------------------------------------------------------------
+
+def _address_text(company: Company) -> str:
+    return "\n".join([company.legal_name, *company.address_lines])
+
+
+def _build_lines(order: PurchaseOrder, lines: list[dict]) -> None:
+    if not lines:
+        raise ValidationFailed("An order needs at least one line.")
+    errors = {}
+    for i, spec in enumerate(lines, 1):
+        try:
+            qty = to_decimal(spec.get("quantity"), f"Line {i} quantity")
+            price = to_decimal(spec.get("unit_price"), f"Line {i} unit price")
+        except ValidationFailed as exc:
+            errors[f"line-{i}"] = exc.message
+            continue
+        if qty <= 0:
+            errors[f"line-{i}"] = f"Line {i}: the quantity must be more than 0."
+            continue
+        if price < 0:
+            errors[f"line-{i}"] = f"Line {i}: the unit price cannot be negative."
+            continue
+        description = (spec.get("description") or "").strip()
+        if not description:
+            errors[f"line-{i}"] = f"Line {i}: a description is required."
+            continue
+        order.lines.append(OrderLine(
+            position=i, catalog_item_id=spec.get("catalog_item_id"), award_line_id=spec.get("award_line_id"),
+            sku=spec.get("sku"), part_number=spec.get("part_number"), description=description[:500],
+            unit=spec.get("unit") or "pcs", quantity=qty, unit_price=price,
+            line_total=quantize(qty * price, order.currency), moq=spec.get("moq"),
+            pack_size=spec.get("pack_size"), delivery_date=spec.get("delivery_date")))
+    if errors:
+        raise ValidationFailed(" ".join(errors.values()), errors=errors)
+    recompute_totals(order)
+
+
+@_rollback_on_error
+def create_draft_order(actor: User, supplier_company_id: int, lines: list[dict], *, source="catalog",
+                       reorder_of_id=None, delivery_date: date | None = None, notes: str = "",
+                       currency: str | None = None) -> PurchaseOrder:
+    """A draft order from already validated and priced lines (catalog, CSV, reorder, API)."""
+    buyer = actor.company
+    if not buyer.is_buyer:
+        raise Forbidden("Only a buying company can place orders.")
+    if not actor.has_role(*BUYER_ROLES):
+        raise Forbidden("Your role does not allow creating orders.")
+    supplier = db.session.get(Company, supplier_company_id)
+    if supplier is None or not supplier.is_supplier or supplier.id == buyer.id:
+        raise ValidationFailed("Choose a supplier.")
+    if reorder_of_id is not None:
+        original = db.session.scalar(scoped(PurchaseOrder, buyer.id).where(PurchaseOrder.id == reorder_of_id,
+                                                                            PurchaseOrder.buyer_company_id == buyer.id))
+        if original is None:
+            raise NotFound("No such order to reorder.")
+    if currency is None:
+        currency = next((ln.get("currency") for ln in lines if ln.get("currency")), None) or buyer.default_currency
+    order = PurchaseOrder(
+        buyer_company_id=buyer.id, supplier_company_id=supplier.id, source=OrderSource(source),
+        reorder_of_id=reorder_of_id, currency=currency, delivery_address=_address_text(buyer),
+        delivery_date=delivery_date, payment_terms_days=payment_terms_for(supplier.id, buyer.id),
+        notes=notes or "", status=S.draft, created_by_id=actor.id, total_net=ZERO)
+    _build_lines(order, lines)
+    order.po_number = new_po_number(buyer.id)
+    db.session.add(order)
+    db.session.flush()
+    record("order", order.id, "created", actor=actor, company_id=buyer.id, to_state=S.draft,
+           detail=f"{order.po_number}: {len(order.lines)} line(s) from {source}")
+    commit()
+    return order
+
+
+@_rollback_on_error
+def create_orders_from_award(award_id: int, actor: User) -> list[PurchaseOrder]:
+    """One draft purchase order per awarded supplier, at the awarded quantities and prices. Idempotent:
+    the Award row is locked and ``orders_created_at`` checked, so a second call (or a double click) creates
+    nothing new and returns the orders made the first time."""
+    from portal.quotes.models import Award, AwardLine
+    from portal.rfq.models import RfqLine
+
+    award = db.session.scalar(sa.select(Award).where(Award.id == award_id).with_for_update(of=Award)
+                              .execution_options(populate_existing=True))
+    if award is None or award.buyer_company_id != actor.company_id:
+        raise NotFound("No such award.")
+    if not actor.has_role(*BUYER_ROLES):
+        raise Forbidden("Your role does not allow creating orders.")
+    if award.orders_created_at is not None:
+        existing = list(db.session.scalars(sa.select(PurchaseOrder).where(PurchaseOrder.award_id == award.id)
+                                           .order_by(PurchaseOrder.id)))
+        db.session.rollback()
+        return existing
+    rfq = award.rfq
+    buyer = actor.company
+    award_lines = list(db.session.scalars(
+        sa.select(AwardLine).join(RfqLine, RfqLine.id == AwardLine.rfq_line_id)
+        .where(AwardLine.award_id == award.id).order_by(AwardLine.supplier_company_id, RfqLine.position)))
+    if not award_lines:
+        raise ValidationFailed("This award has no awarded lines.")
+    by_supplier: dict[int, list] = {}
+    for al in award_lines:
+        by_supplier.setdefault(al.supplier_company_id, []).append(al)
+    orders = []
+    for supplier_id, als in by_supplier.items():
+        order = PurchaseOrder(
+            buyer_company_id=buyer.id, supplier_company_id=supplier_id, source=OrderSource.award,
+            award_id=award.id, rfq_id=rfq.id, currency=rfq.currency,
+            delivery_address=rfq.delivery_address or _address_text(buyer), delivery_date=rfq.delivery_date,
+            payment_terms_days=payment_terms_for(supplier_id, buyer.id),
+            notes=f"From {rfq.reference}: {rfq.title}", status=S.draft, created_by_id=actor.id, total_net=ZERO)
+        specs = []
+        for al in als:
+            rl = al.rfq_line
+            ql = al.quote_line
+            specs.append({"award_line_id": al.id, "part_number": rl.part_number, "description": rl.description,
+                          "unit": rl.unit, "quantity": al.quantity, "unit_price": al.unit_price,
+                          "moq": ql.moq if ql else None, "pack_size": ql.pack_size if ql else None,
+                          "delivery_date": rfq.delivery_date})
+        _build_lines(order, specs)
+        order.po_number = new_po_number(buyer.id)
+        db.session.add(order)
+        db.session.flush()
+        record("order", order.id, "created", actor=actor, company_id=buyer.id, to_state=S.draft,
+               detail=f"{order.po_number} from the award of {rfq.reference}")
+        orders.append(order)
+    award.orders_created_at = utcnow()
+    record("rfq", rfq.id, "orders_created", actor=actor, company_id=buyer.id,
+           detail=", ".join(o.po_number for o in orders))
+    commit()
+    return orders
+
+
+def awards_without_orders(company_id: int):
+    from portal.quotes.models import Award
+
+    return list(db.session.scalars(
+        sa.select(Award).where(Award.buyer_company_id == company_id, Award.orders_created_at.is_(None))
+        .order_by(Award.awarded_at.desc())))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Submission and the credit hooks
+# ---------------------------------------------------------------------------------------------------
+
+def enqueue_credit_check(order: PurchaseOrder) -> None:
+    from portal.jobs import enqueue_after_commit
+
+    enqueue_after_commit(CREDIT_JOB, order.id, queue="credit", job_id=f"credit-check-{order.id}")
+
+
+def mark_submitted(order: PurchaseOrder, actor, action: str, detail: str = "") -> None:
+    """-> submitted and the credit check queued after commit (flush only)."""
+    move(order, S.submitted, actor, action, detail)
+    enqueue_credit_check(order)
+
+
+@_rollback_on_error
+def submit(order: PurchaseOrder, actor: User, expected_lock_version) -> PurchaseOrder:
+    from portal.orders import approvals
+
+    order = lock_order(order, actor)
+    require_buyer(order, actor)
+    check_fresh(order, expected_lock_version)
+    if order.status != S.draft:
+        raise InvalidTransition(f"Only a draft can be submitted; this order is {order.status.label.lower()}.")
+    if not order.lines:
+        raise ValidationFailed("Add at least one line before submitting.")
+    order.submitted_by_id = actor.id
+    order.submitted_at = utcnow()
+    required = approvals.required_approvals(order)
+    if required:
+        move(order, S.awaiting_approval, actor, "submitted",
+             f"Needs {required} approval{'s' if required > 1 else ''} (total {order.total_net} {order.currency}).")
+        approvals.notify_approvers(order, actor)
+    else:
+        mark_submitted(order, actor, "submitted")
+    commit()
+    return order
+
+
+def on_placed(order: PurchaseOrder) -> None:
+    """Flush-only hook, called inside the credit check's transaction when the order becomes placed."""
+    from portal.jobs import enqueue_after_commit
+
+    if order.status != S.placed:
+        move(order, S.placed, None, "placed", "Credit check passed.")
+    else:
+        record("order", order.id, "placed", to_state=S.placed, detail="Credit check passed.")
+    if not order.supplier_order_number:
+        order.supplier_order_number = new_supplier_order_number(order.supplier_company_id)
+    order.placed_at = order.placed_at or utcnow()
+    db.session.flush()
+    title = f"Order {numbers_text(order)} placed"
+    _notify_buyer(order, title, f"{order.supplier.display_name} received your purchase order "
+                               f"{order.po_number} (their order {order.supplier_order_number}).")
+    _notify_supplier(order, f"New order {numbers_text(order)} from {order.buyer.display_name}",
+                     f"Purchase order {order.po_number} ({order.total_net} {order.currency}) is waiting for "
+                     f"your acknowledgement as {order.supplier_order_number}.")
+    enqueue_after_commit(PO_PDF_JOB, order.id, queue="documents", job_id=f"po-pdf-{order.id}")
+
+
+def on_credit_hold(order: PurchaseOrder) -> None:
+    """Flush-only hook, called inside the credit check's transaction when the order goes on credit hold."""
+    if order.status != S.credit_hold:
+        move(order, S.credit_hold, None, "credit_hold", "Credit check put the order on hold.")
+    else:
+        record("order", order.id, "credit_hold", to_state=S.credit_hold, detail="Credit check put the order on hold.")
+    db.session.flush()
+    _notify_buyer(order, f"Order {numbers_text(order)} is on credit hold",
+                  f"{order.supplier.display_name}'s credit check held the order; their accounts team decides.")
+    from portal.notifications.services import notify_company
+
+    notify_company(order.supplier_company_id, (Role.accounts, Role.sales), kind="order",
+                   title=f"Order {numbers_text(order)} from {order.buyer.display_name} is on credit hold",
+                   body="Release or reject it on the order page.", link=order_link(order))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Cancellation (buyer) and rejection (supplier)
+# ---------------------------------------------------------------------------------------------------
+
+def _reason(text: str | None, what: str) -> str:
+    reason = (text or "").strip()
+    if not reason:
+        raise ValidationFailed(f"Give a reason for the {what}.", errors={"reason": "A reason is required."})
+    if len(reason) > 2000:
+        raise ValidationFailed("The reason is too long (2,000 characters at most).",
+                               errors={"reason": "2,000 characters at most."})
+    return reason
+
+
+@_rollback_on_error
+def cancel(order: PurchaseOrder, actor: User, expected_lock_version, reason: str) -> PurchaseOrder:
+    order = lock_order(order, actor)
+    require_buyer(order, actor)
+    check_fresh(order, expected_lock_version)
+    reason = _reason(reason, "cancellation")
+    if order.status in SHIPPED_STATES:
+        raise InvalidTransition("Goods have already shipped on this order; it can no longer be cancelled.")
+    was_with_supplier = order.status in _supplier_visible()
+    move(order, S.cancelled, actor, "cancelled", reason)
+    order.cancel_reason = reason
+    _release_credit(order)
+    if was_with_supplier:
+        _notify_supplier(order, f"Order {numbers_text(order)} was cancelled by {order.buyer.display_name}",
+                         f"Reason: {reason}")
+    commit()
+    return order
+
+
+@_rollback_on_error
+def reject(order: PurchaseOrder, actor: User, expected_lock_version, reason: str) -> PurchaseOrder:
+    """The supplier declines a placed order."""
+    order = lock_order(order, actor)
+    require_supplier(order, actor)
+    check_fresh(order, expected_lock_version)
+    reason = _reason(reason, "rejection")
+    if order.status != S.placed:
+        raise InvalidTransition(f"Only a placed order can be rejected; this one is {order.status.label.lower()}.")
+    _do_reject(order, actor, reason)
+    commit()
+    return order
+
+
+def _do_reject(order: PurchaseOrder, actor, reason: str) -> None:
+    move(order, S.rejected, actor, "rejected", reason)
+    order.reject_reason = reason
+    _release_credit(order)
+    _notify_buyer(order, f"Order {numbers_text(order)} was rejected by {order.supplier.display_name}",
+                  f"Reason: {reason}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Acknowledgement (supplier) and the buyer's answer to proposed changes
+# ---------------------------------------------------------------------------------------------------
+
+ACK_ACTIONS = ("accept", "change", "reject")
+
+
+def _parse_date(text, label) -> date | None:
+    text = (text or "").strip() if not isinstance(text, date) else text
+    if not text:
+        return None
+    if isinstance(text, date):
+        return text
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed(f"{label}: {text!r} is not a date (use YYYY-MM-DD).")
+
+
+@_rollback_on_error
+def acknowledge(order: PurchaseOrder, actor: User, expected_lock_version, decisions: dict) -> PurchaseOrder:
+    """Per line: accept, propose another quantity and/or date (with a note), or reject the line.
+
+    ``decisions`` maps line id -> {"action", "quantity", "date", "note"} (text as typed). No change ->
+    acknowledged; proposals or rejected lines -> change_proposed (the buyer decides); every line rejected ->
+    the order is rejected.
+    """
+    order = lock_order(order, actor)
+    require_supplier(order, actor)
+    check_fresh(order, expected_lock_version)
+    if order.status != S.placed:
+        raise InvalidTransition(f"Only a placed order can be acknowledged; this one is {order.status.label.lower()}.")
+    errors: dict[str, str] = {}
+    plan = []
+    for line in order.lines:
+        d = decisions.get(line.id) or decisions.get(str(line.id)) or {}
+        action = (d.get("action") or "accept").strip()
+        note = (d.get("note") or "").strip()[:500]
+        label = f"Line {line.position}"
+        if action not in ACK_ACTIONS:
+            errors[f"line-{line.id}"] = f"{label}: choose accept, propose a change or reject."
+            continue
+        if action == "accept":
+            plan.append((line, LineAck.accepted, None, None, note or None))
+            continue
+        if action == "reject":
+            if not note:
+                errors[f"line-{line.id}"] = f"{label}: give a reason for rejecting the line."
+                continue
+            plan.append((line, LineAck.rejected, None, None, note))
+            continue
+        # change
+        try:
+            qty_text = (str(d.get("quantity") or "")).strip()
+            qty = to_decimal(qty_text, f"{label} quantity") if qty_text else None
+            new_date = _parse_date(d.get("date"), f"{label} date")
+        except ValidationFailed as exc:
+            errors[f"line-{line.id}"] = exc.message
+            continue
+        if qty is not None and qty <= 0:
+            errors[f"line-{line.id}"] = (f"{label}: a proposed quantity must be more than 0 "
+                                         "(reject the line instead).")
+            continue
+        qty_changed = qty is not None and qty != line.quantity
+        date_changed = new_date is not None and new_date != (line.delivery_date or order.delivery_date)
+        if not qty_changed and not date_changed:
+            errors[f"line-{line.id}"] = f"{label}: propose a different quantity or date, or accept the line."
+            continue
+        if not note:
+            errors[f"line-{line.id}"] = f"{label}: add a note explaining the proposed change."
+            continue
+        plan.append((line, LineAck.changed, qty if qty_changed else None, new_date if date_changed else None, note))
+    if errors:
+        raise ValidationFailed(" ".join(errors.values()), errors=errors)
+    for line, ack, qty, new_date, note in plan:
+        line.ack, line.proposed_quantity, line.proposed_date, line.ack_note = ack, qty, new_date, note
+    if all(p[1] == LineAck.rejected for p in plan):
+        _do_reject(order, actor, "The supplier rejected every line: "
+                   + "; ".join(f"line {p[0].position}: {p[4]}" for p in plan))
+        commit()
+        return order
+    if not order.supplier_order_number:
+        order.supplier_order_number = new_supplier_order_number(order.supplier_company_id)
+    if all(p[1] == LineAck.accepted for p in plan):
+        move(order, S.acknowledged, actor, "acknowledged", "All lines accepted.")
+        order.acknowledged_at = utcnow()
+        _notify_buyer(order, f"Order {numbers_text(order)} acknowledged by {order.supplier.display_name}")
+    else:
+        summary = "; ".join(_change_text(p[0]) for p in plan if p[1] != LineAck.accepted)
+        move(order, S.change_proposed, actor, "change_proposed", summary)
+        _notify_buyer(order, f"{order.supplier.display_name} proposes changes to order {numbers_text(order)}",
+                      summary + ". Accept or reject the changes on the order page.")
+    commit()
+    return order
+
+
+def _change_text(line: OrderLine) -> str:
+    if line.ack == LineAck.rejected:
+        return f"line {line.position} rejected ({line.ack_note})"
+    parts = []
+    if line.proposed_quantity is not None:
+        parts.append(f"quantity {line.quantity.normalize():f} -> {line.proposed_quantity.normalize():f}")
+    if line.proposed_date is not None:
+        parts.append(f"date -> {line.proposed_date.isoformat()}")
+    return f"line {line.position}: " + ", ".join(parts) + (f" ({line.ack_note})" if line.ack_note else "")
+
+
+@_rollback_on_error
+def accept_changes(order: PurchaseOrder, actor: User, expected_lock_version) -> PurchaseOrder:
+    order = lock_order(order, actor)
+    require_buyer(order, actor)
+    check_fresh(order, expected_lock_version)
+    if order.status != S.change_proposed:
+        raise InvalidTransition(f"There are no proposed changes to accept; this order is {order.status.label.lower()}.")
+    old_total = order.total_net
+    for line in order.lines:
+        if line.ack == LineAck.changed:
+            if line.proposed_quantity is not None:
+                line.quantity = line.proposed_quantity
+            if line.proposed_date is not None:
+                line.delivery_date = line.proposed_date
+    recompute_totals(order)
+    move(order, S.acknowledged, actor, "changes_accepted",
+         f"Total {old_total} -> {order.total_net} {order.currency}.")
+    order.acknowledged_at = utcnow()
+    _notify_supplier(order, f"{order.buyer.display_name} accepted your changes to order {numbers_text(order)}")
+    commit()
+    return order
+
+
+REJECTED_CHANGES_REASON = "Buyer rejected the supplier's changes"
+
+
+@_rollback_on_error
+def reject_changes(order: PurchaseOrder, actor: User, expected_lock_version) -> PurchaseOrder:
+    order = lock_order(order, actor)
+    require_buyer(order, actor)
+    check_fresh(order, expected_lock_version)
+    if order.status != S.change_proposed:
+        raise InvalidTransition(f"There are no proposed changes to reject; this order is {order.status.label.lower()}.")
+    move(order, S.cancelled, actor, "changes_rejected", REJECTED_CHANGES_REASON)
+    order.cancel_reason = REJECTED_CHANGES_REASON
+    _release_credit(order)
+    _notify_supplier(order, f"{order.buyer.display_name} rejected your changes; order {numbers_text(order)} "
+                            "is cancelled", REJECTED_CHANGES_REASON)
+    commit()
+    return order
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------------------
+
+PAGE_SIZE = 50
+
+
+def list_filter(company: Company, *, status: str | None = None, q: str | None = None):
+    """The where-clause of the order list for one company (the buyer side uses the composite index
+    ix_purchase_orders_buyer_id, the supplier side ix_purchase_orders_supplier_id)."""
+    from portal.orders.states import SUPPLIER_VISIBLE
+
+    P = PurchaseOrder
+    as_supplier = sa.and_(P.supplier_company_id == company.id, P.status.in_(SUPPLIER_VISIBLE))
+    if company.is_buyer and company.is_supplier:
+        where = [sa.or_(P.buyer_company_id == company.id, as_supplier)]
+    elif company.is_supplier:
+        where = [as_supplier]
+    else:
+        where = [P.buyer_company_id == company.id]
+    if status:
+        try:
+            where.append(P.status == OrderStatus(status))
+        except ValueError:
+            pass
+    if q:
+        term = q.strip().upper()
+        if term:
+            where.append(sa.or_(P.po_number.contains(term, autoescape=True),
+                                P.supplier_order_number.contains(term, autoescape=True)))
+    return where
+
+
+def list_orders(company: Company, *, status=None, q=None, page: int = 1, page_size: int = PAGE_SIZE):
+    """(orders, total, pages) — newest first by id (stable), two queries whatever the page."""
+    where = list_filter(company, status=status, q=q)
+    total = db.session.scalar(sa.select(sa.func.count(PurchaseOrder.id)).where(*where)) or 0
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    orders = list(db.session.scalars(
+        sa.select(PurchaseOrder).where(*where).order_by(PurchaseOrder.id.desc())
+        .limit(page_size).offset((page - 1) * page_size)).unique())
+    return orders, total, page, pages

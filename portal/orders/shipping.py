@@ -1,0 +1,186 @@
+"""Shipments (supplier), goods receipt and closing (buyer)."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from portal.accounts.models import Role, User
+from portal.db import db, utcnow
+from portal.errors import InvalidTransition, NotFound, ValidationFailed
+from portal.money import ZERO, format_quantity, to_decimal
+from portal.orders.models import LineAck, PurchaseOrder, Shipment, ShipmentLine
+from portal.orders.numbers import new_delivery_note_number
+from portal.orders.services import (_notify_buyer, _notify_supplier, _rollback_on_error, check_fresh, commit,
+                                    lock_order, move, numbers_text, open_quantity, require_buyer,
+                                    require_supplier)
+from portal.orders.states import OrderStatus
+
+S = OrderStatus
+SHIPPABLE = {S.acknowledged, S.partially_shipped}
+DELIVERY_NOTE_JOB = "portal.orders.jobs.delivery_note_job"
+
+
+def _q(d: Decimal) -> str:
+    return format_quantity(d)
+
+
+@_rollback_on_error
+def record_shipment(order: PurchaseOrder, actor: User, expected_lock_version, quantities: dict,
+                    carrier: str = "", tracking: str = "") -> Shipment:
+    """Ship some or all of the open quantities. ``quantities`` maps order line id -> quantity text
+    (blank = not in this shipment). Starts the delivery note PDF job."""
+    from portal.jobs import start_tracked
+
+    order = lock_order(order, actor)
+    require_supplier(order, actor)
+    check_fresh(order, expected_lock_version)
+    if order.status in (S.cancelled, S.rejected, S.closed):
+        raise InvalidTransition(f"This order is {order.status.label.lower()}; nothing more can be done with it.")
+    if order.status not in SHIPPABLE:
+        raise InvalidTransition(f"Goods can be shipped once the order is acknowledged; this order is "
+                                f"{order.status.label.lower()}.")
+    errors: dict[str, str] = {}
+    planned = []
+    for line in order.lines:
+        text = quantities.get(line.id, quantities.get(str(line.id)))
+        text = "" if text is None else str(text).strip()
+        if text == "":
+            continue
+        label = f"Line {line.position}"
+        try:
+            qty = to_decimal(text, f"{label} quantity")
+        except ValidationFailed as exc:
+            errors[f"line-{line.id}"] = exc.message
+            continue
+        if qty < 0:
+            errors[f"line-{line.id}"] = f"{label}: the quantity cannot be negative."
+            continue
+        if qty == 0:
+            continue
+        remaining = open_quantity(line)
+        if qty > remaining:
+            if line.ack == LineAck.rejected:
+                errors[f"line-{line.id}"] = f"{label} was rejected at acknowledgement; nothing to ship."
+            else:
+                errors[f"line-{line.id}"] = (
+                    f"{label}: only {_q(remaining)} {line.unit} remain to ship (ordered {_q(line.quantity)}, "
+                    f"already shipped {_q(line.shipped_quantity)}).")
+            continue
+        planned.append((line, qty))
+    if errors:
+        raise ValidationFailed(" ".join(errors.values()), errors=errors)
+    if not planned:
+        raise ValidationFailed("Enter a quantity above 0 for at least one line.")
+    carrier, tracking = (carrier or "").strip()[:100], (tracking or "").strip()[:100]
+    shipment = Shipment(order_id=order.id, supplier_company_id=order.supplier_company_id,
+                        buyer_company_id=order.buyer_company_id,
+                        number=new_delivery_note_number(order.supplier_company_id), carrier=carrier,
+                        tracking=tracking, shipped_at=utcnow(), created_by_id=actor.id)
+    for line, qty in planned:
+        shipment.lines.append(ShipmentLine(order_line_id=line.id, quantity=qty))
+        line.shipped_quantity = (line.shipped_quantity or ZERO) + qty
+    db.session.add(shipment)
+    db.session.flush()
+    complete = all(open_quantity(line) == 0 for line in order.lines)
+    target = S.shipped if complete else S.partially_shipped
+    move(order, target, actor, "shipped", f"{shipment.number}: " + ", ".join(
+        f"line {ln.position} × {_q(q)}" for ln, q in planned) + (f" via {carrier}" if carrier else "")
+        + (f", tracking {tracking}" if tracking else ""))
+    start_tracked(DELIVERY_NOTE_JOB, shipment.id, kind="delivery-note", title=f"Delivery note {shipment.number}",
+                  company_id=order.supplier_company_id, user_id=actor.id, queue="documents",
+                  job_id=f"delivery-note-{shipment.id}")
+    _notify_buyer(order, f"Shipment {shipment.number} for order {numbers_text(order)}",
+                  f"{order.supplier.display_name} shipped " + ("the rest of " if complete else "part of ")
+                  + f"your order{f' via {carrier}' if carrier else ''}{f' (tracking {tracking})' if tracking else ''}."
+                  + " Record the goods receipt when it arrives.")
+    commit()
+    return shipment
+
+
+def load_shipment(order: PurchaseOrder, shipment_id) -> Shipment:
+    try:
+        sid = int(shipment_id)
+    except (TypeError, ValueError):
+        raise NotFound("No such shipment.")
+    shipment = next((s for s in order.shipments if s.id == sid), None)
+    if shipment is None:
+        raise NotFound("No such shipment.")
+    return shipment
+
+
+@_rollback_on_error
+def receive(order: PurchaseOrder, shipment_id, actor: User, expected_lock_version, entries: dict) -> Shipment:
+    """Goods receipt for one shipment: ``entries`` maps shipment line id -> {"accepted", "rejected", "reason"}
+    (text as typed; blank accepted = everything shipped that was not rejected)."""
+    order = lock_order(order, actor)
+    require_buyer(order, actor)
+    check_fresh(order, expected_lock_version)
+    shipment = load_shipment(order, shipment_id)
+    if order.status in (S.cancelled, S.rejected, S.closed):
+        raise InvalidTransition(f"This order is {order.status.label.lower()}; nothing more can be done with it.")
+    if shipment.received_at is not None:
+        raise InvalidTransition(f"Shipment {shipment.number} was already received.")
+    errors: dict[str, str] = {}
+    plan = []
+    for sl in shipment.lines:
+        e = entries.get(sl.id) or entries.get(str(sl.id)) or {}
+        label = f"Line {sl.order_line.position}"
+        try:
+            rej_text = str(e.get("rejected") or "").strip()
+            rejected = to_decimal(rej_text, f"{label} rejected quantity") if rej_text else ZERO
+            acc_text = str(e.get("accepted") or "").strip()
+            accepted = to_decimal(acc_text, f"{label} accepted quantity") if acc_text else sl.quantity - rejected
+        except ValidationFailed as exc:
+            errors[f"sl-{sl.id}"] = exc.message
+            continue
+        reason = (e.get("reason") or "").strip()[:500]
+        if accepted < 0 or rejected < 0:
+            errors[f"sl-{sl.id}"] = f"{label}: quantities cannot be negative."
+            continue
+        if accepted + rejected > sl.quantity:
+            errors[f"sl-{sl.id}"] = (f"{label}: you can receive at most the {_q(sl.quantity)} "
+                                     f"{sl.order_line.unit} shipped (accepted + rejected).")
+            continue
+        if rejected > 0 and not reason:
+            errors[f"sl-{sl.id}"] = f"{label}: give a reason for the rejected quantity."
+            continue
+        plan.append((sl, accepted, rejected, reason or None))
+    if errors:
+        raise ValidationFailed(" ".join(errors.values()), errors=errors)
+    for sl, accepted, rejected, reason in plan:
+        sl.accepted_quantity, sl.rejected_quantity, sl.rejection_reason = accepted, rejected, reason
+        ol = sl.order_line
+        ol.accepted_quantity = (ol.accepted_quantity or ZERO) + accepted
+        ol.rejected_quantity = (ol.rejected_quantity or ZERO) + rejected
+    shipment.received_at = utcnow()
+    shipment.received_by_id = actor.id
+    db.session.flush()
+    detail = f"{shipment.number}: " + ", ".join(
+        f"line {sl.order_line.position} accepted {_q(a)}" + (f", rejected {_q(r)} ({why})" if r else "")
+        for sl, a, r, why in plan)
+    all_received = all(s.received_at is not None for s in order.shipments)
+    if order.status == S.shipped and all_received:
+        move(order, S.received, actor, "received", detail)
+    else:
+        from portal.audit.services import record
+        from sqlalchemy.orm.attributes import flag_modified
+
+        record("order", order.id, "goods_receipt", actor=actor, company_id=actor.company_id, detail=detail)
+        flag_modified(order, "status")  # forms opened before this receipt are stale
+    if any(r for _, _, r, _ in plan):
+        _notify_supplier(order, f"Goods rejected on {shipment.number} (order {numbers_text(order)})", detail)
+    commit()
+    return shipment
+
+
+@_rollback_on_error
+def close(order: PurchaseOrder, actor: User, expected_lock_version) -> PurchaseOrder:
+    order = lock_order(order, actor)
+    require_buyer(order, actor, roles=(Role.procurement, Role.admin, Role.accounts))
+    check_fresh(order, expected_lock_version)
+    if order.status != S.received:
+        if order.status in (S.cancelled, S.rejected, S.closed):
+            raise InvalidTransition(f"This order is {order.status.label.lower()}; nothing more can be done with it.")
+        raise InvalidTransition(f"Only a received order can be closed; this one is {order.status.label.lower()}.")
+    move(order, S.closed, actor, "closed")
+    commit()
+    return order
