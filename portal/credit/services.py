@@ -52,23 +52,17 @@ def _unit_of_work(fn):
 # --------------------------------------------------------------------------------------------- ledger reads
 
 def unpaid_invoices_total(supplier_id: int, buyer_id: int, currency: str) -> Decimal:
-    """Open (unpaid) invoice amounts of the buyer at the supplier. Decimal 0 until invoicing exists."""
-    try:
-        import portal.invoices.models as inv  # noqa: F401
-    except ModuleNotFoundError:
-        return ZERO
-    fn = getattr(inv, "unpaid_total", None)  # TODO(invoicing): wire the real query once invoices exist
-    return Decimal(fn(supplier_id, buyer_id, currency)) if fn else ZERO
+    """Open (unpaid) invoice amounts of the buyer at the supplier, from the invoicing ledger."""
+    from portal.invoices import services as invoices
+
+    return Decimal(invoices.unpaid_invoices_total(supplier_id, buyer_id, currency))
 
 
 def overdue_invoices_count(supplier_id: int, buyer_id: int) -> int:
-    """Invoices of the buyer at the supplier past their due date and unpaid. 0 until invoicing exists."""
-    try:
-        import portal.invoices.models as inv  # noqa: F401
-    except ModuleNotFoundError:
-        return 0
-    fn = getattr(inv, "overdue_count", None)  # TODO(invoicing): wire the real query once invoices exist
-    return int(fn(supplier_id, buyer_id)) if fn else 0
+    """Invoices of the buyer at the supplier past their due date and unpaid."""
+    from portal.invoices import services as invoices
+
+    return int(invoices.overdue_invoices_count(supplier_id, buyer_id))
 
 
 def reserved_total(supplier_id: int, buyer_id: int, currency: str) -> Decimal:

@@ -15,6 +15,7 @@ TICK_SECONDS = 30
 SWEEPS: list[str] = [
     "portal.rfq.services.close_due_rfqs",
     "portal.quotes.services.expire_due_quotes",
+    "portal.invoices.services.send_overdue_reminders",
 ]
 
 

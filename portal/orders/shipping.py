@@ -88,6 +88,11 @@ def record_shipment(order: PurchaseOrder, actor: User, expected_lock_version, qu
     start_tracked(DELIVERY_NOTE_JOB, shipment.id, kind="delivery-note", title=f"Delivery note {shipment.number}",
                   company_id=order.supplier_company_id, user_id=actor.id, queue="documents",
                   job_id=f"delivery-note-{shipment.id}")
+    # Invoicing decides (its settings: auto-issue per shipment or per order); the job is idempotent.
+    from portal.jobs import enqueue_after_commit
+
+    enqueue_after_commit("portal.invoices.jobs.on_shipment_recorded", shipment.id, queue="default",
+                         job_id=f"invoice-auto-{shipment.id}")
     _notify_buyer(order, f"Shipment {shipment.number} for order {numbers_text(order)}",
                   f"{order.supplier.display_name} shipped " + ("the rest of " if complete else "part of ")
                   + f"your order{f' via {carrier}' if carrier else ''}{f' (tracking {tracking})' if tracking else ''}."

@@ -1,0 +1,1144 @@
+"""Invoicing: drafts from shipments or orders, issue (gapless numbers, frozen snapshot, PDF job), credit
+notes, payments, approval for payment, overdue reminders and the figures other domains need.
+
+Rounding rule (the one of portal.money, applied here):
+- a line's net = quantity × unit price × (1 − discount/100), quantized to the currency's minor unit per line;
+- tax is computed per tax rate on the (rounded) net sum of that rate's lines, quantized once per rate;
+- total net = sum of line nets; total tax = sum of the per-rate taxes; gross = net + tax.
+The same numbers are stored on the invoice, frozen into its snapshot and printed on its PDF.
+
+Issued invoices and credit notes are immutable: mapper events below refuse any change to their frozen
+fields (lines, totals, number, parties, dates, snapshot) and any delete, whoever tries it through the ORM.
+Corrections are credit notes. Services own the transaction: one call = one commit.
+"""
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from babel.numbers import format_decimal
+from sqlalchemy import event
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal.accounts.models import Company, Role, User
+from portal.audit.services import record as audit
+from portal.db import db, utcnow
+from portal.errors import Conflict, DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.invoices import numbers
+from portal.invoices.models import (DocumentKind, Invoice, InvoiceLine, InvoiceSettings, InvoicingMode, Payment,
+                                    ReminderSent)
+from portal.invoices.states import InvoiceStatus, check
+from portal.money import ZERO, minor_unit, quantize, to_decimal
+from portal.orders.models import OrderLine, PurchaseOrder, Shipment, ShipmentLine
+from portal.orders.states import OrderStatus
+
+PDF_JOB = "portal.invoices.jobs.invoice_pdf_job"
+REVERSE_CHARGE_NOTE = "Reverse charge: VAT to be accounted for by the recipient (Art. 196 Directive 2006/112/EC)"
+EU_COUNTRIES = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
+                "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
+OPEN_STATUSES = (InvoiceStatus.issued, InvoiceStatus.partially_paid)
+HUNDRED = Decimal(100)
+IS = InvoiceStatus
+
+
+# --------------------------------------------------------------------------------------------- small helpers
+
+def amount_text(amount: Decimal, currency: str) -> str:
+    """1,190.00 EUR — for sentences."""
+    places = minor_unit(currency)
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return f"{format_decimal(quantize(amount, currency), format=pattern, locale='en_GB')} {currency}"
+
+
+def qty_text(q: Decimal) -> str:
+    d = Decimal(q).normalize()
+    if d == d.to_integral():
+        d = d.quantize(Decimal(1))
+    return format_decimal(d, locale="en_GB", decimal_quantization=False)
+
+
+def invoice_link(inv: Invoice) -> str:
+    return f"/invoices/{inv.id}"
+
+
+def label(inv: Invoice) -> str:
+    what = "Credit note" if inv.kind == DocumentKind.credit_note else "Invoice"
+    return f"{what} {inv.number}" if inv.number else f"Draft {what.lower()} #{inv.id}"
+
+
+def _rollback_on_error(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except StaleDataError:
+            db.session.rollback()
+            raise Conflict("This invoice changed since you opened the page; reload and try again.")
+        except Exception:
+            db.session.rollback()
+            raise
+
+    return wrapper
+
+
+def parse_lock_version(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def check_fresh(inv: Invoice, expected_lock_version) -> None:
+    expected = parse_lock_version(expected_lock_version)
+    if expected is None or expected != inv.lock_version:
+        raise Conflict(f"{label(inv)} changed since you opened the page (someone else saved it); "
+                       "reload and try again.")
+
+
+def require_supplier_accounts(actor: User, company_id: int) -> None:
+    if actor.company_id != company_id:
+        raise NotFound("No such invoice.")
+    if not actor.has_role(Role.accounts):
+        raise Forbidden("Only your company's accounts team can do this.")
+
+
+def require_buyer_accounts(actor: User, inv: Invoice) -> None:
+    if actor.company_id != inv.buyer_company_id or inv.status == IS.draft:
+        raise NotFound("No such invoice.")
+    if not actor.has_role(Role.accounts):
+        raise Forbidden("Only your company's accounts team can do this.")
+
+
+def settings_for(supplier_id: int) -> InvoiceSettings:
+    s = db.session.get(InvoiceSettings, supplier_id)
+    if s is None:
+        s = InvoiceSettings(supplier_company_id=supplier_id, mode=InvoicingMode.per_shipment, auto_issue=False,
+                            default_tax_rate=Decimal("19.00"), reminder_days="3,14,30", footer_note="")
+    return s
+
+
+def reverse_charge_applies(seller: Company, buyer: Company) -> bool:
+    """Intra-EU B2B supply: both VAT-registered, in different EU member states."""
+    return bool(seller.vat_number and buyer.vat_number and seller.country in EU_COUNTRIES
+                and buyer.country in EU_COUNTRIES and seller.country != buyer.country)
+
+
+def compute_totals(inv: Invoice) -> list[dict]:
+    """Apply the rounding rule to ``inv.lines``; set net per line and the totals; return the tax breakdown."""
+    cur = inv.currency
+    by_rate: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+    for ln in inv.lines:
+        gross_line = Decimal(ln.quantity) * Decimal(ln.unit_price)
+        factor = (HUNDRED - Decimal(ln.discount_percent or 0)) / HUNDRED
+        ln.net_amount = quantize(gross_line * factor, cur)
+        by_rate[Decimal(ln.tax_rate).quantize(Decimal("0.01"))] += ln.net_amount
+    breakdown = []
+    total_net = total_tax = ZERO
+    for rate in sorted(by_rate, reverse=True):
+        net = quantize(by_rate[rate], cur)
+        tax = quantize(net * rate / HUNDRED, cur)
+        breakdown.append({"rate": rate, "net": net, "tax": tax})
+        total_net += net
+        total_tax += tax
+    inv.total_net = quantize(total_net, cur)
+    inv.total_tax = quantize(total_tax, cur)
+    inv.total_gross = quantize(total_net + total_tax, cur)
+    return breakdown
+
+
+# --------------------------------------------------------------------------------------------- quantities
+
+def invoiced_by_order_line(order_line_ids, *, exclude_invoice_id: int | None = None) -> dict[int, Decimal]:
+    """Net invoiced quantity per order line: issued invoices minus issued credit notes by quantity."""
+    if not order_line_ids:
+        return {}
+    sign = sa.case((Invoice.kind == DocumentKind.credit_note, -1), else_=1)
+    stmt = (sa.select(InvoiceLine.order_line_id, sa.func.sum(InvoiceLine.quantity * sign))
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .where(InvoiceLine.order_line_id.in_(list(order_line_ids)), Invoice.status != IS.draft)
+            .group_by(InvoiceLine.order_line_id))
+    if exclude_invoice_id is not None:
+        stmt = stmt.where(Invoice.id != exclude_invoice_id)
+    return {olid: Decimal(q or 0) for olid, q in db.session.execute(stmt)}
+
+
+def invoiced_by_shipment_line(shipment_line_ids) -> dict[int, Decimal]:
+    if not shipment_line_ids:
+        return {}
+    sign = sa.case((Invoice.kind == DocumentKind.credit_note, -1), else_=1)
+    stmt = (sa.select(InvoiceLine.shipment_line_id, sa.func.sum(InvoiceLine.quantity * sign))
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .where(InvoiceLine.shipment_line_id.in_(list(shipment_line_ids)), Invoice.status != IS.draft)
+            .group_by(InvoiceLine.shipment_line_id))
+    return {slid: Decimal(q or 0) for slid, q in db.session.execute(stmt)}
+
+
+def proposal(order: PurchaseOrder, shipment: Shipment | None = None) -> list[dict]:
+    """The not-yet-invoiced shipped quantities: per shipment line, or per order line for the whole order."""
+    lines = {ln.id: ln for ln in order.lines}
+    done = invoiced_by_order_line(list(lines))
+    out = []
+    if shipment is not None:
+        per_sl = invoiced_by_shipment_line([sl.id for sl in shipment.lines])
+        for sl in shipment.lines:
+            ol = lines[sl.order_line_id]
+            remaining_line = ol.shipped_quantity - done.get(ol.id, ZERO)
+            qty = min(sl.quantity - per_sl.get(sl.id, ZERO), remaining_line)
+            if qty > 0:
+                out.append({"order_line": ol, "shipment_line_id": sl.id, "quantity": qty,
+                            "shipped": ol.shipped_quantity, "invoiced": done.get(ol.id, ZERO)})
+        return out
+    for ol in order.lines:
+        qty = ol.shipped_quantity - done.get(ol.id, ZERO)
+        if qty > 0:
+            out.append({"order_line": ol, "shipment_line_id": None, "quantity": qty,
+                        "shipped": ol.shipped_quantity, "invoiced": done.get(ol.id, ZERO)})
+    return out
+
+
+def _check_quantities(inv: Invoice, order: PurchaseOrder) -> None:
+    """Refuse lines that would invoice more than shipped minus already invoiced (checked again at issue)."""
+    ols = {ol.id: ol for ol in order.lines}
+    done = invoiced_by_order_line(list(ols), exclude_invoice_id=inv.id)
+    wanted: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for ln in inv.lines:
+        if ln.order_line_id:
+            wanted[ln.order_line_id] += Decimal(ln.quantity)
+    errors = {}
+    for olid, qty in wanted.items():
+        ol = ols.get(olid)
+        if ol is None:
+            continue
+        already = done.get(olid, ZERO)
+        allowed = ol.shipped_quantity - already
+        if qty > allowed:
+            errors[f"line-{olid}"] = (
+                f"You can invoice at most {qty_text(max(allowed, ZERO))} {ol.unit} of line {ol.position} "
+                f"({qty_text(ol.shipped_quantity)} shipped, {qty_text(already)} already invoiced).")
+    if errors:
+        raise ValidationFailed(" ".join(errors.values()), errors=errors)
+
+
+# --------------------------------------------------------------------------------------------- drafts
+
+def _load_source(actor: User, shipment_id=None, order_id=None) -> tuple[PurchaseOrder, Shipment | None]:
+    shipment = None
+    if shipment_id not in (None, ""):
+        try:
+            shipment = db.session.get(Shipment, int(shipment_id))
+        except (TypeError, ValueError):
+            shipment = None
+        if shipment is None or shipment.supplier_company_id != actor.company_id:
+            raise NotFound("No such shipment.")
+        order = shipment.order
+    else:
+        try:
+            order = db.session.get(PurchaseOrder, int(order_id))
+        except (TypeError, ValueError):
+            order = None
+        if order is None or order.supplier_company_id != actor.company_id:
+            raise NotFound("No such order.")
+    return order, shipment
+
+
+def _parse_line_edits(edits: dict | None, key, default_qty, default_disc, default_tax) -> tuple:
+    e = (edits or {}).get(key) or (edits or {}).get(str(key)) or {}
+    qty = to_decimal(e.get("quantity", default_qty), "Quantity")
+    disc = to_decimal(e.get("discount_percent", default_disc), "Discount", places=2)
+    tax = to_decimal(e.get("tax_rate", default_tax), "Tax rate", places=2)
+    return qty, disc, tax
+
+
+def _apply_edits(inv: Invoice, rows: list[tuple], reverse_charge: bool) -> None:
+    """rows: (line, qty, disc, tax). Validates shape; drops lines edited down to 0."""
+    errors = {}
+    keep = []
+    for ln, qty, disc, tax in rows:
+        key = f"line-{ln.order_line_id or ln.position}"
+        if qty < 0:
+            errors[key] = f"Line {ln.position}: the quantity cannot be negative."
+        if not (ZERO <= disc <= HUNDRED):
+            errors[key] = f"Line {ln.position}: the discount must be between 0 and 100 %."
+        if not (ZERO <= tax <= HUNDRED):
+            errors[key] = f"Line {ln.position}: the tax rate must be between 0 and 100 %."
+        if key in errors:
+            continue
+        if qty == 0:
+            continue
+        ln.quantity, ln.discount_percent = qty, disc
+        ln.tax_rate = ZERO if reverse_charge else tax
+        keep.append(ln)
+    if errors:
+        raise ValidationFailed(" ".join(errors.values()), errors=errors)
+    if not keep:
+        raise ValidationFailed("Keep at least one line with a quantity above 0.")
+    inv.lines[:] = keep
+    for i, ln in enumerate(inv.lines, 1):
+        ln.position = i
+
+
+@_rollback_on_error
+def create_draft(actor: User, *, shipment_id=None, order_id=None, edits: dict | None = None,
+                 notes: str = "", commit: bool = True) -> Invoice:
+    """A draft invoice with the not-yet-invoiced shipped quantities (per shipment or per order).
+
+    ``edits`` maps order line id -> {"quantity", "discount_percent", "tax_rate"} (text); quantities may only go
+    down to what is invoiceable."""
+    require_supplier_accounts(actor, actor.company_id) if commit else None
+    order, shipment = _load_source(actor, shipment_id, order_id)
+    rows = proposal(order, shipment)
+    if not rows:
+        what = f"shipment {shipment.number}" if shipment else f"order {order.po_number}"
+        raise ValidationFailed(f"Everything shipped on {what} is already invoiced; there is nothing to invoice.")
+    settings = settings_for(order.supplier_company_id)
+    rc = reverse_charge_applies(order.supplier, order.buyer)
+    inv = Invoice(kind=DocumentKind.invoice, supplier_company_id=order.supplier_company_id,
+                  buyer_company_id=order.buyer_company_id, series="INV", status=IS.draft, order_id=order.id,
+                  shipment_id=shipment.id if shipment else None, currency=order.currency,
+                  payment_terms_days=order.payment_terms_days, buyer_reference=order.po_number or "",
+                  reverse_charge=rc, notes=(notes or "").strip()[:2000], created_by_id=actor.id)
+    parsed = []
+    for i, r in enumerate(rows, 1):
+        ol = r["order_line"]
+        ln = InvoiceLine(position=i, order_line_id=ol.id, shipment_line_id=r["shipment_line_id"], sku=ol.sku,
+                         description=ol.description, quantity=r["quantity"], unit=ol.unit,
+                         unit_price=ol.unit_price, discount_percent=ZERO,
+                         tax_rate=ZERO if rc else settings.default_tax_rate, net_amount=ZERO)
+        inv.lines.append(ln)
+        qty, disc, tax = _parse_line_edits(edits, ol.id, r["quantity"], ZERO, ln.tax_rate)
+        parsed.append((ln, qty, disc, tax))
+    _apply_edits(inv, parsed, rc)
+    _check_quantities(inv, order)
+    compute_totals(inv)
+    db.session.add(inv)
+    db.session.flush()
+    audit("invoice", inv.id, "created", actor=actor, company_id=inv.supplier_company_id, to_state=IS.draft,
+          detail=f"from {'shipment ' + shipment.number if shipment else 'order ' + order.po_number}",
+          visible_to_company_id=inv.supplier_company_id)
+    if commit:
+        db.session.commit()
+    return inv
+
+
+@_rollback_on_error
+def update_draft(inv: Invoice, actor: User, expected_lock_version, edits: dict, notes: str | None = None) -> Invoice:
+    """Edit a draft's discount, tax rate and quantities (down only, never above shipped minus invoiced)."""
+    require_supplier_accounts(actor, inv.supplier_company_id)
+    if inv.status != IS.draft:
+        raise InvalidTransition(f"{label(inv)} is issued and cannot be changed; issue a credit note instead.")
+    check_fresh(inv, expected_lock_version)
+    rows = []
+    for ln in list(inv.lines):
+        qty, disc, tax = _parse_line_edits(edits, ln.order_line_id or f"p{ln.position}", ln.quantity,
+                                           ln.discount_percent, ln.tax_rate)
+        rows.append((ln, qty, disc, tax))
+    _apply_edits(inv, rows, inv.reverse_charge)
+    if inv.order_id:
+        _check_quantities(inv, db.session.get(PurchaseOrder, inv.order_id))
+    if notes is not None:
+        inv.notes = notes.strip()[:2000]
+    compute_totals(inv)
+    inv.updated_at = utcnow()  # bumps lock_version even when only lines changed
+    db.session.commit()
+    return inv
+
+
+@_rollback_on_error
+def delete_draft(inv: Invoice, actor: User, expected_lock_version) -> None:
+    require_supplier_accounts(actor, inv.supplier_company_id)
+    if inv.status != IS.draft:
+        raise InvalidTransition(f"{label(inv)} is issued; issued invoices are never deleted. "
+                                "Issue a credit note to correct it.")
+    check_fresh(inv, expected_lock_version)
+    audit("invoice", inv.id, "draft deleted", actor=actor, company_id=inv.supplier_company_id,
+          visible_to_company_id=inv.supplier_company_id)
+    db.session.delete(inv)
+    db.session.commit()
+
+
+# --------------------------------------------------------------------------------------------- issue
+
+def _party(c: Company, *, bank: bool = False) -> dict:
+    d = {"legal_name": c.legal_name, "display_name": c.display_name, "address": c.address_lines,
+         "country": c.country, "vat_number": c.vat_number or ""}
+    if bank:
+        d.update(iban=c.iban or "", bic=c.bic or "", bank_name=c.bank_name or "")
+    return d
+
+
+def _s(v):
+    return None if v is None else str(v)
+
+
+def build_snapshot(inv: Invoice, breakdown: list[dict]) -> dict:
+    """Everything the invoice shows, as plain values, frozen at issue (the PDF renders from this only)."""
+    order = db.session.get(PurchaseOrder, inv.order_id) if inv.order_id else None
+    shipment = db.session.get(Shipment, inv.shipment_id) if inv.shipment_id else None
+    settings = settings_for(inv.supplier_company_id)
+    corrects = db.session.get(Invoice, inv.corrects_invoice_id) if inv.corrects_invoice_id else None
+    is_cn = inv.kind == DocumentKind.credit_note
+    return {
+        "document": inv.kind.value,
+        "title": "Credit note" if is_cn else "Invoice",
+        "number": inv.number,
+        "issue_date": _s(inv.issue_date),
+        "supply_date": _s(inv.supply_date),
+        "due_date": _s(inv.due_date),
+        "payment_terms_days": inv.payment_terms_days,
+        "currency": inv.currency,
+        "locale": "en_GB",
+        "timezone": "Europe/Berlin",
+        "seller": _party(inv.supplier, bank=True),
+        "buyer": _party(inv.buyer),
+        "buyer_reference": inv.buyer_reference or "",
+        "order": ({"po_number": order.po_number, "supplier_order_number": order.supplier_order_number or ""}
+                  if order else None),
+        "shipment": {"number": shipment.number, "shipped_at": _s(shipment.shipped_at.date())} if shipment else None,
+        "corrects": ({"number": corrects.number, "issue_date": _s(corrects.issue_date)} if corrects else None),
+        "lines": [{"position": ln.position, "sku": ln.sku or "", "description": ln.description,
+                   "quantity": _s(ln.quantity), "unit": ln.unit, "unit_price": _s(ln.unit_price),
+                   "discount_percent": _s(ln.discount_percent), "tax_rate": _s(ln.tax_rate),
+                   "net_amount": _s(ln.net_amount)} for ln in inv.lines],
+        "tax_breakdown": [{"rate": _s(b["rate"]), "net": _s(b["net"]), "tax": _s(b["tax"])} for b in breakdown],
+        "total_net": _s(inv.total_net),
+        "total_tax": _s(inv.total_tax),
+        "total_gross": _s(inv.total_gross),
+        "reverse_charge": inv.reverse_charge,
+        "reverse_charge_note": REVERSE_CHARGE_NOTE if inv.reverse_charge else "",
+        "notes": inv.notes or "",
+        "footer_note": settings.footer_note or "",
+        "logo_file_id": settings.logo_file_id,
+    }
+
+
+def _require_iban(supplier: Company) -> None:
+    from portal.accounts.services import normalise_iban
+
+    try:
+        ok = normalise_iban(supplier.iban) is not None
+    except ValidationFailed:
+        ok = False
+    if not ok:
+        raise ValidationFailed(
+            "Your company has no valid IBAN, and an invoice must show where to pay. Add your bank details "
+            "(IBAN) in the company profile, then issue again.", errors={"iban": "Missing or invalid IBAN."})
+
+
+def _lock_order(order_id: int) -> PurchaseOrder:
+    return db.session.scalar(sa.select(PurchaseOrder).where(PurchaseOrder.id == order_id)
+                             .with_for_update(of=PurchaseOrder))
+
+
+def _fully_invoiced(order: PurchaseOrder) -> bool:
+    if order.status not in (OrderStatus.shipped, OrderStatus.received, OrderStatus.closed):
+        return False
+    done = invoiced_by_order_line([ol.id for ol in order.lines])
+    return all(done.get(ol.id, ZERO) >= ol.shipped_quantity for ol in order.lines)
+
+
+def _finish_issue(inv: Invoice, actor: User | None, today: date, breakdown: list[dict], issued_at=None) -> None:
+    """Number, dates, snapshot, status and the PDF job. Flush-only; the caller commits."""
+    check(inv.status, IS.issued)
+    inv.issue_date = today
+    inv.year = today.year
+    inv.series = numbers.series_for(inv.kind)
+    # The number is drawn as late as possible: the counter row stays locked until commit.
+    sequence, number = numbers.draw(inv.supplier_company_id, inv.series, inv.year)
+    with db.session.no_autoflush:  # number and status reach the database together (CHECK number_iff_issued)
+        inv.sequence, inv.number = sequence, number
+        inv.status = IS.issued
+        inv.issued_at = issued_at or utcnow()
+        inv.issued_by_id = getattr(actor, "id", None)
+        inv.snapshot = build_snapshot(inv, breakdown)
+    db.session.flush()
+    from portal.jobs import start_tracked
+
+    rec = start_tracked(PDF_JOB, inv.id, kind="invoice-pdf", title=f"PDF of {label(inv)}",
+                        company_id=inv.supplier_company_id, user_id=getattr(actor, "id", None),
+                        queue="documents", job_id=f"invoice-pdf-{inv.id}")
+    inv.pdf_job_id = rec.id
+    audit("invoice", inv.id, "issued", actor=actor, company_id=inv.supplier_company_id, from_state=IS.draft,
+          to_state=IS.issued, detail=f"{inv.number}, {amount_text(inv.total_gross, inv.currency)}")
+
+
+def _issue(inv: Invoice, actor: User | None, today: date | None = None, issued_at=None) -> Invoice:
+    today = today or utcnow().date()
+    supplier = db.session.get(Company, inv.supplier_company_id)
+    _require_iban(supplier)
+    if not inv.lines:
+        raise ValidationFailed("An invoice needs at least one line.")
+    order = None
+    if inv.order_id:
+        order = _lock_order(inv.order_id)  # serialises issues for one order: no double invoicing
+        _check_quantities(inv, order)
+    inv.reverse_charge = reverse_charge_applies(supplier, db.session.get(Company, inv.buyer_company_id))
+    if inv.reverse_charge:
+        for ln in inv.lines:
+            ln.tax_rate = ZERO
+    breakdown = compute_totals(inv)
+    if inv.shipment_id:
+        sh = db.session.get(Shipment, inv.shipment_id)
+        inv.supply_date = sh.shipped_at.date()
+    elif order is not None and order.shipments:
+        inv.supply_date = max(s.shipped_at for s in order.shipments).date()
+    else:
+        inv.supply_date = inv.supply_date or today
+    inv.due_date = today + timedelta(days=inv.payment_terms_days or 0)
+    _finish_issue(inv, actor, today, breakdown, issued_at)
+    if order is not None and _fully_invoiced(order):
+        try:
+            from portal.credit.services import convert_reservation
+        except ImportError:
+            convert_reservation = None
+        if convert_reservation is not None:
+            convert_reservation(order)
+    from portal.notifications.services import notify_company
+
+    notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice",
+                   title=f"{label(inv)} from {supplier.display_name}",
+                   body=f"{amount_text(inv.total_gross, inv.currency)}, due {inv.due_date.isoformat()}"
+                        + (f" (your PO {inv.buyer_reference})" if inv.buyer_reference else "") + ".",
+                   link=invoice_link(inv))
+    return inv
+
+
+@_rollback_on_error
+def issue(inv: Invoice, actor: User, expected_lock_version) -> Invoice:
+    """Issue a draft: gapless number, frozen snapshot, PDF job, credit ledger, buyer notified. Commits."""
+    require_supplier_accounts(actor, inv.supplier_company_id)
+    if inv.status != IS.draft:
+        raise InvalidTransition(f"{label(inv)} is already issued.")
+    check_fresh(inv, expected_lock_version)
+    _issue(inv, actor)
+    db.session.commit()
+    return inv
+
+
+# --------------------------------------------------------------------------------------------- credit notes
+
+def _lock_invoice(inv_id: int) -> Invoice:
+    inv = db.session.scalar(sa.select(Invoice).where(Invoice.id == inv_id).with_for_update(of=Invoice)
+                            .execution_options(populate_existing=True))
+    if inv is None:
+        raise NotFound("No such invoice.")
+    return inv
+
+
+@_rollback_on_error
+def create_credit_note(inv: Invoice, actor: User, expected_lock_version, *, quantities: dict | None = None,
+                       amount=None, tax_rate=None, reason: str = "") -> Invoice:
+    """Issue a credit note against ``inv``: by line quantity (``quantities``: invoice line id -> text) or by a
+    net ``amount`` at ``tax_rate``. Refused when its gross exceeds the invoice's open amount."""
+    require_supplier_accounts(actor, inv.supplier_company_id)
+    if inv.kind != DocumentKind.invoice or inv.status == IS.draft:
+        raise InvalidTransition("Only an issued invoice can be corrected by a credit note.")
+    check_fresh(inv, expected_lock_version)
+    inv = _lock_invoice(inv.id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("Give a reason for the credit note (it is printed on it).",
+                               errors={"reason": "Enter a reason."})
+    cn = Invoice(kind=DocumentKind.credit_note, supplier_company_id=inv.supplier_company_id,
+                 buyer_company_id=inv.buyer_company_id, series="CRN", status=IS.draft, order_id=inv.order_id,
+                 shipment_id=inv.shipment_id, corrects_invoice_id=inv.id, currency=inv.currency,
+                 payment_terms_days=0, buyer_reference=inv.buyer_reference, reverse_charge=inv.reverse_charge,
+                 notes=f"Corrects invoice {inv.number}: {reason}"[:2000], created_by_id=actor.id)
+    errors = {}
+    if amount not in (None, ""):
+        net = to_decimal(amount, "Amount")
+        if net <= 0:
+            raise ValidationFailed("The amount to credit must be above 0.", errors={"amount": "Enter an amount above 0."})
+        if net != quantize(net, inv.currency):
+            raise ValidationFailed(f"Use at most {minor_unit(inv.currency)} decimals for {inv.currency}.",
+                                   errors={"amount": "Too many decimals."})
+        rates = sorted({Decimal(ln.tax_rate) for ln in inv.lines}, reverse=True)
+        rate = ZERO if inv.reverse_charge else (to_decimal(tax_rate, "Tax rate", places=2)
+                                                if tax_rate not in (None, "") else (rates[0] if rates else ZERO))
+        if rate not in rates and not inv.reverse_charge:
+            raise ValidationFailed("Use one of the invoice's tax rates: " + ", ".join(f"{r:.2f} %" for r in rates)
+                                   + ".", errors={"tax_rate": "Not a rate of this invoice."})
+        cn.lines.append(InvoiceLine(position=1, description=f"Credit on invoice {inv.number}: {reason}"[:500],
+                                    quantity=Decimal(1), unit="", unit_price=net, discount_percent=ZERO,
+                                    tax_rate=rate, net_amount=net))
+    else:
+        credited = invoiced_credit_by_line(inv)
+        pos = 0
+        for ln in inv.lines:
+            text = (quantities or {}).get(ln.id, (quantities or {}).get(str(ln.id)))
+            if text in (None, ""):
+                continue
+            try:
+                q = to_decimal(text, f"Line {ln.position} quantity")
+            except ValidationFailed as exc:
+                errors[f"line-{ln.id}"] = exc.message
+                continue
+            if q < 0:
+                errors[f"line-{ln.id}"] = f"Line {ln.position}: the quantity cannot be negative."
+                continue
+            if q == 0:
+                continue
+            left = Decimal(ln.quantity) - credited.get(ln.id, ZERO)
+            if q > left:
+                errors[f"line-{ln.id}"] = (f"You can credit at most {qty_text(left)} {ln.unit} of line "
+                                           f"{ln.position} ({qty_text(ln.quantity)} invoiced, "
+                                           f"{qty_text(credited.get(ln.id, ZERO))} already credited).")
+                continue
+            pos += 1
+            cn.lines.append(InvoiceLine(position=pos, order_line_id=ln.order_line_id,
+                                        shipment_line_id=ln.shipment_line_id, sku=ln.sku,
+                                        description=ln.description, quantity=q, unit=ln.unit,
+                                        unit_price=ln.unit_price, discount_percent=ln.discount_percent,
+                                        tax_rate=ln.tax_rate, net_amount=ZERO))
+        if errors:
+            raise ValidationFailed(" ".join(errors.values()), errors=errors)
+        if not cn.lines:
+            raise ValidationFailed("Enter a quantity for at least one line, or an amount to credit.")
+    breakdown = compute_totals(cn)
+    if cn.total_gross > inv.open_amount:
+        raise ValidationFailed(
+            f"The open amount of invoice {inv.number} is {amount_text(inv.open_amount, inv.currency)}; a credit "
+            f"note of {amount_text(cn.total_gross, inv.currency)} would exceed it.",
+            errors={"amount": "More than the open amount."})
+    db.session.add(cn)
+    db.session.flush()
+    today = utcnow().date()
+    cn.supply_date = inv.supply_date
+    cn.due_date = today
+    _finish_issue(cn, actor, today, breakdown)
+    inv.credited_amount = inv.credited_amount + cn.total_gross
+    _settle_status(inv)
+    audit("invoice", inv.id, "credited", actor=actor, company_id=inv.supplier_company_id,
+          detail=f"{cn.number}: {amount_text(cn.total_gross, inv.currency)} — {reason}")
+    from portal.notifications.services import notify_company
+
+    notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice",
+                   title=f"Credit note {cn.number} for invoice {inv.number}",
+                   body=f"{amount_text(cn.total_gross, cn.currency)}: {reason}", link=invoice_link(cn))
+    db.session.commit()
+    return cn
+
+
+def invoiced_credit_by_line(inv: Invoice) -> dict[int, Decimal]:
+    """Quantity already credited per line of ``inv`` (matched by order line / position)."""
+    rows = db.session.execute(
+        sa.select(InvoiceLine.order_line_id, InvoiceLine.sku, InvoiceLine.description, InvoiceLine.quantity)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(Invoice.corrects_invoice_id == inv.id, Invoice.status != IS.draft,
+               Invoice.kind == DocumentKind.credit_note, InvoiceLine.unit != "")).all()
+    out: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for ln in inv.lines:
+        for olid, sku, desc, q in rows:
+            if (olid and olid == ln.order_line_id) or (not olid and sku == ln.sku and desc == ln.description):
+                out[ln.id] += Decimal(q)
+    return out
+
+
+def _settle_status(inv: Invoice) -> None:
+    if inv.open_amount <= 0:
+        if inv.status != IS.paid:
+            check(inv.status, IS.paid)
+            inv.status = IS.paid
+    elif inv.paid_amount > 0 and inv.status == IS.issued:
+        check(inv.status, IS.partially_paid)
+        inv.status = IS.partially_paid
+
+
+# --------------------------------------------------------------------------------------------- payments
+
+def _parse_date(text, label_: str, field: str) -> date:
+    if isinstance(text, date):
+        return text
+    try:
+        return date.fromisoformat(str(text or "").strip())
+    except ValueError:
+        raise ValidationFailed(f"{label_}: enter a date like 2026-03-31.", errors={field: "Enter a date."})
+
+
+@_rollback_on_error
+def record_payment(inv: Invoice, actor: User, expected_lock_version, *, amount, paid_on,
+                   reference: str = "") -> Payment:
+    """The supplier's accounts team records money received (partial allowed, overpayment refused)."""
+    require_supplier_accounts(actor, inv.supplier_company_id)
+    if inv.kind != DocumentKind.invoice or inv.status == IS.draft:
+        raise InvalidTransition("Payments are recorded against issued invoices only.")
+    check_fresh(inv, expected_lock_version)
+    value = to_decimal(amount, "Amount")
+    if value <= 0:
+        raise ValidationFailed("A payment must be above 0.", errors={"amount": "Enter an amount above 0."})
+    if value != quantize(value, inv.currency):
+        raise ValidationFailed(f"Use at most {minor_unit(inv.currency)} decimals for {inv.currency}.",
+                               errors={"amount": "Too many decimals."})
+    day = _parse_date(paid_on, "Payment date", "paid_on")
+    if day > utcnow().date():
+        raise ValidationFailed("The payment date is in the future; record payments when the money has arrived.",
+                               errors={"paid_on": "Not in the future."})
+    if inv.issue_date and day < inv.issue_date - timedelta(days=365):
+        raise ValidationFailed("The payment date is more than a year before the invoice date.",
+                               errors={"paid_on": "Check the date."})
+    inv = _lock_invoice(inv.id)
+    if inv.open_amount <= 0:
+        raise InvalidTransition(f"{label(inv)} is settled; there is nothing left to pay.")
+    if value > inv.open_amount:
+        raise ValidationFailed(
+            f"The open amount is {amount_text(inv.open_amount, inv.currency)}; a payment of "
+            f"{amount_text(value, inv.currency)} would overpay it.", errors={"amount": "More than the open amount."})
+    p = Payment(invoice_id=inv.id, amount=value, currency=inv.currency, paid_on=day,
+                reference=(reference or "").strip()[:100], recorded_by_id=actor.id)
+    db.session.add(p)
+    before = inv.status
+    inv.paid_amount = inv.paid_amount + value
+    _settle_status(inv)
+    audit("invoice", inv.id, "payment recorded", actor=actor, company_id=inv.supplier_company_id,
+          from_state=before, to_state=inv.status, detail=f"{amount_text(value, inv.currency)} on {day.isoformat()}"
+          + (f", ref {p.reference}" if p.reference else ""))
+    from portal.notifications.services import notify_company
+
+    notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice", mail=False,
+                   title=f"Payment received for {label(inv)}",
+                   body=f"{amount_text(value, inv.currency)} on {day.isoformat()}; open: "
+                        f"{amount_text(inv.open_amount, inv.currency)}.", link=invoice_link(inv))
+    db.session.commit()
+    return p
+
+
+# --------------------------------------------------------------------------------------------- buyer's check
+
+def match(inv: Invoice) -> list[dict]:
+    """Per invoice line: ordered vs received (accepted) vs invoiced (all issued invoices of the line), and
+    the price on the invoice against the order line. ``problems`` lists mismatches in words."""
+    ol_ids = [ln.order_line_id for ln in inv.lines if ln.order_line_id]
+    ols = {ol.id: ol for ol in db.session.scalars(sa.select(OrderLine).where(OrderLine.id.in_(ol_ids)))} if ol_ids else {}
+    done = invoiced_by_order_line(ol_ids)
+    out = []
+    for ln in inv.lines:
+        ol = ols.get(ln.order_line_id)
+        row = {"line": ln, "ordered": None, "received": None, "invoiced": None, "order_price": None,
+               "problems": []}
+        if ol is not None:
+            row.update(ordered=ol.quantity, received=ol.accepted_quantity, invoiced=done.get(ol.id, ZERO),
+                       order_price=ol.unit_price)
+            if row["invoiced"] > ol.accepted_quantity:
+                row["problems"].append(f"invoiced {qty_text(row['invoiced'])} {ol.unit} but received "
+                                       f"{qty_text(ol.accepted_quantity)}")
+            if Decimal(ln.unit_price) != Decimal(ol.unit_price):
+                row["problems"].append(f"price {ln.unit_price.normalize():f} differs from the order's "
+                                       f"{ol.unit_price.normalize():f}")
+        out.append(row)
+    return out
+
+
+@_rollback_on_error
+def approve_for_payment(inv: Invoice, actor: User, expected_lock_version, *, despite_mismatches: bool = False,
+                        comment: str = "") -> Invoice:
+    require_buyer_accounts(actor, inv)
+    if inv.kind != DocumentKind.invoice:
+        raise InvalidTransition("Credit notes are not approved for payment.")
+    if inv.approved_for_payment_at:
+        raise InvalidTransition(f"{label(inv)} is already approved for payment.")
+    check_fresh(inv, expected_lock_version)
+    problems = [f"line {r['line'].position}: " + "; ".join(r["problems"]) for r in match(inv) if r["problems"]]
+    comment = (comment or "").strip()
+    if problems and not despite_mismatches:
+        raise ValidationFailed("The invoice does not match what was ordered and received (" + ". ".join(problems)
+                               + "). Tick 'approve despite mismatches' and say why, or ask the supplier for a "
+                               "credit note.", errors={"despite": "Mismatches found."})
+    if problems and not comment:
+        raise ValidationFailed("Say why you approve despite the mismatches.", errors={"comment": "Enter a comment."})
+    inv.approved_for_payment_at = utcnow()
+    inv.approved_for_payment_by_id = actor.id
+    audit("invoice", inv.id, "approved for payment", actor=actor, company_id=inv.buyer_company_id,
+          detail=("despite mismatches: " + comment) if problems else comment,
+          visible_to_company_id=inv.buyer_company_id)
+    db.session.commit()
+    return inv
+
+
+# --------------------------------------------------------------------------------------------- settings
+
+LOGO_MAX_UPLOAD = 2 * 1024 * 1024
+LOGO_MAX_STORED = 60 * 1024  # the document renderer accepts inline images up to 64 KB
+
+
+def _normalise_logo(data: bytes) -> tuple[bytes, str]:
+    """Accept a real PNG or JPEG only; scale it to at most 600×200 px and keep it under 60 KB."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    if len(data) > LOGO_MAX_UPLOAD:
+        raise ValidationFailed(f"The logo is too large ({len(data) // 1024} KB); the limit is 2 MB.",
+                               errors={"logo": "At most 2 MB."})
+    try:
+        img = Image.open(io.BytesIO(data))
+        fmt = img.format
+        img.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        raise ValidationFailed("The logo must be a PNG or JPEG image.", errors={"logo": "PNG or JPEG only."})
+    if fmt not in ("PNG", "JPEG"):
+        raise ValidationFailed(f"The logo must be a PNG or JPEG image, not {fmt}.",
+                               errors={"logo": "PNG or JPEG only."})
+    img.thumbnail((600, 200))
+    out = io.BytesIO()
+    if fmt == "PNG":
+        img.save(out, "PNG", optimize=True)
+        mime = "image/png"
+        if out.tell() > LOGO_MAX_STORED:
+            out = io.BytesIO()
+            img.convert("RGB").save(out, "JPEG", quality=85)
+            mime = "image/jpeg"
+    else:
+        img.convert("RGB").save(out, "JPEG", quality=85)
+        mime = "image/jpeg"
+    if out.tell() > LOGO_MAX_STORED:
+        raise ValidationFailed("The logo is too detailed to embed; use a simpler image (under 60 KB once "
+                               "scaled to 600×200 px).", errors={"logo": "Too large once scaled."})
+    return out.getvalue(), mime
+
+
+@_rollback_on_error
+def save_settings(actor: User, *, mode: str, auto_issue: bool, default_tax_rate, reminder_days: str,
+                  footer_note: str, logo: bytes | None = None, remove_logo: bool = False) -> InvoiceSettings:
+    require_supplier_accounts(actor, actor.company_id)
+    if not actor.company.is_supplier:
+        raise Forbidden("Invoice settings are for suppliers.")
+    try:
+        mode_v = InvoicingMode(mode)
+    except ValueError:
+        raise ValidationFailed("Choose per shipment or per order.", errors={"mode": "Choose a mode."})
+    rate = to_decimal(default_tax_rate, "Default tax rate", places=2)
+    if not (ZERO <= rate <= HUNDRED):
+        raise ValidationFailed("The default tax rate must be between 0 and 100 %.",
+                               errors={"default_tax_rate": "0 to 100."})
+    try:
+        days = sorted({int(x) for x in (reminder_days or "").replace(" ", "").split(",") if x})
+    except ValueError:
+        raise ValidationFailed("Reminder days: whole numbers separated by commas, e.g. 3,14,30.",
+                               errors={"reminder_days": "e.g. 3,14,30"})
+    if any(d < 0 or d > 365 for d in days) or len(days) > 6:
+        raise ValidationFailed("Reminder days: up to six numbers between 0 and 365.",
+                               errors={"reminder_days": "0 to 365."})
+    s = db.session.get(InvoiceSettings, actor.company_id)
+    if s is None:
+        s = InvoiceSettings(supplier_company_id=actor.company_id)
+        db.session.add(s)
+    s.mode, s.auto_issue, s.default_tax_rate = mode_v, bool(auto_issue), rate
+    s.reminder_days = ",".join(str(d) for d in days)
+    s.footer_note = (footer_note or "").strip()[:1000]
+    if logo:
+        from portal.documents.store import save_bytes
+
+        data, mime = _normalise_logo(logo)
+        f = save_bytes(data, filename="logo" + (".png" if mime == "image/png" else ".jpg"), content_type=mime,
+                       owner_company_id=actor.company_id)
+        s.logo_file_id = f.id
+    elif remove_logo:
+        s.logo_file_id = None
+    audit("invoice_settings", actor.company_id, "updated", actor=actor, company_id=actor.company_id,
+          visible_to_company_id=actor.company_id)
+    db.session.commit()
+    return s
+
+
+# --------------------------------------------------------------------------------------------- auto-invoicing
+
+def auto_invoice_shipment(shipment_id: int) -> Invoice | None:
+    """Called by the job when a shipment is recorded: invoice it if the supplier asked for that. Idempotent:
+    nothing left to invoice -> nothing happens."""
+    shipment = db.session.get(Shipment, shipment_id)
+    if shipment is None:
+        return None
+    s = db.session.get(InvoiceSettings, shipment.supplier_company_id)
+    if s is None or not s.auto_issue:
+        return None
+    order = _lock_order(shipment.order_id)
+    if s.mode == InvoicingMode.per_order and order.status not in (OrderStatus.shipped, OrderStatus.received,
+                                                                  OrderStatus.closed):
+        return None  # per order: invoice once everything has shipped
+    actor = db.session.get(User, shipment.created_by_id)
+    try:
+        inv = create_draft(actor, shipment_id=shipment.id if s.mode == InvoicingMode.per_shipment else None,
+                           order_id=order.id, commit=False)
+    except ValidationFailed:
+        db.session.rollback()
+        return None  # already invoiced
+    try:
+        _issue(inv, actor)
+    except ValidationFailed as exc:  # e.g. no IBAN: keep the draft and tell the accounts team
+        from portal.notifications.services import notify_company
+
+        notify_company(inv.supplier_company_id, [Role.accounts], kind="invoice",
+                       title=f"Draft invoice for shipment {shipment.number} needs you",
+                       body=f"It could not be issued automatically: {exc.message}", link=invoice_link(inv))
+    db.session.commit()
+    return inv
+
+
+# --------------------------------------------------------------------------------------------- figures for credit
+
+def unpaid_invoices_total(supplier_id: int, buyer_id: int, currency: str) -> Decimal:
+    """Open amount of the buyer's issued, unpaid invoices at the supplier in ``currency``."""
+    v = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Invoice.total_gross - Invoice.paid_amount
+                                               - Invoice.credited_amount), 0))
+        .where(Invoice.supplier_company_id == supplier_id, Invoice.buyer_company_id == buyer_id,
+               Invoice.currency == currency, Invoice.kind == DocumentKind.invoice,
+               Invoice.status.in_(OPEN_STATUSES)))
+    return Decimal(v or 0)
+
+
+def _overdue_clause(today: date | None = None):
+    today = today or utcnow().date()
+    return sa.and_(Invoice.kind == DocumentKind.invoice, Invoice.status.in_(OPEN_STATUSES),
+                   Invoice.due_date < today,
+                   Invoice.total_gross - Invoice.paid_amount - Invoice.credited_amount > 0)
+
+
+def overdue_invoices_count(supplier_id: int, buyer_id: int) -> int:
+    return int(db.session.scalar(
+        sa.select(sa.func.count(Invoice.id)).where(Invoice.supplier_company_id == supplier_id,
+                                                   Invoice.buyer_company_id == buyer_id, _overdue_clause())) or 0)
+
+
+# --------------------------------------------------------------------------------------------- reminders
+
+def send_overdue_reminders(today: date | None = None) -> int:
+    """The periodic sweep: one reminder per (invoice, stage) on the supplier's schedule (days after due).
+
+    Idempotent: the ReminderSent row (unique per stage) is inserted in the same transaction as the
+    notifications; a second run — or a concurrent one, which hits the unique constraint — sends nothing.
+    Only the latest due stage is sent (an invoice found 30 days overdue gets the 30-day reminder, not three).
+    Returns how many reminders were sent."""
+    from portal.notifications.services import notify_company
+
+    today = today or utcnow().date()
+    sent = 0
+    settings = {s.supplier_company_id: s for s in db.session.scalars(sa.select(InvoiceSettings))}
+    rows = db.session.execute(
+        sa.select(Invoice.id, Invoice.supplier_company_id, Invoice.due_date).where(_overdue_clause(today))
+        .order_by(Invoice.id)).all()
+    for inv_id, supplier_id, due in rows:
+        s = settings.get(supplier_id)
+        days = [int(x) for x in ((s.reminder_days if s else "3,14,30") or "").split(",") if x.strip()]
+        late = (today - due).days
+        stages = [d for d in days if d <= late]
+        if not stages:
+            continue
+        stage = max(stages)
+        if db.session.scalar(sa.select(ReminderSent.id).where(ReminderSent.invoice_id == inv_id,
+                                                              ReminderSent.days_after_due >= stage)):
+            continue
+        try:
+            with db.session.begin_nested():
+                db.session.add(ReminderSent(invoice_id=inv_id, days_after_due=stage))
+                db.session.flush()
+        except sa.exc.IntegrityError:
+            continue
+        inv = db.session.get(Invoice, inv_id)
+        text = (f"{label(inv)} of {amount_text(inv.total_gross, inv.currency)} was due on "
+                f"{inv.due_date.isoformat()} ({late} days ago); {amount_text(inv.open_amount, inv.currency)} "
+                "is still open.")
+        notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice-reminder",
+                       title=f"Payment reminder: {label(inv)} from {inv.supplier.display_name}",
+                       body=text + " Please arrange payment.", link=invoice_link(inv))
+        notify_company(inv.supplier_company_id, [Role.accounts], kind="invoice-reminder", mail=False,
+                       title=f"Reminder sent to {inv.buyer.display_name} for {label(inv)}", body=text,
+                       link=invoice_link(inv))
+        audit("invoice", inv.id, "reminder sent", company_id=inv.supplier_company_id,
+              detail=f"{stage} days after due")
+        db.session.commit()
+        sent += 1
+    db.session.commit()
+    return sent
+
+
+# --------------------------------------------------------------------------------------------- lists
+
+STATUS_FILTERS = ("draft", "issued", "partially_paid", "paid", "overdue", "open")
+PAGE_SIZE = 25
+
+
+def list_filter(company_id: int, *, status=None, counterparty_id=None, date_from=None, date_to=None,
+                kind=None, overdue: bool = False, q: str | None = None):
+    """The WHERE clauses of the invoice list for one company (both sides), from request args."""
+    clauses = [Invoice.visible_to(company_id)]
+    if status in ("draft", "issued", "partially_paid", "paid"):
+        clauses.append(Invoice.status == InvoiceStatus(status))
+    elif status == "open":
+        clauses.append(Invoice.status.in_(OPEN_STATUSES))
+    if status == "overdue" or overdue:
+        clauses.append(_overdue_clause())
+    if counterparty_id:
+        try:
+            cid = int(counterparty_id)
+            clauses.append(sa.or_(Invoice.buyer_company_id == cid, Invoice.supplier_company_id == cid))
+        except (TypeError, ValueError):
+            pass
+    for value, op in ((date_from, "ge"), (date_to, "le")):
+        if value:
+            try:
+                d = value if isinstance(value, date) else date.fromisoformat(str(value))
+            except ValueError:
+                continue
+            col = sa.func.coalesce(Invoice.issue_date, sa.cast(Invoice.created_at, sa.Date))
+            clauses.append(col >= d if op == "ge" else col <= d)
+    if kind in ("invoice", "credit_note"):
+        clauses.append(Invoice.kind == DocumentKind(kind))
+    if q:
+        like = f"%{q.strip()}%"
+        clauses.append(sa.or_(Invoice.number.ilike(like), Invoice.buyer_reference.ilike(like)))
+    return clauses
+
+
+def filters_from_args(args) -> dict:
+    return {"status": args.get("status") or None, "counterparty_id": args.get("company_id") or None,
+            "date_from": args.get("from") or None, "date_to": args.get("to") or None,
+            "kind": args.get("kind") or None, "overdue": args.get("overdue") in ("1", "on", "true"),
+            "q": (args.get("q") or "").strip() or None}
+
+
+def list_invoices(company_id: int, filters: dict, page: int = 1, page_size: int = PAGE_SIZE):
+    """(rows, total count, totals per currency) — three statements whatever the page."""
+    clauses = list_filter(company_id, **filters)
+    total = db.session.scalar(sa.select(sa.func.count(Invoice.id)).where(*clauses)) or 0
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    rows = db.session.scalars(sa.select(Invoice).where(*clauses).order_by(Invoice.id.desc())
+                              .limit(page_size).offset((page - 1) * page_size)).unique().all()
+    sign = sa.case((Invoice.kind == DocumentKind.credit_note, -1), else_=1)
+    totals = db.session.execute(
+        sa.select(Invoice.currency, sa.func.count(Invoice.id), sa.func.sum(Invoice.total_gross * sign),
+                  sa.func.sum(sa.case((Invoice.kind == DocumentKind.invoice,
+                                       Invoice.total_gross - Invoice.paid_amount - Invoice.credited_amount),
+                                      else_=0)))
+        .where(*clauses).group_by(Invoice.currency).order_by(Invoice.currency)).all()
+    totals = [{"currency": c, "count": n, "gross": Decimal(g or 0), "open": Decimal(o or 0)}
+              for c, n, g, o in totals]
+    return rows, total, page, pages, totals
+
+
+def iter_filtered(company_id: int, filters: dict, batch: int = 500):
+    """All matching invoices, oldest first, in batches (CSV export, ZIP)."""
+    clauses = list_filter(company_id, **filters)
+    last = 0
+    while True:
+        chunk = db.session.scalars(sa.select(Invoice).where(*clauses, Invoice.id > last).order_by(Invoice.id)
+                                   .limit(batch)).unique().all()
+        if not chunk:
+            return
+        yield from chunk
+        last = chunk[-1].id
+
+
+def counterparties(company_id: int) -> list[Company]:
+    ids = sa.union(
+        sa.select(Invoice.buyer_company_id.label("cid")).where(Invoice.supplier_company_id == company_id),
+        sa.select(Invoice.supplier_company_id.label("cid")).where(Invoice.buyer_company_id == company_id,
+                                                                  Invoice.status != IS.draft)).subquery()
+    return list(db.session.scalars(sa.select(Company).where(Company.id.in_(sa.select(ids.c.cid)))
+                                   .order_by(Company.display_name)))
+
+
+def uninvoiced_shipments(supplier_id: int, limit: int = 50) -> list[Shipment]:
+    """Shipments with a shipped quantity not covered by issued invoices (by shipment line)."""
+    sign = sa.case((Invoice.kind == DocumentKind.credit_note, -1), else_=1)
+    inv_q = (sa.select(InvoiceLine.shipment_line_id.label("slid"),
+                       sa.func.sum(InvoiceLine.quantity * sign).label("q"))
+             .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+             .where(Invoice.supplier_company_id == supplier_id, Invoice.status != IS.draft,
+                    InvoiceLine.shipment_line_id.is_not(None))
+             .group_by(InvoiceLine.shipment_line_id).subquery())
+    open_sl = (sa.select(ShipmentLine.shipment_id)
+               .outerjoin(inv_q, inv_q.c.slid == ShipmentLine.id)
+               .where(ShipmentLine.quantity > sa.func.coalesce(inv_q.c.q, 0)))
+    # per-order invoicing covers shipments through order lines instead
+    covered_by_order = (sa.select(Invoice.order_id).where(Invoice.supplier_company_id == supplier_id,
+                                                          Invoice.status != IS.draft,
+                                                          Invoice.shipment_id.is_(None)))
+    return list(db.session.scalars(
+        sa.select(Shipment).where(Shipment.supplier_company_id == supplier_id, Shipment.id.in_(open_sl),
+                                  Shipment.order_id.not_in(covered_by_order))
+        .order_by(Shipment.id.desc()).limit(limit)))
+
+
+def load(inv_id, company_id: int, *, options=()) -> Invoice:
+    from portal.tenancy import get_for_company
+
+    return get_for_company(Invoice, inv_id, company_id,
+                           options=options or (selectinload(Invoice.lines), selectinload(Invoice.payments)))
+
+
+# --------------------------------------------------------------------------------------------- immutability
+
+class ImmutableInvoice(InvalidTransition):
+    """An issued invoice or credit note was about to be changed or deleted."""
+
+
+MUTABLE_AFTER_ISSUE = {"status", "paid_amount", "credited_amount", "pdf_file_id", "pdf_job_id",
+                       "approved_for_payment_at", "approved_for_payment_by_id", "lock_version", "updated_at"}
+
+
+def _was_issued(inv: Invoice) -> bool:
+    state = sa.inspect(inv)
+    if state.transient or state.pending:
+        return False
+    hist = state.attrs.status.history
+    old = hist.deleted[0] if hist.deleted else (hist.unchanged[0] if hist.unchanged else inv.status)
+    return old is not None and InvoiceStatus(old) != IS.draft
+
+
+def _frozen_changes(inv: Invoice) -> list[str]:
+    state = sa.inspect(inv)
+    changed = []
+    for attr in state.mapper.column_attrs:
+        if attr.key in MUTABLE_AFTER_ISSUE:
+            continue
+        if state.attrs[attr.key].history.has_changes():
+            changed.append(attr.key)
+    return changed
+
+
+@event.listens_for(Invoice, "before_update")
+def _guard_invoice_update(mapper, connection, target):
+    if _was_issued(target):
+        changed = _frozen_changes(target)
+        if changed:
+            raise ImmutableInvoice(f"{label(target)} is issued and cannot be changed ({', '.join(changed)}); "
+                                   "issue a credit note to correct it.")
+
+
+@event.listens_for(Invoice, "before_delete")
+def _guard_invoice_delete(mapper, connection, target):
+    if _was_issued(target):
+        raise ImmutableInvoice(f"{label(target)} is issued and can never be deleted; issue a credit note.")
+
+
+def _line_owner_issued(line: InvoiceLine) -> bool:
+    inv = line.invoice
+    if inv is None and line.invoice_id:
+        inv = db.session.get(Invoice, line.invoice_id)
+    return inv is not None and _was_issued(inv)
+
+
+@event.listens_for(InvoiceLine, "before_update")
+def _guard_line_update(mapper, connection, target):
+    if _line_owner_issued(target):
+        raise ImmutableInvoice("The lines of an issued invoice cannot be changed; issue a credit note.")
+
+
+@event.listens_for(InvoiceLine, "before_delete")
+def _guard_line_delete(mapper, connection, target):
+    if _line_owner_issued(target):
+        raise ImmutableInvoice("The lines of an issued invoice cannot be deleted; issue a credit note.")
+
+
+@event.listens_for(InvoiceLine, "before_insert")
+def _guard_line_insert(mapper, connection, target):
+    if _line_owner_issued(target):
+        raise ImmutableInvoice("Lines cannot be added to an issued invoice; issue a new invoice.")
+
+
+__all__ = ["DomainError"]
