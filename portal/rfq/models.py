@@ -57,12 +57,13 @@ class Rfq(TimestampMixin, db.Model):
 
     @classmethod
     def visible_to(cls, company_id):
-        """The buyer always; an invited supplier once the RFQ is published (never a draft)."""
+        """The buyer always; an invited supplier once the RFQ has been published (a draft — even a cancelled
+        one that was never published — stays the buyer's business)."""
         invited = sa.select(RfqInvitation.id).where(
             RfqInvitation.rfq_id == cls.id, RfqInvitation.supplier_company_id == company_id
         ).exists()
         return sa.or_(cls.buyer_company_id == company_id,
-                      sa.and_(cls.status != RfqStatus.draft, invited))
+                      sa.and_(cls.published_at.is_not(None), invited))
 
     @property
     def prices_visible_to_buyer(self) -> bool:

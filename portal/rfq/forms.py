@@ -1,0 +1,82 @@
+"""RFQ forms: input shape only. The rules (required fields, lengths, numbers, dates in the future) live in the
+services, which answer with sentences the views place beside the fields; ``maxlength`` only helps browsers."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (BooleanField, DateField, DateTimeLocalField, HiddenField, SelectField, StringField,
+                     SubmitField, TextAreaField)
+from wtforms.validators import Optional
+
+from portal.money import CURRENCIES
+from portal.rfq.services import INCOTERMS
+
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+
+
+class VersionForm(FlaskForm):
+    """Buttons that change the RFQ (publish, close, delete a line) carry the version the page showed."""
+    version = HiddenField()
+
+
+class RfqForm(VersionForm):
+    title = StringField("Title",
+                        render_kw={"placeholder": "e.g. Fasteners for assembly line 4", "maxlength": 200})
+    description = TextAreaField("Description", render_kw={"rows": 4, "maxlength": 10_000},
+                                description="What the suppliers need to know: application, quality, packing.")
+    currency = SelectField("Currency", choices=[(c, c) for c in CURRENCIES], validate_choice=False)
+    delivery_address = TextAreaField("Delivery address", render_kw={"rows": 4, "maxlength": 1000})
+    delivery_date = DateField("Requested delivery date", validators=[Optional()])
+    incoterm = SelectField("Incoterm (optional)",
+                           choices=[("", "— none —")] + [(k, f"{k} — {v}") for k, v in INCOTERMS.items()],
+                           validate_choice=False)
+    payment_terms = StringField("Requested payment terms",
+                                render_kw={"placeholder": "e.g. 30 days net", "maxlength": 100})
+    deadline = DateTimeLocalField("Response deadline", format=DATETIME_FORMATS, validators=[Optional()])
+    sealed = BooleanField("Sealed bidding — prices stay hidden from you until the deadline", default=True)
+    submit = SubmitField("Save draft")
+
+
+class LineForm(VersionForm):
+    description = StringField("Description", render_kw={"maxlength": 500})
+    part_number = StringField("Your part number", render_kw={"maxlength": 64})
+    quantity = StringField("Quantity", render_kw={"inputmode": "decimal"})
+    unit = StringField("Unit", default="pcs", render_kw={"maxlength": 16})
+    target_price = StringField("Target unit price", render_kw={"inputmode": "decimal"})
+    notes = TextAreaField("Notes", render_kw={"rows": 2, "maxlength": 2000})
+    submit = SubmitField("Add line")
+
+
+class ImportForm(VersionForm):
+    file = FileField("CSV file")
+    text = TextAreaField("…or paste rows (with the header row)", render_kw={"rows": 8, "spellcheck": "false"})
+    preview = SubmitField("Preview")
+    confirm = SubmitField("Append the lines")
+
+
+class AttachmentForm(FlaskForm):
+    file = FileField("Spec sheet or drawing (PDF, PNG, JPEG or CSV, at most 5 MB)")
+    submit = SubmitField("Attach")
+
+
+class ExtendForm(VersionForm):
+    deadline = DateTimeLocalField("New response deadline", format=DATETIME_FORMATS, validators=[Optional()])
+    submit = SubmitField("Extend deadline")
+
+
+class CancelForm(VersionForm):
+    reason = TextAreaField("Reason (the invited suppliers will see it)",
+                           render_kw={"rows": 3, "maxlength": 4000})
+    submit = SubmitField("Cancel the RFQ")
+
+
+class QuestionForm(FlaskForm):
+    question = TextAreaField("Your question", render_kw={"rows": 3, "maxlength": 4000},
+                             description="The buyer's answer is shared with every invited supplier; your "
+                                         "company name is not.")
+    submit = SubmitField("Send question")
+
+
+class AnswerForm(FlaskForm):
+    answer = TextAreaField("Answer", render_kw={"rows": 2, "maxlength": 4000})
+    submit = SubmitField("Answer for all suppliers")
