@@ -15,6 +15,8 @@ from flask_login import current_user, login_required
 from portal.db import db
 from portal.errors import NotFound
 
+MAX_ID = 2**31 - 1  # primary keys are 32-bit integers
+
 
 def scoped(model, company_id: int):
     """A select of ``model`` limited to what ``company_id`` is a party to."""
@@ -27,6 +29,8 @@ def get_for_company(model, obj_id, company_id: int, *, options=(), for_update: b
         obj_id = int(obj_id)
     except (TypeError, ValueError):
         raise NotFound(f"No such {model.__name__.lower()}.")
+    if not 0 < obj_id <= MAX_ID:  # ids beyond the column's range exist for no one (and must not reach the DB)
+        raise NotFound(f"No such {getattr(model, '__label__', model.__name__.lower())}.")
     stmt = scoped(model, company_id).where(model.id == obj_id)
     if options:
         stmt = stmt.options(*options)

@@ -250,7 +250,7 @@ def _check_job_result_access(f: StoredFile) -> None:
 
     from portal.db import db
     from portal.jobs.models import JobRecord
-    from portal.jobs.views import may_see
+    from portal.jobs.services import may_see
 
     rec = db.session.scalar(sa.select(JobRecord).where(JobRecord.result_file_id == f.id).limit(1))
     if rec is not None and not may_see(rec, current_user):

@@ -7,6 +7,8 @@ class Api(_Api):
     """flask-smorest's Api without its app-wide HTTPException handler: the portal's own handlers answer
     problem+json under /api/ and friendly pages elsewhere."""
 
+    from portal.api.schemas import ProblemSchema as ERROR_SCHEMA  # noqa: N811 - errors are problem+json
+
     def _register_error_handlers(self):  # noqa: D401 - deliberately nothing
         return None
 

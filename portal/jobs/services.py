@@ -6,6 +6,14 @@ from portal.jobs.models import JobRecord, JobStatus
 from portal.jobs.queue import enqueue_after_commit
 
 
+def may_see(rec: JobRecord, user) -> bool:
+    """A job (and its result) is shown to the person who started it, to everyone of the company for system
+    jobs, and to the company's admins."""
+    from portal.accounts.models import Role
+
+    return rec.user_id is None or rec.user_id == user.id or user.has_role(Role.admin)
+
+
 def retry(record: JobRecord, actor) -> JobRecord:
     """Put a failed job back on its queue (the person who sees it can retry it)."""
     if record.status != JobStatus.failed:

@@ -8,6 +8,7 @@ from portal.db import db
 from portal.errors import DomainError
 from portal.jobs import services
 from portal.jobs.models import JobRecord
+from portal.jobs.services import may_see
 from portal.tenancy import get_for_user, scoped
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
@@ -19,13 +20,6 @@ def result_url(rec: JobRecord) -> str | None:
     if rec.result_file_id:
         return url_for("files.download", file_id=rec.result_file_id)
     return None
-
-
-def may_see(rec: JobRecord, user) -> bool:
-    """A job (and its result) is shown to the person who started it, to system jobs' company, and to admins."""
-    from portal.accounts.models import Role
-
-    return rec.user_id is None or rec.user_id == user.id or user.has_role(Role.admin)
 
 
 def load_job(job_id) -> JobRecord:

@@ -1,0 +1,286 @@
+"""Invoicing over the API: invoices (create and issue from a shipment or an order), their PDF (202 with the
+rendering job until the stored bytes exist), payments and credit notes. Accounts people only, like the pages."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Response, jsonify
+from marshmallow import Schema, fields, validate
+
+from portal.accounts.models import Role
+from portal.api.auth import idempotent
+from portal.api.common import PageArgs, actor, make_blueprint, money, page_envelope, paged_schema
+from portal.api.schemas import BoundedInt, DecimalString, JobSchema, LockArgs, MoneyOut, job_dict, lock_or_current, plain, ts
+from portal.db import db
+from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.invoices import services as invoice_services
+from portal.invoices.models import DocumentKind, Invoice
+from portal.tenancy import get_for_company
+
+bp = make_blueprint("api_invoicing", "Invoices, their PDFs, payments and credit notes.")
+
+
+class InvoiceLineOut(Schema):
+    id = fields.Integer()
+    position = fields.Integer()
+    order_line_id = fields.Integer(allow_none=True)
+    shipment_line_id = fields.Integer(allow_none=True)
+    sku = fields.String(allow_none=True)
+    description = fields.String()
+    quantity = fields.String()
+    unit = fields.String()
+    unit_price = fields.Nested(MoneyOut)
+    discount_percent = fields.String()
+    tax_rate = fields.String()
+    net_amount = fields.Nested(MoneyOut)
+
+
+class PaymentOut(Schema):
+    id = fields.Integer()
+    amount = fields.Nested(MoneyOut)
+    date = fields.Date()
+    reference = fields.String()
+    recorded_at = fields.DateTime()
+
+
+class InvoiceLinks(Schema):
+    self = fields.String()
+    pdf = fields.String(allow_none=True)
+
+
+class InvoiceOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    number = fields.String(allow_none=True)
+    status = fields.String()
+    supplier_company_id = fields.Integer()
+    buyer_company_id = fields.Integer()
+    order_id = fields.Integer(allow_none=True)
+    shipment_id = fields.Integer(allow_none=True)
+    corrects_invoice_id = fields.Integer(allow_none=True)
+    buyer_reference = fields.String()
+    currency = fields.String()
+    issue_date = fields.Date(allow_none=True)
+    due_date = fields.Date(allow_none=True)
+    payment_terms_days = fields.Integer()
+    reverse_charge = fields.Boolean()
+    total_net = fields.Nested(MoneyOut)
+    total_tax = fields.Nested(MoneyOut)
+    total_gross = fields.Nested(MoneyOut)
+    paid_amount = fields.Nested(MoneyOut)
+    credited_amount = fields.Nested(MoneyOut)
+    open_amount = fields.Nested(MoneyOut)
+    overdue = fields.Boolean()
+    pdf_ready = fields.Boolean()
+    lock_version = fields.Integer()
+    notes = fields.String()
+    lines = fields.List(fields.Nested(InvoiceLineOut))
+    payments = fields.List(fields.Nested(PaymentOut))
+    links = fields.Nested(InvoiceLinks)
+
+
+class InvoiceQuery(PageArgs):
+    status = fields.String(load_default=None, validate=validate.OneOf(
+        ["draft", "issued", "partially_paid", "paid", "open", "overdue"]))
+
+
+class InvoiceIn(Schema):
+    shipment_id = BoundedInt()
+    order_id = BoundedInt()
+    notes = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class PaymentIn(LockArgs):
+    amount = DecimalString(required=True)
+    date = fields.Date(required=True)
+    reference = fields.String(load_default="", validate=validate.Length(max=100))
+
+
+class CreditLineIn(Schema):
+    invoice_line_id = BoundedInt(required=True)
+    quantity = DecimalString(required=True)
+
+
+class CreditNoteIn(LockArgs):
+    invoice_id = BoundedInt(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    lines = fields.List(fields.Nested(CreditLineIn), validate=validate.Length(min=1, max=2000),
+                        metadata={"description": "Credit by line quantities ..."})
+    amount = DecimalString(metadata={"description": "... or a net amount at tax_rate."})
+    tax_rate = DecimalString(allow_none=True)
+
+
+def invoice_dict(inv: Invoice) -> dict:
+    from flask import url_for
+
+    cur = inv.currency
+    return {
+        "id": inv.id, "kind": inv.kind.value, "number": inv.number, "status": inv.status.value,
+        "supplier_company_id": inv.supplier_company_id, "buyer_company_id": inv.buyer_company_id,
+        "order_id": inv.order_id, "shipment_id": inv.shipment_id, "corrects_invoice_id": inv.corrects_invoice_id,
+        "buyer_reference": inv.buyer_reference or "", "currency": cur, "issue_date": inv.issue_date,
+        "due_date": inv.due_date, "payment_terms_days": inv.payment_terms_days, "reverse_charge": inv.reverse_charge,
+        "total_net": money(inv.total_net, cur), "total_tax": money(inv.total_tax, cur),
+        "total_gross": money(inv.total_gross, cur), "paid_amount": money(inv.paid_amount, cur),
+        "credited_amount": money(inv.credited_amount, cur), "open_amount": money(inv.open_amount, cur),
+        "overdue": inv.overdue, "pdf_ready": inv.pdf_file_id is not None, "lock_version": inv.lock_version,
+        "notes": inv.notes or "",
+        "lines": [{"id": ln.id, "position": ln.position, "order_line_id": ln.order_line_id,
+                   "shipment_line_id": ln.shipment_line_id, "sku": ln.sku, "description": ln.description,
+                   "quantity": plain(ln.quantity), "unit": ln.unit, "unit_price": money(ln.unit_price, cur),
+                   "discount_percent": plain(ln.discount_percent), "tax_rate": plain(ln.tax_rate),
+                   "net_amount": money(ln.net_amount, cur)} for ln in inv.lines],
+        "payments": [{"id": p.id, "amount": money(p.amount, p.currency), "date": p.paid_on,
+                      "reference": p.reference or "", "recorded_at": ts(p.recorded_at)} for p in inv.payments],
+        "links": {"self": url_for("api_invoicing.get_invoice", inv_id=inv.id),
+                  "pdf": url_for("api_invoicing.invoice_pdf", inv_id=inv.id) if inv.number else None},
+    }
+
+
+def _accounts():
+    user = actor()
+    if not user.has_role(Role.accounts):
+        raise Forbidden("Only accounts people work with invoices.")
+    return user
+
+
+def _invoice(inv_id) -> Invoice:
+    user = _accounts()
+    return get_for_company(Invoice, inv_id, user.company_id)
+
+
+def _supplier_invoice(inv_id) -> Invoice:
+    inv = _invoice(inv_id)
+    if inv.supplier_company_id != actor().company_id:
+        raise NotFound("No such invoice.")
+    return inv
+
+
+def _fresh(inv_id: int) -> dict:
+    db.session.expire_all()
+    return invoice_dict(db.session.get(Invoice, inv_id))
+
+
+def _list(kind: str, page: int, per_page: int, status, endpoint: str):
+    user = _accounts()
+    clauses = invoice_services.list_filter(user.company_id, status=status, kind=kind)
+    stmt = sa.select(Invoice).where(*clauses)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    rows = db.session.scalars(stmt.order_by(Invoice.id).offset((page - 1) * per_page).limit(per_page)).all()
+    return page_envelope([invoice_dict(i) for i in rows], total, page, per_page, endpoint)
+
+
+@bp.route("/invoices", methods=["GET"])
+@bp.arguments(InvoiceQuery, location="query", as_kwargs=True)
+@bp.response(200, paged_schema(InvoiceOut, "InvoicePage"))
+def list_invoices(page, per_page, status=None):
+    """Invoices your company issued or received (drafts only on the supplier side), in id order."""
+    return _list("invoice", page, per_page, status, "api_invoicing.list_invoices")
+
+
+@bp.route("/invoices", methods=["POST"])
+@idempotent
+@bp.arguments(InvoiceIn)
+@bp.response(201, InvoiceOut)
+def create_invoice(data):
+    """Supplier accounts: invoice what was shipped and not yet invoiced on a shipment (`shipment_id`) or an
+    order (`order_id`), and issue it at once (gapless number, PDF rendered in the background). One unit of work:
+    either an issued invoice or nothing."""
+    user = _accounts()
+    if (data.get("shipment_id") is None) == (data.get("order_id") is None):
+        raise ValidationFailed("Send either shipment_id or order_id.",
+                               errors={"shipment_id": "Either shipment_id or order_id."})
+    if not user.company.is_supplier:
+        raise NotFound("No such shipment." if data.get("shipment_id") is not None else "No such order.")
+    inv = invoice_services.create_draft(user, shipment_id=data.get("shipment_id"), order_id=data.get("order_id"),
+                                        notes=data.get("notes") or "", commit=False)
+    inv = invoice_services.issue(inv, user, inv.lock_version)
+    return _fresh(inv.id)
+
+
+@bp.route("/invoices/<int(max=2147483647):inv_id>", methods=["GET"])
+@bp.response(200, InvoiceOut)
+def get_invoice(inv_id):
+    """One invoice or credit note with lines, payments and open amount."""
+    return invoice_dict(_invoice(inv_id))
+
+
+@bp.route("/invoices/<int(max=2147483647):inv_id>/pdf", methods=["GET"])
+@bp.doc(responses={"200": {"description": "The stored PDF, exactly the bytes rendered at issue.",
+                            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+@bp.alt_response(202, schema=JobSchema, description="Still rendering: the job to poll (Retry-After).")
+def invoice_pdf(inv_id):
+    """The issued invoice's PDF: exactly the stored bytes once rendered; until then 202 with the job."""
+    from portal.documents.models import StoredFile
+    from portal.documents.store import read_bytes
+    from portal.jobs.models import JobRecord
+    from portal.jobs.services import may_see
+
+    inv = _invoice(inv_id)
+    f = db.session.get(StoredFile, inv.pdf_file_id) if inv.pdf_file_id else None
+    if f is not None:
+        data = read_bytes(f)
+        return Response(data, mimetype="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="{f.filename}"', "ETag": f'"{f.sha256}"',
+            "X-Content-SHA256": f.sha256})
+    if not inv.number:
+        raise InvalidTransition("A draft invoice has no PDF; issue it first.")
+    rec = db.session.get(JobRecord, inv.pdf_job_id) if inv.pdf_job_id else None
+    if rec is not None and may_see(rec, actor()) and rec.company_id == actor().company_id:
+        body = job_dict(rec)
+    else:
+        body = {"status": "queued", "progress": 0, "kind": "invoice-pdf", "title": "PDF being rendered"}
+    resp = jsonify(JobSchema().dump(body))
+    resp.status_code = 202
+    resp.headers["Retry-After"] = "2"
+    return resp
+
+
+@bp.route("/invoices/<int(max=2147483647):inv_id>/payments", methods=["POST"])
+@idempotent
+@bp.arguments(PaymentIn)
+@bp.response(201, InvoiceOut)
+def record_payment(data, inv_id):
+    """Supplier accounts: record money received (partial allowed, overpayment refused)."""
+    inv = _supplier_invoice(inv_id)
+    invoice_services.record_payment(inv, actor(), lock_or_current(inv, data.get("lock_version")),
+                                    amount=str(data["amount"]), paid_on=data["date"].isoformat(),
+                                    reference=data.get("reference") or "")
+    return _fresh(inv.id)
+
+
+@bp.route("/credit-notes", methods=["GET"])
+@bp.arguments(InvoiceQuery, location="query", as_kwargs=True)
+@bp.response(200, paged_schema(InvoiceOut, "CreditNotePage"))
+def list_credit_notes(page, per_page, status=None):
+    """Credit notes your company issued or received, in id order."""
+    return _list("credit_note", page, per_page, status, "api_invoicing.list_credit_notes")
+
+
+@bp.route("/credit-notes", methods=["POST"])
+@idempotent
+@bp.arguments(CreditNoteIn)
+@bp.response(201, InvoiceOut)
+def create_credit_note(data):
+    """Supplier accounts: issue a credit note against an issued invoice, by line quantities or by a net amount
+    at a tax rate (never more than the invoice's open amount)."""
+    inv = _supplier_invoice(data["invoice_id"])
+    if inv.kind != DocumentKind.invoice:
+        raise InvalidTransition("Only an issued invoice can be corrected by a credit note.")
+    has_lines, has_amount = bool(data.get("lines")), data.get("amount") is not None
+    if has_lines == has_amount:
+        raise ValidationFailed("Send either lines (quantities to credit) or amount.",
+                               errors={"lines": "Either lines or amount."})
+    quantities = None
+    if has_lines:
+        known = {ln.id for ln in inv.lines}
+        quantities = {}
+        for ln in data["lines"]:
+            if ln["invoice_line_id"] not in known:
+                raise ValidationFailed(f"Invoice line {ln['invoice_line_id']} is not on {inv.number}.",
+                                       errors={"lines": "Use the ids of the invoice's lines."})
+            quantities[ln["invoice_line_id"]] = str(ln["quantity"])
+    cn = invoice_services.create_credit_note(
+        inv, actor(), lock_or_current(inv, data.get("lock_version")), quantities=quantities,
+        amount=str(data["amount"]) if has_amount else None,
+        tax_rate=None if data.get("tax_rate") is None else str(data["tax_rate"]), reason=data["reason"])
+    return _fresh(cn.id)
