@@ -128,17 +128,32 @@ def app(database_url, redis_url, tmp_path_factory):
 
 
 def _truncate(app):
+    """Empty every table. On PostgreSQL only the tables a test wrote to (one probe query), with DELETE and the
+    foreign-key triggers off for the transaction: TRUNCATE of all ~40 tables costs about a second per test."""
     from portal.db import db
 
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    with db.engine.begin() as conn:
-        if IS_PG:
-            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for t in tables:
+    names = [t.name for t in db.metadata.sorted_tables]
+    if not IS_PG:
+        with db.engine.begin() as conn:
+            for t in reversed(names):
                 conn.execute(sa.text(f'DELETE FROM "{t}"'))
-            conn.execute(sa.text("DELETE FROM sqlite_sequence")) if conn.execute(
-                sa.text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first() else None
+            if conn.execute(sa.text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first():
+                conn.execute(sa.text("DELETE FROM sqlite_sequence"))
+        return
+    probe = " UNION ALL ".join(f"SELECT '{n}' WHERE EXISTS (SELECT 1 FROM \"{n}\")" for n in names)
+    with db.engine.connect() as conn:
+        used = [row[0] for row in conn.execute(sa.text(probe))]
+        conn.rollback()
+        if not used:
+            return
+        try:
+            with conn.begin():
+                conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+                for n in used:
+                    conn.execute(sa.text(f'DELETE FROM "{n}"'))
+        except sa.exc.DBAPIError:  # no superuser rights: the slow, always-allowed way
+            with conn.begin():
+                conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{n}"' for n in used) + " RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(autouse=True)
