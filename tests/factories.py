@@ -187,3 +187,34 @@ def order(buyer: Company, supplier: Company, creator: User, *, status="draft", l
     db.session.add(o)
     db.session.commit()
     return o
+
+
+# ------------------------------------------------------------------------------------ comparison / award
+# (added by the comparison & award work; builders only, model level)
+
+def closed_rfq(buyer: Company, creator: User, *, sealed=True, **kw):
+    """An RFQ past its deadline, closed, with sealed bids opened (what closing does), ready to award."""
+    from datetime import timedelta
+
+    from portal.db import utcnow
+    from portal.rfq.states import RfqStatus
+
+    r = rfq(buyer, creator, sealed=sealed, **kw)
+    now = utcnow()
+    r.deadline = now - timedelta(hours=1)
+    r.status = RfqStatus.closed
+    r.closed_at = now
+    r.opened_at = now if sealed else None
+    db.session.commit()
+    return r
+
+
+def withdraw_quote(q):
+    """Mark a submitted quote withdrawn (as the supplier's withdrawal does)."""
+    from portal.db import utcnow
+    from portal.quotes.states import QuoteStatus
+
+    q.status = QuoteStatus.withdrawn
+    q.withdrawn_at = utcnow()
+    db.session.commit()
+    return q
