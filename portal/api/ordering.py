@@ -396,6 +396,7 @@ def close_order(data, order_id):
 def create_shipment(data, order_id):
     """The supplier ships some or all open quantities; the delivery note PDF is produced in the background."""
     order = _order(order_id)
+    order_services.require_supplier(order, actor())  # the role first: a buyer learns nothing about the body
     quantities = {}
     for ln in data["lines"]:
         quantities[ln["order_line_id"]] = str(ln["quantity"])
@@ -422,6 +423,7 @@ def receive_shipment(data, shipment_id):
     user = actor()
     shipment = get_for_company(Shipment, shipment_id, user.company_id)
     order = _order(shipment.order_id)
+    order_services.require_buyer(order, user)  # the role first, then the body
     entries = {}
     for ln in data.get("lines") or []:
         entries[ln["shipment_line_id"]] = {

@@ -21,6 +21,10 @@ def worker(queues, burst):
         raise click.ClickException("No Redis reachable at REDIS_URL; jobs run in-process, no worker needed.")
     names = list(queues) or list(QUEUES)
     # SimpleWorker runs jobs in this process: the app, its DB pool and the PDF fonts load once per worker.
+    if "documents" in names:
+        from portal.documents.render import preload
+
+        preload()
     w = SimpleWorker(names, connection=conn)
     click.echo(f"Worker listening on {', '.join(names)}")
     w.work(burst=burst, with_scheduler=True, logging_level="INFO")

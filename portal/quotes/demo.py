@@ -206,4 +206,14 @@ def _hydraulics(companies, users):
 
         record("quote", q.id, "submitted", actor=user, company_id=company.id, from_state=QuoteStatus.draft,
                to_state=QuoteStatus.submitted, detail="Version 1")
+    # The RFQ demo closed this RFQ before these (backdated) quotes existed: its opening record must count them.
+    import sqlalchemy as sa
+
+    from portal.audit.models import AuditEvent
+
+    n = db.session.scalar(sa.select(sa.func.count(Quote.id)).where(
+        Quote.rfq_id == rfq.id, Quote.current_version_id.is_not(None)))
+    db.session.execute(sa.update(AuditEvent).where(
+        AuditEvent.entity_type == "rfq", AuditEvent.entity_id == rfq.id, AuditEvent.action == "quotes_opened")
+        .values(detail=f"{n} quote{'s' if n != 1 else ''} opened"))
     db.session.commit()
