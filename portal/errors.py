@@ -38,3 +38,16 @@ class Conflict(DomainError):
 class ValidationFailed(DomainError):
     status = 422
     title = "Invalid input"
+
+
+def check_version(expected, current: int, message: str) -> None:
+    """Refuse a stale form: the version the page was loaded with must still be the row's.
+    ``None``/empty skips the check (internal callers and API clients that opted out)."""
+    if expected is None or expected == "":
+        return
+    try:
+        value = int(expected)
+    except (TypeError, ValueError):
+        raise Conflict(message)
+    if value != current:
+        raise Conflict(message)

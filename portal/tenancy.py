@@ -42,6 +42,21 @@ def get_for_company(model, obj_id, company_id: int, *, options=(), for_update: b
     return obj
 
 
+def get_child(model, child_id, label: str, *where):
+    """A row of ``model`` with this id that also meets ``where`` (typically: belongs to a parent the caller
+    already loaded through tenancy), or NotFound("No such <label>.")."""
+    try:
+        child_id = int(child_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"No such {label}.")
+    obj = None
+    if 0 < child_id <= MAX_ID:
+        obj = db.session.scalar(sa.select(model).where(model.id == child_id, *where))
+    if obj is None:
+        raise NotFound(f"No such {label}.")
+    return obj
+
+
 def get_for_user(model, obj_id, *, options=()):
     """Load one object for the signed-in user, answering 404 when their company is not a party."""
     try:

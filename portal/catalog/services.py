@@ -403,14 +403,9 @@ def set_buyer_price(actor: User, item_id, buyer_company_id, unit_price: str, pri
 def delete_buyer_price(actor: User, item_id, price_id) -> None:
     _require_editor(actor)
     item = own_item(actor, item_id)
-    try:
-        price_id = int(price_id)
-    except (TypeError, ValueError):
-        raise NotFound("No such buyer price.")
-    bp = db.session.scalar(sa.select(CatalogBuyerPrice).where(CatalogBuyerPrice.id == price_id,
-                                                              CatalogBuyerPrice.item_id == item.id))
-    if bp is None:
-        raise NotFound("No such buyer price.")
+    from portal.tenancy import get_child
+
+    bp = get_child(CatalogBuyerPrice, price_id, "buyer price", CatalogBuyerPrice.item_id == item.id)
     record("catalog_item", item.id, "buyer_price_removed", actor=actor, company_id=actor.company_id,
            detail=bp.buyer.display_name if bp.buyer else "", visible_to_company_id=actor.company_id)
     db.session.delete(bp)

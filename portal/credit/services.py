@@ -539,15 +539,10 @@ def buyer_for_supplier(actor: User, buyer_id) -> Company:
 
 def account_for_supplier(actor: User, account_id) -> CreditAccount:
     """One of the actor's company's accounts as supplier (a buyer-side account of a 'both' company is 404)."""
-    try:
-        aid = int(account_id)
-    except (TypeError, ValueError):
-        raise NotFound("No such credit account.")
-    acc = db.session.scalar(sa.select(CreditAccount).where(CreditAccount.id == aid,
-                                                           CreditAccount.supplier_company_id == actor.company_id))
-    if acc is None:
-        raise NotFound("No such credit account.")
-    return acc
+    from portal.tenancy import get_child
+
+    return get_child(CreditAccount, account_id, "credit account",
+                     CreditAccount.supplier_company_id == actor.company_id)
 
 
 @_unit_of_work

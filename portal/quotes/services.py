@@ -466,14 +466,9 @@ def _require_supplier(actor: User, rfq: Rfq) -> None:
 
 
 def _check_lock(quote: Quote, expected) -> None:
-    if expected is None:
-        return
-    try:
-        expected = int(expected)
-    except (TypeError, ValueError):
-        raise Conflict(STALE_MESSAGE)
-    if expected != quote.lock_version:
-        raise Conflict(STALE_MESSAGE)
+    from portal.errors import check_version
+
+    check_version(expected, quote.lock_version, STALE_MESSAGE)
 
 
 def _lock_rfq(rfq_id: int) -> Rfq:

@@ -134,14 +134,9 @@ def _own_rfq(actor: User, rfq_id) -> Rfq:
 
 def _check_version(rfq: Rfq, version) -> None:
     """Compare the version a form was opened with to the row's; None skips (internal callers)."""
-    if version is None or version == "":
-        return
-    try:
-        v = int(version)
-    except (TypeError, ValueError):
-        raise Conflict(STALE_MESSAGE)
-    if v != rfq.version:
-        raise Conflict(STALE_MESSAGE)
+    from portal.errors import check_version
+
+    check_version(version, rfq.version, STALE_MESSAGE)
 
 
 def _touch(rfq: Rfq) -> None:
@@ -748,15 +743,9 @@ def remove_attachment(actor: User, rfq_id, attachment_id) -> None:
 
 def get_attachment(rfq: Rfq, attachment_id) -> RfqAttachment:
     """An attachment of this (already authorised) RFQ, or NotFound."""
-    try:
-        attachment_id = int(attachment_id)
-    except (TypeError, ValueError):
-        raise NotFound("No such attachment.")
-    att = db.session.scalar(sa.select(RfqAttachment).where(RfqAttachment.id == attachment_id,
-                                                           RfqAttachment.rfq_id == rfq.id))
-    if att is None:
-        raise NotFound("No such attachment.")
-    return att
+    from portal.tenancy import get_child
+
+    return get_child(RfqAttachment, attachment_id, "attachment", RfqAttachment.rfq_id == rfq.id)
 
 
 def attachment_for(viewer: User, rfq_id, attachment_id) -> RfqAttachment:

@@ -53,29 +53,3 @@ def post(client, url, order=None, **data):
         data["lock_version"] = fresh(order).lock_version
     return client.post(url, data=data)
 
-
-@pytest.fixture(autouse=True)
-def app_ctx(app):
-    """As tests/conftest.py's app_ctx, with a cheaper clean-up on PostgreSQL: DELETE with the foreign-key
-    triggers off (session_replication_role) instead of TRUNCATE ... RESTART IDENTITY of every table, which
-    costs about a second per test. Nothing in this folder depends on ids restarting at 1."""
-    import sqlalchemy as sa
-
-    from portal.db import db
-    from portal.extensions import limiter
-    from tests.conftest import IS_PG, _truncate
-
-    with app.app_context():
-        yield
-        db.session.remove()
-    with app.app_context():
-        if IS_PG:
-            tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
-                for t in tables:
-                    conn.execute(sa.text(f'DELETE FROM "{t}"'))
-        else:
-            _truncate(app)
-        app.extensions["portal_redis"].flushdb()
-        limiter.reset()

@@ -41,48 +41,6 @@ def login(app):
     return _login
 
 
-def _empty_tables(app) -> None:
-    """Like tests/conftest.py's clean-up, but on PostgreSQL only the tables a test wrote to are emptied (one
-    probe query first), with DELETE and foreign-key triggers off for the transaction: TRUNCATE of all ~40
-    tables after each of ~200 tests cost a minute per run. Falls back to TRUNCATE without superuser rights."""
-    from tests.conftest import IS_PG, _truncate
-
-    if not IS_PG:
-        _truncate(app)
-        return
-    names = [t.name for t in db.metadata.sorted_tables]
-    probe = " UNION ALL ".join(f"SELECT '{n}' WHERE EXISTS (SELECT 1 FROM \"{n}\")" for n in names)
-    with db.engine.connect() as conn:
-        used = [row[0] for row in conn.execute(sa.text(probe))]
-        conn.rollback()
-        if not used:
-            return
-        try:
-            with conn.begin():
-                conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
-                for n in used:
-                    conn.execute(sa.text(f'DELETE FROM "{n}"'))
-        except sa.exc.DBAPIError:
-            with conn.begin():
-                tables = ", ".join(f'"{n}"' for n in used)
-                conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-
-
-@pytest.fixture(autouse=True)
-def app_ctx(app):
-    """Overrides tests/conftest.py's app_ctx for this folder (same contract: a fresh app context and session
-    per test; empty tables, Redis and rate limits afterwards), with the cheaper clean-up above."""
-    from portal.extensions import limiter
-
-    with app.app_context():
-        yield
-        db.session.remove()
-    with app.app_context():
-        _empty_tables(app)
-        app.extensions["portal_redis"].flushdb()
-        limiter.reset()
-
-
 def text(resp) -> str:
     return html.unescape(resp.get_data(as_text=True))
 
