@@ -336,6 +336,18 @@ def convert_reservation(order: PurchaseOrder) -> CreditReservation | None:
     return _close_reservation(order, ReservationStatus.converted)
 
 
+def adjust_reservation(order: PurchaseOrder) -> CreditReservation | None:
+    """The order's total changed after placement (the buyer accepted the supplier's changes): the reservation
+    follows it, so exposure stays the ledger's truth. Flush only."""
+    res = db.session.scalar(sa.select(CreditReservation).where(CreditReservation.order_id == order.id,
+                                                              CreditReservation.status == ReservationStatus.reserved))
+    if res is None:
+        return None
+    res.amount = order.total_net
+    db.session.flush()
+    return res
+
+
 def latest_check(order_id: int) -> CreditCheck | None:
     return db.session.scalar(sa.select(CreditCheck).where(CreditCheck.order_id == order_id)
                              .order_by(CreditCheck.id.desc()).limit(1))

@@ -588,6 +588,9 @@ def accept_changes(order: PurchaseOrder, actor: User, expected_lock_version) -> 
             if line.proposed_date is not None:
                 line.delivery_date = line.proposed_date
     recompute_totals(order)
+    from portal.credit.services import adjust_reservation
+
+    adjust_reservation(order)
     move(order, S.acknowledged, actor, "changes_accepted",
          f"Total {old_total} -> {order.total_net} {order.currency}.")
     order.acknowledged_at = utcnow()

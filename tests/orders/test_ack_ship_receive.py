@@ -69,6 +69,21 @@ def test_proposal_then_buyer_accepts(world, order_in):
     assert o.total_net == Decimal("680.00")
 
 
+def test_accepted_changes_move_the_credit_reservation_with_the_total(world, order_in, reservation):
+    import sqlalchemy as sa
+
+    from portal.credit.models import CreditReservation
+
+    o = order_in("placed")  # 730.00 reserved
+    reservation(o)
+    l1, _ = _ids(o)
+    services.acknowledge(o, world.sales_a, _v(o), {l1: {"action": "change", "quantity": "80", "note": "Stock"}})
+    services.accept_changes(fresh(o), world.procurement, _v(fresh(o)))
+    db.session.expire_all()
+    amount = db.session.scalar(sa.select(CreditReservation.amount).where(CreditReservation.order_id == o.id))
+    assert amount == Decimal("680.00")
+
+
 def test_buyer_rejects_changes_cancels_and_releases(world, order_in, reservation):
     o = order_in("placed")
     reservation(o)
