@@ -30,6 +30,16 @@ PAGES = [
     ("08-members", "anna.keller@hartmann.example", "/company/members"),
     ("09-notifications", "jonas.weber@hartmann.example", "/notifications/"),
     ("10-dashboard-accounts", "lukas.fischer@hartmann.example", "/dashboard"),
+    ("11-quote-form-supplier", "mia.schulz@nordstahl.example", "{quote_form}"),
+    ("12-orders-buyer", "jonas.weber@hartmann.example", "/orders/"),
+    ("13-order-detail", "jonas.weber@hartmann.example", "{order}"),
+    ("14-approvals", "petra.braun@hartmann.example", "/orders/approvals"),
+    ("15-catalog-buyer", "jonas.weber@hartmann.example", "{catalog}"),
+    ("16-invoices-supplier", "tobias.wolf@nordstahl.example", "/invoices/"),
+    ("17-invoice-detail", "tobias.wolf@nordstahl.example", "{invoice}"),
+    ("18-credit-accounts", "tobias.wolf@nordstahl.example", "/credit/accounts"),
+    ("19-invoices-buyer", "lukas.fischer@hartmann.example", "/invoices/"),
+    ("20-dashboard-sales-accounts", "tobias.wolf@nordstahl.example", "/dashboard"),
 ]
 
 
@@ -43,17 +53,26 @@ def resolve_paths(env) -> dict:
     code = (
         "import sqlalchemy as sa\n"
         "from portal import create_app\nfrom portal.db import db\n"
-        "from portal.rfq.models import Rfq\n"
+        "from portal.rfq.models import Rfq\nfrom portal.orders.models import PurchaseOrder\n"
+        "from portal.invoices.models import Invoice\nfrom portal.accounts.models import Company\n"
         "app = create_app()\n"
         "with app.app_context():\n"
-        "    o = db.session.scalar(sa.select(Rfq.id).where(Rfq.title=='Fasteners for assembly line 4'))\n"
-        "    c = db.session.scalar(sa.select(Rfq.id).where(Rfq.title=='Hydraulic fittings framework 2027'))\n"
-        "    print(o or '', c or '')\n"
+        "    q = lambda stmt: db.session.scalar(stmt) or ''\n"
+        "    print(q(sa.select(Rfq.id).where(Rfq.title=='Fasteners for assembly line 4')),\n"
+        "          q(sa.select(Rfq.id).where(Rfq.title=='Hydraulic fittings framework 2027')),\n"
+        "          q(sa.select(PurchaseOrder.id).where(PurchaseOrder.shipments.any()).order_by(PurchaseOrder.id)),\n"
+        "          q(sa.select(Company.id).where(Company.display_name=='Nordstahl Fasteners')),\n"
+        "          q(sa.select(Invoice.id).where(Invoice.number.is_not(None)).order_by(Invoice.id.desc())))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
-    parts = (out.stdout.strip().split() + ["", ""])[:2]
-    return {"rfq_open": f"/rfqs/{parts[0]}" if parts[0] else "/rfqs/",
-            "comparison": f"/rfqs/{parts[1]}/comparison" if parts[1] else "/rfqs/"}
+    parts = (out.stdout.strip().split() + [""] * 5)[:5]
+    rfq_open, rfq_closed, order, nordstahl, invoice = parts
+    return {"rfq_open": f"/rfqs/{rfq_open}" if rfq_open else "/rfqs/",
+            "quote_form": f"/rfqs/{rfq_open}/quote" if rfq_open else "/rfqs/",
+            "comparison": f"/rfqs/{rfq_closed}/comparison" if rfq_closed else "/rfqs/",
+            "order": f"/orders/{order}" if order else "/orders/",
+            "catalog": f"/catalog/suppliers/{nordstahl}" if nordstahl else "/catalog/",
+            "invoice": f"/invoices/{invoice}" if invoice else "/invoices/"}
 
 
 def main() -> int:
