@@ -33,7 +33,7 @@ migrate: install
 seed: migrate
 	$(BIN)/flask demo seed
 
-run: seed
+run: install
 	@./scripts/run.sh "$(HOST)" "$(PORT)"
 
 worker: install
