@@ -6,8 +6,9 @@ HOST="${1:-127.0.0.1}"; PORT="${2:-5000}"
 BIN=.venv/bin
 export FLASK_APP=wsgi.py
 pids=()
-cleanup() { for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT INT TERM
+cleanup() { for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 if [ -z "${REDIS_URL:-}" ]; then
   if "$BIN/python" -c "import redis,sys; redis.Redis(port=6379, socket_connect_timeout=1).ping()" 2>/dev/null; then
@@ -50,4 +51,6 @@ cat <<MSG
   (README lists every demo user.)
 
 MSG
-exec "$BIN/gunicorn" --bind "$HOST:$PORT" --workers 2 --threads 4 --access-logfile - wsgi:app
+# Not exec: this shell stays to stop the worker and the scheduler when the web server stops (Ctrl-C).
+"$BIN/gunicorn" --bind "$HOST:$PORT" --workers 2 --threads 4 --access-logfile - wsgi:app & pids+=($!)
+wait "${pids[-1]}"
