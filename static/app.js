@@ -20,7 +20,7 @@
           badge.setAttribute('data-state', job.status);
           badge.className = 'badge state-badge text-bg-' + ({queued: 'secondary', running: 'primary', succeeded: 'success', failed: 'danger'}[job.status] || 'secondary');
           if (job.error) { err.textContent = job.error; err.classList.remove('d-none'); }
-          if (job.result_url) { result.querySelector('a').href = job.result_url; result.classList.remove('d-none'); }
+          if (job.result_url && job.status === 'succeeded') { result.querySelector('a').href = job.result_url; result.classList.remove('d-none'); }
           if (job.status === 'succeeded' || job.status === 'failed') {
             bar.classList.remove('progress-bar-animated', 'progress-bar-striped');
             if (job.status === 'failed') { var r = document.querySelector('[data-job-retry]'); if (r) r.classList.remove('d-none'); }

@@ -38,6 +38,7 @@ def test_admin_invites_colleague_and_exports_members_in_the_worker(world, signed
     page.get_by_role("button", name="Export CSV").click()
     page.wait_for_url(re.compile(r".*/jobs/\d+$"))
     page.locator(".job-result:not(.d-none) a").wait_for(timeout=20000)
+    # The link is shown only once the job has succeeded (the badge says so in words).
     assert page.locator(".state-badge[data-state=succeeded]").count() == 1
     assert page.locator(".progress-bar").inner_text().strip() == "100%"
     with page.expect_download() as dl:
