@@ -1,0 +1,1 @@
+"""Spend (buyers) and sales (suppliers) dashboards: SQL aggregates drawn as server-side SVG charts."""
