@@ -21,6 +21,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
+    _bound_int_ids(app)
     _register_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
@@ -31,6 +32,20 @@ def create_app(overrides: dict | None = None) -> Flask:
     web.init_app(app)
     init_api(app)
     return app
+
+
+def _bound_int_ids(app: Flask) -> None:
+    """``<int:...>`` in every route accepts 1..2**31-1 only: ids beyond the key range are a plain 404, never a
+    database overflow."""
+    from werkzeug.routing import IntegerConverter
+
+    class IdConverter(IntegerConverter):
+        def __init__(self, url_map, *args, **kwargs):
+            kwargs.setdefault("min", 0)
+            kwargs.setdefault("max", 2**31 - 1)
+            super().__init__(url_map, *args, **kwargs)
+
+    app.url_map.converters["int"] = IdConverter
 
 
 def _register_extensions(app: Flask) -> None:

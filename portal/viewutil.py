@@ -28,3 +28,14 @@ def safe_next(target: str | None, default: str) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
+
+
+MAX_PAGE = 100_000
+
+
+def page_number(value) -> int:
+    """A page number from a query string: anything odd (text, negative, absurdly large) becomes a valid page."""
+    try:
+        return max(1, min(int(value or 1), MAX_PAGE))
+    except (TypeError, ValueError, OverflowError):
+        return 1

@@ -99,10 +99,9 @@ class Page:
 
 
 def _page_number(page) -> int:
-    try:
-        return max(1, int(page or 1))
-    except (TypeError, ValueError):
-        return 1
+    from portal.viewutil import page_number
+
+    return page_number(page)
 
 
 def _search(stmt, q: str | None, category: str | None):

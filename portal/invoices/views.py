@@ -56,10 +56,9 @@ def _line_edits(form) -> dict:
 @accounts_only
 def index():
     filters = services.filters_from_args(request.args)
-    try:
-        page = int(request.args.get("page", 1))
-    except ValueError:
-        page = 1
+    from portal.viewutil import page_number
+
+    page = page_number(request.args.get("page"))
     rows, total, page, pages, totals = services.list_invoices(current_user.company_id, filters, page)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("invoices/index.html", rows=rows, total=total, page=page, pages=pages, totals=totals,

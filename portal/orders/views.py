@@ -87,10 +87,9 @@ def actions_for(order: PurchaseOrder, user) -> set[str]:
 def index():
     status = request.args.get("status") or None
     q = (request.args.get("q") or "").strip()
-    try:
-        page = int(request.args.get("page", 1))
-    except ValueError:
-        page = 1
+    from portal.viewutil import page_number
+
+    page = page_number(request.args.get("page"))
     orders, total, page, pages = services.list_orders(current_user.company, status=status, q=q, page=page)
     return render_template("orders/index.html", orders=orders, total=total, page=page, pages=pages,
                            status=status, q=q, statuses=list(OrderStatus))

@@ -1138,10 +1138,9 @@ def _matches(q: str):
 
 
 def _page_no(page) -> int:
-    try:
-        return max(1, min(int(page), 100_000))
-    except (TypeError, ValueError):
-        return 1
+    from portal.viewutil import page_number
+
+    return page_number(page)
 
 
 def _status_filter(status) -> RfqStatus | None:
