@@ -348,6 +348,18 @@ def adjust_reservation(order: PurchaseOrder) -> CreditReservation | None:
     return res
 
 
+def consume_reservation(order: PurchaseOrder, amount: Decimal) -> CreditReservation | None:
+    """Part of the order was invoiced: that part of its exposure now sits in unpaid invoices, so the
+    reservation shrinks by it (never below zero) instead of counting twice. Flush only."""
+    res = db.session.scalar(sa.select(CreditReservation).where(CreditReservation.order_id == order.id,
+                                                              CreditReservation.status == ReservationStatus.reserved))
+    if res is None:
+        return None
+    res.amount = max(Decimal(res.amount) - Decimal(amount), ZERO)
+    db.session.flush()
+    return res
+
+
 def latest_check(order_id: int) -> CreditCheck | None:
     return db.session.scalar(sa.select(CreditCheck).where(CreditCheck.order_id == order_id)
                              .order_by(CreditCheck.id.desc()).limit(1))

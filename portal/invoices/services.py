@@ -489,13 +489,13 @@ def _issue(inv: Invoice, actor: User | None, today: date | None = None, issued_a
         inv.supply_date = inv.supply_date or today
     inv.due_date = today + timedelta(days=inv.payment_terms_days or 0)
     _finish_issue(inv, actor, today, breakdown, issued_at)
-    if order is not None and _fully_invoiced(order):
-        try:
-            from portal.credit.services import convert_reservation
-        except ImportError:
-            convert_reservation = None
-        if convert_reservation is not None:
+    if order is not None:
+        from portal.credit.services import consume_reservation, convert_reservation
+
+        if _fully_invoiced(order):
             convert_reservation(order)
+        else:  # a partial invoice: its amount moves from the reservation to unpaid invoices
+            consume_reservation(order, inv.total_net)
     from portal.notifications.services import notify_company
 
     notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice",
