@@ -382,9 +382,12 @@ def find_invitation(token: str) -> Invitation:
 def accept_invitation(token: str, *, name: str, password: str) -> User:
     # Lock the invitation row so two tabs cannot both accept it.
     inv = find_invitation(token)
-    inv = db.session.scalar(sa.select(Invitation).where(Invitation.id == inv.id).with_for_update())
-    if inv.accepted_at is not None:
-        raise Conflict("This invitation has already been used. Sign in instead.")
+    inv = db.session.scalar(sa.select(Invitation).where(Invitation.id == inv.id).with_for_update()
+                            .execution_options(populate_existing=True))  # re-read under the lock
+    if inv.state != "pending":
+        raise Conflict({"accepted": "This invitation has already been used. Sign in instead.",
+                        "revoked": "This invitation was withdrawn by the company's administrator.",
+                        }.get(inv.state, "This invitation has expired. Ask your administrator for a new one."))
     _ensure_email_free(inv.email)
     name = (name or inv.name or "").strip()
     if not name:
@@ -403,9 +406,12 @@ def accept_invitation(token: str, *, name: str, password: str) -> User:
 
 def revoke_invitation(actor: User, invitation_id: int) -> None:
     _require_admin_of(actor, actor.company)
-    inv = db.session.get(Invitation, invitation_id)
-    if inv is None or inv.company_id != actor.company_id:
-        raise NotFound("No such invitation.")
+    from portal.tenancy import get_child
+
+    # Locked: a revoke racing the invitee's accept ends with exactly one of them.
+    inv = get_child(Invitation, invitation_id, "invitation", Invitation.company_id == actor.company_id)
+    inv = db.session.scalar(sa.select(Invitation).where(Invitation.id == inv.id).with_for_update()
+                            .execution_options(populate_existing=True))
     if inv.state != "pending":
         raise Conflict(f"This invitation is already {inv.state}.")
     inv.revoked_at = utcnow()

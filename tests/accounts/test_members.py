@@ -260,3 +260,29 @@ def test_members_page_query_count_does_not_grow_with_members(world, login, count
     with count_queries() as many:
         assert admin.get("/company/members").status_code == 200
     assert many.count == few.count
+
+
+def test_revoke_that_lands_between_lookup_and_accept_wins(world, monkeypatch):
+    """The invitee's accept re-reads the invitation under its row lock: a revoke that committed after the link was
+    looked up (two requests racing) refuses the accept instead of creating the member."""
+    import pytest as _pytest
+
+    from portal.accounts import services as acc
+    from portal.accounts.models import User
+    from portal.errors import Conflict
+
+    inv, token = acc.invite(world.buyer_admin, email="late@acme.example", name="Late", roles=["procurement"])
+    real_find = acc.find_invitation
+
+    def find_then_revoke(t):
+        found = real_find(t)
+        acc.revoke_invitation(world.buyer_admin, found.id)  # the admin's request commits in between
+        return found
+
+    monkeypatch.setattr(acc, "find_invitation", find_then_revoke)
+    with _pytest.raises(Conflict, match="withdrawn"):
+        acc.accept_invitation(token, name="Late", password="a-long-good-password")
+    from portal.db import db
+
+    db.session.rollback()
+    assert db.session.query(User).filter_by(email="late@acme.example").count() == 0
