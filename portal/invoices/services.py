@@ -1142,3 +1142,27 @@ def _guard_line_insert(mapper, connection, target):
 
 
 __all__ = ["DomainError"]
+
+
+# --------------------------------------------------------------------------------------------- background exports
+
+def start_zip_export(actor: User, filters: dict):
+    """A ZIP of the filtered invoices' PDFs, built by a tracked job on the documents queue. Commits."""
+    from portal.jobs import start_tracked
+
+    rec = start_tracked("portal.invoices.jobs.invoice_zip_job", actor.company_id, filters, kind="invoice-zip",
+                        title="ZIP of invoice PDFs", company_id=actor.company_id, user_id=actor.id,
+                        queue="documents")
+    db.session.commit()
+    return rec
+
+
+def start_statement_pdf(actor: User, counterparty_id: int, d_from, d_to):
+    """The statement of account with one counterparty as a PDF, by a tracked job. Commits."""
+    from portal.jobs import start_tracked
+
+    rec = start_tracked("portal.invoices.jobs.statement_pdf_job", actor.company_id, counterparty_id,
+                        d_from.isoformat(), d_to.isoformat(), kind="statement-pdf", title="Statement of account",
+                        company_id=actor.company_id, user_id=actor.id, queue="documents")
+    db.session.commit()
+    return rec

@@ -99,13 +99,7 @@ def export_csv():
 @bp.post("/export.zip")
 @accounts_only
 def export_zip():
-    from portal.jobs import start_tracked
-
-    filters = services.filters_from_args(request.form)
-    rec = start_tracked("portal.invoices.jobs.invoice_zip_job", current_user.company_id, filters,
-                        kind="invoice-zip", title="ZIP of invoice PDFs", company_id=current_user.company_id,
-                        user_id=current_user.id, queue="documents")
-    db.session.commit()
+    rec = services.start_zip_export(current_user, services.filters_from_args(request.form))
     flash("The ZIP is being built; this page shows its progress.", "info")
     return redirect(url_for("jobs.detail", job_id=rec.id))
 
@@ -336,8 +330,6 @@ def statement():
 @bp.post("/statement/pdf")
 @accounts_only
 def statement_pdf():
-    from portal.jobs import start_tracked
-
     parties = services.counterparties(current_user.company_id)
     cid = request.form.get("company_id", "")
     if not any(str(p.id) == cid for p in parties):
@@ -345,10 +337,7 @@ def statement_pdf():
     today = utcnow().date()
     d_from = _parse_day(request.form.get("from"), today - timedelta(days=90))
     d_to = _parse_day(request.form.get("to"), today)
-    rec = start_tracked("portal.invoices.jobs.statement_pdf_job", current_user.company_id, int(cid),
-                        d_from.isoformat(), d_to.isoformat(), kind="statement-pdf", title="Statement of account",
-                        company_id=current_user.company_id, user_id=current_user.id, queue="documents")
-    db.session.commit()
+    rec = services.start_statement_pdf(current_user, int(cid), d_from, d_to)
     return redirect(url_for("jobs.detail", job_id=rec.id))
 
 
