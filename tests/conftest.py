@@ -14,10 +14,10 @@ import socket
 import subprocess
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from tests import factories
 
@@ -154,6 +154,20 @@ def _truncate(app):
         except sa.exc.DBAPIError:  # no superuser rights: the slow, always-allowed way
             with conn.begin():
                 conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{n}"' for n in used) + " RESTART IDENTITY CASCADE"))
+
+
+class IsolatedClient(FlaskClient):
+    """Every test-client request runs in an app context (and database session) of its own, as in production,
+    so requests never share `g` or the session with the test or with another client."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_client_by_default(app, monkeypatch):
+    monkeypatch.setattr(app, "test_client_class", IsolatedClient)
 
 
 @pytest.fixture(autouse=True)
