@@ -51,6 +51,9 @@ test-sqlite: install-dev
 test-postgres: install-dev
 	@./scripts/test.sh postgres
 
+screenshots: install-dev
+	$(BIN)/python scripts/screenshots.py
+
 bench: install-dev
 	$(BIN)/python bench/run_all.py
 

@@ -148,8 +148,13 @@ def init_app(app: Flask) -> None:
 
     @app.template_filter("d")
     def date_filter(value, fmt="medium"):
-        if value is None:
+        if value is None or value == "":
             return "—"
+        if isinstance(value, str):  # an ISO date from a frozen snapshot (statements, documents)
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                return value
         if isinstance(value, datetime):
             value = value.astimezone(_tz()).date()
         return format_date(value, format=fmt, locale=_locale())

@@ -40,6 +40,11 @@ PAGES = [
     ("18-credit-accounts", "tobias.wolf@nordstahl.example", "/credit/accounts"),
     ("19-invoices-buyer", "lukas.fischer@hartmann.example", "/invoices/"),
     ("20-dashboard-sales-accounts", "tobias.wolf@nordstahl.example", "/dashboard"),
+    ("21-spend-buyer", "jonas.weber@hartmann.example", "/analytics/spend"),
+    ("22-sales-supplier", "mia.schulz@nordstahl.example", "/analytics/sales"),
+    ("23-credit-holds", "tobias.wolf@nordstahl.example", "/credit/holds"),
+    ("24-statement", "tobias.wolf@nordstahl.example", "/invoices/statement?company_id={hartmann}"),
+    ("25-ship-form", "mia.schulz@nordstahl.example", "{order}/ship"),
 ]
 
 
@@ -62,17 +67,19 @@ def resolve_paths(env) -> dict:
         "          q(sa.select(Rfq.id).where(Rfq.title=='Hydraulic fittings framework 2027')),\n"
         "          q(sa.select(PurchaseOrder.id).where(PurchaseOrder.shipments.any()).order_by(PurchaseOrder.id)),\n"
         "          q(sa.select(Company.id).where(Company.display_name=='Nordstahl Fasteners')),\n"
-        "          q(sa.select(Invoice.id).where(Invoice.number.is_not(None)).order_by(Invoice.id.desc())))\n"
+        "          q(sa.select(Invoice.id).where(Invoice.number.is_not(None)).order_by(Invoice.id.desc())),\n"
+        "          q(sa.select(Company.id).where(Company.display_name=='Hartmann Maschinenbau')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
-    parts = (out.stdout.strip().split() + [""] * 5)[:5]
-    rfq_open, rfq_closed, order, nordstahl, invoice = parts
+    parts = (out.stdout.strip().split() + [""] * 6)[:6]
+    rfq_open, rfq_closed, order, nordstahl, invoice, hartmann = parts
     return {"rfq_open": f"/rfqs/{rfq_open}" if rfq_open else "/rfqs/",
             "quote_form": f"/rfqs/{rfq_open}/quote" if rfq_open else "/rfqs/",
             "comparison": f"/rfqs/{rfq_closed}/comparison" if rfq_closed else "/rfqs/",
             "order": f"/orders/{order}" if order else "/orders/",
             "catalog": f"/catalog/suppliers/{nordstahl}" if nordstahl else "/catalog/",
-            "invoice": f"/invoices/{invoice}" if invoice else "/invoices/"}
+            "invoice": f"/invoices/{invoice}" if invoice else "/invoices/",
+            "hartmann": hartmann}
 
 
 def main() -> int:

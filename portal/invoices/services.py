@@ -1042,26 +1042,44 @@ def counterparties(company_id: int) -> list[Company]:
                                    .order_by(Company.display_name)))
 
 
-def uninvoiced_shipments(supplier_id: int, limit: int = 50) -> list[Shipment]:
-    """Shipments with a shipped quantity not covered by issued invoices (by shipment line)."""
+def _uninvoiced_shipments_where(supplier_id: int) -> list:
+    """Shipments with something left to invoice. A shipment line is covered by invoices made against it, or by
+    per-order invoices of its order line, which cover that line's shipments oldest first: the line is open while
+    the quantity shipped up to and including it exceeds what per-order invoices billed (credit notes subtract)."""
     sign = sa.case((Invoice.kind == DocumentKind.credit_note, -1), else_=1)
-    inv_q = (sa.select(InvoiceLine.shipment_line_id.label("slid"),
-                       sa.func.sum(InvoiceLine.quantity * sign).label("q"))
+    issued = (Invoice.supplier_company_id == supplier_id, Invoice.status != IS.draft)
+    by_sl = (sa.select(InvoiceLine.shipment_line_id.label("slid"), sa.func.sum(InvoiceLine.quantity * sign).label("q"))
              .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-             .where(Invoice.supplier_company_id == supplier_id, Invoice.status != IS.draft,
-                    InvoiceLine.shipment_line_id.is_not(None))
+             .where(*issued, InvoiceLine.shipment_line_id.is_not(None))
              .group_by(InvoiceLine.shipment_line_id).subquery())
-    open_sl = (sa.select(ShipmentLine.shipment_id)
-               .outerjoin(inv_q, inv_q.c.slid == ShipmentLine.id)
-               .where(ShipmentLine.quantity > sa.func.coalesce(inv_q.c.q, 0)))
-    # per-order invoicing covers shipments through order lines instead
-    covered_by_order = (sa.select(Invoice.order_id).where(Invoice.supplier_company_id == supplier_id,
-                                                          Invoice.status != IS.draft,
-                                                          Invoice.shipment_id.is_(None)))
-    return list(db.session.scalars(
-        sa.select(Shipment).where(Shipment.supplier_company_id == supplier_id, Shipment.id.in_(open_sl),
-                                  Shipment.order_id.not_in(covered_by_order))
-        .order_by(Shipment.id.desc()).limit(limit)))
+    by_order = (sa.select(InvoiceLine.order_line_id.label("olid"), sa.func.sum(InvoiceLine.quantity * sign).label("q"))
+                .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+                .where(*issued, InvoiceLine.shipment_line_id.is_(None), InvoiceLine.order_line_id.is_not(None))
+                .group_by(InvoiceLine.order_line_id).subquery())
+    shipped_so_far = sa.func.sum(ShipmentLine.quantity).over(
+        partition_by=ShipmentLine.order_line_id, order_by=(ShipmentLine.shipment_id, ShipmentLine.id))
+    lines = (sa.select(ShipmentLine.id.label("slid"), ShipmentLine.shipment_id.label("sid"),
+                       ShipmentLine.order_line_id.label("olid"), ShipmentLine.quantity.label("qty"),
+                       shipped_so_far.label("upto"))
+             .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+             .where(Shipment.supplier_company_id == supplier_id).subquery())
+    open_sl = (sa.select(lines.c.sid)
+               .outerjoin(by_sl, by_sl.c.slid == lines.c.slid)
+               .outerjoin(by_order, by_order.c.olid == lines.c.olid)
+               .where(lines.c.qty > sa.func.coalesce(by_sl.c.q, 0),
+                      lines.c.upto > sa.func.coalesce(by_order.c.q, 0)))
+    return [Shipment.supplier_company_id == supplier_id, Shipment.id.in_(open_sl)]
+
+
+def uninvoiced_shipments(supplier_id: int, limit: int = 50) -> list[Shipment]:
+    """The newest shipments with shipped quantities not yet invoiced (see ``_uninvoiced_shipments_where``)."""
+    return list(db.session.scalars(sa.select(Shipment).where(*_uninvoiced_shipments_where(supplier_id))
+                                   .order_by(Shipment.id.desc()).limit(limit)))
+
+
+def uninvoiced_shipments_count(supplier_id: int) -> int:
+    return db.session.scalar(sa.select(sa.func.count(Shipment.id))
+                             .where(*_uninvoiced_shipments_where(supplier_id))) or 0
 
 
 def load(inv_id, company_id: int, *, options=()) -> Invoice:

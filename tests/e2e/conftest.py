@@ -5,7 +5,6 @@ each test, like every other test) and use a Redis database of their own.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
