@@ -145,6 +145,25 @@ def quote(rfq_obj, supplier: Company, author: User, *, prices=None, submitted=Tr
 
 # --------------------------------------------------------------------------------------------- ordering
 
+def award(rfq_obj, awarded_by: User, specs, *, mode="split"):
+    """An Award as the award service leaves it. ``specs``: (rfq line index, quote, qty, unit price) per line,
+    each taken from that quote's current version."""
+    from decimal import Decimal
+
+    from portal.quotes.models import Award, AwardLine
+
+    a = Award(rfq_id=rfq_obj.id, buyer_company_id=rfq_obj.buyer_company_id, mode=mode, awarded_by_id=awarded_by.id)
+    for idx, q, qty, price in specs:
+        line = rfq_obj.lines[idx]
+        ql = next(x for x in q.current_version.lines if x.rfq_line_id == line.id)
+        a.lines.append(AwardLine(rfq_line_id=line.id, quote_id=q.id, quote_line_id=ql.id,
+                                 supplier_company_id=q.supplier_company_id, quantity=Decimal(qty),
+                                 unit_price=Decimal(price), line_total=Decimal(qty) * Decimal(price)))
+    db.session.add(a)
+    db.session.commit()
+    return a
+
+
 def catalog_item(supplier: Company, *, sku=None, price="10.00", moq=None, pack_size=None, breaks=None,
                  active=True, currency="EUR", name=None):
     from decimal import Decimal

@@ -24,6 +24,8 @@ class InvoiceLineOut(Schema):
     position = fields.Integer()
     order_line_id = fields.Integer(allow_none=True)
     shipment_line_id = fields.Integer(allow_none=True)
+    charge = fields.String(allow_none=True, metadata={"description": "'shipping' for the order's shipping charge, "
+                                                                    "else null (goods)"})
     sku = fields.String(allow_none=True)
     description = fields.String()
     quantity = fields.String()
@@ -125,7 +127,7 @@ def invoice_dict(inv: Invoice) -> dict:
         "overdue": inv.overdue, "pdf_ready": inv.pdf_file_id is not None, "lock_version": inv.lock_version,
         "notes": inv.notes or "",
         "lines": [{"id": ln.id, "position": ln.position, "order_line_id": ln.order_line_id,
-                   "shipment_line_id": ln.shipment_line_id, "sku": ln.sku, "description": ln.description,
+                   "shipment_line_id": ln.shipment_line_id, "charge": ln.charge, "sku": ln.sku, "description": ln.description,
                    "quantity": plain(ln.quantity), "unit": ln.unit, "unit_price": money(ln.unit_price, cur),
                    "discount_percent": plain(ln.discount_percent), "tax_rate": plain(ln.tax_rate),
                    "net_amount": money(ln.net_amount, cur)} for ln in inv.lines],

@@ -80,7 +80,8 @@ class OrderOut(Schema):
     rfq_id = fields.Integer(allow_none=True)
     award_id = fields.Integer(allow_none=True)
     currency = fields.String()
-    total_net = fields.Nested(MoneyOut)
+    total_net = fields.Nested(MoneyOut, metadata={"description": "Lines plus shipping, before VAT"})
+    shipping_amount = fields.Nested(MoneyOut, metadata={"description": "Freight as quoted (orders from awards)"})
     payment_terms_days = fields.Integer()
     delivery_address = fields.String()
     delivery_date = fields.Date(allow_none=True)
@@ -216,7 +217,8 @@ def order_dict(o: PurchaseOrder, viewer=None) -> dict:
         "id": o.id, "po_number": o.po_number, "supplier_order_number": o.supplier_order_number,
         "status": o.status.value, "source": o.source.value, "buyer_company_id": o.buyer_company_id,
         "supplier_company_id": o.supplier_company_id, "rfq_id": o.rfq_id, "award_id": o.award_id,
-        "currency": cur, "total_net": money(o.total_net, cur), "payment_terms_days": o.payment_terms_days,
+        "currency": cur, "total_net": money(o.total_net, cur),
+        "shipping_amount": money(o.shipping_amount or 0, cur), "payment_terms_days": o.payment_terms_days,
         "delivery_address": o.delivery_address or "", "delivery_date": o.delivery_date, "notes": o.notes or "",
         "lock_version": o.lock_version, "submitted_at": ts(o.submitted_at), "placed_at": ts(o.placed_at),
         "acknowledged_at": ts(o.acknowledged_at), "cancel_reason": o.cancel_reason,

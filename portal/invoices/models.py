@@ -130,6 +130,8 @@ class InvoiceLine(db.Model):
     position: Mapped[int] = mapped_column()
     order_line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("order_lines.id"), index=True)
     shipment_line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("shipment_lines.id"))
+    # A charge that is not goods: "shipping" is the order's freight (see PurchaseOrder.shipping_amount).
+    charge: Mapped[str | None] = mapped_column(sa.String(16))
     sku: Mapped[str | None] = mapped_column(sa.String(64))
     description: Mapped[str] = mapped_column(sa.String(500))
     quantity: Mapped[Decimal] = mapped_column(QUANTITY)
@@ -147,6 +149,7 @@ class InvoiceLine(db.Model):
         sa.CheckConstraint("unit_price >= 0", name="unit_price_nonneg"),
         sa.CheckConstraint("discount_percent >= 0 AND discount_percent <= 100", name="discount_range"),
         sa.CheckConstraint("tax_rate >= 0 AND tax_rate <= 100", name="tax_range"),
+        sa.CheckConstraint("charge IS NULL OR charge = 'shipping'", name="charge_kind"),
     )
 
 

@@ -177,6 +177,27 @@ def invoiced_by_shipment_line(shipment_line_ids) -> dict[int, Decimal]:
     return {slid: Decimal(q or 0) for slid, q in db.session.execute(stmt)}
 
 
+SHIPPING = "shipping"  # InvoiceLine.charge of the order's shipping line
+
+
+def shipping_billed(order_id: int, *, exclude_invoice_id: int | None = None) -> Decimal:
+    """How much of the order's shipping charge issued documents bill: 1 = all of it (credit notes subtract)."""
+    sign = sa.case((Invoice.kind == DocumentKind.credit_note, -1), else_=1)
+    stmt = (sa.select(sa.func.sum(InvoiceLine.quantity * sign)).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .where(Invoice.order_id == order_id, Invoice.status != IS.draft, InvoiceLine.charge == SHIPPING))
+    if exclude_invoice_id is not None:
+        stmt = stmt.where(Invoice.id != exclude_invoice_id)
+    return Decimal(db.session.scalar(stmt) or 0)
+
+
+def shipping_to_bill(order: PurchaseOrder) -> Decimal:
+    """The order's shipping charge while no issued invoice bills it yet, else 0."""
+    amount = quantize(order.shipping_amount or ZERO, order.currency)
+    if amount <= 0 or shipping_billed(order.id) >= 1:
+        return ZERO
+    return amount
+
+
 def proposal(order: PurchaseOrder, shipment: Shipment | None = None) -> list[dict]:
     """The not-yet-invoiced shipped quantities: per shipment line, or per order line for the whole order."""
     lines = {ln.id: ln for ln in order.lines}
@@ -209,6 +230,10 @@ def _check_quantities(inv: Invoice, order: PurchaseOrder) -> None:
         if ln.order_line_id:
             wanted[ln.order_line_id] += Decimal(ln.quantity)
     errors = {}
+    shipping = sum((Decimal(ln.quantity) for ln in inv.lines if ln.charge == SHIPPING), ZERO)
+    if shipping and shipping + shipping_billed(order.id, exclude_invoice_id=inv.id) > 1:
+        errors[SHIPPING] = (f"The shipping charge of order {order.po_number} is already invoiced; "
+                            "remove it from this invoice.")
     for olid, qty in wanted.items():
         ol = ols.get(olid)
         if ol is None:
@@ -258,7 +283,9 @@ def _apply_edits(inv: Invoice, rows: list[tuple], reverse_charge: bool) -> None:
     errors = {}
     keep = []
     for ln, qty, disc, tax in rows:
-        key = f"line-{ln.order_line_id or ln.position}"
+        key = SHIPPING if ln.charge == SHIPPING else f"line-{ln.order_line_id or ln.position}"
+        if ln.charge == SHIPPING and qty not in (ZERO, Decimal(1)):
+            errors[key] = "Shipping is invoiced once: quantity 1 bills it on this invoice, 0 leaves it out."
         if qty < 0:
             errors[key] = f"Line {ln.position}: the quantity cannot be negative."
         if not (ZERO <= disc <= HUNDRED):
@@ -311,6 +338,14 @@ def create_draft(actor: User, *, shipment_id=None, order_id=None, edits: dict | 
         inv.lines.append(ln)
         qty, disc, tax = _parse_line_edits(edits, ol.id, r["quantity"], ZERO, ln.tax_rate)
         parsed.append((ln, qty, disc, tax))
+    shipping = shipping_to_bill(order)
+    if shipping > 0:  # the order's freight goes on its first invoice (the person may leave it for a later one)
+        ln = InvoiceLine(position=len(rows) + 1, charge=SHIPPING, description=f"Shipping (order {order.po_number})",
+                         quantity=Decimal(1), unit="flat", unit_price=shipping, discount_percent=ZERO,
+                         tax_rate=ZERO if rc else settings.default_tax_rate, net_amount=ZERO)
+        inv.lines.append(ln)
+        qty, disc, tax = _parse_line_edits(edits, SHIPPING, Decimal(1), ZERO, ln.tax_rate)
+        parsed.append((ln, qty, disc, tax))
     _apply_edits(inv, parsed, rc)
     _check_quantities(inv, order)
     compute_totals(inv)
@@ -333,8 +368,8 @@ def update_draft(inv: Invoice, actor: User, expected_lock_version, edits: dict, 
     check_fresh(inv, expected_lock_version)
     rows = []
     for ln in list(inv.lines):
-        qty, disc, tax = _parse_line_edits(edits, ln.order_line_id or f"p{ln.position}", ln.quantity,
-                                           ln.discount_percent, ln.tax_rate)
+        key = SHIPPING if ln.charge == SHIPPING else (ln.order_line_id or f"p{ln.position}")
+        qty, disc, tax = _parse_line_edits(edits, key, ln.quantity, ln.discount_percent, ln.tax_rate)
         rows.append((ln, qty, disc, tax))
     _apply_edits(inv, rows, inv.reverse_charge)
     if inv.order_id:
@@ -589,7 +624,7 @@ def create_credit_note(inv: Invoice, actor: User, expected_lock_version, *, quan
                 continue
             pos += 1
             cn.lines.append(InvoiceLine(position=pos, order_line_id=ln.order_line_id,
-                                        shipment_line_id=ln.shipment_line_id, sku=ln.sku,
+                                        shipment_line_id=ln.shipment_line_id, charge=ln.charge, sku=ln.sku,
                                         description=ln.description, quantity=q, unit=ln.unit,
                                         unit_price=ln.unit_price, discount_percent=ln.discount_percent,
                                         tax_rate=ln.tax_rate, net_amount=ZERO))
@@ -718,6 +753,12 @@ def match(inv: Invoice) -> list[dict]:
         ol = ols.get(ln.order_line_id)
         row = {"line": ln, "ordered": None, "received": None, "invoiced": None, "order_price": None,
                "problems": []}
+        if ln.charge == SHIPPING and inv.order_id:
+            order = db.session.get(PurchaseOrder, inv.order_id)
+            row.update(order_price=order.shipping_amount)
+            if Decimal(ln.unit_price) != Decimal(order.shipping_amount):
+                row["problems"].append(f"shipping {ln.unit_price.normalize():f} differs from the order's "
+                                       f"{order.shipping_amount.normalize():f}")
         if ol is not None:
             row.update(ordered=ol.quantity, received=ol.accepted_quantity, invoiced=done.get(ol.id, ZERO),
                        order_price=ol.unit_price)

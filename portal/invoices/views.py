@@ -126,6 +126,7 @@ def new():
             return render_template("invoices/new.html", order=order, shipment=shipment,
                                    rows=services.proposal(order, shipment), values=request.form,
                                    errors=exc.errors, settings=services.settings_for(order.supplier_company_id),
+                                   shipping=services.shipping_to_bill(order),
                                    reverse_charge=services.reverse_charge_applies(order.supplier, order.buyer)), 422
         flash("Draft invoice saved. Check it, then issue it.", "success")
         return redirect(url_for("invoices.detail", inv_id=inv.id))
@@ -134,6 +135,7 @@ def new():
         flash("Everything shipped here is already invoiced.", "info")
     return render_template("invoices/new.html", order=order, shipment=shipment, rows=rows, values={}, errors={},
                            settings=services.settings_for(order.supplier_company_id),
+                           shipping=services.shipping_to_bill(order),
                            reverse_charge=services.reverse_charge_applies(order.supplier, order.buyer))
 
 

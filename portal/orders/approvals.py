@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from portal.accounts.models import Role, User
 from portal.db import db
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from portal.money import CURRENCIES, to_decimal
+from portal.money import CURRENCIES, format_money, to_decimal
 from portal.orders.models import ApprovalRule, OrderApproval, PurchaseOrder
 from portal.orders.services import (_rollback_on_error, check_fresh, commit, lock_order, mark_submitted, move,
                                     numbers_text, order_link)
@@ -134,7 +134,7 @@ def notify_approvers(order: PurchaseOrder, actor: User) -> None:
 
     notify(approvers_for(order), kind="approval", title=f"Order {numbers_text(order)} needs your approval",
            body=f"{actor.name} submitted {order.po_number} to {order.supplier.display_name} for "
-                f"{order.total_net} {order.currency}.", link=order_link(order))
+                f"{format_money(order.total_net, order.currency)}.", link=order_link(order))
 
 
 def can_decide(order: PurchaseOrder, user: User) -> str | None:

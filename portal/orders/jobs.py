@@ -40,6 +40,8 @@ def po_snapshot(order: PurchaseOrder) -> dict:
         "supplier": _party(order.supplier),
         "created_by": order.created_by.name if order.created_by else "",
         "total_net": _str(order.total_net),
+        "shipping_amount": _str(order.shipping_amount) if order.shipping_amount else None,
+        "goods_net": _str(order.total_net - (order.shipping_amount or 0)),
         "lines": [{"position": ln.position, "sku": ln.sku or "", "part_number": ln.part_number or "",
                    "description": ln.description, "unit": ln.unit, "quantity": _str(ln.quantity),
                    "unit_price": _str(ln.unit_price), "line_total": _str(ln.line_total),

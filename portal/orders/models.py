@@ -47,6 +47,8 @@ class PurchaseOrder(TimestampMixin, db.Model):
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     status: Mapped[OrderStatus] = mapped_column(
         sa.Enum(OrderStatus, native_enum=False, length=24, validate_strings=True), default=OrderStatus.draft)
+    # Freight as quoted (orders from awards); part of total_net, billed once on the order's first invoice.
+    shipping_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"), server_default="0")
     total_net: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -75,6 +77,7 @@ class PurchaseOrder(TimestampMixin, db.Model):
         sa.Index("ix_purchase_orders_supplier_id", "supplier_company_id", "id"),
         sa.Index("ix_purchase_orders_buyer_status", "buyer_company_id", "status"),
         sa.CheckConstraint("total_net >= 0", name="total_nonneg"),
+        sa.CheckConstraint("shipping_amount >= 0", name="shipping_nonneg"),
         sa.CheckConstraint("payment_terms_days >= 0", name="terms_nonneg"),
     )
 

@@ -17,7 +17,7 @@ from portal.accounts.models import Company, Role, User
 from portal.audit.services import record
 from portal.db import db, utcnow
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from portal.money import ZERO, quantize, to_decimal
+from portal.money import ZERO, format_money, quantize, to_decimal
 from portal.orders.models import LineAck, OrderLine, OrderSource, PurchaseOrder
 from portal.orders.numbers import new_po_number, new_supplier_order_number
 from portal.orders.states import OrderStatus, check
@@ -147,7 +147,12 @@ def recompute_totals(order: PurchaseOrder) -> None:
             continue
         line.line_total = quantize(line.quantity * line.unit_price, order.currency)
         total += line.line_total
-    order.total_net = total
+    order.total_net = total + quantize(order.shipping_amount or ZERO, order.currency)
+
+
+def lines_subtotal(order: PurchaseOrder) -> Decimal:
+    """The goods: the net total without the shipping charge."""
+    return order.total_net - quantize(order.shipping_amount or ZERO, order.currency)
 
 
 def open_quantity(line: OrderLine) -> Decimal:
@@ -304,6 +309,10 @@ def create_orders_from_award(award_id: int, actor: User) -> list[PurchaseOrder]:
             delivery_address=rfq.delivery_address or _address_text(buyer), delivery_date=rfq.delivery_date,
             payment_terms_days=payment_terms_for(supplier_id, buyer.id),
             notes=f"From {rfq.reference}: {rfq.title}", status=S.draft, created_by_id=actor.id, total_net=ZERO)
+        # The freight the supplier quoted in the version that won these lines (the award shows it in the
+        # supplier's total, so the order carries it too).
+        version = als[0].quote_line.version if als[0].quote_line else None
+        order.shipping_amount = quantize(version.shipping_cost or ZERO, rfq.currency) if version else ZERO
         specs = []
         for al in als:
             rl = al.rfq_line
@@ -366,7 +375,8 @@ def submit(order: PurchaseOrder, actor: User, expected_lock_version) -> Purchase
     required = approvals.required_approvals(order)
     if required:
         move(order, S.awaiting_approval, actor, "submitted",
-             f"Needs {required} approval{'s' if required > 1 else ''} (total {order.total_net} {order.currency}).")
+             f"Needs {required} approval{'s' if required > 1 else ''} "
+             f"(total {format_money(order.total_net, order.currency)}).")
         approvals.notify_approvers(order, actor)
     else:
         mark_submitted(order, actor, "submitted")
@@ -390,7 +400,7 @@ def on_placed(order: PurchaseOrder) -> None:
     _notify_buyer(order, title, f"{order.supplier.display_name} received your purchase order "
                                f"{order.po_number} (their order {order.supplier_order_number}).")
     _notify_supplier(order, f"New order {numbers_text(order)} from {order.buyer.display_name}",
-                     f"Purchase order {order.po_number} ({order.total_net} {order.currency}) is waiting for "
+                     f"Purchase order {order.po_number} ({format_money(order.total_net, order.currency)}) is waiting for "
                      f"your acknowledgement as {order.supplier_order_number}.")
     enqueue_after_commit(PO_PDF_JOB, order.id, queue="documents", job_id=f"po-pdf-{order.id}")
 
@@ -592,7 +602,7 @@ def accept_changes(order: PurchaseOrder, actor: User, expected_lock_version) -> 
 
     adjust_reservation(order)
     move(order, S.acknowledged, actor, "changes_accepted",
-         f"Total {old_total} -> {order.total_net} {order.currency}.")
+         f"Total {format_money(old_total, order.currency)} → {format_money(order.total_net, order.currency)}.")
     order.acknowledged_at = utcnow()
     _notify_supplier(order, f"{order.buyer.display_name} accepted your changes to order {numbers_text(order)}")
     commit()

@@ -86,8 +86,10 @@ def test_rfq_to_paid_invoice_through_the_api(client, banked_world, token_for, ru
     orders = {o["supplier_company_id"]: o for o in res["orders"]}
     order_a = orders[world.supplier_a.id]
     assert order_a["status"] == "draft" and order_a["po_number"].startswith("PO-")
-    assert order_a["lines"][0]["quantity"] == "1000" and order_a["total_net"] == {"amount": "400.00",
+    # 1000 x 0.40 in goods plus the 25.00 shipping supplier A quoted: the order costs what the award showed
+    assert order_a["lines"][0]["quantity"] == "1000" and order_a["total_net"] == {"amount": "425.00",
                                                                                      "currency": "EUR"}
+    assert order_a["shipping_amount"] == {"amount": "25.00", "currency": "EUR"}
     assert ok(client.get(f"/api/v1/rfqs/{rid}", headers=buyer))["status"] == "awarded"
 
     # submit -> the credit check job; supplier A's accounts team sets a limit first
@@ -116,7 +118,9 @@ def test_rfq_to_paid_invoice_through_the_api(client, banked_world, token_for, ru
     assert ok(client.get(f"/api/v1/orders/{oid}", headers=buyer))["status"] == "received"
 
     inv = ok(client.post("/api/v1/invoices", headers=accounts_a, json={"shipment_id": ship["id"]}), 201)
-    assert inv["status"] == "issued" and inv["number"] and inv["total_net"]["amount"] == "400.00"
+    assert inv["status"] == "issued" and inv["number"] and inv["total_net"]["amount"] == "425.00"
+    assert [(ln["charge"], ln["net_amount"]["amount"]) for ln in inv["lines"]] == [(None, "400.00"),
+                                                                                  ("shipping", "25.00")]
     assert inv["open_amount"] == inv["total_gross"] and inv["overdue"] is False and inv["due_date"]
     gross = inv["total_gross"]["amount"]
 

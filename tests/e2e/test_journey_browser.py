@@ -393,7 +393,8 @@ def test_the_whole_journey_from_rfq_to_payment(world, signed_in, live_server, tm
     buyer, alpha, beta = src.buyer, src.alpha, src.beta
     a_url, b_url = src.order_urls[ALPHA], src.order_urls[BETA]
     a_totals, b_totals = _line_totals(A_PRICES)[:3], _line_totals(src.b_final)[3:]
-    a_order, b_order = sum(a_totals), sum(b_totals)
+    # each order costs what the award showed for its supplier: the awarded lines plus the quoted shipping
+    a_order, b_order = sum(a_totals) + A_SHIPPING, sum(b_totals) + B_SHIPPING
     assert a_order <= APPROVAL_THRESHOLD < b_order  # the rule catches Beta's order only
 
     # ------------------------------------------------------------ 6. procurement submits both orders
@@ -402,6 +403,7 @@ def test_the_whole_journey_from_rfq_to_payment(world, signed_in, live_server, tm
     header_state(buyer, "draft")
     assert_labelled(buyer)
     assert buyer.get_by_test_id("order-total").inner_text() == eur(a_order)
+    assert buyer.get_by_test_id("order-shipping").inner_text() == eur(A_SHIPPING)
     assert _order_column(buyer, 1)[0].startswith("HB-M8-40")
     buyer.get_by_role("button", name="Submit order").click()
     flash(buyer, "credit check runs now")
@@ -495,7 +497,8 @@ def test_the_whole_journey_from_rfq_to_payment(world, signed_in, live_server, tm
 
     # ------------------------------------------------------------ 12. Alpha's accounts invoices its first shipment
     first = A_SHIPMENTS[0]
-    a_net = sum((q * A_PRICES[p - 1]).quantize(CENT, ROUND_HALF_UP) for p, q in first.items())
+    # the first invoice of the order also bills the quoted shipping, once
+    a_net = sum((q * A_PRICES[p - 1]).quantize(CENT, ROUND_HALF_UP) for p, q in first.items()) + A_SHIPPING
     a_tax = (a_net * VAT / 100).quantize(CENT, ROUND_HALF_UP)
     a_gross = a_net + a_tax
     assert panel_count(acc_a, live_server, "Shipments to invoice") == 2
@@ -507,6 +510,8 @@ def test_the_whole_journey_from_rfq_to_payment(world, signed_in, live_server, tm
     for pos, qty in first.items():
         assert Decimal(form.get_by_label(f"Quantity of line {pos}").input_value()) == qty
         assert Decimal(form.get_by_label(f"VAT rate of line {pos}").input_value()) == VAT
+    expect(form.get_by_test_id("shipping-row")).to_contain_text(eur(A_SHIPPING))
+    assert form.get_by_label("Quantity of the shipping charge").input_value() == "1"
     form.get_by_role("button", name="Save draft").click()
     flash(acc_a, "Draft invoice saved")
     assert acc_a.get_by_test_id("total-gross").inner_text() == eur(a_gross)
@@ -518,7 +523,8 @@ def test_the_whole_journey_from_rfq_to_payment(world, signed_in, live_server, tm
     acc_b.goto(b_url)
     acc_b.get_by_role("link", name="Invoice the shipped quantities").click()
     form = acc_b.get_by_test_id("new-invoice")
-    expect(form.locator("tbody tr")).to_have_count(50)
+    expect(form.locator("tbody tr:not([data-testid=shipping-row])")).to_have_count(50)
+    expect(form.get_by_test_id("shipping-row")).to_contain_text(eur(B_SHIPPING))
     vat_cell = form.get_by_label("VAT rate of line 7")
     assert Decimal(vat_cell.input_value()) == 0 and vat_cell.get_attribute("readonly") is not None
     form.get_by_role("button", name="Save draft").click()
@@ -555,7 +561,7 @@ def test_the_whole_journey_from_rfq_to_payment(world, signed_in, live_server, tm
         assert eur(gross) in rows[supplier].inner_text()
 
     rows[ALPHA].get_by_role("link", name=a_number).click()
-    expect(bacc.get_by_test_id("match").locator(".badge", has_text="OK")).to_have_count(2)
+    expect(bacc.get_by_test_id("match").locator(".badge", has_text="OK")).to_have_count(3)  # 2 lines + shipping
     assert_labelled(bacc)
     bacc.get_by_test_id("approve-form").get_by_role("button", name="Approve for payment").click()
     flash(bacc, "approved")
@@ -567,7 +573,7 @@ def test_the_whole_journey_from_rfq_to_payment(world, signed_in, live_server, tm
 
     bacc.get_by_role("link", name="Invoices", exact=True).first.click()
     rows[BETA].get_by_role("link", name=b_number).click()
-    expect(bacc.get_by_test_id("match").locator(".badge", has_text="OK")).to_have_count(50)
+    expect(bacc.get_by_test_id("match").locator(".badge", has_text="OK")).to_have_count(51)
     with bacc.expect_download() as dl:
         bacc.get_by_role("link", name="Download PDF").click()
     dl.value.save_as(tmp_path / "beta.pdf")

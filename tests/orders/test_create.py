@@ -4,7 +4,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-import sqlalchemy as sa
 
 from portal.db import db, utcnow
 from portal.errors import ValidationFailed
@@ -60,24 +59,12 @@ def test_supplier_cannot_create_a_draft(world):
 
 def make_award(world):
     """RFQ of 3 lines; lines 1 and 3 to supplier A, line 2 to supplier B (with a tier price)."""
-    from portal.quotes.models import Award, AwardLine
-
     r = factories.rfq(world.buyer, world.procurement, lines=3, status="awarded",
                       suppliers=[world.supplier_a, world.supplier_b])
     qa = factories.quote(r, world.supplier_a, world.sales_a, prices=["1.00", "2.00", "3.00"], moq="50")
     qb = factories.quote(r, world.supplier_b, world.sales_b, prices=["1.50", "1.80", "3.50"])
-    award = Award(rfq_id=r.id, buyer_company_id=world.buyer.id, mode="split", awarded_by_id=world.procurement.id)
-    specs = [(0, qa, world.supplier_a, "100", "0.95"), (1, qb, world.supplier_b, "250", "1.75"),
-             (2, qa, world.supplier_a, "300", "3.00")]
-    for idx, q, sup, qty, price in specs:
-        line = r.lines[idx]
-        ql = next(x for x in q.current_version.lines if x.rfq_line_id == line.id)
-        award.lines.append(AwardLine(rfq_line_id=line.id, quote_id=q.id, quote_line_id=ql.id,
-                                     supplier_company_id=sup.id, quantity=Decimal(qty), unit_price=Decimal(price),
-                                     line_total=Decimal(qty) * Decimal(price)))
-    db.session.add(award)
-    db.session.commit()
-    return award
+    return factories.award(r, world.procurement, [(0, qa, "100", "0.95"), (1, qb, "250", "1.75"),
+                                                  (2, qa, "300", "3.00")])
 
 
 def test_one_order_per_awarded_supplier_at_awarded_prices(world):
