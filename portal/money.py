@@ -7,9 +7,11 @@ that rate.
 """
 from __future__ import annotations
 
+from contextvars import ContextVar
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from babel.numbers import format_currency, format_decimal, get_currency_precision
+from babel.numbers import (NumberFormatError, format_currency, format_decimal, get_currency_precision,
+                           get_decimal_symbol, parse_decimal)
 
 from portal.errors import ValidationFailed
 
@@ -31,6 +33,61 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     return Decimal(amount).quantize(exp, rounding=ROUND_HALF_UP)
 
 
+# The locale of the person typing, set per web request (portal.web); None (API, jobs, CLI) = plain "12.50" only.
+_INPUT_LOCALE: ContextVar[str | None] = ContextVar("input_locale", default=None)
+
+
+def set_input_locale(locale: str | None):
+    """Numbers typed in forms are read in this locale until reset (returns the token for ``reset``)."""
+    return _INPUT_LOCALE.set(locale)
+
+
+def reset_input_locale(token) -> None:
+    _INPUT_LOCALE.reset(token)
+
+
+def _decimal_comma(locale: str) -> bool:
+    try:
+        return get_decimal_symbol(locale) == ","
+    except Exception:  # noqa: BLE001 - an unknown locale reads numbers the plain way
+        return False
+
+
+def parse_number(text: str) -> Decimal:
+    """A point is always the decimal separator when there is no comma ("12.5" everywhere, and every value
+    the portal puts into a form field). With a comma: in a decimal-comma locale (de, fr, pl, ...) the comma is
+    the decimal separator and points or spaces group thousands ("1.250,50"); elsewhere commas group thousands
+    and must do so correctly ("1,250.50"; "100,50" is refused)."""
+    locale = _INPUT_LOCALE.get()
+    if locale is None or "," not in text:
+        return Decimal(text)
+    if _decimal_comma(locale):
+        if text.count(",") > 1:
+            raise InvalidOperation(text)
+        return Decimal(text.replace(".", "").replace("\u00a0", "").replace("\u202f", "").replace(",", "."))
+    try:
+        return parse_decimal(text, locale=locale, strict=True)
+    except NumberFormatError as exc:
+        raise InvalidOperation(text) from exc
+
+
+def example_number(text: str = "12.50") -> str:
+    """An example as the person typing would write it (12,50 in a decimal-comma locale)."""
+    locale = _INPUT_LOCALE.get()
+    return text.replace(".", ",") if locale and _decimal_comma(locale) else text
+
+
+def input_number(value, locale: str | None = None) -> str:
+    """A number for an input field's value: no grouping, the person's decimal separator, no trailing zeros.
+    It reads back exactly through ``to_decimal`` in the same locale."""
+    if value is None or value == "":
+        return ""
+    text = format(Decimal(value).normalize(), "f")
+    if text in ("-0", ""):
+        text = "0"
+    return text.replace(".", ",") if locale and _decimal_comma(locale) else text
+
+
 def to_decimal(value, field: str = "amount", *, places: int = 4, max_digits: int = 18) -> Decimal:
     """Parse user or API input into a Decimal, refusing floats' garbage, NaN, infinity and overflow."""
     if isinstance(value, Decimal):
@@ -40,10 +97,12 @@ def to_decimal(value, field: str = "amount", *, places: int = 4, max_digits: int
         if text == "":
             raise ValidationFailed(f"{field} is required.", errors={field: "Enter a number."})
         try:
-            d = Decimal(text)
+            d = parse_number(text)
         except InvalidOperation as exc:
+            shown = str(value).strip()[:40]
             raise ValidationFailed(
-                f"{field}: {value!r} is not a number.", errors={field: "Enter a number such as 12.50."}
+                f"{field}: “{shown}” is not a number (e.g. {example_number()}).",
+                errors={field: f"Enter a number such as {example_number()}."}
             ) from exc
     if not d.is_finite():
         raise ValidationFailed(f"{field} must be a finite number.", errors={field: "Enter a finite number."})

@@ -5,12 +5,12 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from portal.errors import DomainError
-from portal.money import format_money, format_quantity
+from portal.money import format_money, format_quantity, input_number, reset_input_locale, set_input_locale
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
        "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'")
@@ -129,6 +129,26 @@ def init_app(app: Flask) -> None:
         if current_user and getattr(current_user, "is_authenticated", False):
             resp.headers.setdefault("Cache-Control", "private, no-store")
         return resp
+
+    @app.before_request
+    def read_numbers_in_the_persons_locale():
+        # Form fields accept the person's decimal comma; the API keeps to JSON's plain "12.50".
+        if not request.path.startswith("/api/"):
+            g.input_locale_token = set_input_locale(_locale())
+
+    @app.teardown_request
+    def forget_input_locale(exc=None):
+        token = g.pop("input_locale_token", None)
+        if token is not None:
+            try:
+                reset_input_locale(token)
+            except ValueError:  # set in another context (streamed response): nothing to undo here
+                pass
+
+    @app.template_filter("num_in")
+    def input_number_filter(value):
+        """A number as the value of an input field: reads back exactly (no grouping separators)."""
+        return input_number(value, _locale())
 
     @app.template_filter("money")
     def money_filter(amount, currency="EUR"):

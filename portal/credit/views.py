@@ -10,6 +10,7 @@ from portal.accounts.models import Role
 from portal.credit import services
 from portal.credit.forms import AccountForm, HoldDecisionForm
 from portal.errors import DomainError, NotFound
+from portal.money import input_number, quantize
 from portal.tenancy import company_kind_required, roles_required
 from portal.viewutil import form_error
 
@@ -43,7 +44,8 @@ def _account_form(buyer, account):
         if source is None:
             source = services.default_account(current_user.company_id)
         if source is not None:
-            form.limit_amount.data = f"{source.limit_amount:f}"
+            form.limit_amount.data = input_number(quantize(source.limit_amount, source.currency),
+                                                  current_user.locale)
             form.currency.data = source.currency
             form.payment_terms_days.data = str(source.payment_terms_days)
             form.block_on_overdue.data = source.block_on_overdue

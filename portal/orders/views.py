@@ -294,6 +294,11 @@ def ship(order_id):
         flash(f"This order is {order.status.label.lower()}; goods can be shipped once it is acknowledged.",
               "warning")
         return _detail(order)
+    elif request.args.get("fill") == "open":  # "ship everything still open": prefill, the person still submits
+        from portal.money import input_number
+
+        values = {ln.id: input_number(services.open_quantity(ln), current_user.locale) for ln in order.lines
+                  if services.open_quantity(ln) > 0}
     form.lock_version.data = order.lock_version
     return render_template("orders/ship.html", order=order, form=form, errors=errors, values=values,
                            open_quantity=services.open_quantity), (422 if request.method == "POST" else 200)

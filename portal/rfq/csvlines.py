@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from portal.csvutil import read_csv, safe_cell
 from portal.errors import ValidationFailed
-from portal.money import to_decimal
+from portal.money import example_number, parse_number, to_decimal
 
 REQUIRED = ["description", "quantity"]
 OPTIONAL = ["unit", "part_number", "target_price", "notes"]
@@ -165,9 +165,11 @@ def _number(value, column: str, errors: dict, *, required: bool) -> Decimal | No
             errors[column] = f"a {label} is required."
         return None
     try:
-        d = Decimal(text)
+        d = parse_number(text)  # in a web form, the person's decimal comma is understood
     except InvalidOperation:
-        hint = " — use a point as the decimal separator (e.g. 12.5)" if "," in text else " (e.g. 12.5)"
+        example = example_number("12.5")
+        hint = (" — use a point as the decimal separator (e.g. 12.5)" if "," in text and example == "12.5"
+                else f" (e.g. {example})")
         errors[column] = f"“{text[:40]}” is not a number{hint}."
         return None
     if not d.is_finite():

@@ -343,3 +343,19 @@ def test_stale_service_call_conflict(world, order_in):
     with pytest.raises(Conflict):
         services.submit(o, world.procurement, "")
     assert fresh(o).status == S.draft
+
+
+def test_ship_page_fills_in_every_open_quantity_on_request(world, order_in, login):
+    o = order_in("acknowledged", lines=[("100", "1.00"), ("12.5", "2.00"), ("40", "3.00")])
+    c = login(world.sales_a)
+    page = c.get(f"/orders/{o.id}/ship").get_data(as_text=True)
+    assert 'value=""' in page and "Fill in every open quantity" in page
+    from tests.invoices.conftest import ship
+
+    ship(o, {1: "30", 3: "40"}, creator=world.sales_a)  # line 3 complete, line 1 has 70 open
+    page = c.get(f"/orders/{o.id}/ship?fill=open").get_data(as_text=True)
+    lines = {ln.position: ln.id for ln in o.lines}
+    assert f'name="qty-{lines[1]}" inputmode="decimal" value="70"' in page
+    assert f'name="qty-{lines[2]}" inputmode="decimal" value="12.5"' in page
+    assert f'name="qty-{lines[3]}"' not in page  # nothing open: no field
+    assert count(Shipment) == 1  # filling in ships nothing by itself

@@ -67,6 +67,21 @@ def test_good_line_keeps_exact_decimals(world, login, draft):
     assert "Line 4 added" in events(draft.id, "edited")[-1].detail
 
 
+def test_german_buyer_types_decimal_commas_in_the_line_editor(world, login, draft):
+    world.procurement.locale = "de_DE"
+    db.session.commit()
+    resp = login(world.procurement).post(f"/rfqs/{draft.id}/lines", data=line(
+        quantity="12,5", target_price="1.250,75", version=draft.version))
+    assert resp.status_code == 302
+    ln = db.session.scalar(sa.select(RfqLine).where(RfqLine.rfq_id == draft.id)
+                           .order_by(RfqLine.position.desc()))
+    assert ln.quantity == Decimal("12.5") and ln.target_price == Decimal("1250.75")
+    db.session.expire_all()
+    resp = login(world.procurement).post(f"/rfqs/{draft.id}/lines", data=line(quantity="1,2,5",
+                                                                              version=draft.version))
+    assert "“1,2,5” is not a number (e.g. 12,5)." in text(resp)
+
+
 def test_line_editor_lists_lines_with_edit_and_delete(world, login, draft):
     body = text(login(world.procurement).get(f"/rfqs/{draft.id}/lines"))
     assert body.count("/delete") == 3 and body.count("/edit\"") >= 3
