@@ -31,10 +31,16 @@ def _account_key():
 
 # --------------------------------------------------------------------------------------------- sign-in
 
+def _failed(response) -> bool:
+    """Only failed sign-ins count towards the limits: a successful one redirects. (A whole office behind one
+    address signing in on a training morning is not an attack.)"""
+    return response.status_code != 302
+
+
 @bp.route("/signin", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_account_key,
+@limiter.limit(_login_limit, methods=["POST"], key_func=_account_key, deduct_when=_failed,
                error_message="Too many sign-in attempts for this account. Wait a few minutes and try again.")
-@limiter.limit(_login_limit, methods=["POST"],
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed,
                error_message="Too many sign-in attempts from your network. Wait a few minutes and try again.")
 def signin():
     if current_user.is_authenticated:

@@ -1118,6 +1118,12 @@ def uninvoiced_shipments(supplier_id: int, limit: int = 50) -> list[Shipment]:
                                    .order_by(Shipment.id.desc()).limit(limit)))
 
 
+def uninvoiced_shipment_ids(order: PurchaseOrder) -> set[int]:
+    """The order's shipments that still have something to invoice (one query)."""
+    return set(db.session.scalars(sa.select(Shipment.id).where(
+        *_uninvoiced_shipments_where(order.supplier_company_id), Shipment.order_id == order.id)))
+
+
 def uninvoiced_shipments_count(supplier_id: int) -> int:
     return db.session.scalar(sa.select(sa.func.count(Shipment.id))
                              .where(*_uninvoiced_shipments_where(supplier_id))) or 0

@@ -111,8 +111,12 @@ def export_zip():
 def new():
     shipment_id = request.values.get("shipment_id") or None
     order_id = request.values.get("order_id") or None
-    if not current_user.company.is_supplier or not (shipment_id or order_id):
+    if not current_user.company.is_supplier:
         abort(404)
+    if not (shipment_id or order_id):  # where to start: the shipments that wait for an invoice
+        return render_template("invoices/pick.html",
+                               shipments=services.uninvoiced_shipments(current_user.company_id, limit=200),
+                               waiting=services.uninvoiced_shipments_count(current_user.company_id))
     try:
         order, shipment = services._load_source(current_user, shipment_id, order_id)
     except NotFound:
@@ -131,8 +135,6 @@ def new():
         flash("Draft invoice saved. Check it, then issue it.", "success")
         return redirect(url_for("invoices.detail", inv_id=inv.id))
     rows = services.proposal(order, shipment)
-    if not rows:
-        flash("Everything shipped here is already invoiced.", "info")
     return render_template("invoices/new.html", order=order, shipment=shipment, rows=rows, values={}, errors={},
                            settings=services.settings_for(order.supplier_company_id),
                            shipping=services.shipping_to_bill(order),

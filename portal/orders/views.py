@@ -82,6 +82,17 @@ def actions_for(order: PurchaseOrder, user) -> set[str]:
     return acts
 
 
+def _shipments_to_invoice(order: PurchaseOrder, user) -> set[int]:
+    """For the supplier's accounts team: the order's shipments with something left to invoice."""
+    if not (order.shipments and user.company_id == order.supplier_company_id and user.has_role(Role.accounts)):
+        return set()
+    try:
+        from portal.invoices.services import uninvoiced_shipment_ids
+    except ImportError:  # pragma: no cover - invoicing not installed
+        return set()
+    return uninvoiced_shipment_ids(order)
+
+
 @bp.get("/")
 @login_required
 def index():
@@ -119,8 +130,12 @@ def detail(order_id):
                                                                  JobRecord.rq_job_id.in_(ids))):
             note_jobs[rec.rq_job_id] = rec
     lines_by_id = {ln.id: ln for ln in order.lines}
+    actions = actions_for(order, current_user)
+    to_invoice = _shipments_to_invoice(order, current_user)
+    if to_invoice:
+        actions.add("invoice")
     return render_template(
-        "orders/detail.html", order=order, actions=actions_for(order, current_user), checks=checks,
+        "orders/detail.html", order=order, actions=actions, checks=checks, to_invoice=to_invoice,
         events=trail("order", order.id, current_user.company_id), note_jobs=note_jobs, lines_by_id=lines_by_id,
         lock_form=LockForm(), reason_form=ReasonForm(), decision_form=DecisionForm(),
         approval_round=approvals.current_round(order), required=approvals.required_approvals(order)

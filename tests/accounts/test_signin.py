@@ -226,6 +226,18 @@ def test_more_than_ten_attempts_from_one_address_answer_429(world, client):
     assert signin(client, world.procurement.email, factories.PASSWORD, addr="192.0.2.8").status_code == 302
 
 
+def test_successful_sign_ins_from_one_office_address_are_not_limited(world, client, app):
+    """Twelve colleagues behind one address sign in, each in their own browser: none is refused."""
+    people = [factories.user(world.buyer, "procurement", email=f"colleague{i}@acme.test") for i in range(12)]
+    for person in people:
+        own_browser = app.test_client()
+        assert signin(own_browser, person.email, factories.PASSWORD, addr="192.0.2.9").status_code == 302, person.email
+        assert is_signed_in(own_browser)
+    for i in range(10):  # failures still count
+        assert signin(client, f"probe{i}@acme.test", "wrong-password", addr="192.0.2.9").status_code == 200, i
+    assert signin(client, people[0].email, factories.PASSWORD, addr="192.0.2.9").status_code == 429
+
+
 def test_rate_limit_is_read_from_config_at_request_time(world, client, app, monkeypatch):
     monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "2 per 5 minutes")
     assert signin(client, world.procurement.email, "wrong-1-password").status_code == 200
