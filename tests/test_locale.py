@@ -34,3 +34,21 @@ def test_times_are_shown_in_the_users_time_zone(world, login):
     berlin = html.unescape(login(world.procurement2).get(f"/rfqs/{r.id}").get_data(as_text=True))
     assert "07:00" in new_york and "13:00" not in new_york
     assert "13:00" in berlin and "07:00" not in berlin
+
+
+def test_format_setting_says_what_it_does_and_french_reads_back(world, login):
+    from portal.db import db
+
+    c = login(world.procurement)
+    page = c.get("/account").get_data(as_text=True)
+    assert "Number and date format" in page and "German: 1.234,50 · 01.12.2026" in page
+    r = c.post("/account", data={"prefs-name": world.procurement.name, "prefs-locale": "fr_FR",
+                                 "prefs-timezone": "Europe/Paris", "prefs-submit": "y"})
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(world.procurement), world.procurement.id).locale == "fr_FR"
+    r = c.post("/account", data={"prefs-name": world.procurement.name, "prefs-locale": "xx_XX",
+                                 "prefs-timezone": "Europe/Paris", "prefs-submit": "y"})
+    assert r.status_code == 200 and "Not a valid choice" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(type(world.procurement), world.procurement.id).locale == "fr_FR"

@@ -13,7 +13,9 @@ ROLE_CHOICES = [(r.value, ROLE_LABELS[r]) for r in Role]
 KIND_CHOICES = [(CompanyKind.buyer.value, "Buyer — we purchase"),
                 (CompanyKind.supplier.value, "Supplier — we sell"),
                 (CompanyKind.both.value, "Both")]
-LOCALE_CHOICES = [("en_GB", "English (UK)"), ("en_US", "English (US)"), ("de_DE", "Deutsch")]
+# The portal's text is English; the setting chooses how numbers, money and dates are written and read.
+LOCALE_CHOICES = [("en_GB", "UK: 1,234.50 · 1 Dec 2026"), ("en_US", "US: 1,234.50 · Dec 1, 2026"),
+                  ("de_DE", "German: 1.234,50 · 01.12.2026"), ("fr_FR", "French: 1 234,50 · 1 déc. 2026")]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -107,7 +109,8 @@ class PasswordChangeForm(FlaskForm):
 
 class PreferencesForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    locale = SelectField("Language and number format", choices=LOCALE_CHOICES)
+    locale = SelectField("Number and date format", choices=LOCALE_CHOICES,
+                         description="How amounts and dates are shown, and how the numbers you type are read.")
     timezone = SelectField("Time zone")
     submit = SubmitField("Save preferences")
 

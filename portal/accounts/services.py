@@ -318,8 +318,9 @@ def update_preferences(user: User, *, timezone: str, locale: str, name: str) -> 
 
     if timezone not in available_timezones():
         raise ValidationFailed("Unknown time zone.", errors={"timezone": "Choose a time zone from the list."})
-    if locale not in ("en_GB", "en_US", "de_DE"):
-        raise ValidationFailed("Unsupported language.", errors={"locale": "Choose a language from the list."})
+    if locale not in ("en_GB", "en_US", "de_DE", "fr_FR"):
+        raise ValidationFailed("Choose a number and date format from the list.",
+                               errors={"locale": "Choose a format from the list."})
     if not (name or "").strip():
         raise ValidationFailed("A name is required.", errors={"name": "Required."})
     user.timezone, user.locale, user.name = timezone, locale, name.strip()
