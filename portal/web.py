@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_time
 from flask import Flask, g, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -160,11 +160,19 @@ def init_app(app: Flask) -> None:
 
     @app.template_filter("dt")
     def dt_filter(value, fmt="medium"):
+        """A moment in the person's time zone. "short" and "medium" are one format everywhere: the medium date
+        and the time without seconds (1 Dec 2026, 16:00 / 01.12.2026, 16:00); "full" adds the weekday and zone."""
         if value is None:
             return "—"
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
-        return format_datetime(value, format=fmt, tzinfo=_tz(), locale=_locale())
+        tz, loc = _tz(), _locale()
+        if fmt in ("short", "medium", "full"):
+            local = value.astimezone(tz)
+            text = (f"{format_date(local.date(), 'full' if fmt == 'full' else 'medium', locale=loc)}, "
+                    f"{format_time(local, 'short', tzinfo=tz, locale=loc)}")
+            return text + (" " + format_datetime(value, "zzzz", tzinfo=tz, locale=loc) if fmt == "full" else "")
+        return format_datetime(value, format=fmt, tzinfo=tz, locale=loc)
 
     @app.template_filter("d")
     def date_filter(value, fmt="medium"):
