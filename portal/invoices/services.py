@@ -21,7 +21,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from babel.numbers import format_decimal
 from sqlalchemy import event
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.accounts.models import Company, Role, User
@@ -1086,7 +1086,9 @@ def counterparties(company_id: int) -> list[Company]:
 def _uninvoiced_shipments_where(supplier_id: int) -> list:
     """Shipments with something left to invoice. A shipment line is covered by invoices made against it, or by
     per-order invoices of its order line, which cover that line's shipments oldest first: the line is open while
-    the quantity shipped up to and including it exceeds what per-order invoices billed (credit notes subtract)."""
+    the quantity shipped up to and including it exceeds what per-order invoices billed (credit notes subtract).
+    The running total is only computed for order lines that have per-order invoices at all (few), so the query
+    stays an aggregate and an anti-join for the usual per-shipment invoicing."""
     sign = sa.case((Invoice.kind == DocumentKind.credit_note, -1), else_=1)
     issued = (Invoice.supplier_company_id == supplier_id, Invoice.status != IS.draft)
     by_sl = (sa.select(InvoiceLine.shipment_line_id.label("slid"), sa.func.sum(InvoiceLine.quantity * sign).label("q"))
@@ -1097,25 +1099,33 @@ def _uninvoiced_shipments_where(supplier_id: int) -> list:
                 .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
                 .where(*issued, InvoiceLine.shipment_line_id.is_(None), InvoiceLine.order_line_id.is_not(None))
                 .group_by(InvoiceLine.order_line_id).subquery())
+    mine = (ShipmentLine.shipment_id == Shipment.id, Shipment.supplier_company_id == supplier_id)
+    not_billed_by_shipment = ShipmentLine.quantity > sa.func.coalesce(by_sl.c.q, 0)
+    # order lines never invoiced per order: open when the shipment's own invoices do not cover the line
+    plain = (sa.select(ShipmentLine.shipment_id).join(Shipment, sa.and_(*mine))
+             .outerjoin(by_sl, by_sl.c.slid == ShipmentLine.id)
+             .where(not_billed_by_shipment,
+                    ~sa.exists().where(by_order.c.olid == ShipmentLine.order_line_id)))
+    # order lines with per-order invoices: those cover the line's shipments oldest first
     shipped_so_far = sa.func.sum(ShipmentLine.quantity).over(
         partition_by=ShipmentLine.order_line_id, order_by=(ShipmentLine.shipment_id, ShipmentLine.id))
-    lines = (sa.select(ShipmentLine.id.label("slid"), ShipmentLine.shipment_id.label("sid"),
-                       ShipmentLine.order_line_id.label("olid"), ShipmentLine.quantity.label("qty"),
-                       shipped_so_far.label("upto"))
-             .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
-             .where(Shipment.supplier_company_id == supplier_id).subquery())
-    open_sl = (sa.select(lines.c.sid)
-               .outerjoin(by_sl, by_sl.c.slid == lines.c.slid)
-               .outerjoin(by_order, by_order.c.olid == lines.c.olid)
-               .where(lines.c.qty > sa.func.coalesce(by_sl.c.q, 0),
-                      lines.c.upto > sa.func.coalesce(by_order.c.q, 0)))
-    return [Shipment.supplier_company_id == supplier_id, Shipment.id.in_(open_sl)]
+    ordered = (sa.select(ShipmentLine.shipment_id.label("sid"), ShipmentLine.quantity.label("qty"),
+                         sa.func.coalesce(by_sl.c.q, 0).label("by_shipment"), by_order.c.q.label("by_order"),
+                         shipped_so_far.label("upto"))
+               .join(Shipment, sa.and_(*mine))
+               .join(by_order, by_order.c.olid == ShipmentLine.order_line_id)
+               .outerjoin(by_sl, by_sl.c.slid == ShipmentLine.id).subquery())
+    per_order = sa.select(ordered.c.sid).where(ordered.c.qty > ordered.c.by_shipment,
+                                               ordered.c.upto > ordered.c.by_order)
+    return [Shipment.supplier_company_id == supplier_id, Shipment.id.in_(sa.union(plain, per_order))]
 
 
 def uninvoiced_shipments(supplier_id: int, limit: int = 50) -> list[Shipment]:
-    """The newest shipments with shipped quantities not yet invoiced (see ``_uninvoiced_shipments_where``)."""
+    """The newest shipments with shipped quantities not yet invoiced (see ``_uninvoiced_shipments_where``),
+    with their orders (and buyers) loaded in the same query."""
     return list(db.session.scalars(sa.select(Shipment).where(*_uninvoiced_shipments_where(supplier_id))
-                                   .order_by(Shipment.id.desc()).limit(limit)))
+                                   .options(joinedload(Shipment.order))
+                                   .order_by(Shipment.id.desc()).limit(limit)).unique())
 
 
 def uninvoiced_shipment_ids(order: PurchaseOrder) -> set[int]:
