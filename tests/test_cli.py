@@ -170,3 +170,71 @@ def test_demo_seed_force_keeps_accounts(cli):
     after = _snapshot()
     assert after["companies"] == before["companies"]
     assert after["users"] == before["users"]
+
+
+def test_demo_seed_has_a_year_of_history_whose_invoices_belong_to_real_orders(cli):
+    """The demo looks like a business that has been running for a while: orders in most of the last twelve
+    months with several suppliers, dated consistently in the past, and invoices of real orders and shipments,
+    numbered without gaps in issue-date order."""
+    from datetime import timedelta
+
+    from portal.analytics.services import PLACED, build
+    from portal.db import utcnow
+    from portal.invoices.models import DocumentKind, Invoice, Payment
+    from portal.invoices.states import InvoiceStatus
+    from portal.orders.models import PurchaseOrder, Shipment
+
+    assert cli("demo", "seed").exit_code == 0
+    by_vat = {c.vat_number: c for c in Company.query.all()}
+    hartmann, nordstahl = by_vat["DE342366712"], by_vat["DE676122202"]
+    now, today = utcnow(), utcnow().date()
+
+    spend, sales = build(hartmann, "spend", 12), build(nordstahl, "sales", 12)
+    for dash in (spend, sales):
+        busy = [m for m in dash.by_month if m.count]
+        assert len(busy) >= 10, [(m.label, m.count) for m in dash.by_month]
+        assert sum(m.count for m in dash.by_month) >= 2 * len(busy)  # several orders a month
+    assert len(spend.by_party) >= 4 and len(spend.by_category) >= 6 and len(sales.by_party) >= 3
+
+    orders = PurchaseOrder.query.filter(PurchaseOrder.status.in_(PLACED)).all()
+    assert len(orders) >= 40
+    for o in orders:
+        times = [o.created_at, o.submitted_at, o.placed_at]
+        assert None not in times and times == sorted(times) and o.placed_at <= now, o.po_number
+        assert o.acknowledged_at is None or o.placed_at <= o.acknowledged_at <= now, o.po_number
+        assert o.po_number.startswith(f"PO-{o.created_at.year}-"), o.po_number
+        for s in o.shipments:
+            assert (o.acknowledged_at or o.placed_at) < s.shipped_at <= now, s.number
+            assert s.received_at is None or s.shipped_at < s.received_at <= now, s.number
+    first_shipped = (PurchaseOrder.query.filter(PurchaseOrder.shipments.any())
+                     .order_by(PurchaseOrder.id).first())  # the screenshots' order in delivery
+    assert first_shipped.status.value == "partially_shipped"
+
+    invoices = Invoice.query.filter(Invoice.status != InvoiceStatus.draft).all()
+    assert len(invoices) >= 40
+    for inv in invoices:
+        order = db.session.get(PurchaseOrder, inv.order_id)
+        assert order is not None, inv.number
+        assert (order.supplier_company_id, order.buyer_company_id) == (inv.supplier_company_id,
+                                                                       inv.buyer_company_id)
+        assert inv.buyer_reference == order.po_number and order.shipments, inv.number
+        if inv.shipment_id:
+            shipment = db.session.get(Shipment, inv.shipment_id)
+            assert shipment.order_id == order.id, inv.number
+            assert inv.supply_date == shipment.shipped_at.date() <= inv.issue_date, inv.number
+        assert inv.issue_date <= today and inv.issued_at.date() == inv.issue_date, inv.number
+        for p in db.session.scalars(sa.select(Payment).where(Payment.invoice_id == inv.id)):
+            assert inv.issue_date <= p.paid_on <= today, inv.number
+    real = [i for i in invoices if i.kind == DocumentKind.invoice]
+    statuses = {i.status for i in real}
+    assert {InvoiceStatus.paid, InvoiceStatus.partially_paid, InvoiceStatus.issued} <= statuses
+    assert any(i.overdue for i in real) and any(i.open_amount > 0 and not i.overdue for i in real)
+    assert min(i.issue_date for i in real) < today - timedelta(days=270)
+
+    series: dict = {}
+    for inv in invoices:
+        series.setdefault((inv.supplier_company_id, inv.series, inv.year), []).append(inv)
+    for docs in series.values():
+        docs.sort(key=lambda i: i.sequence)
+        assert [i.sequence for i in docs] == list(range(1, len(docs) + 1))  # gapless
+        assert [i.issue_date for i in docs] == sorted(i.issue_date for i in docs)  # in issue-date order

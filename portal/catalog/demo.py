@@ -1,5 +1,5 @@
 """Demo catalogs: Nordstahl (fasteners, ~40 items), Lefèvre (packaging, ~20), Polmet (bearings and tools, ~25),
-with special prices for Hartmann on a few Nordstahl items.
+Alpenwerk (hydraulics, ~15), with special prices for Hartmann on a few Nordstahl items.
 
 The same data writes the demo CSV files (deterministic, commit-ready):
 
@@ -136,6 +136,30 @@ def polmet_items() -> list[dict]:
     return out
 
 
+def alpenwerk_items() -> list[dict]:
+    out = []
+    for dn, inch, price in [(6, "1/4", "3.10"), (10, "3/8", "4.80"), (12, "1/2", "5.90"), (16, "5/8", "7.40")]:
+        out.append(_item(f"AW-HOSE-2SN-DN{dn:02d}", f"Hydraulic hose 2SN DN{dn} {inch}\" EN 853, per metre", "Hoses",
+                         price, unit="m", moq=25, steps=((100, "0.94"), (500, "0.88"))))
+    for size in (10, 12, 15):
+        out.append(_item(f"AW-DKOL-{size}L", f"Hose fitting DKOL 90° for {size}L tube, crimp", "Hoses",
+                         D("1.4") + D(size) * D("0.05"), pack=10, moq=20, steps=((200, "0.9"),)))
+    for code, name, price in [("GE12LR", "Male stud coupling GE12LR 3/8\" DIN 2353, zinc-nickel", "2.35"),
+                              ("W12L", "Elbow union W12L DIN 2353, zinc-nickel", "3.05"),
+                              ("T12L", "Tee union T12L DIN 2353, zinc-nickel", "4.20"),
+                              ("SV15L", "Bulkhead union SV15L DIN 2353, zinc-nickel", "6.80")]:
+        out.append(_item(f"AW-{code}", name, "Fittings", price, pack=10, moq=20, steps=((200, "0.92"),)))
+    for bore, rod, price in [(50, 30, "38.00"), (63, 40, "46.50"), (80, 50, "61.00")]:
+        out.append(_item(f"AW-SK-{bore}-{rod}", f"Seal kit for cylinder Ø{bore}/{rod} mm, PU/NBR", "Seals", price,
+                         unit="set", moq=2))
+    out.append(_item("AW-ORK-NBR70", "O-ring assortment NBR 70, 382 pieces", "Seals", "24.90", unit="box", moq=1))
+    out.append(_item("AW-BV-M22", "Ball valve 2-way M22x1.5 PN 500", "Valves", "36.50", moq=2,
+                     steps=((20, "0.93"),)))
+    out.append(_item("AW-PG-250-63", "Pressure gauge 0–250 bar, Ø63 mm, glycerine filled", "Valves", "10.60",
+                     moq=5, pack=5))
+    return out
+
+
 HARTMANN_SPECIAL = {  # nordstahl SKU -> (factor on list price, breaks factors)
     "NS-HB-M12-60-88Z": ("0.88", ((2000, "0.84"), (10000, "0.78"))),
     "NS-HB-M10-40-88Z": ("0.9", ((2000, "0.85"),)),
@@ -143,7 +167,8 @@ HARTMANN_SPECIAL = {  # nordstahl SKU -> (factor on list price, breaks factors)
     "NS-WA-M12-Z": ("0.85", ()),
 }
 
-CATALOGS = {"nordstahl": nordstahl_items, "lefevre": lefevre_items, "polmet": polmet_items}
+CATALOGS = {"nordstahl": nordstahl_items, "lefevre": lefevre_items, "polmet": polmet_items,
+            "alpenwerk": alpenwerk_items}
 
 
 def seed(companies: dict, users: dict) -> None:

@@ -1,73 +1,92 @@
-"""Demo invoices: Nordstahl invoices Hartmann's shipment (PDF rendered right here) and has three older
-invoices of Hartmann — one paid, one partially paid, one 20 days overdue. Skipped when the orders demo made no
-shipment, and when Nordstahl already has invoices."""
+"""Demo invoicing: every supplier's invoice settings, and the invoice of today's shipment.
+
+The invoicing history (every past shipment or order invoiced on its day, with its payments: most paid, a few
+late, one part-paid, some overdue, the newest open) is written by the orders demo's history
+(portal/orders/demo.py) through ``issue_on`` and ``pay`` below, in date order, so numbers stay gapless per
+supplier and in issue-date order. This seeder then invoices the shipment of the current demo order (issued today:
+the newest number) and renders its PDF right here. Skipped when that shipment is already invoiced (or there is
+none).
+"""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 
-from portal.db import db, utcnow
+from portal.db import db
 from portal.invoices import services
-from portal.invoices.models import DocumentKind, Invoice, InvoiceLine, InvoiceSettings, InvoicingMode, Payment
+from portal.invoices.models import Invoice, InvoiceSettings, InvoicingMode
+from portal.invoices.states import InvoiceStatus
 
-OLD = [  # (days ago issued, description, quantity, unit price, paid fraction)
-    (70, "Hexagon bolts M12×60, 8.8, zinc plated", "2500", "0.1840", "1"),
-    (50, "Threaded rod M16×1000, 8.8", "400", "3.2700", "0"),
-    (45, "Wedge anchors M10×95, A4 stainless", "1200", "0.9650", "0.4"),
-]
+SETTINGS = {  # supplier: mode, default tax rate, reminder days, footer
+    "nordstahl": (InvoicingMode.per_shipment, "19.00", "3,14,30",
+                  "Managing directors: K. Richter · Amtsgericht Dortmund HRB 30418"),
+    "lefevre": (InvoicingMode.per_order, "20.00", "7,21",
+                "SAS au capital de 250 000 € · RCS Lyon 185 119 393 · Président : C. Lefèvre"),
+    "polmet": (InvoicingMode.per_order, "23.00", "7,30",
+               "Sąd Rejonowy Poznań-Nowe Miasto i Wilda, KRS 0000518834 · kapitał zakładowy 500 000 zł"),
+    "alpenwerk": (InvoicingMode.per_order, "20.00", "5,20",
+                  "Geschäftsführer: S. Gruber · Firmenbuch FN 487211 s, Landesgericht Linz"),
+}
 
 
-def _old_invoice(nordstahl, hartmann, tobias, days_ago, desc, qty, price, paid):
-    day = utcnow().date() - timedelta(days=days_ago)
-    inv = Invoice(kind=DocumentKind.invoice, supplier_company_id=nordstahl.id, buyer_company_id=hartmann.id,
-                  series="INV", currency="EUR", payment_terms_days=30, buyer_reference=f"PO-{day.year}-0{days_ago}",
-                  created_by_id=tobias.id, notes="")
-    inv.lines.append(InvoiceLine(position=1, sku=f"NS-{days_ago:03d}", description=desc, quantity=Decimal(qty),
-                                 unit="pcs", unit_price=Decimal(price), discount_percent=Decimal(0),
-                                 tax_rate=Decimal("19"), net_amount=Decimal(0)))
-    inv.lines.append(InvoiceLine(position=2, description="Freight and packaging", quantity=Decimal(1), unit="lot",
-                                 unit_price=Decimal("45.00"), discount_percent=Decimal(0), tax_rate=Decimal("19"),
-                                 net_amount=Decimal(0)))
-    services.compute_totals(inv)
-    db.session.add(inv)
-    db.session.flush()
-    inv.supply_date = day - timedelta(days=1)
-    services._issue(inv, tobias, today=day, issued_at=utcnow() - timedelta(days=days_ago))
-    amount = services.quantize(inv.total_gross * Decimal(paid), "EUR")
-    if amount > 0:
-        db.session.add(Payment(invoice_id=inv.id, amount=amount, currency="EUR", paid_on=day + timedelta(days=25),
-                               reference=f"SEPA {inv.number}", recorded_by_id=tobias.id))
-        inv.paid_amount = amount
-        services._settle_status(inv)
+def ensure_settings(companies) -> None:
+    for key, (mode, tax, reminders, footer) in SETTINGS.items():
+        company = companies.get(key)
+        if company is None or db.session.get(InvoiceSettings, company.id) is not None:
+            continue
+        db.session.add(InvoiceSettings(supplier_company_id=company.id, mode=mode, auto_issue=False,
+                                       default_tax_rate=Decimal(tax), reminder_days=reminders, footer_note=footer))
     db.session.commit()
+
+
+def issue_on(actor, when: datetime, *, shipment_id=None, order_id=None) -> Invoice:
+    """Invoice a shipment (or everything shipped on an order) and issue it on ``when``'s date: one
+    transaction, the next number of the supplier's series for that year (call in issue-date order)."""
+    try:
+        inv = services.create_draft(actor, shipment_id=shipment_id, order_id=order_id, commit=False)
+        services._issue(inv, actor, today=when.date(), issued_at=when)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
     return inv
 
 
+def pay(invoice_id: int, actor, share: Decimal, paid_on: date, reference: str):
+    """Record a payment of ``share`` of the invoice's gross (1 = whatever is still open)."""
+    inv = db.session.get(Invoice, invoice_id)
+    amount = inv.open_amount if share >= 1 else services.quantize(inv.total_gross * share, inv.currency)
+    return services.record_payment(inv, actor, inv.lock_version, amount=str(amount), paid_on=paid_on,
+                                   reference=reference)
+
+
+def _invoiced(shipment) -> bool:
+    return db.session.scalar(sa.select(Invoice.id).where(Invoice.shipment_id == shipment.id,
+                                                         Invoice.status != InvoiceStatus.draft).limit(1)) is not None
+
+
 def seed(companies, users) -> None:
-    from portal.orders.models import Shipment
+    from portal.orders.demo import SHIPPED_NOTE
+    from portal.orders.models import PurchaseOrder, Shipment
 
     hartmann, nordstahl = companies.get("hartmann"), companies.get("nordstahl")
     tobias = users.get("tobias.wolf@nordstahl.example")
     if hartmann is None or nordstahl is None or tobias is None:
         return
-    shipment = db.session.scalar(sa.select(Shipment).where(Shipment.supplier_company_id == nordstahl.id,
-                                                           Shipment.buyer_company_id == hartmann.id)
+    ensure_settings(companies)
+    shipment = db.session.scalar(sa.select(Shipment).join(PurchaseOrder, PurchaseOrder.id == Shipment.order_id)
+                                 .where(Shipment.supplier_company_id == nordstahl.id,
+                                        Shipment.buyer_company_id == hartmann.id,
+                                        PurchaseOrder.notes == SHIPPED_NOTE)
                                  .order_by(Shipment.id))
-    if shipment is None:
+    if shipment is None or _invoiced(shipment):
         return
-    if db.session.scalar(sa.select(Invoice.id).where(Invoice.supplier_company_id == nordstahl.id).limit(1)):
-        return
-    if db.session.get(InvoiceSettings, nordstahl.id) is None:
-        db.session.add(InvoiceSettings(supplier_company_id=nordstahl.id, mode=InvoicingMode.per_shipment,
-                                       auto_issue=False, default_tax_rate=Decimal("19.00"), reminder_days="3,14,30",
-                                       footer_note="Managing directors: K. Richter · Amtsgericht Dortmund HRB 30418"))
-        db.session.commit()
     from portal.invoices.jobs import invoice_pdf_job
     from portal.jobs.queue import wait_for_inline_jobs
 
-    made = [_old_invoice(nordstahl, hartmann, tobias, *spec) for spec in OLD]
+    made = []
     try:
         inv = services.create_draft(tobias, shipment_id=shipment.id)
         inv = services.issue(inv, tobias, inv.lock_version)
@@ -83,3 +102,4 @@ def seed(companies, users) -> None:
                 invoice_pdf_job(m.id, m.pdf_job_id)
             except Exception as exc:  # noqa: BLE001
                 print(f"invoices demo: PDF of {m.number} failed ({exc})")
+
