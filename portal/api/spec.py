@@ -12,6 +12,17 @@ class Api(_Api):
     def _register_error_handlers(self):  # noqa: D401 - deliberately nothing
         return None
 
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        """As flask-smorest's, but the section (global tag) is the blueprint's readable ``tag`` ("Sourcing"),
+        the one its operations carry, instead of its name ("api_sourcing")."""
+        super().register_blueprint(blp, parameters=parameters, **options)
+        readable = getattr(blp, "tag", None)
+        name = options.get("name", blp.name)
+        if readable and readable != name:
+            for tag in self.spec._tags:  # apispec keeps the global tag list here; flask-smorest just added ours
+                if tag.get("name") == name:
+                    tag["name"] = readable
+
 
 api = Api()
 
@@ -24,7 +35,7 @@ API_CONFIG = {
     "API_SPEC_OPTIONS": {
         "info": {"description": "Everything a person does in the browser for RFQs, quotes, orders, shipments "
                                 "and invoices. Authenticate with a personal token: `Authorization: Bearer <token>` "
-                                "(create one on your account page). Money is `{amount: \"1234.50\", currency: "
+                                "(create one under the account menu → API tokens). Money is `{amount: \"1234.50\", currency: "
                                 "\"EUR\"}`, quantities are decimal strings, timestamps ISO 8601 with offset. "
                                 "Errors are application/problem+json (RFC 9457)."},
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},

@@ -25,6 +25,6 @@ def panels(user) -> list[dict]:
             "title": "Background jobs", "count": sum(1 for j in jobs if not j.done), "count_label": "running",
             "link": url_for("jobs.index"), "link_label": "All jobs",
             "items": [(f"{j.title} — {j.status.value}", url_for("jobs.detail", job_id=j.id)) for j in jobs],
-            "empty": "",
+            "empty": "", "position": "last",  # a status tile, not a to-do: after the work tiles
         })
     return out

@@ -11,6 +11,7 @@ from portal.quotes.models import Quote
 from portal.quotes.services import quotes_received_since, today_start
 from portal.quotes.states import QuoteStatus
 from portal.rfq.models import Rfq
+from portal.rfq.panels import when_for
 from portal.rfq.states import RfqStatus
 
 
@@ -46,17 +47,19 @@ def _sales_panels(user) -> list[dict]:
     out = [
         {"title": "Quotes not yet submitted", "count": len(drafts), "count_label": "drafts",
          "link": index, "link_label": "All our quotes",
-         "items": [(f"{q.rfq.reference} — due {q.rfq.deadline:%d %b %H:%M} UTC"
-                    + (" (revision)" if q.current_version_id else ""), edit(q)) for q in drafts[:6]],
+         "items": [((q.rfq.reference, q.rfq.buyer.display_name, "due " + when_for(user, q.rfq.deadline)
+                    + (" (revision)" if q.current_version_id else "")), edit(q)) for q in drafts[:6]],
          "empty": "No unsubmitted drafts.", "role": "sales"},
         {"title": "Quotes to re-confirm", "count": len(reconfirm), "count_label": "after amendments",
          "link": index, "link_label": "All our quotes",
-         "items": [(f"{q.rfq.reference} — amended, due {q.rfq.deadline:%d %b %H:%M} UTC", detail(q))
+         "items": [((q.rfq.reference, q.rfq.buyer.display_name, "amended, due " + when_for(user, q.rfq.deadline)),
+                    detail(q))
                    for q in reconfirm[:6]],
          "empty": "Nothing to re-confirm.", "role": "sales"},
         {"title": "Submitted quotes awaiting outcome", "count": len(awaiting), "count_label": "submitted",
          "link": index, "link_label": "All our quotes",
-         "items": [(f"{q.rfq.reference} — {q.rfq.title}" + (" (expired)" if q.expired else ""), detail(q))
+         "items": [((q.rfq.reference, q.rfq.buyer.display_name, q.rfq.title + (" (expired)" if q.expired else "")),
+                    detail(q))
                    for q in awaiting[:6]],
          "empty": "No submitted quotes waiting for a decision.", "role": "sales"},
     ]

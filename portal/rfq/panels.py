@@ -24,7 +24,8 @@ def _count_and_top(stmt, order_by) -> tuple[int, list[Rfq]]:
     return count, top
 
 
-def _when(user, dt) -> str:
+def when_for(user, dt) -> str:
+    """A deadline as the person reads it: their time zone and format (8 Dec, 16:00)."""
     try:
         tz = ZoneInfo(user.timezone or "UTC")
     except Exception:  # noqa: BLE001
@@ -109,12 +110,13 @@ def _supplier_panels(user) -> list[dict]:
     return [
         {"title": "Invitations awaiting your quote", "count": count, "count_label": "not yet submitted",
          "link": url_for("rfq.index", status="open"), "link_label": "Open invitations",
-         "items": [(_label(r, "due " + _when(user, r.deadline)),
+         "items": [((r.reference, f"{r.buyer.display_name}: {r.title}", "due " + when_for(user, r.deadline)),
                     url_for("rfq.detail", rfq_id=r.id)) for r in top],
          "empty": "Every open invitation has your quote.", "role": "sales"},
         {"title": "Questions answered", "count": answered, "count_label": "answers on open RFQs",
          "link": url_for("rfq.index", status="open"), "link_label": "Open RFQs",
-         "items": [(f"{r.reference}: {c.question[:60]}", url_for("rfq.detail", rfq_id=r.id) + "#questions")
+         "items": [(f"{r.reference} · {r.buyer.display_name}: {c.question[:60]}",
+                    url_for("rfq.detail", rfq_id=r.id) + "#questions")
                    for c, r in recent],
          "empty": "No answered questions on open RFQs.", "role": "sales"},
     ]

@@ -158,3 +158,15 @@ def test_demo_quick_order_file_is_valid_for_nordstahl_and_files_are_up_to_date()
                        ("catalog-import-nordstahl.csv", demo.nordstahl_import_csv())):
         path = demo.ROOT / "docs" / "demo" / name
         assert path.read_text(encoding="utf-8") == text, f"{path} is stale: run write_demo_files()"
+
+
+def test_reorder_list_shows_the_orders_coloured_status_badges(world, login):
+    """The same badge as the order pages (colour per status, the status in words), not a grey generic one."""
+    placed = factories.order(world.buyer, world.supplier_a, world.procurement, status="placed")
+    hold = factories.order(world.buyer, world.supplier_a, world.procurement, status="credit_hold")
+    received = factories.order(world.buyer, world.supplier_a, world.procurement, status="received")
+    html = login(world.procurement).get("/catalog/reorder").get_data(as_text=True)
+    rows = {o.po_number: html[html.index(o.po_number):].split("</tr>")[0] for o in (placed, hold, received)}
+    assert 'text-bg-primary" data-state="placed">Placed</span>' in rows[placed.po_number]
+    assert 'text-bg-danger" data-state="credit_hold">Credit hold</span>' in rows[hold.po_number]
+    assert 'text-bg-success" data-state="received">Received</span>' in rows[received.po_number]
