@@ -16,7 +16,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.accounts.models import Company, Role, User
 from portal.audit.services import record
 from portal.db import db, utcnow
+from portal import locking
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.locking import lock_row, retry_on_conflict
 from portal.money import ZERO, format_money, quantize, to_decimal
 from portal.orders.models import LineAck, OrderLine, OrderSource, PurchaseOrder
 from portal.orders.numbers import new_po_number, new_supplier_order_number
@@ -79,27 +81,26 @@ def parse_lock_version(value) -> int | None:
 
 
 def lock_order(order_or_id, actor: User | None = None) -> PurchaseOrder:
-    """Reload the order with a row lock (SELECT ... FOR UPDATE), fresh from the database.
+    """Reload the order with a row lock (SELECT ... FOR UPDATE), fresh from the database (portal.locking).
 
     With ``actor`` the load is scoped to what the actor's company may see (another company's order: NotFound).
+    The purchase order is the first lock of every order path (the lock order: portal/credit/ledger.py).
     """
     order_id = getattr(order_or_id, "id", order_or_id)
     db.session.expire_all()
-    stmt = sa.select(PurchaseOrder) if actor is None else scoped(PurchaseOrder, actor.company_id)
-    stmt = (stmt.where(PurchaseOrder.id == order_id).with_for_update(of=PurchaseOrder)
-            .execution_options(populate_existing=True))
-    order = db.session.scalar(stmt)
-    if order is None:
-        raise NotFound("No such order.")
-    return order
+    where = () if actor is None else (PurchaseOrder.visible_to(actor.company_id),)
+    return lock_row(PurchaseOrder, order_id, where=where, not_found="No such order.")
+
+
+def _stale(order: PurchaseOrder) -> str:
+    return (f"This order changed since you opened the page (it is now {order.status.label.lower()}); "
+            "reload and try again.")
 
 
 def check_fresh(order: PurchaseOrder, expected_lock_version) -> None:
-    """Refuse a stale form: the order changed since the page that posted it was loaded."""
-    expected = parse_lock_version(expected_lock_version)
-    if expected is None or expected != order.lock_version:
-        raise Conflict(f"This order changed since you opened the page (it is now {order.status.label.lower()}); "
-                       "reload and try again.")
+    """Refuse a stale form: the order changed since the page that posted it was loaded. The order must be
+    locked by ``lock_order`` in this transaction: the version is compared on the locked, re-read row."""
+    locking.check_fresh(order, expected_lock_version, _stale)
 
 
 def move(order: PurchaseOrder, target: OrderStatus, actor, action: str, detail: str = "") -> None:
@@ -359,6 +360,7 @@ def mark_submitted(order: PurchaseOrder, actor, action: str, detail: str = "") -
     enqueue_credit_check(order)
 
 
+@retry_on_conflict
 @_rollback_on_error
 def submit(order: PurchaseOrder, actor: User, expected_lock_version) -> PurchaseOrder:
     from portal.orders import approvals
@@ -435,6 +437,7 @@ def _reason(text: str | None, what: str) -> str:
     return reason
 
 
+@retry_on_conflict
 @_rollback_on_error
 def cancel(order: PurchaseOrder, actor: User, expected_lock_version, reason: str) -> PurchaseOrder:
     order = lock_order(order, actor)
@@ -454,6 +457,7 @@ def cancel(order: PurchaseOrder, actor: User, expected_lock_version, reason: str
     return order
 
 
+@retry_on_conflict
 @_rollback_on_error
 def reject(order: PurchaseOrder, actor: User, expected_lock_version, reason: str) -> PurchaseOrder:
     """The supplier declines a placed order."""
@@ -495,6 +499,7 @@ def _parse_date(text, label) -> date | None:
         raise ValidationFailed(f"{label}: {text!r} is not a date (use YYYY-MM-DD).")
 
 
+@retry_on_conflict
 @_rollback_on_error
 def acknowledge(order: PurchaseOrder, actor: User, expected_lock_version, decisions: dict) -> PurchaseOrder:
     """Per line: accept, propose another quantity and/or date (with a note), or reject the line.
@@ -583,6 +588,7 @@ def _change_text(line: OrderLine) -> str:
     return f"line {line.position}: " + ", ".join(parts) + (f" ({line.ack_note})" if line.ack_note else "")
 
 
+@retry_on_conflict
 @_rollback_on_error
 def accept_changes(order: PurchaseOrder, actor: User, expected_lock_version) -> PurchaseOrder:
     order = lock_order(order, actor)
@@ -612,6 +618,7 @@ def accept_changes(order: PurchaseOrder, actor: User, expected_lock_version) -> 
 REJECTED_CHANGES_REASON = "Buyer rejected the supplier's changes"
 
 
+@retry_on_conflict
 @_rollback_on_error
 def reject_changes(order: PurchaseOrder, actor: User, expected_lock_version) -> PurchaseOrder:
     order = lock_order(order, actor)
