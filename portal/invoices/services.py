@@ -24,16 +24,19 @@ from sqlalchemy import event
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal import locking
 from portal.accounts.models import Company, Role, User
 from portal.audit.services import record as audit
+from portal.credit import ledger
+from portal.credit.ledger import OPEN_STATUSES, overdue_invoices_count, unpaid_invoices_total  # noqa: F401
+from portal.credit.ledger import overdue_clause as _overdue_clause
 from portal.db import db, utcnow
 from portal.errors import Conflict, DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.invoices import numbers
 from portal.invoices.models import (DocumentKind, Invoice, InvoiceLine, InvoiceSettings, InvoicingMode, Payment,
                                     ReminderSent)
 from portal.invoices.states import InvoiceStatus, check
-from portal import locking
-from portal.locking import lock_checked, lock_row, retry_on_conflict
+from portal.locking import retry_on_conflict
 from portal.money import ZERO, minor_unit, quantize, to_decimal
 from portal.orders.models import OrderLine, PurchaseOrder, Shipment, ShipmentLine
 from portal.orders.states import OrderStatus
@@ -42,7 +45,6 @@ PDF_JOB = "portal.invoices.jobs.invoice_pdf_job"
 REVERSE_CHARGE_NOTE = "Reverse charge: VAT to be accounted for by the recipient (Art. 196 Directive 2006/112/EC)"
 EU_COUNTRIES = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
                 "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
-OPEN_STATUSES = (InvoiceStatus.issued, InvoiceStatus.partially_paid)
 HUNDRED = Decimal(100)
 IS = InvoiceStatus
 
@@ -100,8 +102,9 @@ def _stale(inv: Invoice) -> str:
 
 def lock_fresh(inv_or_id, expected_lock_version) -> Invoice:
     """Lock the invoice row, re-read it, then compare the form's lock_version (portal.locking)."""
-    return lock_checked(Invoice, getattr(inv_or_id, "id", inv_or_id), expected_lock_version, _stale,
-                        not_found="No such invoice.")
+    inv = ledger.lock_invoice(getattr(inv_or_id, "id", inv_or_id))
+    locking.check_fresh(inv, expected_lock_version, _stale)
+    return inv
 
 
 def check_fresh(inv: Invoice, expected_lock_version) -> None:
@@ -480,10 +483,7 @@ def _require_iban(supplier: Company) -> None:
 def _lock_order(order_id: int) -> PurchaseOrder:
     """Lock the purchase order (the first lock of every invoicing path, see portal/credit/ledger.py) and re-read
     it with its lines, so quantities shipped and invoiced are counted from committed rows."""
-    order = lock_row(PurchaseOrder, order_id, not_found="No such order.")
-    db.session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order.id)
-                       .execution_options(populate_existing=True)).all()
-    return order
+    return ledger.lock_order(order_id, with_lines=True)
 
 
 def _fully_invoiced(order: PurchaseOrder) -> bool:
@@ -542,13 +542,8 @@ def _issue(inv: Invoice, actor: User | None, today: date | None = None, issued_a
         inv.supply_date = inv.supply_date or today
     inv.due_date = today + timedelta(days=inv.payment_terms_days or 0)
     _finish_issue(inv, actor, today, breakdown, issued_at)
-    if order is not None:
-        from portal.credit.services import consume_reservation, convert_reservation
-
-        if _fully_invoiced(order):
-            convert_reservation(order)
-        else:  # a partial invoice: its amount moves from the reservation to unpaid invoices
-            consume_reservation(order, inv.total_net)
+    if order is not None:  # a partial invoice moves its amount from the reservation to unpaid invoices
+        ledger.invoiced(order, inv.total_net, fully=_fully_invoiced(order))
     from portal.notifications.services import notify_company
 
     notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice",
@@ -577,7 +572,7 @@ def issue(inv: Invoice, actor: User, expected_lock_version) -> Invoice:
 # --------------------------------------------------------------------------------------------- credit notes
 
 def _lock_invoice(inv_id: int) -> Invoice:
-    return lock_row(Invoice, inv_id, not_found="No such invoice.")
+    return ledger.lock_invoice(inv_id)
 
 
 @retry_on_conflict
@@ -941,28 +936,8 @@ def auto_invoice_shipment(shipment_id: int) -> Invoice | None:
 
 # --------------------------------------------------------------------------------------------- figures for credit
 
-def unpaid_invoices_total(supplier_id: int, buyer_id: int, currency: str) -> Decimal:
-    """Open amount of the buyer's issued, unpaid invoices at the supplier in ``currency``."""
-    v = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(Invoice.total_gross - Invoice.paid_amount
-                                               - Invoice.credited_amount), 0))
-        .where(Invoice.supplier_company_id == supplier_id, Invoice.buyer_company_id == buyer_id,
-               Invoice.currency == currency, Invoice.kind == DocumentKind.invoice,
-               Invoice.status.in_(OPEN_STATUSES)))
-    return Decimal(v or 0)
-
-
-def _overdue_clause(today: date | None = None):
-    today = today or utcnow().date()
-    return sa.and_(Invoice.kind == DocumentKind.invoice, Invoice.status.in_(OPEN_STATUSES),
-                   Invoice.due_date < today,
-                   Invoice.total_gross - Invoice.paid_amount - Invoice.credited_amount > 0)
-
-
-def overdue_invoices_count(supplier_id: int, buyer_id: int) -> int:
-    return int(db.session.scalar(
-        sa.select(sa.func.count(Invoice.id)).where(Invoice.supplier_company_id == supplier_id,
-                                                   Invoice.buyer_company_id == buyer_id, _overdue_clause())) or 0)
+# unpaid_invoices_total, overdue_invoices_count and the overdue clause are the credit ledger's
+# (portal.credit.ledger), imported above and kept importable from here.
 
 
 # --------------------------------------------------------------------------------------------- reminders

@@ -24,7 +24,7 @@ from portal.db import db
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.money import CURRENCIES, format_money, to_decimal
 from portal.orders.models import ApprovalRule, OrderApproval, PurchaseOrder
-from portal.orders.services import (_rollback_on_error, check_fresh, commit, lock_order, mark_submitted, move,
+from portal.orders.core import (_rollback_on_error, check_fresh, commit, lock_order, mark_submitted, move,
                                     numbers_text, order_link)
 from portal.orders.states import OrderStatus
 

@@ -6,13 +6,13 @@ from decimal import Decimal
 from portal.accounts.models import Role, User
 from portal.db import db, utcnow
 from portal.errors import InvalidTransition, NotFound, ValidationFailed
+from portal.locking import retry_on_conflict
 from portal.money import ZERO, format_quantity, to_decimal
 from portal.orders.models import LineAck, PurchaseOrder, Shipment, ShipmentLine
 from portal.orders.numbers import new_delivery_note_number
-from portal.orders.services import (_notify_buyer, _notify_supplier, _rollback_on_error, check_fresh, commit,
-                                    lock_order, move, numbers_text, open_quantity, require_buyer,
-                                    require_supplier)
-from portal.locking import retry_on_conflict
+from portal.orders.core import (_notify_buyer, _notify_supplier, _rollback_on_error, check_fresh, commit,
+                                lock_order, move, numbers_text, require_buyer, require_supplier)
+from portal.orders.services import open_quantity
 from portal.orders.states import OrderStatus
 
 S = OrderStatus
