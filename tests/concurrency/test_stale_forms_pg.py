@@ -172,3 +172,39 @@ def test_ten_identical_api_credit_notes_answer_one_201_and_409s(app, bw, issued_
     codes = sorted(v for ok, v in race(app, N, work))
     assert codes == [201] + [409] * (N - 1)
     assert db.session.scalar(sa.select(sa.func.count(Invoice.id)).where(Invoice.corrects_invoice_id == inv_id)) == 1
+
+
+@pytest.mark.postgres
+def test_ten_identical_rfq_edits_save_one(app, bw):
+    from portal.rfq import services as rfq_services
+    from portal.rfq.models import Rfq
+
+    rfq = factories.rfq(bw.buyer, bw.procurement, status="draft")
+    rid, version, actor_id = rfq.id, rfq.version, bw.procurement.id
+
+    def work(i):
+        return rfq_services.update_rfq(db.session.get(User, actor_id), rid, version=version,
+                                       title=f"Pumps, take {i}").title
+
+    title = _one_winner(race(app, N, work))
+    assert db.session.get(Rfq, rid).title == title
+    assert db.session.get(Rfq, rid).version == version + 1
+
+
+@pytest.mark.postgres
+def test_ten_identical_quote_withdrawals_withdraw_once(app, bw):
+    from portal.audit.models import AuditEvent
+    from portal.quotes import services as quote_services
+    from portal.quotes.models import Quote
+
+    rfq = factories.rfq(bw.buyer, bw.procurement, suppliers=[bw.supplier_a])
+    quote = factories.quote(rfq, bw.supplier_a, bw.sales_a)
+    qid, version, actor_id = quote.id, quote.lock_version, bw.sales_a.id
+
+    def work(i):
+        return quote_services.withdraw(db.session.get(Quote, qid), db.session.get(User, actor_id), "Price error",
+                                       version).status
+
+    _one_winner(race(app, N, work))
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
+        AuditEvent.entity_type == "quote", AuditEvent.entity_id == qid, AuditEvent.action.like("%withdr%"))) == 1
