@@ -208,3 +208,35 @@ def test_ten_identical_quote_withdrawals_withdraw_once(app, bw):
     _one_winner(race(app, N, work))
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
         AuditEvent.entity_type == "quote", AuditEvent.entity_id == qid, AuditEvent.action.like("%withdr%"))) == 1
+
+
+@pytest.mark.postgres
+def test_a_double_click_on_record_payment_in_the_browser_records_one(app, bw, issued_invoices, login):
+    inv = issued_invoices[0]
+    inv_id = inv.id
+    form = {"lock_version": str(inv.lock_version), "amount": "10.00", "paid_on": str(inv.issue_date),
+            "reference": "", "submit": "Record payment"}
+    clients = [login(bw.accounts_a) for _ in range(N)]
+
+    def work(i):
+        return clients[i].post(f"/invoices/{inv_id}/payments", data=form).status_code
+
+    codes = sorted(v for ok, v in race(app, N, work))
+    assert codes == [302] + [422] * (N - 1)  # one redirect to the invoice; the others see the sentence
+    assert db.session.scalar(sa.select(sa.func.count(Payment.id)).where(Payment.invoice_id == inv_id)) == 1
+
+
+@pytest.mark.postgres
+def test_ten_clicks_on_issue_credit_note_in_the_browser_issue_one(app, bw, issued_invoices, login):
+    inv = issued_invoices[0]
+    inv_id = inv.id
+    form = {"lock_version": str(inv.lock_version), "mode": "amount", "amount": "5.00", "tax_rate": "19",
+            "reason": "Damaged box", "submit": "Issue credit note"}
+    clients = [login(bw.accounts_a) for _ in range(N)]
+
+    def work(i):
+        return clients[i].post(f"/invoices/{inv_id}/credit", data=form).status_code
+
+    codes = sorted(v for ok, v in race(app, N, work))
+    assert codes == [302] + [422] * (N - 1)
+    assert db.session.scalar(sa.select(sa.func.count(Invoice.id)).where(Invoice.corrects_invoice_id == inv_id)) == 1
