@@ -13,7 +13,8 @@ The order in which locks are taken is written once, in portal/credit/ledger.py.
 
 ``retry_on_conflict`` re-runs a whole unit of work when PostgreSQL reports a deadlock or a serialization failure:
 the session is rolled back and the function called again, so it re-reads every row. Only the outermost decorated
-call retries (an inner one would re-run half a unit of work); the inner ones just pass the error on.
+call retries (an inner one would re-run half a unit of work), and only when it began with nothing written in the
+transaction yet; otherwise the error goes up to whoever owns the whole unit.
 """
 from __future__ import annotations
 
@@ -76,10 +77,19 @@ def is_locked(obj) -> bool:
     return _key(obj) in db.session.info.get(_LOCKED, ())
 
 
+_WROTE = "portal_flushed_writes"
+
+
 @sa.event.listens_for(Session, "after_transaction_end")
 def _forget_locks(session, transaction):
-    if transaction.parent is None:  # the outermost transaction ended: its row locks are gone
+    if transaction.parent is None:  # the outermost transaction ended: its row locks (and writes) are gone
         session.info.pop(_LOCKED, None)
+        session.info.pop(_WROTE, None)
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _remember_writes(session, flush_context):
+    session.info[_WROTE] = True
 
 
 def lock_row(model, row_id, *, where=(), options=(), not_found: str | None = None):
@@ -139,6 +149,11 @@ def is_retryable(exc: BaseException) -> bool:
     return False
 
 
+def _has_writes() -> bool:
+    session = db.session
+    return bool(session.info.get(_WROTE) or session.new or session.dirty or session.deleted)
+
+
 def retry_on_conflict(fn=None, *, attempts: int = RETRY_ATTEMPTS, base_delay: float = RETRY_BASE_DELAY):
     """Run the unit of work again (rolled back, rows re-read) on a deadlock or serialization failure, at most
     ``attempts`` times in all; the last failure becomes a Conflict (409, a sentence) rather than a 500."""
@@ -146,7 +161,9 @@ def retry_on_conflict(fn=None, *, attempts: int = RETRY_ATTEMPTS, base_delay: fl
     def decorate(func):
         @functools.wraps(func)
         def wrapped(*args, **kwargs):
-            if _in_unit.get():
+            if _in_unit.get() or _has_writes():
+                # Inside a unit that retries, or after uncommitted writes of a caller: a retry here would
+                # roll back work it cannot redo, so the error goes up to whoever owns the whole unit.
                 return func(*args, **kwargs)
             token = _in_unit.set(True)
             try:

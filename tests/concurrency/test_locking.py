@@ -153,3 +153,25 @@ def test_a_real_deadlock_is_retried(app, world):
         t.join(60)
     assert all(isinstance(r, int) for r in results), results
     assert sorted(results) == [1, 2]  # one unit ran once, the deadlock victim twice
+
+
+def test_no_retry_over_a_callers_uncommitted_writes(world, monkeypatch):
+    """A rollback would throw away the caller's work, which the unit cannot redo: the error goes up instead."""
+    monkeypatch.setattr(locking.time, "sleep", lambda s: None)
+    order = factories.order(world.buyer, world.supplier_a, world.procurement)
+    calls = []
+
+    @locking.retry_on_conflict
+    def unit():
+        calls.append(1)
+        raise _db_error("40P01")
+
+    order.notes = "the caller's change"
+    db.session.flush()
+    with pytest.raises(sa.exc.OperationalError):
+        unit()
+    assert len(calls) == 1
+    db.session.rollback()
+    with pytest.raises(Conflict):  # a clean transaction again: the unit owns it and retries
+        unit()
+    assert len(calls) == 1 + locking.RETRY_ATTEMPTS
