@@ -1,9 +1,10 @@
 """Credit: accounts (limits and terms), the reservation ledger, the credit check and hold decisions.
 
 Exposure of a buyer at a supplier = unpaid invoices + reserved amounts of placed, not-yet-invoiced orders + the
-order being checked. ``check_order`` serialises on the pair's CreditAccount row (get-or-create with
-INSERT ... ON CONFLICT DO NOTHING, then SELECT ... FOR UPDATE), so two orders submitted at the same moment cannot
-both pass a limit only one fits.
+order being checked. ``check_order`` locks the order and then serialises on the pair's CreditAccount row
+(get-or-create with INSERT ... ON CONFLICT DO NOTHING, then SELECT ... FOR UPDATE), so two orders submitted at the
+same moment cannot both pass a limit only one fits. The ledger itself (exposure, reservations, these locks and the
+order in which every path takes them) is portal/credit/ledger.py.
 
 An external provider (HTTP) is asked BEFORE the row lock is taken, with the figures as they stand then; the
 authoritative limit comparison is repeated under the lock. The lock is therefore held for milliseconds, never
