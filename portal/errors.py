@@ -41,13 +41,8 @@ class ValidationFailed(DomainError):
 
 
 def check_version(expected, current: int, message: str) -> None:
-    """Refuse a stale form: the version the page was loaded with must still be the row's.
-    ``None``/empty skips the check (internal callers and API clients that opted out)."""
-    if expected is None or expected == "":
-        return
-    try:
-        value = int(expected)
-    except (TypeError, ValueError):
-        raise Conflict(message)
-    if value != current:
-        raise Conflict(message)
+    """Refuse a stale form (``None``/empty skips). Kept for older callers: the rule lives in portal.locking, whose
+    ``lock_checked`` / ``check_fresh`` compare on a row locked and re-read in this transaction — use those."""
+    from portal.locking import check_version as compare
+
+    compare(expected, current, message, required=False)

@@ -14,6 +14,7 @@ from portal.db import db
 from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.invoices import services as invoice_services
 from portal.invoices.models import DocumentKind, Invoice
+from portal.locking import retry_on_conflict
 from portal.tenancy import get_for_company
 
 bp = make_blueprint("api_invoicing", "Invoices, their PDFs, payments and credit notes.")
@@ -183,6 +184,7 @@ def list_invoices(page, per_page, status=None):
 @idempotent
 @bp.arguments(InvoiceIn)
 @bp.response(201, InvoiceOut)
+@retry_on_conflict
 def create_invoice(data):
     """Supplier accounts: invoice what was shipped and not yet invoiced on a shipment (`shipment_id`) or an
     order (`order_id`), and issue it at once (gapless number, PDF rendered in the background). One unit of work:

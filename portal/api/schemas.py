@@ -132,6 +132,9 @@ class CommentArgs(LockArgs):
     comment = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
-def lock_or_current(obj, given) -> int:
-    """The API's opt-out of optimistic locking: no lock_version in the body means 'the current one'."""
-    return obj.lock_version if given is None else given
+def lock_or_current(obj, given):
+    """The API's opt-out of optimistic locking: no lock_version in the body means 'the current one' — the version
+    the row has under the service's row lock (portal.locking.CURRENT), not the one this unlocked read saw."""
+    from portal.locking import CURRENT
+
+    return CURRENT if given is None else given

@@ -1,9 +1,10 @@
 """Credit: accounts (limits and terms), the reservation ledger, the credit check and hold decisions.
 
 Exposure of a buyer at a supplier = unpaid invoices + reserved amounts of placed, not-yet-invoiced orders + the
-order being checked. ``check_order`` serialises on the pair's CreditAccount row (get-or-create with
-INSERT ... ON CONFLICT DO NOTHING, then SELECT ... FOR UPDATE), so two orders submitted at the same moment cannot
-both pass a limit only one fits.
+order being checked. ``check_order`` locks the order and then serialises on the pair's CreditAccount row
+(get-or-create with INSERT ... ON CONFLICT DO NOTHING, then SELECT ... FOR UPDATE), so two orders submitted at the
+same moment cannot both pass a limit only one fits. The ledger itself (exposure, reservations, these locks and the
+order in which every path takes them) is portal/credit/ledger.py.
 
 An external provider (HTTP) is asked BEFORE the row lock is taken, with the figures as they stand then; the
 authoritative limit comparison is repeated under the lock. The lock is therefore held for milliseconds, never
@@ -18,16 +19,23 @@ from decimal import Decimal
 import sqlalchemy as sa
 from babel.numbers import list_currencies
 from flask import current_app
-from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.accounts.models import Company, Role, User
 from portal.audit.services import record
+from portal.credit import ledger
+# The ledger (exposure, reservations, the pair's account lock and the lock order) lives in portal.credit.ledger;
+# these names stay importable from here for the views and older callers.
+from portal.credit.ledger import (adjust_reservation, consume_reservation, convert_reservation,  # noqa: F401
+                                  default_account, effective_account, lock_pair_account, overdue_invoices_count,
+                                  pair_account, release_reservation, reserved_total, unpaid_invoices_total)
+from portal.credit.ledger import reserve as _reserve
 from portal.credit.models import CreditAccount, CreditCheck, CreditReservation, ReservationStatus
 from portal.credit.providers import (MANUAL, BuiltinProvider, CreditDecision, CreditRequest, external_provider,
                                      fmt)
 from portal.db import db, utcnow
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.locking import check_fresh, retry_on_conflict
 from portal.money import ZERO, minor_unit, quantize, to_decimal
 from portal.orders.models import PurchaseOrder
 from portal.orders.states import SUPPLIER_VISIBLE, OrderStatus, check
@@ -47,75 +55,6 @@ def _unit_of_work(fn):
             raise
 
     return wrapped
-
-
-# --------------------------------------------------------------------------------------------- ledger reads
-
-def unpaid_invoices_total(supplier_id: int, buyer_id: int, currency: str) -> Decimal:
-    """Open (unpaid) invoice amounts of the buyer at the supplier, from the invoicing ledger."""
-    from portal.invoices import services as invoices
-
-    return Decimal(invoices.unpaid_invoices_total(supplier_id, buyer_id, currency))
-
-
-def overdue_invoices_count(supplier_id: int, buyer_id: int) -> int:
-    """Invoices of the buyer at the supplier past their due date and unpaid."""
-    from portal.invoices import services as invoices
-
-    return int(invoices.overdue_invoices_count(supplier_id, buyer_id))
-
-
-def reserved_total(supplier_id: int, buyer_id: int, currency: str) -> Decimal:
-    value = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(CreditReservation.amount), 0))
-        .where(CreditReservation.supplier_company_id == supplier_id,
-               CreditReservation.buyer_company_id == buyer_id,
-               CreditReservation.currency == currency,
-               CreditReservation.status == ReservationStatus.reserved))
-    return Decimal(value or 0)
-
-
-def default_account(supplier_id: int) -> CreditAccount | None:
-    return db.session.scalar(sa.select(CreditAccount).where(CreditAccount.supplier_company_id == supplier_id,
-                                                            CreditAccount.buyer_company_id.is_(None)))
-
-
-def pair_account(supplier_id: int, buyer_id: int) -> CreditAccount | None:
-    return db.session.scalar(sa.select(CreditAccount).where(CreditAccount.supplier_company_id == supplier_id,
-                                                            CreditAccount.buyer_company_id == buyer_id))
-
-
-def effective_account(supplier_id: int, buyer_id: int) -> CreditAccount | None:
-    """The buyer's own account at the supplier, else the supplier's default (read only)."""
-    return pair_account(supplier_id, buyer_id) or default_account(supplier_id)
-
-
-def lock_pair_account(supplier_id: int, buyer_id: int) -> CreditAccount | None:
-    """Get-or-create the pair's account row (a copy of the default) and lock it until the transaction ends.
-
-    Returns None when the supplier has neither an account for this buyer nor a default (nothing to lock; such
-    orders always go on hold). On SQLite the INSERT takes the database write lock, which serialises as well.
-    """
-    default = default_account(supplier_id)
-    if default is not None:
-        dialect = db.session.get_bind().dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        now = utcnow()
-        db.session.execute(
-            insert(CreditAccount).values(
-                supplier_company_id=supplier_id, buyer_company_id=buyer_id, limit_amount=default.limit_amount,
-                currency=default.currency, payment_terms_days=default.payment_terms_days,
-                block_on_overdue=default.block_on_overdue, created_at=now, updated_at=now)
-            .on_conflict_do_nothing(index_elements=["supplier_company_id", "buyer_company_id"]))
-    return db.session.scalar(
-        sa.select(CreditAccount)
-        .where(CreditAccount.supplier_company_id == supplier_id, CreditAccount.buyer_company_id == buyer_id)
-        .options(lazyload(CreditAccount.buyer))
-        .with_for_update(of=CreditAccount)
-        .execution_options(populate_existing=True))
 
 
 # --------------------------------------------------------------------------------------------- the check
@@ -156,10 +95,12 @@ def _builtin(order: PurchaseOrder, account: CreditAccount | None) -> _Assessment
 
 
 def _load_order(order_id: int, *, lock: bool = False) -> PurchaseOrder | None:
-    stmt = sa.select(PurchaseOrder).where(PurchaseOrder.id == order_id)
     if lock:
-        stmt = stmt.with_for_update(of=PurchaseOrder).execution_options(populate_existing=True)
-    return db.session.scalar(stmt)
+        try:
+            return ledger.lock_order(order_id)
+        except NotFound:
+            return None
+    return db.session.scalar(sa.select(PurchaseOrder).where(PurchaseOrder.id == order_id))
 
 
 def _external_first(order_id: int):
@@ -188,6 +129,7 @@ def _external_first(order_id: int):
                               getattr(provider, "name", "external"))
 
 
+@retry_on_conflict
 @_unit_of_work
 def check_order(order_id: int) -> CreditCheck | None:
     """Decide one submitted order: reserve and place it, or put it on credit hold. Commits once.
@@ -195,17 +137,13 @@ def check_order(order_id: int) -> CreditCheck | None:
     Idempotent: an order that is no longer ``submitted`` is left alone (returns its latest check, if any).
     """
     external = _external_first(order_id)
-    order = _load_order(order_id)
+    order = _load_order(order_id, lock=True)  # the order, then the pair's account (portal/credit/ledger.py)
     if order is None:
         raise NotFound("No such order.")
-    if order.status != OrderStatus.submitted:
+    if order.status != OrderStatus.submitted:  # a concurrent check (or the buyer) decided it already
         db.session.rollback()
         return latest_check(order_id)
-    account = lock_pair_account(order.supplier_company_id, order.buyer_company_id)
-    order = _load_order(order_id, lock=True)  # after the pair lock: a concurrent check may have decided it
-    if order.status != OrderStatus.submitted:
-        db.session.rollback()
-        return latest_check(order_id)
+    account = lock_pair_account(order.supplier_company_id, order.buyer_company_id)  # serialises the pair's checks
 
     assessment = _builtin(order, account)
     decision = assessment.decision
@@ -301,65 +239,6 @@ def _order_link(order: PurchaseOrder) -> str:
         return f"/orders/{order.id}"
 
 
-def _reserve(order: PurchaseOrder) -> CreditReservation:
-    res = db.session.scalar(sa.select(CreditReservation).where(CreditReservation.order_id == order.id))
-    if res is None:
-        res = CreditReservation(order_id=order.id, supplier_company_id=order.supplier_company_id,
-                                buyer_company_id=order.buyer_company_id)
-        db.session.add(res)
-    res.amount = quantize(Decimal(order.total_net), order.currency)
-    res.currency = order.currency
-    res.status = ReservationStatus.reserved
-    res.closed_at = None
-    db.session.flush()
-    return res
-
-
-def _close_reservation(order: PurchaseOrder, status: ReservationStatus) -> CreditReservation | None:
-    res = db.session.scalar(sa.select(CreditReservation).where(CreditReservation.order_id == order.id,
-                                                              CreditReservation.status == ReservationStatus.reserved))
-    if res is None:
-        return None
-    res.status = status
-    res.closed_at = utcnow()
-    db.session.flush()
-    return res
-
-
-def release_reservation(order: PurchaseOrder) -> CreditReservation | None:
-    """The order was cancelled or rejected: its amount no longer counts. Flush only."""
-    return _close_reservation(order, ReservationStatus.released)
-
-
-def convert_reservation(order: PurchaseOrder) -> CreditReservation | None:
-    """The order was invoiced: the exposure now sits in unpaid invoices. Flush only."""
-    return _close_reservation(order, ReservationStatus.converted)
-
-
-def adjust_reservation(order: PurchaseOrder) -> CreditReservation | None:
-    """The order's total changed after placement (the buyer accepted the supplier's changes): the reservation
-    follows it, so exposure stays the ledger's truth. Flush only."""
-    res = db.session.scalar(sa.select(CreditReservation).where(CreditReservation.order_id == order.id,
-                                                              CreditReservation.status == ReservationStatus.reserved))
-    if res is None:
-        return None
-    res.amount = order.total_net
-    db.session.flush()
-    return res
-
-
-def consume_reservation(order: PurchaseOrder, amount: Decimal) -> CreditReservation | None:
-    """Part of the order was invoiced: that part of its exposure now sits in unpaid invoices, so the
-    reservation shrinks by it (never below zero) instead of counting twice. Flush only."""
-    res = db.session.scalar(sa.select(CreditReservation).where(CreditReservation.order_id == order.id,
-                                                              CreditReservation.status == ReservationStatus.reserved))
-    if res is None:
-        return None
-    res.amount = max(Decimal(res.amount) - Decimal(amount), ZERO)
-    db.session.flush()
-    return res
-
-
 def latest_check(order_id: int) -> CreditCheck | None:
     return db.session.scalar(sa.select(CreditCheck).where(CreditCheck.order_id == order_id)
                              .order_by(CreditCheck.id.desc()).limit(1))
@@ -394,6 +273,10 @@ def hold_for_supplier(actor: User, order_id) -> PurchaseOrder:
     return order
 
 
+def _stale(order: PurchaseOrder) -> str:
+    return f"This order changed since you opened the page (it is now {order.status.label.lower()}); reload and try again."
+
+
 def _decide_hold(order: PurchaseOrder, actor: User, comment: str, expected_lock_version, verb: str):
     _require_accounts_of_supplier(actor, order)
     comment = (comment or "").strip()
@@ -403,14 +286,7 @@ def _decide_hold(order: PurchaseOrder, actor: User, comment: str, expected_lock_
     if len(comment) > 2000:
         raise ValidationFailed("The comment is too long (2,000 characters at most).",
                                errors={"comment": "At most 2,000 characters."})
-    if expected_lock_version not in (None, ""):
-        try:
-            expected = int(expected_lock_version)
-        except (TypeError, ValueError):
-            expected = -1
-        if expected != order.lock_version:
-            raise Conflict(f"This order changed since you opened the page (it is now "
-                           f"{order.status.label.lower()}); reload and try again.")
+    check_fresh(order, expected_lock_version, _stale, required=False)  # on the locked, re-read order
     if order.status != OrderStatus.credit_hold:
         raise InvalidTransition(f"Only an order on credit hold can be released or rejected; "
                                 f"order {order.po_number} is {order.status.label.lower()}.")
@@ -445,13 +321,13 @@ def _commit_decision(order: PurchaseOrder) -> None:
         raise Conflict("This order changed since you opened the page; reload and try again.") from exc
 
 
+@retry_on_conflict
 @_unit_of_work
 def release_hold(order: PurchaseOrder, actor: User, comment: str, *, expected_lock_version=None) -> PurchaseOrder:
     """The accounts team accepts the risk: -> placed, and the amount is reserved even if over the limit."""
-    comment = _decide_hold(order, actor, comment, expected_lock_version, "release")
+    order = ledger.lock_order(order.id)  # the order, then the pair's account (portal/credit/ledger.py)
     lock_pair_account(order.supplier_company_id, order.buyer_company_id)  # serialise with running checks
-    order = _load_order(order.id, lock=True)
-    comment = _decide_hold(order, actor, comment, None, "release")
+    comment = _decide_hold(order, actor, comment, expected_lock_version, "release")
     before = order.status
     _resolve_check(order, actor, "released", comment)
     _reserve(order)
@@ -464,12 +340,12 @@ def release_hold(order: PurchaseOrder, actor: User, comment: str, *, expected_lo
     return order
 
 
+@retry_on_conflict
 @_unit_of_work
 def reject_hold(order: PurchaseOrder, actor: User, comment: str, *, expected_lock_version=None) -> PurchaseOrder:
     """The accounts team refuses the order: -> rejected with the comment as the reason; nothing reserved."""
+    order = ledger.lock_order(order.id)
     comment = _decide_hold(order, actor, comment, expected_lock_version, "reject")
-    order = _load_order(order.id, lock=True)
-    comment = _decide_hold(order, actor, comment, None, "reject")
     before = order.status
     check(order.status, OrderStatus.rejected)
     _resolve_check(order, actor, "rejected", comment)

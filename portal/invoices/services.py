@@ -24,14 +24,19 @@ from sqlalchemy import event
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal import locking
 from portal.accounts.models import Company, Role, User
 from portal.audit.services import record as audit
+from portal.credit import ledger
+from portal.credit.ledger import OPEN_STATUSES, overdue_invoices_count, unpaid_invoices_total  # noqa: F401
+from portal.credit.ledger import overdue_clause as _overdue_clause
 from portal.db import db, utcnow
 from portal.errors import Conflict, DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.invoices import numbers
 from portal.invoices.models import (DocumentKind, Invoice, InvoiceLine, InvoiceSettings, InvoicingMode, Payment,
                                     ReminderSent)
 from portal.invoices.states import InvoiceStatus, check
+from portal.locking import retry_on_conflict
 from portal.money import ZERO, minor_unit, quantize, to_decimal
 from portal.orders.models import OrderLine, PurchaseOrder, Shipment, ShipmentLine
 from portal.orders.states import OrderStatus
@@ -40,7 +45,6 @@ PDF_JOB = "portal.invoices.jobs.invoice_pdf_job"
 REVERSE_CHARGE_NOTE = "Reverse charge: VAT to be accounted for by the recipient (Art. 196 Directive 2006/112/EC)"
 EU_COUNTRIES = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
                 "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
-OPEN_STATUSES = (InvoiceStatus.issued, InvoiceStatus.partially_paid)
 HUNDRED = Decimal(100)
 IS = InvoiceStatus
 
@@ -92,11 +96,20 @@ def parse_lock_version(value) -> int | None:
         return None
 
 
+def _stale(inv: Invoice) -> str:
+    return f"{label(inv)} changed since you opened the page (someone else saved it); reload and try again."
+
+
+def lock_fresh(inv_or_id, expected_lock_version) -> Invoice:
+    """Lock the invoice row, re-read it, then compare the form's lock_version (portal.locking)."""
+    inv = ledger.lock_invoice(getattr(inv_or_id, "id", inv_or_id))
+    locking.check_fresh(inv, expected_lock_version, _stale)
+    return inv
+
+
 def check_fresh(inv: Invoice, expected_lock_version) -> None:
-    expected = parse_lock_version(expected_lock_version)
-    if expected is None or expected != inv.lock_version:
-        raise Conflict(f"{label(inv)} changed since you opened the page (someone else saved it); "
-                       "reload and try again.")
+    """The version check on an invoice this transaction has locked (``lock_fresh`` / ``_lock_invoice``)."""
+    locking.check_fresh(inv, expected_lock_version, _stale)
 
 
 def require_supplier_accounts(actor: User, company_id: int) -> None:
@@ -308,6 +321,7 @@ def _apply_edits(inv: Invoice, rows: list[tuple], reverse_charge: bool) -> None:
         ln.position = i
 
 
+@retry_on_conflict
 @_rollback_on_error
 def create_draft(actor: User, *, shipment_id=None, order_id=None, edits: dict | None = None,
                  notes: str = "", commit: bool = True) -> Invoice:
@@ -317,6 +331,7 @@ def create_draft(actor: User, *, shipment_id=None, order_id=None, edits: dict | 
     down to what is invoiceable."""
     require_supplier_accounts(actor, actor.company_id) if commit else None
     order, shipment = _load_source(actor, shipment_id, order_id)
+    order = _lock_order(order.id)  # the lock order: purchase order first (before the draft row references it)
     rows = proposal(order, shipment)
     if not rows:
         what = f"shipment {shipment.number}" if shipment else f"order {order.po_number}"
@@ -359,13 +374,14 @@ def create_draft(actor: User, *, shipment_id=None, order_id=None, edits: dict | 
     return inv
 
 
+@retry_on_conflict
 @_rollback_on_error
 def update_draft(inv: Invoice, actor: User, expected_lock_version, edits: dict, notes: str | None = None) -> Invoice:
     """Edit a draft's discount, tax rate and quantities (down only, never above shipped minus invoiced)."""
     require_supplier_accounts(actor, inv.supplier_company_id)
+    inv = lock_fresh(inv, expected_lock_version)
     if inv.status != IS.draft:
         raise InvalidTransition(f"{label(inv)} is issued and cannot be changed; issue a credit note instead.")
-    check_fresh(inv, expected_lock_version)
     rows = []
     for ln in list(inv.lines):
         key = SHIPPING if ln.charge == SHIPPING else (ln.order_line_id or f"p{ln.position}")
@@ -382,13 +398,14 @@ def update_draft(inv: Invoice, actor: User, expected_lock_version, edits: dict, 
     return inv
 
 
+@retry_on_conflict
 @_rollback_on_error
 def delete_draft(inv: Invoice, actor: User, expected_lock_version) -> None:
     require_supplier_accounts(actor, inv.supplier_company_id)
+    inv = lock_fresh(inv, expected_lock_version)
     if inv.status != IS.draft:
         raise InvalidTransition(f"{label(inv)} is issued; issued invoices are never deleted. "
                                 "Issue a credit note to correct it.")
-    check_fresh(inv, expected_lock_version)
     audit("invoice", inv.id, "draft deleted", actor=actor, company_id=inv.supplier_company_id,
           visible_to_company_id=inv.supplier_company_id)
     db.session.delete(inv)
@@ -464,8 +481,9 @@ def _require_iban(supplier: Company) -> None:
 
 
 def _lock_order(order_id: int) -> PurchaseOrder:
-    return db.session.scalar(sa.select(PurchaseOrder).where(PurchaseOrder.id == order_id)
-                             .with_for_update(of=PurchaseOrder))
+    """Lock the purchase order (the first lock of every invoicing path, see portal/credit/ledger.py) and re-read
+    it with its lines, so quantities shipped and invoiced are counted from committed rows."""
+    return ledger.lock_order(order_id, with_lines=True)
 
 
 def _fully_invoiced(order: PurchaseOrder) -> bool:
@@ -524,13 +542,8 @@ def _issue(inv: Invoice, actor: User | None, today: date | None = None, issued_a
         inv.supply_date = inv.supply_date or today
     inv.due_date = today + timedelta(days=inv.payment_terms_days or 0)
     _finish_issue(inv, actor, today, breakdown, issued_at)
-    if order is not None:
-        from portal.credit.services import consume_reservation, convert_reservation
-
-        if _fully_invoiced(order):
-            convert_reservation(order)
-        else:  # a partial invoice: its amount moves from the reservation to unpaid invoices
-            consume_reservation(order, inv.total_net)
+    if order is not None:  # a partial invoice moves its amount from the reservation to unpaid invoices
+        ledger.invoiced(order, inv.total_net, fully=_fully_invoiced(order))
     from portal.notifications.services import notify_company
 
     notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice",
@@ -541,13 +554,16 @@ def _issue(inv: Invoice, actor: User | None, today: date | None = None, issued_a
     return inv
 
 
+@retry_on_conflict
 @_rollback_on_error
 def issue(inv: Invoice, actor: User, expected_lock_version) -> Invoice:
     """Issue a draft: gapless number, frozen snapshot, PDF job, credit ledger, buyer notified. Commits."""
     require_supplier_accounts(actor, inv.supplier_company_id)
+    if inv.order_id:
+        _lock_order(inv.order_id)  # the order before the invoice (portal/credit/ledger.py)
+    inv = lock_fresh(inv, expected_lock_version)
     if inv.status != IS.draft:
         raise InvalidTransition(f"{label(inv)} is already issued.")
-    check_fresh(inv, expected_lock_version)
     _issue(inv, actor)
     db.session.commit()
     return inv
@@ -556,23 +572,21 @@ def issue(inv: Invoice, actor: User, expected_lock_version) -> Invoice:
 # --------------------------------------------------------------------------------------------- credit notes
 
 def _lock_invoice(inv_id: int) -> Invoice:
-    inv = db.session.scalar(sa.select(Invoice).where(Invoice.id == inv_id).with_for_update(of=Invoice)
-                            .execution_options(populate_existing=True))
-    if inv is None:
-        raise NotFound("No such invoice.")
-    return inv
+    return ledger.lock_invoice(inv_id)
 
 
+@retry_on_conflict
 @_rollback_on_error
 def create_credit_note(inv: Invoice, actor: User, expected_lock_version, *, quantities: dict | None = None,
                        amount=None, tax_rate=None, reason: str = "") -> Invoice:
     """Issue a credit note against ``inv``: by line quantity (``quantities``: invoice line id -> text) or by a
     net ``amount`` at ``tax_rate``. Refused when its gross exceeds the invoice's open amount."""
     require_supplier_accounts(actor, inv.supplier_company_id)
+    if inv.order_id:
+        _lock_order(inv.order_id)  # the order before the invoice (portal/credit/ledger.py)
+    inv = lock_fresh(inv, expected_lock_version)
     if inv.kind != DocumentKind.invoice or inv.status == IS.draft:
         raise InvalidTransition("Only an issued invoice can be corrected by a credit note.")
-    check_fresh(inv, expected_lock_version)
-    inv = _lock_invoice(inv.id)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("Give a reason for the credit note (it is printed on it).",
@@ -693,14 +707,15 @@ def _parse_date(text, label_: str, field: str) -> date:
         raise ValidationFailed(f"{label_}: enter a date like 2026-03-31.", errors={field: "Enter a date."})
 
 
+@retry_on_conflict
 @_rollback_on_error
 def record_payment(inv: Invoice, actor: User, expected_lock_version, *, amount, paid_on,
                    reference: str = "") -> Payment:
     """The supplier's accounts team records money received (partial allowed, overpayment refused)."""
     require_supplier_accounts(actor, inv.supplier_company_id)
+    inv = lock_fresh(inv, expected_lock_version)
     if inv.kind != DocumentKind.invoice or inv.status == IS.draft:
         raise InvalidTransition("Payments are recorded against issued invoices only.")
-    check_fresh(inv, expected_lock_version)
     value = to_decimal(amount, "Amount")
     if value <= 0:
         raise ValidationFailed("A payment must be above 0.", errors={"amount": "Enter an amount above 0."})
@@ -714,7 +729,6 @@ def record_payment(inv: Invoice, actor: User, expected_lock_version, *, amount, 
     if inv.issue_date and day < inv.issue_date - timedelta(days=365):
         raise ValidationFailed("The payment date is more than a year before the invoice date.",
                                errors={"paid_on": "Check the date."})
-    inv = _lock_invoice(inv.id)
     if inv.open_amount <= 0:
         raise InvalidTransition(f"{label(inv)} is settled; there is nothing left to pay.")
     if value > inv.open_amount:
@@ -772,15 +786,16 @@ def match(inv: Invoice) -> list[dict]:
     return out
 
 
+@retry_on_conflict
 @_rollback_on_error
 def approve_for_payment(inv: Invoice, actor: User, expected_lock_version, *, despite_mismatches: bool = False,
                         comment: str = "") -> Invoice:
     require_buyer_accounts(actor, inv)
+    inv = lock_fresh(inv, expected_lock_version)
     if inv.kind != DocumentKind.invoice:
         raise InvalidTransition("Credit notes are not approved for payment.")
     if inv.approved_for_payment_at:
         raise InvalidTransition(f"{label(inv)} is already approved for payment.")
-    check_fresh(inv, expected_lock_version)
     problems = [f"line {r['line'].position}: " + "; ".join(r["problems"]) for r in match(inv) if r["problems"]]
     comment = (comment or "").strip()
     if problems and not despite_mismatches:
@@ -886,6 +901,7 @@ def save_settings(actor: User, *, mode: str, auto_issue: bool, default_tax_rate,
 
 # --------------------------------------------------------------------------------------------- auto-invoicing
 
+@retry_on_conflict
 def auto_invoice_shipment(shipment_id: int) -> Invoice | None:
     """Called by the job when a shipment is recorded: invoice it if the supplier asked for that. Idempotent:
     nothing left to invoice -> nothing happens."""
@@ -920,28 +936,8 @@ def auto_invoice_shipment(shipment_id: int) -> Invoice | None:
 
 # --------------------------------------------------------------------------------------------- figures for credit
 
-def unpaid_invoices_total(supplier_id: int, buyer_id: int, currency: str) -> Decimal:
-    """Open amount of the buyer's issued, unpaid invoices at the supplier in ``currency``."""
-    v = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(Invoice.total_gross - Invoice.paid_amount
-                                               - Invoice.credited_amount), 0))
-        .where(Invoice.supplier_company_id == supplier_id, Invoice.buyer_company_id == buyer_id,
-               Invoice.currency == currency, Invoice.kind == DocumentKind.invoice,
-               Invoice.status.in_(OPEN_STATUSES)))
-    return Decimal(v or 0)
-
-
-def _overdue_clause(today: date | None = None):
-    today = today or utcnow().date()
-    return sa.and_(Invoice.kind == DocumentKind.invoice, Invoice.status.in_(OPEN_STATUSES),
-                   Invoice.due_date < today,
-                   Invoice.total_gross - Invoice.paid_amount - Invoice.credited_amount > 0)
-
-
-def overdue_invoices_count(supplier_id: int, buyer_id: int) -> int:
-    return int(db.session.scalar(
-        sa.select(sa.func.count(Invoice.id)).where(Invoice.supplier_company_id == supplier_id,
-                                                   Invoice.buyer_company_id == buyer_id, _overdue_clause())) or 0)
+# unpaid_invoices_total, overdue_invoices_count and the overdue clause are the credit ledger's
+# (portal.credit.ledger), imported above and kept importable from here.
 
 
 # --------------------------------------------------------------------------------------------- reminders

@@ -22,9 +22,10 @@ import sqlalchemy as sa
 from portal.accounts.models import Role, User
 from portal.db import db
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.locking import retry_on_conflict
 from portal.money import CURRENCIES, format_money, to_decimal
 from portal.orders.models import ApprovalRule, OrderApproval, PurchaseOrder
-from portal.orders.services import (_rollback_on_error, check_fresh, commit, lock_order, mark_submitted, move,
+from portal.orders.core import (_rollback_on_error, check_fresh, commit, lock_order, mark_submitted, move,
                                     numbers_text, order_link)
 from portal.orders.states import OrderStatus
 
@@ -152,6 +153,7 @@ def can_decide(order: PurchaseOrder, user: User) -> str | None:
     return None
 
 
+@retry_on_conflict
 @_rollback_on_error
 def decide(order: PurchaseOrder, actor: User, expected_lock_version, decision: str, comment: str = "") -> PurchaseOrder:
     """Approve or reject (with a comment) the next step of an order awaiting approval."""

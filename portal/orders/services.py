@@ -11,23 +11,28 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm.exc import StaleDataError
 
 from portal.accounts.models import Company, Role, User
 from portal.audit.services import record
+from portal.credit import ledger
 from portal.db import db, utcnow
-from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.locking import retry_on_conflict
 from portal.money import ZERO, format_money, quantize, to_decimal
 from portal.orders.models import LineAck, OrderLine, OrderSource, PurchaseOrder
+from portal.orders import approvals
+# The lifecycle's shared steps live in portal.orders.core (approvals and shipping use them too); importable
+# from here as before.
+from portal.orders.core import (BUYER_ROLES, CREDIT_JOB, SUPPLIER_ROLES, _notify_buyer,  # noqa: F401
+                                _notify_supplier, _rollback_on_error, _stale, _supplier_visible, check_fresh,
+                                commit, enqueue_credit_check, lock_order, mark_submitted, move, numbers_text,
+                                order_link, parse_lock_version, require_buyer, require_supplier)
 from portal.orders.numbers import new_po_number, new_supplier_order_number
 from portal.orders.states import OrderStatus, check
 from portal.tenancy import scoped
 
 S = OrderStatus
 DEFAULT_PAYMENT_TERMS_DAYS = 30
-BUYER_ROLES = (Role.procurement, Role.admin)
-SUPPLIER_ROLES = (Role.sales, Role.admin)
-CREDIT_JOB = "portal.credit.jobs.credit_check_job"
 PO_PDF_JOB = "portal.orders.jobs.po_pdf_job"
 SHIPPED_STATES = {S.partially_shipped, S.shipped, S.received, S.closed}
 
@@ -35,109 +40,6 @@ SHIPPED_STATES = {S.partially_shipped, S.shipped, S.received, S.closed}
 # ---------------------------------------------------------------------------------------------------
 # Small helpers (flush only)
 # ---------------------------------------------------------------------------------------------------
-
-def order_link(order: PurchaseOrder) -> str:
-    return f"/orders/{order.id}"
-
-
-def numbers_text(order: PurchaseOrder) -> str:
-    """Both sides' numbers, as every notification shows them."""
-    if order.supplier_order_number:
-        return f"{order.po_number} / {order.supplier_order_number}"
-    return order.po_number
-
-
-def require_buyer(order: PurchaseOrder, actor: User, roles=BUYER_ROLES) -> None:
-    if actor.company_id != order.buyer_company_id:
-        if actor.company_id == order.supplier_company_id:
-            raise Forbidden("Only the buyer can do this.")
-        raise NotFound("No such order.")
-    if not actor.has_role(*roles):
-        raise Forbidden("Your role does not allow this.")
-
-
-def require_supplier(order: PurchaseOrder, actor: User, roles=SUPPLIER_ROLES) -> None:
-    if actor.company_id != order.supplier_company_id or order.status not in _supplier_visible():
-        if actor.company_id == order.buyer_company_id:
-            raise Forbidden("Only the supplier can do this.")
-        raise NotFound("No such order.")
-    if not actor.has_role(*roles):
-        raise Forbidden("Your role does not allow this.")
-
-
-def _supplier_visible():
-    from portal.orders.states import SUPPLIER_VISIBLE
-
-    return SUPPLIER_VISIBLE
-
-
-def parse_lock_version(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def lock_order(order_or_id, actor: User | None = None) -> PurchaseOrder:
-    """Reload the order with a row lock (SELECT ... FOR UPDATE), fresh from the database.
-
-    With ``actor`` the load is scoped to what the actor's company may see (another company's order: NotFound).
-    """
-    order_id = getattr(order_or_id, "id", order_or_id)
-    db.session.expire_all()
-    stmt = sa.select(PurchaseOrder) if actor is None else scoped(PurchaseOrder, actor.company_id)
-    stmt = (stmt.where(PurchaseOrder.id == order_id).with_for_update(of=PurchaseOrder)
-            .execution_options(populate_existing=True))
-    order = db.session.scalar(stmt)
-    if order is None:
-        raise NotFound("No such order.")
-    return order
-
-
-def check_fresh(order: PurchaseOrder, expected_lock_version) -> None:
-    """Refuse a stale form: the order changed since the page that posted it was loaded."""
-    expected = parse_lock_version(expected_lock_version)
-    if expected is None or expected != order.lock_version:
-        raise Conflict(f"This order changed since you opened the page (it is now {order.status.label.lower()}); "
-                       "reload and try again.")
-
-
-def move(order: PurchaseOrder, target: OrderStatus, actor, action: str, detail: str = "") -> None:
-    """One lifecycle move: the transition table, the new status and the audit event."""
-    current = order.status
-    if current == S.cancelled or current == S.rejected or current == S.closed:
-        raise InvalidTransition(f"This order is {current.label.lower()}; nothing more can be done with it.")
-    check(current, target)
-    order.status = target
-    record("order", order.id, action, actor=actor, company_id=getattr(actor, "company_id", None),
-           from_state=current, to_state=target, detail=detail)
-
-
-def commit() -> None:
-    """Commit the unit of work; a concurrent change to the order (optimistic version) is a Conflict."""
-    try:
-        db.session.commit()
-    except StaleDataError as exc:
-        db.session.rollback()
-        raise Conflict("This order changed since you opened the page; reload and try again.") from exc
-    except sa.exc.IntegrityError as exc:
-        db.session.rollback()
-        raise Conflict("Someone else changed this order at the same moment; reload and try again.") from exc
-
-
-def _rollback_on_error(fn):
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except Exception:
-            db.session.rollback()
-            raise
-
-    return wrapper
-
 
 def recompute_totals(order: PurchaseOrder) -> None:
     total = ZERO
@@ -172,29 +74,7 @@ def payment_terms_for(supplier_company_id: int, buyer_company_id: int) -> int:
 
 
 def _release_credit(order: PurchaseOrder) -> None:
-    try:
-        from portal.credit.services import release_reservation
-    except ImportError:  # the credit domain is not there yet: nothing was reserved
-        return
-    release_reservation(order)
-
-
-def _notify_buyer(order: PurchaseOrder, title: str, body: str = "", extra_users=()) -> None:
-    from portal.notifications.services import company_users, notify
-
-    people = list(company_users(order.buyer_company_id, Role.procurement))
-    creator = db.session.get(User, order.created_by_id)
-    if creator is not None and creator.active:
-        people.append(creator)
-    people.extend(extra_users)
-    notify(people, kind="order", title=title, body=body, link=order_link(order))
-
-
-def _notify_supplier(order: PurchaseOrder, title: str, body: str = "") -> None:
-    from portal.notifications.services import notify_company
-
-    notify_company(order.supplier_company_id, (Role.sales,), kind="order", title=title, body=body,
-                   link=order_link(order))
+    ledger.release_reservation(order)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -347,22 +227,9 @@ def awards_without_orders(company_id: int):
 # Submission and the credit hooks
 # ---------------------------------------------------------------------------------------------------
 
-def enqueue_credit_check(order: PurchaseOrder) -> None:
-    from portal.jobs import enqueue_after_commit
-
-    enqueue_after_commit(CREDIT_JOB, order.id, queue="credit", job_id=f"credit-check-{order.id}")
-
-
-def mark_submitted(order: PurchaseOrder, actor, action: str, detail: str = "") -> None:
-    """-> submitted and the credit check queued after commit (flush only)."""
-    move(order, S.submitted, actor, action, detail)
-    enqueue_credit_check(order)
-
-
+@retry_on_conflict
 @_rollback_on_error
 def submit(order: PurchaseOrder, actor: User, expected_lock_version) -> PurchaseOrder:
-    from portal.orders import approvals
-
     order = lock_order(order, actor)
     require_buyer(order, actor)
     check_fresh(order, expected_lock_version)
@@ -435,6 +302,7 @@ def _reason(text: str | None, what: str) -> str:
     return reason
 
 
+@retry_on_conflict
 @_rollback_on_error
 def cancel(order: PurchaseOrder, actor: User, expected_lock_version, reason: str) -> PurchaseOrder:
     order = lock_order(order, actor)
@@ -454,6 +322,7 @@ def cancel(order: PurchaseOrder, actor: User, expected_lock_version, reason: str
     return order
 
 
+@retry_on_conflict
 @_rollback_on_error
 def reject(order: PurchaseOrder, actor: User, expected_lock_version, reason: str) -> PurchaseOrder:
     """The supplier declines a placed order."""
@@ -495,6 +364,7 @@ def _parse_date(text, label) -> date | None:
         raise ValidationFailed(f"{label}: {text!r} is not a date (use YYYY-MM-DD).")
 
 
+@retry_on_conflict
 @_rollback_on_error
 def acknowledge(order: PurchaseOrder, actor: User, expected_lock_version, decisions: dict) -> PurchaseOrder:
     """Per line: accept, propose another quantity and/or date (with a note), or reject the line.
@@ -583,6 +453,7 @@ def _change_text(line: OrderLine) -> str:
     return f"line {line.position}: " + ", ".join(parts) + (f" ({line.ack_note})" if line.ack_note else "")
 
 
+@retry_on_conflict
 @_rollback_on_error
 def accept_changes(order: PurchaseOrder, actor: User, expected_lock_version) -> PurchaseOrder:
     order = lock_order(order, actor)
@@ -598,9 +469,7 @@ def accept_changes(order: PurchaseOrder, actor: User, expected_lock_version) -> 
             if line.proposed_date is not None:
                 line.delivery_date = line.proposed_date
     recompute_totals(order)
-    from portal.credit.services import adjust_reservation
-
-    adjust_reservation(order)
+    ledger.adjust_reservation(order)
     move(order, S.acknowledged, actor, "changes_accepted",
          f"Total {format_money(old_total, order.currency)} → {format_money(order.total_net, order.currency)}.")
     order.acknowledged_at = utcnow()
@@ -612,6 +481,7 @@ def accept_changes(order: PurchaseOrder, actor: User, expected_lock_version) -> 
 REJECTED_CHANGES_REASON = "Buyer rejected the supplier's changes"
 
 
+@retry_on_conflict
 @_rollback_on_error
 def reject_changes(order: PurchaseOrder, actor: User, expected_lock_version) -> PurchaseOrder:
     order = lock_order(order, actor)

@@ -6,12 +6,13 @@ from decimal import Decimal
 from portal.accounts.models import Role, User
 from portal.db import db, utcnow
 from portal.errors import InvalidTransition, NotFound, ValidationFailed
+from portal.locking import retry_on_conflict
 from portal.money import ZERO, format_quantity, to_decimal
 from portal.orders.models import LineAck, PurchaseOrder, Shipment, ShipmentLine
 from portal.orders.numbers import new_delivery_note_number
-from portal.orders.services import (_notify_buyer, _notify_supplier, _rollback_on_error, check_fresh, commit,
-                                    lock_order, move, numbers_text, open_quantity, require_buyer,
-                                    require_supplier)
+from portal.orders.core import (_notify_buyer, _notify_supplier, _rollback_on_error, check_fresh, commit,
+                                lock_order, move, numbers_text, require_buyer, require_supplier)
+from portal.orders.services import open_quantity
 from portal.orders.states import OrderStatus
 
 S = OrderStatus
@@ -23,6 +24,7 @@ def _q(d: Decimal) -> str:
     return format_quantity(d)
 
 
+@retry_on_conflict
 @_rollback_on_error
 def record_shipment(order: PurchaseOrder, actor: User, expected_lock_version, quantities: dict,
                     carrier: str = "", tracking: str = "") -> Shipment:
@@ -112,6 +114,7 @@ def load_shipment(order: PurchaseOrder, shipment_id) -> Shipment:
     return shipment
 
 
+@retry_on_conflict
 @_rollback_on_error
 def receive(order: PurchaseOrder, shipment_id, actor: User, expected_lock_version, entries: dict) -> Shipment:
     """Goods receipt for one shipment: ``entries`` maps shipment line id -> {"accepted", "rejected", "reason"}
@@ -177,6 +180,7 @@ def receive(order: PurchaseOrder, shipment_id, actor: User, expected_lock_versio
     return shipment
 
 
+@retry_on_conflict
 @_rollback_on_error
 def close(order: PurchaseOrder, actor: User, expected_lock_version) -> PurchaseOrder:
     order = lock_order(order, actor)

@@ -24,6 +24,7 @@ from portal.accounts.models import Role
 from portal.audit.services import record as audit
 from portal.db import db, utcnow
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.locking import check_fresh, lock_row
 from portal.money import ZERO, format_money, quantize
 from portal.notifications.services import company_users, notify
 from portal.quotes.comparison import load_lines, load_quote_lines, load_submitted_quotes, price_cell
@@ -32,7 +33,6 @@ from portal.quotes.states import QuoteStatus
 from portal.rfq import states as rfq_states
 from portal.rfq.models import Rfq
 from portal.rfq.states import RfqStatus
-from portal.tenancy import get_for_company
 
 ALREADY = "This RFQ has already been awarded."
 STALE = (
@@ -90,12 +90,7 @@ def _int(value, what: str) -> int:
 
 def _lock(rfq: Rfq, actor) -> Rfq:
     """Re-load the RFQ under a row lock (PostgreSQL: SELECT ... FOR UPDATE), with fresh column values."""
-    rfq_id = rfq.id
-    db.session.expire(rfq)  # the locked SELECT repopulates it instead of trusting the stale copy
-    try:
-        return get_for_company(Rfq, rfq_id, actor.company_id, for_update=True)
-    except NotFound:
-        raise NotFound("No such RFQ.")
+    return lock_row(Rfq, rfq.id, where=(Rfq.visible_to(actor.company_id),), not_found="No such RFQ.")
 
 
 def _check_actor(rfq: Rfq, actor) -> None:
@@ -113,9 +108,7 @@ def _check_rfq(rfq: Rfq, expected_version) -> None:
     rfq_states.check(rfq.status, RfqStatus.awarded)
     if not rfq.prices_visible_to_buyer:
         raise InvalidTransition("The sealed bids have not been opened yet; they open when the RFQ is closed.")
-    if expected_version not in (None, ""):
-        if str(expected_version).strip() != str(rfq.version):
-            raise Conflict(STALE)
+    check_fresh(rfq, expected_version, STALE, required=False, version_attr="version")  # under the row lock
 
 
 def _check_quote(quote: Quote | None, quote_id, rfq: Rfq, today) -> None:

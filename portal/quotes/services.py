@@ -466,9 +466,10 @@ def _require_supplier(actor: User, rfq: Rfq) -> None:
 
 
 def _check_lock(quote: Quote, expected) -> None:
-    from portal.errors import check_version
+    """The form's lock_version against the quote locked and re-read in this transaction (portal.locking)."""
+    from portal.locking import check_fresh
 
-    check_version(expected, quote.lock_version, STALE_MESSAGE)
+    check_fresh(quote, expected, STALE_MESSAGE, required=False)
 
 
 def _lock_rfq(rfq_id: int) -> Rfq:
@@ -486,11 +487,9 @@ def _lock_quote(quote_or_id, actor: User) -> tuple[Rfq, Quote]:
     if rfq_id is None:
         raise NotFound("No such quote.")
     rfq = _lock_rfq(rfq_id)
-    quote = db.session.scalar(
-        sa.select(Quote).where(Quote.id == qid, Quote.supplier_company_id == actor.company_id)
-        .with_for_update(of=Quote).execution_options(populate_existing=True))
-    if quote is None:
-        raise NotFound("No such quote.")
+    from portal.locking import lock_row
+
+    quote = lock_row(Quote, qid, where=(Quote.supplier_company_id == actor.company_id,), not_found="No such quote.")
     # Relationships to versions may have been loaded before the lock: load them again.
     db.session.expire(quote, ["draft_version", "current_version", "versions"])
     _require_supplier(actor, rfq)
@@ -559,9 +558,16 @@ def get_or_create_draft(rfq: Rfq, actor: User, *, expected_lock_version=None) ->
     _require_supplier(actor, rfq)
     rfq = _lock_rfq(rfq.id)
     require_open(rfq, actor)
-    quote = db.session.scalar(
-        sa.select(Quote).where(Quote.rfq_id == rfq.id, Quote.supplier_company_id == actor.company_id)
-        .with_for_update(of=Quote).execution_options(populate_existing=True))
+    quote_id = db.session.scalar(
+        sa.select(Quote.id).where(Quote.rfq_id == rfq.id, Quote.supplier_company_id == actor.company_id))
+    quote = None
+    if quote_id is not None:
+        from portal.locking import lock_row
+
+        try:
+            quote = lock_row(Quote, quote_id)
+        except NotFound:  # discarded a moment ago
+            quote = None
     if quote is None:
         if expected_lock_version not in (None, 0, "0"):
             raise Conflict(STALE_MESSAGE)

@@ -133,10 +133,12 @@ def _own_rfq(actor: User, rfq_id) -> Rfq:
 
 
 def _check_version(rfq: Rfq, version) -> None:
-    """Compare the version a form was opened with to the row's; None skips (internal callers)."""
-    from portal.errors import check_version
+    """Lock the RFQ row and re-read it (``rfq`` is refreshed in place; the RFQ is first in the lock order, see
+    portal/credit/ledger.py), then compare the version the form was opened with; None skips (internal callers)."""
+    from portal.locking import check_fresh, lock_row
 
-    check_version(version, rfq.version, STALE_MESSAGE)
+    lock_row(Rfq, rfq.id, not_found="No such RFQ.")
+    check_fresh(rfq, version, STALE_MESSAGE, required=False, version_attr="version")
 
 
 def _touch(rfq: Rfq) -> None:

@@ -1,0 +1,215 @@
+"""The credit ledger: a buyer's exposure at a supplier, the reservations behind it, and the row locks that keep
+it true under concurrency. Orders, invoices and credit all call this module; it imports only models (and the
+database, money and locking helpers), never another domain's services.
+
+Exposure of a buyer at a supplier (in one currency) = unpaid invoices + reserved amounts of placed,
+not-yet-invoiced orders. A reservation is made when an order passes its credit check (or a hold is released),
+follows the order's total when the buyer accepts changes, shrinks as parts are invoiced, is converted when the
+order is fully invoiced and released when it is cancelled or rejected.
+
+Lock order — every path takes the row locks it needs in this order, and only in this order:
+
+    1. the RFQ row, then its quote rows                                      (sourcing)
+    2. the purchase order                                            ``lock_order``
+    3. the invoice (or the invoice a credit note corrects)           ``lock_invoice``
+    4. the pair's credit account, then its reservation rows          ``lock_pair_account``
+    5. the document counter (PO, SO, DN, INV, CRN numbers)           ``portal.numbering.next_number``
+
+A path may skip steps but never go back up: an invoice path locks the order before the invoice even when it
+only reads the order, because inserting a row that references the order takes a KEY SHARE lock on it, and two
+such transactions that then ask for FOR UPDATE deadlock. Where PostgreSQL still reports a deadlock or a
+serialization failure, ``portal.locking.retry_on_conflict`` re-runs the unit of work from re-read rows.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import lazyload
+
+from portal.credit.models import CreditAccount, CreditReservation, ReservationStatus
+from portal.db import db, utcnow
+from portal.invoices.models import DocumentKind, Invoice
+from portal.invoices.states import InvoiceStatus
+from portal.locking import lock_row
+from portal.money import ZERO, quantize
+from portal.orders.models import OrderLine, PurchaseOrder
+
+OPEN_STATUSES = (InvoiceStatus.issued, InvoiceStatus.partially_paid)
+
+
+# --------------------------------------------------------------------------------------------- locks (in order)
+
+def lock_order(order_id: int, *, where=(), with_lines: bool = False) -> PurchaseOrder:
+    """Step 2: SELECT ... FOR UPDATE the purchase order and re-read it (NotFound when missing or not visible
+    through ``where``). ``with_lines`` re-reads its lines too (quantities shipped are counted from them)."""
+    order = lock_row(PurchaseOrder, order_id, where=where, not_found="No such order.")
+    if with_lines:
+        db.session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order.id)
+                           .execution_options(populate_existing=True)).all()
+    return order
+
+
+def lock_invoice(invoice_id: int) -> Invoice:
+    """Step 3: SELECT ... FOR UPDATE the invoice and re-read it."""
+    return lock_row(Invoice, invoice_id, not_found="No such invoice.")
+
+
+def lock_pair_account(supplier_id: int, buyer_id: int) -> CreditAccount | None:
+    """Step 4: get-or-create the pair's account row (a copy of the default) and lock it until the transaction ends.
+
+    Returns None when the supplier has neither an account for this buyer nor a default (nothing to lock; such
+    orders always go on hold). On SQLite the INSERT takes the database write lock, which serialises as well.
+    """
+    default = default_account(supplier_id)
+    if default is not None:
+        dialect = db.session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        now = utcnow()
+        db.session.execute(
+            insert(CreditAccount).values(
+                supplier_company_id=supplier_id, buyer_company_id=buyer_id, limit_amount=default.limit_amount,
+                currency=default.currency, payment_terms_days=default.payment_terms_days,
+                block_on_overdue=default.block_on_overdue, created_at=now, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["supplier_company_id", "buyer_company_id"]))
+    return db.session.scalar(
+        sa.select(CreditAccount)
+        .where(CreditAccount.supplier_company_id == supplier_id, CreditAccount.buyer_company_id == buyer_id)
+        .options(lazyload(CreditAccount.buyer))
+        .with_for_update(of=CreditAccount)
+        .execution_options(populate_existing=True))
+
+
+# --------------------------------------------------------------------------------------------- accounts (reads)
+
+def default_account(supplier_id: int) -> CreditAccount | None:
+    return db.session.scalar(sa.select(CreditAccount).where(CreditAccount.supplier_company_id == supplier_id,
+                                                            CreditAccount.buyer_company_id.is_(None)))
+
+
+def pair_account(supplier_id: int, buyer_id: int) -> CreditAccount | None:
+    return db.session.scalar(sa.select(CreditAccount).where(CreditAccount.supplier_company_id == supplier_id,
+                                                            CreditAccount.buyer_company_id == buyer_id))
+
+
+def effective_account(supplier_id: int, buyer_id: int) -> CreditAccount | None:
+    """The buyer's own account at the supplier, else the supplier's default (read only)."""
+    return pair_account(supplier_id, buyer_id) or default_account(supplier_id)
+
+
+# --------------------------------------------------------------------------------------------- exposure
+
+def unpaid_invoices_total(supplier_id: int, buyer_id: int, currency: str) -> Decimal:
+    """Open amount of the buyer's issued, unpaid invoices at the supplier in ``currency``."""
+    v = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Invoice.total_gross - Invoice.paid_amount
+                                               - Invoice.credited_amount), 0))
+        .where(Invoice.supplier_company_id == supplier_id, Invoice.buyer_company_id == buyer_id,
+               Invoice.currency == currency, Invoice.kind == DocumentKind.invoice,
+               Invoice.status.in_(OPEN_STATUSES)))
+    return Decimal(v or 0)
+
+
+def overdue_clause(today: date | None = None):
+    """Issued invoices past their due date with something still open."""
+    today = today or utcnow().date()
+    return sa.and_(Invoice.kind == DocumentKind.invoice, Invoice.status.in_(OPEN_STATUSES),
+                   Invoice.due_date < today,
+                   Invoice.total_gross - Invoice.paid_amount - Invoice.credited_amount > 0)
+
+
+def overdue_invoices_count(supplier_id: int, buyer_id: int) -> int:
+    """Invoices of the buyer at the supplier past their due date and unpaid."""
+    return int(db.session.scalar(
+        sa.select(sa.func.count(Invoice.id)).where(Invoice.supplier_company_id == supplier_id,
+                                                   Invoice.buyer_company_id == buyer_id, overdue_clause())) or 0)
+
+
+def reserved_total(supplier_id: int, buyer_id: int, currency: str) -> Decimal:
+    value = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(CreditReservation.amount), 0))
+        .where(CreditReservation.supplier_company_id == supplier_id,
+               CreditReservation.buyer_company_id == buyer_id,
+               CreditReservation.currency == currency,
+               CreditReservation.status == ReservationStatus.reserved))
+    return Decimal(value or 0)
+
+
+def exposure(supplier_id: int, buyer_id: int, currency: str) -> Decimal:
+    """Unpaid invoices + reserved orders of the buyer at the supplier."""
+    return unpaid_invoices_total(supplier_id, buyer_id, currency) + reserved_total(supplier_id, buyer_id, currency)
+
+
+# --------------------------------------------------------------------------------------------- reservations
+# All flush only, inside the caller's unit of work, with the order already locked (step 2).
+
+def _open_reservation(order: PurchaseOrder) -> CreditReservation | None:
+    return db.session.scalar(sa.select(CreditReservation).where(CreditReservation.order_id == order.id,
+                                                                CreditReservation.status == ReservationStatus.reserved))
+
+
+def reserve(order: PurchaseOrder) -> CreditReservation:
+    """The order passed its credit check (or its hold was released): its net total counts as exposure."""
+    res = db.session.scalar(sa.select(CreditReservation).where(CreditReservation.order_id == order.id))
+    if res is None:
+        res = CreditReservation(order_id=order.id, supplier_company_id=order.supplier_company_id,
+                                buyer_company_id=order.buyer_company_id)
+        db.session.add(res)
+    res.amount = quantize(Decimal(order.total_net), order.currency)
+    res.currency = order.currency
+    res.status = ReservationStatus.reserved
+    res.closed_at = None
+    db.session.flush()
+    return res
+
+
+def _close_reservation(order: PurchaseOrder, status: ReservationStatus) -> CreditReservation | None:
+    res = _open_reservation(order)
+    if res is None:
+        return None
+    res.status = status
+    res.closed_at = utcnow()
+    db.session.flush()
+    return res
+
+
+def release_reservation(order: PurchaseOrder) -> CreditReservation | None:
+    """The order was cancelled or rejected: its amount no longer counts."""
+    return _close_reservation(order, ReservationStatus.released)
+
+
+def convert_reservation(order: PurchaseOrder) -> CreditReservation | None:
+    """The order was invoiced: the exposure now sits in unpaid invoices."""
+    return _close_reservation(order, ReservationStatus.converted)
+
+
+def adjust_reservation(order: PurchaseOrder) -> CreditReservation | None:
+    """The order's total changed after placement (the buyer accepted the supplier's changes): the reservation
+    follows it, so exposure stays the ledger's truth."""
+    res = _open_reservation(order)
+    if res is None:
+        return None
+    res.amount = order.total_net
+    db.session.flush()
+    return res
+
+
+def consume_reservation(order: PurchaseOrder, amount: Decimal) -> CreditReservation | None:
+    """Part of the order was invoiced: that part of its exposure now sits in unpaid invoices, so the
+    reservation shrinks by it (never below zero) instead of counting twice."""
+    res = _open_reservation(order)
+    if res is None:
+        return None
+    res.amount = max(Decimal(res.amount) - Decimal(amount), ZERO)
+    db.session.flush()
+    return res
+
+
+def invoiced(order: PurchaseOrder, amount: Decimal, *, fully: bool) -> CreditReservation | None:
+    """An invoice of ``amount`` (net) was issued for the order: convert the reservation when the order is now
+    fully invoiced, else consume that part of it."""
+    return convert_reservation(order) if fully else consume_reservation(order, amount)

@@ -1,0 +1,154 @@
+"""The order lifecycle's shared steps: loading under the row lock, the stale-form check, one lifecycle move, the
+commit, the notifications to either side and the move to ``submitted``. services, approvals and shipping all
+use these; this module imports no other service module, so none of them import each other in a circle.
+"""
+from __future__ import annotations
+
+import functools
+
+import sqlalchemy as sa
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal import locking
+from portal.accounts.models import Role, User
+from portal.audit.services import record
+from portal.credit import ledger
+from portal.db import db
+from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound
+from portal.orders.models import PurchaseOrder
+from portal.orders.states import OrderStatus, check
+
+S = OrderStatus
+BUYER_ROLES = (Role.procurement, Role.admin)
+SUPPLIER_ROLES = (Role.sales, Role.admin)
+CREDIT_JOB = "portal.credit.jobs.credit_check_job"
+
+
+def order_link(order: PurchaseOrder) -> str:
+    return f"/orders/{order.id}"
+
+
+def numbers_text(order: PurchaseOrder) -> str:
+    """Both sides' numbers, as every notification shows them."""
+    if order.supplier_order_number:
+        return f"{order.po_number} / {order.supplier_order_number}"
+    return order.po_number
+
+
+def require_buyer(order: PurchaseOrder, actor: User, roles=BUYER_ROLES) -> None:
+    if actor.company_id != order.buyer_company_id:
+        if actor.company_id == order.supplier_company_id:
+            raise Forbidden("Only the buyer can do this.")
+        raise NotFound("No such order.")
+    if not actor.has_role(*roles):
+        raise Forbidden("Your role does not allow this.")
+
+
+def require_supplier(order: PurchaseOrder, actor: User, roles=SUPPLIER_ROLES) -> None:
+    if actor.company_id != order.supplier_company_id or order.status not in _supplier_visible():
+        if actor.company_id == order.buyer_company_id:
+            raise Forbidden("Only the supplier can do this.")
+        raise NotFound("No such order.")
+    if not actor.has_role(*roles):
+        raise Forbidden("Your role does not allow this.")
+
+
+def _supplier_visible():
+    from portal.orders.states import SUPPLIER_VISIBLE
+
+    return SUPPLIER_VISIBLE
+
+
+def parse_lock_version(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def lock_order(order_or_id, actor: User | None = None) -> PurchaseOrder:
+    """Reload the order with a row lock (SELECT ... FOR UPDATE), fresh from the database (portal.locking).
+
+    With ``actor`` the load is scoped to what the actor's company may see (another company's order: NotFound).
+    The purchase order is the first lock of every order path (the lock order: portal/credit/ledger.py).
+    """
+    order_id = getattr(order_or_id, "id", order_or_id)
+    db.session.expire_all()
+    where = () if actor is None else (PurchaseOrder.visible_to(actor.company_id),)
+    return ledger.lock_order(order_id, where=where)
+
+
+def _stale(order: PurchaseOrder) -> str:
+    return (f"This order changed since you opened the page (it is now {order.status.label.lower()}); "
+            "reload and try again.")
+
+
+def check_fresh(order: PurchaseOrder, expected_lock_version) -> None:
+    """Refuse a stale form: the order changed since the page that posted it was loaded. The order must be
+    locked by ``lock_order`` in this transaction: the version is compared on the locked, re-read row."""
+    locking.check_fresh(order, expected_lock_version, _stale)
+
+
+def move(order: PurchaseOrder, target: OrderStatus, actor, action: str, detail: str = "") -> None:
+    """One lifecycle move: the transition table, the new status and the audit event."""
+    current = order.status
+    if current == S.cancelled or current == S.rejected or current == S.closed:
+        raise InvalidTransition(f"This order is {current.label.lower()}; nothing more can be done with it.")
+    check(current, target)
+    order.status = target
+    record("order", order.id, action, actor=actor, company_id=getattr(actor, "company_id", None),
+           from_state=current, to_state=target, detail=detail)
+
+
+def commit() -> None:
+    """Commit the unit of work; a concurrent change to the order (optimistic version) is a Conflict."""
+    try:
+        db.session.commit()
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise Conflict("This order changed since you opened the page; reload and try again.") from exc
+    except sa.exc.IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict("Someone else changed this order at the same moment; reload and try again.") from exc
+
+
+def _rollback_on_error(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            db.session.rollback()
+            raise
+
+    return wrapper
+
+
+def enqueue_credit_check(order: PurchaseOrder) -> None:
+    from portal.jobs import enqueue_after_commit
+
+    enqueue_after_commit(CREDIT_JOB, order.id, queue="credit", job_id=f"credit-check-{order.id}")
+
+
+def mark_submitted(order: PurchaseOrder, actor, action: str, detail: str = "") -> None:
+    """-> submitted and the credit check queued after commit (flush only)."""
+    move(order, S.submitted, actor, action, detail)
+    enqueue_credit_check(order)
+
+
+def _notify_buyer(order: PurchaseOrder, title: str, body: str = "", extra_users=()) -> None:
+    from portal.notifications.services import company_users, notify
+
+    people = list(company_users(order.buyer_company_id, Role.procurement))
+    creator = db.session.get(User, order.created_by_id)
+    if creator is not None and creator.active:
+        people.append(creator)
+    people.extend(extra_users)
+    notify(people, kind="order", title=title, body=body, link=order_link(order))
+
+
+def _notify_supplier(order: PurchaseOrder, title: str, body: str = "") -> None:
+    from portal.notifications.services import notify_company
+
+    notify_company(order.supplier_company_id, (Role.sales,), kind="order", title=title, body=body,
+                   link=order_link(order))
