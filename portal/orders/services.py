@@ -57,18 +57,12 @@ def require_buyer(order: PurchaseOrder, actor: User, roles=BUYER_ROLES) -> None:
 
 
 def require_supplier(order: PurchaseOrder, actor: User, roles=SUPPLIER_ROLES) -> None:
-    if actor.company_id != order.supplier_company_id or order.status not in _supplier_visible():
+    if not order.visible_to_supplier(actor.company_id):
         if actor.company_id == order.buyer_company_id:
             raise Forbidden("Only the supplier can do this.")
         raise NotFound("No such order.")
     if not actor.has_role(*roles):
         raise Forbidden("Your role does not allow this.")
-
-
-def _supplier_visible():
-    from portal.orders.states import SUPPLIER_VISIBLE
-
-    return SUPPLIER_VISIBLE
 
 
 def parse_lock_version(value) -> int | None:
@@ -193,6 +187,8 @@ def _notify_buyer(order: PurchaseOrder, title: str, body: str = "", extra_users=
 def _notify_supplier(order: PurchaseOrder, title: str, body: str = "") -> None:
     from portal.notifications.services import notify_company
 
+    if not order.sent_to_supplier:  # an order never sent is the buyer's alone: nothing to tell the supplier
+        return
     notify_company(order.supplier_company_id, (Role.sales,), kind="order", title=title, body=body,
                    link=order_link(order))
 
@@ -443,7 +439,7 @@ def cancel(order: PurchaseOrder, actor: User, expected_lock_version, reason: str
     reason = _reason(reason, "cancellation")
     if order.status in SHIPPED_STATES:
         raise InvalidTransition("Goods have already shipped on this order; it can no longer be cancelled.")
-    was_with_supplier = order.status in _supplier_visible()
+    was_with_supplier = order.sent_to_supplier
     move(order, S.cancelled, actor, "cancelled", reason)
     order.cancel_reason = reason
     _release_credit(order)
@@ -638,10 +634,8 @@ PAGE_SIZE = 50
 def list_filter(company: Company, *, status: str | None = None, q: str | None = None):
     """The where-clause of the order list for one company (the buyer side uses the composite index
     ix_purchase_orders_buyer_id, the supplier side ix_purchase_orders_supplier_id)."""
-    from portal.orders.states import SUPPLIER_VISIBLE
-
     P = PurchaseOrder
-    as_supplier = sa.and_(P.supplier_company_id == company.id, P.status.in_(SUPPLIER_VISIBLE))
+    as_supplier = P.supplier_scope(company.id)
     if company.is_buyer and company.is_supplier:
         where = [sa.or_(P.buyer_company_id == company.id, as_supplier)]
     elif company.is_supplier:

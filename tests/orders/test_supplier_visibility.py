@@ -73,7 +73,9 @@ def book(world, rules):
     sent["submitted"] = _submit(make(SMALL, "submitted"), world.procurement)
     sent["cancelled_after_sending"] = _cancel(_submit(make(SMALL, "cancelled_sent"), world.procurement),
                                               world.procurement)
-    sent["approved"] = _decide(_submit(make(BIG, "approved"), world.procurement), world.approver, "approved")
+    o = _decide(_submit(make(BIG, "approved"), world.procurement), world.approver, "rejected")  # sent back,
+    o = _submit(o, world.procurement)  # submitted again, and approved this time
+    sent["approved"] = approvals.decide(fresh(o), world.approver, _lv(o), "approved", "MARK-approver-comment")
     sent["placed"] = make(SMALL, "placed", status="placed")
     sent["credit_hold"] = make(SMALL, "credit_hold", status="credit_hold")
     ack = make(SMALL, "shipped", status="acknowledged")
@@ -213,6 +215,17 @@ def test_sent_orders_stay_visible_to_the_supplier(world, login, book):
         assert resp.status_code == 200 and o.po_number in text(resp), key
     cancelled = book.sent["cancelled_after_sending"]
     assert cancelled.po_number in text(client.get("/orders/?status=cancelled"))
+
+
+def test_the_supplier_reads_the_history_from_the_sending_on(world, login, book):
+    """The approval rounds before sending (a rejection, the approver's comments) are the buyer's business."""
+    o = book.sent["approved"]
+    supplier_page = text(login(book.supplier_user).get(f"/orders/{o.id}"))
+    buyer_page = text(login(world.procurement).get(f"/orders/{o.id}"))
+    for internal in ("Too dear", "MARK-approver-comment", "Approval rejected", "Needs 1 approval"):
+        assert internal in buyer_page
+        assert internal not in supplier_page
+    assert 'data-testid="audit-trail"' in supplier_page and "now submitted" in supplier_page
 
 
 def test_counts_tiles_and_sales_figures_leave_unsent_orders_out(world, book):
