@@ -11,7 +11,8 @@ so the moment of sending is kept.
 
 Backfill: the first audit event that moved the order into (or out of) a state only a sent order reaches; without
 one, orders in such a state (or placed, or numbered by the supplier) count as sent when placed (else submitted,
-else created). Cancelled orders with no such trace stay unsent: the safe side.
+else created). Cancelled orders with no such trace stay unsent: the safe side. And the RFQ's "orders created"
+event (it names the new draft orders) becomes the buyer's alone.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -41,6 +42,11 @@ def upgrade():
             CASE WHEN status IN ({states}) OR placed_at IS NOT NULL OR supplier_order_number IS NOT NULL
                  THEN COALESCE(placed_at, submitted_at, created_at) END)
         WHERE sent_at IS NULL
+    """))
+    # The RFQ's "orders created" event names the new orders, drafts the supplier must not see: the buyer's alone.
+    op.execute(sa.text("""
+        UPDATE audit_events SET visible_to_company_id = company_id
+        WHERE entity_type = 'rfq' AND action = 'orders_created' AND visible_to_company_id IS NULL
     """))
 
 

@@ -325,8 +325,8 @@ def create_orders_from_award(award_id: int, actor: User) -> list[PurchaseOrder]:
                detail=f"{order.po_number} from the award of {rfq.reference}")
         orders.append(order)
     award.orders_created_at = utcnow()
-    record("rfq", rfq.id, "orders_created", actor=actor, company_id=buyer.id,
-           detail=", ".join(o.po_number for o in orders))
+    record("rfq", rfq.id, "orders_created", actor=actor, company_id=buyer.id,  # drafts: the buyer's alone
+           detail=", ".join(o.po_number for o in orders), visible_to_company_id=buyer.id)
     commit()
     return orders
 

@@ -1,6 +1,6 @@
 """Migration vis_0001 backfills purchase_orders.sent_at: from the audit trail (the first move into a state only a
 sent order reaches), else from status / placing / the supplier's number; a draft cancelled before sending (or sent
-back by an approver) stays unsent."""
+back by an approver) stays unsent. The RFQ's "orders created" events (they name draft orders) become the buyer's."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -56,6 +56,13 @@ def test_backfill_tells_sent_from_never_sent(app, scratch_database_url, redis_ur
                 "cancelled_with_so_number_no_trail": order("cancelled", submitted_at=T4),
                 "plain_draft": order("draft"),
             }
+            created = AuditEvent(entity_type="rfq", entity_id=1, action="orders_created", company_id=w.buyer.id,
+                                 detail="PO-2026-00001")
+            published = AuditEvent(entity_type="rfq", entity_id=1, action="published", company_id=w.buyer.id)
+            db.session.add_all([created, published])
+            db.session.commit()
+            events = {"orders_created": created.id, "published": published.id}
+            buyer_id = w.buyer.id
             db.session.remove()
             downgrade(revision="4cd172f4093e")
             upgrade()
@@ -65,6 +72,9 @@ def test_backfill_tells_sent_from_never_sent(app, scratch_database_url, redis_ur
                 "cancelled_draft": None, "sent_back": None, "awaiting": None, "plain_draft": None,
                 "cancelled_after_sending": T1, "approved_then_placed": T2, "placed_no_trail": T3,
                 "cancelled_with_so_number_no_trail": T4}
+            seen_by = dict(db.session.execute(sa.select(AuditEvent.id, AuditEvent.visible_to_company_id)
+                                              .where(AuditEvent.id.in_(events.values()))).all())
+            assert {k: seen_by[v] for k, v in events.items()} == {"orders_created": buyer_id, "published": None}
         finally:
             db.session.remove()
             db.engine.dispose()

@@ -68,6 +68,14 @@ def book(world, rules):
     unsent["approval_cancelled"] = _cancel(_submit(make(BIG, "approval_cancelled"), world.procurement),
                                            world.procurement)
     unsent["hush_cancelled_draft"] = _cancel(make(SMALL, "hush", buyer=hush, creator=hush_buyer), hush_buyer)
+    # An RFQ awarded to Supplier Alpha whose order the buyer drafted from the award and cancelled unsent.
+    rfq = factories.rfq(world.buyer, world.procurement, lines=2, status="awarded", suppliers=[world.supplier_a])
+    quote = factories.quote(rfq, world.supplier_a, world.sales_a, prices=["1.00", "2.00"])
+    award = factories.award(rfq, world.procurement, [(0, quote, "10", "1.00"), (1, quote, "5", "2.00")])
+    (o,) = services.create_orders_from_award(award.id, world.procurement)
+    o.notes = "MARK-award-NOTE"
+    db.session.commit()
+    unsent["award_cancelled_draft"] = _cancel(o, world.procurement)
 
     sent = {}
     sent["submitted"] = _submit(make(SMALL, "submitted"), world.procurement)
@@ -87,13 +95,16 @@ def book(world, rules):
     sent = {k: fresh(o) for k, o in sent.items()}
     expected = {"draft": S.draft, "cancelled_draft": S.cancelled, "awaiting_approval": S.awaiting_approval,
                 "sent_back": S.draft, "sent_back_cancelled": S.cancelled, "approval_cancelled": S.cancelled,
-                "hush_cancelled_draft": S.cancelled}
+                "hush_cancelled_draft": S.cancelled, "award_cancelled_draft": S.cancelled}
     assert {k: o.status for k, o in unsent.items()} == expected
     assert {k: o.status for k, o in sent.items()} == {
         "submitted": S.submitted, "cancelled_after_sending": S.cancelled, "approved": S.submitted,
         "placed": S.placed, "credit_hold": S.credit_hold, "shipped": S.shipped}
     everyone = factories.user(world.supplier_a, "sales", "accounts", "admin", email="all@alpha.test")
-    return SimpleNamespace(unsent=unsent, sent=sent, hush=hush, supplier_user=everyone)
+    # ids of the supplier's own documents around these orders, for the pages that take them
+    related = {"rfq_id": rfq.id, "quote_id": quote.id, "number": quote.current_version.number,
+               "buyer_id": world.buyer.id, "supplier_id": world.supplier_a.id}
+    return SimpleNamespace(unsent=unsent, sent=sent, hush=hush, supplier_user=everyone, related=related)
 
 
 def _markers(order) -> list[str]:
@@ -152,6 +163,11 @@ def _paths(app, book, *, api: bool):
             for a in args:
                 path = re.sub(rf"<(int(\([^)]*\))?:)?{a}>", str(value), path)
             yield rule.endpoint, path, must_404
+        if "order_id" not in args and set(args) <= set(book.related):
+            path = rule.rule  # the supplier's own RFQ, quote, buyer... around an unsent order
+            for a in args:
+                path = re.sub(rf"<(int(\([^)]*\))?:)?{a}>", str(book.related[a]), path)
+            yield rule.endpoint, path, False
 
 
 def test_the_supplier_sees_no_unsent_order_on_any_page(app, world, login, book):
@@ -168,6 +184,7 @@ def test_the_supplier_sees_no_unsent_order_on_any_page(app, world, login, book):
         if leaks:
             failures.append((path, resp.status_code, leaks))
     assert {"orders.index", "orders.detail", "dashboard.index", "invoices.new", "invoices.export_csv",
+            "rfq.detail", "quotes.detail", "catalog.supplier",
             "credit.accounts", "credit.holds", "credit.buyer_account", "notifications.index",
             "analytics.sales"} <= walked
     assert not failures, "\n".join(map(str, failures[:40]))
