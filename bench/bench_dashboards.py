@@ -39,7 +39,7 @@ def build(s, b, u, n_orders: int) -> dict:
     orders = [dict(buyer_company_id=b.id, supplier_company_id=s.id, po_number=f"PO-B-{i:06d}",
                    supplier_order_number=f"SO-B-{i:06d}", source="catalog", currency="EUR", status="shipped",
                    total_net=Decimal("500"), created_by_id=u.id, payment_terms_days=30, lock_version=1,
-                   created_at=now, updated_at=now) for i in range(n_orders)]
+                   created_at=now, updated_at=now, sent_at=now) for i in range(n_orders)]
     order_ids = list(db.session.scalars(sa.insert(PurchaseOrder).returning(PurchaseOrder.id), orders))
     lines = [dict(order_id=o, position=p, description=f"Item {p}", unit="pcs", quantity=Decimal(10),
                   unit_price=Decimal(10), line_total=Decimal(100), shipped_quantity=Decimal(10), ack="accepted")

@@ -93,6 +93,7 @@ def seed_parties(db):
 
 def bulk_orders(db, buyer_id, supplier_id, user_id, n, lines, *, status="draft", prefix="PO-B", chunk=5000):
     """Insert n orders (and n*lines lines) with executemany; returns the new order ids."""
+    from portal.db import utcnow
     from portal.orders.models import OrderLine, PurchaseOrder
 
     ids = []
@@ -102,7 +103,8 @@ def bulk_orders(db, buyer_id, supplier_id, user_id, n, lines, *, status="draft",
                      source="catalog", currency="EUR", delivery_address="Benchstraße 1\nBerlin",
                      payment_terms_days=30, notes="", status=status,
                      supplier_order_number=f"SO-B-{start + i:07d}" if status != "draft" else None,
-                     total_net=Decimal("12.50") * lines * 4, created_by_id=user_id, lock_version=1)
+                     total_net=Decimal("12.50") * lines * 4, created_by_id=user_id, lock_version=1,
+                     sent_at=None if status in ("draft", "awaiting_approval") else utcnow())
                 for i in range(count)]
         db.session.execute(sa.insert(PurchaseOrder), rows)
         new_ids = db.session.scalars(sa.select(PurchaseOrder.id).where(

@@ -181,14 +181,18 @@ def catalog_item(supplier: Company, *, sku=None, price="10.00", moq=None, pack_s
 
 
 def order(buyer: Company, supplier: Company, creator: User, *, status="draft", lines=None, currency="EUR",
-          source="catalog"):
-    """A purchase order; ``lines`` is a list of (quantity, unit_price) pairs (default two lines)."""
+          source="catalog", sent=None):
+    """A purchase order; ``lines`` is a list of (quantity, unit_price) pairs (default two lines).
+
+    An order in a state reached only after sending (submitted and later) is sent to the supplier (``sent_at``,
+    stamped by the model); ``sent=True`` marks a cancelled one as cancelled after sending."""
     from decimal import Decimal
 
     from portal.money import quantize
     from portal.orders.models import OrderLine, OrderSource, PurchaseOrder
     from portal.orders.numbers import new_po_number, new_supplier_order_number
-    from portal.orders.states import SUPPLIER_VISIBLE, OrderStatus
+    from portal.db import utcnow
+    from portal.orders.states import OrderStatus
 
     lines = lines or [("100", "2.50"), ("40", "12.00")]
     o = PurchaseOrder(buyer_company_id=buyer.id, supplier_company_id=supplier.id,
@@ -201,7 +205,9 @@ def order(buyer: Company, supplier: Company, creator: User, *, status="draft", l
         o.lines.append(OrderLine(position=i, sku=f"SKU-{i:03d}", description=f"Line {i}", quantity=Decimal(qty),
                                  unit_price=Decimal(price), line_total=lt))
     o.total_net = total
-    if o.status in SUPPLIER_VISIBLE and o.status != OrderStatus.submitted:
+    if sent:
+        o.sent_at = o.sent_at or utcnow()
+    if o.status not in (OrderStatus.draft, OrderStatus.awaiting_approval, OrderStatus.submitted):
         o.supplier_order_number = new_supplier_order_number(supplier.id)
     db.session.add(o)
     db.session.commit()

@@ -195,7 +195,7 @@ def test_demo_seed_creates_a_world_with_a_year_of_history_whose_invoices_belong_
     orders = PurchaseOrder.query.filter(PurchaseOrder.status.in_(PLACED)).all()
     assert len(orders) >= 40
     for o in orders:
-        times = [o.created_at, o.submitted_at, o.placed_at]
+        times = [o.created_at, o.submitted_at, o.sent_at, o.placed_at]  # sent_at: backdated like the others
         assert None not in times and times == sorted(times) and o.placed_at <= now, o.po_number
         assert o.acknowledged_at is None or o.placed_at <= o.acknowledged_at <= now, o.po_number
         assert o.po_number.startswith(f"PO-{o.created_at.year}-"), o.po_number

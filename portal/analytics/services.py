@@ -117,7 +117,7 @@ def build(company, side: str, months: int = DEFAULT_MONTHS, *, today: date | Non
     if side == "spend":
         mine, party_col = PO.buyer_company_id == company.id, PO.supplier_company_id
     else:
-        mine, party_col = PO.supplier_company_id == company.id, PO.buyer_company_id
+        mine, party_col = PO.supplier_scope(company.id), PO.buyer_company_id  # sent orders only
     when = sa.func.coalesce(PO.placed_at, PO.created_at)
     placed = sa.and_(mine, PO.status.in_(PLACED), when >= start_dt)
 

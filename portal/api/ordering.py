@@ -270,7 +270,8 @@ def catalog(supplier_id, page, q=None, category=None):
 @bp.arguments(OrderQuery, location="query", as_kwargs=True)
 @bp.response(200, paged_schema(OrderOut, "OrderPage"))
 def list_orders(page, per_page, status=None):
-    """Orders your company is party to (a supplier sees them once submitted), in id order."""
+    """Orders your company is party to (a supplier sees an order once the buyer has sent it: from the credit check
+    on), in id order."""
     user = actor()
     stmt = scoped(PurchaseOrder, user.company_id)
     if status:

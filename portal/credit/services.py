@@ -38,7 +38,7 @@ from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, Vali
 from portal.locking import check_fresh, retry_on_conflict
 from portal.money import ZERO, minor_unit, quantize, to_decimal
 from portal.orders.models import PurchaseOrder
-from portal.orders.states import SUPPLIER_VISIBLE, OrderStatus, check
+from portal.orders.states import OrderStatus, check
 
 NEAR_LIMIT = Decimal("0.8")  # "near the limit" on the dashboard: more than 80 % used
 
@@ -253,7 +253,7 @@ def checks_for(order: PurchaseOrder) -> list[CreditCheck]:
 # --------------------------------------------------------------------------------------------- hold decisions
 
 def _require_accounts_of_supplier(actor: User, order: PurchaseOrder) -> None:
-    if order.supplier_company_id != actor.company_id or order.status not in SUPPLIER_VISIBLE:
+    if not order.visible_to_supplier(actor.company_id):
         raise NotFound("No such order.")
     if not actor.has_role(Role.accounts):
         raise Forbidden("Only the supplier's accounts team decides on credit holds.")
@@ -266,8 +266,7 @@ def hold_for_supplier(actor: User, order_id) -> PurchaseOrder:
     except (TypeError, ValueError):
         raise NotFound("No such order.")
     order = db.session.scalar(sa.select(PurchaseOrder).where(PurchaseOrder.id == oid,
-                                                             PurchaseOrder.supplier_company_id == actor.company_id,
-                                                             PurchaseOrder.status.in_(SUPPLIER_VISIBLE)))
+                                                             PurchaseOrder.supplier_scope(actor.company_id)))
     if order is None:
         raise NotFound("No such order.")
     return order
@@ -362,7 +361,7 @@ def reject_hold(order: PurchaseOrder, actor: User, comment: str, *, expected_loc
 
 def holds(supplier_id: int) -> list[tuple[PurchaseOrder, CreditCheck | None]]:
     orders = list(db.session.scalars(
-        sa.select(PurchaseOrder).where(PurchaseOrder.supplier_company_id == supplier_id,
+        sa.select(PurchaseOrder).where(PurchaseOrder.supplier_scope(supplier_id),
                                        PurchaseOrder.status == OrderStatus.credit_hold)
         .order_by(PurchaseOrder.submitted_at.is_(None), PurchaseOrder.submitted_at, PurchaseOrder.id)))
     checks: dict[int, CreditCheck] = {}
@@ -376,7 +375,7 @@ def holds(supplier_id: int) -> list[tuple[PurchaseOrder, CreditCheck | None]]:
 
 def holds_count(supplier_id: int) -> int:
     return db.session.scalar(sa.select(sa.func.count(PurchaseOrder.id)).where(
-        PurchaseOrder.supplier_company_id == supplier_id, PurchaseOrder.status == OrderStatus.credit_hold)) or 0
+        PurchaseOrder.supplier_scope(supplier_id), PurchaseOrder.status == OrderStatus.credit_hold)) or 0
 
 
 # --------------------------------------------------------------------------------------------- accounts
@@ -420,7 +419,7 @@ def _validate_terms(limit_amount, currency, payment_terms_days) -> tuple[Decimal
 def known_buyer_ids(supplier_id: int) -> set[int]:
     """Buyers the supplier has orders with (that it can see) or an account for."""
     ids = set(db.session.scalars(sa.select(PurchaseOrder.buyer_company_id).distinct().where(
-        PurchaseOrder.supplier_company_id == supplier_id, PurchaseOrder.status.in_(SUPPLIER_VISIBLE))))
+        PurchaseOrder.supplier_scope(supplier_id))))
     ids |= set(db.session.scalars(sa.select(CreditAccount.buyer_company_id).where(
         CreditAccount.supplier_company_id == supplier_id, CreditAccount.buyer_company_id.is_not(None))))
     return ids

@@ -270,15 +270,15 @@ def _load_source(actor: User, shipment_id=None, order_id=None) -> tuple[Purchase
             shipment = db.session.get(Shipment, int(shipment_id))
         except (TypeError, ValueError):
             shipment = None
-        if shipment is None or shipment.supplier_company_id != actor.company_id:
+        if shipment is None or not shipment.order.visible_to_supplier(actor.company_id):
             raise NotFound("No such shipment.")
         order = shipment.order
     else:
         try:
             order = db.session.get(PurchaseOrder, int(order_id))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             order = None
-        if order is None or order.supplier_company_id != actor.company_id:
+        if order is None or not order.visible_to_supplier(actor.company_id):
             raise NotFound("No such order.")
     return order, shipment
 

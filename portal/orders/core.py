@@ -45,18 +45,12 @@ def require_buyer(order: PurchaseOrder, actor: User, roles=BUYER_ROLES) -> None:
 
 
 def require_supplier(order: PurchaseOrder, actor: User, roles=SUPPLIER_ROLES) -> None:
-    if actor.company_id != order.supplier_company_id or order.status not in _supplier_visible():
+    if not order.visible_to_supplier(actor.company_id):
         if actor.company_id == order.buyer_company_id:
             raise Forbidden("Only the supplier can do this.")
         raise NotFound("No such order.")
     if not actor.has_role(*roles):
         raise Forbidden("Your role does not allow this.")
-
-
-def _supplier_visible():
-    from portal.orders.states import SUPPLIER_VISIBLE
-
-    return SUPPLIER_VISIBLE
 
 
 def parse_lock_version(value) -> int | None:
@@ -150,5 +144,7 @@ def _notify_buyer(order: PurchaseOrder, title: str, body: str = "", extra_users=
 def _notify_supplier(order: PurchaseOrder, title: str, body: str = "") -> None:
     from portal.notifications.services import notify_company
 
+    if not order.sent_to_supplier:  # an order never sent is the buyer's alone: nothing to tell the supplier
+        return
     notify_company(order.supplier_company_id, (Role.sales,), kind="order", title=title, body=body,
                    link=order_link(order))

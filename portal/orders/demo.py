@@ -329,7 +329,8 @@ class _Clock:
         from portal.orders.models import OrderApproval
 
         self.columns = {
-            PurchaseOrder.__table__: ("created_at", "updated_at", "submitted_at", "placed_at", "acknowledged_at"),
+            PurchaseOrder.__table__: ("created_at", "updated_at", "submitted_at", "sent_at", "placed_at",
+                                      "acknowledged_at"),
             OrderApproval.__table__: ("decided_at",),
             Shipment.__table__: ("shipped_at", "received_at"),
             AuditEvent.__table__: ("at",),

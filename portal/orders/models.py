@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import CURRENCY, MONEY, QUANTITY, TimestampMixin, UTCDateTime, db, utcnow
-from portal.orders.states import SUPPLIER_VISIBLE, OrderStatus
+from portal.orders.states import SENT_STATES, OrderStatus
 
 
 class OrderSource(str, enum.Enum):
@@ -53,6 +53,9 @@ class PurchaseOrder(TimestampMixin, db.Model):
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the buyer sent the order to the supplier (it entered the credit check). None: the order is the buyer's
+    # alone (a draft, awaiting approval, sent back by an approver, or cancelled before it was ever sent).
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
@@ -81,10 +84,36 @@ class PurchaseOrder(TimestampMixin, db.Model):
         sa.CheckConstraint("payment_terms_days >= 0", name="terms_nonneg"),
     )
 
+    # What a supplier may see of a buyer's orders: the one rule, used by every supplier-side path (tenancy loaders,
+    # lists, counts, tiles, analytics, credit, invoicing, notifications, API). A supplier sees an order once the
+    # buyer has sent it, and from then on whatever becomes of it (cancelled or rejected included).
+    @property
+    def sent_to_supplier(self) -> bool:
+        return self.sent_at is not None
+
+    def visible_to_supplier(self, company_id) -> bool:
+        return self.supplier_company_id == company_id and self.sent_to_supplier
+
+    @classmethod
+    def supplier_scope(cls, company_id):
+        """SQL: the orders ``company_id`` may see as their supplier."""
+        return sa.and_(cls.supplier_company_id == company_id, cls.sent_at.is_not(None))
+
     @classmethod
     def visible_to(cls, company_id):
-        return sa.or_(cls.buyer_company_id == company_id,
-                      sa.and_(cls.supplier_company_id == company_id, cls.status.in_(SUPPLIER_VISIBLE)))
+        return sa.or_(cls.buyer_company_id == company_id, cls.supplier_scope(company_id))
+
+
+@sa.event.listens_for(PurchaseOrder.status, "set")
+def _stamp_sent(order, value, oldvalue, initiator):
+    """Entering a state that only a sent order reaches (submitted: the credit check, and every state after it)
+    records when the order was sent, once; wherever the status is set (services, credit check, demo, tests)."""
+    try:
+        status = OrderStatus(value)
+    except ValueError:
+        return
+    if status in SENT_STATES and order.sent_at is None:
+        order.sent_at = utcnow()
 
 
 class OrderLine(db.Model):

@@ -58,7 +58,7 @@ def panels(user) -> list[dict]:
         out.append(_panel("Approvals waiting for me", len(queue), _items(queue[:5]),
                           url_for("orders.approval_queue"), "Approval queue", "Nothing to approve.", "approver"))
     if company.is_supplier and user.has_role(Role.sales, Role.admin):
-        theirs = P.supplier_company_id == company.id
+        theirs = P.supplier_scope(company.id)
         for title, statuses, empty in (
                 ("Placed orders to acknowledge", [S.placed], "No orders waiting for acknowledgement."),
                 ("Acknowledged orders to ship", [S.acknowledged, S.partially_shipped], "Nothing to ship.")):

@@ -24,7 +24,7 @@ from portal.orders import approvals
 # The lifecycle's shared steps live in portal.orders.core (approvals and shipping use them too); importable
 # from here as before.
 from portal.orders.core import (BUYER_ROLES, CREDIT_JOB, SUPPLIER_ROLES, _notify_buyer,  # noqa: F401
-                                _notify_supplier, _rollback_on_error, _stale, _supplier_visible, check_fresh,
+                                _notify_supplier, _rollback_on_error, _stale, check_fresh,
                                 commit, enqueue_credit_check, lock_order, mark_submitted, move, numbers_text,
                                 order_link, parse_lock_version, require_buyer, require_supplier)
 from portal.orders.numbers import new_po_number, new_supplier_order_number
@@ -209,8 +209,8 @@ def create_orders_from_award(award_id: int, actor: User) -> list[PurchaseOrder]:
                detail=f"{order.po_number} from the award of {rfq.reference}")
         orders.append(order)
     award.orders_created_at = utcnow()
-    record("rfq", rfq.id, "orders_created", actor=actor, company_id=buyer.id,
-           detail=", ".join(o.po_number for o in orders))
+    record("rfq", rfq.id, "orders_created", actor=actor, company_id=buyer.id,  # drafts: the buyer's alone
+           detail=", ".join(o.po_number for o in orders), visible_to_company_id=buyer.id)
     commit()
     return orders
 
@@ -311,7 +311,7 @@ def cancel(order: PurchaseOrder, actor: User, expected_lock_version, reason: str
     reason = _reason(reason, "cancellation")
     if order.status in SHIPPED_STATES:
         raise InvalidTransition("Goods have already shipped on this order; it can no longer be cancelled.")
-    was_with_supplier = order.status in _supplier_visible()
+    was_with_supplier = order.sent_to_supplier
     move(order, S.cancelled, actor, "cancelled", reason)
     order.cancel_reason = reason
     _release_credit(order)
@@ -508,10 +508,8 @@ PAGE_SIZE = 50
 def list_filter(company: Company, *, status: str | None = None, q: str | None = None):
     """The where-clause of the order list for one company (the buyer side uses the composite index
     ix_purchase_orders_buyer_id, the supplier side ix_purchase_orders_supplier_id)."""
-    from portal.orders.states import SUPPLIER_VISIBLE
-
     P = PurchaseOrder
-    as_supplier = sa.and_(P.supplier_company_id == company.id, P.status.in_(SUPPLIER_VISIBLE))
+    as_supplier = P.supplier_scope(company.id)
     if company.is_buyer and company.is_supplier:
         where = [sa.or_(P.buyer_company_id == company.id, as_supplier)]
     elif company.is_supplier:

@@ -50,8 +50,10 @@ TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
     S.rejected: set(),
 }
 
-# States in which the supplier is a party to the order (drafts and approvals are the buyer's business).
-SUPPLIER_VISIBLE = {s for s in OrderStatus} - {S.draft, S.awaiting_approval}
+# States an order reaches only after the buyer sent it to the supplier (from the credit check on). Whether the
+# supplier may see an order is NOT a matter of its state (a draft cancelled by the buyer is cancelled too) but of
+# PurchaseOrder.sent_at: see PurchaseOrder.supplier_scope / visible_to_supplier, the one rule.
+SENT_STATES = {s for s in OrderStatus} - {S.draft, S.awaiting_approval, S.cancelled}
 # States that hold a credit reservation's worth of exposure (placed, not yet invoiced).
 OPEN_FOR_CREDIT = {S.placed, S.change_proposed, S.acknowledged, S.partially_shipped, S.shipped, S.received}
 

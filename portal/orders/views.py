@@ -112,8 +112,8 @@ def detail(order_id):
     order = _load(order_id, selectinload(PurchaseOrder.lines),
                   selectinload(PurchaseOrder.approvals).joinedload(OrderApproval.approver),
                   selectinload(PurchaseOrder.shipments).selectinload(Shipment.lines))
-    from portal.audit.services import trail
     from portal.jobs.models import JobRecord
+    from portal.orders.history import order_trail
 
     checks = []
     try:
@@ -136,7 +136,7 @@ def detail(order_id):
         actions.add("invoice")
     return render_template(
         "orders/detail.html", order=order, actions=actions, checks=checks, to_invoice=to_invoice,
-        events=trail("order", order.id, current_user.company_id), note_jobs=note_jobs, lines_by_id=lines_by_id,
+        events=order_trail(order, current_user.company_id), note_jobs=note_jobs, lines_by_id=lines_by_id,
         lock_form=LockForm(), reason_form=ReasonForm(), decision_form=DecisionForm(),
         approval_round=approvals.current_round(order), required=approvals.required_approvals(order)
         if order.status in (S.draft, S.awaiting_approval) else None,

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from portal.db import db
+from portal.db import db, utcnow
 from portal.orders import services, shipping
 from portal.orders.models import PurchaseOrder
 from portal.orders.states import OrderStatus as S
@@ -56,7 +56,7 @@ def _bulk_orders(world, n):
     rows = [dict(buyer_company_id=world.buyer.id, supplier_company_id=world.supplier_a.id,
                  po_number=f"PO-BULK-{i:05d}", supplier_order_number=f"SO-BULK-{i:05d}", source=OrderSource.catalog,
                  currency="EUR", status=S.placed, total_net=Decimal("10"), created_by_id=world.procurement.id,
-                 delivery_address="x", payment_terms_days=30, notes="", lock_version=1)
+                 delivery_address="x", payment_terms_days=30, notes="", lock_version=1, sent_at=utcnow())
             for i in range(n)]
     db.session.execute(sa.insert(PurchaseOrder), rows)
     db.session.commit()
