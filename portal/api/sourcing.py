@@ -148,6 +148,10 @@ class QuoteIn(Schema):
     lines = fields.List(fields.Nested(QuoteLineIn), required=True, validate=validate.Length(max=2000))
     submit = fields.Boolean(load_default=True, metadata={"description": "false keeps the quote as a draft."})
     lock_version = BoundedInt(allow_none=True, load_default=None)
+    rfq_amendment_no = BoundedInt(allow_none=True, load_default=None, metadata={
+        "description": "The RFQ amendment (`amendment_no` of the RFQ as you read it) that these prices answer. "
+                       "If the buyer amended the RFQ since, nothing is saved and the 409 names what changed. "
+                       "Left out, the quote is taken to answer the RFQ as first published (amendment 0)."})
 
 
 class WithdrawIn(Schema):
@@ -157,6 +161,12 @@ class WithdrawIn(Schema):
 
 class LockIn(Schema):
     lock_version = BoundedInt(allow_none=True, load_default=None)
+
+
+class SubmitIn(LockIn):
+    rfq_amendment_no = BoundedInt(allow_none=True, load_default=None, metadata={
+        "description": "The RFQ amendment your draft answers; left out, the one the draft was last saved for. "
+                       "An older one than the RFQ's is refused (409) with what changed."})
 
 
 class PriceBreakOut(Schema):
@@ -187,6 +197,8 @@ class QuoteOut(Schema):
     submitted_at = fields.DateTime(allow_none=True)
     withdrawn_at = fields.DateTime(allow_none=True)
     needs_reconfirmation = fields.Boolean()
+    rfq_amendment_no = fields.Integer(allow_none=True, metadata={
+        "description": "The RFQ amendment the shown version (supplier: the draft if any) answers."})
     expired = fields.Boolean()
     prices_visible = fields.Boolean()
     valid_until = fields.Date(allow_none=True)
@@ -355,9 +367,10 @@ def quote_dict(quote: Quote, viewer) -> dict:
            "lock_version": quote.lock_version, "submitted_at": ts(quote.submitted_at),
            "withdrawn_at": ts(quote.withdrawn_at), "needs_reconfirmation": quote.needs_reconfirmation,
            "expired": quote.expired, "prices_visible": show_prices, "valid_until": None,
-           "delivery_terms": None, "shipping_cost": None, "lines": []}
+           "delivery_terms": None, "shipping_cost": None, "lines": [], "rfq_amendment_no": None}
     if version is not None:
         out["valid_until"] = version.valid_until
+        out["rfq_amendment_no"] = version.rfq_amendment_no
         if show_prices:
             out["delivery_terms"] = version.delivery_terms
             out["shipping_cost"] = money(version.shipping_cost, rfq.currency)
@@ -681,15 +694,18 @@ def put_quote(data, rfq_id):
     quote = quote_services.find_quote(rfq.id, user.company_id)
     quote_services.validate_input(rfq, user, header, lines)
     expected = data.get("lock_version")
+    answered = data.get("rfq_amendment_no") or 0
     if quote is None:
-        quote = quote_services.get_or_create_draft(rfq, user, expected_lock_version=0)
+        quote = quote_services.get_or_create_draft(rfq, user, expected_lock_version=0, rfq_amendment_no=answered,
+                                                   api=True)
     else:
         quote = quote_services.get_or_create_draft(
-            rfq, user, expected_lock_version=quote.lock_version if expected is None else expected)
-    quote = quote_services.save_draft(quote, user, header, lines, quote.lock_version)
+            rfq, user, expected_lock_version=quote.lock_version if expected is None else expected,
+            rfq_amendment_no=answered, api=True)
+    quote = quote_services.save_draft(quote, user, header, lines, quote.lock_version, answered, api=True)
     if data.get("submit", True):
         try:
-            quote = quote_services.submit(quote, user, quote.lock_version)
+            quote = quote_services.submit(quote, user, quote.lock_version, answered, api=True)
         except DomainError as exc:
             exc.message = f"{exc.message} Your draft was saved but not submitted."
             raise
@@ -707,14 +723,15 @@ def get_quote(quote_id):
 
 
 @bp.route("/quotes/<int(max=2147483647):quote_id>/submit", methods=["POST"])
-@bp.arguments(LockIn)
+@bp.arguments(SubmitIn)
 @bp.response(200, QuoteOut)
 def submit_quote(data, quote_id):
-    """Submit the open draft (it becomes the version that counts)."""
+    """Submit the open draft (it becomes the version that counts). A draft that answers an older amendment
+    of the RFQ than the current one is refused (409, naming what changed)."""
     user = actor()
     quote = _own_quote(quote_id)
     lock = quote.lock_version if data.get("lock_version") is None else data["lock_version"]
-    quote = quote_services.submit(quote, user, lock)
+    quote = quote_services.submit(quote, user, lock, data.get("rfq_amendment_no"), api=True)
     return quote_dict(quote, user)
 
 
