@@ -15,7 +15,7 @@ from portal.api.schemas import BoundedInt, DecimalString, MoneyOut, plain, ts
 from portal.db import db
 from portal.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from portal.quotes import award as award_service
-from portal.quotes import comparison
+from portal.quotes import comparison, outcome
 from portal.quotes import services as quote_services
 from portal.quotes.models import Award, Quote
 from portal.rfq import csvlines
@@ -95,6 +95,32 @@ class PartyOut(Schema):
     name = fields.String()
 
 
+class OutcomeLineOut(Schema):
+    rfq_line_id = fields.Integer()
+    position = fields.Integer()
+    result = fields.String(metadata={"description": "`won` or `not_awarded` (to you; who won it is not said)."})
+    quantity = fields.String(allow_none=True, metadata={"description": "Won lines: the awarded quantity."})
+    unit_price = fields.Nested(MoneyOut, allow_none=True)
+    line_total = fields.Nested(MoneyOut, allow_none=True)
+
+
+class OutcomeOrderOut(Schema):
+    id = fields.Integer()
+    po_number = fields.String()
+    status = fields.String()
+
+
+class OutcomeOut(Schema):
+    closed_at = fields.DateTime(allow_none=True)
+    closed_early = fields.Boolean(metadata={"description": "Closed by the buyer before the deadline."})
+    awarded = fields.Boolean()
+    lines = fields.List(fields.Nested(OutcomeLineOut), metadata={"description": "Once awarded: every RFQ line."})
+    orders = fields.List(fields.Nested(OutcomeOrderOut), metadata={
+        "description": "Purchase orders from the award that the buyer has sent to you."})
+    order_in_preparation = fields.Boolean(metadata={
+        "description": "You won lines but the buyer has not sent the order yet."})
+
+
 class RfqOut(Schema):
     id = fields.Integer()
     reference = fields.String()
@@ -118,6 +144,8 @@ class RfqOut(Schema):
     lines = fields.List(fields.Nested(RfqLineOut))
     supplier_ids = fields.List(fields.Integer(), metadata={"description": "Buyer only."})
     quote_count = fields.Integer(allow_none=True, metadata={"description": "Buyer only: submitted quotes."})
+    outcome = fields.Nested(OutcomeOut, allow_none=True, metadata={
+        "description": "Supplier only, once the RFQ closed: how it closed, your lines won or not, the order."})
 
 
 class RfqQuery(PageArgs):
@@ -199,6 +227,8 @@ class QuoteOut(Schema):
     needs_reconfirmation = fields.Boolean()
     rfq_amendment_no = fields.Integer(allow_none=True, metadata={
         "description": "The RFQ amendment the shown version (supplier: the draft if any) answers."})
+    outcome = fields.Nested(OutcomeOut, allow_none=True, metadata={
+        "description": "Supplier only, once the RFQ closed: how it closed, your lines won or not, the order."})
     expired = fields.Boolean()
     prices_visible = fields.Boolean()
     valid_until = fields.Date(allow_none=True)
@@ -329,7 +359,7 @@ def _names(ids) -> dict[int, str]:
     return dict(db.session.execute(sa.select(Company.id, Company.display_name).where(Company.id.in_(ids))).all())
 
 
-def rfq_dict(rfq: Rfq, viewer) -> dict:
+def rfq_dict(rfq: Rfq, viewer, *, with_outcome: bool = True) -> dict:
     is_buyer = rfq.buyer_company_id == viewer.company_id
     lines = rfq_services.lines_of(rfq)
     out = {
@@ -348,7 +378,13 @@ def rfq_dict(rfq: Rfq, viewer) -> dict:
     if is_buyer:
         out["supplier_ids"] = [inv.supplier_company_id for inv in rfq_services.invitations_of(rfq)]
         out["quote_count"] = rfq_services.submitted_quote_count(rfq.id)
+    elif with_outcome:
+        out["outcome"] = _outcome(rfq, viewer.company_id)
     return out
+
+
+def _outcome(rfq: Rfq, supplier_company_id: int) -> dict | None:
+    return outcome.as_dict(outcome.for_supplier(rfq, supplier_company_id), ts=ts, money=money, plain=plain)
 
 
 def _version_number(quote: Quote) -> int:
@@ -381,6 +417,8 @@ def quote_dict(quote: Quote, viewer) -> dict:
                 "price_breaks": [{"min_quantity": str(b["min_quantity"]), "unit_price": str(b["unit_price"])}
                                  for b in (ql.price_breaks or [])],
             } for ql in sorted(version.lines, key=lambda q: q.rfq_line_id)]
+    if not is_buyer:
+        out["outcome"] = _outcome(rfq, quote.supplier_company_id)
     return out
 
 
@@ -500,7 +538,8 @@ def list_rfqs(page, per_page, status=None):
         stmt = stmt.where(Rfq.status == RfqStatus(status))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
     rows = db.session.scalars(stmt.order_by(Rfq.id).offset((page - 1) * per_page).limit(per_page)).all()
-    return page_envelope([rfq_dict(r, user) for r in rows], total, page, per_page, "api_sourcing.list_rfqs")
+    return page_envelope([rfq_dict(r, user, with_outcome=False) for r in rows], total, page, per_page,
+                         "api_sourcing.list_rfqs")
 
 
 HEADER_KEYS = ("title", "description", "currency", "deadline", "sealed", "delivery_address", "delivery_date",

@@ -34,7 +34,7 @@ from portal.db import db, utcnow
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.money import ZERO, minor_unit, quantize, to_decimal
 from portal.notifications.services import notify_company
-from portal.quotes import amendments, pricing, states
+from portal.quotes import amendments, outcome, pricing, states
 from portal.quotes.models import Quote, QuoteAttachment, QuoteLine, QuoteVersion
 from portal.quotes.states import QuoteStatus
 from portal.rfq.models import Rfq, RfqInvitation, RfqLine
@@ -450,6 +450,9 @@ def require_open(rfq: Rfq, actor: User | None) -> None:
         return
     if rfq.status == RfqStatus.cancelled:
         raise InvalidTransition("This RFQ was cancelled; quotes are locked.")
+    if outcome.lock_reason(rfq) == "closed_early":
+        raise InvalidTransition(f"{rfq.buyer.display_name} closed this RFQ early on "
+                                f"{_fmt_time(rfq.closed_at, actor)}; quotes are locked.")
     if rfq.deadline <= utcnow():
         raise InvalidTransition(
             f"The deadline for this RFQ passed at {_fmt_time(rfq.deadline, actor)}; quotes are locked.")
@@ -1144,7 +1147,8 @@ def _supplier_panel(rfq: Rfq, user: User) -> dict:
     return {"mode": "supplier", "rfq": rfq, "quote": q, "state": state,
             "has_draft": bool(q and q.draft_version_id), "open": rfq.accepting_quotes,
             "expired": bool(q and q.expired), "needs_reconfirmation": bool(q and q.needs_reconfirmation),
-            "can_edit": user.has_role(Role.sales)}
+            "can_edit": user.has_role(Role.sales),
+            "outcome": outcome.for_supplier(rfq, user.company_id) if q and q.current_version_id else None}
 
 
 def company_quotes(company_id: int) -> list[Quote]:

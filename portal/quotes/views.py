@@ -11,7 +11,7 @@ from werkzeug.routing import BuildError
 from portal.accounts.models import Role
 from portal.documents.store import full_path
 from portal.errors import Conflict, DomainError, Forbidden, NotFound
-from portal.quotes import amendments, services
+from portal.quotes import amendments, outcome, services
 from portal.quotes.forms import (AttachmentForm, CsvUploadForm, LockForm, QuoteHeaderForm, QuoteLinesForm,
                                  WithdrawForm)
 from portal.quotes.models import Quote
@@ -30,7 +30,7 @@ def _quote_globals():
     def quote_panel(rfq):
         return services.quote_panel(rfq, current_user)
 
-    return {"quote_panel": quote_panel, "rfq_url": rfq_url}
+    return {"quote_panel": quote_panel, "rfq_url": rfq_url, "quote_lock_reason": outcome.lock_reason}
 
 
 @bp.app_template_filter("quote_unit_price")
@@ -261,7 +261,8 @@ def _render_detail(quote: Quote, *, is_buyer: bool, rfq_lines=None, number: int 
         lock=LockForm(formdata=None, lock_version=str(quote.lock_version)),
         withdraw_form=WithdrawForm(formdata=None, lock_version=str(quote.lock_version)),
         attach=AttachmentForm(formdata=None), open=rfq.accepting_quotes,
-        can_edit=(not is_buyer) and current_user.has_role(Role.sales))
+        can_edit=(not is_buyer) and current_user.has_role(Role.sales),
+        outcome=None if is_buyer else outcome.for_supplier(rfq, quote.supplier_company_id))
 
 
 @bp.get("/quotes/<int:quote_id>")
