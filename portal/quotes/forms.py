@@ -49,6 +49,7 @@ class WithdrawForm(FlaskForm):
 
 class CsvUploadForm(FlaskForm):
     lock_version = HiddenField()
+    rfq_amendment_no = HiddenField()
     file = FileField("Quote lines CSV")
 
 

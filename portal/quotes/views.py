@@ -107,7 +107,8 @@ def _render_form(rfq, quote, header: QuoteHeaderForm, lines_form: QuoteLinesForm
     attachments = services.attachments_of(quote, for_buyer=False) if quote else []
     return render_template(
         "quotes/edit.html", rfq=rfq, quote=quote, header=header, lines=lines_form, amended=amended,
-        upload=CsvUploadForm(formdata=None, lock_version=header.lock_version.data),
+        upload=CsvUploadForm(formdata=None, lock_version=header.lock_version.data,
+                             rfq_amendment_no=header.rfq_amendment_no.data),
         attach=AttachmentForm(formdata=None),
         attachments=attachments,
         removable={a.id for a in attachments if services.is_draft_attachment(quote, a)},
@@ -202,6 +203,7 @@ def upload_csv(rfq_id):
     quote = services.find_quote(rfq.id, current_user.company_id)
     form = CsvUploadForm()
     expected = _lock_value(form)
+    answered = amendments.parse_number(form.rfq_amendment_no.data)
     f = form.file.data
     if not f or not getattr(f, "filename", ""):
         flash("Choose a CSV file to upload.", "warning")
@@ -216,9 +218,10 @@ def upload_csv(rfq_id):
         merged = services.parse_lines_csv(rfq, current_user, data, base)
         if quote is None:
             services.validate_input(rfq, current_user, {}, merged)
-            quote = services.get_or_create_draft(rfq, current_user, expected_lock_version=expected or 0)
+            quote = services.get_or_create_draft(rfq, current_user, expected_lock_version=expected or 0,
+                                                 rfq_amendment_no=answered)
             expected = quote.lock_version
-        services.save_draft(quote, current_user, {}, merged, expected)
+        services.save_draft(quote, current_user, {}, merged, expected, answered)
     except services.CsvRowErrors as exc:
         return render_template("quotes/csv_errors.html", rfq=rfq, quote=quote, message=exc.message,
                                problems=exc.rows, filename=f.filename), 422

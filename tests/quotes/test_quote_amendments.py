@@ -222,3 +222,19 @@ def test_amendment_racing_a_submit_never_passes_an_old_price_as_an_answer(app, w
     else:
         assert isinstance(results["submit"], AmendedSince), results
         assert quote.status == QuoteStatus.draft and quote.current_version is None
+
+
+def test_csv_upload_from_a_page_opened_before_the_amendment_is_refused(world, rfq10, login):
+    import io
+
+    q = draft_with(rfq10, world.sales_a, ["5.00", "1.00"])
+    c = login(world.sales_a)
+    page = text(c.get(f"/rfqs/{rfq10.id}/quote"))
+    lock = _hidden(page, "lock_version")
+    csv_text = services.lines_csv(rfq10, fresh(q).draft_version)
+    amend_quantity(world, rfq10)
+    r = c.post(f"/rfqs/{rfq10.id}/quote/upload", content_type="multipart/form-data",
+               data={"lock_version": lock, "rfq_amendment_no": "0",
+                     "file": (io.BytesIO(csv_text.replace("5.00", "4.00").encode()), "lines.csv")})
+    assert r.status_code == 409 and "Line 1 quantity 10 → 10000" in text(r)
+    assert {ql.unit_price for ql in fresh(q).draft_version.lines} == {Decimal("5.00"), Decimal("1.00")}
