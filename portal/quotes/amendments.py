@@ -65,6 +65,17 @@ def stale_message(rfq: Rfq, answered: int, *, api: bool = False) -> str:
                   "form again.")
 
 
+def draft_notice(rfq: Rfq, draft_answers: int) -> str | None:
+    """For a draft saved before the latest amendment(s): what changed since, to check before submitting."""
+    if draft_answers >= rfq.amendment_no:
+        return None
+    changes = _changes(rfq, draft_answers)
+    what = " ".join(f"{a.summary.rstrip('.')}." for a in changes if a.summary)
+    which = ", ".join(str(a.number) for a in changes) or str(rfq.amendment_no)
+    return (f"Your draft was saved before amendment {which}" + (f": {what}" if what else ".")
+            + " Check your prices against the figures below before you submit.")
+
+
 def check(rfq: Rfq, answered: int | None, *, api: bool = False) -> None:
     """Refuse a form that answers an older amendment. ``rfq`` must have been re-read under its row lock."""
     if answered is None:

@@ -137,7 +137,8 @@ def edit(rfq_id):
                                  lock_version=str(quote.lock_version if quote else 0),
                                  rfq_amendment_no=str(rfq.amendment_no))
         lines_form = QuoteLinesForm.from_input(rfq_lines, services.version_as_input(draft))
-        return _render_form(rfq, quote, header, lines_form)
+        notice = amendments.draft_notice(rfq, draft.rfq_amendment_no) if draft is not None else None
+        return _render_form(rfq, quote, header, lines_form, amended=notice)
 
     header = QuoteHeaderForm()
     lines_form = QuoteLinesForm.from_formdata(rfq_lines, request.form)

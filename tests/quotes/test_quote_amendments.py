@@ -98,9 +98,12 @@ def test_web_form_opened_before_the_amendment_is_shown_again_with_the_new_quanti
     draft_with(rfq10, world.sales_a, ["5.00", "1.00"])
     c = login(world.sales_a)
     page = text(c.get(f"/rfqs/{rfq10.id}/quote"))
-    assert _hidden(page, "rfq_amendment_no") == "0"
+    assert _hidden(page, "rfq_amendment_no") == "0" and 'data-testid="amended-since"' not in page
     lock = _hidden(page, "lock_version")
     amend_quantity(world, rfq10)
+    # opened again now, the form says the draft predates amendment 1
+    again = text(c.get(f"/rfqs/{rfq10.id}/quote"))
+    assert "Your draft was saved before amendment 1: Line 1 quantity 10 → 10000." in again
     data = form(rfq10, ["5.00", "1.00"], lock_version=lock, action="submit")
     data["rfq_amendment_no"] = "0"
     r = c.post(f"/rfqs/{rfq10.id}/quote", data=data)
