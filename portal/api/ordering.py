@@ -107,8 +107,8 @@ class OrderRowIn(Schema):
 
 class OrderCreatedOut(OrderOut):
     pricing_notes = fields.List(fields.String(), metadata={
-        "description": "Sentences about rows merged into one line: a SKU on several rows is ordered as one line "
-                       "of the total quantity, priced at the break that total reaches"})
+        "description": "Sentences about rows merged into one line: a SKU on several rows is ordered as one "
+                       "line of the total quantity, priced at the break that total reaches"})
 
 
 class OrderIn(Schema):

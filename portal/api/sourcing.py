@@ -98,7 +98,8 @@ class PartyOut(Schema):
 class OutcomeLineOut(Schema):
     rfq_line_id = fields.Integer()
     position = fields.Integer()
-    result = fields.String(metadata={"description": "`won` or `not_awarded` (to you; who won it is not said)."})
+    result = fields.String(metadata={
+        "description": "`won` or `not_awarded` (to you; who won it is not said)."})
     quantity = fields.String(allow_none=True, metadata={"description": "Won lines: the awarded quantity."})
     unit_price = fields.Nested(MoneyOut, allow_none=True)
     line_total = fields.Nested(MoneyOut, allow_none=True)
@@ -114,7 +115,8 @@ class OutcomeOut(Schema):
     closed_at = fields.DateTime(allow_none=True)
     closed_early = fields.Boolean(metadata={"description": "Closed by the buyer before the deadline."})
     awarded = fields.Boolean()
-    lines = fields.List(fields.Nested(OutcomeLineOut), metadata={"description": "Once awarded: every RFQ line."})
+    lines = fields.List(fields.Nested(OutcomeLineOut),
+                        metadata={"description": "Once awarded: every RFQ line."})
     orders = fields.List(fields.Nested(OutcomeOrderOut), metadata={
         "description": "Purchase orders from the award that the buyer has sent to you."})
     order_in_preparation = fields.Boolean(metadata={
@@ -145,7 +147,8 @@ class RfqOut(Schema):
     supplier_ids = fields.List(fields.Integer(), metadata={"description": "Buyer only."})
     quote_count = fields.Integer(allow_none=True, metadata={"description": "Buyer only: submitted quotes."})
     outcome = fields.Nested(OutcomeOut, allow_none=True, metadata={
-        "description": "Supplier only, once the RFQ closed: how it closed, your lines won or not, the order."})
+        "description": "Supplier only, once the RFQ closed: how it closed, your lines won or not, "
+                       "the order."})
 
 
 class RfqQuery(PageArgs):
@@ -177,9 +180,10 @@ class QuoteIn(Schema):
     submit = fields.Boolean(load_default=True, metadata={"description": "false keeps the quote as a draft."})
     lock_version = BoundedInt(allow_none=True, load_default=None)
     rfq_amendment_no = BoundedInt(allow_none=True, load_default=None, metadata={
-        "description": "The RFQ amendment (`amendment_no` of the RFQ as you read it) that these prices answer. "
-                       "If the buyer amended the RFQ since, nothing is saved and the 409 names what changed. "
-                       "Left out, the quote is taken to answer the RFQ as first published (amendment 0)."})
+        "description": "The RFQ amendment (`amendment_no` of the RFQ as you read it) that these prices "
+                       "answer. If the buyer amended the RFQ since, nothing is saved and the 409 names what "
+                       "changed. Left out, the quote is taken to answer the RFQ as first published "
+                       "(amendment 0)."})
 
 
 class WithdrawIn(Schema):
@@ -193,8 +197,8 @@ class LockIn(Schema):
 
 class SubmitIn(LockIn):
     rfq_amendment_no = BoundedInt(allow_none=True, load_default=None, metadata={
-        "description": "The RFQ amendment your draft answers; left out, the one the draft was last saved for. "
-                       "An older one than the RFQ's is refused (409) with what changed."})
+        "description": "The RFQ amendment your draft answers; left out, the one the draft was last saved "
+                       "for. An older one than the RFQ's is refused (409) with what changed."})
 
 
 class PriceBreakOut(Schema):
@@ -228,7 +232,8 @@ class QuoteOut(Schema):
     rfq_amendment_no = fields.Integer(allow_none=True, metadata={
         "description": "The RFQ amendment the shown version (supplier: the draft if any) answers."})
     outcome = fields.Nested(OutcomeOut, allow_none=True, metadata={
-        "description": "Supplier only, once the RFQ closed: how it closed, your lines won or not, the order."})
+        "description": "Supplier only, once the RFQ closed: how it closed, your lines won or not, "
+                       "the order."})
     expired = fields.Boolean()
     prices_visible = fields.Boolean()
     valid_until = fields.Date(allow_none=True)
@@ -735,8 +740,8 @@ def put_quote(data, rfq_id):
     expected = data.get("lock_version")
     answered = data.get("rfq_amendment_no") or 0
     if quote is None:
-        quote = quote_services.get_or_create_draft(rfq, user, expected_lock_version=0, rfq_amendment_no=answered,
-                                                   api=True)
+        quote = quote_services.get_or_create_draft(rfq, user, expected_lock_version=0,
+                                                   rfq_amendment_no=answered, api=True)
     else:
         quote = quote_services.get_or_create_draft(
             rfq, user, expected_lock_version=quote.lock_version if expected is None else expected,

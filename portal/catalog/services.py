@@ -645,8 +645,9 @@ def price_order_rows(buyer_company_id: int, supplier_id: int, rows) -> PricedRow
         if len(parts) > 1:
             base, breaks, special = terms_for(item, bp)
             out.notes.append(
-                f"SKU {item.sku} appeared on {len(parts)} lines ({_rows_text(numbers)}): merged into one line of "
-                f"{format_quantity(qty)} {item.unit}, priced at {_break_label(qty, base, breaks, special)} "
+                f"SKU {item.sku} appeared on {len(parts)} lines ({_rows_text(numbers)}): merged into one "
+                f"line of {format_quantity(qty)} {item.unit}, priced at "
+                f"{_break_label(qty, base, breaks, special)} "
                 f"({_unit_price_text(price, item.currency)} each).")
     return out
 
@@ -665,8 +666,8 @@ def _checked(priced: PricedRows) -> PricedRows:
     if not priced.row_count:
         raise ValidationFailed("Enter at least one SKU and quantity.", errors={})
     if priced.errors:
-        raise ValidationFailed(f"{len(priced.errors)} of {priced.row_count} line(s) need attention; nothing was "
-                               "ordered.", errors=dict(sorted(priced.errors.items())))
+        raise ValidationFailed(f"{len(priced.errors)} of {priced.row_count} line(s) need attention; nothing "
+                               "was ordered.", errors=dict(sorted(priced.errors.items())))
     return priced
 
 
@@ -688,7 +689,8 @@ def _create_draft(actor: User, supplier_id: int, lines: list[dict], **kw):
 def order_from_rows(actor: User, supplier_id, rows, *, source: str = "catalog"):
     """Quick order / CSV order / API: validate every row, then create one draft order with this supplier.
 
-    Returns (order, notes): ``notes`` says which repeated SKUs were merged into one line and at which price."""
+    Returns (order, notes): ``notes`` says which repeated SKUs were merged into one line and at which
+    price."""
     _require_buyer(actor)
     supplier = catalog_supplier(supplier_id, actor.company_id)
     if len(rows) > csvio.MAX_ORDER_ROWS:

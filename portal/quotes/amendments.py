@@ -1,11 +1,11 @@
 """Quotes answer one amendment of the RFQ.
 
 A quote form (web or API) carries the RFQ amendment number it was shown for. If the buyer amended the RFQ
-since (say, line 1 went from 10 to 10,000 pcs), saving or submitting that form is refused with a sentence that
-names the amendment(s) and what changed; the supplier checks the new figures and sends the form again. The
-check runs under the locks taken by ``services._lock_quote`` (the RFQ row re-read FOR SHARE, then the quote row
-FOR UPDATE), so an amendment cannot slip in between the check and the save: amending updates the RFQ row and
-waits for our lock.
+since (say, line 1 went from 10 to 10,000 pcs), saving or submitting that form is refused with a sentence
+that names the amendment(s) and what changed; the supplier checks the new figures and sends the form again.
+The check runs under the locks taken by ``services._lock_quote`` (the RFQ row re-read FOR SHARE, then the
+quote row FOR UPDATE), so an amendment cannot slip in between the check and the save: amending updates the
+RFQ row and waits for our lock.
 """
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ def _changes(rfq: Rfq, after: int) -> list[RfqAmendment]:
 
 
 def stale_message(rfq: Rfq, answered: int, *, api: bool = False) -> str:
-    """The refusal: "Amendment 2 of RFQ-… changed the RFQ after this form was opened: Line 1 quantity 10 → 10000. …"."""
+    """The refusal: "Amendment 2 of RFQ-… changed the RFQ after this form was opened: Line 1 quantity
+    10 → 10000. …"."""
     changes = _changes(rfq, answered)
     numbers = [a.number for a in changes] or [rfq.amendment_no]
     if len(numbers) == 1:
@@ -61,8 +62,8 @@ def stale_message(rfq: Rfq, answered: int, *, api: bool = False) -> str:
     if api:
         return msg + (" Nothing was saved. Check your prices against the RFQ as it is now and send the quote "
                       f"again with rfq_amendment_no {rfq.amendment_no}.")
-    return msg + (" Nothing was saved: the lines below show the RFQ as it is now; check your prices and send the "
-                  "form again.")
+    return msg + (" Nothing was saved: the lines below show the RFQ as it is now; check your prices and send "
+                  "the form again.")
 
 
 def draft_notice(rfq: Rfq, draft_answers: int) -> str | None:

@@ -1,7 +1,9 @@
-"""What a supplier learns about the outcome of an RFQ it quoted on: how it closed, which lines it won, the order.
+"""What a supplier learns about the outcome of an RFQ it quoted on: how it closed, which lines it won, the
+order.
 
 Rules (tests in tests/quotes/test_supplier_outcome.py):
-- an RFQ closed before its deadline is "Closed early on <date>", never "the deadline passed" with a future date;
+- an RFQ closed before its deadline is "Closed early on <date>", never "the deadline passed" with a future
+  date;
 - per RFQ line: won (the awarded quantity, unit price and line total — the supplier's own figures) or "Not
   awarded to you"; whether another supplier won the line, who, and at what price is never said;
 - the resulting purchase order is shown (linked) only once the buyer has SENT it (it left draft /

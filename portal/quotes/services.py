@@ -653,7 +653,8 @@ def _incomplete_error(rfq: Rfq, version: QuoteVersion, *, verb: str) -> None:
 
 
 @_unit_of_work
-def submit(quote: Quote, actor: User, expected_lock_version, rfq_amendment_no=None, *, api: bool = False) -> Quote:
+def submit(quote: Quote, actor: User, expected_lock_version, rfq_amendment_no=None, *,
+           api: bool = False) -> Quote:
     """Submit the draft: it becomes the current version (the one that counts). The buyer is told that a quote
     arrived — never its prices.
 
