@@ -105,6 +105,12 @@ class OrderRowIn(Schema):
     quantity = DecimalString(required=True)
 
 
+class OrderCreatedOut(OrderOut):
+    pricing_notes = fields.List(fields.String(), metadata={
+        "description": "Sentences about rows merged into one line: a SKU on several rows is ordered as one "
+                       "line of the total quantity, priced at the break that total reaches"})
+
+
 class OrderIn(Schema):
     supplier_id = BoundedInt(required=True)
     lines = fields.List(fields.Nested(OrderRowIn), required=True, validate=validate.Length(min=1, max=1000))
@@ -286,14 +292,15 @@ def list_orders(page, per_page, status=None):
 @bp.route("/orders", methods=["POST"])
 @idempotent
 @bp.arguments(OrderIn)
-@bp.response(201, OrderOut)
+@bp.response(201, OrderCreatedOut)
 def create_order(data):
     """A bulk order from a supplier's catalog: every row is checked (SKU, MOQ, pack size) and priced at your
-    prices; one draft order is created, or nothing (422 naming each bad row)."""
+    prices; rows naming the same SKU become one line of the total quantity, priced at the break that total
+    reaches (told in `pricing_notes`); one draft order is created, or nothing (422 naming each bad row)."""
     user = actor()
     rows = [(ln["sku"], str(ln["quantity"]), i + 1) for i, ln in enumerate(data["lines"])]
-    order = catalog_services.order_from_rows(user, data["supplier_id"], rows, source="api")
-    return _fresh(order.id)
+    order, notes = catalog_services.order_from_rows(user, data["supplier_id"], rows, source="api")
+    return {**_fresh(order.id), "pricing_notes": notes}
 
 
 @bp.route("/orders/<int(max=2147483647):order_id>", methods=["GET"])

@@ -15,7 +15,7 @@ from portal.api.schemas import BoundedInt, DecimalString, MoneyOut, plain, ts
 from portal.db import db
 from portal.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from portal.quotes import award as award_service
-from portal.quotes import comparison
+from portal.quotes import comparison, outcome
 from portal.quotes import services as quote_services
 from portal.quotes.models import Award, Quote
 from portal.rfq import csvlines
@@ -95,6 +95,34 @@ class PartyOut(Schema):
     name = fields.String()
 
 
+class OutcomeLineOut(Schema):
+    rfq_line_id = fields.Integer()
+    position = fields.Integer()
+    result = fields.String(metadata={
+        "description": "`won` or `not_awarded` (to you; who won it is not said)."})
+    quantity = fields.String(allow_none=True, metadata={"description": "Won lines: the awarded quantity."})
+    unit_price = fields.Nested(MoneyOut, allow_none=True)
+    line_total = fields.Nested(MoneyOut, allow_none=True)
+
+
+class OutcomeOrderOut(Schema):
+    id = fields.Integer()
+    po_number = fields.String()
+    status = fields.String()
+
+
+class OutcomeOut(Schema):
+    closed_at = fields.DateTime(allow_none=True)
+    closed_early = fields.Boolean(metadata={"description": "Closed by the buyer before the deadline."})
+    awarded = fields.Boolean()
+    lines = fields.List(fields.Nested(OutcomeLineOut),
+                        metadata={"description": "Once awarded: every RFQ line."})
+    orders = fields.List(fields.Nested(OutcomeOrderOut), metadata={
+        "description": "Purchase orders from the award that the buyer has sent to you."})
+    order_in_preparation = fields.Boolean(metadata={
+        "description": "You won lines but the buyer has not sent the order yet."})
+
+
 class RfqOut(Schema):
     id = fields.Integer()
     reference = fields.String()
@@ -118,6 +146,9 @@ class RfqOut(Schema):
     lines = fields.List(fields.Nested(RfqLineOut))
     supplier_ids = fields.List(fields.Integer(), metadata={"description": "Buyer only."})
     quote_count = fields.Integer(allow_none=True, metadata={"description": "Buyer only: submitted quotes."})
+    outcome = fields.Nested(OutcomeOut, allow_none=True, metadata={
+        "description": "Supplier only, once the RFQ closed: how it closed, your lines won or not, "
+                       "the order."})
 
 
 class RfqQuery(PageArgs):
@@ -148,6 +179,11 @@ class QuoteIn(Schema):
     lines = fields.List(fields.Nested(QuoteLineIn), required=True, validate=validate.Length(max=2000))
     submit = fields.Boolean(load_default=True, metadata={"description": "false keeps the quote as a draft."})
     lock_version = BoundedInt(allow_none=True, load_default=None)
+    rfq_amendment_no = BoundedInt(allow_none=True, load_default=None, metadata={
+        "description": "The RFQ amendment (`amendment_no` of the RFQ as you read it) that these prices "
+                       "answer. If the buyer amended the RFQ since, nothing is saved and the 409 names what "
+                       "changed. Left out, the quote is taken to answer the RFQ as first published "
+                       "(amendment 0)."})
 
 
 class WithdrawIn(Schema):
@@ -157,6 +193,12 @@ class WithdrawIn(Schema):
 
 class LockIn(Schema):
     lock_version = BoundedInt(allow_none=True, load_default=None)
+
+
+class SubmitIn(LockIn):
+    rfq_amendment_no = BoundedInt(allow_none=True, load_default=None, metadata={
+        "description": "The RFQ amendment your draft answers; left out, the one the draft was last saved "
+                       "for. An older one than the RFQ's is refused (409) with what changed."})
 
 
 class PriceBreakOut(Schema):
@@ -187,6 +229,11 @@ class QuoteOut(Schema):
     submitted_at = fields.DateTime(allow_none=True)
     withdrawn_at = fields.DateTime(allow_none=True)
     needs_reconfirmation = fields.Boolean()
+    rfq_amendment_no = fields.Integer(allow_none=True, metadata={
+        "description": "The RFQ amendment the shown version (supplier: the draft if any) answers."})
+    outcome = fields.Nested(OutcomeOut, allow_none=True, metadata={
+        "description": "Supplier only, once the RFQ closed: how it closed, your lines won or not, "
+                       "the order."})
     expired = fields.Boolean()
     prices_visible = fields.Boolean()
     valid_until = fields.Date(allow_none=True)
@@ -317,7 +364,7 @@ def _names(ids) -> dict[int, str]:
     return dict(db.session.execute(sa.select(Company.id, Company.display_name).where(Company.id.in_(ids))).all())
 
 
-def rfq_dict(rfq: Rfq, viewer) -> dict:
+def rfq_dict(rfq: Rfq, viewer, *, with_outcome: bool = True) -> dict:
     is_buyer = rfq.buyer_company_id == viewer.company_id
     lines = rfq_services.lines_of(rfq)
     out = {
@@ -336,7 +383,13 @@ def rfq_dict(rfq: Rfq, viewer) -> dict:
     if is_buyer:
         out["supplier_ids"] = [inv.supplier_company_id for inv in rfq_services.invitations_of(rfq)]
         out["quote_count"] = rfq_services.submitted_quote_count(rfq.id)
+    elif with_outcome:
+        out["outcome"] = _outcome(rfq, viewer.company_id)
     return out
+
+
+def _outcome(rfq: Rfq, supplier_company_id: int) -> dict | None:
+    return outcome.as_dict(outcome.for_supplier(rfq, supplier_company_id), ts=ts, money=money, plain=plain)
 
 
 def _version_number(quote: Quote) -> int:
@@ -355,9 +408,10 @@ def quote_dict(quote: Quote, viewer) -> dict:
            "lock_version": quote.lock_version, "submitted_at": ts(quote.submitted_at),
            "withdrawn_at": ts(quote.withdrawn_at), "needs_reconfirmation": quote.needs_reconfirmation,
            "expired": quote.expired, "prices_visible": show_prices, "valid_until": None,
-           "delivery_terms": None, "shipping_cost": None, "lines": []}
+           "delivery_terms": None, "shipping_cost": None, "lines": [], "rfq_amendment_no": None}
     if version is not None:
         out["valid_until"] = version.valid_until
+        out["rfq_amendment_no"] = version.rfq_amendment_no
         if show_prices:
             out["delivery_terms"] = version.delivery_terms
             out["shipping_cost"] = money(version.shipping_cost, rfq.currency)
@@ -368,6 +422,8 @@ def quote_dict(quote: Quote, viewer) -> dict:
                 "price_breaks": [{"min_quantity": str(b["min_quantity"]), "unit_price": str(b["unit_price"])}
                                  for b in (ql.price_breaks or [])],
             } for ql in sorted(version.lines, key=lambda q: q.rfq_line_id)]
+    if not is_buyer:
+        out["outcome"] = _outcome(rfq, quote.supplier_company_id)
     return out
 
 
@@ -487,7 +543,8 @@ def list_rfqs(page, per_page, status=None):
         stmt = stmt.where(Rfq.status == RfqStatus(status))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
     rows = db.session.scalars(stmt.order_by(Rfq.id).offset((page - 1) * per_page).limit(per_page)).all()
-    return page_envelope([rfq_dict(r, user) for r in rows], total, page, per_page, "api_sourcing.list_rfqs")
+    return page_envelope([rfq_dict(r, user, with_outcome=False) for r in rows], total, page, per_page,
+                         "api_sourcing.list_rfqs")
 
 
 HEADER_KEYS = ("title", "description", "currency", "deadline", "sealed", "delivery_address", "delivery_date",
@@ -681,15 +738,18 @@ def put_quote(data, rfq_id):
     quote = quote_services.find_quote(rfq.id, user.company_id)
     quote_services.validate_input(rfq, user, header, lines)
     expected = data.get("lock_version")
+    answered = data.get("rfq_amendment_no") or 0
     if quote is None:
-        quote = quote_services.get_or_create_draft(rfq, user, expected_lock_version=0)
+        quote = quote_services.get_or_create_draft(rfq, user, expected_lock_version=0,
+                                                   rfq_amendment_no=answered, api=True)
     else:
         quote = quote_services.get_or_create_draft(
-            rfq, user, expected_lock_version=quote.lock_version if expected is None else expected)
-    quote = quote_services.save_draft(quote, user, header, lines, quote.lock_version)
+            rfq, user, expected_lock_version=quote.lock_version if expected is None else expected,
+            rfq_amendment_no=answered, api=True)
+    quote = quote_services.save_draft(quote, user, header, lines, quote.lock_version, answered, api=True)
     if data.get("submit", True):
         try:
-            quote = quote_services.submit(quote, user, quote.lock_version)
+            quote = quote_services.submit(quote, user, quote.lock_version, answered, api=True)
         except DomainError as exc:
             exc.message = f"{exc.message} Your draft was saved but not submitted."
             raise
@@ -707,14 +767,15 @@ def get_quote(quote_id):
 
 
 @bp.route("/quotes/<int(max=2147483647):quote_id>/submit", methods=["POST"])
-@bp.arguments(LockIn)
+@bp.arguments(SubmitIn)
 @bp.response(200, QuoteOut)
 def submit_quote(data, quote_id):
-    """Submit the open draft (it becomes the version that counts)."""
+    """Submit the open draft (it becomes the version that counts). A draft that answers an older amendment
+    of the RFQ than the current one is refused (409, naming what changed)."""
     user = actor()
     quote = _own_quote(quote_id)
     lock = quote.lock_version if data.get("lock_version") is None else data["lock_version"]
-    quote = quote_services.submit(quote, user, lock)
+    quote = quote_services.submit(quote, user, lock, data.get("rfq_amendment_no"), api=True)
     return quote_dict(quote, user)
 
 

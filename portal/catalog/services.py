@@ -9,7 +9,9 @@ Rules (each has a test in tests/catalog/):
 - buyers see active items only, and only their own special price;
 - ``price_for``: the buyer's own price (with its breaks) if any, else the list price with breaks; the price of
   the highest break whose min_quantity <= quantity;
-- ``build_order_lines``: one SELECT for all SKUs and one for the buyer's prices, whatever the number of rows.
+- ``build_order_lines``: one SELECT for all SKUs and one for the buyer's prices, whatever the number of rows;
+- ``price_order_rows`` is the one rule for order rows (page, CSV, API, reorder): a SKU on several rows becomes
+  one line on the total quantity (MOQ, pack size and price breaks apply to the total), and each merge is told.
 """
 from __future__ import annotations
 
@@ -532,18 +534,51 @@ def drop_staged(company_id: int, token: str) -> None:
 
 # --------------------------------------------------------------------------------------------- ordering
 
-def build_order_lines(buyer_company_id: int, supplier_id: int, rows) -> list[dict]:
-    """Validate and price order rows [(sku, quantity text, row number)] against a supplier's catalog.
+@dataclass
+class PricedRows:
+    """Order rows checked and priced: the lines, the sentences about merged SKUs, and the bad rows."""
+    lines: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    errors: dict = field(default_factory=dict)
+    row_count: int = 0
 
-    Returns the line dicts for orders.services.create_draft_order, or raises ValidationFailed whose ``errors``
-    maps each bad row number to a sentence. Blank rows are ignored. Two queries whatever the number of rows:
-    one for all SKUs, one for this buyer's special prices.
+
+def _rows_text(numbers: list[int], word: str = "rows", limit: int = 8) -> str:
+    shown = ", ".join(str(n) for n in numbers[:limit])
+    return f"{word} {shown}" + (", …" if len(numbers) > limit else "")
+
+
+def _break_label(quantity: Decimal, base: Decimal, breaks, special: bool) -> str:
+    """Which price applies at ``quantity``: "the 2,000+ break" or the base price (list or the buyer's own)."""
+    best = None
+    for b in breaks or ():
+        mq = Decimal(str(b["min_quantity"]))
+        if mq <= quantity and (best is None or mq > best):
+            best = mq
+    if best is not None:
+        return f"the {format_quantity(best)}+ break"
+    return "your special price" if special else "the list price"
+
+
+def _unit_price_text(amount: Decimal, currency: str) -> str:
+    from babel.numbers import format_currency
+
+    return format_currency(Decimal(amount).normalize(), currency, locale="en_GB", decimal_quantization=False)
+
+
+def price_order_rows(buyer_company_id: int, supplier_id: int, rows) -> PricedRows:
+    """The one rule for order rows from a catalog (quick order, CSV, API, reorder).
+
+    Rows are [(sku, quantity text, row number)]. Each row is checked alone (SKU known and active, quantity a
+    positive number); rows naming the same SKU are then merged into ONE line on the total quantity, which is
+    what the MOQ, the pack size and the price breaks apply to (eight lines of 650 pcs are one line of 5,200
+    pcs at the 2,000+ break). Each merge is told in ``notes``. Never raises for a bad row: the rows in error
+    are in ``errors`` (row number -> sentence). Two queries whatever the number of rows.
     """
     rows = [(str(s or "").strip(), str(q or "").strip(), n) for s, q, n in rows]
     rows = [r for r in rows if r[0] or r[1]]
-    if not rows:
-        raise ValidationFailed("Enter at least one SKU and quantity.", errors={})
-    errors: dict = {}
+    out = PricedRows(row_count=len(rows))
+    errors = out.errors
     wanted = {sku.lower() for sku, _, _ in rows if sku}
     by_sku: dict[str, CatalogItem] = {}
     if wanted:
@@ -554,8 +589,9 @@ def build_order_lines(buyer_company_id: int, supplier_id: int, rows) -> list[dic
             if it.sku.lower() not in by_sku or it.sku in {s for s, _, _ in rows}:
                 by_sku[it.sku.lower()] = it
     prices = buyer_prices_for(buyer_company_id, [it.id for it in by_sku.values() if it.active])
-    lines = []
-    currency = None
+    # 1. each row alone; good rows gathered per item in the order the item first appears
+    groups: dict[int, list[tuple[int, Decimal]]] = {}
+    item_of: dict[int, CatalogItem] = {}
     for sku, qty_text, n in rows:
         if not sku:
             errors[n] = f"Row {n}: enter a SKU for the quantity {qty_text[:20]}."
@@ -575,24 +611,71 @@ def build_order_lines(buyer_company_id: int, supplier_id: int, rows) -> list[dic
         except ValidationFailed as exc:
             errors[n] = f"Row {n}: {exc.message}"
             continue
+        if qty <= 0:
+            errors[n] = f"Row {n}: {quantity_problem(item.sku, qty, None, None, item.unit)}"
+            continue
+        groups.setdefault(item.id, []).append((n, qty))
+        item_of[item.id] = item
+    # 2. one line per item on the total quantity
+    currency = None
+    for item_id, parts in groups.items():
+        item = item_of[item_id]
+        numbers = [n for n, _ in parts]
+        qty = sum((q for _, q in parts), Decimal(0))
         problem = quantity_problem(item.sku, qty, item.moq, item.pack_size, item.unit)
         if problem:
-            errors[n] = f"Row {n}: {problem}"
+            if len(parts) > 1:
+                problem = (f"SKU {item.sku} is on {_rows_text(numbers)}, {format_quantity(qty)} {item.unit} "
+                           f"together. {problem}")
+            for n in numbers:
+                errors[n] = f"Row {n}: {problem}"
             continue
         if currency is None:
             currency = item.currency
         elif item.currency != currency:
-            errors[n] = (f"Row {n}: SKU {item.sku} is priced in {item.currency}, the other lines in {currency}; "
-                         "an order has one currency.")
+            for n in numbers:
+                errors[n] = (f"Row {n}: SKU {item.sku} is priced in {item.currency}, the other lines in "
+                             f"{currency}; an order has one currency.")
             continue
-        price = price_for(item, buyer_company_id, qty, buyer_price=prices.get(item.id))
-        lines.append({"catalog_item_id": item.id, "sku": item.sku, "description": item.name, "unit": item.unit,
-                      "quantity": qty, "unit_price": price, "moq": item.moq, "pack_size": item.pack_size,
-                      "currency": item.currency})
-    if errors:
-        raise ValidationFailed(f"{len(errors)} of {len(rows)} line(s) need attention; nothing was ordered.",
-                               errors=errors)
-    return lines
+        bp = prices.get(item.id)
+        price = price_for(item, buyer_company_id, qty, buyer_price=bp)
+        out.lines.append({"catalog_item_id": item.id, "sku": item.sku, "description": item.name,
+                          "unit": item.unit, "quantity": qty, "unit_price": price, "moq": item.moq,
+                          "pack_size": item.pack_size, "currency": item.currency})
+        if len(parts) > 1:
+            base, breaks, special = terms_for(item, bp)
+            out.notes.append(
+                f"SKU {item.sku} appeared on {len(parts)} lines ({_rows_text(numbers)}): merged into one "
+                f"line of {format_quantity(qty)} {item.unit}, priced at "
+                f"{_break_label(qty, base, breaks, special)} "
+                f"({_unit_price_text(price, item.currency)} each).")
+    return out
+
+
+def build_order_lines(buyer_company_id: int, supplier_id: int, rows) -> list[dict]:
+    """Validate and price order rows [(sku, quantity text, row number)] against a supplier's catalog.
+
+    Returns the line dicts for orders.services.create_draft_order (repeated SKUs merged into one line, see
+    ``price_order_rows``), or raises ValidationFailed whose ``errors`` maps each bad row number to a sentence.
+    Blank rows are ignored.
+    """
+    return _checked(price_order_rows(buyer_company_id, supplier_id, rows)).lines
+
+
+def _checked(priced: PricedRows) -> PricedRows:
+    if not priced.row_count:
+        raise ValidationFailed("Enter at least one SKU and quantity.", errors={})
+    if priced.errors:
+        raise ValidationFailed(f"{len(priced.errors)} of {priced.row_count} line(s) need attention; nothing "
+                               "was ordered.", errors=dict(sorted(priced.errors.items())))
+    return priced
+
+
+def merge_notes(actor: User, supplier_id, rows) -> list[str]:
+    """The merge sentences for rows not yet ordered (the quick order's "add as rows" preview)."""
+    _require_buyer(actor)
+    supplier = catalog_supplier(supplier_id, actor.company_id)
+    return price_order_rows(actor.company_id, supplier.id, rows).notes
 
 
 def _create_draft(actor: User, supplier_id: int, lines: list[dict], **kw):
@@ -604,13 +687,16 @@ def _create_draft(actor: User, supplier_id: int, lines: list[dict], **kw):
 
 
 def order_from_rows(actor: User, supplier_id, rows, *, source: str = "catalog"):
-    """Quick order / CSV order: validate every row, then create one draft order with this supplier."""
+    """Quick order / CSV order / API: validate every row, then create one draft order with this supplier.
+
+    Returns (order, notes): ``notes`` says which repeated SKUs were merged into one line and at which
+    price."""
     _require_buyer(actor)
     supplier = catalog_supplier(supplier_id, actor.company_id)
     if len(rows) > csvio.MAX_ORDER_ROWS:
         raise ValidationFailed(f"An order takes at most {csvio.MAX_ORDER_ROWS} lines; split it.")
-    lines = build_order_lines(actor.company_id, supplier.id, rows)
-    return _create_draft(actor, supplier.id, lines, source=source)
+    priced = _checked(price_order_rows(actor.company_id, supplier.id, rows))
+    return _create_draft(actor, supplier.id, priced.lines, source=source), priced.notes
 
 
 def reorderable_orders(actor: User, limit: int = 50):
@@ -623,8 +709,9 @@ def reorderable_orders(actor: User, limit: int = 50):
         .order_by(PurchaseOrder.id.desc()).limit(limit)))
 
 
-def prepare_reorder(actor: User, order_id) -> tuple[object, list[dict], list[str]]:
-    """(past order, priced lines at today's prices, sentences for the lines that cannot be reordered)."""
+def prepare_reorder(actor: User, order_id) -> tuple[object, list[dict], list[str], list[str]]:
+    """(past order, priced lines at today's prices, sentences for the lines that cannot be reordered,
+    sentences for repeated SKUs merged into one line)."""
     from portal.orders.models import OrderSource, PurchaseOrder
 
     _require_buyer(actor)
@@ -664,26 +751,24 @@ def prepare_reorder(actor: User, order_id) -> tuple[object, list[dict], list[str
             continue
         rows.append((item.sku, csvio.fmt_decimal(ln.quantity), ln.position))
     lines: list[dict] = []
+    notes: list[str] = []
     if rows:
-        try:
-            lines = build_order_lines(actor.company_id, order.supplier_company_id, rows)
-        except ValidationFailed as exc:
-            # Keep what is still orderable; report the rest (e.g. the supplier raised its MOQ since).
-            bad = exc.errors or {}
-            for n, msg in bad.items():
-                skipped.append(msg.replace(f"Row {n}:", f"Line {n}:", 1))
-            good = [r for r in rows if r[2] not in bad]
-            lines = build_order_lines(actor.company_id, order.supplier_company_id, good) if good else []
-    return order, lines, skipped
+        # Keep what is still orderable; report the rest (e.g. the supplier raised its MOQ since).
+        priced = price_order_rows(actor.company_id, order.supplier_company_id, rows)
+        for n, msg in sorted(priced.errors.items()):
+            skipped.append(msg.replace(f"Row {n}:", f"Line {n}:", 1))
+        lines, notes = priced.lines, [nt.replace("(rows ", "(lines ") for nt in priced.notes]
+    return order, lines, skipped, notes
 
 
 def reorder(actor: User, order_id):
-    """A new draft with the same SKUs and quantities at today's prices: (new order, skipped sentences)."""
-    order, lines, skipped = prepare_reorder(actor, order_id)
+    """A new draft with the same SKUs and quantities at today's prices: (new order, skipped sentences,
+    merge sentences)."""
+    order, lines, skipped, notes = prepare_reorder(actor, order_id)
     if not lines:
         raise ValidationFailed(f"Nothing from {order.po_number} can be reordered. " + " ".join(skipped))
     new = _create_draft(actor, order.supplier_company_id, lines, source="reorder", reorder_of_id=order.id)
-    return new, skipped
+    return new, skipped, notes
 
 
 __all__ = ["price_for", "build_order_lines", "create_item", "update_item", "set_active", "set_buyer_price",

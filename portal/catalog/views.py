@@ -286,12 +286,17 @@ def _order_redirect(order, company):
         return redirect(url_for("catalog.supplier", supplier_id=company.id))
 
 
-def _render_quick(company, form, rows, errors=None, csv_form=None, csv_errors=None, status=200):
+def _render_quick(company, form, rows, errors=None, csv_form=None, csv_errors=None, status=200, notes=None):
     errors = errors or {}
     shown = list(rows) + [("", "")] * max(5, EMPTY_ROWS - len(rows))
     return render_template("catalog/quick_order.html", supplier=company, form=form, rows=shown, errors=errors,
                            csv_form=csv_form or OrderCsvForm(), csv_errors=csv_errors or [],
-                           max_rows=services.MAX_QUICK_ROWS), status
+                           max_rows=services.MAX_QUICK_ROWS, notes=notes or []), status
+
+
+def _flash_notes(notes):
+    for note in notes:
+        flash(note, "info")
 
 
 @bp.route("/suppliers/<int:supplier_id>/quick-order", methods=["GET", "POST"])
@@ -307,16 +312,18 @@ def quick_order(supplier_id):
         flash(f"A quick order takes up to {services.MAX_QUICK_ROWS} lines; you have {len(rows)}. Upload them as "
               "a CSV file instead (below).", "danger")
         return _render_quick(company, form, rows[:services.MAX_QUICK_ROWS], status=422)
+    numbered = [(s, q, n) for n, (s, q) in enumerate(rows, 1)]
     if form.add_rows.data:
         flash(f"{len(rows)} line(s) in the order form. Check them and create the draft order.", "info")
-        return _render_quick(company, form, rows)
-    numbered = [(s, q, n) for n, (s, q) in enumerate(rows, 1)]
+        return _render_quick(company, form, rows,
+                             notes=services.merge_notes(current_user, company.id, numbered))
     try:
-        order = services.order_from_rows(current_user, company.id, numbered, source="catalog")
+        order, notes = services.order_from_rows(current_user, company.id, numbered, source="catalog")
     except DomainError as exc:
         flash(exc.message, "danger")
         return _render_quick(company, form, rows, errors=exc.errors, status=422)
     flash(f"Draft order {order.po_number} created with {len(order.lines)} line(s).", "success")
+    _flash_notes(notes)
     return _order_redirect(order, company)
 
 
@@ -333,7 +340,7 @@ def order_csv(supplier_id):
         return _render_quick(company, QuickOrderForm(formdata=None), [], csv_form=csv_form, status=422)
     try:
         rows = csvio.parse_order_csv(upload.read(csvio.MAX_BYTES + 1))
-        order = services.order_from_rows(current_user, company.id, rows, source="catalog")
+        order, notes = services.order_from_rows(current_user, company.id, rows, source="catalog")
     except DomainError as exc:
         csv_form.file.errors = [exc.message]
         flash(exc.message, "danger")
@@ -342,6 +349,7 @@ def order_csv(supplier_id):
         return _render_quick(company, QuickOrderForm(formdata=None), [], csv_form=csv_form,
                              csv_errors=csv_errors, status=422)
     flash(f"Draft order {order.po_number} created with {len(order.lines)} line(s) from the CSV file.", "success")
+    _flash_notes(notes)
     return _order_redirect(order, company)
 
 
@@ -359,7 +367,7 @@ def reorder(order_id):
     if not form.validate_on_submit():
         abort(400)
     try:
-        order, skipped = services.reorder(current_user, order_id)
+        order, skipped, notes = services.reorder(current_user, order_id)
     except NotFound:
         abort(404)
     except DomainError as exc:
@@ -368,4 +376,5 @@ def reorder(order_id):
     flash(f"Draft order {order.po_number} created at today's prices with {len(order.lines)} line(s).", "success")
     for s in skipped:
         flash(f"Not reordered — {s}", "warning")
+    _flash_notes(notes)
     return _order_redirect(order, order.supplier)

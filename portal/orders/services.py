@@ -209,7 +209,9 @@ def create_orders_from_award(award_id: int, actor: User) -> list[PurchaseOrder]:
                detail=f"{order.po_number} from the award of {rfq.reference}")
         orders.append(order)
     award.orders_created_at = utcnow()
-    record("rfq", rfq.id, "orders_created", actor=actor, company_id=buyer.id,  # drafts: the buyer's alone
+    # The buyer's alone: draft orders, and the PO numbers of every awarded supplier (a supplier must not learn
+    # who else won).
+    record("rfq", rfq.id, "orders_created", actor=actor, company_id=buyer.id,
            detail=", ".join(o.po_number for o in orders), visible_to_company_id=buyer.id)
     commit()
     return orders

@@ -22,6 +22,8 @@ class QuoteHeaderForm(FlaskForm):
     """The quote-level fields plus the optimistic lock. Values are validated by the service."""
 
     lock_version = HiddenField()
+    # The RFQ amendment the form was shown for: a form opened before an amendment is refused after it.
+    rfq_amendment_no = HiddenField()
     valid_until = StringField("Valid until", widget=DateInput(),
                               description="Your prices hold until this date (inclusive).")
     delivery_terms = StringField("Delivery terms", render_kw={
@@ -47,6 +49,7 @@ class WithdrawForm(FlaskForm):
 
 class CsvUploadForm(FlaskForm):
     lock_version = HiddenField()
+    rfq_amendment_no = HiddenField()
     file = FileField("Quote lines CSV")
 
 

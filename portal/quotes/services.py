@@ -34,7 +34,7 @@ from portal.db import db, utcnow
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.money import ZERO, minor_unit, quantize, to_decimal
 from portal.notifications.services import notify_company
-from portal.quotes import pricing, states
+from portal.quotes import amendments, outcome, pricing, states
 from portal.quotes.models import Quote, QuoteAttachment, QuoteLine, QuoteVersion
 from portal.quotes.states import QuoteStatus
 from portal.rfq.models import Rfq, RfqInvitation, RfqLine
@@ -450,6 +450,9 @@ def require_open(rfq: Rfq, actor: User | None) -> None:
         return
     if rfq.status == RfqStatus.cancelled:
         raise InvalidTransition("This RFQ was cancelled; quotes are locked.")
+    if outcome.lock_reason(rfq) == "closed_early":
+        raise InvalidTransition(f"{rfq.buyer.display_name} closed this RFQ early on "
+                                f"{_fmt_time(rfq.closed_at, actor)}; quotes are locked.")
     if rfq.deadline <= utcnow():
         raise InvalidTransition(
             f"The deadline for this RFQ passed at {_fmt_time(rfq.deadline, actor)}; quotes are locked.")
@@ -548,7 +551,8 @@ def _new_version_from(src: QuoteVersion | None, *, number: int, actor: User) -> 
 # ============================================================================================ services
 
 @_unit_of_work
-def get_or_create_draft(rfq: Rfq, actor: User, *, expected_lock_version=None) -> Quote:
+def get_or_create_draft(rfq: Rfq, actor: User, *, expected_lock_version=None, rfq_amendment_no=None,
+                        api: bool = False) -> Quote:
     """The supplier's draft on this RFQ: the existing draft, a new revision copied from the current version,
     or a brand-new Quote with an empty version 1.
 
@@ -557,6 +561,7 @@ def get_or_create_draft(rfq: Rfq, actor: User, *, expected_lock_version=None) ->
     """
     _require_supplier(actor, rfq)
     rfq = _lock_rfq(rfq.id)
+    amendments.check(rfq, rfq_amendment_no, api=api)  # nothing is started for a form of an older amendment
     require_open(rfq, actor)
     quote_id = db.session.scalar(
         sa.select(Quote.id).where(Quote.rfq_id == rfq.id, Quote.supplier_company_id == actor.company_id))
@@ -604,10 +609,16 @@ def get_or_create_draft(rfq: Rfq, actor: User, *, expected_lock_version=None) ->
 
 
 @_unit_of_work
-def save_draft(quote: Quote, actor: User, header: dict, lines: list[dict], expected_lock_version) -> Quote:
+def save_draft(quote: Quote, actor: User, header: dict, lines: list[dict], expected_lock_version,
+               rfq_amendment_no=None, *, api: bool = False) -> Quote:
     """Validate the whole input first; then replace the draft's header fields (those given) and all its
-    lines."""
+    lines.
+
+    ``rfq_amendment_no`` is the RFQ amendment the form was shown for: an older one is refused (AmendedSince,
+    naming what changed), and the draft records that it answers it. None (internal callers) skips the check
+    and leaves the draft's amendment number as it was."""
     rfq, quote = _lock_quote(quote, actor)
+    amendments.check(rfq, rfq_amendment_no, api=api)  # the RFQ row was re-read under its lock
     _check_lock(quote, expected_lock_version)
     require_open(rfq, actor)
     draft = quote.draft_version
@@ -616,6 +627,8 @@ def save_draft(quote: Quote, actor: User, header: dict, lines: list[dict], expec
     clean_header, clean_lines = validate_input(rfq, actor, header, lines)
     for k, v in clean_header.items():
         setattr(draft, k, v)
+    if rfq_amendment_no is not None:
+        draft.rfq_amendment_no = rfq.amendment_no
     # "fetch": lines of this draft already in the session are removed from it too (SQLite reuses the freed
     # rowids for the new lines, which would otherwise clash with those stale objects).
     db.session.execute(sa.delete(QuoteLine).where(QuoteLine.version_id == draft.id)
@@ -646,16 +659,24 @@ def _incomplete_error(rfq: Rfq, version: QuoteVersion, *, verb: str) -> None:
 
 
 @_unit_of_work
-def submit(quote: Quote, actor: User, expected_lock_version) -> Quote:
+def submit(quote: Quote, actor: User, expected_lock_version, rfq_amendment_no=None, *,
+           api: bool = False) -> Quote:
     """Submit the draft: it becomes the current version (the one that counts). The buyer is told that a quote
-    arrived — never its prices."""
+    arrived — never its prices.
+
+    The draft must answer the RFQ's current amendment: the one the form carried (``rfq_amendment_no``), else
+    the one the draft was last saved for. A draft priced before an amendment is refused, never taken as an
+    answer to it."""
     rfq, quote = _lock_quote(quote, actor)
+    amendments.check(rfq, rfq_amendment_no, api=api)
     _check_lock(quote, expected_lock_version)
     require_open(rfq, actor)
     states.check(quote.status, QuoteStatus.submitted)
     draft = quote.draft_version
     if draft is None:
         raise InvalidTransition("There is no draft to submit: click Revise to change your quote.")
+    if rfq_amendment_no is None:
+        amendments.check(rfq, draft.rfq_amendment_no, api=api)
     if draft.valid_until is None:
         raise ValidationFailed("Enter how long the quote is valid before you submit.",
                                errors={"valid_until": "Enter the date until which your prices hold."})
@@ -1133,7 +1154,8 @@ def _supplier_panel(rfq: Rfq, user: User) -> dict:
     return {"mode": "supplier", "rfq": rfq, "quote": q, "state": state,
             "has_draft": bool(q and q.draft_version_id), "open": rfq.accepting_quotes,
             "expired": bool(q and q.expired), "needs_reconfirmation": bool(q and q.needs_reconfirmation),
-            "can_edit": user.has_role(Role.sales)}
+            "can_edit": user.has_role(Role.sales),
+            "outcome": outcome.for_supplier(rfq, user.company_id) if q and q.current_version_id else None}
 
 
 def company_quotes(company_id: int) -> list[Quote]:

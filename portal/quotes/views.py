@@ -11,7 +11,7 @@ from werkzeug.routing import BuildError
 from portal.accounts.models import Role
 from portal.documents.store import full_path
 from portal.errors import Conflict, DomainError, Forbidden, NotFound
-from portal.quotes import services
+from portal.quotes import amendments, outcome, services
 from portal.quotes.forms import (AttachmentForm, CsvUploadForm, LockForm, QuoteHeaderForm, QuoteLinesForm,
                                  WithdrawForm)
 from portal.quotes.models import Quote
@@ -30,7 +30,7 @@ def _quote_globals():
     def quote_panel(rfq):
         return services.quote_panel(rfq, current_user)
 
-    return {"quote_panel": quote_panel, "rfq_url": rfq_url}
+    return {"quote_panel": quote_panel, "rfq_url": rfq_url, "quote_lock_reason": outcome.lock_reason}
 
 
 @bp.app_template_filter("quote_unit_price")
@@ -102,11 +102,13 @@ def index():
 
 # ------------------------------------------------------------------------------------ supplier: the form
 
-def _render_form(rfq, quote, header: QuoteHeaderForm, lines_form: QuoteLinesForm, status: int = 200):
+def _render_form(rfq, quote, header: QuoteHeaderForm, lines_form: QuoteLinesForm, status: int = 200,
+                 amended: str | None = None):
     attachments = services.attachments_of(quote, for_buyer=False) if quote else []
     return render_template(
-        "quotes/edit.html", rfq=rfq, quote=quote, header=header, lines=lines_form,
-        upload=CsvUploadForm(formdata=None, lock_version=header.lock_version.data),
+        "quotes/edit.html", rfq=rfq, quote=quote, header=header, lines=lines_form, amended=amended,
+        upload=CsvUploadForm(formdata=None, lock_version=header.lock_version.data,
+                             rfq_amendment_no=header.rfq_amendment_no.data),
         attach=AttachmentForm(formdata=None),
         attachments=attachments,
         removable={a.id for a in attachments if services.is_draft_attachment(quote, a)},
@@ -132,32 +134,46 @@ def edit(rfq_id):
             return redirect(rfq_url(rfq) or url_for("quotes.index"))
         draft = quote.draft_version if quote else None
         header = QuoteHeaderForm(formdata=None, data=services.header_as_input(draft),
-                                 lock_version=str(quote.lock_version if quote else 0))
+                                 lock_version=str(quote.lock_version if quote else 0),
+                                 rfq_amendment_no=str(rfq.amendment_no))
         lines_form = QuoteLinesForm.from_input(rfq_lines, services.version_as_input(draft))
-        return _render_form(rfq, quote, header, lines_form)
+        notice = amendments.draft_notice(rfq, draft.rfq_amendment_no) if draft is not None else None
+        return _render_form(rfq, quote, header, lines_form, amended=notice)
 
     header = QuoteHeaderForm()
     lines_form = QuoteLinesForm.from_formdata(rfq_lines, request.form)
     action = request.form.get("action", "save")
     expected = _lock_value(header)
+    answered = amendments.parse_number(header.rfq_amendment_no.data)
     try:
         if quote is None:
             services.validate_input(rfq, current_user, header.header_data(), lines_form.as_input(), rfq_lines)
-            quote = services.get_or_create_draft(rfq, current_user, expected_lock_version=expected or 0)
+            quote = services.get_or_create_draft(rfq, current_user, expected_lock_version=expected or 0,
+                                                 rfq_amendment_no=answered)
             expected = quote.lock_version
         elif expected is None or expected == 0:
             raise Conflict(services.STALE_MESSAGE)
-        services.save_draft(quote, current_user, header.header_data(), lines_form.as_input(), expected)
+        services.save_draft(quote, current_user, header.header_data(), lines_form.as_input(), expected,
+                            answered)
+    except amendments.AmendedSince as exc:
+        # Shown again as typed, beside the RFQ's new figures, ready for the amendment it must now answer.
+        rfq_lines = services.rfq_lines(rfq.id)
+        lines_form = QuoteLinesForm.from_formdata(rfq_lines, request.form)
+        header.rfq_amendment_no.data = str(exc.current)
+        quote = services.find_quote(rfq.id, current_user.company_id)
+        header.lock_version.data = str(quote.lock_version if quote else 0)
+        return _render_form(rfq, quote, header, lines_form, exc.status, amended=exc.message)
     except DomainError as exc:
         form_error(header, exc)
         lines_form.attach_errors(exc.errors)
         return _render_form(rfq, quote, header, lines_form, exc.status)
     if action == "submit":
         try:
-            services.submit(quote, current_user, quote.lock_version)
+            services.submit(quote, current_user, quote.lock_version, answered)
         except DomainError as exc:
             header = QuoteHeaderForm(formdata=None, data=header.header_data(),
-                                     lock_version=str(quote.lock_version))
+                                     lock_version=str(quote.lock_version),
+                                     rfq_amendment_no=header.rfq_amendment_no.data)
             form_error(header, exc)
             lines_form.attach_errors(exc.errors)
             flash("Your draft was saved but not submitted.", "info")
@@ -188,6 +204,7 @@ def upload_csv(rfq_id):
     quote = services.find_quote(rfq.id, current_user.company_id)
     form = CsvUploadForm()
     expected = _lock_value(form)
+    answered = amendments.parse_number(form.rfq_amendment_no.data)
     f = form.file.data
     if not f or not getattr(f, "filename", ""):
         flash("Choose a CSV file to upload.", "warning")
@@ -202,9 +219,10 @@ def upload_csv(rfq_id):
         merged = services.parse_lines_csv(rfq, current_user, data, base)
         if quote is None:
             services.validate_input(rfq, current_user, {}, merged)
-            quote = services.get_or_create_draft(rfq, current_user, expected_lock_version=expected or 0)
+            quote = services.get_or_create_draft(rfq, current_user, expected_lock_version=expected or 0,
+                                                 rfq_amendment_no=answered)
             expected = quote.lock_version
-        services.save_draft(quote, current_user, {}, merged, expected)
+        services.save_draft(quote, current_user, {}, merged, expected, answered)
     except services.CsvRowErrors as exc:
         return render_template("quotes/csv_errors.html", rfq=rfq, quote=quote, message=exc.message,
                                problems=exc.rows, filename=f.filename), 422
@@ -247,7 +265,8 @@ def _render_detail(quote: Quote, *, is_buyer: bool, rfq_lines=None, number: int 
         lock=LockForm(formdata=None, lock_version=str(quote.lock_version)),
         withdraw_form=WithdrawForm(formdata=None, lock_version=str(quote.lock_version)),
         attach=AttachmentForm(formdata=None), open=rfq.accepting_quotes,
-        can_edit=(not is_buyer) and current_user.has_role(Role.sales))
+        can_edit=(not is_buyer) and current_user.has_role(Role.sales),
+        outcome=None if is_buyer else outcome.for_supplier(rfq, quote.supplier_company_id))
 
 
 @bp.get("/quotes/<int:quote_id>")

@@ -158,8 +158,15 @@ def edit(rfq_id):
 def detail(rfq_id):
     rfq = _load(rfq_id)
     view = services.detail_view(current_user, rfq)
+    results = {}
+    if not view.is_buyer:
+        from portal.quotes import outcome
+
+        won = outcome.for_supplier(rfq, current_user.company_id)
+        if won is not None and won.awarded and won.won:  # a supplier that won nothing sees the summary alone
+            results = {lo.line.id: lo for lo in won.lines}
     return render_template(
-        "rfq/detail.html", rfq=rfq, view=view, incoterms=services.INCOTERMS,
+        "rfq/detail.html", rfq=rfq, view=view, incoterms=services.INCOTERMS, line_results=results,
         remaining=services.remaining_text(rfq.deadline) if rfq.status == RfqStatus.open else None,
         action_form=VersionForm(formdata=None, version=rfq.version),
         question_form=QuestionForm(formdata=None), answer_form=AnswerForm(formdata=None),
