@@ -76,7 +76,6 @@ def lock_reason(rfq: Rfq) -> str:
 def for_supplier(rfq: Rfq, supplier_company_id: int) -> Outcome | None:
     """The outcome for one supplier, or None while the RFQ is still open (or a draft)."""
     from portal.orders.models import PurchaseOrder
-    from portal.orders.states import SUPPLIER_VISIBLE
     from portal.quotes.models import Award, AwardLine
 
     if rfq.status not in (RfqStatus.closed, RfqStatus.awarded, RfqStatus.cancelled):
@@ -99,11 +98,10 @@ def for_supplier(rfq: Rfq, supplier_company_id: int) -> Outcome | None:
         else:
             out.lines.append(LineOutcome(ln, WON, al.quantity, al.unit_price, al.line_total))
     if mine:
-        orders = list(db.session.scalars(
+        out.orders = list(db.session.scalars(
             sa.select(PurchaseOrder).where(PurchaseOrder.award_id == award.id,
-                                           PurchaseOrder.supplier_company_id == supplier_company_id)
+                                           PurchaseOrder.supplier_scope(supplier_company_id))
             .order_by(PurchaseOrder.id)))
-        out.orders = [o for o in orders if o.status in SUPPLIER_VISIBLE and o.submitted_at is not None]
         out.order_in_preparation = not out.orders
     return out
 
