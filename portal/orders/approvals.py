@@ -298,7 +298,8 @@ class DeadEnds:
         parts = []
         if self.rules:
             parts.append("rule" + ("s " if len(self.rules) > 1 else " ") + ", ".join(
-                f"'above {format_money(r.threshold, r.currency)}: {r.approvals_required} approvals'"
+                f"'above {format_money(r.threshold, r.currency)}: {r.approvals_required} "
+                f"approval{'s' if r.approvals_required != 1 else ''}'"
                 for r in self.rules))
         if self.orders:
             parts.append("waiting order" + ("s " if len(self.orders) > 1 else " ") +

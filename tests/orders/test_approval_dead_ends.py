@@ -95,7 +95,7 @@ def test_deactivating_the_last_approver_names_every_waiting_order(world, login, 
     u = accounts.set_member_active(world.buyer_admin, world.approver.id, False)
     assert big.po_number in u.approval_warning and small.po_number in u.approval_warning
     assert "With 0 active approvers left" in u.approval_warning
-    assert f"'above {format_money(Decimal('10000'), 'EUR')}: 1 approvals'" in u.approval_warning
+    assert f"'above {format_money(Decimal('10000'), 'EUR')}: 1 approval'" in u.approval_warning
 
 
 def test_no_warning_when_nothing_is_stuck(world, two_tier):
