@@ -182,3 +182,60 @@ def test_history_of_a_passed_check_still_says_so(world, account, submitted):
     assert placed.detail == "Credit check passed." and placed.actor_id is None
     assert db.session.scalar(sa.select(CreditCheck.factors).where(CreditCheck.order_id == order.id))[0][
         "factor"] == "within_limit"
+
+
+# --------------------------------------------------------------------------------------------- concurrency
+
+@pytest.mark.postgres
+def test_check_again_racing_a_manual_release_places_the_order_once(app, world, held):
+    """The recheck job and a release by hand at the same moment: one of them places the order, once."""
+    import threading
+
+    from portal.accounts.models import User
+    from portal.credit.models import CreditReservation
+    from portal.errors import DomainError
+
+    services.save_account(world.accounts_a, world.buyer.id, limit_amount="2000", currency="EUR",
+                          payment_terms_days="30", block_on_overdue=True)
+    barrier = threading.Barrier(2)
+    errors, outcomes = [], {}
+
+    def recheck():
+        with app.app_context():
+            try:
+                barrier.wait(timeout=10)
+                cc = services.check_order(held.id, recheck_by=world.accounts_a.id)
+                outcomes["recheck"] = cc.outcome if cc else None
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    def release():
+        with app.app_context():
+            try:
+                user = db.session.get(User, world.accounts_a.id)
+                order = services.hold_for_supplier(user, held.id)
+                barrier.wait(timeout=10)
+                services.release_hold(order, user, "Released by hand.")
+                outcomes["release"] = "ok"
+            except DomainError as exc:
+                outcomes["release"] = type(exc).__name__
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=recheck), threading.Thread(target=release)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors, errors
+    order = fresh(held)
+    assert order.status == OrderStatus.placed
+    assert len(_events(order, "placed")) == 1
+    assert db.session.scalar(sa.select(sa.func.count(CreditReservation.id)).where(
+        CreditReservation.order_id == order.id)) == 1
+    # exactly one of the two did the placing; the other found the order no longer on hold
+    assert (outcomes.get("release") == "ok") != (len(_events(order, "credit_check_passed")) == 1), outcomes

@@ -224,3 +224,16 @@ def test_admin_queue_marks_escalated_and_stuck_orders(world, login, waiting_sinc
     page = text(login(world.buyer_admin).get("/orders/approvals"))
     assert "Escalated" in page and "Nobody left can give the next approval" in page
     assert o.po_number in page
+
+
+def test_a_resubmitted_order_waits_anew(world, waiting_since_friday):
+    o = waiting_since_friday
+    assert approvals.escalate_waiting_orders(now=datetime(2026, 11, 11, 10, 0, tzinfo=timezone.utc)) == 1
+    approvals.decide(o, world.approver, fresh(o).lock_version, "rejected", "Split it")
+    _submit(o, world.procurement)
+    o = fresh(o)
+    o.submitted_at = datetime(2026, 11, 13, 10, 0, tzinfo=timezone.utc)  # Friday again
+    db.session.commit()
+    assert approvals.escalate_waiting_orders(now=datetime(2026, 11, 17, 10, 0, tzinfo=timezone.utc)) == 0  # Tue
+    assert approvals.escalate_waiting_orders(now=datetime(2026, 11, 18, 10, 0, tzinfo=timezone.utc)) == 1  # Wed
+    assert count(ApprovalEscalation) == 2
