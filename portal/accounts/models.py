@@ -59,10 +59,15 @@ class Company(TimestampMixin, db.Model):
     bic: Mapped[str | None] = mapped_column(sa.String(11))
     bank_name: Mapped[str | None] = mapped_column(sa.String(120))
     website: Mapped[str | None] = mapped_column(sa.String(200))
+    # Orders waiting for approval longer than this many working days (Mon-Fri) are escalated to the admins.
+    approval_escalation_days: Mapped[int] = mapped_column(default=3, server_default="3")
 
     members: Mapped[list["User"]] = relationship(back_populates="company", order_by="User.name")
 
-    __table_args__ = (sa.UniqueConstraint("vat_number", name="uq_companies_vat_number"),)
+    __table_args__ = (
+        sa.UniqueConstraint("vat_number", name="uq_companies_vat_number"),
+        sa.CheckConstraint("approval_escalation_days BETWEEN 1 AND 30", name="escalation_days_range"),
+    )
 
     @property
     def is_buyer(self) -> bool:

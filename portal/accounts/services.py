@@ -443,11 +443,25 @@ def set_member_roles(actor: User, user_id: int, roles) -> User:
     if Role.admin in user.roles and Role.admin not in roles and _active_admins(actor.company_id) <= 1:
         raise Conflict("The company needs at least one active administrator.",
                        errors={"roles": "Keep the administrator role: this is the last administrator."})
+    was_approver = user.active and Role.approver in user.roles
     user.set_roles(roles)
     record("user", user.id, "roles_changed", actor=actor, company_id=actor.company_id,
            detail=f"{before} → {', '.join(r.value for r in roles)}")
+    user.approval_warning = None
+    if was_approver and Role.approver not in roles:
+        user.approval_warning = _warn_approval_dead_ends(actor, f"{user.name} is no longer an approver.")
     db.session.commit()
     return user
+
+
+def _warn_approval_dead_ends(actor: User, what: str) -> str | None:
+    """An approver left: name the rules and waiting orders that can no longer be approved (audit + admins)."""
+    if not actor.company.is_buyer:
+        return None
+    from portal.orders.approvals import warn_dead_ends
+
+    db.session.flush()
+    return warn_dead_ends(actor.company_id, actor, what)
 
 
 def set_member_active(actor: User, user_id: int, active: bool) -> User:
@@ -458,11 +472,14 @@ def set_member_active(actor: User, user_id: int, active: bool) -> User:
             raise Conflict("You cannot deactivate yourself.")
         if Role.admin in user.roles and _active_admins(actor.company_id) <= 1:
             raise Conflict("The company needs at least one active administrator.")
+    user.approval_warning = None
     if user.active != active:
         user.active = active
         user.session_version += 1
         record("user", user.id, "activated" if active else "deactivated", actor=actor,
                company_id=actor.company_id)
+        if not active and Role.approver in user.roles:
+            user.approval_warning = _warn_approval_dead_ends(actor, f"{user.name} is deactivated.")
     db.session.commit()
     return user
 

@@ -192,6 +192,8 @@ def member_roles(user_id):
         try:
             u = services.set_member_roles(current_user, user_id, form.roles.data)
             flash(f"Roles of {u.name} saved.", "success")
+            if getattr(u, "approval_warning", None):
+                flash(u.approval_warning, "warning")
         except DomainError as exc:
             if exc.status == 404:
                 abort(404)
@@ -207,6 +209,8 @@ def member_active(user_id, action):
     try:
         u = services.set_member_active(current_user, user_id, action == "activate")
         flash(f"{u.name} is {'active again' if u.active else 'deactivated; their history stays'}.", "success")
+        if getattr(u, "approval_warning", None):
+            flash(u.approval_warning, "warning")
     except DomainError as exc:
         if exc.status == 404:
             abort(404)

@@ -17,3 +17,15 @@ def credit_check_job(order_id: int):
 
     cc = check_order(order_id)
     return cc.outcome if cc is not None else None
+
+
+@task()
+def credit_recheck_job(order_id: int, user_id: int):
+    """"Check again" of an order on credit hold. Idempotent: an order no longer on hold is left alone."""
+    order = db.session.get(PurchaseOrder, order_id)
+    if order is None or order.status != OrderStatus.credit_hold:
+        return None
+    from portal.credit.services import check_order
+
+    cc = check_order(order_id, recheck_by=user_id)
+    return cc.outcome if cc is not None else None

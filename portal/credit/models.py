@@ -86,6 +86,9 @@ class CreditCheck(db.Model):
     provider: Mapped[str] = mapped_column(sa.String(40))
     outcome: Mapped[str] = mapped_column(sa.String(10))  # passed | hold
     reason: Mapped[str] = mapped_column(sa.Text, default="")
+    # Every failing (or, for a pass, the deciding) factor with its figures, so pages can say it in words:
+    # [{"factor": "overdue_invoices", "figures": {"count": 1}}, {"factor": "over_limit", "figures": {...}}]
+    factors: Mapped[list | None] = mapped_column(sa.JSON)
     limit_amount: Mapped[Decimal | None] = mapped_column(MONEY)
     unpaid_invoices: Mapped[Decimal | None] = mapped_column(MONEY)
     reserved_orders: Mapped[Decimal | None] = mapped_column(MONEY)

@@ -22,9 +22,10 @@ def panels(user) -> list[dict]:
     _default, rows = services.accounts_overview(user.company_id)
     near = [r for r in rows if r.near_limit]
     out.append({
-        "title": "Buyers near their credit limit", "count": len(near), "count_label": "over 80 % used",
+        "title": "Buyers near or over their credit limit", "count": len(near), "count_label": "80 % or more used",
         "link": url_for("credit.accounts"), "link_label": "Credit accounts",
-        "items": [(f"{r.buyer.display_name} · {r.used_share * 100:.0f} % used",
+        "items": [(f"{r.buyer.display_name} · {r.used_percent} used, "
+                   f"{'over the limit' if r.utilisation == 'over' else 'near the limit'}",
                    url_for("credit.buyer_account", buyer_id=r.buyer.id)) for r in near[:5]],
         "empty": "Every buyer has more than 20 % of their limit available.", "role": "accounts",
     })

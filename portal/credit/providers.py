@@ -65,6 +65,68 @@ class CreditDecision:
     approved: bool
     reason: str
     provider: str
+    # Each factor that decided, with its figures (plain JSON: amounts as strings), stored on the CreditCheck so
+    # pages can say it in words: ({"factor": "over_limit", "figures": {...}}, ...). See ``factor_sentence``.
+    factors: tuple = ()
+
+
+# Utilisation of a credit limit: under 80 % ok, 80-100 % near the limit, over 100 % over the limit.
+NEAR_SHARE = Decimal("0.8")
+
+
+def utilisation(share: Decimal | None) -> str:
+    """'ok' | 'near' | 'over' (None when there is no limit to compare with)."""
+    if share is None:
+        return None
+    if share > 1:
+        return "over"
+    if share >= NEAR_SHARE:
+        return "near"
+    return "ok"
+
+
+UTILISATION_WORDS = {"ok": "within the limit", "near": "near the limit", "over": "over the limit"}
+
+
+def used_share(exposure: Decimal, limit: Decimal) -> Decimal:
+    if limit <= 0:
+        return Decimal(0) if exposure <= 0 else Decimal("Infinity")
+    return exposure / limit
+
+
+def percent_text(share: Decimal) -> str:
+    if share.is_infinite():
+        return "more than 100 %"
+    return f"{(share * 100).quantize(Decimal('1')):,} %"
+
+
+def factor_sentence(factor: dict) -> str:
+    """One factor of a credit decision, in words with its figures."""
+    kind, f = factor.get("factor"), factor.get("figures") or {}
+    cur = f.get("currency", "")
+    money = lambda key: fmt(Decimal(f[key]), cur)  # noqa: E731
+    if kind == "overdue_invoices":
+        n = int(f.get("count", 0))
+        return (f"The buyer has {n} overdue invoice{'s' if n != 1 else ''} at this supplier, and overdue "
+                f"invoices block new orders.")
+    if kind == "over_limit":
+        return (f"Exposure {money('exposure')} would exceed the limit of {money('limit')} by {money('over')} "
+                f"({percent_text(Decimal(f['share']))} used, over the limit).")
+    if kind == "within_limit":
+        words = UTILISATION_WORDS[utilisation(Decimal(f["share"]))]
+        return (f"Exposure {money('exposure')} is within the limit of {money('limit')} "
+                f"({money('available')} still available; {percent_text(Decimal(f['share']))} used, {words}).")
+    if kind == "no_limit":
+        return f"{f.get('supplier', 'The supplier')} has set no credit limit for {f.get('buyer', 'the buyer')} and no default."
+    if kind == "currency_mismatch":
+        return (f"The order is in {f.get('order_currency')} but the credit limit is kept in "
+                f"{f.get('limit_currency')}; amounts are not converted.")
+    return str(f.get("reason") or kind or "")
+
+
+def reason_text(factors, approved: bool) -> str:
+    text = " ".join(factor_sentence(f) for f in factors)
+    return text if approved else f"{text} {MANUAL[0].upper()}{MANUAL[1:]}"
 
 
 class CreditProvider(Protocol):
@@ -79,22 +141,24 @@ class BuiltinProvider:
     name = "builtin"
 
     def assess(self, request: CreditRequest) -> CreditDecision:
+        """Every failing factor is named with its figures (an overdue invoice AND an exceeded limit: both)."""
         cur = request.currency
+        exposure, limit = request.exposure, request.limit_amount
+        share = used_share(exposure, limit)
+        q = lambda d: str(quantize(d, cur))  # noqa: E731
+        failing = []
         if request.block_on_overdue and request.overdue_invoices > 0:
-            n = request.overdue_invoices
-            return CreditDecision(False, (
-                f"The buyer has {n} overdue invoice{'s' if n != 1 else ''} at this supplier, and overdue invoices "
-                f"block new orders; {MANUAL}"), self.name)
-        exposure = request.exposure
-        if exposure > request.limit_amount:
-            over = exposure - request.limit_amount
-            return CreditDecision(False, (
-                f"Exposure {fmt(exposure, cur)} would exceed the limit of {fmt(request.limit_amount, cur)} "
-                f"by {fmt(over, cur)}."), self.name)
-        available = request.limit_amount - exposure
-        return CreditDecision(True, (
-            f"Exposure {fmt(exposure, cur)} is within the limit of {fmt(request.limit_amount, cur)} "
-            f"({fmt(available, cur)} still available)."), self.name)
+            failing.append({"factor": "overdue_invoices", "figures": {"count": request.overdue_invoices}})
+        if exposure > limit:
+            failing.append({"factor": "over_limit", "figures": {
+                "exposure": q(exposure), "limit": q(limit), "over": q(exposure - limit), "currency": cur,
+                "share": str(share)}})
+        if failing:
+            return CreditDecision(False, reason_text(failing, False), self.name, tuple(failing))
+        passed = [{"factor": "within_limit", "figures": {
+            "exposure": q(exposure), "limit": q(limit), "available": q(limit - exposure), "currency": cur,
+            "share": str(share)}}]
+        return CreditDecision(True, reason_text(passed, True), self.name, tuple(passed))
 
 
 class HttpProvider:

@@ -83,13 +83,17 @@ def _builtin(order: PurchaseOrder, account: CreditAccount | None) -> _Assessment
     """The limit comparison, or a hold when there is nothing to compare with."""
     builtin = BuiltinProvider()
     if account is None:
+        factor = {"factor": "no_limit", "figures": {"supplier": order.supplier.display_name,
+                                                    "buyer": order.buyer.display_name}}
         return _Assessment(CreditDecision(False, (
             f"{order.supplier.display_name} has set no credit limit for {order.buyer.display_name} and no "
-            f"default; {MANUAL}"), builtin.name), None)
+            f"default; {MANUAL}"), builtin.name, (factor,)), None)
     if account.currency != order.currency:
+        factor = {"factor": "currency_mismatch", "figures": {"order_currency": order.currency,
+                                                             "limit_currency": account.currency}}
         return _Assessment(CreditDecision(False, (
             f"The order is in {order.currency} but the credit limit is kept in {account.currency}; amounts are "
-            f"not converted, so {MANUAL}"), builtin.name), None)
+            f"not converted, so {MANUAL}"), builtin.name, (factor,)), None)
     req = _request(order, account)
     return _Assessment(builtin.assess(req), req)
 
@@ -103,7 +107,7 @@ def _load_order(order_id: int, *, lock: bool = False) -> PurchaseOrder | None:
     return db.session.scalar(sa.select(PurchaseOrder).where(PurchaseOrder.id == order_id))
 
 
-def _external_first(order_id: int):
+def _external_first(order_id: int, expected: OrderStatus = OrderStatus.submitted):
     """Ask the external provider, if one is configured, before any lock is taken. Returns a decision or None.
 
     When the built-in check already fails on the current figures the external provider is not asked (the order
@@ -113,7 +117,7 @@ def _external_first(order_id: int):
     if provider is None:
         return None
     order = _load_order(order_id)
-    if order is None or order.status != OrderStatus.submitted:
+    if order is None or order.status != expected:
         db.session.rollback()
         return None
     first = _builtin(order, effective_account(order.supplier_company_id, order.buyer_company_id))
@@ -131,19 +135,25 @@ def _external_first(order_id: int):
 
 @retry_on_conflict
 @_unit_of_work
-def check_order(order_id: int) -> CreditCheck | None:
+def check_order(order_id: int, *, recheck_by: int | None = None) -> CreditCheck | None:
     """Decide one submitted order: reserve and place it, or put it on credit hold. Commits once.
 
     Idempotent: an order that is no longer ``submitted`` is left alone (returns its latest check, if any).
+    ``recheck_by`` (a user id): "Check again" of an order on credit hold, with today's figures; it is placed if
+    it passes now, else it stays on hold with the new reasons (see portal/credit/recheck.py).
     """
-    external = _external_first(order_id)
+    expected = OrderStatus.credit_hold if recheck_by else OrderStatus.submitted
+    external = _external_first(order_id, expected)
     order = _load_order(order_id, lock=True)  # the order, then the pair's account (portal/credit/ledger.py)
     if order is None:
         raise NotFound("No such order.")
-    if order.status != OrderStatus.submitted:  # a concurrent check (or the buyer) decided it already
+    if order.status != expected:  # a concurrent check, a release by hand or the buyer decided it already
         db.session.rollback()
         return latest_check(order_id)
     account = lock_pair_account(order.supplier_company_id, order.buyer_company_id)  # serialises the pair's checks
+    asked_by = db.session.get(User, recheck_by) if recheck_by else None
+    if asked_by is not None:
+        _resolve_check(order, asked_by, "rechecked", "Checked again.")
 
     assessment = _builtin(order, account)
     decision = assessment.decision
@@ -151,28 +161,34 @@ def check_order(order_id: int) -> CreditCheck | None:
     if decision.approved and external is not None:
         provider_name = f"builtin+{external.provider}"
         if not external.approved:
-            decision = external
+            decision = CreditDecision(False, external.reason, external.provider,
+                                      ({"factor": "external", "figures": {"reason": external.reason}},))
         else:
-            decision = CreditDecision(True, f"{decision.reason} {external.reason}", provider_name)
+            decision = CreditDecision(True, f"{decision.reason} {external.reason}", provider_name,
+                                      decision.factors + ({"factor": "external", "figures": {
+                                          "reason": external.reason}},))
 
     req = assessment.request
     cc = CreditCheck(
         order_id=order.id, provider=provider_name[:40], outcome="passed" if decision.approved else "hold",
-        reason=decision.reason, currency=req.currency if req else order.currency,
+        reason=decision.reason, factors=list(decision.factors) or None,
+        currency=req.currency if req else order.currency,
         limit_amount=req.limit_amount if req else None, unpaid_invoices=req.unpaid_invoices if req else None,
         reserved_orders=req.reserved_orders if req else None, order_amount=Decimal(order.total_net),
         checked_at=utcnow())
     db.session.add(cc)
     before = order.status
+    again = f"Checked again at the request of {asked_by.name}: " if asked_by else ""
     if decision.approved:
         _reserve(order)
-        _place(order)
+        _place(order, detail=("Credit check passed when checked again." if asked_by else None))
         record("order", order.id, "credit_check_passed", from_state=before, to_state=order.status,
-               detail=decision.reason)
+               detail=again + decision.reason)
     else:
-        _hold(order)  # the orders hook records the "credit_hold" move; this event carries the figures' reason
+        if order.status != OrderStatus.credit_hold:
+            _hold(order)  # the orders hook records the "credit_hold" move; this event carries the figures' reason
         record("order", order.id, "credit_check_hold", from_state=before, to_state=order.status,
-               detail=decision.reason)
+               detail=again + decision.reason)
     try:
         db.session.commit()
     except StaleDataError:
@@ -192,12 +208,13 @@ def _orders_hook(name: str):
     return getattr(orders_services, name, None)
 
 
-def _place(order: PurchaseOrder) -> None:
-    """-> placed. The orders hook assigns the number, notifies and enqueues the PDF; the minimum otherwise."""
+def _place(order: PurchaseOrder, *, actor: User | None = None, detail: str | None = None) -> None:
+    """-> placed. The orders hook assigns the number, notifies and enqueues the PDF; the minimum otherwise.
+    ``actor``/``detail`` say in the order's history who placed it and why (default: the credit check passed)."""
     check(order.status, OrderStatus.placed)
     hook = _orders_hook("on_placed")
     if hook is not None:
-        hook(order)
+        hook(order, actor=actor, detail=detail)
     if order.status != OrderStatus.placed:
         order.status = OrderStatus.placed
     if order.placed_at is None:
@@ -330,7 +347,8 @@ def release_hold(order: PurchaseOrder, actor: User, comment: str, *, expected_lo
     before = order.status
     _resolve_check(order, actor, "released", comment)
     _reserve(order)
-    _place(order)
+    _place(order, actor=actor, detail=f"Released from credit hold by {actor.name} (not by the credit check): "
+                                      f"{comment}")
     record("order", order.id, "credit_hold_released", actor=actor, from_state=before, to_state=order.status,
            detail=comment)
     _notify_buyer(order, f"Order {order.po_number} was released from credit hold",
@@ -494,14 +512,35 @@ class AccountRow:
     def used_share(self) -> Decimal | None:
         if self.effective is None:
             return None
-        if self.effective.limit_amount <= 0:
-            return Decimal(1) if self.exposure > 0 else Decimal(0)
-        return self.exposure / self.effective.limit_amount
+        from portal.credit.providers import used_share
+
+        return used_share(self.exposure, Decimal(self.effective.limit_amount))
+
+    @property
+    def utilisation(self) -> str | None:
+        """'ok' under 80 %, 'near' from 80 to 100 %, 'over' above 100 % (None without a limit)."""
+        from portal.credit.providers import utilisation
+
+        return utilisation(self.used_share)
+
+    @property
+    def used_percent(self) -> str:
+        from portal.credit.providers import percent_text
+
+        return "" if self.used_share is None else percent_text(self.used_share)
+
+    @property
+    def bar_percent(self) -> int:
+        """0..100 for the progress bar (an exposure against a limit of 0 is a full bar)."""
+        share = self.used_share
+        if share is None:
+            return 0
+        return 100 if share.is_infinite() or share >= 1 else int(share * 100)
 
     @property
     def near_limit(self) -> bool:
-        share = self.used_share
-        return share is not None and share > NEAR_LIMIT
+        """Near or over: 80 % or more of the limit used."""
+        return self.utilisation in ("near", "over")
 
 
 def accounts_overview(supplier_id: int) -> tuple[CreditAccount | None, list[AccountRow]]:

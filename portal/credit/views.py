@@ -96,9 +96,12 @@ def buyer_account(buyer_id):
 
 
 def _holds_page(errors=None, comments=None, status=200):
+    from portal.credit import recheck
+
     items = services.holds(current_user.company_id)
     return render_template("credit/holds.html", items=items, form=HoldDecisionForm(), errors=errors or {},
-                           comments=comments or {}), status
+                           comments=comments or {}, today={o.id: recheck.today_figures(o) for o, _ in items},
+                           reasons={o.id: recheck.reasons(c) for o, c in items if c is not None}), status
 
 
 @bp.get("/holds")
@@ -131,6 +134,26 @@ def _decide(order_id, action):
 @supplier_accounts
 def release(order_id):
     return _decide(order_id, "release")
+
+
+@bp.post("/holds/<int:order_id>/recheck")
+@supplier_accounts
+def recheck(order_id):
+    from portal.credit import recheck as recheck_service
+
+    try:
+        order = services.hold_for_supplier(current_user, order_id)
+    except NotFound:
+        abort(404)
+    form = HoldDecisionForm()  # CSRF is checked for every POST by CSRFProtect
+    try:
+        recheck_service.request_recheck(order, current_user, expected_lock_version=form.lock_version.data)
+    except DomainError as exc:
+        flash(exc.message, "danger")
+        return _holds_page(errors={order.id: exc.message}, status=exc.status)
+    flash(f"The credit check of order {order.po_number} runs again with today's figures: if it passes now the "
+          f"order is placed, otherwise it stays here with the new reasons.", "info")
+    return redirect(url_for("credit.holds") + f"#hold-{order.id}")
 
 
 @bp.post("/holds/<int:order_id>/reject")

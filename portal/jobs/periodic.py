@@ -16,6 +16,7 @@ SWEEPS: list[str] = [
     "portal.rfq.services.close_due_rfqs",
     "portal.quotes.services.expire_due_quotes",
     "portal.invoices.services.send_overdue_reminders",
+    "portal.orders.approvals.escalate_waiting_orders",
 ]
 
 

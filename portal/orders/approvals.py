@@ -12,21 +12,30 @@ Rounds: an approver's rejection sends the order back to draft; when it is submit
 starts. Steps keep counting up across rounds (the unique (order_id, step) constraint stays meaningful);
 the current round is every approval after the last rejection.
 
+Dead ends: a rule may not ask for more approvals than the company has active approvers (``save_rule`` refuses
+it); when an approver leaves or loses the role, ``dead_ends`` names the rules and waiting orders that can no
+longer be approved (the accounts services warn with it). Orders waiting longer than the company's
+``approval_escalation_days`` working days (Mon-Fri) are escalated to the company's admins by the periodic
+sweep ``escalate_waiting_orders``, once per wait (unique (order_id, waiting_since) in approval_escalations).
+
 Concurrency: ``decide`` locks the order row (SELECT ... FOR UPDATE) before it computes the next step, and the
 unique (order_id, step) constraint refuses a second row for the same step should two decisions still race.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
 import sqlalchemy as sa
 
 from portal.accounts.models import Role, User
-from portal.db import db
+from portal.db import db, utcnow
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.locking import retry_on_conflict
 from portal.money import CURRENCIES, format_money, to_decimal
-from portal.orders.models import ApprovalRule, OrderApproval, PurchaseOrder
+from portal.orders.models import ApprovalEscalation, ApprovalRule, OrderApproval, PurchaseOrder
 from portal.orders.core import (_rollback_on_error, check_fresh, commit, lock_order, mark_submitted, move,
-                                    numbers_text, order_link)
+                                numbers_text, order_link)
 from portal.orders.states import OrderStatus
 
 S = OrderStatus
@@ -55,6 +64,17 @@ def required_approvals(order: PurchaseOrder) -> int:
     return max(applicable, key=lambda r: r.threshold).approvals_required
 
 
+def active_approvers(company_id: int) -> list[User]:
+    from portal.notifications.services import company_users
+
+    return company_users(company_id, Role.approver)
+
+
+def _names(users) -> str:
+    names = [u.name for u in users]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _require_admin(actor: User) -> None:
     if not actor.company.is_buyer or not actor.has_role(Role.admin):
         raise Forbidden("Only an administrator of a buying company manages approval rules.")
@@ -74,6 +94,14 @@ def save_rule(actor: User, threshold_text, approvals_text, currency: str | None 
     if not 1 <= count <= 5:
         raise ValidationFailed("Approvals required must be a whole number from 1 to 5.",
                                errors={"approvals_required": "A whole number from 1 to 5."})
+    approvers = active_approvers(actor.company_id)
+    if count > len(approvers):
+        have = (f"only {len(approvers)} active approver{'s' if len(approvers) != 1 else ''} ({_names(approvers)})"
+                if approvers else "no active approver")
+        msg = (f"This rule needs {count} approvals but {actor.company.display_name} has {have}; such orders could "
+               f"never be approved. Give more people the approver role first, or require fewer approvals.")
+        raise ValidationFailed(msg, errors={"approvals_required": f"At most {len(approvers)} (the active approvers)."
+                                            if approvers else "Give someone the approver role first."})
     currency = currency or actor.company.default_currency
     if currency not in CURRENCIES:
         raise ValidationFailed("Choose a currency.", errors={"currency": "Choose a currency."})
@@ -216,13 +244,194 @@ def _touch(order: PurchaseOrder) -> None:
     flag_modified(order, "status")
 
 
+def may_see_queue(user: User) -> bool:
+    """Approvers see what they may decide; a buying company's admins see the whole queue (read only)."""
+    return user.company.is_buyer and user.has_role(Role.approver, Role.admin)
+
+
 def queue_for(user: User) -> list[PurchaseOrder]:
-    """Orders of the user's company awaiting approval that this user may decide on now."""
-    if not user.has_role(Role.approver):
+    """Orders of the user's company awaiting approval: for an admin all of them (they decide only those they
+    could decide as an approver); for an approver those they may decide on now."""
+    if not may_see_queue(user):
         return []
     orders = db.session.scalars(
         sa.select(PurchaseOrder).where(PurchaseOrder.buyer_company_id == user.company_id,
                                        PurchaseOrder.status == S.awaiting_approval)
         .order_by(PurchaseOrder.submitted_at, PurchaseOrder.id)).unique().all()
+    if user.has_role(Role.admin):
+        return list(orders)
     return [o for o in orders if can_decide(o, user) is None]
 
+
+# ---------------------------------------------------------------------------------------------------
+# Dead ends: rules and waiting orders nobody can approve any more
+# ---------------------------------------------------------------------------------------------------
+
+def approvals_given(order: PurchaseOrder) -> int:
+    return len([a for a in current_round(order) if a.decision == "approved"])
+
+
+def remaining_approvers(order: PurchaseOrder, approvers: list[User] | None = None) -> list[User]:
+    """Active approvers who could still give the next approval (not the creator or submitter, nor anyone who
+    already approved in this round)."""
+    approvers = active_approvers(order.buyer_company_id) if approvers is None else approvers
+    excluded = {order.created_by_id, order.submitted_by_id} | {a.approver_id for a in current_round(order)}
+    return [u for u in approvers if u.id not in excluded]
+
+
+def is_stuck(order: PurchaseOrder, approvers: list[User] | None = None) -> bool:
+    """True when an order awaiting approval needs more approvals than there are people left to give them."""
+    needed = max(required_approvals(order), 1) - approvals_given(order)
+    return order.status == S.awaiting_approval and needed > len(remaining_approvers(order, approvers))
+
+
+@dataclass
+class DeadEnds:
+    rules: list[ApprovalRule]
+    orders: list[PurchaseOrder]
+    approvers: list[User]
+
+    def __bool__(self) -> bool:
+        return bool(self.rules or self.orders)
+
+    def sentence(self) -> str:
+        n = len(self.approvers)
+        parts = []
+        if self.rules:
+            parts.append("rule" + ("s " if len(self.rules) > 1 else " ") + ", ".join(
+                f"'above {format_money(r.threshold, r.currency)}: {r.approvals_required} "
+                f"approval{'s' if r.approvals_required != 1 else ''}'"
+                for r in self.rules))
+        if self.orders:
+            parts.append("waiting order" + ("s " if len(self.orders) > 1 else " ") +
+                         ", ".join(o.po_number for o in self.orders))
+        return (f"With {n} active approver{'s' if n != 1 else ''} left, these can no longer be approved: "
+                f"{'; '.join(parts)}. Give someone the approver role or change the rules.")
+
+
+def dead_ends(company_id: int) -> DeadEnds:
+    """Rules asking for more approvals than the company has active approvers, and orders awaiting approval that
+    can no longer collect the approvals they need. Reads the session as it stands (call after a flush)."""
+    approvers = active_approvers(company_id)
+    rules = [r for r in rules_for(company_id) if r.approvals_required > len(approvers)]
+    waiting = db.session.scalars(
+        sa.select(PurchaseOrder).where(PurchaseOrder.buyer_company_id == company_id,
+                                       PurchaseOrder.status == S.awaiting_approval)
+        .order_by(PurchaseOrder.submitted_at, PurchaseOrder.id)).unique().all()
+    return DeadEnds(rules=rules, orders=[o for o in waiting if is_stuck(o, approvers)], approvers=approvers)
+
+
+def warn_dead_ends(company_id: int, actor: User, what: str) -> str | None:
+    """After a member change (flushed, not committed) that removed an approver: when rules or waiting orders can
+    no longer be approved, record it and tell every admin. Returns the sentence (for the page), else None."""
+    ends = dead_ends(company_id)
+    if not ends:
+        return None
+    from portal.audit.services import record
+    from portal.notifications.services import company_users, notify
+
+    sentence = f"{what} {ends.sentence()}"
+    record("company", company_id, "approvals_dead_end", actor=actor, company_id=company_id, detail=sentence)
+    notify(company_users(company_id, Role.admin), kind="approval",
+           title="Some orders can no longer be approved", body=sentence, link="/orders/approvals")
+    return sentence
+
+
+# ---------------------------------------------------------------------------------------------------
+# Escalation of long waits
+# ---------------------------------------------------------------------------------------------------
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """``start`` plus ``days`` working days (Mon-Fri), keeping the time of day: Friday 10:00 + 3 = Wednesday
+    10:00; a start at the weekend counts from Monday."""
+    current = start
+    left = days
+    while left > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            left -= 1
+    return current
+
+
+def escalation_due(order: PurchaseOrder) -> datetime | None:
+    if order.submitted_at is None:
+        return None
+    return add_working_days(order.submitted_at, order.buyer.approval_escalation_days or 3)
+
+
+def escalated(order: PurchaseOrder) -> bool:
+    return order.submitted_at is not None and db.session.scalar(
+        sa.select(ApprovalEscalation.id).where(ApprovalEscalation.order_id == order.id,
+                                               ApprovalEscalation.waiting_since == order.submitted_at)) is not None
+
+
+def escalate_waiting_orders(now: datetime | None = None) -> int:
+    """Periodic sweep: escalate each order waiting for approval past its company's working-day limit to the
+    company's admins, once per wait. Safe to run twice or concurrently: the escalation row is inserted with
+    ON CONFLICT DO NOTHING, and only the sweep whose insert took effect records and notifies. Commits once."""
+    now = now or utcnow()
+    from portal.audit.services import record
+    from portal.notifications.services import company_users, notify
+
+    # A limit of N working days is at least N calendar days: the query leaves out the orders surely not due.
+    candidates = db.session.scalars(
+        sa.select(PurchaseOrder).where(PurchaseOrder.status == S.awaiting_approval,
+                                       PurchaseOrder.submitted_at.is_not(None),
+                                       PurchaseOrder.submitted_at <= now - timedelta(days=1))
+        .order_by(PurchaseOrder.id)).unique().all()
+    due = [o for o in candidates if escalation_due(o) <= now]
+    if not due:
+        db.session.rollback()
+        return 0
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    done = 0
+    for order in due:
+        new_id = db.session.scalar(
+            insert(ApprovalEscalation).values(order_id=order.id, waiting_since=order.submitted_at, escalated_at=now)
+            .on_conflict_do_nothing(index_elements=["order_id", "waiting_since"])
+            .returning(ApprovalEscalation.id))
+        if new_id is None:
+            continue  # already escalated (by an earlier or a concurrent sweep)
+        days = order.buyer.approval_escalation_days or 3
+        given, needed = approvals_given(order), max(required_approvals(order), 1)
+        left = remaining_approvers(order)
+        who = (f"{_names(left)} can give the next approval" if left and not is_stuck(order)
+               else "nobody left can give the approvals it needs")
+        body = (f"{order.po_number} to {order.supplier.display_name} "
+                f"({format_money(order.total_net, order.currency)}) has waited for approval for more than {days} "
+                f"working day{'s' if days != 1 else ''} (submitted {order.submitted_at:%Y-%m-%d %H:%M} UTC; "
+                f"{given} of {needed} approval{'s' if needed != 1 else ''} given); {who}.")
+        record("order", order.id, "approval_escalated", company_id=order.buyer_company_id, detail=body)
+        notify(company_users(order.buyer_company_id, Role.admin), kind="approval",
+               title=f"Order {numbers_text(order)} is waiting too long for approval", body=body,
+               link=order_link(order))
+        done += 1
+    db.session.commit()
+    return done
+
+
+@_rollback_on_error
+def save_escalation_days(actor: User, days_text) -> int:
+    """The company's setting: escalate orders waiting for approval after this many working days (1 to 30)."""
+    _require_admin(actor)
+    try:
+        days = int(str(days_text).strip())
+    except (TypeError, ValueError):
+        days = 0
+    if not 1 <= days <= 30:
+        raise ValidationFailed("Escalate after a whole number of working days from 1 to 30.",
+                               errors={"escalation_days": "A whole number from 1 to 30."})
+    from portal.accounts.models import Company
+    from portal.audit.services import record
+
+    company = db.session.get(Company, actor.company_id)
+    before = company.approval_escalation_days
+    company.approval_escalation_days = days
+    record("company", company.id, "approval_escalation_days", actor=actor, company_id=company.id,
+           detail=f"{before} → {days} working days")
+    db.session.commit()
+    return days

@@ -196,6 +196,23 @@ class OrderApproval(db.Model):
     )
 
 
+class ApprovalEscalation(db.Model):
+    """An order that waited too long for approval was escalated to the buyer's admins: once per wait.
+
+    ``waiting_since`` is the order's ``submitted_at`` of that wait (a rejected and resubmitted order waits anew);
+    the unique constraint makes a doubled or concurrent sweep harmless without touching the order row.
+    """
+
+    __tablename__ = "approval_escalations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("purchase_orders.id", ondelete="CASCADE"))
+    waiting_since: Mapped[datetime] = mapped_column(UTCDateTime())
+    escalated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("order_id", "waiting_since", name="uq_approval_escalations_wait"),)
+
+
 class Shipment(db.Model):
     __tablename__ = "shipments"
     __label__ = "shipment"

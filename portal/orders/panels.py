@@ -52,9 +52,9 @@ def panels(user) -> list[dict]:
                           url_for("orders.index", status="partially_shipped"), "Orders in delivery",
                           "Nothing on its way.", "procurement", label="shipments"))
     if company.is_buyer and user.has_role(Role.approver):
-        from portal.orders.approvals import queue_for
+        from portal.orders.approvals import can_decide, queue_for
 
-        queue = queue_for(user)
+        queue = [o for o in queue_for(user) if can_decide(o, user) is None]  # an admin's queue shows all
         out.append(_panel("Approvals waiting for me", len(queue), _items(queue[:5]),
                           url_for("orders.approval_queue"), "Approval queue", "Nothing to approve.", "approver"))
     if company.is_supplier and user.has_role(Role.sales, Role.admin):

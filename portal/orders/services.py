@@ -253,14 +253,17 @@ def submit(order: PurchaseOrder, actor: User, expected_lock_version) -> Purchase
     return order
 
 
-def on_placed(order: PurchaseOrder) -> None:
-    """Flush-only hook, called inside the credit check's transaction when the order becomes placed."""
+def on_placed(order: PurchaseOrder, actor: User | None = None, detail: str | None = None) -> None:
+    """Flush-only hook, called inside the credit check's transaction when the order becomes placed.
+
+    ``actor``/``detail``: who placed it and why, for the history (a hold released by hand is no passed check)."""
     from portal.jobs import enqueue_after_commit
 
+    detail = detail or "Credit check passed."
     if order.status != S.placed:
-        move(order, S.placed, None, "placed", "Credit check passed.")
+        move(order, S.placed, actor, "placed", detail)
     else:
-        record("order", order.id, "placed", to_state=S.placed, detail="Credit check passed.")
+        record("order", order.id, "placed", actor=actor, to_state=S.placed, detail=detail)
     if not order.supplier_order_number:
         order.supplier_order_number = new_supplier_order_number(order.supplier_company_id)
     order.placed_at = order.placed_at or utcnow()

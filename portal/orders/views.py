@@ -398,12 +398,18 @@ def delivery_note_pdf(order_id, shipment_id):
 @bp.get("/approvals")
 @login_required
 def approval_queue():
-    if not current_user.has_role(Role.approver):
+    if not approvals.may_see_queue(current_user):
         abort(403)
     orders = approvals.queue_for(current_user)
-    progress = {o.id: (len([a for a in approvals.current_round(o) if a.decision == "approved"]),
-                       approvals.required_approvals(o)) for o in orders}
-    return render_template("orders/approvals.html", orders=orders, progress=progress, form=DecisionForm())
+    progress = {o.id: (approvals.approvals_given(o), approvals.required_approvals(o)) for o in orders}
+    approvers = approvals.active_approvers(current_user.company_id)
+    info = {o.id: {"can_decide": approvals.can_decide(o, current_user) is None,
+                   "stuck": approvals.is_stuck(o, approvers), "due": approvals.escalation_due(o),
+                   "escalated": approvals.escalated(o)} for o in orders}
+    is_admin = current_user.has_role(Role.admin)
+    return render_template("orders/approvals.html", orders=orders, progress=progress, info=info, is_admin=is_admin,
+                           dead_ends=approvals.dead_ends(current_user.company_id) if is_admin else None,
+                           form=DecisionForm())
 
 
 @bp.route("/approval-rules", methods=["GET", "POST"])
@@ -415,7 +421,19 @@ def approval_rules():
     if request.method == "GET":
         form.currency.data = current_user.company.default_currency
     status = 200
-    if request.method == "POST":
+    escalation_error = None
+    if request.method == "POST" and "escalation_days" in request.form:
+        if not LockForm().validate_on_submit():
+            abort(400)
+        try:
+            days = approvals.save_escalation_days(current_user, request.form.get("escalation_days"))
+        except DomainError as exc:
+            escalation_error, status = exc.message, 422
+        else:
+            flash(f"Orders waiting longer than {days} working day{'s' if days != 1 else ''} are escalated to "
+                  f"the administrators.", "success")
+            return redirect(url_for("orders.approval_rules"))
+    elif request.method == "POST":
         if form.validate_on_submit():
             try:
                 approvals.save_rule(current_user, form.threshold.data, form.approvals_required.data,
@@ -432,7 +450,11 @@ def approval_rules():
             flash("Check the highlighted fields.", "danger")
             status = 422
     return render_template("orders/rules.html", rules=approvals.rules_for(current_user.company_id), form=form,
-                           delete_form=LockForm()), status
+                           delete_form=LockForm(), escalation_error=escalation_error,
+                           escalation_days=request.form.get("escalation_days")
+                           or current_user.company.approval_escalation_days,
+                           approvers=approvals.active_approvers(current_user.company_id),
+                           dead_ends=approvals.dead_ends(current_user.company_id)), status
 
 
 @bp.post("/approval-rules/<int:rule_id>/delete")

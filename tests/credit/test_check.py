@@ -47,7 +47,8 @@ def test_order_over_limit_goes_on_hold_with_figures_and_reason(world, account, s
     assert second.status == OrderStatus.credit_hold
     assert cc.outcome == "hold"
     assert cc.reserved_orders == Decimal("9000") and cc.order_amount == Decimal("3400")
-    assert cc.reason == "Exposure 12,400.00 EUR would exceed the limit of 10,000.00 EUR by 2,400.00 EUR."
+    assert cc.reason == ("Exposure 12,400.00 EUR would exceed the limit of 10,000.00 EUR by 2,400.00 EUR "
+                         "(124 % used, over the limit). The order is on hold for a manual decision.")
     assert db.session.scalar(sa.select(CreditReservation).where(CreditReservation.order_id == second.id)) is None
     assert second.supplier_order_number is None
     assert {"credit_hold", "credit_check_hold"} <= set(_actions(second))

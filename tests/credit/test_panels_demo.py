@@ -20,7 +20,8 @@ def test_dashboard_panels_for_the_suppliers_accounts_team(world, account, submit
     services.check_order(held.id)
     body = text(login(world.accounts_a).get("/dashboard"))
     assert "Orders on credit hold" in body and held.po_number in body
-    assert "Buyers near their credit limit" in body and "Acme Buying GmbH · 90 % used" in body
+    assert "Buyers near or over their credit limit" in body
+    assert "Acme Buying GmbH · 90 % used, near the limit" in body
 
 
 def test_panels_are_only_for_supplier_accounts(world):
@@ -29,14 +30,15 @@ def test_panels_are_only_for_supplier_accounts(world):
     assert panels(world.sales_a) == [] and panels(world.buyer_accounts) == []
 
 
-def test_panel_near_limit_threshold_is_strictly_over_80_percent(world, account, submitted):
+def test_panel_near_limit_starts_at_80_percent(world, account, submitted):
+    """Under 80 % ok, 80-100 % near (the issue's rule; this test said "strictly over 80 %" before)."""
     account(world.supplier_a, world.buyer, "1000")
-    services.check_order(submitted("800").id)
+    services.check_order(submitted("799.99").id)
     _d, rows = services.accounts_overview(world.supplier_a.id)
-    assert not rows[0].near_limit
-    services.check_order(submitted("1").id)
+    assert not rows[0].near_limit and rows[0].utilisation == "ok"
+    services.check_order(submitted("0.01").id)
     _d, rows = services.accounts_overview(world.supplier_a.id)
-    assert rows[0].near_limit
+    assert rows[0].near_limit and rows[0].utilisation == "near"
 
 
 def test_without_the_orders_hooks_the_minimum_is_done(world, account, submitted, monkeypatch):

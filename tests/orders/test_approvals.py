@@ -151,6 +151,7 @@ def test_approving_twice_via_the_page_is_refused(world, rules, order_in, login):
 # --------------------------------------------------------------------------------------------- rules admin
 
 def test_rules_admin(world, login):
+    factories.user(world.buyer, "approver")  # a rule of 2 approvals needs 2 active approvers
     c = login(world.buyer_admin)
     assert c.get("/orders/approval-rules").status_code == 200
     r = c.post("/orders/approval-rules", data={"threshold": "10000", "approvals_required": "1", "currency": "EUR"})
