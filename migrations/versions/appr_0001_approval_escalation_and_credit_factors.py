@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'appr_0001'
-down_revision = '4cd172f4093e'
+down_revision = 'vis_0001'
 branch_labels = None
 depends_on = None
 
