@@ -10,7 +10,8 @@ import csv
 import io
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context,
+                   url_for)
 from flask_login import current_user
 
 from portal.accounts.models import Role
@@ -76,6 +77,9 @@ def export_csv():
     filters = services.filters_from_args(request.args)
     company_id = current_user.company_id
 
+    # Streamed in batches (an export can hold years of invoices): the body is produced after this view has
+    # returned, so the generator runs inside the request's contexts again (database session, app config).
+    @stream_with_context
     def generate():
         buf = io.StringIO()
         w = csv.writer(buf)
