@@ -29,8 +29,11 @@ from portal.audit.services import record as audit
 from portal.db import db, utcnow
 from portal.errors import Conflict, DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.invoices import numbers
-from portal.invoices.models import (DocumentKind, Invoice, InvoiceLine, InvoiceSettings, InvoicingMode, Payment,
-                                    ReminderSent)
+from portal.invoices.models import (CreditReason, DocumentKind, Invoice, InvoiceLine, InvoiceSettings, InvoicingMode,
+                                    Payment, ReminderSent)
+from portal.invoices.quantities import (SHIPPING, check_quantities, fully_invoiced, proposal,  # noqa: F401
+                                        qty_text, shipping_billed, shipping_to_bill, uninvoiced_shipment_ids,
+                                        uninvoiced_shipments, uninvoiced_shipments_count)
 from portal.invoices.states import InvoiceStatus, check
 from portal.money import ZERO, minor_unit, quantize, to_decimal
 from portal.orders.models import OrderLine, PurchaseOrder, Shipment, ShipmentLine
@@ -52,13 +55,6 @@ def amount_text(amount: Decimal, currency: str) -> str:
     places = minor_unit(currency)
     pattern = "#,##0" + ("." + "0" * places if places else "")
     return f"{format_decimal(quantize(amount, currency), format=pattern, locale='en_GB')} {currency}"
-
-
-def qty_text(q: Decimal) -> str:
-    d = Decimal(q).normalize()
-    if d == d.to_integral():
-        d = d.quantize(Decimal(1))
-    return format_decimal(d, locale="en_GB", decimal_quantization=False)
 
 
 def invoice_link(inv: Invoice) -> str:
@@ -153,7 +149,9 @@ def compute_totals(inv: Invoice) -> list[dict]:
 # --------------------------------------------------------------------------------------------- quantities
 
 def invoiced_by_order_line(order_line_ids, *, exclude_invoice_id: int | None = None) -> dict[int, Decimal]:
-    """Net invoiced quantity per order line: issued invoices minus issued credit notes by quantity."""
+    """Net quantity the buyer is charged for per order line: issued invoices minus every issued credit note by
+    quantity (the buyer's match against received goods). What may still be invoiced is another question, with
+    its own rule: portal.invoices.quantities."""
     if not order_line_ids:
         return {}
     sign = sa.case((Invoice.kind == DocumentKind.credit_note, -1), else_=1)
@@ -164,88 +162,6 @@ def invoiced_by_order_line(order_line_ids, *, exclude_invoice_id: int | None = N
     if exclude_invoice_id is not None:
         stmt = stmt.where(Invoice.id != exclude_invoice_id)
     return {olid: Decimal(q or 0) for olid, q in db.session.execute(stmt)}
-
-
-def invoiced_by_shipment_line(shipment_line_ids) -> dict[int, Decimal]:
-    if not shipment_line_ids:
-        return {}
-    sign = sa.case((Invoice.kind == DocumentKind.credit_note, -1), else_=1)
-    stmt = (sa.select(InvoiceLine.shipment_line_id, sa.func.sum(InvoiceLine.quantity * sign))
-            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-            .where(InvoiceLine.shipment_line_id.in_(list(shipment_line_ids)), Invoice.status != IS.draft)
-            .group_by(InvoiceLine.shipment_line_id))
-    return {slid: Decimal(q or 0) for slid, q in db.session.execute(stmt)}
-
-
-SHIPPING = "shipping"  # InvoiceLine.charge of the order's shipping line
-
-
-def shipping_billed(order_id: int, *, exclude_invoice_id: int | None = None) -> Decimal:
-    """How much of the order's shipping charge issued documents bill: 1 = all of it (credit notes subtract)."""
-    sign = sa.case((Invoice.kind == DocumentKind.credit_note, -1), else_=1)
-    stmt = (sa.select(sa.func.sum(InvoiceLine.quantity * sign)).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-            .where(Invoice.order_id == order_id, Invoice.status != IS.draft, InvoiceLine.charge == SHIPPING))
-    if exclude_invoice_id is not None:
-        stmt = stmt.where(Invoice.id != exclude_invoice_id)
-    return Decimal(db.session.scalar(stmt) or 0)
-
-
-def shipping_to_bill(order: PurchaseOrder) -> Decimal:
-    """The order's shipping charge while no issued invoice bills it yet, else 0."""
-    amount = quantize(order.shipping_amount or ZERO, order.currency)
-    if amount <= 0 or shipping_billed(order.id) >= 1:
-        return ZERO
-    return amount
-
-
-def proposal(order: PurchaseOrder, shipment: Shipment | None = None) -> list[dict]:
-    """The not-yet-invoiced shipped quantities: per shipment line, or per order line for the whole order."""
-    lines = {ln.id: ln for ln in order.lines}
-    done = invoiced_by_order_line(list(lines))
-    out = []
-    if shipment is not None:
-        per_sl = invoiced_by_shipment_line([sl.id for sl in shipment.lines])
-        for sl in shipment.lines:
-            ol = lines[sl.order_line_id]
-            remaining_line = ol.shipped_quantity - done.get(ol.id, ZERO)
-            qty = min(sl.quantity - per_sl.get(sl.id, ZERO), remaining_line)
-            if qty > 0:
-                out.append({"order_line": ol, "shipment_line_id": sl.id, "quantity": qty,
-                            "shipped": ol.shipped_quantity, "invoiced": done.get(ol.id, ZERO)})
-        return out
-    for ol in order.lines:
-        qty = ol.shipped_quantity - done.get(ol.id, ZERO)
-        if qty > 0:
-            out.append({"order_line": ol, "shipment_line_id": None, "quantity": qty,
-                        "shipped": ol.shipped_quantity, "invoiced": done.get(ol.id, ZERO)})
-    return out
-
-
-def _check_quantities(inv: Invoice, order: PurchaseOrder) -> None:
-    """Refuse lines that would invoice more than shipped minus already invoiced (checked again at issue)."""
-    ols = {ol.id: ol for ol in order.lines}
-    done = invoiced_by_order_line(list(ols), exclude_invoice_id=inv.id)
-    wanted: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for ln in inv.lines:
-        if ln.order_line_id:
-            wanted[ln.order_line_id] += Decimal(ln.quantity)
-    errors = {}
-    shipping = sum((Decimal(ln.quantity) for ln in inv.lines if ln.charge == SHIPPING), ZERO)
-    if shipping and shipping + shipping_billed(order.id, exclude_invoice_id=inv.id) > 1:
-        errors[SHIPPING] = (f"The shipping charge of order {order.po_number} is already invoiced; "
-                            "remove it from this invoice.")
-    for olid, qty in wanted.items():
-        ol = ols.get(olid)
-        if ol is None:
-            continue
-        already = done.get(olid, ZERO)
-        allowed = ol.shipped_quantity - already
-        if qty > allowed:
-            errors[f"line-{olid}"] = (
-                f"You can invoice at most {qty_text(max(allowed, ZERO))} {ol.unit} of line {ol.position} "
-                f"({qty_text(ol.shipped_quantity)} shipped, {qty_text(already)} already invoiced).")
-    if errors:
-        raise ValidationFailed(" ".join(errors.values()), errors=errors)
 
 
 # --------------------------------------------------------------------------------------------- drafts
@@ -347,7 +263,7 @@ def create_draft(actor: User, *, shipment_id=None, order_id=None, edits: dict | 
         qty, disc, tax = _parse_line_edits(edits, SHIPPING, Decimal(1), ZERO, ln.tax_rate)
         parsed.append((ln, qty, disc, tax))
     _apply_edits(inv, parsed, rc)
-    _check_quantities(inv, order)
+    check_quantities(inv, order)
     compute_totals(inv)
     db.session.add(inv)
     db.session.flush()
@@ -373,7 +289,7 @@ def update_draft(inv: Invoice, actor: User, expected_lock_version, edits: dict, 
         rows.append((ln, qty, disc, tax))
     _apply_edits(inv, rows, inv.reverse_charge)
     if inv.order_id:
-        _check_quantities(inv, db.session.get(PurchaseOrder, inv.order_id))
+        check_quantities(inv, db.session.get(PurchaseOrder, inv.order_id))
     if notes is not None:
         inv.notes = notes.strip()[:2000]
     compute_totals(inv)
@@ -434,6 +350,8 @@ def build_snapshot(inv: Invoice, breakdown: list[dict]) -> dict:
                   if order else None),
         "shipment": {"number": shipment.number, "shipped_at": _s(shipment.shipped_at.date())} if shipment else None,
         "corrects": ({"number": corrects.number, "issue_date": _s(corrects.issue_date)} if corrects else None),
+        "credit_reason": ({"kind": inv.credit_reason.value, "label": inv.credit_reason.label}
+                          if is_cn and inv.credit_reason else None),
         "lines": [{"position": ln.position, "sku": ln.sku or "", "description": ln.description,
                    "quantity": _s(ln.quantity), "unit": ln.unit, "unit_price": _s(ln.unit_price),
                    "discount_percent": _s(ln.discount_percent), "tax_rate": _s(ln.tax_rate),
@@ -466,13 +384,6 @@ def _require_iban(supplier: Company) -> None:
 def _lock_order(order_id: int) -> PurchaseOrder:
     return db.session.scalar(sa.select(PurchaseOrder).where(PurchaseOrder.id == order_id)
                              .with_for_update(of=PurchaseOrder))
-
-
-def _fully_invoiced(order: PurchaseOrder) -> bool:
-    if order.status not in (OrderStatus.shipped, OrderStatus.received, OrderStatus.closed):
-        return False
-    done = invoiced_by_order_line([ol.id for ol in order.lines])
-    return all(done.get(ol.id, ZERO) >= ol.shipped_quantity for ol in order.lines)
 
 
 def _finish_issue(inv: Invoice, actor: User | None, today: date, breakdown: list[dict], issued_at=None) -> None:
@@ -509,7 +420,7 @@ def _issue(inv: Invoice, actor: User | None, today: date | None = None, issued_a
     order = None
     if inv.order_id:
         order = _lock_order(inv.order_id)  # serialises issues for one order: no double invoicing
-        _check_quantities(inv, order)
+        check_quantities(inv, order)
     inv.reverse_charge = reverse_charge_applies(supplier, db.session.get(Company, inv.buyer_company_id))
     if inv.reverse_charge:
         for ln in inv.lines:
@@ -527,7 +438,7 @@ def _issue(inv: Invoice, actor: User | None, today: date | None = None, issued_a
     if order is not None:
         from portal.credit.services import consume_reservation, convert_reservation
 
-        if _fully_invoiced(order):
+        if fully_invoiced(order):
             convert_reservation(order)
         else:  # a partial invoice: its amount moves from the reservation to unpaid invoices
             consume_reservation(order, inv.total_net)
@@ -563,15 +474,29 @@ def _lock_invoice(inv_id: int) -> Invoice:
     return inv
 
 
+def parse_credit_reason(value) -> CreditReason:
+    try:
+        return CreditReason(getattr(value, "value", value))
+    except ValueError:
+        raise ValidationFailed("Choose what the credit note is for: "
+                               + ", ".join(r.label.lower() for r in CreditReason) + ".",
+                               errors={"reason_kind": "Choose what the credit note is for."})
+
+
 @_rollback_on_error
 def create_credit_note(inv: Invoice, actor: User, expected_lock_version, *, quantities: dict | None = None,
-                       amount=None, tax_rate=None, reason: str = "") -> Invoice:
+                       amount=None, tax_rate=None, reason: str = "", reason_kind=None) -> Invoice:
     """Issue a credit note against ``inv``: by line quantity (``quantities``: invoice line id -> text) or by a
-    net ``amount`` at ``tax_rate``. Refused when its gross exceeds the invoice's open amount."""
+    net ``amount`` at ``tax_rate``. Refused when its gross exceeds the invoice's open amount.
+
+    ``reason_kind`` (a CreditReason) is stored and printed: credited goods that were returned or rejected at
+    receipt (or credited for any other reason) stay closed; only an invoicing mistake lets them be invoiced
+    again (portal.invoices.quantities)."""
     require_supplier_accounts(actor, inv.supplier_company_id)
     if inv.kind != DocumentKind.invoice or inv.status == IS.draft:
         raise InvalidTransition("Only an issued invoice can be corrected by a credit note.")
     check_fresh(inv, expected_lock_version)
+    kind = parse_credit_reason(reason_kind)
     inv = _lock_invoice(inv.id)
     reason = (reason or "").strip()
     if not reason:
@@ -581,7 +506,7 @@ def create_credit_note(inv: Invoice, actor: User, expected_lock_version, *, quan
                  buyer_company_id=inv.buyer_company_id, series="CRN", status=IS.draft, order_id=inv.order_id,
                  shipment_id=inv.shipment_id, corrects_invoice_id=inv.id, currency=inv.currency,
                  payment_terms_days=0, buyer_reference=inv.buyer_reference, reverse_charge=inv.reverse_charge,
-                 notes=f"Corrects invoice {inv.number}: {reason}"[:2000], created_by_id=actor.id)
+                 credit_reason=kind, notes=f"Corrects invoice {inv.number}: {reason}"[:2000], created_by_id=actor.id)
     errors = {}
     if amount not in (None, ""):
         net = to_decimal(amount, "Amount")
@@ -647,7 +572,7 @@ def create_credit_note(inv: Invoice, actor: User, expected_lock_version, *, quan
     inv.credited_amount = inv.credited_amount + cn.total_gross
     _settle_status(inv)
     audit("invoice", inv.id, "credited", actor=actor, company_id=inv.supplier_company_id,
-          detail=f"{cn.number}: {amount_text(cn.total_gross, inv.currency)} — {reason}")
+          detail=f"{cn.number}: {amount_text(cn.total_gross, inv.currency)} — {kind.label}: {reason}")
     from portal.notifications.services import notify_company
 
     notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice",
@@ -1081,62 +1006,6 @@ def counterparties(company_id: int) -> list[Company]:
                                                                   Invoice.status != IS.draft)).subquery()
     return list(db.session.scalars(sa.select(Company).where(Company.id.in_(sa.select(ids.c.cid)))
                                    .order_by(Company.display_name)))
-
-
-def _uninvoiced_shipments_where(supplier_id: int) -> list:
-    """Shipments with something left to invoice. A shipment line is covered by invoices made against it, or by
-    per-order invoices of its order line, which cover that line's shipments oldest first: the line is open while
-    the quantity shipped up to and including it exceeds what per-order invoices billed (credit notes subtract).
-    The running total is only computed for order lines that have per-order invoices at all (few), so the query
-    stays an aggregate and an anti-join for the usual per-shipment invoicing."""
-    sign = sa.case((Invoice.kind == DocumentKind.credit_note, -1), else_=1)
-    issued = (Invoice.supplier_company_id == supplier_id, Invoice.status != IS.draft)
-    by_sl = (sa.select(InvoiceLine.shipment_line_id.label("slid"), sa.func.sum(InvoiceLine.quantity * sign).label("q"))
-             .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-             .where(*issued, InvoiceLine.shipment_line_id.is_not(None))
-             .group_by(InvoiceLine.shipment_line_id).subquery())
-    by_order = (sa.select(InvoiceLine.order_line_id.label("olid"), sa.func.sum(InvoiceLine.quantity * sign).label("q"))
-                .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-                .where(*issued, InvoiceLine.shipment_line_id.is_(None), InvoiceLine.order_line_id.is_not(None))
-                .group_by(InvoiceLine.order_line_id).subquery())
-    mine = (ShipmentLine.shipment_id == Shipment.id, Shipment.supplier_company_id == supplier_id)
-    not_billed_by_shipment = ShipmentLine.quantity > sa.func.coalesce(by_sl.c.q, 0)
-    # order lines never invoiced per order: open when the shipment's own invoices do not cover the line
-    plain = (sa.select(ShipmentLine.shipment_id).join(Shipment, sa.and_(*mine))
-             .outerjoin(by_sl, by_sl.c.slid == ShipmentLine.id)
-             .where(not_billed_by_shipment,
-                    ~sa.exists().where(by_order.c.olid == ShipmentLine.order_line_id)))
-    # order lines with per-order invoices: those cover the line's shipments oldest first
-    shipped_so_far = sa.func.sum(ShipmentLine.quantity).over(
-        partition_by=ShipmentLine.order_line_id, order_by=(ShipmentLine.shipment_id, ShipmentLine.id))
-    ordered = (sa.select(ShipmentLine.shipment_id.label("sid"), ShipmentLine.quantity.label("qty"),
-                         sa.func.coalesce(by_sl.c.q, 0).label("by_shipment"), by_order.c.q.label("by_order"),
-                         shipped_so_far.label("upto"))
-               .join(Shipment, sa.and_(*mine))
-               .join(by_order, by_order.c.olid == ShipmentLine.order_line_id)
-               .outerjoin(by_sl, by_sl.c.slid == ShipmentLine.id).subquery())
-    per_order = sa.select(ordered.c.sid).where(ordered.c.qty > ordered.c.by_shipment,
-                                               ordered.c.upto > ordered.c.by_order)
-    return [Shipment.supplier_company_id == supplier_id, Shipment.id.in_(sa.union(plain, per_order))]
-
-
-def uninvoiced_shipments(supplier_id: int, limit: int = 50) -> list[Shipment]:
-    """The newest shipments with shipped quantities not yet invoiced (see ``_uninvoiced_shipments_where``),
-    with their orders (and buyers) loaded in the same query."""
-    return list(db.session.scalars(sa.select(Shipment).where(*_uninvoiced_shipments_where(supplier_id))
-                                   .options(joinedload(Shipment.order))
-                                   .order_by(Shipment.id.desc()).limit(limit)).unique())
-
-
-def uninvoiced_shipment_ids(order: PurchaseOrder) -> set[int]:
-    """The order's shipments that still have something to invoice (one query)."""
-    return set(db.session.scalars(sa.select(Shipment.id).where(
-        *_uninvoiced_shipments_where(order.supplier_company_id), Shipment.order_id == order.id)))
-
-
-def uninvoiced_shipments_count(supplier_id: int) -> int:
-    return db.session.scalar(sa.select(sa.func.count(Shipment.id))
-                             .where(*_uninvoiced_shipments_where(supplier_id))) or 0
 
 
 def load(inv_id, company_id: int, *, options=()) -> Invoice:

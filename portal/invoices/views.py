@@ -252,7 +252,8 @@ def credit(inv_id):
             cn = services.create_credit_note(inv, current_user, form.lock_version.data,
                                              quantities=None if by_amount else quantities,
                                              amount=(form.amount.data or "0") if by_amount else None,
-                                             tax_rate=form.tax_rate.data, reason=form.reason.data or "")
+                                             tax_rate=form.tax_rate.data, reason=form.reason.data or "",
+                                             reason_kind=form.reason_kind.data or None)
         except DomainError as exc:
             form_error(form, exc)
             errors = exc.errors
