@@ -986,13 +986,18 @@ def list_invoices(company_id: int, filters: dict, page: int = 1, page_size: int 
     return rows, total, page, pages, totals
 
 
-def iter_filtered(company_id: int, filters: dict, batch: int = 500):
-    """All matching invoices, oldest first, in batches (CSV export, ZIP)."""
+def filtered_batch(company_id: int, filters: dict, after_id: int = 0, batch: int = 500) -> list[Invoice]:
+    """The next ``batch`` matching invoices with an id above ``after_id``, oldest first (keyset pages)."""
     clauses = list_filter(company_id, **filters)
+    return list(db.session.scalars(sa.select(Invoice).where(*clauses, Invoice.id > after_id).order_by(Invoice.id)
+                                   .limit(batch)).unique())
+
+
+def iter_filtered(company_id: int, filters: dict, batch: int = 500):
+    """All matching invoices, oldest first, in batches (ZIP job; one session throughout)."""
     last = 0
     while True:
-        chunk = db.session.scalars(sa.select(Invoice).where(*clauses, Invoice.id > last).order_by(Invoice.id)
-                                   .limit(batch)).unique().all()
+        chunk = filtered_batch(company_id, filters, last, batch)
         if not chunk:
             return
         yield from chunk
