@@ -21,7 +21,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from babel.numbers import format_decimal
 from sqlalchemy import event
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.accounts.models import Company, Role, User
@@ -31,12 +31,12 @@ from portal.errors import Conflict, DomainError, Forbidden, InvalidTransition, N
 from portal.invoices import numbers
 from portal.invoices.models import (CreditReason, DocumentKind, Invoice, InvoiceLine, InvoiceSettings, InvoicingMode,
                                     Payment, ReminderSent)
-from portal.invoices.quantities import (SHIPPING, check_quantities, fully_invoiced, proposal,  # noqa: F401
-                                        qty_text, shipping_billed, shipping_to_bill, uninvoiced_shipment_ids,
-                                        uninvoiced_shipments, uninvoiced_shipments_count)
+from portal.invoices.quantities import (SHIPPING, _uninvoiced_shipments_where, check_quantities,  # noqa: F401
+                                        fully_invoiced, proposal, qty_text, shipping_billed, shipping_to_bill,
+                                        uninvoiced_shipment_ids, uninvoiced_shipments, uninvoiced_shipments_count)
 from portal.invoices.states import InvoiceStatus, check
 from portal.money import ZERO, minor_unit, quantize, to_decimal
-from portal.orders.models import OrderLine, PurchaseOrder, Shipment, ShipmentLine
+from portal.orders.models import OrderLine, PurchaseOrder, Shipment
 from portal.orders.states import OrderStatus
 
 PDF_JOB = "portal.invoices.jobs.invoice_pdf_job"
