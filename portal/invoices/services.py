@@ -949,7 +949,8 @@ def list_filter(company_id: int, *, status=None, counterparty_id=None, date_from
                 d = value if isinstance(value, date) else date.fromisoformat(str(value))
             except ValueError:
                 continue
-            col = sa.func.coalesce(Invoice.issue_date, sa.cast(Invoice.created_at, sa.Date))
+            # date(): a draft's creation day on both databases (SQLite's CAST AS DATE gives the year only)
+            col = sa.func.coalesce(Invoice.issue_date, sa.func.date(Invoice.created_at))
             clauses.append(col >= d if op == "ge" else col <= d)
     if kind in ("invoice", "credit_note"):
         clauses.append(Invoice.kind == DocumentKind(kind))
