@@ -13,7 +13,7 @@ from portal.api.schemas import BoundedInt, DecimalString, JobSchema, LockArgs, M
 from portal.db import db
 from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.invoices import services as invoice_services
-from portal.invoices.models import DocumentKind, Invoice
+from portal.invoices.models import CreditReason, DocumentKind, Invoice
 from portal.locking import retry_on_conflict
 from portal.tenancy import get_for_company
 
@@ -60,6 +60,8 @@ class InvoiceOut(Schema):
     order_id = fields.Integer(allow_none=True)
     shipment_id = fields.Integer(allow_none=True)
     corrects_invoice_id = fields.Integer(allow_none=True)
+    credit_reason = fields.String(allow_none=True, metadata={"description": "Credit notes: what the credit is for "
+                                                                          "(see POST /credit-notes); else null"})
     buyer_reference = fields.String()
     currency = fields.String()
     issue_date = fields.Date(allow_none=True)
@@ -105,6 +107,10 @@ class CreditLineIn(Schema):
 
 class CreditNoteIn(LockArgs):
     invoice_id = BoundedInt(required=True)
+    reason_kind = fields.String(required=True, validate=validate.OneOf([r.value for r in CreditReason]), metadata={
+        "description": "What the credit is for: 'returned' and 'rejected_at_receipt' goods (and 'other' credits) "
+                       "stay invoiced for good; only 'invoicing_error' makes the credited quantity invoiceable "
+                       "again. Printed on the credit note."})
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     lines = fields.List(fields.Nested(CreditLineIn), validate=validate.Length(min=1, max=2000),
                         metadata={"description": "Credit by line quantities ..."})
@@ -120,6 +126,7 @@ def invoice_dict(inv: Invoice) -> dict:
         "id": inv.id, "kind": inv.kind.value, "number": inv.number, "status": inv.status.value,
         "supplier_company_id": inv.supplier_company_id, "buyer_company_id": inv.buyer_company_id,
         "order_id": inv.order_id, "shipment_id": inv.shipment_id, "corrects_invoice_id": inv.corrects_invoice_id,
+        "credit_reason": inv.credit_reason.value if inv.credit_reason else None,
         "buyer_reference": inv.buyer_reference or "", "currency": cur, "issue_date": inv.issue_date,
         "due_date": inv.due_date, "payment_terms_days": inv.payment_terms_days, "reverse_charge": inv.reverse_charge,
         "total_net": money(inv.total_net, cur), "total_tax": money(inv.total_tax, cur),
@@ -286,5 +293,6 @@ def create_credit_note(data):
     cn = invoice_services.create_credit_note(
         inv, actor(), lock_or_current(inv, data.get("lock_version")), quantities=quantities,
         amount=str(data["amount"]) if has_amount else None,
-        tax_rate=None if data.get("tax_rate") is None else str(data["tax_rate"]), reason=data["reason"])
+        tax_rate=None if data.get("tax_rate") is None else str(data["tax_rate"]), reason=data["reason"],
+        reason_kind=data["reason_kind"])
     return _fresh(cn.id)

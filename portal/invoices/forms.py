@@ -7,6 +7,8 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from portal.invoices.models import CreditReason
+
 
 class LockForm(FlaskForm):
     lock_version = HiddenField()
@@ -22,6 +24,10 @@ class PaymentForm(FlaskForm):
 
 class CreditNoteForm(FlaskForm):
     lock_version = HiddenField()
+    reason_kind = SelectField(
+        "What is the credit for?", choices=[("", "Choose…")] + [(r.value, r.label) for r in CreditReason],
+        description="Returned or rejected goods are never invoiced again; after an invoicing mistake the credited "
+                    "quantity can be invoiced again (correctly).")
     mode = SelectField("Credit", choices=[("lines", "By line quantity"), ("amount", "By amount")])
     amount = StringField("Net amount to credit", validators=[Optional(), Length(max=30)])
     tax_rate = StringField("VAT rate (%)", validators=[Optional(), Length(max=10)])

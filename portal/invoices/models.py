@@ -17,6 +17,36 @@ class DocumentKind(str, enum.Enum):
     credit_note = "credit_note"
 
 
+class CreditReason(str, enum.Enum):
+    """Why a credit note was issued. It decides what the credited quantities mean for invoicing: goods returned
+    or rejected at receipt (and any other credit) stay closed for good; only a credit note that corrects an
+    invoicing mistake makes its quantities invoiceable again (see services.invoiceable_lines)."""
+
+    returned = "returned"
+    rejected_at_receipt = "rejected_at_receipt"
+    invoicing_error = "invoicing_error"
+    other = "other"
+
+    @property
+    def label(self) -> str:
+        return CREDIT_REASON_LABELS[self]
+
+    @property
+    def reopens(self) -> bool:
+        return self in REOPENING_REASONS
+
+
+CREDIT_REASON_LABELS = {
+    CreditReason.returned: "Goods returned",
+    CreditReason.rejected_at_receipt: "Goods rejected at receipt",
+    CreditReason.invoicing_error: "Invoicing mistake (wrong quantity or price)",
+    CreditReason.other: "Other (price reduction, goodwill)",
+}
+REOPENING_REASONS = (CreditReason.invoicing_error,)
+CREDIT_REASON_CHECK = ("(kind = 'invoice' AND credit_reason IS NULL) OR (kind = 'credit_note' AND credit_reason IN "
+                       "('returned', 'rejected_at_receipt', 'invoicing_error', 'other'))")
+
+
 class InvoicingMode(str, enum.Enum):
     per_shipment = "per_shipment"
     per_order = "per_order"
@@ -72,6 +102,9 @@ class Invoice(TimestampMixin, db.Model):
     paid_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
     credited_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
     notes: Mapped[str] = mapped_column(sa.Text, default="")
+    # Credit notes only: why (printed on the document; decides whether the credited goods may be invoiced again).
+    credit_reason: Mapped[CreditReason | None] = mapped_column(
+        sa.Enum(CreditReason, native_enum=False, length=24, validate_strings=True))
     # Frozen at issue: parties, addresses, VAT numbers, bank details, lines, tax breakdown, totals.
     snapshot: Mapped[dict | None] = mapped_column(sa.JSON)
     pdf_file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"))
@@ -103,6 +136,7 @@ class Invoice(TimestampMixin, db.Model):
         sa.CheckConstraint("paid_amount + credited_amount <= total_gross", name="not_overpaid"),
         sa.CheckConstraint("(number IS NULL) = (status = 'draft')", name="number_iff_issued"),
         sa.CheckConstraint("series IN ('INV', 'CRN')", name="series_known"),
+        sa.CheckConstraint(CREDIT_REASON_CHECK, name="credit_reason_kind"),
     )
 
     @classmethod

@@ -21,7 +21,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from babel.numbers import format_decimal
 from sqlalchemy import event
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import locking
@@ -33,12 +33,15 @@ from portal.credit.ledger import overdue_clause as _overdue_clause
 from portal.db import db, utcnow
 from portal.errors import Conflict, DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.invoices import numbers
-from portal.invoices.models import (DocumentKind, Invoice, InvoiceLine, InvoiceSettings, InvoicingMode, Payment,
-                                    ReminderSent)
+from portal.invoices.models import (CreditReason, DocumentKind, Invoice, InvoiceLine, InvoiceSettings, InvoicingMode,
+                                    Payment, ReminderSent)
+from portal.invoices.quantities import (SHIPPING, _uninvoiced_shipments_where, check_quantities,  # noqa: F401
+                                        fully_invoiced, proposal, qty_text, shipping_billed, shipping_to_bill,
+                                        uninvoiced_shipment_ids, uninvoiced_shipments, uninvoiced_shipments_count)
 from portal.invoices.states import InvoiceStatus, check
 from portal.locking import retry_on_conflict
 from portal.money import ZERO, minor_unit, quantize, to_decimal
-from portal.orders.models import OrderLine, PurchaseOrder, Shipment, ShipmentLine
+from portal.orders.models import OrderLine, PurchaseOrder, Shipment
 from portal.orders.states import OrderStatus
 
 PDF_JOB = "portal.invoices.jobs.invoice_pdf_job"
@@ -56,13 +59,6 @@ def amount_text(amount: Decimal, currency: str) -> str:
     places = minor_unit(currency)
     pattern = "#,##0" + ("." + "0" * places if places else "")
     return f"{format_decimal(quantize(amount, currency), format=pattern, locale='en_GB')} {currency}"
-
-
-def qty_text(q: Decimal) -> str:
-    d = Decimal(q).normalize()
-    if d == d.to_integral():
-        d = d.quantize(Decimal(1))
-    return format_decimal(d, locale="en_GB", decimal_quantization=False)
 
 
 def invoice_link(inv: Invoice) -> str:
@@ -166,7 +162,9 @@ def compute_totals(inv: Invoice) -> list[dict]:
 # --------------------------------------------------------------------------------------------- quantities
 
 def invoiced_by_order_line(order_line_ids, *, exclude_invoice_id: int | None = None) -> dict[int, Decimal]:
-    """Net invoiced quantity per order line: issued invoices minus issued credit notes by quantity."""
+    """Net quantity the buyer is charged for per order line: issued invoices minus every issued credit note by
+    quantity (the buyer's match against received goods). What may still be invoiced is another question, with
+    its own rule: portal.invoices.quantities."""
     if not order_line_ids:
         return {}
     sign = sa.case((Invoice.kind == DocumentKind.credit_note, -1), else_=1)
@@ -177,88 +175,6 @@ def invoiced_by_order_line(order_line_ids, *, exclude_invoice_id: int | None = N
     if exclude_invoice_id is not None:
         stmt = stmt.where(Invoice.id != exclude_invoice_id)
     return {olid: Decimal(q or 0) for olid, q in db.session.execute(stmt)}
-
-
-def invoiced_by_shipment_line(shipment_line_ids) -> dict[int, Decimal]:
-    if not shipment_line_ids:
-        return {}
-    sign = sa.case((Invoice.kind == DocumentKind.credit_note, -1), else_=1)
-    stmt = (sa.select(InvoiceLine.shipment_line_id, sa.func.sum(InvoiceLine.quantity * sign))
-            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-            .where(InvoiceLine.shipment_line_id.in_(list(shipment_line_ids)), Invoice.status != IS.draft)
-            .group_by(InvoiceLine.shipment_line_id))
-    return {slid: Decimal(q or 0) for slid, q in db.session.execute(stmt)}
-
-
-SHIPPING = "shipping"  # InvoiceLine.charge of the order's shipping line
-
-
-def shipping_billed(order_id: int, *, exclude_invoice_id: int | None = None) -> Decimal:
-    """How much of the order's shipping charge issued documents bill: 1 = all of it (credit notes subtract)."""
-    sign = sa.case((Invoice.kind == DocumentKind.credit_note, -1), else_=1)
-    stmt = (sa.select(sa.func.sum(InvoiceLine.quantity * sign)).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-            .where(Invoice.order_id == order_id, Invoice.status != IS.draft, InvoiceLine.charge == SHIPPING))
-    if exclude_invoice_id is not None:
-        stmt = stmt.where(Invoice.id != exclude_invoice_id)
-    return Decimal(db.session.scalar(stmt) or 0)
-
-
-def shipping_to_bill(order: PurchaseOrder) -> Decimal:
-    """The order's shipping charge while no issued invoice bills it yet, else 0."""
-    amount = quantize(order.shipping_amount or ZERO, order.currency)
-    if amount <= 0 or shipping_billed(order.id) >= 1:
-        return ZERO
-    return amount
-
-
-def proposal(order: PurchaseOrder, shipment: Shipment | None = None) -> list[dict]:
-    """The not-yet-invoiced shipped quantities: per shipment line, or per order line for the whole order."""
-    lines = {ln.id: ln for ln in order.lines}
-    done = invoiced_by_order_line(list(lines))
-    out = []
-    if shipment is not None:
-        per_sl = invoiced_by_shipment_line([sl.id for sl in shipment.lines])
-        for sl in shipment.lines:
-            ol = lines[sl.order_line_id]
-            remaining_line = ol.shipped_quantity - done.get(ol.id, ZERO)
-            qty = min(sl.quantity - per_sl.get(sl.id, ZERO), remaining_line)
-            if qty > 0:
-                out.append({"order_line": ol, "shipment_line_id": sl.id, "quantity": qty,
-                            "shipped": ol.shipped_quantity, "invoiced": done.get(ol.id, ZERO)})
-        return out
-    for ol in order.lines:
-        qty = ol.shipped_quantity - done.get(ol.id, ZERO)
-        if qty > 0:
-            out.append({"order_line": ol, "shipment_line_id": None, "quantity": qty,
-                        "shipped": ol.shipped_quantity, "invoiced": done.get(ol.id, ZERO)})
-    return out
-
-
-def _check_quantities(inv: Invoice, order: PurchaseOrder) -> None:
-    """Refuse lines that would invoice more than shipped minus already invoiced (checked again at issue)."""
-    ols = {ol.id: ol for ol in order.lines}
-    done = invoiced_by_order_line(list(ols), exclude_invoice_id=inv.id)
-    wanted: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for ln in inv.lines:
-        if ln.order_line_id:
-            wanted[ln.order_line_id] += Decimal(ln.quantity)
-    errors = {}
-    shipping = sum((Decimal(ln.quantity) for ln in inv.lines if ln.charge == SHIPPING), ZERO)
-    if shipping and shipping + shipping_billed(order.id, exclude_invoice_id=inv.id) > 1:
-        errors[SHIPPING] = (f"The shipping charge of order {order.po_number} is already invoiced; "
-                            "remove it from this invoice.")
-    for olid, qty in wanted.items():
-        ol = ols.get(olid)
-        if ol is None:
-            continue
-        already = done.get(olid, ZERO)
-        allowed = ol.shipped_quantity - already
-        if qty > allowed:
-            errors[f"line-{olid}"] = (
-                f"You can invoice at most {qty_text(max(allowed, ZERO))} {ol.unit} of line {ol.position} "
-                f"({qty_text(ol.shipped_quantity)} shipped, {qty_text(already)} already invoiced).")
-    if errors:
-        raise ValidationFailed(" ".join(errors.values()), errors=errors)
 
 
 # --------------------------------------------------------------------------------------------- drafts
@@ -362,7 +278,7 @@ def create_draft(actor: User, *, shipment_id=None, order_id=None, edits: dict | 
         qty, disc, tax = _parse_line_edits(edits, SHIPPING, Decimal(1), ZERO, ln.tax_rate)
         parsed.append((ln, qty, disc, tax))
     _apply_edits(inv, parsed, rc)
-    _check_quantities(inv, order)
+    check_quantities(inv, order)
     compute_totals(inv)
     db.session.add(inv)
     db.session.flush()
@@ -389,7 +305,7 @@ def update_draft(inv: Invoice, actor: User, expected_lock_version, edits: dict, 
         rows.append((ln, qty, disc, tax))
     _apply_edits(inv, rows, inv.reverse_charge)
     if inv.order_id:
-        _check_quantities(inv, db.session.get(PurchaseOrder, inv.order_id))
+        check_quantities(inv, db.session.get(PurchaseOrder, inv.order_id))
     if notes is not None:
         inv.notes = notes.strip()[:2000]
     compute_totals(inv)
@@ -451,6 +367,8 @@ def build_snapshot(inv: Invoice, breakdown: list[dict]) -> dict:
                   if order else None),
         "shipment": {"number": shipment.number, "shipped_at": _s(shipment.shipped_at.date())} if shipment else None,
         "corrects": ({"number": corrects.number, "issue_date": _s(corrects.issue_date)} if corrects else None),
+        "credit_reason": ({"kind": inv.credit_reason.value, "label": inv.credit_reason.label}
+                          if is_cn and inv.credit_reason else None),
         "lines": [{"position": ln.position, "sku": ln.sku or "", "description": ln.description,
                    "quantity": _s(ln.quantity), "unit": ln.unit, "unit_price": _s(ln.unit_price),
                    "discount_percent": _s(ln.discount_percent), "tax_rate": _s(ln.tax_rate),
@@ -484,13 +402,6 @@ def _lock_order(order_id: int) -> PurchaseOrder:
     """Lock the purchase order (the first lock of every invoicing path, see portal/credit/ledger.py) and re-read
     it with its lines, so quantities shipped and invoiced are counted from committed rows."""
     return ledger.lock_order(order_id, with_lines=True)
-
-
-def _fully_invoiced(order: PurchaseOrder) -> bool:
-    if order.status not in (OrderStatus.shipped, OrderStatus.received, OrderStatus.closed):
-        return False
-    done = invoiced_by_order_line([ol.id for ol in order.lines])
-    return all(done.get(ol.id, ZERO) >= ol.shipped_quantity for ol in order.lines)
 
 
 def _finish_issue(inv: Invoice, actor: User | None, today: date, breakdown: list[dict], issued_at=None) -> None:
@@ -527,7 +438,7 @@ def _issue(inv: Invoice, actor: User | None, today: date | None = None, issued_a
     order = None
     if inv.order_id:
         order = _lock_order(inv.order_id)  # serialises issues for one order: no double invoicing
-        _check_quantities(inv, order)
+        check_quantities(inv, order)
     inv.reverse_charge = reverse_charge_applies(supplier, db.session.get(Company, inv.buyer_company_id))
     if inv.reverse_charge:
         for ln in inv.lines:
@@ -543,7 +454,7 @@ def _issue(inv: Invoice, actor: User | None, today: date | None = None, issued_a
     inv.due_date = today + timedelta(days=inv.payment_terms_days or 0)
     _finish_issue(inv, actor, today, breakdown, issued_at)
     if order is not None:  # a partial invoice moves its amount from the reservation to unpaid invoices
-        ledger.invoiced(order, inv.total_net, fully=_fully_invoiced(order))
+        ledger.invoiced(order, inv.total_net, fully=fully_invoiced(order))
     from portal.notifications.services import notify_company
 
     notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice",
@@ -575,18 +486,32 @@ def _lock_invoice(inv_id: int) -> Invoice:
     return ledger.lock_invoice(inv_id)
 
 
+def parse_credit_reason(value) -> CreditReason:
+    try:
+        return CreditReason(getattr(value, "value", value))
+    except ValueError:
+        raise ValidationFailed("Choose what the credit note is for: "
+                               + ", ".join(r.label.lower() for r in CreditReason) + ".",
+                               errors={"reason_kind": "Choose what the credit note is for."})
+
+
 @retry_on_conflict
 @_rollback_on_error
 def create_credit_note(inv: Invoice, actor: User, expected_lock_version, *, quantities: dict | None = None,
-                       amount=None, tax_rate=None, reason: str = "") -> Invoice:
+                       amount=None, tax_rate=None, reason: str = "", reason_kind=None) -> Invoice:
     """Issue a credit note against ``inv``: by line quantity (``quantities``: invoice line id -> text) or by a
-    net ``amount`` at ``tax_rate``. Refused when its gross exceeds the invoice's open amount."""
+    net ``amount`` at ``tax_rate``. Refused when its gross exceeds the invoice's open amount.
+
+    ``reason_kind`` (a CreditReason) is stored and printed: credited goods that were returned or rejected at
+    receipt (or credited for any other reason) stay closed; only an invoicing mistake lets them be invoiced
+    again (portal.invoices.quantities)."""
     require_supplier_accounts(actor, inv.supplier_company_id)
     if inv.order_id:
         _lock_order(inv.order_id)  # the order before the invoice (portal/credit/ledger.py)
     inv = lock_fresh(inv, expected_lock_version)
     if inv.kind != DocumentKind.invoice or inv.status == IS.draft:
         raise InvalidTransition("Only an issued invoice can be corrected by a credit note.")
+    kind = parse_credit_reason(reason_kind)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("Give a reason for the credit note (it is printed on it).",
@@ -595,7 +520,7 @@ def create_credit_note(inv: Invoice, actor: User, expected_lock_version, *, quan
                  buyer_company_id=inv.buyer_company_id, series="CRN", status=IS.draft, order_id=inv.order_id,
                  shipment_id=inv.shipment_id, corrects_invoice_id=inv.id, currency=inv.currency,
                  payment_terms_days=0, buyer_reference=inv.buyer_reference, reverse_charge=inv.reverse_charge,
-                 notes=f"Corrects invoice {inv.number}: {reason}"[:2000], created_by_id=actor.id)
+                 credit_reason=kind, notes=f"Corrects invoice {inv.number}: {reason}"[:2000], created_by_id=actor.id)
     errors = {}
     if amount not in (None, ""):
         net = to_decimal(amount, "Amount")
@@ -661,7 +586,7 @@ def create_credit_note(inv: Invoice, actor: User, expected_lock_version, *, quan
     inv.credited_amount = inv.credited_amount + cn.total_gross
     _settle_status(inv)
     audit("invoice", inv.id, "credited", actor=actor, company_id=inv.supplier_company_id,
-          detail=f"{cn.number}: {amount_text(cn.total_gross, inv.currency)} — {reason}")
+          detail=f"{cn.number}: {amount_text(cn.total_gross, inv.currency)} — {kind.label}: {reason}")
     from portal.notifications.services import notify_company
 
     notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice",
@@ -1020,7 +945,8 @@ def list_filter(company_id: int, *, status=None, counterparty_id=None, date_from
                 d = value if isinstance(value, date) else date.fromisoformat(str(value))
             except ValueError:
                 continue
-            col = sa.func.coalesce(Invoice.issue_date, sa.cast(Invoice.created_at, sa.Date))
+            # date(): a draft's creation day on both databases (SQLite's CAST AS DATE gives the year only)
+            col = sa.func.coalesce(Invoice.issue_date, sa.func.date(Invoice.created_at))
             clauses.append(col >= d if op == "ge" else col <= d)
     if kind in ("invoice", "credit_note"):
         clauses.append(Invoice.kind == DocumentKind(kind))
@@ -1057,13 +983,18 @@ def list_invoices(company_id: int, filters: dict, page: int = 1, page_size: int 
     return rows, total, page, pages, totals
 
 
-def iter_filtered(company_id: int, filters: dict, batch: int = 500):
-    """All matching invoices, oldest first, in batches (CSV export, ZIP)."""
+def filtered_batch(company_id: int, filters: dict, after_id: int = 0, batch: int = 500) -> list[Invoice]:
+    """The next ``batch`` matching invoices with an id above ``after_id``, oldest first (keyset pages)."""
     clauses = list_filter(company_id, **filters)
+    return list(db.session.scalars(sa.select(Invoice).where(*clauses, Invoice.id > after_id).order_by(Invoice.id)
+                                   .limit(batch)).unique())
+
+
+def iter_filtered(company_id: int, filters: dict, batch: int = 500):
+    """All matching invoices, oldest first, in batches (ZIP job; one session throughout)."""
     last = 0
     while True:
-        chunk = db.session.scalars(sa.select(Invoice).where(*clauses, Invoice.id > last).order_by(Invoice.id)
-                                   .limit(batch)).unique().all()
+        chunk = filtered_batch(company_id, filters, last, batch)
         if not chunk:
             return
         yield from chunk
@@ -1077,62 +1008,6 @@ def counterparties(company_id: int) -> list[Company]:
                                                                   Invoice.status != IS.draft)).subquery()
     return list(db.session.scalars(sa.select(Company).where(Company.id.in_(sa.select(ids.c.cid)))
                                    .order_by(Company.display_name)))
-
-
-def _uninvoiced_shipments_where(supplier_id: int) -> list:
-    """Shipments with something left to invoice. A shipment line is covered by invoices made against it, or by
-    per-order invoices of its order line, which cover that line's shipments oldest first: the line is open while
-    the quantity shipped up to and including it exceeds what per-order invoices billed (credit notes subtract).
-    The running total is only computed for order lines that have per-order invoices at all (few), so the query
-    stays an aggregate and an anti-join for the usual per-shipment invoicing."""
-    sign = sa.case((Invoice.kind == DocumentKind.credit_note, -1), else_=1)
-    issued = (Invoice.supplier_company_id == supplier_id, Invoice.status != IS.draft)
-    by_sl = (sa.select(InvoiceLine.shipment_line_id.label("slid"), sa.func.sum(InvoiceLine.quantity * sign).label("q"))
-             .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-             .where(*issued, InvoiceLine.shipment_line_id.is_not(None))
-             .group_by(InvoiceLine.shipment_line_id).subquery())
-    by_order = (sa.select(InvoiceLine.order_line_id.label("olid"), sa.func.sum(InvoiceLine.quantity * sign).label("q"))
-                .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-                .where(*issued, InvoiceLine.shipment_line_id.is_(None), InvoiceLine.order_line_id.is_not(None))
-                .group_by(InvoiceLine.order_line_id).subquery())
-    mine = (ShipmentLine.shipment_id == Shipment.id, Shipment.supplier_company_id == supplier_id)
-    not_billed_by_shipment = ShipmentLine.quantity > sa.func.coalesce(by_sl.c.q, 0)
-    # order lines never invoiced per order: open when the shipment's own invoices do not cover the line
-    plain = (sa.select(ShipmentLine.shipment_id).join(Shipment, sa.and_(*mine))
-             .outerjoin(by_sl, by_sl.c.slid == ShipmentLine.id)
-             .where(not_billed_by_shipment,
-                    ~sa.exists().where(by_order.c.olid == ShipmentLine.order_line_id)))
-    # order lines with per-order invoices: those cover the line's shipments oldest first
-    shipped_so_far = sa.func.sum(ShipmentLine.quantity).over(
-        partition_by=ShipmentLine.order_line_id, order_by=(ShipmentLine.shipment_id, ShipmentLine.id))
-    ordered = (sa.select(ShipmentLine.shipment_id.label("sid"), ShipmentLine.quantity.label("qty"),
-                         sa.func.coalesce(by_sl.c.q, 0).label("by_shipment"), by_order.c.q.label("by_order"),
-                         shipped_so_far.label("upto"))
-               .join(Shipment, sa.and_(*mine))
-               .join(by_order, by_order.c.olid == ShipmentLine.order_line_id)
-               .outerjoin(by_sl, by_sl.c.slid == ShipmentLine.id).subquery())
-    per_order = sa.select(ordered.c.sid).where(ordered.c.qty > ordered.c.by_shipment,
-                                               ordered.c.upto > ordered.c.by_order)
-    return [Shipment.supplier_company_id == supplier_id, Shipment.id.in_(sa.union(plain, per_order))]
-
-
-def uninvoiced_shipments(supplier_id: int, limit: int = 50) -> list[Shipment]:
-    """The newest shipments with shipped quantities not yet invoiced (see ``_uninvoiced_shipments_where``),
-    with their orders (and buyers) loaded in the same query."""
-    return list(db.session.scalars(sa.select(Shipment).where(*_uninvoiced_shipments_where(supplier_id))
-                                   .options(joinedload(Shipment.order))
-                                   .order_by(Shipment.id.desc()).limit(limit)).unique())
-
-
-def uninvoiced_shipment_ids(order: PurchaseOrder) -> set[int]:
-    """The order's shipments that still have something to invoice (one query)."""
-    return set(db.session.scalars(sa.select(Shipment.id).where(
-        *_uninvoiced_shipments_where(order.supplier_company_id), Shipment.order_id == order.id)))
-
-
-def uninvoiced_shipments_count(supplier_id: int) -> int:
-    return db.session.scalar(sa.select(sa.func.count(Shipment.id))
-                             .where(*_uninvoiced_shipments_where(supplier_id))) or 0
 
 
 def load(inv_id, company_id: int, *, options=()) -> Invoice:

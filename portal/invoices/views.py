@@ -22,7 +22,7 @@ from portal.invoices.models import DocumentKind, Invoice, InvoiceSettings
 from portal.invoices.states import InvoiceStatus
 from portal.orders.models import PurchaseOrder, Shipment
 from portal.tenancy import get_for_user, roles_required
-from portal.viewutil import form_error
+from portal.viewutil import form_error, stream_in_app_context
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
 accounts_only = roles_required(Role.accounts)
@@ -76,23 +76,32 @@ def export_csv():
     filters = services.filters_from_args(request.args)
     company_id = current_user.company_id
 
+    # Streamed in batches of 500 (an export can hold years of invoices). The server reads the body after this
+    # view has returned: each batch is read and written inside an application context of its own.
     def generate():
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(CSV_HEADER)
-        for inv in services.iter_filtered(company_id, filters):
-            w.writerow([safe_cell(v) for v in (
-                inv.number or f"draft-{inv.id}", inv.kind.value, inv.status.value, inv.supplier.legal_name,
-                inv.buyer.legal_name, inv.buyer_reference, inv.issue_date or "", inv.due_date or "", inv.currency,
-                inv.total_net, inv.total_tax, inv.total_gross, inv.paid_amount, inv.credited_amount,
-                inv.open_amount if inv.kind == DocumentKind.invoice else 0, "yes" if inv.overdue else "no")])
-            if buf.tell() > 64 * 1024:
+        last, header, inv = 0, True, None
+        while True:
+            buf = io.StringIO()
+            w = csv.writer(buf)
+            if header:
+                w.writerow(CSV_HEADER)
+            batch = services.filtered_batch(company_id, filters, last)
+            for inv in batch:
+                w.writerow([safe_cell(v) for v in (
+                    inv.number or f"draft-{inv.id}", inv.kind.value, inv.status.value, inv.supplier.legal_name,
+                    inv.buyer.legal_name, inv.buyer_reference, inv.issue_date or "", inv.due_date or "",
+                    inv.currency, inv.total_net, inv.total_tax, inv.total_gross, inv.paid_amount,
+                    inv.credited_amount, inv.open_amount if inv.kind == DocumentKind.invoice else 0,
+                    "yes" if inv.overdue else "no")])
+            done, last = not batch, (batch[-1].id if batch else last)
+            batch = inv = None  # no ORM object of this step's session is kept across the yield
+            if header or not done:
                 yield buf.getvalue()
-                buf.seek(0)
-                buf.truncate()
-        yield buf.getvalue()
+            if done:
+                return
+            header = False
 
-    return Response(generate(), mimetype="text/csv",
+    return Response(stream_in_app_context(generate()), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=invoices-{date.today()}.csv"})
 
 
@@ -248,7 +257,8 @@ def credit(inv_id):
             cn = services.create_credit_note(inv, current_user, form.lock_version.data,
                                              quantities=None if by_amount else quantities,
                                              amount=(form.amount.data or "0") if by_amount else None,
-                                             tax_rate=form.tax_rate.data, reason=form.reason.data or "")
+                                             tax_rate=form.tax_rate.data, reason=form.reason.data or "",
+                                             reason_kind=form.reason_kind.data or None)
         except DomainError as exc:
             form_error(form, exc)
             errors = exc.errors

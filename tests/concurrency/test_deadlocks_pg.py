@@ -62,7 +62,7 @@ def test_twelve_api_credit_notes_on_invoices_of_one_order(app, bw, issued_invoic
 
     def work(i):
         r = app.test_client().post("/api/v1/credit-notes", json={"invoice_id": ids[i], "reason": "Discount",
-                                                                 "amount": "10.00"}, headers=headers)
+                                                                 "reason_kind": "other", "amount": "10.00"}, headers=headers)
         return r.status_code, r.get_json()
 
     results = race(app, N, work)

@@ -55,7 +55,7 @@ def test_ten_identical_credit_notes_issue_one(app, bw, issued_invoices):
     def work(i):
         actor = db.session.get(User, actor_id)
         cn = invoices.create_credit_note(db.session.get(Invoice, inv_id), actor, version, amount="5.00",
-                                         reason="Damaged box")
+                                         reason="Damaged box", reason_kind="returned")
         return cn.number
 
     _one_winner(race(app, N, work))
@@ -164,7 +164,8 @@ def test_ten_identical_api_credit_notes_answer_one_201_and_409s(app, bw, issued_
     inv = issued_invoices[0]
     inv_id, version = inv.id, inv.lock_version
     headers = token_for(bw.accounts_a)
-    body = {"invoice_id": inv_id, "reason": "Damaged", "amount": "5.00", "lock_version": version}
+    body = {"invoice_id": inv_id, "reason": "Damaged", "reason_kind": "returned", "amount": "5.00",
+            "lock_version": version}
 
     def work(i):
         return app.test_client().post("/api/v1/credit-notes", json=body, headers=headers).status_code
@@ -231,7 +232,7 @@ def test_ten_clicks_on_issue_credit_note_in_the_browser_issue_one(app, bw, issue
     inv = issued_invoices[0]
     inv_id = inv.id
     form = {"lock_version": str(inv.lock_version), "mode": "amount", "amount": "5.00", "tax_rate": "19",
-            "reason": "Damaged box", "submit": "Issue credit note"}
+            "reason": "Damaged box", "reason_kind": "returned", "submit": "Issue credit note"}
     clients = [login(bw.accounts_a) for _ in range(N)]
 
     def work(i):

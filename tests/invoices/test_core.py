@@ -280,19 +280,19 @@ def test_buyer_cannot_record_payment(shipped, iw):
 def test_credit_note_by_quantity(shipped, iw):
     order, sh = shipped
     inv = issued_for(iw, shipment=sh)
-    cn = services.create_credit_note(inv, iw.accounts_a, inv.lock_version,
-                                     quantities={inv.lines[1].id: "10"}, reason="10 damaged")
+    cn = services.create_credit_note(inv, iw.accounts_a, inv.lock_version, reason_kind="invoicing_error",
+                                     quantities={inv.lines[1].id: "10"}, reason="10 invoiced twice")
     assert cn.kind == DocumentKind.credit_note and cn.number == f"CRN-{YEAR}-000001"
     assert cn.corrects_invoice_id == inv.id and cn.total_gross == Decimal("142.80")
     inv = db.session.get(Invoice, inv.id)
     assert inv.credited_amount == Decimal("142.80") and inv.open_amount == Decimal("1011.50")
     assert cn.snapshot["corrects"]["number"] == inv.number
-    # credited quantity can be invoiced again (60 shipped, 50 net invoiced)
+    # a credit for an invoicing mistake: its quantity can be invoiced again (60 shipped, 50 net invoiced)
     again = draft_for(iw, order=order)
     assert [ln.quantity for ln in again.lines] == [Decimal("10")]
     with pytest.raises(ValidationFailed, match="at most 50 pcs of line 2"):
         services.create_credit_note(inv, iw.accounts_a, inv.lock_version, quantities={inv.lines[1].id: "51"},
-                                    reason="x")
+                                    reason="x", reason_kind="returned")
 
 
 def test_credit_note_by_amount_and_larger_than_open_refused(shipped, iw):
@@ -300,10 +300,11 @@ def test_credit_note_by_amount_and_larger_than_open_refused(shipped, iw):
     inv = issued_for(iw, shipment=sh)
     services.record_payment(inv, iw.accounts_a, inv.lock_version, amount="1000", paid_on=utcnow().date())
     with pytest.raises(ValidationFailed) as exc:
-        services.create_credit_note(inv, iw.accounts_a, inv.lock_version, amount="150", reason="goodwill")
+        services.create_credit_note(inv, iw.accounts_a, inv.lock_version, amount="150", reason="goodwill", reason_kind="other")
     assert "open amount of invoice" in exc.value.message and "154.30 EUR" in exc.value.message
     assert db.session.scalar(sa.select(sa.func.count(Invoice.id)).where(Invoice.kind == DocumentKind.credit_note)) == 0
-    cn = services.create_credit_note(inv, iw.accounts_a, inv.lock_version, amount="129.66", reason="goodwill")
+    cn = services.create_credit_note(inv, iw.accounts_a, inv.lock_version, amount="129.66", reason="goodwill",
+                                     reason_kind="other")
     assert cn.total_gross == Decimal("154.30")
     inv = db.session.get(Invoice, inv.id)
     assert inv.open_amount == 0 and inv.status == InvoiceStatus.paid
@@ -313,10 +314,10 @@ def test_credit_note_needs_reason_and_issued_invoice(shipped, iw):
     order, sh = shipped
     inv = draft_for(iw, shipment=sh)
     with pytest.raises(InvalidTransition):
-        services.create_credit_note(inv, iw.accounts_a, inv.lock_version, amount="1", reason="x")
+        services.create_credit_note(inv, iw.accounts_a, inv.lock_version, amount="1", reason="x", reason_kind="other")
     services.issue(inv, iw.accounts_a, inv.lock_version)
     with pytest.raises(ValidationFailed, match="reason"):
-        services.create_credit_note(inv, iw.accounts_a, inv.lock_version, amount="1", reason=" ")
+        services.create_credit_note(inv, iw.accounts_a, inv.lock_version, amount="1", reason=" ", reason_kind="other")
 
 
 # --------------------------------------------------------------------------------------------- figures, ledger

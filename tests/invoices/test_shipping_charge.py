@@ -108,12 +108,13 @@ def test_the_shipping_quantity_is_all_or_nothing(iw, shipped_award_order):
     assert exc.value.message == "Shipping is invoiced once: quantity 1 bills it on this invoice, 0 leaves it out."
 
 
-def test_a_credit_note_on_the_shipping_line_makes_it_billable_again(iw, shipped_award_order):
+def test_a_credit_note_for_an_invoicing_mistake_on_the_shipping_line_makes_it_billable_again(iw,
+                                                                                            shipped_award_order):
     order = shipped_award_order
     inv = issued_for(iw, shipment=ship(order, {1: "100"}, creator=iw.sales_a))
     shipping_line = next(ln for ln in inv.lines if ln.charge == "shipping")
-    cn = inv_services.create_credit_note(inv, iw.accounts_a, inv.lock_version,
-                                         quantities={shipping_line.id: "1"}, reason="Freight waived")
+    cn = inv_services.create_credit_note(inv, iw.accounts_a, inv.lock_version, reason_kind="invoicing_error",
+                                         quantities={shipping_line.id: "1"}, reason="Freight billed by mistake")
     assert [ln.charge for ln in cn.lines] == ["shipping"]
     assert inv_services.shipping_billed(order.id) == 0
     assert inv_services.shipping_to_bill(fresh(order)) == Decimal("25.00")
@@ -138,3 +139,14 @@ def test_order_page_and_po_pdf_show_the_shipping(iw, shipped_award_order, login)
     assert "Shipping (as quoted)" in page and "incl. €25.00 shipping" in page
     snap = po_snapshot(fresh(shipped_award_order))
     assert Decimal(snap["shipping_amount"]) == Decimal("25") and Decimal(snap["goods_net"]) == Decimal("1000")
+
+
+def test_waived_freight_stays_billed(iw, shipped_award_order):
+    """A credit note that waives the freight (not an invoicing mistake) does not put it on the next invoice."""
+    order = shipped_award_order
+    inv = issued_for(iw, shipment=ship(order, {1: "100"}, creator=iw.sales_a))
+    shipping_line = next(ln for ln in inv.lines if ln.charge == "shipping")
+    inv_services.create_credit_note(inv, iw.accounts_a, inv.lock_version, reason_kind="other",
+                                    quantities={shipping_line.id: "1"}, reason="Freight waived")
+    assert inv_services.shipping_billed(order.id) == 1
+    assert inv_services.shipping_to_bill(fresh(order)) == 0

@@ -184,17 +184,18 @@ def test_credit_note_form_refuses_more_than_open(shipped, iw, login):
     inv = issued_for(iw, shipment=sh)
     c = login(iw.accounts_a)
     r = c.post(f"/invoices/{inv.id}/credit", data={"mode": "amount", "amount": "2000", "reason": "oops",
-                                                   "lock_version": inv.lock_version})
+                                                   "reason_kind": "other", "lock_version": inv.lock_version})
     assert r.status_code == 422 and "would exceed it" in r.get_data(as_text=True)
     r = c.post(f"/invoices/{inv.id}/credit", data={"mode": "lines", f"qty-{inv.lines[0].id}": "10",
-                                                   "reason": "returned", "lock_version": inv.lock_version})
+                                                   "reason": "returned", "reason_kind": "returned",
+                                                   "lock_version": inv.lock_version})
     assert r.status_code == 302
 
 
 def test_buyer_match_and_approval(shipped, iw, login):
     order, sh = shipped
+    inv = issued_for(iw, shipment=sh)  # invoiced on shipping, before the goods arrived
     receive(sh, {1: "100", 2: "50"})  # 10 of line 2 rejected
-    inv = issued_for(iw, shipment=sh)
     c = login(iw.buyer_accounts)
     page = c.get(f"/invoices/{inv.id}").get_data(as_text=True)
     assert "Mismatch" in page and "invoiced 60 pcs but received 50" in page
@@ -286,7 +287,7 @@ def test_statement_running_balance(shipped, iw, login, run_jobs):
     order, sh = shipped
     inv = issued_for(iw, shipment=sh)
     services.record_payment(inv, iw.accounts_a, inv.lock_version, amount="154.30", paid_on=utcnow().date())
-    services.create_credit_note(inv, iw.accounts_a, inv.lock_version, amount="100", reason="discount")
+    services.create_credit_note(inv, iw.accounts_a, inv.lock_version, amount="100", reason="discount", reason_kind="other")
     today = utcnow().date()
     for user in (iw.accounts_a, iw.buyer_accounts):
         c = login(user)
