@@ -43,7 +43,7 @@ COMPANIES = [
 ]
 
 PEOPLE = {
-    "hartmann": [("Anna Keller", "anna.keller@hartmann.example", ["admin"]),
+    "hartmann": [("Anna Keller", "anna.keller@hartmann.example", ["admin", "approver"]),
                  ("Jonas Weber", "jonas.weber@hartmann.example", ["procurement"]),
                  ("Petra Braun", "petra.braun@hartmann.example", ["approver"]),
                  ("Lukas Fischer", "lukas.fischer@hartmann.example", ["accounts"])],
