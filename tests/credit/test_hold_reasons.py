@@ -90,11 +90,11 @@ def test_the_hold_card_shows_todays_limit_after_it_was_raised(world, held, login
     services.save_account(world.accounts_a, world.buyer.id, limit_amount="2000", currency="EUR",
                           payment_terms_days="30", block_on_overdue=True)
     body = text(login(world.accounts_a).get("/credit/holds"))
-    today = body[body.index('data-testid="hold-today"'):]
+    today = body[body.index('data-testid="credit-hold-today"'):]
     today = today[:today.index("</tr>")]
     assert format_money(Decimal("2000"), "EUR") in today
     assert "75 % used, within the limit" in today  # 1,500 of 2,000
-    at_check = body[body.index("At the check"):body.index('data-testid="hold-today"')]
+    at_check = body[body.index("At the check"):body.index('data-testid="credit-hold-today"')]
     assert format_money(Decimal("1000"), "EUR") in at_check
     assert "Check again" in body
 
