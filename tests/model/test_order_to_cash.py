@@ -743,3 +743,37 @@ def test_order_to_cash_model(app):
             print("\nknown defects the model noted (KNOWN_DEFECTS in tests/model/helpers.py):")
             for name, (times, first) in helpers.NOTED.items():
                 print(f"  {name}: {times} time(s); first: {first}")
+
+
+def test_the_invariants_notice_tampered_documents(app):
+    """The model is not vacuous: the same checks fail on documents changed behind the services' back."""
+    from portal.invoices import services as invoices
+    from portal.orders import shipping
+
+    OrderToCash.app = app
+    m = OrderToCash()
+    supplier = db.session.get(Company, m.suppliers["a"])
+    o = factories.order(m.u("procurement").company, supplier, m.u("procurement"), status="acknowledged",
+                        lines=[("10", "3.3333"), ("4", "7.495")])
+    sh = shipping.record_shipment(o, m.u("sales_a"), o.lock_version, {ln.id: "3" for ln in o.lines})
+    inv = invoices.create_draft(m.u("accounts_a"), shipment_id=sh.id,
+                                edits={o.lines[0].id: {"discount_percent": "2.5", "tax_rate": "7"}})
+    inv = invoices.issue(inv, m.u("accounts_a"), inv.lock_version)
+    invoices.record_payment(inv, m.u("accounts_a"), inv.lock_version, amount="1.00",
+                            paid_on=utcnow().date().isoformat())
+    helpers.check_all({})
+    for statement in (f"UPDATE invoices SET total_tax = total_tax + 0.01, total_gross = total_gross + 0.01 "
+                      f"WHERE id = {inv.id}",
+                      f"UPDATE payments SET amount = amount + 0.01 WHERE invoice_id = {inv.id}",
+                      f"UPDATE order_lines SET shipped_quantity = shipped_quantity + 1 WHERE order_id = {o.id}",
+                      f"UPDATE invoices SET sequence = 2, number = 'INV-{inv.year}-000002' WHERE id = {inv.id}"):
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))  # past the guards
+            conn.execute(sa.text(statement))
+        with pytest.raises(AssertionError):
+            helpers.check_all({})
+        db.session.rollback()
+        with db.engine.begin() as conn:  # undo, so that the next tampering is the only fault
+            conn.execute(sa.text(statement.replace("+ 0.01", "- 0.01").replace("+ 1", "- 1")
+                                 .replace("sequence = 2", "sequence = 1").replace("000002", "000001")))
+        helpers.check_all({})
