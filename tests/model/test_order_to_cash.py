@@ -546,7 +546,8 @@ class OrderToCash(RuleBasedStateMachine):
 
     @rule(data=st.data())
     @precondition(lambda m: m.has("inv_open"))
-    def concurrent_credit_note_and_payment(self, data):
+    def concurrent_identical_credit_notes(self, data):
+        """A double click on "Issue credit note": the same form (same lock_version) posted twice at once."""
         from portal.invoices import services as invoices
         from portal.invoices.models import Invoice
         from portal.invoices.states import InvoiceStatus
@@ -556,8 +557,6 @@ class OrderToCash(RuleBasedStateMachine):
             return
         inv_id, actor_id = inv.id, self.side(inv.supplier_company_id, "accounts").id
         kind, kwargs = self._credit_note_args(data, inv)
-        pay = str(Decimal(inv.open_amount)) if data.draw(st.booleans(), label="pay all") else \
-            str(quantize(Decimal(inv.open_amount) / 2, inv.currency))
 
         def prepare():
             return db.session.get(Invoice, inv_id), db.session.get(User, actor_id)
@@ -566,20 +565,16 @@ class OrderToCash(RuleBasedStateMachine):
             i, actor = state
             return invoices.create_credit_note(i, actor, i.lock_version, **kwargs).id
 
-        def payment(state):
-            i, actor = state
-            return invoices.record_payment(i, actor, i.lock_version, amount=pay,
-                                           paid_on=utcnow().date().isoformat()).id
-
-        res = self._pair((prepare, credit), (prepare, payment))
-        if res[0][0] == "ok":
-            self.cn_kinds[res[0][1]] = kind
-        self._same_version_once("credit note and payment", res)
+        res = self._pair((prepare, credit), (prepare, credit))
+        for outcome, value in res:
+            if outcome == "ok":
+                self.cn_kinds[value] = kind
+        self._same_version_once("credit note", res)
 
     @rule(data=st.data())
     @precondition(lambda m: m.has("shipment"))
     def concurrent_invoices_of_one_supplier(self, data):
-        """Two invoices (per shipment / per order) of one supplier issued at the same moment."""
+        """Two invoices of one supplier (shipments of two orders) issued at the same moment."""
         from portal.invoices import services as invoices
         from portal.invoices.models import Invoice
         from portal.orders.models import Shipment
@@ -588,12 +583,13 @@ class OrderToCash(RuleBasedStateMachine):
         if sh is None:
             return
         actor = self.side(sh.supplier_company_id, "accounts")
+        # another order's shipment: the outcome then does not depend on which thread wins (replayable)
         other = self.pick(data, Shipment, Shipment.supplier_company_id == sh.supplier_company_id,
-                          label="other shipment")
-        per_order = data.draw(st.booleans(), label="second per order")
+                          Shipment.order_id != sh.order_id, label="other shipment")
+        if other is None:
+            return
         first = self.call(invoices.create_draft, actor, shipment_id=sh.id)
-        second = self.call(invoices.create_draft, actor, shipment_id=None if per_order else other.id,
-                           order_id=other.order_id if per_order else None)
+        second = self.call(invoices.create_draft, actor, shipment_id=other.id)
         drafts = [d.id for d in (first, second) if d is not None]
         if len(drafts) < 2:
             return
@@ -615,15 +611,14 @@ class OrderToCash(RuleBasedStateMachine):
     @rule(data=st.data())
     @precondition(lambda m: m.has("submitted"))
     def concurrent_credit_checks(self, data):
-        """Two submitted orders of one pair checked at the same moment (the pair's account row serialises)."""
+        """The credit check of one order run twice at the same moment (a retried job): it decides once."""
         from portal.credit import services as credit
         from portal.orders.models import PurchaseOrder as P
 
         ids = list(db.session.scalars(sa.select(P.id).where(P.status == "submitted").order_by(P.id)))
         if not ids:
             return
-        a = data.draw(st.sampled_from(ids), label="first")
-        b = data.draw(st.sampled_from(ids), label="second")
+        a = b = data.draw(st.sampled_from(ids), label="order")
 
         def action(oid):
             return (lambda: None), (lambda _: credit.check_order(oid))
@@ -631,34 +626,29 @@ class OrderToCash(RuleBasedStateMachine):
         self._pair(action(a), action(b))
 
     @rule(data=st.data())
-    @precondition(lambda m: m.has("acknowledged"))
-    def concurrent_ship_and_cancel(self, data):
+    @precondition(lambda m: m.has("acknowledged", "partially_shipped"))
+    def concurrent_identical_shipments(self, data):
+        """A double click on "Record shipment": the same form posted twice at once."""
         from portal.orders import services as orders
         from portal.orders import shipping
         from portal.orders.models import PurchaseOrder
 
-        o = self.pick_order(data, "acknowledged")
+        o = self.pick_order(data, "acknowledged", "partially_shipped")
         if o is None:
             return
-        oid, sales_id, buyer_id = o.id, self.side(o.supplier_company_id, "sales").id, self.ids["procurement"]
+        oid, sales_id = o.id, self.side(o.supplier_company_id, "sales").id
+        quantities = {ln.id: "1" for ln in o.lines if orders.open_quantity(ln) >= 2}
+        if not quantities:
+            return
 
-        def prepare_ship():
+        def prepare():
             return db.session.get(PurchaseOrder, oid), db.session.get(User, sales_id)
 
         def do_ship(state):
             order, who = state
-            return shipping.record_shipment(order, who, order.lock_version,
-                                            {ln.id: "1" for ln in order.lines if orders.open_quantity(ln) >= 1}).id
+            return shipping.record_shipment(order, who, order.lock_version, quantities).id
 
-        def prepare_cancel():
-            return db.session.get(PurchaseOrder, oid), db.session.get(User, buyer_id)
-
-        def do_cancel(state):
-            order, who = state
-            return orders.cancel(order, who, order.lock_version, "Changed our mind").id
-
-        res = self._pair((prepare_ship, do_ship), (prepare_cancel, do_cancel))
-        self._same_version_once("shipment and cancellation", res)
+        self._same_version_once("shipment", self._pair((prepare, do_ship), (prepare, do_ship)))
 
     # ------------------------------------------------------------------------------------ API, page and PDF
 
