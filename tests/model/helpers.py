@@ -294,6 +294,36 @@ def check_exposure(orders, shipments, invoices, notes, payments) -> None:
                                              f"{ledger}, documents {reserved} reserved + {unpaid} unpaid")
 
 
+def check_credit_decision(order_id: int) -> None:
+    """Right after a credit check: it passed exactly when unpaid invoices + reserved orders + this order fit the
+    limit of the pair's account, and the figures it recorded are the ledger's (without this order's own
+    reservation, which the passing check just made)."""
+    from portal.credit import services as credit
+    from portal.credit.models import CreditCheck, CreditReservation, ReservationStatus
+    from portal.orders.models import PurchaseOrder
+
+    db.session.expire_all()
+    cc = db.session.scalar(sa.select(CreditCheck).where(CreditCheck.order_id == order_id)
+                           .order_by(CreditCheck.id.desc()).limit(1))
+    if cc is None or cc.resolution is not None:
+        return
+    o = db.session.get(PurchaseOrder, order_id)
+    account = credit.effective_account(o.supplier_company_id, o.buyer_company_id)
+    exposure = Decimal(cc.unpaid_invoices) + Decimal(cc.reserved_orders) + Decimal(cc.order_amount)
+    assert Decimal(cc.limit_amount) == Decimal(account.limit_amount), \
+        f"check of {o.po_number}: limit {cc.limit_amount}, the account says {account.limit_amount}"
+    assert (cc.outcome == "passed") == (exposure <= Decimal(cc.limit_amount)), \
+        f"check of {o.po_number}: {cc.outcome} with exposure {exposure} and limit {cc.limit_amount}"
+    mine = db.session.scalar(sa.select(CreditReservation).where(CreditReservation.order_id == order_id,
+                                                               CreditReservation.status == ReservationStatus.reserved))
+    own = Decimal(mine.amount) if mine is not None and cc.outcome == "passed" else ZERO
+    ledger = (credit.reserved_total(o.supplier_company_id, o.buyer_company_id, "EUR")
+              + credit.unpaid_invoices_total(o.supplier_company_id, o.buyer_company_id, "EUR"))
+    assert Decimal(cc.unpaid_invoices) + Decimal(cc.reserved_orders) == ledger - own, \
+        f"check of {o.po_number}: recorded {cc.unpaid_invoices} + {cc.reserved_orders}, ledger {ledger} − {own}"
+    db.session.rollback()
+
+
 def check_supplier_visibility(orders) -> None:
     """The supplier sees an order only once the buyer sent it (it was submitted to the credit check)."""
     from portal.audit.models import AuditEvent
