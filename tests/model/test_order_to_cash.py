@@ -385,6 +385,43 @@ class OrderToCash(RuleBasedStateMachine):
         if o is not None:
             self.call(shipping.close, o, self.u("procurement"), o.lock_version)
 
+    @rule(data=st.data(), mode=st.sampled_from(["per_shipment", "per_order"]), auto=st.booleans(), tax=TAX)
+    @precondition(lambda m: m.summary.get("config", 0) < 4)
+    def invoice_settings(self, data, mode, auto, tax):
+        from portal.invoices import services as invoices
+
+        self.config_changes += 1
+        key = data.draw(st.sampled_from("ab"), label="supplier")
+        self.call(invoices.save_settings, self.u(f"accounts_{key}"), mode=mode, auto_issue=auto,
+                  default_tax_rate=tax, reminder_days="3,14,30", footer_note="")
+
+    @rule()
+    @precondition(lambda m: m.has("shipment", "submitted"))
+    def run_queued_jobs(self):
+        """What the workers would do now: credit checks and auto-invoicing (not the slow PDF queue)."""
+        from rq import SimpleWorker
+        from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+
+        from portal.invoices.models import Invoice
+
+        conn = self.app.extensions["portal_redis"]
+        before = set(db.session.scalars(sa.select(Invoice.id)))
+        db.session.rollback()
+        SimpleWorker(["credit", "default"], connection=conn).work(burst=True, logging_level="WARNING",
+                                                                 with_scheduler=False)
+        failed = []
+        for q in ("credit", "default"):
+            for reg in (FailedJobRegistry(q, connection=conn), ScheduledJobRegistry(q, connection=conn)):
+                failed += [(jid, conn.hget(f"rq:job:{jid}", "exc_info")) for jid in reg.get_job_ids()]
+        assert not failed, f"jobs failed (or wait for a retry): {failed[:2]}"
+        helpers.STATS["job bursts"] += 1
+        db.session.expire_all()
+        for inv in db.session.scalars(sa.select(Invoice).where(Invoice.id.not_in(before or [0]))):
+            helpers.STATS["auto-invoiced"] += 1
+            if inv.number:
+                helpers.check_billable_after_issue(inv, self.cn_kinds)
+        db.session.rollback()
+
     # ------------------------------------------------------------------------------------ invoicing
 
     def _edits(self, data, order):
