@@ -14,6 +14,7 @@ Known defects of other branches are switched off in helpers.KNOWN_DEFECTS (the l
 """
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import threading
@@ -773,17 +774,35 @@ def _reset(app):
 
 
 def test_order_to_cash_model(app):
+    """The model. On failure it prints the seed of the run (PORTAL_MODEL_SEED=... replays it) and Hypothesis
+    prints the shrunk steps and a @reproduce_failure blob of the failing example."""
+    import random
+
+    from hypothesis import core as hypothesis_core
+
     OrderToCash.app = app
     b = helpers.budget()
     helpers.NOTED.clear()
     helpers.STATS.clear()
+    previous = hypothesis_core.global_force_seed  # what pytest's --hypothesis-seed sets
+    seed = None
+    if not b["derandomize"]:
+        seed = previous if previous is not None else int(os.environ.get("PORTAL_MODEL_SEED")
+                                                         or random.getrandbits(48))
+        hypothesis_core.global_force_seed = seed
     try:
         run_state_machine_as_test(OrderToCash, settings=settings(
             max_examples=b["max_examples"], stateful_step_count=b["stateful_step_count"],
-            derandomize=b["derandomize"], deadline=None, print_blob=True, database=None if b["derandomize"] else
-            settings.default.database, suppress_health_check=list(HealthCheck)))
+            derandomize=b["derandomize"], deadline=None, print_blob=True, database=None,
+            suppress_health_check=list(HealthCheck)))
+    except BaseException:
+        print(f"\nmodel run failed: PORTAL_MODEL_SEED={seed} PORTAL_MODEL_EXAMPLES={b['max_examples']} "
+              f"PORTAL_MODEL_STEPS={b['stateful_step_count']} replays it" if seed is not None else
+              "\nmodel run failed (derandomized: the same budget replays it)")
+        raise
     finally:
-        print("\nservice calls:", ", ".join(f"{k} {v}" for k, v in sorted(helpers.STATS.items())))
+        hypothesis_core.global_force_seed = previous
+        print(f"\nmodel seed {seed}; service calls:", ", ".join(f"{k} {v}" for k, v in sorted(helpers.STATS.items())))
         if helpers.NOTED:
             print("\nknown defects the model noted (KNOWN_DEFECTS in tests/model/helpers.py):")
             for name, (times, first) in helpers.NOTED.items():
