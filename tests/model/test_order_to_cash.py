@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import threading
 from decimal import Decimal
@@ -404,8 +405,13 @@ class OrderToCash(RuleBasedStateMachine):
         conn = self.app.extensions["portal_redis"]
         before = set(db.session.scalars(sa.select(Invoice.id)))
         db.session.rollback()
-        SimpleWorker(["credit", "default"], connection=conn).work(burst=True, logging_level="WARNING",
-                                                                 with_scheduler=False)
+        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            SimpleWorker(["credit", "default"], connection=conn).work(burst=True, logging_level="WARNING",
+                                                                     with_scheduler=False)
+        finally:  # the worker installs its own; Ctrl-C must still stop the test run
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
         failed = []
         for q in ("credit", "default"):
             for reg in (FailedJobRegistry(q, connection=conn), ScheduledJobRegistry(q, connection=conn)):
