@@ -58,7 +58,10 @@ def budget() -> dict:
 # ------------------------------------------------------------------------------------------ credit-note kinds
 # Credit notes for returned goods or goods rejected at receipt close the quantity for good; one correcting an
 # invoicing mistake makes it invoiceable again (fix/invq adds the kind). The model passes the kind to
-# ``create_credit_note`` only if that function accepts such a parameter; otherwise it keeps the kind itself.
+# ``create_credit_note`` only if that function accepts such a parameter (inspect.signature; names tried:
+# KIND_PARAMETER_NAMES); otherwise it only keeps the kind itself, for its own bookkeeping. After fix/invq merges,
+# check that these values are the ones the service accepts (a refused kind only makes the rule a no-op).
+# Credit notes by amount are passed "other" and never count for quantities.
 CLOSING_KINDS = ("returned", "rejected_at_receipt")
 REOPENING_KINDS = ("invoicing_error",)
 QUANTITY_KINDS = CLOSING_KINDS + REOPENING_KINDS
