@@ -30,6 +30,9 @@ KNOWN_DEFECTS = {
     "rejected_goods_invoiceable",
     # fix/vis: the supplier sees orders that were never sent to it (a draft the buyer cancelled).
     "supplier_sees_unsent_orders",
+    # NEW (found by this model; no branch fixes it yet, see test_regressions.py): once everything billable is
+    # invoiced but goods rejected at receipt were left off the invoice, their value stays reserved for good.
+    "rejected_goods_stay_reserved",
 }
 NOTED: dict[str, list] = {}  # known defect -> [times seen, first message] in this run (printed at the end)
 STATS: "defaultdict[str, int]" = defaultdict(int)  # service calls that succeeded / were refused (printed)
@@ -240,9 +243,11 @@ def check_numbers(invoices, notes) -> None:
             assert n == f"{key[1]}-{key[2]}-{s:06d}", f"number {n} does not show sequence {s}"
 
 
-def _expected_reservation(order, invoices, notes, shipments) -> Decimal:
+def _expected_reservation(order, invoices, notes, shipments, *, business: bool = True) -> Decimal:
     """What the ledger should still reserve for ``order``, from its documents: its net total, less the net of
-    each partial invoice, and nothing once an invoice left it fully invoiced (or once it is cancelled/rejected)."""
+    each partial invoice, and nothing once an invoice left it fully invoiced (or once it is cancelled/rejected).
+    With ``business`` also nothing once everything is shipped and all the buyer may be billed for (shipped −
+    rejected at receipt) is invoiced: goods the buyer rejected are not owed, so they are not exposure."""
     from portal.orders.models import LineAck
     from portal.orders.states import OPEN_FOR_CREDIT, OrderStatus
 
@@ -263,6 +268,12 @@ def _expected_reservation(order, invoices, notes, shipments) -> Decimal:
         if all_shipped and all(inv_q[ln.id] - cn_q[ln.id] >= shipped_then[ln.id] for ln in order.lines):
             return ZERO
         reserved = max(reserved - Decimal(inv.total_net), ZERO)
+    if business and mine:
+        inv_q, cn_q = quantities_by_line(mine, my_notes)
+        if all(ln.ack == LineAck.rejected or Decimal(ln.shipped_quantity) >= ln.quantity for ln in order.lines) and \
+                all(inv_q[ln.id] - cn_q[ln.id] >= Decimal(ln.shipped_quantity) - Decimal(ln.rejected_quantity)
+                    for ln in order.lines):
+            return ZERO
     return reserved
 
 
@@ -284,11 +295,18 @@ def check_exposure(orders, shipments, invoices, notes, payments) -> None:
         row = ledger_rows.get(o.id)
         have = Decimal(row.amount) if row is not None and row.status == ReservationStatus.reserved else ZERO
         want = _expected_reservation(o, invoices, notes, shipments)
+        if have != want and want == ZERO and have == _expected_reservation(o, invoices, notes, shipments,
+                                                                              business=False):
+            known("rejected_goods_stay_reserved",
+                  f"order {o.po_number} ({o.status.value}): everything billable is invoiced (goods rejected at "
+                  f"receipt are not), yet the ledger still reserves {have}")
+            continue
         assert have == want, (f"order {o.po_number} ({o.status.value}): the ledger reserves {have}, "
                               f"its documents say {want}")
     for supplier_id, buyer_id in pairs:
-        reserved = sum((_expected_reservation(o, invoices, notes, shipments) for o in orders
-                        if (o.supplier_company_id, o.buyer_company_id) == (supplier_id, buyer_id)), ZERO)
+        reserved = sum((Decimal(ledger_rows[o.id].amount) for o in orders
+                        if (o.supplier_company_id, o.buyer_company_id) == (supplier_id, buyer_id)
+                        and o.id in ledger_rows and ledger_rows[o.id].status == ReservationStatus.reserved), ZERO)
         unpaid = sum((Decimal(i.total_gross) - paid[i.id] - credited[i.id] for i in invoices
                       if _issued(i) and (i.supplier_company_id, i.buyer_company_id) == (supplier_id, buyer_id)), ZERO)
         ledger = credit.reserved_total(supplier_id, buyer_id, "EUR") + credit.unpaid_invoices_total(

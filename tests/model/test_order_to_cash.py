@@ -429,12 +429,25 @@ class OrderToCash(RuleBasedStateMachine):
     # ------------------------------------------------------------------------------------ invoicing
 
     def _edits(self, data, order):
+        """Discounts and tax rates per line, and sometimes fewer pieces than proposed (e.g. only the accepted
+        ones: quantities above what may be invoiced are refused by the service)."""
         edits = {}
-        if data.draw(st.booleans(), label="edit lines"):
-            for ln in order.lines:
+        how = data.draw(st.sampled_from(["none", "none", "rates", "accepted", "fewer"]), label="edit lines")
+        for ln in order.lines:
+            if how == "rates":
                 edits[ln.id] = {"discount_percent": data.draw(DISCOUNT, label="discount"),
                                 "tax_rate": data.draw(TAX, label="tax")}
+            elif how == "accepted" and ln.rejected_quantity:
+                edits[ln.id] = {"quantity": str(max(Decimal(ln.shipped_quantity) - Decimal(ln.rejected_quantity)
+                                                    - self._invoiced(ln.id), Decimal(0)))}
+            elif how == "fewer":
+                edits[ln.id] = {"quantity": str(data.draw(st.integers(0, int(ln.shipped_quantity)), label="qty"))}
         return edits
+
+    def _invoiced(self, order_line_id) -> Decimal:
+        from portal.invoices import services as invoices
+
+        return invoices.invoiced_by_order_line([order_line_id]).get(order_line_id, Decimal(0))
 
     def _issue(self, inv):
         from portal.invoices import services as invoices
