@@ -1,8 +1,8 @@
 """The minimal examples the order-to-cash model found, as small tests of their own.
 
-Each of these is a known defect that another branch fixes (see helpers.KNOWN_DEFECTS). They are marked
-xfail(strict=True) here: when the fixing branch is merged they pass, strict xfail turns that into a failure,
-and the lead deletes the mark together with the entry in KNOWN_DEFECTS.
+Three are known defects that other branches fix (fix/invq, fix/vis, fix/conc); the last one is new (no branch
+fixes it yet). All are marked xfail(strict=True): once a fix is merged its test passes, strict xfail turns
+that into a failure, and the lead deletes the mark together with the entry in helpers.KNOWN_DEFECTS.
 """
 from __future__ import annotations
 
