@@ -1,5 +1,6 @@
 # make run  — set everything up and serve the portal with demo data
 # make test — set everything up and run every test (SQLite and PostgreSQL, real Redis)
+# make test-deep — the model-based order-to-cash test, long (MODEL_EXAMPLES x MODEL_STEPS, PostgreSQL)
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
@@ -10,7 +11,7 @@ export FLASK_APP := wsgi.py
 REDIS_PORT ?= 6379
 PG_URL ?= postgresql://postgres@127.0.0.1:5432
 
-.PHONY: run test test-sqlite test-postgres install install-dev migrate seed worker scheduler screenshots bench clean
+.PHONY: run test test-deep test-sqlite test-postgres install install-dev migrate seed worker scheduler screenshots bench clean
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -44,6 +45,12 @@ scheduler: install
 
 test: install-dev
 	@./scripts/test.sh
+
+MODEL_EXAMPLES ?= 200
+MODEL_STEPS ?= 50
+test-deep: install-dev
+	PORTAL_MODEL_EXAMPLES=$(MODEL_EXAMPLES) PORTAL_MODEL_STEPS=$(MODEL_STEPS) \
+	PORTAL_TEST_DATABASE_URL="$(PG_URL)/postgres" $(BIN)/pytest -q -s -p no:cacheprovider tests/model $(ARGS)
 
 test-sqlite: install-dev
 	PORTAL_TEST_DATABASE_URL=sqlite $(BIN)/pytest -q $(ARGS)
