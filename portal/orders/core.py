@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import locking
@@ -90,6 +91,8 @@ def move(order: PurchaseOrder, target: OrderStatus, actor, action: str, detail: 
         raise InvalidTransition(f"This order is {current.label.lower()}; nothing more can be done with it.")
     check(current, target)
     order.status = target
+    if current == target:  # e.g. a second partial shipment: the row must still change, so that forms opened
+        flag_modified(order, "status")  # before this move are stale (the version is compared under the lock)
     record("order", order.id, action, actor=actor, company_id=getattr(actor, "company_id", None),
            from_state=current, to_state=target, detail=detail)
 

@@ -130,6 +130,29 @@ def test_ten_identical_shipments_ship_once(app, bw):
 
 
 @pytest.mark.postgres
+def test_ten_identical_second_shipments_of_a_partly_shipped_order_ship_once(app, bw):
+    """Found by the model: a second partial shipment leaves the status as it was (partially shipped), and the
+    order's version did not change, so identical posts all passed the check under the lock."""
+    from portal.orders import shipping
+
+    order = factories.order(bw.buyer, bw.supplier_a, bw.procurement, status="acknowledged",
+                            lines=[("10", "2.50")])
+    line_id = order.lines[0].id
+    shipping.record_shipment(order, bw.sales_a, order.lock_version, {line_id: "2"})
+    order = db.session.get(PurchaseOrder, order.id)
+    assert order.status == OrderStatus.partially_shipped
+    oid, version, actor_id = order.id, order.lock_version, bw.sales_a.id
+
+    def work(i):
+        return shipping.record_shipment(db.session.get(PurchaseOrder, oid), db.session.get(User, actor_id),
+                                        version, {line_id: "1"}).number
+
+    _one_winner(race(app, N, work))
+    assert db.session.scalar(sa.select(sa.func.count(Shipment.id)).where(Shipment.order_id == oid)) == 2
+    assert db.session.get(PurchaseOrder, oid).lines[0].shipped_quantity == Decimal("3")
+
+
+@pytest.mark.postgres
 def test_ten_identical_credit_hold_releases_release_once(app, bw):
     from portal.credit import services as credit
 

@@ -17,23 +17,9 @@ from portal.money import ZERO, quantize
 HUNDRED = Decimal(100)
 
 # ------------------------------------------------------------------------------------------ known defects
-# Defects other branches are fixing at the same time. While a name is in this set, the model notes the
-# failure (see ``NOTED``) instead of failing. THE LEAD DELETES EACH ENTRY once the branch that fixes it is merged
-# (and then the whole set), so the model guards the fix from then on.
-KNOWN_DEFECTS = {
-    # fix/conc: a lock_version is compared before the row lock and not again under it, so two identical
-    # posts with the same version both succeed (double payments, double credit notes, ...).
-    "version_not_checked_under_lock",
-    # fix/conc: concurrent issues of invoices / credit notes of one supplier can deadlock.
-    "issue_deadlock",
-    # fix/invq: goods rejected at receipt are invoiceable (before a credit note, and again after one).
-    "rejected_goods_invoiceable",
-    # fix/vis: the supplier sees orders that were never sent to it (a draft the buyer cancelled).
-    "supplier_sees_unsent_orders",
-    # NEW (found by this model; no branch fixes it yet, see test_regressions.py): once everything billable is
-    # invoiced but goods rejected at receipt were left off the invoice, their value stays reserved for good.
-    "rejected_goods_stay_reserved",
-}
+# Defects being fixed elsewhere: while a name is in this set, the model notes the failure (see ``NOTED``)
+# instead of failing. Empty: every defect the model found is fixed, and the model guards each fix.
+KNOWN_DEFECTS: set[str] = set()
 NOTED: dict[str, list] = {}  # known defect -> [times seen, first message] in this run (printed at the end)
 STATS: "defaultdict[str, int]" = defaultdict(int)  # service calls that succeeded / were refused (printed)
 

@@ -1,8 +1,8 @@
 """The minimal examples the order-to-cash model found, as small tests of their own.
 
-Three are known defects that other branches fix (fix/invq, fix/vis, fix/conc); the last one is new (no branch
-fixes it yet). All are marked xfail(strict=True): once a fix is merged its test passes, strict xfail turns
-that into a failure, and the lead deletes the mark together with the entry in helpers.KNOWN_DEFECTS.
+Three were defects also reported by people trying the portal (rejected goods invoiced, a cancelled draft
+visible to the supplier, a double post recorded twice); the last one was found by the model alone (goods
+rejected at receipt stayed reserved on the credit ledger). Each failed before its fix.
 """
 from __future__ import annotations
 
@@ -34,8 +34,6 @@ def _shipped(w, lines=(("3", "2.50"),)):
     return o, sh
 
 
-@pytest.mark.xfail(strict=True, reason="known defect, fixed on fix/invq: goods rejected at receipt are invoiced "
-                                       "(model: rejected_goods_invoiceable)")
 def test_goods_rejected_at_receipt_are_not_invoiced(banked):
     """Model example: ship 3, the buyer rejects 1 at receipt, invoice the shipment -> 3 invoiced (2 may be)."""
     from portal.invoices import services as invoices
@@ -52,8 +50,6 @@ def test_goods_rejected_at_receipt_are_not_invoiced(banked):
     assert sum(Decimal(ln.quantity) for ln in inv.lines) == Decimal("2")
 
 
-@pytest.mark.xfail(strict=True, reason="known defect, fixed on fix/vis: the supplier sees a draft the buyer "
-                                       "cancelled (model: supplier_sees_unsent_orders)")
 def test_supplier_does_not_see_a_cancelled_draft(world, login):
     """Model example: the buyer creates a draft and cancels it; the supplier can open it."""
     from portal.orders import services as orders
@@ -65,8 +61,6 @@ def test_supplier_does_not_see_a_cancelled_draft(world, login):
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, reason="known defect, fixed on fix/conc: the lock_version is not compared again "
-                                       "under the row lock (model: version_not_checked_under_lock)")
 def test_two_identical_payments_at_once_record_one(app, banked):
     """Model example: two payments of half the open amount posted at once with the same lock_version."""
     from portal.invoices import services as invoices
@@ -103,8 +97,6 @@ def test_two_identical_payments_at_once_record_one(app, banked):
     assert db.session.query(Payment).filter_by(invoice_id=inv_id).count() == 1
 
 
-@pytest.mark.xfail(strict=True, reason="NEW, found by the model, fixed on no branch yet: goods rejected at receipt "
-                                       "stay reserved on the credit ledger (model: rejected_goods_stay_reserved)")
 def test_goods_rejected_at_receipt_do_not_stay_reserved(banked):
     """Model example: a placed order of 10 × 2.50 (reserved 25.00) ships in full, the buyer rejects 3 at receipt,
     the supplier invoices the 7 accepted and the buyer closes the order. Nothing more can be billed or shipped,
