@@ -123,7 +123,7 @@ def input_problem(max_depth: int) -> str | None:
                 if _bad_text(key) or _bad_text(value):
                     return (f"The field “{_UNSTORABLE.sub('', key)[:60]}” contains a character that cannot be "
                             f"saved (a NUL byte or an unpaired surrogate). Remove it and try again.")
-        elif request.is_json or request.path.startswith("/api/"):
+        elif request.is_json:  # application/json and */*+json: the only bodies the JSON parsers read
             body = request.get_data(cache=True)
             if not body:
                 return None

@@ -3,7 +3,8 @@
 Three counters of *failed* sign-ins, on the rate-limit storage Flask-Limiter uses (Redis in production):
 
 * the account-and-address pair (``LOGIN_RATE_LIMIT``): one address guessing one account's password is refused
-  for a while; the same account from anywhere else, and other accounts from the same address, are not;
+  for a while; the same account from anywhere else, other accounts from the same address, and a browser that
+  signed in to the account before (it counts apart), are not;
 * the address (``LOGIN_ADDRESS_LIMIT``): clear abuse — an address failing for very many accounts. High enough
   that an office behind one address is not refused because a few people mistyped;
 * the account, from every address (``LOGIN_ACCOUNT_SLOWDOWN``): past it the account is *slowed down*, not
@@ -48,6 +49,13 @@ def _address() -> str:
     return request.remote_addr or "unknown"
 
 
+def _pair(email: str) -> tuple[str, str]:
+    """The pair's key. A browser known for the account counts apart from the other browsers at its address, so
+    a colleague (or malware) guessing from the same office does not lock the owner's own browser out."""
+    addr = _address()
+    return _account(email), addr + ("|known" if is_known_browser(email) else "")
+
+
 def _wait(item, *keys) -> int:
     reset = limiter.limiter.get_window_stats(item, *keys).reset_time
     return max(1, math.ceil(reset - time.time()))
@@ -69,9 +77,9 @@ def check(email: str) -> Refusal | None:
     if not strategy.test(address_item, "signin-address", addr):
         return Refusal("Too many failed sign-ins from your network. Wait a few minutes and try again.",
                        _wait(address_item, "signin-address", addr))
-    if not strategy.test(pair_item, "signin-pair", acct, addr):
+    if not strategy.test(pair_item, "signin-pair", *_pair(email)):
         return Refusal("Too many failed sign-ins for this account from your network. Wait a few minutes and "
-                       "try again.", _wait(pair_item, "signin-pair", acct, addr))
+                       "try again.", _wait(pair_item, "signin-pair", *_pair(email)))
     if not strategy.test(account_item, "signin-account", acct) and not is_known_browser(email):
         if not strategy.hit(wait_item, "signin-slow", acct, addr):
             wait = _wait(wait_item, "signin-slow", acct, addr)
@@ -85,7 +93,7 @@ def failed(email: str) -> None:
     strategy = limiter.limiter
     pair_item, address_item, account_item, _ = _items()
     addr, acct = _address(), _account(email)
-    strategy.hit(pair_item, "signin-pair", acct, addr)
+    strategy.hit(pair_item, "signin-pair", *_pair(email))
     strategy.hit(address_item, "signin-address", addr)
     strategy.hit(account_item, "signin-account", acct)
 

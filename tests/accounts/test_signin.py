@@ -283,6 +283,19 @@ def test_attacked_account_slows_new_browsers_down_but_not_known_ones(world, clie
     assert signin(other, victim, factories.PASSWORD, addr="10.0.2.1").status_code == 302
 
 
+def test_guessing_from_the_owners_address_does_not_lock_the_owners_browser(world, client, app):
+    victim = world.procurement.email
+    owner = app.test_client()
+    assert signin(owner, victim, factories.PASSWORD, addr="192.0.2.50").status_code == 302
+    owner.post("/signout")
+    for i in range(10):  # a colleague at the same office address guesses
+        assert signin(client, victim, f"guess-{i}-wrong", addr="192.0.2.50").status_code == 200, i
+    assert signin(client, victim, factories.PASSWORD, addr="192.0.2.50").status_code == 429
+
+    assert signin(owner, victim, factories.PASSWORD, addr="192.0.2.50").status_code == 302
+    assert is_signed_in(owner)
+
+
 def test_a_forged_known_browser_cookie_is_ignored(world, client, app):
     from portal.accounts import throttle
 
