@@ -98,6 +98,13 @@ def failed(email: str) -> None:
     strategy.hit(account_item, "signin-account", acct)
 
 
+def succeeded(email: str) -> None:
+    """A right password from this pair: its earlier failures are forgiven (the address and account counters
+    stay: they describe others' attempts too)."""
+    pair_item = parse(current_app.config["LOGIN_RATE_LIMIT"])
+    limiter.limiter.clear(pair_item, "signin-pair", *_pair(email))
+
+
 # ------------------------------------------------------------------------------------- known browsers
 
 def _serializer() -> URLSafeTimedSerializer:

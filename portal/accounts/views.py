@@ -39,6 +39,7 @@ def signin():
             throttle.failed(form.email.data)
             form_error(form, exc)
         else:
+            throttle.succeeded(form.email.data)
             login_user(user, remember=form.remember.data)
             flash(f"Welcome back, {user.name}.", "success")
             resp = redirect(safe_next(form.next.data, url_for("dashboard.index")))

@@ -321,6 +321,18 @@ def test_successful_sign_ins_from_one_office_address_are_not_limited(world, clie
     assert signin(app.test_client(), people[1].email, factories.PASSWORD, addr="192.0.2.9").status_code == 302
 
 
+def test_a_successful_sign_in_forgives_the_pairs_earlier_failures(world, client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_ACCOUNT_SLOWDOWN", "100 per 5 minutes")  # the pair rule alone
+    user = world.procurement
+    for i in range(9):
+        assert signin(client, user.email, f"typo-{i}-password", addr="192.0.2.60").status_code == 200, i
+    assert signin(client, user.email, factories.PASSWORD, addr="192.0.2.60").status_code == 302
+    other = app.test_client()  # another (not yet known) browser at the same address, later that day
+    for i in range(2):  # two typos: not the tenth and eleventh failure of the pair
+        assert signin(other, user.email, f"typo-again-{i}", addr="192.0.2.60").status_code == 200, i
+    assert signin(other, user.email, factories.PASSWORD, addr="192.0.2.60").status_code == 302
+
+
 def test_rate_limit_is_read_from_config_at_request_time(world, client, app, monkeypatch):
     monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "2 per 5 minutes")
     assert signin(client, world.procurement.email, "wrong-1-password").status_code == 200

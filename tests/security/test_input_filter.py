@@ -72,6 +72,13 @@ def test_brackets_inside_strings_do_not_count_as_nesting(world, client, token_fo
     assert resp.status_code == 422  # the schema's answer about the deadline, not the filter's
 
 
+def test_a_surrogate_pair_in_json_is_an_ordinary_character(world, client, token_for):
+    resp = client.post("/api/v1/rfqs", data=b'{"title": "Bulbs \\ud83d\\udca1", "deadline": "soon"}',
+                       content_type="application/json", headers=token_for(world.procurement))
+    assert resp.status_code == 422  # past the filter: the schema speaks about the deadline
+    assert "deadline" in resp.get_json()["errors"]
+
+
 def test_ordinary_input_passes_the_filter(world, login):
     client = login(world.procurement)
     resp = client.post("/account", data={"prefs-name": "Zoë Ünal – 💡", "prefs-locale": "en_GB",
