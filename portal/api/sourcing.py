@@ -165,19 +165,22 @@ class PriceBreakIn(Schema):
 class QuoteLineIn(Schema):
     rfq_line_id = BoundedInt(required=True)
     unit_price = DecimalString(allow_none=True)
-    lead_time_days = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=100000), strict=True)
+    # Limits: one source, the service's constants (portal/quotes/services.py)
+    lead_time_days = fields.Integer(allow_none=True, strict=True,
+                                    validate=validate.Range(min=0, max=quote_services.MAX_LEAD_TIME_DAYS))
     moq = DecimalString(allow_none=True)
     pack_size = DecimalString(allow_none=True)
-    price_breaks = fields.List(fields.Nested(PriceBreakIn), validate=validate.Length(max=50))
+    price_breaks = fields.List(fields.Nested(PriceBreakIn), validate=validate.Length(max=quote_services.MAX_BREAKS))
     declined = fields.Boolean()
-    reason = fields.String(validate=validate.Length(max=2000), metadata={"description": "Why a line is declined."})
+    reason = fields.String(validate=validate.Length(max=quote_services.MAX_REASON),
+                           metadata={"description": "Why a line is declined."})
 
 
 class QuoteIn(Schema):
     valid_until = fields.Date(allow_none=True)
     shipping_cost = DecimalString(allow_none=True)
-    delivery_terms = fields.String(validate=validate.Length(max=1000))
-    notes = fields.String(validate=validate.Length(max=20000))
+    delivery_terms = fields.String(validate=validate.Length(max=quote_services.MAX_TERMS))
+    notes = fields.String(validate=validate.Length(max=quote_services.MAX_NOTES))
     lines = fields.List(fields.Nested(QuoteLineIn), required=True, validate=validate.Length(max=2000))
     submit = fields.Boolean(load_default=True, metadata={"description": "false keeps the quote as a draft."})
     lock_version = BoundedInt(allow_none=True, load_default=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from portal.accounts.models import Company
+from portal.quotes import services as quote_services
 from portal.db import db
 from portal.rfq import csvlines
 from portal.rfq import services as rfq_services
@@ -53,6 +54,12 @@ def test_openapi_states_the_limits_the_service_enforces(client):
     assert line["description"]["maxLength"] == csvlines.MAX_DESCRIPTION
     assert line["unit"]["maxLength"] == csvlines.MAX_UNIT
     assert line["part_number"]["maxLength"] == csvlines.MAX_PART_NUMBER
+    quote, quote_line = schemas["QuoteIn"]["properties"], schemas["QuoteLineIn"]["properties"]
+    assert quote["delivery_terms"]["maxLength"] == quote_services.MAX_TERMS
+    assert quote["notes"]["maxLength"] == quote_services.MAX_NOTES
+    assert quote_line["reason"]["maxLength"] == quote_services.MAX_REASON
+    assert quote_line["price_breaks"]["maxItems"] == quote_services.MAX_BREAKS
+    assert quote_line["lead_time_days"]["maximum"] == quote_services.MAX_LEAD_TIME_DAYS
 
 
 def test_a_title_over_the_limit_is_refused_naming_the_field(world, client, token_for):
