@@ -22,6 +22,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     _bound_int_ids(app)
+    _trust_proxies(app)
     _register_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
@@ -46,6 +47,27 @@ def _bound_int_ids(app: Flask) -> None:
             super().__init__(url_map, *args, **kwargs)
 
     app.url_map.converters["int"] = IdConverter
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, the client's address and scheme come from X-Forwarded-For and
+    X-Forwarded-Proto (werkzeug's ProxyFix trusts exactly that many hops, so a client cannot spoof its
+    address past them). With 0 (the default) the headers are ignored. Read per request, so a changed setting
+    (and the tests) take effect without rebuilding the app."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    inner = app.wsgi_app
+    fixes: dict[int, ProxyFix] = {}
+
+    def wsgi_app(environ, start_response):
+        hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+        if hops <= 0:
+            return inner(environ, start_response)
+        if hops not in fixes:
+            fixes[hops] = ProxyFix(inner, x_for=hops, x_proto=hops)
+        return fixes[hops](environ, start_response)
+
+    app.wsgi_app = wsgi_app
 
 
 def _register_extensions(app: Flask) -> None:

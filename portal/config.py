@@ -78,7 +78,22 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "UPLOAD_FOLDER": os.environ.get("PORTAL_UPLOAD_FOLDER", str(inst / "files")),
         "BASE_URL": os.environ.get("PORTAL_BASE_URL", ""),
         "INVITATION_TTL_HOURS": _int("PORTAL_INVITATION_TTL_HOURS", 72),
+        # Sign-in limits (portal/accounts/throttle.py). Failed sign-ins count per account-and-address pair
+        # (LOGIN_RATE_LIMIT); an address that fails for many accounts is refused (LOGIN_ADDRESS_LIMIT: clear
+        # abuse, set high enough for an office behind one address); an account failing from many addresses is
+        # slowed down, never locked: a browser the person never signed in with waits LOGIN_SLOWDOWN_SECONDS
+        # between tries once LOGIN_ACCOUNT_SLOWDOWN failures are reached.
         "LOGIN_RATE_LIMIT": os.environ.get("PORTAL_LOGIN_RATE_LIMIT", "10 per 5 minutes"),
+        "LOGIN_ADDRESS_LIMIT": os.environ.get("PORTAL_LOGIN_ADDRESS_LIMIT", "100 per 5 minutes"),
+        "LOGIN_ACCOUNT_SLOWDOWN": os.environ.get("PORTAL_LOGIN_ACCOUNT_SLOWDOWN", "10 per 5 minutes"),
+        "LOGIN_SLOWDOWN_SECONDS": _int("PORTAL_LOGIN_SLOWDOWN_SECONDS", 30),
+        # Failed API authentications (unknown, revoked, expired tokens) per address before 429.
+        "API_AUTH_FAILURE_LIMIT": os.environ.get("PORTAL_API_AUTH_FAILURE_LIMIT", "20 per minute"),
+        # How many reverse proxies in front of the portal may be believed about the client's address and scheme
+        # (X-Forwarded-For / X-Forwarded-Proto). 0: none; the headers are ignored and cannot be spoofed.
+        "TRUSTED_PROXIES": _int("PORTAL_TRUSTED_PROXIES", 0),
+        # Request bodies: JSON nesting deeper than this is refused before it is parsed.
+        "MAX_JSON_DEPTH": _int("PORTAL_MAX_JSON_DEPTH", 32),
         "CREDIT_PROVIDER": os.environ.get("PORTAL_CREDIT_PROVIDER", "builtin"),
         "CREDIT_HTTP_URL": os.environ.get("PORTAL_CREDIT_HTTP_URL", ""),
         "CREDIT_HTTP_TIMEOUT": float(os.environ.get("PORTAL_CREDIT_HTTP_TIMEOUT", "5") or 5),

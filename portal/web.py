@@ -1,6 +1,7 @@
 """Request-level wiring: error pages, security headers, template filters and globals."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -61,6 +62,81 @@ def _flatten(msgs) -> list[str]:
     for m in msgs or []:
         out.extend(_flatten(m))
     return out
+
+
+# ------------------------------------------------------------------------------------------ input filter
+# Text no database column can hold (NUL; lone UTF-16 surrogates, which cannot even be encoded as UTF-8) and JSON
+# nested deep enough to exhaust the parser's recursion are refused here, for every form, query string and JSON
+# body, before any view sees them.
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = re.compile(rb"[\[\]{}]")
+
+
+def _bad_text(value) -> bool:
+    return isinstance(value, str) and _UNSTORABLE.search(value) is not None
+
+
+def json_depth(body: bytes) -> int:
+    """The deepest nesting of arrays and objects in a JSON text, found without parsing it (strings, which may
+    hold brackets, are skipped first)."""
+    if body.count(b"[") + body.count(b"{") == 0:
+        return 0
+    depth = deepest = 0
+    for m in _BRACKETS.finditer(_JSON_STRING.sub(b"", body)):
+        if m.group() in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def _walk_bad(value) -> bool:
+    """True when a string (key or value) anywhere in parsed JSON holds NUL or a lone surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _bad_text(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def input_problem(max_depth: int) -> str | None:
+    """A sentence when the request carries input that must be refused, else None."""
+    import json
+
+    for key, value in request.args.items(multi=True):
+        if _bad_text(key) or _bad_text(value):
+            return ("The address contains a character that cannot be used (a NUL byte or an unpaired "
+                    "surrogate). Remove it and try again.")
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            for key, value in request.form.items(multi=True):
+                if _bad_text(key) or _bad_text(value):
+                    return (f"The field “{_UNSTORABLE.sub('', key)[:60]}” contains a character that cannot be "
+                            f"saved (a NUL byte or an unpaired surrogate). Remove it and try again.")
+        elif request.is_json:  # application/json and */*+json: the only bodies the JSON parsers read
+            body = request.get_data(cache=True)
+            if not body:
+                return None
+            if json_depth(body) > max_depth:
+                return f"The JSON body is nested too deeply; at most {max_depth} levels of arrays and objects."
+            try:
+                parsed = json.loads(body)
+            except (ValueError, RecursionError):
+                return None  # not JSON: the endpoint answers that in its own words
+            if _walk_bad(parsed):
+                return ("The JSON body contains a character that cannot be saved (a NUL byte, \\u0000, or an "
+                        "unpaired surrogate such as \\ud800). Remove it and try again.")
+    return None
 
 
 def init_app(app: Flask) -> None:
@@ -129,6 +205,12 @@ def init_app(app: Flask) -> None:
         if current_user and getattr(current_user, "is_authenticated", False):
             resp.headers.setdefault("Cache-Control", "private, no-store")
         return resp
+
+    @app.before_request
+    def refuse_unstorable_input():
+        problem = input_problem(app.config.get("MAX_JSON_DEPTH", 32))
+        if problem:
+            return _error(400, "400", problem)
 
     @app.before_request
     def read_numbers_in_the_persons_locale():

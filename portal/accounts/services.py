@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import secrets
 from datetime import timedelta
 
@@ -192,6 +193,34 @@ def build_company(*, legal_name: str, display_name: str | None = None, country: 
                    bank_name=(bank_name or "").strip() or None)
 
 
+MAX_WEBSITE = 200  # companies.website is String(200)
+
+
+def normalise_website(value: str | None) -> str | None:
+    """A company's website: an http or https address with a host ("acme.example" becomes
+    "https://acme.example"). Anything else (javascript:, data:, file:, mailto:) is refused: the address is
+    shown to other companies as a link."""
+    from urllib.parse import urlsplit
+
+    value = (value or "").strip()
+    if not value:
+        return None
+    if "://" not in value and not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:(?!\d)", value):
+        value = "https://" + value
+    msg = "Enter the website as an http:// or https:// address, e.g. https://www.example.com."
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ValidationFailed(msg, errors={"website": msg}) from None
+    if (parts.scheme.lower() not in ("http", "https") or not parts.hostname or "@" in parts.netloc
+            or re.search(r"[\s<>\"'\\]", value)):
+        raise ValidationFailed(msg, errors={"website": msg})
+    if len(value) > MAX_WEBSITE:
+        raise ValidationFailed(f"The website address is too long; at most {MAX_WEBSITE} characters.",
+                               errors={"website": f"At most {MAX_WEBSITE} characters."})
+    return value
+
+
 def create_company(**fields) -> Company:
     company = build_company(**fields)
     db.session.add(company)
@@ -210,11 +239,14 @@ def update_company(company: Company, actor: User, **fields) -> Company:
     if currency not in CURRENCIES:
         raise ValidationFailed("Unsupported currency.", errors={"default_currency": "Unsupported currency."})
     iban = normalise_iban(fields.get("iban", company.iban))
+    website = normalise_website(fields.get("website", company.website))
     for key in ("legal_name", "display_name", "address_line1", "address_line2", "postcode", "city",
                 "categories", "bic", "bank_name", "website"):
         if key in fields:
             value = (fields[key] or "").strip()
             setattr(company, key, value or (None if key in ("bic", "bank_name", "website") else ""))
+    if "website" in fields:
+        company.website = website
     if not company.legal_name:
         raise ValidationFailed("The company needs a legal name.", errors={"legal_name": "Required."})
     company.display_name = company.display_name or company.legal_name
@@ -300,6 +332,15 @@ def load_session_user(session_id: str) -> User | None:
     if user is None or not user.active or user.session_version != version:
         return None
     return user
+
+
+def sign_out_everywhere(user: User) -> None:
+    """Move the session version on: every session cookie and remember-me cookie of this person stops working
+    (the one being signed out included, even if a copy of it was kept)."""
+    db.session.execute(sa.update(User).where(User.id == user.id)
+                       .values(session_version=User.session_version + 1))
+    record("user", user.id, "signed_out_everywhere", actor=user, company_id=user.company_id)
+    db.session.commit()
 
 
 def change_password(user: User, current: str, new: str) -> None:

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, send_file,
-                   url_for)
+from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request,
+                   send_file, url_for)
 from flask_login import current_user, login_required, login_user, logout_user
 
-from portal.accounts import services
+from portal.accounts import services, throttle
 from portal.accounts.forms import (AcceptInvitationForm, CompanyProfileForm, EmptyForm, InviteForm,
                                    PasswordChangeForm, PreferencesForm, RolesForm, SignInForm, SignUpForm)
 from portal.accounts.forms import ROLE_CHOICES
@@ -12,7 +12,6 @@ from portal.accounts.models import Role
 from portal.documents.models import StoredFile
 from portal.documents.store import full_path
 from portal.errors import DomainError
-from portal.extensions import limiter
 from portal.tenancy import get_for_user, roles_required
 from portal.viewutil import form_error, safe_next
 
@@ -21,48 +20,53 @@ company_bp = Blueprint("company", __name__, url_prefix="/company")
 files_bp = Blueprint("files", __name__, url_prefix="/files")
 
 
-def _login_limit():
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _account_key():
-    return "signin-account:" + (request.form.get("email") or "").strip().lower()
-
-
 # --------------------------------------------------------------------------------------------- sign-in
 
-def _failed(response) -> bool:
-    """Only failed sign-ins count towards the limits: a successful one redirects. (A whole office behind one
-    address signing in on a training morning is not an attack.)"""
-    return response.status_code != 302
-
-
 @bp.route("/signin", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_account_key, deduct_when=_failed,
-               error_message="Too many sign-in attempts for this account. Wait a few minutes and try again.")
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed,
-               error_message="Too many sign-in attempts from your network. Wait a few minutes and try again.")
 def signin():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = SignInForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
+        refusal = throttle.check(form.email.data)
+        if refusal is not None:
+            resp = make_response(render_template("errors/429.html", message=refusal.message), 429)
+            resp.headers["Retry-After"] = str(refusal.retry_after)
+            return resp
         try:
             user = services.authenticate(form.email.data, form.password.data)
         except DomainError as exc:
+            throttle.failed(form.email.data)
             form_error(form, exc)
         else:
+            throttle.succeeded(form.email.data)
             login_user(user, remember=form.remember.data)
             flash(f"Welcome back, {user.name}.", "success")
-            return redirect(safe_next(form.next.data, url_for("dashboard.index")))
+            resp = redirect(safe_next(form.next.data, url_for("dashboard.index")))
+            return throttle.remember_browser(resp, user.email)
     return render_template("accounts/signin.html", form=form)
 
 
 @bp.post("/signout")
 @login_required
 def signout():
+    """Ends the session for good: the session version moves on, so neither a copy of the old session cookie
+    nor the remember-me cookie opens the portal again (on any device: a cookie-held session cannot be ended
+    alone)."""
+    services.sign_out_everywhere(current_user)
     logout_user()
     flash("You are signed out.", "info")
+    return redirect(url_for("auth.signin"))
+
+
+@bp.post("/account/signout-everywhere")
+@login_required
+def signout_everywhere():
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    services.sign_out_everywhere(current_user)
+    logout_user()
+    flash("You are signed out on every device and browser, including remembered ones.", "info")
     return redirect(url_for("auth.signin"))
 
 

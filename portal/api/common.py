@@ -5,7 +5,7 @@ from flask import current_app, g, jsonify, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from portal.api.auth import authenticate_request, problem_body, rate_limit_key
+from portal.api.auth import Unauthorized, authenticate_request, problem_body, rate_limit_key
 from portal.errors import DomainError
 from portal.extensions import csrf, limiter
 
@@ -53,8 +53,35 @@ class RateLimited(DomainError):
 
 
 def _auth():
-    authenticate_request()
+    _refuse_address_after_failed_auth()
+    try:
+        authenticate_request()
+    except Unauthorized:
+        limiter.limiter.hit(_auth_failure_item(), "api-auth-failed", request.remote_addr or "unknown")
+        raise
     _rate_limit()
+
+
+def _auth_failure_item():
+    from limits import parse
+
+    return parse(current_app.config.get("API_AUTH_FAILURE_LIMIT", "20 per minute"))
+
+
+def _refuse_address_after_failed_auth():
+    """An address that sent API_AUTH_FAILURE_LIMIT bad tokens waits out the window before any token is looked
+    at (so guessing cannot go on, and a valid guess is not recognisable while it waits)."""
+    import math
+    import time
+
+    item, addr = _auth_failure_item(), request.remote_addr or "unknown"
+    strategy = limiter.limiter
+    if not strategy.test(item, "api-auth-failed", addr):
+        reset = strategy.get_window_stats(item, "api-auth-failed", addr).reset_time
+        wait = max(1, math.ceil(reset - time.time()))
+        g.retry_after = wait
+        raise RateLimited(f"Too many requests with a missing or invalid API token from your address; retry in "
+                          f"{wait} s.")
 
 
 def _rate_limit():

@@ -37,30 +37,32 @@ QUOTE_SUPPLIER_ROLES = (Role.sales, Role.admin)
 
 class RfqLineIn(Schema):
     id = BoundedInt(metadata={"description": "PATCH only: the line to change (omit to add a line)."})
-    description = fields.String(validate=validate.Length(max=10000))
+    # Limits: one source, the service's (an RFQ line is checked by portal/rfq/csvlines.py)
+    description = fields.String(validate=validate.Length(max=csvlines.MAX_DESCRIPTION))
     quantity = DecimalString()
-    unit = fields.String(validate=validate.Length(max=100))
-    part_number = fields.String(allow_none=True, validate=validate.Length(max=200))
+    unit = fields.String(validate=validate.Length(max=csvlines.MAX_UNIT))
+    part_number = fields.String(allow_none=True, validate=validate.Length(max=csvlines.MAX_PART_NUMBER))
     target_price = DecimalString(allow_none=True)
-    notes = fields.String(validate=validate.Length(max=10000))
+    notes = fields.String(validate=validate.Length(max=csvlines.MAX_NOTES))
     delete = fields.Boolean(metadata={"description": "PATCH only: remove the line with this id."})
 
 
 class RfqHeaderIn(Schema):
-    title = fields.String(validate=validate.Length(max=1000))
-    description = fields.String(validate=validate.Length(max=20000))
+    # Limits: one source, the service's constants (portal/rfq/services.py)
+    title = fields.String(validate=validate.Length(max=rfq_services.MAX_TITLE))
+    description = fields.String(validate=validate.Length(max=rfq_services.MAX_DESCRIPTION))
     currency = fields.String(validate=validate.Length(max=10))
     deadline = fields.AwareDateTime(metadata={"description": "ISO 8601 with offset"})
     sealed = fields.Boolean()
-    delivery_address = fields.String(validate=validate.Length(max=5000))
+    delivery_address = fields.String(validate=validate.Length(max=rfq_services.MAX_ADDRESS))
     delivery_date = fields.Date(allow_none=True)
     incoterm = fields.String(allow_none=True, validate=validate.Length(max=20))
-    payment_terms = fields.String(allow_none=True, validate=validate.Length(max=1000))
+    payment_terms = fields.String(allow_none=True, validate=validate.Length(max=rfq_services.MAX_PAYMENT_TERMS))
     supplier_ids = fields.List(BoundedInt(), validate=validate.Length(max=500))
 
 
 class RfqCreateIn(RfqHeaderIn):
-    title = fields.String(required=True, validate=validate.Length(max=1000))
+    title = fields.String(required=True, validate=validate.Length(max=rfq_services.MAX_TITLE))
     deadline = fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with offset"})
     lines = fields.List(fields.Nested(RfqLineIn), validate=validate.Length(max=rfq_services.MAX_LINES))
 
@@ -163,19 +165,22 @@ class PriceBreakIn(Schema):
 class QuoteLineIn(Schema):
     rfq_line_id = BoundedInt(required=True)
     unit_price = DecimalString(allow_none=True)
-    lead_time_days = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=100000), strict=True)
+    # Limits: one source, the service's constants (portal/quotes/services.py)
+    lead_time_days = fields.Integer(allow_none=True, strict=True,
+                                    validate=validate.Range(min=0, max=quote_services.MAX_LEAD_TIME_DAYS))
     moq = DecimalString(allow_none=True)
     pack_size = DecimalString(allow_none=True)
-    price_breaks = fields.List(fields.Nested(PriceBreakIn), validate=validate.Length(max=50))
+    price_breaks = fields.List(fields.Nested(PriceBreakIn), validate=validate.Length(max=quote_services.MAX_BREAKS))
     declined = fields.Boolean()
-    reason = fields.String(validate=validate.Length(max=2000), metadata={"description": "Why a line is declined."})
+    reason = fields.String(validate=validate.Length(max=quote_services.MAX_REASON),
+                           metadata={"description": "Why a line is declined."})
 
 
 class QuoteIn(Schema):
     valid_until = fields.Date(allow_none=True)
     shipping_cost = DecimalString(allow_none=True)
-    delivery_terms = fields.String(validate=validate.Length(max=1000))
-    notes = fields.String(validate=validate.Length(max=20000))
+    delivery_terms = fields.String(validate=validate.Length(max=quote_services.MAX_TERMS))
+    notes = fields.String(validate=validate.Length(max=quote_services.MAX_NOTES))
     lines = fields.List(fields.Nested(QuoteLineIn), required=True, validate=validate.Length(max=2000))
     submit = fields.Boolean(load_default=True, metadata={"description": "false keeps the quote as a draft."})
     lock_version = BoundedInt(allow_none=True, load_default=None)
