@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -40,10 +42,20 @@ def scheduler():
     conn = redis_connection()
     if conn is None:
         raise click.ClickException("No Redis reachable at REDIS_URL; the scheduler needs Redis.")
-    cron = CronScheduler(connection=conn, logging_level="INFO")
-    cron.register(tick, queue_name="default", interval=TICK_SECONDS, job_timeout=300)
-    click.echo(f"Scheduler: tick every {TICK_SECONDS}s on the default queue")
-    cron.start()
+    from redis.exceptions import RedisError
+
+    from portal.jobs.periodic import TIMED_QUEUE
+
+    click.echo(f"Scheduler: tick every {TICK_SECONDS}s on the {TIMED_QUEUE} queue")
+    while True:  # outlives a Redis outage: waits and starts again, and the next tick reconciles
+        try:
+            cron = CronScheduler(connection=conn, logging_level="INFO")
+            cron.register(tick, queue_name=TIMED_QUEUE, interval=TICK_SECONDS, job_timeout=300)
+            cron.start()
+            return
+        except RedisError as exc:
+            current_app.logger.warning("Scheduler: Redis unreachable (%s); trying again in 5 seconds", exc)
+            time.sleep(5)
 
 
 @jobs_cli.command("tick")
@@ -52,6 +64,21 @@ def tick_once():
     from portal.jobs.periodic import tick
 
     click.echo(tick())
+
+
+@jobs_cli.command("reconcile")
+def reconcile_cmd():
+    """Enqueue work the database waits for but Redis does not have (after a Redis outage or a dead worker)."""
+    from redis.exceptions import RedisError
+
+    from portal.jobs.reconcile import reconcile
+
+    try:
+        done = reconcile()
+    except RedisError as exc:
+        raise click.ClickException(f"Redis is still unreachable ({exc}); nothing was lost, run this again "
+                                   "when it is back.")
+    click.echo(done)
 
 
 @jobs_cli.command("info")
