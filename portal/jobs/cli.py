@@ -27,9 +27,21 @@ def worker(queues, burst):
         from portal.documents.render import preload
 
         preload()
-    w = SimpleWorker(names, connection=conn)
+    from redis.exceptions import RedisError
+
     click.echo(f"Worker listening on {', '.join(names)}")
-    w.work(burst=burst, with_scheduler=True, logging_level="INFO")
+    while True:  # outlives a Redis outage: RQ's loop quits on some Redis errors; wait and start again
+        try:
+            w = SimpleWorker(names, connection=conn)
+            w.work(burst=burst, with_scheduler=True, logging_level="INFO")
+        except RedisError as exc:
+            current_app.logger.warning("Worker: Redis unreachable (%s); starting again in 2 seconds", exc)
+            time.sleep(2)
+            continue
+        if burst or getattr(w, "_stop_requested", True):
+            return
+        current_app.logger.warning("Worker: the work loop ended unexpectedly; starting again in 2 seconds")
+        time.sleep(2)
 
 
 @jobs_cli.command("scheduler")
@@ -67,14 +79,16 @@ def tick_once():
 
 
 @jobs_cli.command("reconcile")
-def reconcile_cmd():
+@click.option("--grace", type=int, default=None,
+              help="Leave work younger than this many seconds alone (default 10: its request is dispatching it).")
+def reconcile_cmd(grace):
     """Enqueue work the database waits for but Redis does not have (after a Redis outage or a dead worker)."""
     from redis.exceptions import RedisError
 
     from portal.jobs.reconcile import reconcile
 
     try:
-        done = reconcile()
+        done = reconcile(grace=grace)
     except RedisError as exc:
         raise click.ClickException(f"Redis is still unreachable ({exc}); nothing was lost, run this again "
                                    "when it is back.")
