@@ -113,8 +113,12 @@ def _dispatch_after_commit(session):
     if not pending:
         return
     app = current_app._get_current_object()
-    for item in pending:
-        _dispatch(app, item)
+    for n, item in enumerate(pending):
+        if not _dispatch(app, item):
+            if len(pending) > n + 1:  # Redis is down: don't wait for it once per job (an RFQ to 50 suppliers)
+                log.warning("%d more jobs of this change stay queued in the database for reconcile",
+                            len(pending) - n - 1)
+            return
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -136,7 +140,7 @@ def _forget_on_rollback(session, previous_transaction):
     session.info[PENDING_KEY] = [item for item in pending if not inside(item.get("txn"))]
 
 
-def _dispatch(app: Flask, item: dict) -> None:
+def _dispatch(app: Flask, item: dict) -> bool:
     """Enqueue one job after commit. Never raises into the request: the change is committed, and its job record
     (or the business state waiting for the job) is the outbox that ``reconcile`` re-enqueues when Redis is back."""
     if app.extensions.get("portal_jobs_mode") == "rq":
@@ -148,12 +152,14 @@ def _dispatch(app: Flask, item: dict) -> None:
                         "or the scheduler's sweep enqueues it when Redis is back.",
                         item["job_id"] or item["func"], item["queue"], exc)
             _tell_person_queue_is_down()
-        return
+            return False
+        return True
     # In-process fallback: a thread with its own app context and session, after this commit.
     t = threading.Thread(target=_run_inline, args=(app, item), daemon=True,
                          name=f"inline-job-{item['job_id'] or item['func']}")
     inline_threads.append(t)
     t.start()
+    return True
 
 
 def enqueue_rq(conn, func: str, args, *, queue: str, job_id: str | None, timeout: int = 600) -> bool:

@@ -3,7 +3,7 @@
 Work waiting for a job is recorded in the same transaction as the business change that needs it:
 - a ``JobRecord`` (queued/running) for every tracked job (documents, exports, invoice PDFs);
 - the business state itself for the untracked ones: a *submitted* purchase order waits for its credit check,
-  a *queued* outbox mail waits for its send job.
+  a *queued* outbox mail waits for its send job, a placed order without its PDF waits for the PO PDF job.
 
 ``reconcile()`` compares that with Redis and (re-)enqueues, under the deterministic RQ job id, every piece of work
 whose job is missing from Redis (Redis was down at commit time, or restarted empty) or was abandoned by a dead
@@ -83,7 +83,7 @@ def reconcile(conn=None, grace: int | None = None) -> dict:
     try:
         cutoff = utcnow() - timedelta(seconds=GRACE_SECONDS if grace is None else grace)
         done = {"records": _records(conn, cutoff), "credit_checks": _credit_checks(conn, cutoff),
-                "mails": _mails(conn, cutoff)}
+                "mails": _mails(conn, cutoff), "po_pdfs": _po_pdfs(conn, cutoff)}
     finally:
         try:
             lock.release()
@@ -128,6 +128,22 @@ def _credit_checks(conn, cutoff) -> int:
         job_id = f"credit-check-{order_id}"
         if job_state(conn, job_id) in (ABSENT, ABANDONED):
             if _requeue(conn, job_id, CREDIT_JOB, [order_id], "credit"):
+                n += 1
+    return n
+
+
+def _po_pdfs(conn, cutoff) -> int:
+    from portal.orders.models import PurchaseOrder
+    from portal.orders.services import PO_PDF_JOB
+
+    n = 0
+    ids = db.session.scalars(sa.select(PurchaseOrder.id).where(
+        PurchaseOrder.supplier_order_number.is_not(None), PurchaseOrder.po_pdf_file_id.is_(None),
+        PurchaseOrder.placed_at < cutoff)).all()
+    for order_id in ids:
+        job_id = f"po-pdf-{order_id}"
+        if job_state(conn, job_id) in (ABSENT, ABANDONED):
+            if _requeue(conn, job_id, PO_PDF_JOB, [order_id], "documents"):
                 n += 1
     return n
 

@@ -77,7 +77,7 @@ def test_redis_down_during_issue_submit_publish_then_reconcile_does_everything_o
              60, 0.2, "the stranded jobs")
     print(f"\nRedis back -> all stranded jobs done: {time.monotonic() - back:.1f}s")
     # a second reconcile finds nothing to do; nothing ran twice
-    assert "'records': 0, 'credit_checks': 0, 'mails': 0" in stack.flask("jobs", "reconcile", "--grace", "0").stdout
+    assert "'records': 0, 'credit_checks': 0, 'mails': 0, 'po_pdfs': 0" in stack.flask("jobs", "reconcile", "--grace", "0").stdout
     wait_for(lambda: all(m.status == MailStatus.sent for m in db.session.scalars(sa.select(OutboxMail))),
              30, 0.2, "the mails the credit check itself sent")  # (a credit hold notifies both sides)
     time.sleep(1)

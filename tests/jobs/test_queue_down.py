@@ -175,3 +175,21 @@ def test_rate_limiter_falls_back_to_memory_and_logs_it(world, login, app, caplog
     finally:
         limiter._limiter = real
         limiter._storage_dead = False
+
+
+def test_placed_order_whose_po_pdf_job_was_lost_gets_it_once(world, app, run_jobs):
+    from datetime import timedelta
+
+    from portal.db import utcnow
+    from portal.orders.models import PurchaseOrder
+
+    o = factories.order(world.buyer, world.supplier_a, world.procurement, status="placed")
+    o.supplier_order_number = o.supplier_order_number or "SO-LOST-1"
+    o.placed_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()  # placed while Redis was down: no po-pdf job in Redis
+    assert reconcile()["po_pdfs"] == 1
+    assert reconcile()["po_pdfs"] == 0
+    run_jobs()
+    db.session.expire_all()
+    assert db.session.get(PurchaseOrder, o.id).po_pdf_file_id is not None
+    assert reconcile()["po_pdfs"] == 0
