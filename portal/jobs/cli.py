@@ -63,11 +63,22 @@ def scheduler():
         try:
             cron = CronScheduler(connection=conn, logging_level="INFO")
             cron.register(tick, queue_name=TIMED_QUEUE, interval=TICK_SECONDS, job_timeout=300)
+            cron.register_death = _quietly(cron.register_death)  # Redis lost its registry: stop anyway
             cron.start()
             return
         except RedisError as exc:
             current_app.logger.warning("Scheduler: Redis unreachable (%s); trying again in 5 seconds", exc)
             time.sleep(5)
+
+
+def _quietly(fn):
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            current_app.logger.warning("Scheduler: %s failed (%s); ignored", fn.__name__, exc)
+
+    return call
 
 
 @jobs_cli.command("tick")
