@@ -125,6 +125,9 @@ def test_timed_transitions_have_their_own_queue_served_first(app, monkeypatch):
         def register(self, func, queue_name, **kw):
             registered["queue"] = queue_name
 
+        def register_death(self):
+            pass
+
         def start(self):
             pass
 
