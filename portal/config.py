@@ -110,6 +110,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "BOOTSTRAP_SERVE_LOCAL": True,
         "BOOTSTRAP_BTN_SIZE": "sm",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down: count in this process's memory (and say so in the log) rather than answer 500
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     }
     if redis_url:
         cfg["RATELIMIT_STORAGE_URI"] = redis_url

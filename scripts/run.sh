@@ -15,8 +15,9 @@ if [ -z "${REDIS_URL:-}" ]; then
     export REDIS_URL="redis://127.0.0.1:6379/0"
   elif command -v redis-server >/dev/null; then
     mkdir -p instance
-    redis-server --port 6390 --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
-      --logfile instance/redis.log & pids+=($!)
+    # Append-only file under instance/: queued jobs survive a restart of this Redis (reconcile covers the rest)
+    redis-server --port 6390 --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec \
+      --dir "$PWD/instance" --daemonize no --logfile "$PWD/instance/redis.log" & pids+=($!)
     sleep 0.5
     export REDIS_URL="redis://127.0.0.1:6390/0"
   else

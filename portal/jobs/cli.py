@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -25,9 +27,21 @@ def worker(queues, burst):
         from portal.documents.render import preload
 
         preload()
-    w = SimpleWorker(names, connection=conn)
+    from redis.exceptions import RedisError
+
     click.echo(f"Worker listening on {', '.join(names)}")
-    w.work(burst=burst, with_scheduler=True, logging_level="INFO")
+    while True:  # outlives a Redis outage: RQ's loop quits on some Redis errors; wait and start again
+        try:
+            w = SimpleWorker(names, connection=conn)
+            w.work(burst=burst, with_scheduler=True, logging_level="INFO")
+        except RedisError as exc:
+            current_app.logger.warning("Worker: Redis unreachable (%s); starting again in 2 seconds", exc)
+            time.sleep(2)
+            continue
+        if burst or getattr(w, "_stop_requested", True):
+            return
+        current_app.logger.warning("Worker: the work loop ended unexpectedly; starting again in 2 seconds")
+        time.sleep(2)
 
 
 @jobs_cli.command("scheduler")
@@ -40,10 +54,31 @@ def scheduler():
     conn = redis_connection()
     if conn is None:
         raise click.ClickException("No Redis reachable at REDIS_URL; the scheduler needs Redis.")
-    cron = CronScheduler(connection=conn, logging_level="INFO")
-    cron.register(tick, queue_name="default", interval=TICK_SECONDS, job_timeout=300)
-    click.echo(f"Scheduler: tick every {TICK_SECONDS}s on the default queue")
-    cron.start()
+    from redis.exceptions import RedisError
+
+    from portal.jobs.periodic import TIMED_QUEUE
+
+    click.echo(f"Scheduler: tick every {TICK_SECONDS}s on the {TIMED_QUEUE} queue")
+    while True:  # outlives a Redis outage: waits and starts again, and the next tick reconciles
+        try:
+            cron = CronScheduler(connection=conn, logging_level="INFO")
+            cron.register(tick, queue_name=TIMED_QUEUE, interval=TICK_SECONDS, job_timeout=300)
+            cron.register_death = _quietly(cron.register_death)  # Redis lost its registry: stop anyway
+            cron.start()
+            return
+        except RedisError as exc:
+            current_app.logger.warning("Scheduler: Redis unreachable (%s); trying again in 5 seconds", exc)
+            time.sleep(5)
+
+
+def _quietly(fn):
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            current_app.logger.warning("Scheduler: %s failed (%s); ignored", fn.__name__, exc)
+
+    return call
 
 
 @jobs_cli.command("tick")
@@ -52,6 +87,23 @@ def tick_once():
     from portal.jobs.periodic import tick
 
     click.echo(tick())
+
+
+@jobs_cli.command("reconcile")
+@click.option("--grace", type=int, default=None,
+              help="Leave work younger than this many seconds alone (default 10: its request is dispatching it).")
+def reconcile_cmd(grace):
+    """Enqueue work the database waits for but Redis does not have (after a Redis outage or a dead worker)."""
+    from redis.exceptions import RedisError
+
+    from portal.jobs.reconcile import reconcile
+
+    try:
+        done = reconcile(grace=grace)
+    except RedisError as exc:
+        raise click.ClickException(f"Redis is still unreachable ({exc}); nothing was lost, run this again "
+                                   "when it is back.")
+    click.echo(done)
 
 
 @jobs_cli.command("info")

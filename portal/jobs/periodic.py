@@ -17,7 +17,10 @@ SWEEPS: list[str] = [
     "portal.quotes.services.expire_due_quotes",
     "portal.invoices.services.send_overdue_reminders",
     "portal.orders.approvals.escalate_waiting_orders",
+    # last: enqueue work the database waits for but Redis lost (Redis was down) or a dead worker abandoned
+    "portal.jobs.reconcile.reconcile",
 ]
+TIMED_QUEUE = "timed"
 
 
 @task()

@@ -15,9 +15,13 @@ from portal.jobs.models import JobRecord, JobStatus
 
 log = logging.getLogger(__name__)
 
-QUEUES = ("documents", "credit", "mail", "default")
+# Workers serve queues in this order: timed transitions (deadlines, expiry, reminders, the reconcile sweep) first,
+# so they never wait behind hundreds of PDFs or mails.
+QUEUES = ("timed", "documents", "credit", "mail", "default")
 RETRY_INTERVALS = [5, 30, 120]  # seconds; three retries with growing back-off
 PENDING_KEY = "portal_pending_jobs"
+ALIVE_PREFIX = "portal:job-alive:"  # + RQ job id: refreshed by the running job, expires when its worker dies
+QUEUE_DOWN_MESSAGE = "Saved. The background work will run as soon as the job queue is back."
 
 _worker_app: Flask | None = None
 inline_threads: list[threading.Thread] = []
@@ -109,8 +113,12 @@ def _dispatch_after_commit(session):
     if not pending:
         return
     app = current_app._get_current_object()
-    for item in pending:
-        _dispatch(app, item)
+    for n, item in enumerate(pending):
+        if not _dispatch(app, item):
+            if len(pending) > n + 1:  # Redis is down: don't wait for it once per job (an RFQ to 50 suppliers)
+                log.warning("%d more jobs of this change stay queued in the database for reconcile",
+                            len(pending) - n - 1)
+            return
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -132,26 +140,53 @@ def _forget_on_rollback(session, previous_transaction):
     session.info[PENDING_KEY] = [item for item in pending if not inside(item.get("txn"))]
 
 
-def _dispatch(app: Flask, item: dict) -> None:
+def _dispatch(app: Flask, item: dict) -> bool:
+    """Enqueue one job after commit. Never raises into the request: the change is committed, and its job record
+    (or the business state waiting for the job) is the outbox that ``reconcile`` re-enqueues when Redis is back."""
     if app.extensions.get("portal_jobs_mode") == "rq":
-        from rq import Retry
-
-        from rq.exceptions import DuplicateJobError
-
-        q = get_queue(item["queue"], app)
         try:
-            q.enqueue_call(item["func"], args=tuple(item["args"]), job_id=item["job_id"],
-                           unique=bool(item["job_id"]), timeout=item["timeout"],
-                           retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-                           result_ttl=24 * 3600, failure_ttl=7 * 24 * 3600)
-        except DuplicateJobError:
-            log.info("job %s is already queued or done; not enqueued twice", item["job_id"])
-        return
+            enqueue_rq(redis_connection(app), item["func"], item["args"], queue=item["queue"],
+                       job_id=item["job_id"], timeout=item["timeout"])
+        except Exception as exc:  # noqa: BLE001 - Redis down or refusing: log, leave the work to reconcile
+            log.warning("Could not enqueue %s (%s): %s. It stays queued in the database; `flask jobs reconcile` "
+                        "or the scheduler's sweep enqueues it when Redis is back.",
+                        item["job_id"] or item["func"], item["queue"], exc)
+            _tell_person_queue_is_down()
+            return False
+        return True
     # In-process fallback: a thread with its own app context and session, after this commit.
     t = threading.Thread(target=_run_inline, args=(app, item), daemon=True,
                          name=f"inline-job-{item['job_id'] or item['func']}")
     inline_threads.append(t)
     t.start()
+    return True
+
+
+def enqueue_rq(conn, func: str, args, *, queue: str, job_id: str | None, timeout: int = 600) -> bool:
+    """Put one job on its RQ queue; False when a job with that id already exists (harmless double enqueue)."""
+    from rq import Queue, Retry
+    from rq.exceptions import DuplicateJobError
+
+    q = Queue(queue, connection=conn)
+    try:
+        q.enqueue_call(func, args=tuple(args), job_id=job_id, unique=bool(job_id), timeout=timeout,
+                       retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                       result_ttl=24 * 3600, failure_ttl=7 * 24 * 3600)
+    except DuplicateJobError:
+        log.info("job %s is already queued or done; not enqueued twice", job_id)
+        return False
+    return True
+
+
+def _tell_person_queue_is_down() -> None:
+    from flask import flash, g, has_request_context, request
+
+    if not has_request_context() or g.get("portal_queue_down_told"):
+        return
+    g.portal_queue_down_told = True
+    if (request.blueprint or "").startswith("api") or request.path.startswith("/api/"):
+        return  # the API answers what it saved; the job record shows "queued"
+    flash(QUEUE_DOWN_MESSAGE, "warning")
 
 
 def _run_inline(app: Flask, item: dict) -> None:
@@ -206,6 +241,13 @@ def task(tracked: bool = False):
     def decorator(fn):
         @functools.wraps(fn)
         def wrapper(*args):
+            beat = _Heartbeat.start()
+            try:
+                return _run(args)
+            finally:
+                beat.stop()
+
+        def _run(args):
             app = _app()
             with app.app_context():
                 rec_id = args[-1] if tracked else None
@@ -237,6 +279,60 @@ def task(tracked: bool = False):
         return wrapper
 
     return decorator
+
+
+class _Heartbeat:
+    """While an RQ job runs, a key ``portal:job-alive:<job id>`` is refreshed every few seconds with a short TTL.
+    When the worker process dies (kill -9, OOM, power), the key expires within ``JOB_HEARTBEAT_TTL`` seconds and
+    the reconcile sweep re-runs the job (jobs are idempotent)."""
+
+    def __init__(self, conn=None, key: str | None = None, ttl: int = 30):
+        self.conn, self.key, self.ttl = conn, key, ttl
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def start(cls) -> "_Heartbeat":
+        try:
+            from rq import get_current_job
+
+            job = get_current_job()
+        except Exception:  # noqa: BLE001
+            job = None
+        if job is None:
+            return cls()
+        beat = cls(job.connection, ALIVE_PREFIX + job.id, heartbeat_ttl())
+        beat._beat()
+        beat._thread = threading.Thread(target=beat._loop, daemon=True, name=f"heartbeat-{job.id}")
+        beat._thread.start()
+        return beat
+
+    def _beat(self) -> None:
+        try:
+            self.conn.set(self.key, "1", ex=self.ttl)
+        except Exception:  # noqa: BLE001 - Redis away for a moment: the next beat tries again
+            pass
+
+    def _loop(self) -> None:
+        while not self._stop.wait(max(1.0, self.ttl / 3)):
+            self._beat()
+
+    def stop(self) -> None:
+        if self.key is None:
+            return
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2)
+        try:
+            self.conn.delete(self.key)
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def heartbeat_ttl() -> int:
+    import os
+
+    return int(os.environ.get("PORTAL_JOB_HEARTBEAT_TTL", "30") or 30)
 
 
 def _no_more_retries() -> None:

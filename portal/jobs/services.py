@@ -15,9 +15,20 @@ def may_see(rec: JobRecord, user) -> bool:
 
 
 def retry(record: JobRecord, actor) -> JobRecord:
-    """Put a failed job back on its queue (the person who sees it can retry it)."""
+    """Put a failed or stuck job back on its queue (the person who sees it can retry it).
+
+    Stuck: queued or running, but its queue entry is gone (Redis lost it) or its worker died mid-job."""
+    from portal.jobs.reconcile import is_stuck
+
     if record.status != JobStatus.failed:
-        raise InvalidTransition("Only a failed job can be retried.")
+        try:
+            stuck = is_stuck(record)
+        except Exception as exc:  # noqa: BLE001 - Redis unreachable
+            raise InvalidTransition("The job queue is not reachable right now; the job runs as soon as it is "
+                                    "back.") from exc
+        if not stuck:
+            raise InvalidTransition("Only a failed or stuck job can be retried; this one is still "
+                                    f"{record.status.value}.")
     record.status = JobStatus.queued
     record.progress = 0
     record.error = None

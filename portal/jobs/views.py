@@ -45,7 +45,32 @@ def index():
 @login_required
 def detail(job_id):
     rec = load_job(job_id)
-    return render_template("jobs/detail.html", job=rec, result_url=result_url(rec))
+    return render_template("jobs/detail.html", job=rec, result_url=result_url(rec), stuck=_stuck(rec),
+                           queue_down=_queue_down(rec))
+
+
+def _stuck(rec: JobRecord) -> bool:
+    from portal.jobs.reconcile import is_stuck
+
+    try:
+        return is_stuck(rec)
+    except Exception:  # noqa: BLE001 - Redis unreachable: not retryable now; the page says why
+        return False
+
+
+def _queue_down(rec: JobRecord) -> bool:
+    from portal.jobs.queue import redis_connection
+
+    if rec.done:
+        return False
+    conn = redis_connection()
+    if conn is None:
+        return False
+    try:
+        conn.ping()
+    except Exception:  # noqa: BLE001
+        return True
+    return False
 
 
 @bp.get("/<int:job_id>.json")

@@ -230,7 +230,7 @@ def test_retrying_a_succeeded_job_is_refused(world, login, run_jobs, app):
     assert fresh(rec).status == JobStatus.succeeded
 
     resp = admin.post(f"/jobs/{rec.id}/retry", follow_redirects=True)
-    assert "Only a failed job can be retried." in text(resp)
+    assert "Only a failed or stuck job can be retried" in text(resp)
     rec = fresh(rec)
     assert rec.status == JobStatus.succeeded
     assert rec.result_file_id is not None
@@ -241,7 +241,7 @@ def test_retrying_a_queued_job_is_refused(world, login, app):
     admin = login(world.buyer_admin)
     rec = start_export(admin)
     resp = admin.post(f"/jobs/{rec.id}/retry", follow_redirects=True)
-    assert "Only a failed job can be retried." in text(resp)
+    assert "Only a failed or stuck job can be retried" in text(resp)
     assert len(rq_queue(app)) == 1  # still just the original
 
 
