@@ -27,7 +27,7 @@ from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItemPerSecond, parse
 
-from portal.extensions import limiter
+from portal.ratelimit import counters
 
 KNOWN_COOKIE = "portal_known_browser"
 KNOWN_MAX_AGE = 180 * 24 * 3600
@@ -57,7 +57,7 @@ def _pair(email: str) -> tuple[str, str]:
 
 
 def _wait(item, *keys) -> int:
-    reset = limiter.limiter.get_window_stats(item, *keys).reset_time
+    reset = counters.get_window_stats(item, *keys).reset_time
     return max(1, math.ceil(reset - time.time()))
 
 
@@ -71,7 +71,7 @@ def _items():
 def check(email: str) -> Refusal | None:
     """Before the password is checked: a Refusal when this attempt must wait, else None (and, when the account
     is being slowed down, this attempt is recorded against the pair's short wait)."""
-    strategy = limiter.limiter
+    strategy = counters
     pair_item, address_item, account_item, wait_item = _items()
     addr, acct = _address(), _account(email)
     if not strategy.test(address_item, "signin-address", addr):
@@ -90,7 +90,7 @@ def check(email: str) -> Refusal | None:
 
 def failed(email: str) -> None:
     """Count one failed sign-in against the pair, the address and the account."""
-    strategy = limiter.limiter
+    strategy = counters
     pair_item, address_item, account_item, _ = _items()
     addr, acct = _address(), _account(email)
     strategy.hit(pair_item, "signin-pair", *_pair(email))
@@ -102,7 +102,7 @@ def succeeded(email: str) -> None:
     """A right password from this pair: its earlier failures are forgiven (the address and account counters
     stay: they describe others' attempts too)."""
     pair_item = parse(current_app.config["LOGIN_RATE_LIMIT"])
-    limiter.limiter.clear(pair_item, "signin-pair", *_pair(email))
+    counters.clear(pair_item, "signin-pair", *_pair(email))
 
 
 # ------------------------------------------------------------------------------------- known browsers

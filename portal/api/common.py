@@ -7,7 +7,8 @@ from marshmallow import Schema, fields, validate
 
 from portal.api.auth import Unauthorized, authenticate_request, problem_body, rate_limit_key
 from portal.errors import DomainError
-from portal.extensions import csrf, limiter
+from portal.extensions import csrf
+from portal.ratelimit import counters
 
 MAX_PER_PAGE = 100
 
@@ -57,7 +58,7 @@ def _auth():
     try:
         authenticate_request()
     except Unauthorized:
-        limiter.limiter.hit(_auth_failure_item(), "api-auth-failed", request.remote_addr or "unknown")
+        counters.hit(_auth_failure_item(), "api-auth-failed", request.remote_addr or "unknown")
         raise
     _rate_limit()
 
@@ -75,7 +76,7 @@ def _refuse_address_after_failed_auth():
     import time
 
     item, addr = _auth_failure_item(), request.remote_addr or "unknown"
-    strategy = limiter.limiter
+    strategy = counters
     if not strategy.test(item, "api-auth-failed", addr):
         reset = strategy.get_window_stats(item, "api-auth-failed", addr).reset_time
         wait = max(1, math.ceil(reset - time.time()))
@@ -93,7 +94,7 @@ def _rate_limit():
 
     item = parse(current_app.config.get("API_RATE_LIMIT", "600 per minute"))
     key = rate_limit_key()
-    strategy = limiter.limiter
+    strategy = counters
     if not strategy.hit(item, "api", key):
         reset = strategy.get_window_stats(item, "api", key).reset_time
         wait = max(1, math.ceil(reset - time.time()))

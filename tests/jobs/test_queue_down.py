@@ -152,26 +152,35 @@ def test_reconcile_command_says_redis_is_still_down(world, redis_down, app):
 
 
 def test_rate_limiter_falls_back_to_memory_and_logs_it(world, login, app, caplog, monkeypatch):
-    """With the limiter's Redis gone, sign-in still answers (counted in memory) and the log says so."""
+    """With the limiter's Redis gone, sign-in (the throttle's counters) and API calls (the per-token budget and
+    the failed-authentication counter) still answer, counted in memory, and the log says so."""
     from limits.storage import RedisStorage
     from limits.strategies import STRATEGIES
 
+    from portal import ratelimit
+    from portal.api.auth import create_token
     from portal.extensions import limiter
 
     # (the test run's `flask db upgrade` ran Alembic's fileConfig, which disables loggers that existed before)
     monkeypatch.setattr(logging.getLogger("flask-limiter"), "disabled", False)
+    monkeypatch.setattr(logging.getLogger("portal.ratelimit"), "disabled", False)
+    monkeypatch.setattr(ratelimit, "_warned_at", 0.0)
     dead = _dead_redis().connection_pool.connection_kwargs["port"]
     real = limiter._limiter
     limiter._limiter = STRATEGIES["fixed-window"](RedisStorage(f"redis://127.0.0.1:{dead}/0",
                                                                socket_connect_timeout=0.2))
     try:
-        with caplog.at_level(logging.INFO, logger="flask-limiter"):
+        with caplog.at_level(logging.INFO):
             wrong = app.test_client().post("/signin", data={"email": world.procurement.email,
                                                             "password": "not-the-password"})
             resp = app.test_client().post("/signin", data={"email": world.procurement.email,
                                                            "password": factories.PASSWORD})
+            _, secret = create_token(world.procurement, "fallback test")
+            api = app.test_client().get("/api/v1/orders", headers={"Authorization": f"Bearer {secret}"})
+            bad = app.test_client().get("/api/v1/orders", headers={"Authorization": "Bearer ppt_wrong"})
         assert wrong.status_code in (200, 422) and resp.status_code == 302
-        assert "falling back to in-memory storage" in caplog.text
+        assert api.status_code == 200 and bad.status_code == 401
+        assert "in memory" in caplog.text or "in-memory" in caplog.text
     finally:
         limiter._limiter = real
         limiter._storage_dead = False
