@@ -3,7 +3,8 @@
 Work waiting for a job is recorded in the same transaction as the business change that needs it:
 - a ``JobRecord`` (queued/running) for every tracked job (documents, exports, invoice PDFs);
 - the business state itself for the untracked ones: a *submitted* purchase order waits for its credit check,
-  a *queued* outbox mail waits for its send job, a placed order without its PDF waits for the PO PDF job.
+  a *queued* outbox mail waits for its send job, a placed order without its PDF waits for the PO PDF job, a
+  recent shipment of a supplier who invoices automatically waits for its automatic invoice.
 
 ``reconcile()`` compares that with Redis and (re-)enqueues, under the deterministic RQ job id, every piece of work
 whose job is missing from Redis (Redis was down at commit time, or restarted empty) or was abandoned by a dead
@@ -83,7 +84,8 @@ def reconcile(conn=None, grace: int | None = None) -> dict:
     try:
         cutoff = utcnow() - timedelta(seconds=GRACE_SECONDS if grace is None else grace)
         done = {"records": _records(conn, cutoff), "credit_checks": _credit_checks(conn, cutoff),
-                "mails": _mails(conn, cutoff), "po_pdfs": _po_pdfs(conn, cutoff)}
+                "mails": _mails(conn, cutoff), "po_pdfs": _po_pdfs(conn, cutoff),
+                "auto_invoices": _auto_invoices(conn, cutoff)}
     finally:
         try:
             lock.release()
@@ -144,6 +146,39 @@ def _po_pdfs(conn, cutoff) -> int:
         job_id = f"po-pdf-{order_id}"
         if job_state(conn, job_id) in (ABSENT, ABANDONED):
             if _requeue(conn, job_id, PO_PDF_JOB, [order_id], "documents"):
+                n += 1
+    return n
+
+
+AUTO_INVOICE_WINDOW = timedelta(days=2)  # how far back a lost "invoice this shipment automatically" is looked for
+AUTO_INVOICE_JOB = "portal.invoices.jobs.on_shipment_recorded"
+
+
+def _auto_invoices(conn, cutoff) -> int:
+    """Recent shipments of suppliers that invoice automatically, still with something to invoice and no draft
+    waiting on their order (a draft means the automatic issue ran and was refused, e.g. no IBAN): their
+    ``invoice-auto-<shipment>`` job was lost. The job is idempotent."""
+    from portal.invoices.models import Invoice, InvoiceSettings
+    from portal.invoices.quantities import uninvoiced_shipment_ids
+    from portal.invoices.states import InvoiceStatus
+    from portal.orders.models import PurchaseOrder, Shipment
+
+    n = 0
+    rows = db.session.execute(sa.select(Shipment.id, Shipment.order_id).join(
+        InvoiceSettings, InvoiceSettings.supplier_company_id == Shipment.supplier_company_id).where(
+        InvoiceSettings.auto_issue.is_(True), Shipment.shipped_at < cutoff,
+        Shipment.shipped_at > utcnow() - AUTO_INVOICE_WINDOW,
+        ~sa.exists().where(Invoice.order_id == Shipment.order_id, Invoice.status == InvoiceStatus.draft))
+        .order_by(Shipment.id)).all()
+    open_by_order: dict[int, set[int]] = {}
+    for shipment_id, order_id in rows:
+        if order_id not in open_by_order:
+            open_by_order[order_id] = uninvoiced_shipment_ids(db.session.get(PurchaseOrder, order_id))
+        if shipment_id not in open_by_order[order_id]:
+            continue
+        job_id = f"invoice-auto-{shipment_id}"
+        if job_state(conn, job_id) in (ABSENT, ABANDONED):
+            if _requeue(conn, job_id, AUTO_INVOICE_JOB, [shipment_id], "default"):
                 n += 1
     return n
 

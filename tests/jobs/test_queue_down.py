@@ -202,3 +202,33 @@ def test_placed_order_whose_po_pdf_job_was_lost_gets_it_once(world, app, run_job
     db.session.expire_all()
     assert db.session.get(PurchaseOrder, o.id).po_pdf_file_id is not None
     assert reconcile()["po_pdfs"] == 0
+
+
+def test_a_shipment_recorded_with_redis_down_is_invoiced_automatically_once_when_back(world, redis_down, run_jobs):
+    """A supplier that invoices every shipment automatically: the shipment is recorded while Redis is down, the
+    automatic-invoice job never reaches Redis; reconcile finds the shipment still open and enqueues it once."""
+    from portal.invoices.models import Invoice, InvoiceSettings, InvoicingMode
+    from portal.orders import shipping
+    from portal.orders.models import PurchaseOrder
+
+    world.supplier_a.iban = "DE89370400440532013000"
+    db.session.add(InvoiceSettings(supplier_company_id=world.supplier_a.id, mode=InvoicingMode.per_shipment,
+                                   auto_issue=True))
+    db.session.commit()
+    order = factories.order(world.buyer, world.supplier_a, world.procurement, status="acknowledged",
+                            lines=[("10", "2.50")])
+    sh = shipping.record_shipment(order, world.sales_a, order.lock_version, {order.lines[0].id: "4"})
+    assert db.session.scalar(sa.select(sa.func.count(Invoice.id))) == 0
+
+    conn = redis_down()
+    assert _queued_jobs(conn) == 0
+    assert reconcile(grace=0)["auto_invoices"] == 1
+    assert reconcile(grace=0)["auto_invoices"] == 0  # waiting in Redis: not enqueued twice
+    run_jobs()
+    db.session.expire_all()
+    invoices = db.session.scalars(sa.select(Invoice).where(Invoice.order_id == sh.order_id)).all()
+    assert len(invoices) == 1 and invoices[0].number and invoices[0].shipment_id == sh.id
+    goods = [ln for ln in invoices[0].lines if ln.charge is None]
+    assert [ln.quantity for ln in goods] == [4]
+    assert goods[0].net_amount == db.session.get(PurchaseOrder, order.id).lines[0].unit_price * 4
+    assert reconcile(grace=0)["auto_invoices"] == 0  # nothing left to invoice: nothing enqueued
