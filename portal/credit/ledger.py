@@ -209,6 +209,13 @@ def consume_reservation(order: PurchaseOrder, amount: Decimal) -> CreditReservat
     return res
 
 
+def rejected_at_receipt(order: PurchaseOrder, *, fully: bool) -> CreditReservation | None:
+    """Goods were rejected at receipt and will not be billed. When that leaves nothing to invoice, the
+    reservation is closed (what was billed sits in unpaid invoices); until then it stays as it is (the order's
+    remaining value is still expected, and the rejected part is released when the order is complete)."""
+    return convert_reservation(order) if fully else _open_reservation(order)
+
+
 def invoiced(order: PurchaseOrder, amount: Decimal, *, fully: bool) -> CreditReservation | None:
     """An invoice of ``amount`` (net) was issued for the order: convert the reservation when the order is now
     fully invoiced, else consume that part of it."""

@@ -175,9 +175,19 @@ def receive(order: PurchaseOrder, shipment_id, actor: User, expected_lock_versio
         record("order", order.id, "goods_receipt", actor=actor, company_id=actor.company_id, detail=detail)
         flag_modified(order, "status")  # forms opened before this receipt are stale
     if any(r for _, _, r, _ in plan):
+        _rejected_leave_the_ledger(order)
         _notify_supplier(order, f"Goods rejected on {shipment.number} (order {numbers_text(order)})", detail)
     commit()
     return shipment
+
+
+def _rejected_leave_the_ledger(order: PurchaseOrder) -> None:
+    """Rejected goods will not be billed: when nothing is left to invoice, the credit reservation is closed
+    (no invoice follows that would close it)."""
+    from portal.credit import ledger
+    from portal.invoices.quantities import fully_invoiced
+
+    ledger.rejected_at_receipt(order, fully=fully_invoiced(order))
 
 
 @retry_on_conflict

@@ -127,3 +127,35 @@ def test_goods_rejected_at_receipt_do_not_stay_reserved(banked):
     o = db.session.get(PurchaseOrder, o.id)
     shipping.close(o, w.procurement, o.lock_version)
     assert credit.reserved_total(w.supplier_a.id, w.buyer.id, "EUR") == 0
+
+
+def test_goods_rejected_after_the_last_invoice_do_not_stay_reserved(banked):
+    """The same rule when the rejection comes last: 7 of 10 ship and are invoiced (17.50 of the 25.00 reservation
+    is consumed), the last 3 ship and are all rejected at receipt. Nothing is left to bill, so nothing stays
+    reserved, although no invoice follows the receipt."""
+    from portal.credit import services as credit
+    from portal.credit.models import CreditAccount
+    from portal.invoices import services as invoices
+    from portal.orders import services as orders
+    from portal.orders import shipping
+    from portal.orders.models import PurchaseOrder
+
+    w = banked
+    db.session.add(CreditAccount(supplier_company_id=w.supplier_a.id, buyer_company_id=None,
+                                 limit_amount=Decimal("1000"), currency="EUR", payment_terms_days=30,
+                                 block_on_overdue=False))
+    db.session.commit()
+    o = factories.order(w.buyer, w.supplier_a, w.procurement, status="submitted", lines=[("10", "2.50")])
+    credit.check_order(o.id)
+    o = orders.acknowledge(db.session.get(PurchaseOrder, o.id), w.sales_a,
+                           db.session.get(PurchaseOrder, o.id).lock_version, {})
+    sh1 = shipping.record_shipment(o, w.sales_a, o.lock_version, {o.lines[0].id: "7"})
+    inv = invoices.create_draft(w.accounts_a, shipment_id=sh1.id)
+    invoices.issue(inv, w.accounts_a, inv.lock_version)
+    assert credit.reserved_total(w.supplier_a.id, w.buyer.id, "EUR") == Decimal("7.50")
+    o = db.session.get(PurchaseOrder, o.id)
+    sh2 = shipping.record_shipment(o, w.sales_a, o.lock_version, {o.lines[0].id: "3"})
+    o = db.session.get(PurchaseOrder, o.id)
+    shipping.receive(o, sh2.id, w.procurement, o.lock_version,
+                     {sh2.lines[0].id: {"rejected": "3", "reason": "Damaged"}})
+    assert credit.reserved_total(w.supplier_a.id, w.buyer.id, "EUR") == 0
