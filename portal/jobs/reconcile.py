@@ -118,36 +118,35 @@ def _records(conn, cutoff) -> int:
     return n
 
 
+def _requeue_missing(conn, ids, job_prefix: str, func: str, queue: str) -> int:
+    """Enqueue ``func(id)`` under ``<job_prefix>-<id>`` for every id whose job Redis does not have (or a dead
+    worker held). Returns how many were enqueued."""
+    n = 0
+    for entity_id in ids:
+        job_id = f"{job_prefix}-{entity_id}"
+        if job_state(conn, job_id) in (ABSENT, ABANDONED) and _requeue(conn, job_id, func, [entity_id], queue):
+            n += 1
+    return n
+
+
 def _credit_checks(conn, cutoff) -> int:
     from portal.orders.core import CREDIT_JOB
     from portal.orders.models import PurchaseOrder
     from portal.orders.states import OrderStatus
 
-    n = 0
     ids = db.session.scalars(sa.select(PurchaseOrder.id).where(
         PurchaseOrder.status == OrderStatus.submitted, PurchaseOrder.updated_at < cutoff)).all()
-    for order_id in ids:
-        job_id = f"credit-check-{order_id}"
-        if job_state(conn, job_id) in (ABSENT, ABANDONED):
-            if _requeue(conn, job_id, CREDIT_JOB, [order_id], "credit"):
-                n += 1
-    return n
+    return _requeue_missing(conn, ids, "credit-check", CREDIT_JOB, "credit")
 
 
 def _po_pdfs(conn, cutoff) -> int:
     from portal.orders.models import PurchaseOrder
     from portal.orders.services import PO_PDF_JOB
 
-    n = 0
     ids = db.session.scalars(sa.select(PurchaseOrder.id).where(
         PurchaseOrder.supplier_order_number.is_not(None), PurchaseOrder.po_pdf_file_id.is_(None),
         PurchaseOrder.placed_at < cutoff)).all()
-    for order_id in ids:
-        job_id = f"po-pdf-{order_id}"
-        if job_state(conn, job_id) in (ABSENT, ABANDONED):
-            if _requeue(conn, job_id, PO_PDF_JOB, [order_id], "documents"):
-                n += 1
-    return n
+    return _requeue_missing(conn, ids, "po-pdf", PO_PDF_JOB, "documents")
 
 
 AUTO_INVOICE_WINDOW = timedelta(days=2)  # how far back a lost "invoice this shipment automatically" is looked for
@@ -163,7 +162,6 @@ def _auto_invoices(conn, cutoff) -> int:
     from portal.invoices.states import InvoiceStatus
     from portal.orders.models import PurchaseOrder, Shipment
 
-    n = 0
     rows = db.session.execute(sa.select(Shipment.id, Shipment.order_id).join(
         InvoiceSettings, InvoiceSettings.supplier_company_id == Shipment.supplier_company_id).where(
         InvoiceSettings.auto_issue.is_(True), Shipment.shipped_at < cutoff,
@@ -171,30 +169,18 @@ def _auto_invoices(conn, cutoff) -> int:
         ~sa.exists().where(Invoice.order_id == Shipment.order_id, Invoice.status == InvoiceStatus.draft))
         .order_by(Shipment.id)).all()
     open_by_order: dict[int, set[int]] = {}
-    for shipment_id, order_id in rows:
-        if order_id not in open_by_order:
-            open_by_order[order_id] = uninvoiced_shipment_ids(db.session.get(PurchaseOrder, order_id))
-        if shipment_id not in open_by_order[order_id]:
-            continue
-        job_id = f"invoice-auto-{shipment_id}"
-        if job_state(conn, job_id) in (ABSENT, ABANDONED):
-            if _requeue(conn, job_id, AUTO_INVOICE_JOB, [shipment_id], "default"):
-                n += 1
-    return n
+    for order_id in {order_id for _, order_id in rows}:
+        open_by_order[order_id] = uninvoiced_shipment_ids(db.session.get(PurchaseOrder, order_id))
+    ids = [shipment_id for shipment_id, order_id in rows if shipment_id in open_by_order[order_id]]
+    return _requeue_missing(conn, ids, "invoice-auto", AUTO_INVOICE_JOB, "default")
 
 
 def _mails(conn, cutoff) -> int:
     from portal.notifications.models import MailStatus, OutboxMail
 
-    n = 0
     ids = db.session.scalars(sa.select(OutboxMail.id).where(
         OutboxMail.status == MailStatus.queued, OutboxMail.created_at < cutoff)).all()
-    for mail_id in ids:
-        job_id = f"mail-{mail_id}"
-        if job_state(conn, job_id) in (ABSENT, ABANDONED):
-            if _requeue(conn, job_id, "portal.notifications.jobs.send_mail_job", [mail_id], "mail"):
-                n += 1
-    return n
+    return _requeue_missing(conn, ids, "mail", "portal.notifications.jobs.send_mail_job", "mail")
 
 
 def is_stuck(rec: JobRecord, grace: int | None = None) -> bool:
