@@ -229,6 +229,11 @@ def check_numbers(invoices, notes) -> None:
             assert n == f"{key[1]}-{key[2]}-{s:06d}", f"number {n} does not show sequence {s}"
 
 
+def _credit_kind(note) -> str | None:
+    kind = getattr(note, "credit_reason", None)
+    return getattr(kind, "value", kind)
+
+
 def _expected_reservation(order, invoices, notes, shipments, *, business: bool = True) -> Decimal:
     """What the ledger should still reserve for ``order``, from its documents: its net total, less the net of
     each partial invoice, and nothing once an invoice left it fully invoiced (or once it is cancelled/rejected).
@@ -240,7 +245,8 @@ def _expected_reservation(order, invoices, notes, shipments, *, business: bool =
     if order.placed_at is None or (order.status not in OPEN_FOR_CREDIT and order.status != OrderStatus.closed):
         return ZERO
     mine = sorted((i for i in invoices if i.order_id == order.id and _issued(i)), key=lambda i: (i.issued_at, i.id))
-    my_notes = [n for n in notes if n.order_id == order.id]
+    # only a credit note for an invoicing mistake gives quantity back; returned or rejected goods stay closed
+    my_notes = [n for n in notes if n.order_id == order.id and _credit_kind(n) in REOPENING_KINDS]
     reserved = quantize(Decimal(order.total_net), order.currency)
     for inv in mine:
         t = inv.issued_at
