@@ -115,6 +115,9 @@ class Invoice(TimestampMixin, db.Model):
     # The buyer's accounts team marks an invoice approved for payment after checking the match.
     approved_for_payment_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     approved_for_payment_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Set while the buyer disputes the invoice (portal.payables keeps the dispute and its history): a disputed
+    # invoice is not due for payment, not in a payment run and not dunned.
+    disputed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lock_version: Mapped[int] = mapped_column(default=1)
 
     supplier = relationship("Company", foreign_keys=[supplier_company_id], lazy="joined")
@@ -148,6 +151,10 @@ class Invoice(TimestampMixin, db.Model):
     @property
     def open_amount(self) -> Decimal:
         return self.total_gross - self.paid_amount - self.credited_amount
+
+    @property
+    def is_disputed(self) -> bool:
+        return self.disputed_at is not None
 
     @property
     def overdue(self) -> bool:
