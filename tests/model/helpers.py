@@ -236,36 +236,43 @@ def _credit_kind(note) -> str | None:
 
 def _expected_reservation(order, invoices, notes, shipments, *, business: bool = True) -> Decimal:
     """What the ledger should still reserve for ``order``, from its documents: its net total, less the net of
-    each partial invoice, and nothing once an invoice left it fully invoiced (or once it is cancelled/rejected).
-    With ``business`` also nothing once everything is shipped and all the buyer may be billed for (shipped −
-    rejected at receipt) is invoiced: goods the buyer rejected are not owed, so they are not exposure."""
+    each partial invoice, and nothing from the first moment everything was shipped and nothing the buyer may be
+    billed for was left to invoice (or once it is cancelled/rejected). Those moments are each invoice's issue
+    and, with ``business``, each receipt that rejected goods (rejected goods are not owed, so they are not
+    exposure); what may be billed then is what was shipped by then, less (with ``business``) what was rejected
+    at receipts by then, less what was invoiced by then net of credit notes for invoicing mistakes. A
+    reservation once closed stays closed: a later credit note for an invoicing mistake gives quantity back to be
+    invoiced, and the corrected invoice counts as unpaid when it is issued."""
     from portal.orders.models import LineAck
     from portal.orders.states import OPEN_FOR_CREDIT, OrderStatus
 
     if order.placed_at is None or (order.status not in OPEN_FOR_CREDIT and order.status != OrderStatus.closed):
         return ZERO
-    mine = sorted((i for i in invoices if i.order_id == order.id and _issued(i)), key=lambda i: (i.issued_at, i.id))
+    mine = [i for i in invoices if i.order_id == order.id and _issued(i)]
     # only a credit note for an invoicing mistake gives quantity back; returned or rejected goods stay closed
     my_notes = [n for n in notes if n.order_id == order.id and _credit_kind(n) in REOPENING_KINDS]
+    my_shipments = [sh for sh in shipments if sh.order_id == order.id]
+    moments = [(i.issued_at, 1, i) for i in mine]
+    if business:
+        moments += [(sh.received_at, 0, None) for sh in my_shipments if sh.received_at is not None
+                    and any(Decimal(sl.rejected_quantity or 0) > 0 for sl in sh.lines)]
     reserved = quantize(Decimal(order.total_net), order.currency)
-    for inv in mine:
-        t = inv.issued_at
+    for t, _, inv in sorted(moments, key=lambda m: (m[0], m[1], m[2].id if m[2] is not None else 0)):
+        billable = defaultdict(lambda: ZERO)
         shipped_then = defaultdict(lambda: ZERO)
-        for sh in shipments:
-            if sh.order_id == order.id and sh.shipped_at <= t:
-                for sl in sh.lines:
+        for sh in my_shipments:
+            for sl in sh.lines:
+                if sh.shipped_at <= t:
                     shipped_then[sl.order_line_id] += Decimal(sl.quantity)
+                    billable[sl.order_line_id] += Decimal(sl.quantity)
+                if business and sh.received_at is not None and sh.received_at <= t:
+                    billable[sl.order_line_id] -= Decimal(sl.rejected_quantity or 0)
         all_shipped = all(ln.ack == LineAck.rejected or shipped_then[ln.id] >= ln.quantity for ln in order.lines)
         inv_q, cn_q = quantities_by_line(mine, my_notes, until=t)
-        if all_shipped and all(inv_q[ln.id] - cn_q[ln.id] >= shipped_then[ln.id] for ln in order.lines):
+        if all_shipped and all(inv_q[ln.id] - cn_q[ln.id] >= billable[ln.id] for ln in order.lines):
             return ZERO
-        reserved = max(reserved - Decimal(inv.total_net), ZERO)
-    if business and mine:
-        inv_q, cn_q = quantities_by_line(mine, my_notes)
-        if all(ln.ack == LineAck.rejected or Decimal(ln.shipped_quantity) >= ln.quantity for ln in order.lines) and \
-                all(inv_q[ln.id] - cn_q[ln.id] >= Decimal(ln.shipped_quantity) - Decimal(ln.rejected_quantity)
-                    for ln in order.lines):
-            return ZERO
+        if inv is not None:
+            reserved = max(reserved - Decimal(inv.total_net), ZERO)
     return reserved
 
 

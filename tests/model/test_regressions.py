@@ -159,3 +159,80 @@ def test_goods_rejected_after_the_last_invoice_do_not_stay_reserved(banked):
     shipping.receive(o, sh2.id, w.procurement, o.lock_version,
                      {sh2.lines[0].id: {"rejected": "3", "reason": "Damaged"}})
     assert credit.reserved_total(w.supplier_a.id, w.buyer.id, "EUR") == 0
+
+
+@pytest.mark.parametrize("reject_first", [True, False], ids=["rejected-then-invoiced", "invoiced-then-rejected"])
+def test_reservation_stays_closed_after_a_credit_note_for_an_invoicing_mistake(banked, reject_first):
+    """The long model run's finding (seed 238177926749163): 10 × 2.50 ship, 3 are rejected at receipt, the 7
+    others are invoiced (in either order). At that moment nothing billable is left, so the ledger closes the
+    reservation. A credit note for an invoicing mistake on 2 pieces then gives those 2 back to be invoiced —
+    but not back to the reservation: the corrected invoice counts as unpaid when it is issued, as it does for an
+    order without rejections. The model had expected 7.50 still reserved, because when it replayed the invoice it
+    compared the invoiced quantity with everything shipped and forgot the goods rejected before it. Exposure must
+    stay the unpaid invoices, and re-invoicing the 2 pieces must make it grow by exactly their amount."""
+    from portal.credit import services as credit
+    from portal.credit.models import CreditAccount
+    from portal.invoices import services as invoices
+    from portal.invoices.models import CreditReason
+    from portal.orders import services as orders
+    from portal.orders import shipping
+    from portal.orders.models import PurchaseOrder
+
+    w = banked
+    db.session.add(CreditAccount(supplier_company_id=w.supplier_a.id, buyer_company_id=None,
+                                 limit_amount=Decimal("1000"), currency="EUR", payment_terms_days=30,
+                                 block_on_overdue=False))
+    db.session.commit()
+    o = factories.order(w.buyer, w.supplier_a, w.procurement, status="submitted", lines=[("10", "2.50")])
+    credit.check_order(o.id)
+    o = db.session.get(PurchaseOrder, o.id)
+    o = orders.acknowledge(o, w.sales_a, o.lock_version, {})
+    sh = shipping.record_shipment(o, w.sales_a, o.lock_version, {o.lines[0].id: "10"})
+
+    def receive():
+        order = db.session.get(PurchaseOrder, o.id)
+        shipping.receive(order, sh.id, w.procurement, order.lock_version,
+                         {sh.lines[0].id: {"rejected": "3", "reason": "Damaged"}})
+
+    if reject_first:
+        receive()
+    inv = invoices.create_draft(w.accounts_a, shipment_id=sh.id, edits={o.lines[0].id: {"quantity": "7"}})
+    inv = invoices.issue(inv, w.accounts_a, inv.lock_version)
+    if not reject_first:
+        assert credit.reserved_total(w.supplier_a.id, w.buyer.id, "EUR") == Decimal("7.50")
+        receive()
+    assert credit.reserved_total(w.supplier_a.id, w.buyer.id, "EUR") == 0
+    unpaid = credit.unpaid_invoices_total(w.supplier_a.id, w.buyer.id, "EUR")
+    assert unpaid == Decimal(inv.total_gross)
+
+    inv = db.session.get(type(inv), inv.id)
+    invoices.create_credit_note(inv, w.accounts_a, inv.lock_version, quantities={inv.lines[0].id: "2"},
+                                reason="Billed 2 pieces at the wrong price", reason_kind=CreditReason.invoicing_error)
+    assert credit.reserved_total(w.supplier_a.id, w.buyer.id, "EUR") == 0
+    credited = credit.unpaid_invoices_total(w.supplier_a.id, w.buyer.id, "EUR")
+    assert credited < unpaid
+    _model_agrees_with_the_ledger()
+
+    again = invoices.create_draft(w.accounts_a, shipment_id=sh.id)
+    assert sum(Decimal(ln.quantity) for ln in again.lines) == Decimal("2")
+    again = invoices.issue(again, w.accounts_a, again.lock_version)
+    assert credit.reserved_total(w.supplier_a.id, w.buyer.id, "EUR") == 0
+    assert credit.unpaid_invoices_total(w.supplier_a.id, w.buyer.id, "EUR") == credited + Decimal(again.total_gross)
+    _model_agrees_with_the_ledger()
+
+
+def _model_agrees_with_the_ledger():
+    """The model's own reading of the documents (tests/model/helpers.check_exposure) says the same."""
+    import sqlalchemy as sa
+
+    from portal.invoices.models import DocumentKind, Invoice, Payment
+    from portal.orders.models import PurchaseOrder, Shipment
+    from tests.model import helpers
+
+    db.session.expire_all()
+    docs = list(db.session.scalars(sa.select(Invoice)))
+    helpers.check_exposure(list(db.session.scalars(sa.select(PurchaseOrder))),
+                           list(db.session.scalars(sa.select(Shipment))),
+                           [d for d in docs if d.kind == DocumentKind.invoice],
+                           [d for d in docs if d.kind == DocumentKind.credit_note],
+                           list(db.session.scalars(sa.select(Payment))))
