@@ -261,6 +261,12 @@ LETTER_TEXT = {
 }
 
 
+def rate_text(rate) -> str:
+    """A percentage with two to three decimals: 10.15, 2.125, 8.00."""
+    q = Decimal(rate).quantize(Decimal("0.001"))
+    return str(q.quantize(Decimal("0.01"))) if q == q.quantize(Decimal("0.01")) else str(q)
+
+
 def letter_snapshot(inv: Invoice, notice: DunningNotice, terms: dict) -> dict:
     """What the letter prints, as plain values (the PDF renders from this only)."""
     snap = inv.snapshot or {}
@@ -271,9 +277,9 @@ def letter_snapshot(inv: Invoice, notice: DunningNotice, terms: dict) -> dict:
         .order_by(DunningNotice.level)).all()
     interest_line = None
     if notice.interest_rate is not None:
-        interest_line = {"reference_rate": str(terms["reference_rate"]),
+        interest_line = {"reference_rate": rate_text(terms["reference_rate"]),
                          "reference_rate_date": terms["reference_rate_date"].isoformat(),
-                         "points": str(interest.STATUTORY_POINTS), "rate": str(notice.interest_rate),
+                         "points": rate_text(interest.STATUTORY_POINTS), "rate": rate_text(notice.interest_rate),
                          "days": notice.days_late, "amount": str(notice.interest_amount),
                          "base": str(notice.open_amount)}
     total = notice.open_amount + (notice.interest_amount or 0)
