@@ -1,7 +1,7 @@
 """Receivables aging: the supplier's open invoices per customer and currency in buckets of days past due.
 
-One SQL statement groups the open items per (customer, currency) with a conditional SUM per bucket; one more
-gives the totals per currency. The bucket edges are dates computed once from ``as_of`` (so the same SQL runs on
+One SQL statement groups the open items per (customer, currency) with a conditional SUM per bucket; the totals
+per currency add up those grouped rows. The bucket edges are dates computed once from ``as_of`` (so the same SQL runs on
 SQLite and PostgreSQL, and an index on the due date can serve it); nothing is summed per invoice in Python.
 
 Open item = an issued invoice (issued or partially paid) with open = gross − paid − credited > 0. Credit notes
@@ -71,7 +71,7 @@ def _money_row(row, currency: str) -> dict:
 
 def aging(supplier_id: int, as_of: date | None = None, *, buyer_id: int | None = None) -> dict:
     """{"as_of", "customers": [{buyer_company_id, name, currency, <bucket>..., total, disputed, count}],
-    "totals": [{currency, <bucket>..., total, disputed, count}]} — two statements whatever the data."""
+    "totals": [{currency, <bucket>..., total, disputed, count}]} — one statement whatever the data."""
     as_of = as_of or utcnow().date()
     where = [open_items_clause(supplier_id)]
     if buyer_id is not None:
@@ -81,13 +81,18 @@ def aging(supplier_id: int, as_of: date | None = None, *, buyer_id: int | None =
         .join(Company, Company.id == Invoice.buyer_company_id).where(*where)
         .group_by(Invoice.buyer_company_id, Company.display_name, Invoice.currency)
         .order_by(Company.display_name, Invoice.buyer_company_id, Invoice.currency)).all()
-    totals = db.session.execute(
-        sa.select(Invoice.currency, *_bucket_sums(as_of)).where(*where).group_by(Invoice.currency)
-        .order_by(Invoice.currency)).all()
+    customers = [{"buyer_company_id": r.buyer_company_id, "name": r.display_name, **_money_row(r, r.currency)}
+                 for r in per_customer]
+    # The totals per currency add up the grouped rows (one per customer and currency, exact Decimals): the
+    # database reads the invoices once.
+    totals: dict[str, dict] = {}
+    for r in customers:
+        t = totals.setdefault(r["currency"], {"currency": r["currency"], "count": 0,
+                                              **{k: Decimal(0) for k in BUCKET_KEYS + ("total", "disputed")}})
+        for k in BUCKET_KEYS + ("total", "disputed", "count"):
+            t[k] += r[k]
     return {"as_of": as_of, "buckets": [{"key": k, "label": BUCKET_LABELS[k]} for k in BUCKET_KEYS],
-            "customers": [{"buyer_company_id": r.buyer_company_id, "name": r.display_name,
-                           **_money_row(r, r.currency)} for r in per_customer],
-            "totals": [_money_row(r, r.currency) for r in totals]}
+            "customers": customers, "totals": [totals[c] for c in sorted(totals)]}
 
 
 DRILL_LIMIT = 500
