@@ -128,7 +128,8 @@ def settings():
         days = current["days"] + [None] * 3
         form = forms.DunningSettingsForm(
             level1=days[0], level2=days[1], level3=days[2], charge_interest=current["charge_interest"],
-            reference_rate=str(current["reference_rate"]) if current["reference_rate"] is not None else "",
+            reference_rate=(dunning.rate_text(current["reference_rate"])
+                            if current["reference_rate"] is not None else ""),
             reference_rate_date=current["reference_rate_date"].isoformat() if current["reference_rate_date"] else "")
         return render_template("receivables/settings.html", form=form)
     form = forms.DunningSettingsForm()
