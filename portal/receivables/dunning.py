@@ -21,12 +21,13 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal.accounts.models import Role, User
 from portal.audit.services import record as audit
 from portal.credit.ledger import lock_invoice, overdue_clause
 from portal.db import db, utcnow
-from portal.errors import Forbidden, ValidationFailed
+from portal.errors import Conflict, Forbidden, ValidationFailed
 from portal.invoices.models import Invoice, InvoiceSettings
 from portal.locking import retry_on_conflict
 from portal.money import quantize, to_decimal
@@ -134,6 +135,10 @@ def save_settings(actor: User, *, level1="", level2="", level3="", charge_intere
               detail=f"levels {inv_s.reminder_days or 'none'}; interest "
                      + (f"reference {rate} % from {rate_date} + 8 points" if charge_interest else "off"))
         db.session.commit()
+    except (StaleDataError, sa.exc.IntegrityError):
+        db.session.rollback()
+        raise Conflict("Someone else saved the dunning settings at the same moment; reload the page and check "
+                       "them.")
     except Exception:
         db.session.rollback()
         raise
@@ -297,18 +302,6 @@ def letter_snapshot(inv: Invoice, notice: DunningNotice, terms: dict) -> dict:
         "earlier": [{"level": lv, "title": LEVELS[lv], "sent_on": on.isoformat()} for lv, on in earlier],
         "footer_note": snap.get("footer_note", ""),
     }
-
-
-def start_letter_pdf(notice: DunningNotice, actor: User | None = None):
-    """Render a letter again (a failed or missing PDF): a tracked job on the documents queue. Commits."""
-    from portal.jobs import start_tracked
-
-    rec = start_tracked(LETTER_JOB, notice.id, kind="dunning-letter", title=f"{notice.title} (again)",
-                        company_id=notice.supplier_company_id, user_id=getattr(actor, "id", None),
-                        queue="documents")
-    notice.pdf_job_id = rec.id
-    db.session.commit()
-    return rec
 
 
 # --------------------------------------------------------------------------------------------- history

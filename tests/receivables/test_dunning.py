@@ -307,3 +307,21 @@ def test_a_sweep_error_on_one_invoice_does_not_stop_the_others(rw, monkeypatch):
     monkeypatch.setattr(dunning, "letter_snapshot", boom)
     assert dunning.run_dunning() == 1
     assert _notices(bad) == [] and [n.level for n in _notices(good)] == [1]
+
+
+def test_settings_saved_twice_at_once_answer_a_sentence(rw, monkeypatch):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from portal.errors import Conflict
+
+    _save(rw.accounts_a, level1="5", level2="20", level3="40")
+
+    def stale():
+        raise StaleDataError("UPDATE statement on table 'dunning_settings' expected to update 1 row(s); 0 matched")
+
+    monkeypatch.setattr(db.session, "commit", stale)
+    with pytest.raises(Conflict, match="at the same moment"):
+        _save(rw.accounts_a, level1="7")
+    monkeypatch.undo()
+    db.session.expire_all()
+    assert db.session.get(InvoiceSettings, rw.supplier_a.id).reminder_days == "5,20,40"
