@@ -159,13 +159,19 @@ def _candidates(today: date):
         .order_by(Invoice.id)).all()
 
 
-def run_dunning(today: date | None = None) -> int:
-    """The periodic sweep: send every overdue invoice the level it has reached, once. Returns letters sent."""
+MAX_PER_SWEEP = 500  # letters per tick; the rest follow on the next ticks (the tick stays short)
+
+
+def run_dunning(today: date | None = None, limit: int = MAX_PER_SWEEP) -> int:
+    """The periodic sweep: send every overdue invoice the level it has reached, once, at most ``limit`` letters
+    per run (oldest invoice ids first). Returns letters sent."""
     today = today or utcnow().date()
     days_by_supplier: dict[int, list[int]] = {}
     rows = _candidates(today)
     sent = 0
     for inv_id, supplier_id, due, last_level in rows:
+        if sent >= limit:
+            break
         if supplier_id not in days_by_supplier:
             days_by_supplier[supplier_id] = settings_of(supplier_id)["days"]
         level = level_for(days_by_supplier[supplier_id], (today - due).days)

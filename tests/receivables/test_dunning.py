@@ -325,3 +325,12 @@ def test_settings_saved_twice_at_once_answer_a_sentence(rw, monkeypatch):
     monkeypatch.undo()
     db.session.expire_all()
     assert db.session.get(InvoiceSettings, rw.supplier_a.id).reminder_days == "5,20,40"
+
+
+def test_a_sweep_sends_at_most_its_limit_and_the_next_one_the_rest(rw):
+    set_days(rw.supplier_a, "3")
+    invs = [open_invoice(rw, "10.00", days_late=5) for _ in range(5)]
+    assert dunning.run_dunning(limit=3) == 3
+    assert dunning.run_dunning(limit=3) == 2
+    assert dunning.run_dunning(limit=3) == 0
+    assert sorted(n.invoice_id for n in _notices()) == sorted(i.id for i in invs)
