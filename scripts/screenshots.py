@@ -45,6 +45,8 @@ PAGES = [
     ("23-credit-holds", "tobias.wolf@nordstahl.example", "/credit/holds"),
     ("24-statement", "tobias.wolf@nordstahl.example", "/invoices/statement?company_id={hartmann}"),
     ("25-ship-form", "mia.schulz@nordstahl.example", "{order}/ship"),
+    ("26-aging", "tobias.wolf@nordstahl.example", "/receivables/aging"),
+    ("27-dunning-on-invoice-buyer", "lukas.fischer@hartmann.example", "{dunned}"),
 ]
 
 
@@ -69,17 +71,19 @@ def resolve_paths(env) -> dict:
         "          q(sa.select(Company.id).where(Company.display_name=='Nordstahl Fasteners')),\n"
         "          q(sa.select(Invoice.id).where(Invoice.number.is_not(None)).order_by(Invoice.id.desc())),\n"
         "          q(sa.select(Company.id).where(Company.display_name=='Hartmann Maschinenbau')))\n"
+        "    from portal.receivables.models import DunningNotice\n"
+        "    print(q(sa.select(DunningNotice.invoice_id).order_by(DunningNotice.id)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
-    parts = (out.stdout.strip().split() + [""] * 6)[:6]
-    rfq_open, rfq_closed, order, nordstahl, invoice, hartmann = parts
+    parts = (out.stdout.strip().split() + [""] * 7)[:7]
+    rfq_open, rfq_closed, order, nordstahl, invoice, hartmann, dunned = parts
     return {"rfq_open": f"/rfqs/{rfq_open}" if rfq_open else "/rfqs/",
             "quote_form": f"/rfqs/{rfq_open}/quote" if rfq_open else "/rfqs/",
             "comparison": f"/rfqs/{rfq_closed}/comparison" if rfq_closed else "/rfqs/",
             "order": f"/orders/{order}" if order else "/orders/",
             "catalog": f"/catalog/suppliers/{nordstahl}" if nordstahl else "/catalog/",
             "invoice": f"/invoices/{invoice}" if invoice else "/invoices/",
-            "hartmann": hartmann}
+            "hartmann": hartmann, "dunned": f"/invoices/{dunned}" if dunned else "/invoices/"}
 
 
 def main() -> int:

@@ -46,8 +46,9 @@ class SettingsForm(FlaskForm):
     mode = SelectField("Invoice", choices=[("per_shipment", "Per shipment"), ("per_order", "Per order")])
     auto_issue = BooleanField("Issue invoices automatically when a shipment is recorded")
     default_tax_rate = StringField("Default VAT rate (%)", validators=[Length(max=10)])
-    reminder_days = StringField("Send reminders this many days after the due date",
-                                description="Comma separated, e.g. 3,14,30.", validators=[Length(max=50)])
+    reminder_days = StringField("Dunning levels: days after the due date",
+                                description="Up to three, comma separated: payment reminder, first dunning, final "
+                                            "notice, e.g. 3,14,30.", validators=[Length(max=50)])
     footer_note = TextAreaField("Footer note on invoices", validators=[Optional(), Length(max=1000)])
     logo = FileField("Logo (PNG or JPEG, up to 2 MB)")
     remove_logo = BooleanField("Remove the current logo")

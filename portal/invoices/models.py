@@ -1,4 +1,4 @@
-"""Invoices and credit notes (one table, two kinds and series), their lines, payments and reminders."""
+"""Invoices and credit notes (one table, two kinds and series), their lines and payments (dunning: portal.receivables)."""
 from __future__ import annotations
 
 import enum
@@ -63,7 +63,8 @@ class InvoiceSettings(db.Model):
         default=InvoicingMode.per_shipment)
     auto_issue: Mapped[bool] = mapped_column(default=False)  # invoice automatically when a shipment is recorded
     default_tax_rate: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2), default=Decimal("19.00"))
-    reminder_days: Mapped[str] = mapped_column(sa.String(50), default="3,14,30")  # days after the due date
+    # Dunning levels (portal.receivables): days after the due date of level 1 (reminder), 2 (first dunning), 3 (final)
+    reminder_days: Mapped[str] = mapped_column(sa.String(50), default="3,14,30")
     logo_file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"))
     footer_note: Mapped[str] = mapped_column(sa.Text, default="")
 
@@ -211,15 +212,3 @@ class Payment(db.Model):
 
     __table_args__ = (sa.CheckConstraint("amount > 0", name="amount_positive"),)
 
-
-class ReminderSent(db.Model):
-    """One row per (invoice, stage): the reminder sweep sends each stage once."""
-
-    __tablename__ = "invoice_reminders"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    invoice_id: Mapped[int] = mapped_column(sa.ForeignKey("invoices.id"))
-    days_after_due: Mapped[int] = mapped_column()
-    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    __table_args__ = (sa.UniqueConstraint("invoice_id", "days_after_due", name="uq_invoice_reminders_stage"),)

@@ -1,5 +1,5 @@
 """Invoicing: drafts from shipments or orders, issue (gapless numbers, frozen snapshot, PDF job), credit
-notes, payments, approval for payment, overdue reminders and the figures other domains need.
+notes, payments, approval for payment and the figures other domains need.
 
 Rounding rule (the one of portal.money, applied here):
 - a line's net = quantity × unit price × (1 − discount/100), quantized to the currency's minor unit per line;
@@ -34,7 +34,7 @@ from portal.db import db, utcnow
 from portal.errors import Conflict, DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.invoices import numbers
 from portal.invoices.models import (CreditReason, DocumentKind, Invoice, InvoiceLine, InvoiceSettings, InvoicingMode,
-                                    Payment, ReminderSent)
+                                    Payment)
 from portal.invoices.quantities import (SHIPPING, _uninvoiced_shipments_where, check_quantities,  # noqa: F401
                                         fully_invoiced, proposal, qty_text, shipping_billed, shipping_to_bill,
                                         uninvoiced_shipment_ids, uninvoiced_shipments, uninvoiced_shipments_count)
@@ -797,11 +797,11 @@ def save_settings(actor: User, *, mode: str, auto_issue: bool, default_tax_rate,
     try:
         days = sorted({int(x) for x in (reminder_days or "").replace(" ", "").split(",") if x})
     except ValueError:
-        raise ValidationFailed("Reminder days: whole numbers separated by commas, e.g. 3,14,30.",
+        raise ValidationFailed("Dunning days: whole numbers separated by commas, e.g. 3,14,30.",
                                errors={"reminder_days": "e.g. 3,14,30"})
-    if any(d < 0 or d > 365 for d in days) or len(days) > 6:
-        raise ValidationFailed("Reminder days: up to six numbers between 0 and 365.",
-                               errors={"reminder_days": "0 to 365."})
+    if any(d < 0 or d > 365 for d in days) or len(days) > 3:
+        raise ValidationFailed("Dunning days: up to three numbers between 0 and 365 (reminder, first dunning, "
+                               "final notice).", errors={"reminder_days": "Up to three, 0 to 365."})
     s = db.session.get(InvoiceSettings, actor.company_id)
     if s is None:
         s = InvoiceSettings(supplier_company_id=actor.company_id)
@@ -865,56 +865,7 @@ def auto_invoice_shipment(shipment_id: int) -> Invoice | None:
 # (portal.credit.ledger), imported above and kept importable from here.
 
 
-# --------------------------------------------------------------------------------------------- reminders
-
-def send_overdue_reminders(today: date | None = None) -> int:
-    """The periodic sweep: one reminder per (invoice, stage) on the supplier's schedule (days after due).
-
-    Idempotent: the ReminderSent row (unique per stage) is inserted in the same transaction as the
-    notifications; a second run — or a concurrent one, which hits the unique constraint — sends nothing.
-    Only the latest due stage is sent (an invoice found 30 days overdue gets the 30-day reminder, not three).
-    Returns how many reminders were sent."""
-    from portal.notifications.services import notify_company
-
-    today = today or utcnow().date()
-    sent = 0
-    settings = {s.supplier_company_id: s for s in db.session.scalars(sa.select(InvoiceSettings))}
-    rows = db.session.execute(
-        sa.select(Invoice.id, Invoice.supplier_company_id, Invoice.due_date).where(_overdue_clause(today))
-        .order_by(Invoice.id)).all()
-    for inv_id, supplier_id, due in rows:
-        s = settings.get(supplier_id)
-        days = [int(x) for x in ((s.reminder_days if s else "3,14,30") or "").split(",") if x.strip()]
-        late = (today - due).days
-        stages = [d for d in days if d <= late]
-        if not stages:
-            continue
-        stage = max(stages)
-        if db.session.scalar(sa.select(ReminderSent.id).where(ReminderSent.invoice_id == inv_id,
-                                                              ReminderSent.days_after_due >= stage)):
-            continue
-        try:
-            with db.session.begin_nested():
-                db.session.add(ReminderSent(invoice_id=inv_id, days_after_due=stage))
-                db.session.flush()
-        except sa.exc.IntegrityError:
-            continue
-        inv = db.session.get(Invoice, inv_id)
-        text = (f"{label(inv)} of {amount_text(inv.total_gross, inv.currency)} was due on "
-                f"{inv.due_date.isoformat()} ({late} days ago); {amount_text(inv.open_amount, inv.currency)} "
-                "is still open.")
-        notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice-reminder",
-                       title=f"Payment reminder: {label(inv)} from {inv.supplier.display_name}",
-                       body=text + " Please arrange payment.", link=invoice_link(inv))
-        notify_company(inv.supplier_company_id, [Role.accounts], kind="invoice-reminder", mail=False,
-                       title=f"Reminder sent to {inv.buyer.display_name} for {label(inv)}", body=text,
-                       link=invoice_link(inv))
-        audit("invoice", inv.id, "reminder sent", company_id=inv.supplier_company_id,
-              detail=f"{stage} days after due")
-        db.session.commit()
-        sent += 1
-    db.session.commit()
-    return sent
+# Overdue reminders became dunning levels: portal.receivables.dunning (the periodic sweep run_dunning).
 
 
 # --------------------------------------------------------------------------------------------- lists

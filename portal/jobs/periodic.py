@@ -15,7 +15,7 @@ TICK_SECONDS = 30
 SWEEPS: list[str] = [
     "portal.rfq.services.close_due_rfqs",
     "portal.quotes.services.expire_due_quotes",
-    "portal.invoices.services.send_overdue_reminders",
+    "portal.receivables.dunning.run_dunning",
     "portal.orders.approvals.escalate_waiting_orders",
     # last: enqueue work the database waits for but Redis lost (Redis was down) or a dead worker abandoned
     "portal.jobs.reconcile.reconcile",

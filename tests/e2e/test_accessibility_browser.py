@@ -44,7 +44,8 @@ def _pages(world):
                              "/catalog/suppliers", "/notifications/", "/account", "/account/tokens/"]),
         (world.sales_a, ["/dashboard", "/rfqs/", f"/rfqs/{r.id}", f"/rfqs/{r.id}/quote", f"/orders/{o.id}",
                          "/catalog/"]),
-        (world.accounts_a, ["/dashboard", "/invoices/", "/credit/accounts", "/credit/holds"]),
+        (world.accounts_a, ["/dashboard", "/invoices/", "/credit/accounts", "/credit/holds", "/receivables/aging",
+                            "/receivables/settings", "/receivables/letters"]),
         (world.buyer_admin, ["/company/members", "/company/"]),
     ]
 

@@ -373,7 +373,9 @@ def test_auto_issue_on_shipment_is_idempotent(shipped, iw):
 
 
 def test_overdue_reminders_once_per_stage(shipped, iw):
+    """The reminder stages are dunning levels now (portal.receivables.dunning; more in tests/receivables)."""
     from portal.notifications.models import Notification
+    from portal.receivables.dunning import run_dunning
 
     order, sh = shipped
     inv = issued_for(iw, shipment=sh)
@@ -381,16 +383,16 @@ def test_overdue_reminders_once_per_stage(shipped, iw):
     db.session.execute(sa.update(Invoice).where(Invoice.id == inv.id)
                        .values(due_date=utcnow().date() - timedelta(days=2)))
     db.session.commit()
-    assert services.send_overdue_reminders() == 0  # 2 days late: no stage yet
+    assert run_dunning() == 0  # 2 days late: no stage yet
     db.session.execute(sa.update(Invoice).where(Invoice.id == inv.id)
                        .values(due_date=utcnow().date() - timedelta(days=15)))
     db.session.commit()
     before = db.session.scalar(sa.select(sa.func.count(Notification.id)))
-    assert services.send_overdue_reminders() == 1
-    assert services.send_overdue_reminders() == 0  # second run: nothing
+    assert run_dunning() == 1
+    assert run_dunning() == 0  # second run: nothing
     notes = db.session.scalars(sa.select(Notification).where(Notification.kind == "invoice-reminder")).all()
     assert {n.user_id for n in notes} == {iw.buyer_accounts.id, iw.accounts_a.id}
     assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == before + 2
     today = utcnow().date()
-    assert services.send_overdue_reminders(today + timedelta(days=16)) == 1  # the 30-day stage, once
-    assert services.send_overdue_reminders(today + timedelta(days=16)) == 0
+    assert run_dunning(today + timedelta(days=16)) == 1  # the 30-day stage, once
+    assert run_dunning(today + timedelta(days=16)) == 0
