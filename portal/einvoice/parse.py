@@ -195,7 +195,14 @@ class _Reader:
                 vat_category=self.text(item, st + "ram:ApplicableTradeTax/ram:CategoryCode"),
                 vat_rate=self.dec(item, st + "ram:ApplicableTradeTax/ram:RateApplicablePercent", "Line VAT rate",
                                   "BR-CO-04", required=False, line=lid),
-                item_id=self.text(item, "ram:SpecifiedTradeProduct/ram:SellerAssignedID"), allowance=allowances))
+                item_id=self.text(item, "ram:SpecifiedTradeProduct/ram:SellerAssignedID"), allowance=allowances,
+                allowance_percent=self.dec(item, st + "ram:SpecifiedTradeAllowanceCharge[ram:ChargeIndicator/"
+                                           "udt:Indicator='false']/ram:CalculationPercent", "Line allowance %",
+                                           "BR-41", required=False, line=lid)))
+            if item.xpath(st + "ram:SpecifiedTradeAllowanceCharge[ram:ChargeIndicator/udt:Indicator='true']",
+                          namespaces=self.NS):
+                self.problem("Line charge (BG-28)", "BG-28", "Line charges are not supported by the import; "
+                             "invoice them as a line of their own.", lid)
         taxes = [TaxSubtotal(category=self.text(t, "ram:CategoryCode"),
                              rate=self.dec(t, "ram:RateApplicablePercent", "VAT rate (BT-119)", "BR-48", required=False),
                              basis=self.dec(t, "ram:BasisAmount", "VAT taxable amount (BT-116)", "BR-45"),
@@ -272,7 +279,13 @@ class _Reader:
                 vat_category=self.text(item, "cac:Item/cac:ClassifiedTaxCategory/cbc:ID"),
                 vat_rate=self.dec(item, "cac:Item/cac:ClassifiedTaxCategory/cbc:Percent", "Line VAT rate",
                                   "BR-CO-04", required=False, line=lid),
-                item_id=self.text(item, "cac:Item/cac:SellersItemIdentification/cbc:ID"), allowance=allowances))
+                item_id=self.text(item, "cac:Item/cac:SellersItemIdentification/cbc:ID"), allowance=allowances,
+                allowance_percent=self.dec(item, "cac:AllowanceCharge[cbc:ChargeIndicator='false']/"
+                                           "cbc:MultiplierFactorNumeric", "Line allowance %", "BR-41",
+                                           required=False, line=lid)))
+            if item.xpath("cac:AllowanceCharge[cbc:ChargeIndicator='true']", namespaces=self.NS):
+                self.problem("Line charge (BG-28)", "BG-28", "Line charges are not supported by the import; "
+                             "invoice them as a line of their own.", lid)
         taxes = [TaxSubtotal(category=self.text(t, "cac:TaxCategory/cbc:ID"),
                              rate=self.dec(t, "cac:TaxCategory/cbc:Percent", "VAT rate (BT-119)", "BR-48",
                                            required=False),
