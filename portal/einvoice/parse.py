@@ -22,6 +22,10 @@ MAX_BYTES = 10 * 1024 * 1024
 XML_NAMES = ("factur-x.xml", "zugferd-invoice.xml", "ZUGFeRD-invoice.xml", "xrechnung.xml")
 
 
+DTD_REFUSED = ("The XML declares a DTD or entities (<!DOCTYPE>); e-invoices never do, and entities are not expanded "
+               "here. Send the invoice without it.")
+
+
 class ImportRefused(ValidationFailed):
     """The file cannot be read as an EN 16931 e-invoice at all."""
 
@@ -43,16 +47,20 @@ def parse_tree(xml: bytes):
     if len(xml) > MAX_BYTES:
         raise ImportRefused(f"The XML is {len(xml) // (1024 * 1024)} MB; e-invoices up to "
                             f"{MAX_BYTES // (1024 * 1024)} MB are accepted.")
+    head = xml[:4096]
+    if b"<!DOCTYPE" in head or "<!DOCTYPE".encode("utf-16-le") in head or "<!DOCTYPE".encode("utf-16-be") in head:
+        raise ImportRefused(DTD_REFUSED)
     try:
         root = etree.fromstring(xml, parser=safe_parser())
     except etree.XMLSyntaxError as exc:
+        if "entity" in str(exc).lower():
+            raise ImportRefused(DTD_REFUSED)
         raise ImportRefused(f"The file is not well-formed XML ({exc.msg or exc}).")
     if root is None:
         raise ImportRefused("The file is empty.")
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise ImportRefused("The XML declares a DTD (<!DOCTYPE>); e-invoices never do, and entities are not "
-                            "expanded here. Send the invoice without it.")
+        raise ImportRefused(DTD_REFUSED)
     return root
 
 

@@ -86,7 +86,8 @@ def make_snapshot(lines, *, currency="EUR", kind="invoice", seller=None, buyer=N
                           for b in breakdown],
         "total_net": str(inv.total_net), "total_tax": str(inv.total_tax), "total_gross": str(inv.total_gross),
         "reverse_charge": reverse_charge, "reverse_charge_note": REVERSE_CHARGE_NOTE if reverse_charge else "",
-        "notes": "", "footer_note": "", "logo_file_id": None,
+        "notes": "", "footer_note": "", "logo_file_id": None, "credit_reason": None, "locale": "en_GB",
+        "timezone": "Europe/Berlin",
     }
     if old:  # a snapshot frozen before the e-invoice fields existed
         for p in (snap["seller"], snap["buyer"]):
