@@ -134,3 +134,25 @@ def test_old_snapshot_without_einvoice_fields_still_exports(shipped, iw, en16931
     assert_valid(en16931, cii.to_xml(doc), "old snapshot")
     assert Decimal(snap["total_gross"]) == db.session.get(Invoice, inv.id).total_gross
     assert services.filename(inv, "ubl").endswith("-ubl.xml")
+
+
+def test_zip_export_carries_the_einvoices(shipped, iw, login, en16931):
+    import io
+    import zipfile
+
+    import sqlalchemy as sa
+
+    from portal.jobs.models import JobRecord
+    from portal.jobs.queue import resolve
+
+    order, sh = shipped
+    inv = issued_for(iw, shipment=sh)
+    c = login(iw.buyer_accounts)
+    assert c.post("/invoices/export.zip", data={"status": "issued"}).status_code == 302
+    rec = db.session.scalar(sa.select(JobRecord).where(JobRecord.kind == "invoice-zip"))
+    resolve(rec.func)(*rec.args, rec.id)
+    db.session.expire_all()
+    rec = db.session.get(JobRecord, rec.id)
+    zf = zipfile.ZipFile(io.BytesIO(c.get(f"/files/{rec.result_file_id}").data))
+    for fmt in ("cii", "ubl"):
+        assert_valid(en16931, zf.read(f"e-invoices/{inv.number}-{fmt}.xml"), fmt)
