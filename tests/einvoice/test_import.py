@@ -215,3 +215,11 @@ def test_import_pages_preview_then_confirm(shipped, iw, login):
     big = c.post("/einvoices/import", data={"files": [(io.BytesIO(b"x" * (20 * 1024 * 1024)), "junk.xml")]},
                  content_type="multipart/form-data")
     assert big.status_code == 413 and b"too large" in big.data
+
+
+def test_xsd_errors_are_named(shipped, iw):
+    order, _ = shipped
+    bad = erp_ubl(iw, order).replace(b"<cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>",
+                                      b"<cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode><cbc:Bogus>1</cbc:Bogus>")
+    p = _refused(iw.accounts_a, bad, "[XSD]", "ubl-2.1-invoice", "Bogus")
+    assert any(pr["rule"] == "XSD" for pr in p.problems)
