@@ -26,6 +26,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PG = os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS = "redis://127.0.0.1:6379/14"
 
 
 def rate(n, seconds):
@@ -44,12 +45,16 @@ def main():
         c.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = sa.engine.make_url(PG).set(database=name).render_as_string(hide_password=False)
     tmp = tempfile.mkdtemp(prefix="bench-einv-")
-    os.environ.update(PORTAL_DATABASE_URL=url, PORTAL_INSTANCE_PATH=tmp, PORTAL_JOBS_MODE="inline")
+    # The PDF jobs of the imported invoices are queued on a private Redis database (no worker runs them here).
+    os.environ.update(PORTAL_DATABASE_URL=url, PORTAL_INSTANCE_PATH=tmp, PORTAL_JOBS_MODE="rq", REDIS_URL=REDIS)
+    from redis import Redis
+
+    Redis.from_url(REDIS).flushdb()
     from flask_migrate import upgrade
 
     from portal import create_app
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "JOBS_MODE": "inline",
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "JOBS_MODE": "rq", "REDIS_URL": REDIS,
                       "UPLOAD_FOLDER": os.path.join(tmp, "files")})
     try:
         with app.app_context():
@@ -63,6 +68,7 @@ def main():
             db.engine.dispose()
         with admin.connect() as c:
             c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        Redis.from_url(REDIS).flushdb()
 
 
 def run(a):
