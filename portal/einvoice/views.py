@@ -68,9 +68,17 @@ def _pending_dir() -> Path:
 
 def _hold(data: bytes, filename: str) -> str:
     """Keep the uploaded bytes (not in the database) until the person confirms; a signed token names them."""
+    import time
+
     digest = hashlib.sha256(data).hexdigest()
     d = _pending_dir()
     d.mkdir(parents=True, exist_ok=True)
+    for old in d.iterdir():  # previews older than a token's life are gone for good
+        try:
+            if old.stat().st_mtime < time.time() - PENDING_MAX_AGE:
+                old.unlink()
+        except OSError:
+            pass
     path = d / digest
     if not path.exists():
         path.write_bytes(data)
@@ -136,6 +144,7 @@ def import_confirm():
         p = importing.preview(current_user, data, name)
         flash(exc.message, "danger")
         return render_template("einvoice/import.html", previews=[(p, None)]), 422
+    (_pending_dir() / hashlib.sha256(data).hexdigest()).unlink(missing_ok=True)
     flash(f"Invoice {inv.number} imported and matched to order {inv.buyer_reference}.", "success")
     return redirect(url_for("invoices.detail", inv_id=inv.id))
 
