@@ -227,3 +227,19 @@ def test_xsd_errors_are_named(shipped, iw):
                                       b"<cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode><cbc:Bogus>1</cbc:Bogus>")
     p = _refused(iw.accounts_a, bad, "[XSD]", "ubl-2.1-invoice", "Bogus")
     assert any(pr["rule"] == "XSD" for pr in p.problems)
+
+
+def test_imported_invoice_gets_a_portal_credit_note_and_its_own_einvoices(shipped, iw, en16931):
+    from portal.einvoice import services
+
+    order, _ = shipped
+    inv = importing.import_file(iw.accounts_a, erp_ubl(iw, order), "erp.xml")
+    for fmt in ("cii", "ubl"):
+        assert_valid(en16931, services.xml_for(inv, fmt), f"imported {fmt}")
+    cn = invoice_services.create_credit_note(inv, iw.accounts_a, inv.lock_version, quantities={inv.lines[0].id: "4"},
+                                             reason="4 bolts bent", reason_kind="returned")
+    assert cn.series == "CRN" and cn.total_gross == Decimal("11.90")
+    ubl_cn = services.xml_for(cn, "ubl")
+    assert_valid(en16931, ubl_cn, "credit note of an imported invoice")
+    assert b"ERP-2026-4711" in ubl_cn  # the preceding invoice is the supplier's own number
+    assert db.session.get(Invoice, inv.id).credited_amount == Decimal("11.90")
