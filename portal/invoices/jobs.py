@@ -93,6 +93,15 @@ def invoice_zip_job(company_id: int, filters: dict, record_id: int) -> int:
                 zf.writestr(f"{name}.pdf", read_bytes(db.session.get(StoredFile, inv.pdf_file_id)))
             else:
                 missing.append(f"{name}\t{'draft' if inv.status == InvoiceStatus.draft else 'PDF not ready'}")
+            if inv.status != InvoiceStatus.draft:  # the EN 16931 e-invoices beside the PDF (portal.einvoice)
+                from portal.einvoice.services import xml_for
+                from portal.errors import DomainError
+
+                for fmt in ("cii", "ubl"):
+                    try:
+                        zf.writestr(f"e-invoices/{name}-{fmt}.xml", xml_for(inv, fmt))
+                    except DomainError as exc:
+                        missing.append(f"{name}-{fmt}.xml\t{exc.message}")
             done += 1
             if done % ZIP_PROGRESS_EVERY == 0 and total:
                 set_progress(record_id, int(95 * done / total))

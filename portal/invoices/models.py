@@ -81,6 +81,8 @@ class Invoice(TimestampMixin, db.Model):
     supplier_company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"))
     buyer_company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"))
     # Assigned only at issue: series INV (invoices) / CRN (credit notes), per supplier and year, gapless.
+    # EXT: an e-invoice imported from the supplier's own system (portal.einvoice): ``number`` is the supplier's
+    # own number (unique per supplier like every number), year and sequence stay empty.
     series: Mapped[str] = mapped_column(sa.String(8))
     year: Mapped[int | None] = mapped_column()
     sequence: Mapped[int | None] = mapped_column()
@@ -110,6 +112,10 @@ class Invoice(TimestampMixin, db.Model):
     snapshot: Mapped[dict | None] = mapped_column(sa.JSON)
     pdf_file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"))
     pdf_job_id: Mapped[int | None] = mapped_column(sa.ForeignKey("job_records.id"))
+    # The Factur-X PDF (PDF/A-3 with the CII XML), rendered on first request (portal.einvoice.jobs).
+    facturx_file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"))
+    # Imported e-invoices: the supplier's original file (Factur-X PDF, CII or UBL XML) with its SHA-256.
+    source_file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"))
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -139,7 +145,7 @@ class Invoice(TimestampMixin, db.Model):
         sa.CheckConstraint("paid_amount >= 0 AND credited_amount >= 0", name="paid_nonneg"),
         sa.CheckConstraint("paid_amount + credited_amount <= total_gross", name="not_overpaid"),
         sa.CheckConstraint("(number IS NULL) = (status = 'draft')", name="number_iff_issued"),
-        sa.CheckConstraint("series IN ('INV', 'CRN')", name="series_known"),
+        sa.CheckConstraint("series IN ('INV', 'CRN', 'EXT')", name="series_known"),
         sa.CheckConstraint(CREDIT_REASON_CHECK, name="credit_reason_kind"),
     )
 

@@ -332,7 +332,10 @@ def delete_draft(inv: Invoice, actor: User, expected_lock_version) -> None:
 
 def _party(c: Company, *, bank: bool = False) -> dict:
     d = {"legal_name": c.legal_name, "display_name": c.display_name, "address": c.address_lines,
-         "country": c.country, "vat_number": c.vat_number or ""}
+         "country": c.country, "vat_number": c.vat_number or "",
+         # structured, for the EN 16931 e-invoice (portal.einvoice); older snapshots have "address" only
+         "street": c.address_line1 or "", "street2": c.address_line2 or "", "postcode": c.postcode or "",
+         "city": c.city or ""}
     if bank:
         d.update(iban=c.iban or "", bic=c.bic or "", bank_name=c.bank_name or "")
     return d
@@ -349,6 +352,12 @@ def build_snapshot(inv: Invoice, breakdown: list[dict]) -> dict:
     settings = settings_for(inv.supplier_company_id)
     corrects = db.session.get(Invoice, inv.corrects_invoice_id) if inv.corrects_invoice_id else None
     is_cn = inv.kind == DocumentKind.credit_note
+    from portal.einvoice import codes as ecodes
+    from portal.einvoice.models import routing_id
+
+    def category(rate) -> str:  # EN 16931 VAT category (BT-151/BT-118): K for intra-EU supply, S, Z
+        return ecodes.vat_category(rate, reverse_charge=inv.reverse_charge)
+
     return {
         "document": inv.kind.value,
         "title": "Credit note" if is_cn else "Invoice",
@@ -363,6 +372,7 @@ def build_snapshot(inv: Invoice, breakdown: list[dict]) -> dict:
         "seller": _party(inv.supplier, bank=True),
         "buyer": _party(inv.buyer),
         "buyer_reference": inv.buyer_reference or "",
+        "buyer_routing_id": routing_id(inv.buyer_company_id),  # BT-10 when the buyer set one (Leitweg-ID)
         "order": ({"po_number": order.po_number, "supplier_order_number": order.supplier_order_number or ""}
                   if order else None),
         "shipment": {"number": shipment.number, "shipped_at": _s(shipment.shipped_at.date())} if shipment else None,
@@ -372,8 +382,11 @@ def build_snapshot(inv: Invoice, breakdown: list[dict]) -> dict:
         "lines": [{"position": ln.position, "sku": ln.sku or "", "description": ln.description,
                    "quantity": _s(ln.quantity), "unit": ln.unit, "unit_price": _s(ln.unit_price),
                    "discount_percent": _s(ln.discount_percent), "tax_rate": _s(ln.tax_rate),
-                   "net_amount": _s(ln.net_amount)} for ln in inv.lines],
-        "tax_breakdown": [{"rate": _s(b["rate"]), "net": _s(b["net"]), "tax": _s(b["tax"])} for b in breakdown],
+                   "net_amount": _s(ln.net_amount), "charge": ln.charge,
+                   "unit_code": ecodes.unit_code(ln.unit), "vat_category": category(ln.tax_rate)}
+                  for ln in inv.lines],
+        "tax_breakdown": [{"rate": _s(b["rate"]), "net": _s(b["net"]), "tax": _s(b["tax"]),
+                           "category": category(b["rate"])} for b in breakdown],
         "total_net": _s(inv.total_net),
         "total_tax": _s(inv.total_tax),
         "total_gross": _s(inv.total_gross),

@@ -76,7 +76,7 @@ def test_issue_assigns_number_snapshot_due_date_and_pdf_job(shipped, iw):
     assert snap["number"] == inv.number and snap["total_gross"] == "1154.30"
     assert snap["seller"]["iban"] == "DE89370400440532013000" and snap["buyer"]["vat_number"] == "DE129273398"
     assert snap["buyer_reference"] == order.po_number and snap["shipment"]["number"] == sh.number
-    assert snap["tax_breakdown"] == [{"rate": "19.00", "net": "970.00", "tax": "184.30"}]
+    assert snap["tax_breakdown"] == [{"rate": "19.00", "net": "970.00", "tax": "184.30", "category": "S"}]
     assert inv.pdf_job_id is not None
     second = issued_for(iw, order=factories.order(iw.buyer, iw.supplier_a, iw.procurement, status="acknowledged")
                         and ship(factories.order(iw.buyer, iw.supplier_a, iw.procurement, status="acknowledged"),
