@@ -1,11 +1,17 @@
 """Shared API pieces: the blueprint, auth hook, problem+json, pagination and common schemas."""
 from __future__ import annotations
 
-from flask import current_app, g, jsonify, request, url_for
+import functools
+import json
+from http import HTTPStatus
+
+from flask import current_app, g, jsonify, make_response, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from portal.api.auth import Unauthorized, authenticate_request, problem_body, rate_limit_key
+from portal.api.auth import (MalformedRequest, Unauthorized, authenticate_request, idempotent, problem_body,
+                             rate_limit_key)
+from portal.api.spec import RATE_LIMIT_HEADERS
 from portal.errors import DomainError
 from portal.extensions import csrf
 from portal.ratelimit import counters
@@ -28,22 +34,184 @@ def section_name(blueprint_name: str) -> str:
     return words[:1].upper() + words[1:]
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def camel(name: str) -> str:
+    """list_orders -> listOrders (the operationId of a view function)."""
+    head, *rest = name.strip("_").split("_")
+    return head + "".join(w[:1].upper() + w[1:] for w in rest)
+
+
+def problems(*statuses: int):
+    """Declare problem statuses an operation can answer with beyond the ones every operation of its kind gets
+    (e.g. 404 for a list filtered by a company id)."""
+
+    def deco(view):
+        view._extra_problems = set(getattr(view, "_extra_problems", set())) | set(statuses)
+        return view
+
+    return deco
+
+
+def created(endpoint: str, **params: str):
+    """A 201 answer's Location: the URL of ``endpoint`` built with each parameter read from the answer's JSON
+    body (a slash-separated path such as ``"id"`` or ``"award/rfq_id"``). Documented as the Location header and
+    as OpenAPI links to the operations under that URL (schemathesis' stateful phase follows them)."""
+
+    def deco(view):
+        view._location = (endpoint, params)
+        return view
+
+    return deco
+
+
+def links(**named: dict):
+    """Extra OpenAPI links from the success answer: ``links(receiveShipment={"shipment_id": "id"})``."""
+
+    def deco(view):
+        view._links = {**getattr(view, "_links", {}), **named}
+        return view
+
+    return deco
+
+
+def not_idempotent(view):
+    """Opt a write out of Idempotency-Key handling (nothing in the portal uses this yet)."""
+    view._not_idempotent = True
+    return view
+
+
+def _dig(body, path: str):
+    for part in path.split("/"):
+        if not isinstance(body, dict):
+            return None
+        body = body.get(part)
+    return body
+
+
+def _with_location(view, location):
+    endpoint, params = location
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        resp = make_response(view(*args, **kwargs))
+        if resp.status_code == 201 and "Location" not in resp.headers and resp.is_json:
+            body = resp.get_json(silent=True)
+            values = {k: _dig(body, path) for k, path in params.items()}
+            if all(v is not None for v in values.values()):
+                resp.headers["Location"] = url_for(endpoint, **values)
+        return resp
+
+    return wrapped
+
+
+def _query_names(view) -> set[str] | None:
+    names: set[str] = set()
+    for param in (getattr(view, "_apidoc", {}).get("arguments") or {}).get("parameters", []):
+        if param.get("in") != "query":
+            continue
+        schema = param["schema"]
+        schema = schema() if isinstance(schema, type) else schema
+        names |= {f.data_key or n for n, f in schema.fields.items() if not f.dump_only}
+    return names
+
+
+def _takes_json(view) -> bool:
+    return any(p.get("in") == "json" for p in
+               (getattr(view, "_apidoc", {}).get("arguments") or {}).get("parameters", []))
+
+
 class ApiBlueprint(Blueprint):
-    """A resource blueprint whose operations are tagged with its readable section name, not its name."""
+    """A resource blueprint with the API's conventions built in, so every operation added to it gets them:
+
+    * operations are tagged with the blueprint's readable section name, and their operationId is the view
+      function's name in camelCase (``list_orders`` -> ``listOrders``; ``@bp.doc(operationId=...)`` overrides);
+    * every operation declares the problem+json statuses of its kind: 400, 401, 403, 429 always; 404 with a path
+      id and on writes; 409, 413, 422 on writes, 415 when it takes a JSON body; 422 when it takes query
+      parameters; more with :func:`problems`;
+    * every write (POST/PUT/PATCH/DELETE) is idempotent with an ``Idempotency-Key`` header (declared);
+    * 201 answers carry a ``Location`` (:func:`created`), 2xx answers the rate-limit headers;
+    * unknown query parameters are refused (400), a body that is not JSON (415) or malformed JSON (400) too.
+    """
 
     def __init__(self, name: str, import_name: str, *, tag: str | None = None, **kwargs):
         super().__init__(name, import_name, **kwargs)
         self.tag = tag or section_name(name)
+        self._prepare_doc_cbks.append(self._prepare_portal_doc)
+        self.portal_ops: dict[str, dict] = {}  # endpoint -> what the request checks need to know
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None, provide_automatic_options=None, *,
+                     parameters=None, tags=None, **options):
+        methods = {m.upper() for m in options.get("methods", ("GET",))}
+        info = {"name": view_func.__name__, "path_params": "<" in rule, "query": _query_names(view_func),
+                "json_body": _takes_json(view_func), "extra": set(getattr(view_func, "_extra_problems", ())),
+                "location": getattr(view_func, "_location", None), "links": getattr(view_func, "_links", {}),
+                "write": bool(methods & WRITE_METHODS), "idempotent": False}
+        if info["location"]:
+            view_func = _with_location(view_func, info["location"])
+        if info["write"] and not getattr(view_func, "_not_idempotent", False):
+            if not getattr(view_func, "_idempotent", False):
+                view_func = idempotent(view_func)
+            info["idempotent"] = True
+        super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, parameters=parameters,
+                             tags=tags, **options)
+        endpoint = self._endpoints[-1]
+        self.portal_ops[endpoint] = info
+        for method, doc in self._docs[endpoint].items():
+            if method != "parameters":
+                doc["portal"] = info
 
     def _store_endpoint_docs(self, endpoint, obj, parameters, tags, **options):
         return super()._store_endpoint_docs(endpoint, obj, parameters,
                                             tags if tags is not None else [self.tag], **options)
+
+    def _prepare_portal_doc(self, doc, doc_info, *, api, app, spec, method, **kwargs):
+        info = doc_info.get("portal")
+        if not info:
+            return doc
+        doc["operationId"] = camel(info["name"])
+        responses = {str(k): v for k, v in (doc.get("responses") or {}).items()}
+        statuses = {400, 401, 403, 429} | info["extra"]
+        if info["path_params"] or info["write"]:
+            statuses.add(404)
+        if info["write"]:
+            statuses |= {409, 413, 422}
+        if info["json_body"]:
+            statuses.add(415)
+        if info["query"]:
+            statuses.add(422)
+        for status in sorted(statuses):
+            responses.setdefault(str(status), HTTPStatus(status).name)
+        for status, resp in responses.items():
+            if not status.startswith("2") or not isinstance(resp, dict):
+                continue
+            headers = resp.setdefault("headers", {})
+            for name in RATE_LIMIT_HEADERS:
+                headers.setdefault(name, {"$ref": f"#/components/headers/{name}"})
+            if info["idempotent"]:
+                headers.setdefault("Idempotent-Replayed", {"$ref": "#/components/headers/IdempotentReplayed"})
+            if status == "201":
+                headers.setdefault("Location", {"$ref": "#/components/headers/Location"})
+            if status == "202":
+                headers.setdefault("Retry-After", {"$ref": "#/components/headers/RetryAfter"})
+            if info["location"] and status == "201":
+                endpoint, params = info["location"]
+                resp["x-portal-location"] = {"endpoint": endpoint, "parameters": params}
+            if info["links"] and status.startswith("2"):
+                resp["x-portal-links"] = info["links"]
+        doc["responses"] = dict(sorted(responses.items()))
+        if info["idempotent"]:
+            doc.setdefault("parameters", []).append("IdempotencyKey")
+        return doc
 
 
 def make_blueprint(name: str, description: str, tag: str | None = None) -> Blueprint:
     bp = ApiBlueprint(name, __name__, url_prefix="/api/v1", description=description, tag=tag)
     csrf.exempt(bp)
     bp.before_request(_auth)
+    bp.before_request(_check_request)
+    bp.after_request(_rate_limit_headers)
     bp.register_error_handler(DomainError, domain_error)
     return bp
 
@@ -51,6 +219,61 @@ def make_blueprint(name: str, description: str, tag: str | None = None) -> Bluep
 class RateLimited(DomainError):
     status = 429
     title = "Too many requests"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    title = "Unsupported media type"
+
+
+def _operation_info() -> dict | None:
+    if not request.endpoint or not request.blueprint:
+        return None
+    bp = current_app.blueprints.get(request.blueprint)
+    return getattr(bp, "portal_ops", {}).get(request.endpoint.rsplit(".", 1)[-1])
+
+
+def _check_request():
+    """Refuse, before the operation runs, what it cannot read: unknown query parameters (as unknown body fields
+    are refused), a body that is not JSON, malformed JSON."""
+    info = _operation_info()
+    if info is None:
+        return
+    allowed = info["query"] or set()
+    unknown = sorted(set(request.args) - allowed)
+    if unknown:
+        takes = ", ".join(sorted(allowed)) or "none"
+        raise MalformedRequest(f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: "
+                               f"{', '.join(unknown)[:300]}. This operation takes: {takes}.",
+                               errors={k[:100]: "Unknown parameter." for k in unknown[:20]})
+    if info["json_body"] and request.method in WRITE_METHODS:
+        body = request.get_data(cache=True)
+        if not body:
+            return
+        if not request.is_json:
+            raise UnsupportedMediaType(
+                f"Send the body as JSON with the header 'Content-Type: application/json' (this request said "
+                f"{(request.mimetype or 'nothing')[:100]!r}).")
+        try:
+            json.loads(body)
+        except UnicodeDecodeError:
+            raise MalformedRequest("The request body is not valid JSON: it is not UTF-8 text.") from None
+        except ValueError as exc:
+            where = f" at line {exc.lineno}, column {exc.colno}" if hasattr(exc, "lineno") else ""
+            reason = getattr(exc, "msg", str(exc))
+            raise MalformedRequest(f"The request body is not valid JSON{where}: {reason}.") from None
+        except RecursionError:
+            raise MalformedRequest("The request body is nested too deeply.") from None
+
+
+def _rate_limit_headers(resp):
+    figures = getattr(g, "rate_limit", None)
+    if figures is not None:
+        limit, remaining, reset = figures
+        resp.headers["RateLimit-Limit"] = str(limit)
+        resp.headers["RateLimit-Remaining"] = str(max(0, remaining))
+        resp.headers["RateLimit-Reset"] = str(max(0, reset))
+    return resp
 
 
 def _auth():
@@ -95,9 +318,11 @@ def _rate_limit():
     item = parse(current_app.config.get("API_RATE_LIMIT", "600 per minute"))
     key = rate_limit_key()
     strategy = counters
-    if not strategy.hit(item, "api", key):
-        reset = strategy.get_window_stats(item, "api", key).reset_time
-        wait = max(1, math.ceil(reset - time.time()))
+    allowed = strategy.hit(item, "api", key)
+    stats = strategy.get_window_stats(item, "api", key)
+    wait = max(1, math.ceil(stats.reset_time - time.time()))
+    g.rate_limit = (item.amount, stats.remaining, wait)
+    if not allowed:
         g.retry_after = wait
         raise RateLimited(f"This token made too many requests; retry in {wait} s.")
 
@@ -115,9 +340,7 @@ def actor():
     return g.api_user
 
 
-class MoneySchema(Schema):
-    amount = fields.Decimal(as_string=True, required=True)
-    currency = fields.String(required=True, validate=validate.Length(equal=3))
+from portal.api.schemas import Money as MoneySchema  # noqa: E402,F401 - the one money shape
 
 
 def money(amount, currency):

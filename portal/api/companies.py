@@ -17,7 +17,7 @@ class CompanySchema(Schema):
     legal_name = fields.String()
     country = fields.String()
     vat_number = fields.String(allow_none=True)
-    kind = fields.String()
+    kind = fields.String(validate=validate.OneOf([k.value for k in CompanyKind]))
     categories = fields.List(fields.String())
     city = fields.String()
 

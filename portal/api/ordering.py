@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Role
 from portal.api.auth import idempotent
-from portal.api.common import PageArgs, actor, make_blueprint, money, page_envelope, paged_schema
+from portal.api.common import PageArgs, actor, created, links, make_blueprint, money, page_envelope, paged_schema, problems
 from portal.api.schemas import (BoundedInt, CommentArgs, DecimalString, LockArgs, MoneyIn, MoneyOut, ReasonArgs,
                                 lock_or_current, plain, ts)
 from portal.catalog import services as catalog_services
@@ -20,7 +20,7 @@ from portal.db import db
 from portal.errors import Forbidden
 from portal.orders import approvals, shipping
 from portal.orders import services as order_services
-from portal.orders.models import PurchaseOrder, Shipment
+from portal.orders.models import LineAck, OrderSource, PurchaseOrder, Shipment
 from portal.orders.states import OrderStatus
 from portal.tenancy import get_for_company, scoped
 
@@ -36,25 +36,25 @@ class OrderLineOut(Schema):
     part_number = fields.String(allow_none=True)
     description = fields.String()
     unit = fields.String()
-    quantity = fields.String()
+    quantity = DecimalString()
     unit_price = fields.Nested(MoneyOut)
     line_total = fields.Nested(MoneyOut)
     delivery_date = fields.Date(allow_none=True)
-    ack = fields.String()
-    proposed_quantity = fields.String(allow_none=True)
+    ack = fields.String(validate=validate.OneOf([a.value for a in LineAck]))
+    proposed_quantity = DecimalString(allow_none=True)
     proposed_date = fields.Date(allow_none=True)
     ack_note = fields.String(allow_none=True)
-    shipped_quantity = fields.String()
-    accepted_quantity = fields.String()
-    rejected_quantity = fields.String()
+    shipped_quantity = DecimalString()
+    accepted_quantity = DecimalString()
+    rejected_quantity = DecimalString()
 
 
 class ShipmentLineOut(Schema):
     id = fields.Integer()
     order_line_id = fields.Integer()
-    quantity = fields.String()
-    accepted_quantity = fields.String(allow_none=True)
-    rejected_quantity = fields.String(allow_none=True)
+    quantity = DecimalString()
+    accepted_quantity = DecimalString(allow_none=True)
+    rejected_quantity = DecimalString(allow_none=True)
     rejection_reason = fields.String(allow_none=True)
 
 
@@ -71,10 +71,10 @@ class ShipmentOut(Schema):
 
 class OrderOut(Schema):
     id = fields.Integer()
-    po_number = fields.String()
+    po_number = fields.String(metadata={"example": "PO-2026-00077"})
     supplier_order_number = fields.String(allow_none=True)
-    status = fields.String()
-    source = fields.String()
+    status = fields.String(validate=validate.OneOf([s.value for s in OrderStatus]))
+    source = fields.String(validate=validate.OneOf([s.value for s in OrderSource]))
     buyer_company_id = fields.Integer()
     supplier_company_id = fields.Integer()
     rfq_id = fields.Integer(allow_none=True)
@@ -163,8 +163,8 @@ class CatalogQuery(Schema):
 
 
 class BreakOut(Schema):
-    min_quantity = fields.String()
-    unit_price = fields.String()
+    min_quantity = DecimalString()
+    unit_price = DecimalString()
 
 
 class CatalogItemOut(Schema):
@@ -174,8 +174,8 @@ class CatalogItemOut(Schema):
     description = fields.String()
     category = fields.String()
     unit = fields.String()
-    moq = fields.String(allow_none=True)
-    pack_size = fields.String(allow_none=True)
+    moq = DecimalString(allow_none=True)
+    pack_size = DecimalString(allow_none=True)
     unit_price = fields.Nested(MoneyOut)
     price_breaks = fields.List(fields.Nested(BreakOut))
     special_price = fields.Boolean()
@@ -253,9 +253,10 @@ def _order(order_id) -> PurchaseOrder:
 # --------------------------------------------------------------------------------------------- catalog
 
 @bp.route("/catalog", methods=["GET"])
+@problems(404)
 @bp.arguments(CatalogQuery, location="query", as_kwargs=True)
 @bp.response(200, paged_schema(CatalogItemOut, "CatalogPage"))
-def catalog(supplier_id, page, q=None, category=None):
+def list_catalog_items(supplier_id, page, q=None, category=None):
     """A supplier's active catalog items at your prices (buyer procurement; pages of the catalog's size)."""
     user = actor()
     if not catalog_services.can_order(user):
@@ -267,7 +268,7 @@ def catalog(supplier_id, page, q=None, category=None):
               "pack_size": plain(r.item.pack_size), "unit_price": money(r.unit_price, r.item.currency),
               "price_breaks": [{"min_quantity": str(b["min_quantity"]), "unit_price": str(b["unit_price"])}
                                for b in (r.price_breaks or [])], "special_price": r.special} for r in pg.items]
-    return page_envelope(items, pg.total, pg.page, pg.per_page, "api_ordering.catalog")
+    return page_envelope(items, pg.total, pg.page, pg.per_page, "api_ordering.list_catalog_items")
 
 
 # --------------------------------------------------------------------------------------------- orders
@@ -290,6 +291,7 @@ def list_orders(page, per_page, status=None):
 
 
 @bp.route("/orders", methods=["POST"])
+@created("api_ordering.get_order", order_id="id")
 @idempotent
 @bp.arguments(OrderIn)
 @bp.response(201, OrderCreatedOut)
@@ -370,7 +372,7 @@ def reject_order(data, order_id):
 @bp.route("/orders/<int(max=2147483647):order_id>/accept-changes", methods=["POST"])
 @bp.arguments(LockArgs)
 @bp.response(200, OrderOut)
-def accept_changes(data, order_id):
+def accept_order_changes(data, order_id):
     """The buyer accepts the supplier's proposed changes."""
     order = _order(order_id)
     order_services.accept_changes(order, actor(), lock_or_current(order, data.get("lock_version")))
@@ -380,7 +382,7 @@ def accept_changes(data, order_id):
 @bp.route("/orders/<int(max=2147483647):order_id>/reject-changes", methods=["POST"])
 @bp.arguments(LockArgs)
 @bp.response(200, OrderOut)
-def reject_changes(data, order_id):
+def reject_order_changes(data, order_id):
     """The buyer rejects the supplier's proposed changes."""
     order = _order(order_id)
     order_services.reject_changes(order, actor(), lock_or_current(order, data.get("lock_version")))
@@ -400,6 +402,8 @@ def close_order(data, order_id):
 # --------------------------------------------------------------------------------------------- shipments
 
 @bp.route("/orders/<int(max=2147483647):order_id>/shipments", methods=["POST"])
+@created("api_ordering.get_order", order_id="order_id")
+@links(receiveShipment={"shipment_id": "id"})
 @idempotent
 @bp.arguments(ShipmentIn)
 @bp.response(201, ShipmentOut)
@@ -490,7 +494,7 @@ def list_credit_accounts():
 @bp.route("/credit-accounts/<int(max=2147483647):buyer_company_id>", methods=["PUT"])
 @bp.arguments(CreditAccountIn)
 @bp.response(200, CreditAccountOut)
-def put_credit_account(data, buyer_company_id):
+def set_credit_account(data, buyer_company_id):
     """Set the credit limit and payment terms for one buyer (supplier accounts team; buyers you deal with)."""
     user = actor()
     _require_supplier_accounts(user)
@@ -521,7 +525,7 @@ def _hold(order_id) -> PurchaseOrder:
 @bp.route("/orders/<int(max=2147483647):order_id>/release", methods=["POST"])
 @bp.arguments(CommentArgs)
 @bp.response(200, OrderOut)
-def release_hold(data, order_id):
+def release_credit_hold(data, order_id):
     """Supplier accounts team: release an order from credit hold (it is placed and reserved)."""
     order = _hold(order_id)
     credit_services.release_hold(order, actor(), data["comment"], expected_lock_version=data.get("lock_version"))
@@ -531,7 +535,7 @@ def release_hold(data, order_id):
 @bp.route("/orders/<int(max=2147483647):order_id>/reject-hold", methods=["POST"])
 @bp.arguments(CommentArgs)
 @bp.response(200, OrderOut)
-def reject_hold(data, order_id):
+def reject_credit_hold(data, order_id):
     """Supplier accounts team: reject an order on credit hold (the comment is the reason the buyer sees)."""
     order = _hold(order_id)
     credit_services.reject_hold(order, actor(), data["comment"], expected_lock_version=data.get("lock_version"))

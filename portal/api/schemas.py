@@ -12,13 +12,22 @@ from portal.errors import DomainError
 from portal.money import to_decimal
 
 
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+
+
 class DecimalString(fields.String):
     """A decimal given as a JSON string ("12.50"); an integer is accepted too. Floats (binary fractions), NaN,
-    Infinity, booleans and anything else are refused with a sentence; output is a plain decimal string."""
+    Infinity, booleans and anything else are refused with a sentence; output is a plain decimal string.
+    Documented as ``type: string, format: decimal`` with a pattern, in and out."""
 
     def __init__(self, *, places: int = 4, **kwargs):
         self.places = places
-        kwargs.setdefault("metadata", {})
+        metadata = dict(kwargs.pop("metadata", None) or {})
+        metadata.setdefault("format", "decimal")
+        metadata.setdefault("pattern", DECIMAL_PATTERN)
+        metadata.setdefault("example", "12.50")
+        kwargs["metadata"] = metadata
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -39,6 +48,8 @@ class DecimalString(fields.String):
             raise ValidationError(exc.message) from None
 
     def _serialize(self, value, attr, obj, **kwargs):
+        if value is None or isinstance(value, str):  # already formatted (money keeps its minor unit: "12.50")
+            return value
         return plain(value)
 
 
@@ -73,40 +84,69 @@ class BoundedInt(fields.Integer):
         super().__init__(**kwargs)
 
 
-class MoneyOut(Schema):
-    amount = fields.String(required=True, metadata={"example": "1234.50"})
-    currency = fields.String(required=True, metadata={"example": "EUR"})
+class Money(Schema):
+    """An amount in a currency: the one money shape of the API, in requests and in answers. The amount is a
+    decimal string (answers carry the currency's minor unit: "1234.50"), the currency an ISO 4217 code."""
+
+    amount = DecimalString(required=True, metadata={"example": "1234.50"})
+    currency = fields.String(required=True, validate=validate.Regexp(CURRENCY_PATTERN, error=(
+        "Use a three-letter ISO 4217 currency code in capitals, such as EUR.")), metadata={"example": "EUR"})
 
 
-class MoneyIn(Schema):
-    amount = DecimalString(required=True)
-    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z]{3}$"))
+MoneyOut = MoneyIn = Money  # the names the resource modules import
 
 
 class ProblemSchema(Schema):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details (served as application/problem+json)."""
 
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    errors = fields.Dict(keys=fields.String())
+    type = fields.String(required=True, metadata={"example": "https://portal.example/problems/invalidtransition"})
+    title = fields.String(required=True, metadata={"example": "Conflict"})
+    status = fields.Integer(required=True, metadata={"example": 409})
+    detail = fields.String(required=True, metadata={"example": "The order was changed by someone else; reload it."})
+    errors = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                         metadata={"description": "Per field (dotted path) a sentence; empty when none."})
+
+
+IDEMPOTENCY_KEY = {
+    "in": "header", "name": "Idempotency-Key", "required": False,
+    "description": "Makes the write safe to retry: the same key (per token, method and path) with the same JSON "
+                   "replays the first answer; see the API description.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
+}
+
+
+def register_spec_components(spec) -> None:
+    spec.components.parameter("IdempotencyKey", "header", {k: v for k, v in IDEMPOTENCY_KEY.items()
+                                                            if k not in ("in", "name")})
+    spec.components.header("Location", {"description": "The URL of the created resource.", "required": True,
+                                        "schema": {"type": "string"}})
+    spec.components.header("IdempotentReplayed", {
+        "description": "`true` when this answer is the stored answer to an earlier request with the same "
+                       "Idempotency-Key.", "schema": {"type": "string", "enum": ["true"]}})
 
 
 class LinksSchema(Schema):
     self = fields.String()
 
 
+def _job_statuses() -> list[str]:
+    from portal.jobs.models import JobStatus
+
+    return [s.value for s in JobStatus]
+
+
 class JobSchema(Schema):
-    id = fields.Integer()
-    kind = fields.String()
+    """A background job (202 answers carry it): poll `links.self` until `status` is `succeeded` or `failed`."""
+
+    id = fields.Integer(allow_none=True, metadata={"description": "Null while the job is not yet recorded."})
+    kind = fields.String(metadata={"example": "invoice-pdf"})
     title = fields.String()
-    status = fields.String()
-    progress = fields.Integer()
+    status = fields.String(validate=validate.OneOf(_job_statuses()))
+    progress = fields.Integer(metadata={"description": "0-100"})
     error = fields.String(allow_none=True)
-    created_at = fields.DateTime()
+    created_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
-    links = fields.Nested(LinksSchema)
+    links = fields.Nested(LinksSchema, allow_none=True)
 
 
 def job_dict(rec) -> dict:

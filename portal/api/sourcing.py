@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
 
 from portal.accounts.models import Company, Role
-from portal.api.common import PageArgs, actor, make_blueprint, money, page_envelope, paged_schema
+from portal.api.common import PageArgs, actor, created, links, make_blueprint, money, page_envelope, paged_schema
 from portal.api.auth import idempotent, problem_body
-from portal.api.schemas import BoundedInt, DecimalString, MoneyOut, plain, ts
+from portal.api.schemas import BoundedInt, DecimalString, MoneyOut, ProblemSchema, plain, ts
 from portal.db import db
 from portal.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from portal.quotes import award as award_service
@@ -21,6 +21,8 @@ from portal.quotes.models import Award, Quote
 from portal.rfq import csvlines
 from portal.rfq import services as rfq_services
 from portal.rfq.models import Rfq
+from portal.orders.states import OrderStatus
+from portal.quotes.states import QuoteStatus
 from portal.rfq.states import RfqStatus
 from portal.tenancy import get_for_company, scoped
 
@@ -86,7 +88,7 @@ class RfqLineOut(Schema):
     position = fields.Integer()
     description = fields.String()
     part_number = fields.String(allow_none=True)
-    quantity = fields.String()
+    quantity = DecimalString()
     unit = fields.String()
     target_price = fields.Nested(MoneyOut, allow_none=True)
     notes = fields.String()
@@ -100,9 +102,9 @@ class PartyOut(Schema):
 class OutcomeLineOut(Schema):
     rfq_line_id = fields.Integer()
     position = fields.Integer()
-    result = fields.String(metadata={
+    result = fields.String(validate=validate.OneOf(["won", "not_awarded"]), metadata={
         "description": "`won` or `not_awarded` (to you; who won it is not said)."})
-    quantity = fields.String(allow_none=True, metadata={"description": "Won lines: the awarded quantity."})
+    quantity = DecimalString(allow_none=True, metadata={"description": "Won lines: the awarded quantity."})
     unit_price = fields.Nested(MoneyOut, allow_none=True)
     line_total = fields.Nested(MoneyOut, allow_none=True)
 
@@ -110,7 +112,7 @@ class OutcomeLineOut(Schema):
 class OutcomeOrderOut(Schema):
     id = fields.Integer()
     po_number = fields.String()
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf([s.value for s in OrderStatus]))
 
 
 class OutcomeOut(Schema):
@@ -126,9 +128,13 @@ class OutcomeOut(Schema):
 
 
 class RfqOut(Schema):
-    id = fields.Integer()
-    reference = fields.String()
-    status = fields.String()
+    """An RFQ as its buyer or an invited supplier sees it."""
+
+    OPTIONAL_FIELDS = ("supplier_ids", "quote_count", "outcome")  # buyer-only / supplier-only
+
+    id = fields.Integer(metadata={"example": 42})
+    reference = fields.String(metadata={"example": "RFQ-2026-00042"})
+    status = fields.String(validate=validate.OneOf([s.value for s in RfqStatus]))
     title = fields.String()
     description = fields.String()
     currency = fields.String()
@@ -207,8 +213,8 @@ class SubmitIn(LockIn):
 
 
 class PriceBreakOut(Schema):
-    min_quantity = fields.String()
-    unit_price = fields.String()
+    min_quantity = DecimalString()
+    unit_price = DecimalString()
 
 
 class QuoteLineOut(Schema):
@@ -217,8 +223,8 @@ class QuoteLineOut(Schema):
     decline_reason = fields.String(allow_none=True)
     unit_price = fields.Nested(MoneyOut, allow_none=True)
     lead_time_days = fields.Integer(allow_none=True)
-    moq = fields.String(allow_none=True)
-    pack_size = fields.String(allow_none=True)
+    moq = DecimalString(allow_none=True)
+    pack_size = DecimalString(allow_none=True)
     price_breaks = fields.List(fields.Nested(PriceBreakOut))
 
 
@@ -226,7 +232,7 @@ class QuoteOut(Schema):
     id = fields.Integer()
     rfq_id = fields.Integer()
     supplier = fields.Nested(PartyOut)
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf([s.value for s in QuoteStatus]))
     version = fields.Integer(metadata={"description": "The submitted version's number (0 before the first "
                                                       "submission)."})
     draft_version = fields.Integer(allow_none=True, metadata={"description": "Supplier only: the open draft."})
@@ -250,14 +256,14 @@ class QuoteOut(Schema):
 class CellOut(Schema):
     quote_id = fields.Integer()
     supplier_id = fields.Integer()
-    state = fields.String()
-    requested_quantity = fields.String(allow_none=True)
-    ordered_quantity = fields.String(allow_none=True)
+    state = fields.String(validate=validate.OneOf(["quoted", "declined", "missing"]))
+    requested_quantity = DecimalString(allow_none=True)
+    ordered_quantity = DecimalString(allow_none=True)
     unit_price = fields.Nested(MoneyOut, allow_none=True)
     line_total = fields.Nested(MoneyOut, allow_none=True)
     lead_time_days = fields.Integer(allow_none=True)
-    moq = fields.String(allow_none=True)
-    pack_size = fields.String(allow_none=True)
+    moq = DecimalString(allow_none=True)
+    pack_size = DecimalString(allow_none=True)
     decline_reason = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
     expired = fields.Boolean()
@@ -269,7 +275,7 @@ class CompareLineOut(Schema):
     position = fields.Integer()
     description = fields.String()
     part_number = fields.String(allow_none=True)
-    quantity = fields.String()
+    quantity = DecimalString()
     unit = fields.String()
     best_quote_id = fields.Integer(allow_none=True)
     cells = fields.List(fields.Nested(CellOut))
@@ -292,8 +298,13 @@ class CompareQuoteOut(Schema):
     total = fields.Nested(MoneyOut)
 
 
+class SplitChoiceOut(Schema):
+    rfq_line_id = fields.Integer()
+    quote_id = fields.Integer()
+
+
 class SplitOut(Schema):
-    choices = fields.List(fields.Dict(keys=fields.String(), values=fields.Integer()))
+    choices = fields.List(fields.Nested(SplitChoiceOut))
     total = fields.Nested(MoneyOut)
     covers_all = fields.Boolean()
     uncovered_positions = fields.List(fields.Integer())
@@ -303,7 +314,7 @@ class ComparisonOut(Schema):
     rfq_id = fields.Integer()
     reference = fields.String()
     currency = fields.String()
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf([s.value for s in RfqStatus]))
     sealed = fields.Boolean(metadata={"description": "True while sealed bids are unopened: no prices then."})
     detail = fields.String(allow_none=True)
     received = fields.Integer()
@@ -331,7 +342,7 @@ class AwardLineOut(Schema):
     rfq_line_id = fields.Integer()
     quote_id = fields.Integer()
     supplier_id = fields.Integer()
-    quantity = fields.String()
+    quantity = DecimalString()
     unit_price = fields.Nested(MoneyOut)
     line_total = fields.Nested(MoneyOut)
 
@@ -339,7 +350,7 @@ class AwardLineOut(Schema):
 class AwardOut(Schema):
     id = fields.Integer()
     rfq_id = fields.Integer()
-    mode = fields.String()
+    mode = fields.String(validate=validate.OneOf(["whole", "split"]))
     note = fields.String()
     awarded_at = fields.DateTime()
     orders_created_at = fields.DateTime(allow_none=True)
@@ -355,7 +366,7 @@ def _order_schema():
 class AwardResultOut(Schema):
     award = fields.Nested(AwardOut)
     orders = fields.List(fields.Nested(_order_schema))
-    orders_error = fields.Dict(allow_none=True, metadata={
+    orders_error = fields.Nested(ProblemSchema, allow_none=True, metadata={
         "description": "Set when the award succeeded but creating the orders failed: a problem object. Retry "
                        "with POST /rfqs/{id}/award/orders (idempotent)."})
 
@@ -577,6 +588,7 @@ def _str_line(raw: dict) -> dict:
 
 
 @bp.route("/rfqs", methods=["POST"])
+@created("api_sourcing.get_rfq", rfq_id="id")
 @idempotent
 @bp.arguments(RfqCreateIn)
 @bp.response(201, RfqOut)
@@ -726,10 +738,11 @@ def _quote_input(data: dict) -> tuple[dict, list[dict]]:
 
 
 @bp.route("/rfqs/<int(max=2147483647):rfq_id>/quotes", methods=["POST"])
+@created("api_sourcing.get_quote", quote_id="id")
 @idempotent
 @bp.arguments(QuoteIn)
 @bp.response(201, QuoteOut)
-def put_quote(data, rfq_id):
+def save_quote(data, rfq_id):
     """Supplier: create or revise its quote and submit it in one call (`"submit": false` keeps a draft).
 
     `lines` is the complete set of answers (a revision replaces the draft's lines). Everything is validated
@@ -825,6 +838,8 @@ def _orders_for(award_id: int, user) -> tuple[list, dict | None]:
 
 
 @bp.route("/rfqs/<int(max=2147483647):rfq_id>/award", methods=["POST"])
+@created("api_sourcing.get_award", rfq_id="award/rfq_id")
+@links(getOrder={"order_id": "orders/0/id"}, submitOrder={"order_id": "orders/0/id"})
 @idempotent
 @bp.arguments(AwardIn)
 @bp.response(201, AwardResultOut)
@@ -876,8 +891,10 @@ def get_award(rfq_id):
 
 
 @bp.route("/rfqs/<int(max=2147483647):rfq_id>/award/orders", methods=["POST"])
+@created("api_sourcing.get_award", rfq_id="award/rfq_id")
+@links(getOrder={"order_id": "orders/0/id"}, submitOrder={"order_id": "orders/0/id"})
 @bp.response(201, AwardResultOut)
-def award_orders(rfq_id):
+def create_award_orders(rfq_id):
     """Create the purchase orders of an award (idempotent: the orders made the first time are returned)."""
     from portal.orders import services as order_services
 
