@@ -116,8 +116,7 @@ IDEMPOTENCY_KEY = {
 
 
 def register_spec_components(spec) -> None:
-    spec.components.parameter("IdempotencyKey", "header", {k: v for k, v in IDEMPOTENCY_KEY.items()
-                                                            if k not in ("in", "name")})
+    spec.components.parameter("IdempotencyKey", "header", {k: v for k, v in IDEMPOTENCY_KEY.items() if k != "in"})
     spec.components.header("Location", {"description": "The URL of the created resource.", "required": True,
                                         "schema": {"type": "string"}})
     spec.components.header("IdempotentReplayed", {
