@@ -166,7 +166,8 @@ def idempotent(view):
             resp = view(*args, **kwargs)
         except DomainError as exc:
             db.session.rollback()
-            _store(rec_id, exc.status, json.dumps(problem_body(exc)), "application/problem+json", {})
+            stored = problem_response(exc)
+            _store(rec_id, stored.status_code, stored.get_data(as_text=True), stored.content_type, {})
             raise
         except Exception:
             db.session.rollback()
@@ -191,6 +192,17 @@ def _store(rec_id: int, status: int, body: str, content_type: str, headers: dict
                        .values(status_code=status, response_body=body, content_type=(content_type or "")[:100],
                                response_headers=json.dumps(headers)))
     db.session.commit()
+
+
+def problem_response(exc: DomainError):
+    """The problem+json answer to a DomainError (the API's error handler and the idempotency store share it, so
+    a replay is byte for byte the first answer)."""
+    from flask import jsonify
+
+    resp = jsonify(problem_body(exc))
+    resp.status_code = exc.status
+    resp.mimetype = "application/problem+json"
+    return resp
 
 
 def problem_body(exc: DomainError) -> dict:

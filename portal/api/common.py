@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from portal.api.auth import (MalformedRequest, Unauthorized, authenticate_request, idempotent, problem_body,
-                             rate_limit_key)
+                             problem_response, rate_limit_key)
 from portal.api.spec import RATE_LIMIT_HEADERS
 from portal.errors import DomainError
 from portal.extensions import csrf
@@ -247,15 +247,15 @@ def _check_request():
                                f"{', '.join(unknown)[:300]}. This operation takes: {takes}.",
                                errors={k[:100]: "Unknown parameter." for k in unknown[:20]})
     if info["json_body"] and request.method in WRITE_METHODS:
-        body = request.get_data(cache=True)
-        if not body:
+        has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
+        if not has_body:
             return
         if not request.is_json:
             raise UnsupportedMediaType(
                 f"Send the body as JSON with the header 'Content-Type: application/json' (this request said "
                 f"{(request.mimetype or 'nothing')[:100]!r}).")
         try:
-            json.loads(body)
+            json.loads(request.get_data(cache=True))
         except UnicodeDecodeError:
             raise MalformedRequest("The request body is not valid JSON: it is not UTF-8 text.") from None
         except ValueError as exc:
@@ -328,9 +328,7 @@ def _rate_limit():
 
 
 def domain_error(exc: DomainError):
-    resp = jsonify(problem_body(exc))
-    resp.status_code = exc.status
-    resp.mimetype = "application/problem+json"
+    resp = problem_response(exc)
     if exc.status == 429 and getattr(g, "retry_after", None):
         resp.headers["Retry-After"] = str(g.retry_after)
     return resp
