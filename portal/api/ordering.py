@@ -196,7 +196,7 @@ class CreditAccountOut(Schema):
 
 class CreditAccountIn(Schema):
     limit = fields.Nested(MoneyIn, required=True)
-    payment_terms_days = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=365))
+    payment_terms_days = BoundedInt(required=True, validate=validate.Range(min=0, max=365))
     block_on_overdue = fields.Boolean(load_default=True)
 
 

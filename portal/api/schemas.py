@@ -3,6 +3,7 @@ the problem+json schema and small serialisation helpers."""
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -12,20 +13,29 @@ from portal.errors import DomainError
 from portal.money import to_decimal
 
 
-DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
+INT_DIGITS = 14  # the Money/Quantity columns hold 18 digits, 4 of them after the point
+
+
+def decimal_pattern(places: int = 4) -> str:
+    return rf"^-?[0-9]{{1,{INT_DIGITS}}}(\.[0-9]{{1,{places}}})?$"
+
+
+DECIMAL_PATTERN = decimal_pattern()
 
 
 class DecimalString(fields.String):
-    """A decimal given as a JSON string ("12.50"); an integer is accepted too. Floats (binary fractions), NaN,
-    Infinity, booleans and anything else are refused with a sentence; output is a plain decimal string.
-    Documented as ``type: string, format: decimal`` with a pattern, in and out."""
+    """A decimal as a JSON string ("12.50"): an optional minus, at most 14 digits before the point and `places`
+    after it — exactly the documented pattern. JSON numbers (floats lose precision; integers are refused too, so
+    that one shape is sent everywhere), exponents, spaces, NaN and Infinity are refused with a sentence. Output
+    is a plain decimal string. Documented as ``type: string, format: decimal`` with the pattern, in and out."""
 
     def __init__(self, *, places: int = 4, **kwargs):
         self.places = places
+        self.regex = re.compile(decimal_pattern(places))
         metadata = dict(kwargs.pop("metadata", None) or {})
         metadata.setdefault("format", "decimal")
-        metadata.setdefault("pattern", DECIMAL_PATTERN)
+        metadata.setdefault("pattern", decimal_pattern(places))
         metadata.setdefault("example", "12.50")
         kwargs["metadata"] = metadata
         super().__init__(**kwargs)
@@ -39,9 +49,13 @@ class DecimalString(fields.String):
             raise ValidationError("Send decimals as strings such as \"12.50\", not JSON floats (they lose "
                                   "precision).")
         if isinstance(value, int):
-            value = str(value)
+            raise ValidationError(f"Send decimals as strings: \"{value}\", not {value}.")
         if not isinstance(value, str):
             raise ValidationError("Send the number as a decimal string such as \"12.50\".")
+        if not self.regex.match(value):
+            raise ValidationError(f"Write the number as digits with a point and at most {self.places} decimal "
+                                  f"places, such as \"12.50\" (no exponent, spaces or thousands separators; "
+                                  f"at most {INT_DIGITS} digits before the point).")
         try:
             return to_decimal(value, "Value", places=self.places)
         except DomainError as exc:
@@ -76,12 +90,21 @@ MAX_INT = 2**31 - 1
 
 
 class BoundedInt(fields.Integer):
-    """An integer that fits the database's INTEGER (ids, versions); anything larger is a 422, not a 500."""
+    """An integer that fits the database's INTEGER (ids, versions); anything larger is a 422, not a 500.
+
+    In a JSON body (strict, the default) it reads as JSON Schema's ``integer``: a JSON number without a fraction
+    (``7`` or ``7.0``); strings ("7"), booleans and fractions (7.5) are refused. In a query (``strict=False``) the
+    text "7" is read."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("strict", True)
         kwargs.setdefault("validate", validate.Range(min=-MAX_INT, max=MAX_INT))
         super().__init__(**kwargs)
+
+    def _validated(self, value):
+        if self.strict and isinstance(value, float) and not isinstance(value, bool) and value.is_integer():
+            value = int(value)
+        return super()._validated(value)
 
 
 class Money(Schema):
@@ -160,7 +183,7 @@ class LockArgs(Schema):
     """Optional optimistic-concurrency guard: send the lock_version you last read; omit it to act on the
     current state."""
 
-    lock_version = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_INT))
+    lock_version = BoundedInt(load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_INT))
 
 
 class ReasonArgs(LockArgs):

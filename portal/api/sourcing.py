@@ -172,8 +172,8 @@ class QuoteLineIn(Schema):
     rfq_line_id = BoundedInt(required=True)
     unit_price = DecimalString(allow_none=True)
     # Limits: one source, the service's constants (portal/quotes/services.py)
-    lead_time_days = fields.Integer(allow_none=True, strict=True,
-                                    validate=validate.Range(min=0, max=quote_services.MAX_LEAD_TIME_DAYS))
+    lead_time_days = BoundedInt(allow_none=True,
+                                validate=validate.Range(min=0, max=quote_services.MAX_LEAD_TIME_DAYS))
     moq = DecimalString(allow_none=True)
     pack_size = DecimalString(allow_none=True)
     price_breaks = fields.List(fields.Nested(PriceBreakIn), validate=validate.Length(max=quote_services.MAX_BREAKS))

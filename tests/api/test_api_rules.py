@@ -175,10 +175,18 @@ def test_json_float_is_refused_with_a_sentence(client, world, token_for):
     assert "string" in r.get_json()["detail"] and "lines" in "".join(r.get_json()["errors"])
 
 
-def test_integer_quantity_is_accepted(client, world, token_for):
-    r = client.post("/api/v1/rfqs", headers=token_for(world.procurement), json={
+def test_decimals_are_strings_of_the_documented_pattern(client, world, token_for):
+    """One shape everywhere (the OpenAPI pattern): a JSON integer or an exponent is refused with a sentence."""
+    h = token_for(world.procurement)
+    for bad, words in [(100, '"100", not 100'), ("1e3", "no exponent"), (" 5", "no exponent, spaces"),
+                       ("1.23456", "at most 4 decimal places")]:
+        r = client.post("/api/v1/rfqs", headers=h, json={
+            "title": "x", "deadline": (utcnow() + timedelta(days=2)).isoformat(),
+            "lines": [{"description": "Bolt", "quantity": bad}]})
+        assert r.status_code == 422 and words in r.get_json()["detail"], (bad, r.get_json())
+    r = client.post("/api/v1/rfqs", headers=h, json={
         "title": "x", "deadline": (utcnow() + timedelta(days=2)).isoformat(),
-        "lines": [{"description": "Bolt", "quantity": 100}]})
+        "lines": [{"description": "Bolt", "quantity": "100"}]})
     assert r.status_code == 201 and r.get_json()["lines"][0]["quantity"] == "100"
 
 
