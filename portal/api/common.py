@@ -350,12 +350,112 @@ def money(amount, currency):
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000),
+                          metadata={"description": "Page number (ignored with `starting_after`)."})
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
+SORTS = ["id", "-id", "created_at", "-created_at", "updated_at", "-updated_at"]
+
+
+def _sort_enum():
+    return validate.OneOf(SORTS, error="Sort by one of: " + ", ".join(SORTS) + ".")
+
+
+class CursorArgs(PageArgs):
+    """Change feed and cursor paging of a list (as Stripe and GitHub lists do)."""
+
+    from portal.api.schemas import BoundedInt as _BoundedInt
+
+    starting_after = _BoundedInt(strict=False, load_default=None, validate=validate.Range(min=0, max=2**31 - 1),
+                                 metadata={"description": "Cursor: the items after the one with this id, in the "
+                                                          "list's order (`sort` id or -id). `links.next` carries "
+                                                          "it; page numbers are ignored."})
+    updated_since = fields.AwareDateTime(load_default=None, metadata={
+        "description": "Only documents changed at or after this moment (ISO 8601 with offset): what changed "
+                       "since your last sync."})
+    created_from = fields.Date(load_default=None, metadata={"description": "Created on or after this day (UTC)."})
+    created_to = fields.Date(load_default=None, metadata={"description": "Created on or before this day (UTC)."})
+    sort = fields.String(load_default="id", validate=_sort_enum(), metadata={
+        "description": "Order: id, created_at or updated_at; a leading minus for newest first."})
+    del _BoundedInt
+
+
+class ListArgs(CursorArgs):
+    """The filters every document list takes: CursorArgs plus the other company and the reference."""
+
+    from portal.api.schemas import BoundedInt as _BoundedInt
+
+    counterparty_id = _BoundedInt(strict=False, load_default=None, validate=validate.Range(min=1, max=2**31 - 1),
+                                  metadata={"description": "Only documents with this other company (the supplier "
+                                                           "for a buyer, the buyer for a supplier)."})
+    reference = fields.String(load_default=None, validate=validate.Length(min=1, max=100), metadata={
+        "description": "A document number or reference, or its beginning (case-insensitive)."})
+    del _BoundedInt
+
+
+class ListPlan:
+    """How a resource answers ListArgs: which columns are its reference and who its counterparty is."""
+
+    def __init__(self, model, *, reference=(), counterparty=None):
+        self.model = model
+        self.reference = reference
+        self.counterparty = counterparty  # (company_id, counterparty_id) -> where clause
+
+
+def _like_prefix(text: str) -> str:
+    return text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def list_documents(stmt, plan: ListPlan, args: dict, company_id: int, endpoint: str, serialize, *, options=(),
+                   **url_params) -> dict:
+    """Apply ListArgs to ``stmt`` (already scoped to the company) and answer the page envelope."""
+    import sqlalchemy as sa
+    from datetime import datetime, time as dtime, timedelta, timezone
+
+    from portal.db import db
+
+    model = plan.model
+    if args.get("updated_since") is not None:
+        stmt = stmt.where(model.updated_at >= args["updated_since"].astimezone(timezone.utc))
+    if args.get("created_from") is not None:
+        stmt = stmt.where(model.created_at >= datetime.combine(args["created_from"], dtime.min, timezone.utc))
+    if args.get("created_to") is not None:
+        stmt = stmt.where(model.created_at < datetime.combine(args["created_to"] + timedelta(days=1), dtime.min,
+                                                              timezone.utc))
+    if args.get("counterparty_id") is not None and plan.counterparty is not None:
+        stmt = stmt.where(plan.counterparty(company_id, args["counterparty_id"]))
+    if args.get("reference") and plan.reference:
+        like = _like_prefix(args["reference"])
+        stmt = stmt.where(sa.or_(*[sa.func.lower(col).like(like, escape="\\") for col in plan.reference]))
+    sort = args.get("sort") or "id"
+    desc = sort.startswith("-")
+    column = getattr(model, sort.lstrip("-"))
+    after = args.get("starting_after")
+    if after is not None and sort.lstrip("-") != "id":
+        raise MalformedRequest("starting_after pages by id: use it with sort=id or sort=-id.",
+                               errors={"starting_after": "Only with sort=id or sort=-id."})
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    page, per_page = args["page"], args["per_page"]
+    ordered = stmt.order_by(column.desc() if desc else column.asc(), model.id.desc() if desc else model.id.asc())
+    if options:
+        ordered = ordered.options(*options)
+    if after is not None:
+        ordered = ordered.where(model.id < after if desc else model.id > after)
+        rows = db.session.scalars(ordered.limit(per_page + 1)).all()
+        more = len(rows) > per_page
+        rows = rows[:per_page]
+        params = {k: v for k, v in request.args.items() if k not in ("page", "per_page", "starting_after")}
+        params.update(url_params)
+        nxt = url_for(endpoint, per_page=per_page, starting_after=rows[-1].id, **params) if more else None
+        return {"items": [serialize(r) for r in rows], "page": 1, "per_page": per_page, "total": total,
+                "has_more": more, "links": {"next": nxt, "prev": None}}
+    rows = db.session.scalars(ordered.offset((page - 1) * per_page).limit(per_page)).all()
+    return page_envelope([serialize(r) for r in rows], total, page, per_page, endpoint, **url_params)
+
+
 class PageLinks(Schema):
-    next = fields.String(allow_none=True)
+    next = fields.String(allow_none=True, metadata={"description": "The next page (or cursor page), null at the end."})
     prev = fields.String(allow_none=True)
 
 
@@ -365,12 +465,14 @@ def page_envelope(items: list, total: int, page: int, per_page: int, endpoint: s
     args.update(params)
     nxt = url_for(endpoint, page=page + 1, per_page=per_page, **args) if page < last else None
     prev = url_for(endpoint, page=page - 1, per_page=per_page, **args) if page > 1 else None
-    return {"items": items, "page": page, "per_page": per_page, "total": total,
+    return {"items": items, "page": page, "per_page": per_page, "total": total, "has_more": page < last,
             "links": {"next": nxt, "prev": prev}}
 
 
 def paged_schema(item_schema, name: str):
     return Schema.from_dict({
         "items": fields.List(fields.Nested(item_schema)), "page": fields.Integer(),
-        "per_page": fields.Integer(), "total": fields.Integer(), "links": fields.Nested(PageLinks),
+        "per_page": fields.Integer(), "total": fields.Integer(),
+        "has_more": fields.Boolean(metadata={"description": "More items after these."}),
+        "links": fields.Nested(PageLinks),
     }, name=name)

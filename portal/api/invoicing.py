@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from portal.accounts.models import Role
 from portal.api.auth import idempotent
-from portal.api.common import PageArgs, actor, created, problems, make_blueprint, money, page_envelope, paged_schema
+from portal.api.common import ListArgs, ListPlan, PageArgs, actor, list_documents, created, problems, make_blueprint, money, page_envelope, paged_schema
 from portal.api.schemas import BoundedInt, DecimalString, JobSchema, LockArgs, MoneyOut, job_dict, lock_or_current, plain, ts
 from portal.db import db
 from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
@@ -79,14 +79,19 @@ class InvoiceOut(Schema):
     pdf_ready = fields.Boolean()
     lock_version = fields.Integer()
     notes = fields.String()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
     lines = fields.List(fields.Nested(InvoiceLineOut))
     payments = fields.List(fields.Nested(PaymentOut))
     links = fields.Nested(InvoiceLinks)
 
 
-class InvoiceQuery(PageArgs):
+class InvoiceQuery(ListArgs):
     status = fields.String(load_default=None, validate=validate.OneOf(
         ["draft", "issued", "partially_paid", "paid", "open", "overdue"]))
+    issued_from = fields.Date(load_default=None, metadata={"description": "Issued on or after this day."})
+    issued_to = fields.Date(load_default=None, metadata={"description": "Issued on or before this day."})
+    due_to = fields.Date(load_default=None, metadata={"description": "Due on or before this day."})
 
 
 class InvoiceIn(Schema):
@@ -134,7 +139,7 @@ def invoice_dict(inv: Invoice) -> dict:
         "total_gross": money(inv.total_gross, cur), "paid_amount": money(inv.paid_amount, cur),
         "credited_amount": money(inv.credited_amount, cur), "open_amount": money(inv.open_amount, cur),
         "overdue": inv.overdue, "pdf_ready": inv.pdf_file_id is not None, "lock_version": inv.lock_version,
-        "notes": inv.notes or "",
+        "notes": inv.notes or "", "created_at": ts(inv.created_at), "updated_at": ts(inv.updated_at),
         "lines": [{"id": ln.id, "position": ln.position, "order_line_id": ln.order_line_id,
                    "shipment_line_id": ln.shipment_line_id, "charge": ln.charge, "sku": ln.sku, "description": ln.description,
                    "quantity": plain(ln.quantity), "unit": ln.unit, "unit_price": money(ln.unit_price, cur),
@@ -171,21 +176,35 @@ def _fresh(inv_id: int) -> dict:
     return invoice_dict(db.session.get(Invoice, inv_id))
 
 
-def _list(kind: str, page: int, per_page: int, status, endpoint: str):
+INVOICE_LIST = ListPlan(
+    Invoice, reference=(Invoice.number, Invoice.buyer_reference),
+    counterparty=lambda me, other: sa.or_(
+        sa.and_(Invoice.buyer_company_id == me, Invoice.supplier_company_id == other),
+        sa.and_(Invoice.supplier_company_id == me, Invoice.buyer_company_id == other)))
+
+
+def _list(kind: str, args: dict, endpoint: str):
     user = _accounts()
-    clauses = invoice_services.list_filter(user.company_id, status=status, kind=kind)
+    clauses = invoice_services.list_filter(user.company_id, status=args.get("status"), kind=kind)
     stmt = sa.select(Invoice).where(*clauses)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(stmt.order_by(Invoice.id).offset((page - 1) * per_page).limit(per_page)).all()
-    return page_envelope([invoice_dict(i) for i in rows], total, page, per_page, endpoint)
+    if args.get("issued_from") is not None:
+        stmt = stmt.where(Invoice.issue_date >= args["issued_from"])
+    if args.get("issued_to") is not None:
+        stmt = stmt.where(Invoice.issue_date <= args["issued_to"])
+    if args.get("due_to") is not None:
+        stmt = stmt.where(Invoice.due_date <= args["due_to"])
+    return list_documents(stmt, INVOICE_LIST, args, user.company_id, endpoint, invoice_dict)
 
 
 @bp.route("/invoices", methods=["GET"])
-@bp.arguments(InvoiceQuery, location="query", as_kwargs=True)
+@bp.arguments(InvoiceQuery, location="query")
 @bp.response(200, paged_schema(InvoiceOut, "InvoicePage"))
-def list_invoices(page, per_page, status=None):
-    """Invoices your company issued or received (drafts only on the supplier side), in id order."""
-    return _list("invoice", page, per_page, status, "api_invoicing.list_invoices")
+def list_invoices(args):
+    """Invoices your company issued or received (drafts only on the supplier side), in id order.
+
+    Filters: status, `updated_since`, creation, issue and due dates, `counterparty_id`, `reference` (number or the
+    buyer's reference); `sort`; pages or the `starting_after` cursor."""
+    return _list("invoice", args, "api_invoicing.list_invoices")
 
 
 @bp.route("/invoices", methods=["POST"])
@@ -270,11 +289,11 @@ def record_payment(data, inv_id):
 
 
 @bp.route("/credit-notes", methods=["GET"])
-@bp.arguments(InvoiceQuery, location="query", as_kwargs=True)
+@bp.arguments(InvoiceQuery, location="query")
 @bp.response(200, paged_schema(InvoiceOut, "CreditNotePage"))
-def list_credit_notes(page, per_page, status=None):
-    """Credit notes your company issued or received, in id order."""
-    return _list("credit_note", page, per_page, status, "api_invoicing.list_credit_notes")
+def list_credit_notes(args):
+    """Credit notes your company issued or received, in id order (the same filters as invoices)."""
+    return _list("credit_note", args, "api_invoicing.list_credit_notes")
 
 
 @bp.route("/credit-notes", methods=["POST"])

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Role
 from portal.api.auth import idempotent
-from portal.api.common import PageArgs, actor, created, links, make_blueprint, money, page_envelope, paged_schema, problems
+from portal.api.common import ListArgs, ListPlan, PageArgs, actor, list_documents, created, links, make_blueprint, money, page_envelope, paged_schema, problems
 from portal.api.schemas import (BoundedInt, CommentArgs, DecimalString, LockArgs, MoneyIn, MoneyOut, ReasonArgs,
                                 lock_or_current, plain, ts)
 from portal.catalog import services as catalog_services
@@ -66,6 +66,8 @@ class ShipmentOut(Schema):
     tracking = fields.String()
     shipped_at = fields.DateTime()
     received_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime(metadata={"description": "When it was recorded (= shipped_at)."})
+    updated_at = fields.DateTime(metadata={"description": "The last change: the goods receipt, else shipped_at."})
     lines = fields.List(fields.Nested(ShipmentLineOut))
 
 
@@ -92,11 +94,13 @@ class OrderOut(Schema):
     acknowledged_at = fields.DateTime(allow_none=True)
     cancel_reason = fields.String(allow_none=True)
     reject_reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
     lines = fields.List(fields.Nested(OrderLineOut))
     shipments = fields.List(fields.Nested(ShipmentOut))
 
 
-class OrderQuery(PageArgs):
+class OrderQuery(ListArgs):
     status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in OrderStatus]))
 
 
@@ -211,6 +215,7 @@ class HoldOut(Schema):
 def shipment_dict(s: Shipment) -> dict:
     return {"id": s.id, "order_id": s.order_id, "number": s.number, "carrier": s.carrier or "",
             "tracking": s.tracking or "", "shipped_at": ts(s.shipped_at), "received_at": ts(s.received_at),
+            "created_at": ts(s.shipped_at), "updated_at": ts(s.received_at or s.shipped_at),
             "lines": [{"id": sl.id, "order_line_id": sl.order_line_id, "quantity": plain(sl.quantity),
                        "accepted_quantity": plain(sl.accepted_quantity),
                        "rejected_quantity": plain(sl.rejected_quantity), "rejection_reason": sl.rejection_reason}
@@ -228,7 +233,7 @@ def order_dict(o: PurchaseOrder, viewer=None) -> dict:
         "delivery_address": o.delivery_address or "", "delivery_date": o.delivery_date, "notes": o.notes or "",
         "lock_version": o.lock_version, "submitted_at": ts(o.submitted_at), "placed_at": ts(o.placed_at),
         "acknowledged_at": ts(o.acknowledged_at), "cancel_reason": o.cancel_reason,
-        "reject_reason": o.reject_reason,
+        "reject_reason": o.reject_reason, "created_at": ts(o.created_at), "updated_at": ts(o.updated_at),
         "lines": [{"id": ln.id, "position": ln.position, "sku": ln.sku, "part_number": ln.part_number,
                    "description": ln.description, "unit": ln.unit, "quantity": plain(ln.quantity),
                    "unit_price": money(ln.unit_price, cur), "line_total": money(ln.line_total, cur),
@@ -274,20 +279,29 @@ def list_catalog_items(supplier_id, page, q=None, category=None):
 # --------------------------------------------------------------------------------------------- orders
 
 @bp.route("/orders", methods=["GET"])
-@bp.arguments(OrderQuery, location="query", as_kwargs=True)
+@bp.arguments(OrderQuery, location="query")
 @bp.response(200, paged_schema(OrderOut, "OrderPage"))
-def list_orders(page, per_page, status=None):
+def list_orders(args):
     """Orders your company is party to (a supplier sees an order once the buyer has sent it: from the credit check
-    on), in id order."""
+    on), in id order.
+
+    Filters: status, `updated_since`, creation dates, `counterparty_id`, `reference` (PO number or the supplier's
+    order number); `sort`; pages or the `starting_after` cursor."""
     user = actor()
     stmt = scoped(PurchaseOrder, user.company_id)
-    if status:
-        stmt = stmt.where(PurchaseOrder.status == OrderStatus(status))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(stmt.options(selectinload(PurchaseOrder.lines),
-                                           selectinload(PurchaseOrder.shipments).selectinload(Shipment.lines))
-                              .order_by(PurchaseOrder.id).offset((page - 1) * per_page).limit(per_page)).all()
-    return page_envelope([order_dict(o, user) for o in rows], total, page, per_page, "api_ordering.list_orders")
+    if args.get("status"):
+        stmt = stmt.where(PurchaseOrder.status == OrderStatus(args["status"]))
+    return list_documents(stmt, ORDER_LIST, args, user.company_id, "api_ordering.list_orders",
+                          lambda o: order_dict(o, user),
+                          options=(selectinload(PurchaseOrder.lines),
+                                   selectinload(PurchaseOrder.shipments).selectinload(Shipment.lines)))
+
+
+ORDER_LIST = ListPlan(
+    PurchaseOrder, reference=(PurchaseOrder.po_number, PurchaseOrder.supplier_order_number),
+    counterparty=lambda me, other: sa.or_(
+        sa.and_(PurchaseOrder.buyer_company_id == me, PurchaseOrder.supplier_company_id == other),
+        sa.and_(PurchaseOrder.supplier_company_id == me, PurchaseOrder.buyer_company_id == other)))
 
 
 @bp.route("/orders", methods=["POST"])

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
 
 from portal.accounts.models import Company, Role
-from portal.api.common import PageArgs, actor, created, links, make_blueprint, money, page_envelope, paged_schema
+from portal.api.common import ListArgs, ListPlan, PageArgs, actor, list_documents, created, links, make_blueprint, money, page_envelope, paged_schema
 from portal.api.auth import idempotent, problem_body
 from portal.api.schemas import BoundedInt, DecimalString, MoneyOut, ProblemSchema, plain, ts
 from portal.db import db
@@ -150,6 +150,8 @@ class RfqOut(Schema):
     closed_at = fields.DateTime(allow_none=True)
     awarded_at = fields.DateTime(allow_none=True)
     cancel_reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
     buyer = fields.Nested(PartyOut)
     lines = fields.List(fields.Nested(RfqLineOut))
     supplier_ids = fields.List(fields.Integer(), metadata={"description": "Buyer only."})
@@ -159,7 +161,7 @@ class RfqOut(Schema):
                        "the order."})
 
 
-class RfqQuery(PageArgs):
+class RfqQuery(ListArgs):
     status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in RfqStatus]))
 
 
@@ -239,6 +241,8 @@ class QuoteOut(Schema):
     lock_version = fields.Integer()
     submitted_at = fields.DateTime(allow_none=True)
     withdrawn_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
     needs_reconfirmation = fields.Boolean()
     rfq_amendment_no = fields.Integer(allow_none=True, metadata={
         "description": "The RFQ amendment the shown version (supplier: the draft if any) answers."})
@@ -390,6 +394,7 @@ def rfq_dict(rfq: Rfq, viewer, *, with_outcome: bool = True) -> dict:
         "incoterm": rfq.incoterm, "payment_terms": rfq.payment_terms, "version": rfq.version,
         "amendment_no": rfq.amendment_no, "published_at": ts(rfq.published_at), "closed_at": ts(rfq.closed_at),
         "awarded_at": ts(rfq.awarded_at), "cancel_reason": rfq.cancel_reason,
+        "created_at": ts(rfq.created_at), "updated_at": ts(rfq.updated_at),
         "buyer": {"id": rfq.buyer_company_id, "name": rfq.buyer.display_name},
         "lines": [{"id": ln.id, "position": ln.position, "description": ln.description,
                    "part_number": ln.part_number, "quantity": plain(ln.quantity), "unit": ln.unit,
@@ -423,6 +428,7 @@ def quote_dict(quote: Quote, viewer) -> dict:
            "draft_version": None if is_buyer or quote.draft_version is None else quote.draft_version.number,
            "lock_version": quote.lock_version, "submitted_at": ts(quote.submitted_at),
            "withdrawn_at": ts(quote.withdrawn_at), "needs_reconfirmation": quote.needs_reconfirmation,
+           "created_at": ts(quote.created_at), "updated_at": ts(quote.updated_at),
            "expired": quote.expired, "prices_visible": show_prices, "valid_until": None,
            "delivery_terms": None, "shipping_cost": None, "lines": [], "rfq_amendment_no": None}
     if version is not None:
@@ -549,18 +555,32 @@ def _own_quote(quote_id) -> Quote:
 # --------------------------------------------------------------------------------------------- RFQs
 
 @bp.route("/rfqs", methods=["GET"])
-@bp.arguments(RfqQuery, location="query", as_kwargs=True)
+@bp.arguments(RfqQuery, location="query")
 @bp.response(200, paged_schema(RfqOut, "RfqPage"))
-def list_rfqs(page, per_page, status=None):
-    """RFQs your company is party to: the buyer's own, a supplier's published invitations (stable order: id)."""
+def list_rfqs(args):
+    """RFQs your company is party to: the buyer's own, a supplier's published invitations (stable order: id).
+
+    Filters: status, `updated_since`, creation dates, `counterparty_id` (an invited supplier for the buyer, the
+    buyer for a supplier), `reference`; `sort`; pages or the `starting_after` cursor."""
     user = _viewer()
     stmt = scoped(Rfq, user.company_id)
-    if status:
-        stmt = stmt.where(Rfq.status == RfqStatus(status))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(stmt.order_by(Rfq.id).offset((page - 1) * per_page).limit(per_page)).all()
-    return page_envelope([rfq_dict(r, user, with_outcome=False) for r in rows], total, page, per_page,
-                         "api_sourcing.list_rfqs")
+    if args.get("status"):
+        stmt = stmt.where(Rfq.status == RfqStatus(args["status"]))
+    return list_documents(stmt, RFQ_LIST, args, user.company_id, "api_sourcing.list_rfqs",
+                          lambda r: rfq_dict(r, user, with_outcome=False))
+
+
+def _rfq_counterparty(company_id: int, other_id: int):
+    from portal.rfq.models import RfqInvitation
+
+    invited = sa.exists().where(RfqInvitation.rfq_id == Rfq.id, RfqInvitation.supplier_company_id == other_id)
+    return sa.or_(sa.and_(Rfq.buyer_company_id == company_id, invited),
+                  sa.and_(Rfq.buyer_company_id == other_id,
+                          sa.exists().where(RfqInvitation.rfq_id == Rfq.id,
+                                            RfqInvitation.supplier_company_id == company_id)))
+
+
+RFQ_LIST = ListPlan(Rfq, reference=(Rfq.reference, Rfq.title), counterparty=_rfq_counterparty)
 
 
 HEADER_KEYS = ("title", "description", "currency", "deadline", "sealed", "delivery_address", "delivery_date",
