@@ -114,6 +114,7 @@ def _query_names(view) -> set[str] | None:
         schema = param["schema"]
         schema = schema() if isinstance(schema, type) else schema
         names |= {f.data_key or n for n, f in schema.fields.items() if not f.dump_only}
+        names |= set(getattr(schema, "ALIASES", {}))  # old names still read
     return names
 
 
@@ -175,12 +176,16 @@ class ApiBlueprint(Blueprint):
         statuses = {400, 401, 403, 429} | info["extra"]
         if info["path_params"] or info["write"]:
             statuses.add(404)
+        if info["path_params"]:
+            statuses.add(405)  # an id with a slash in it names another operation's URL
         if info["write"]:
             statuses |= {409, 413, 422}
         if info["json_body"]:
             statuses.add(415)
         if info["query"]:
             statuses.add(422)
+        if "starting_after" in (info["query"] or ()):
+            statuses.add(404)
         for status in sorted(statuses):
             responses.setdefault(str(status), HTTPStatus(status).name)
         for status, resp in responses.items():
@@ -369,7 +374,8 @@ class CursorArgs(PageArgs):
 
     starting_after = _BoundedInt(strict=False, load_default=None, validate=validate.Range(min=0, max=2**31 - 1),
                                  metadata={"description": "Cursor: the items after the one with this id, in the "
-                                                          "list's order (`sort` id or -id). `links.next` carries "
+                                                          "list's `sort` order (for a sort other than id the item "
+                                                          "must be in the list, else 404). `links.next` carries "
                                                           "it; page numbers are ignored."})
     updated_since = fields.AwareDateTime(load_default=None, metadata={
         "description": "Only documents changed at or after this moment (ISO 8601 with offset): what changed "
@@ -432,16 +438,26 @@ def list_documents(stmt, plan: ListPlan, args: dict, company_id: int, endpoint: 
     desc = sort.startswith("-")
     column = getattr(model, sort.lstrip("-"))
     after = args.get("starting_after")
-    if after is not None and sort.lstrip("-") != "id":
-        raise MalformedRequest("starting_after pages by id: use it with sort=id or sort=-id.",
-                               errors={"starting_after": "Only with sort=id or sort=-id."})
+    keyset = None
+    if after is not None:
+        if sort.lstrip("-") == "id":
+            keyset = model.id < after if desc else model.id > after
+        else:  # the cursor item's place in this order: (value, id) after the cursor item's
+            value = db.session.scalar(stmt.with_only_columns(column).where(model.id == after))
+            if value is None:
+                from portal.errors import NotFound
+
+                raise NotFound(f"starting_after={after} is not an item of this list (it sorts by {sort}).",
+                               errors={"starting_after": "Use an id from this list."})
+            keyset = (sa.or_(column < value, sa.and_(column == value, model.id < after)) if desc else
+                      sa.or_(column > value, sa.and_(column == value, model.id > after)))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
     page, per_page = args["page"], args["per_page"]
     ordered = stmt.order_by(column.desc() if desc else column.asc(), model.id.desc() if desc else model.id.asc())
     if options:
         ordered = ordered.options(*options)
-    if after is not None:
-        ordered = ordered.where(model.id < after if desc else model.id > after)
+    if keyset is not None:
+        ordered = ordered.where(keyset)
         rows = db.session.scalars(ordered.limit(per_page + 1)).all()
         more = len(rows) > per_page
         rows = rows[:per_page]

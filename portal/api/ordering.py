@@ -13,7 +13,7 @@ from portal.accounts.models import Role
 from portal.api.auth import idempotent
 from portal.api.common import ListArgs, ListPlan, PageArgs, actor, list_documents, created, links, make_blueprint, money, page_envelope, paged_schema, problems
 from portal.api.schemas import (BoundedInt, CommentArgs, DecimalString, LockArgs, MoneyIn, MoneyOut, ReasonArgs,
-                                lock_or_current, plain, ts)
+                                RenamedFields, lock_or_current, plain, ts)
 from portal.catalog import services as catalog_services
 from portal.credit import services as credit_services
 from portal.db import db
@@ -115,8 +115,10 @@ class OrderCreatedOut(OrderOut):
                        "line of the total quantity, priced at the break that total reaches"})
 
 
-class OrderIn(Schema):
-    supplier_id = BoundedInt(required=True)
+class OrderIn(RenamedFields, Schema):
+    ALIASES = {"supplier_id": "supplier_company_id"}
+
+    supplier_id = BoundedInt(required=True, data_key="supplier_company_id")
     lines = fields.List(fields.Nested(OrderRowIn), required=True, validate=validate.Length(min=1, max=1000))
 
 
@@ -159,8 +161,10 @@ class ReceiptIn(LockArgs):
     lines = fields.List(fields.Nested(ReceiptLineIn), load_default=list, validate=validate.Length(max=2000))
 
 
-class CatalogQuery(Schema):
-    supplier_id = BoundedInt(required=True, strict=False)
+class CatalogQuery(RenamedFields, Schema):
+    ALIASES = {"supplier_id": "supplier_company_id"}
+
+    supplier_id = BoundedInt(required=True, strict=False, data_key="supplier_company_id")
     q = fields.String(load_default=None, validate=validate.Length(max=100))
     category = fields.String(load_default=None, validate=validate.Length(max=100))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))

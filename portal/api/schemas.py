@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from portal.errors import DomainError
 from portal.money import to_decimal
@@ -177,6 +177,25 @@ def job_dict(rec) -> dict:
     return {"id": rec.id, "kind": rec.kind, "title": rec.title, "status": rec.status.value,
             "progress": rec.progress, "error": rec.error, "created_at": ts(rec.created_at),
             "finished_at": ts(rec.finished_at), "links": {"self": url_for("api_misc.get_job", job_id=rec.id)}}
+
+
+class RenamedFields:
+    """Input schemas that renamed a field to the API's one naming scheme (``supplier_company_id``,
+    ``lock_version``) still read the old name: ``ALIASES = {"supplier_id": "supplier_company_id"}`` (old -> new,
+    both as sent on the wire). The document shows only the new name."""
+
+    ALIASES: dict[str, str] = {}
+
+    @pre_load
+    def _read_old_names(self, data, **kwargs):
+        if not self.ALIASES or not hasattr(data, "keys"):
+            return data
+        if any(old in data and new not in data for old, new in self.ALIASES.items()):
+            data = {k: data[k] for k in data.keys()}
+            for old, new in self.ALIASES.items():
+                if old in data and new not in data:
+                    data[new] = data.pop(old)
+        return data
 
 
 class LockArgs(Schema):

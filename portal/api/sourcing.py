@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 from portal.accounts.models import Company, Role
 from portal.api.common import ListArgs, ListPlan, PageArgs, actor, list_documents, created, links, make_blueprint, money, page_envelope, paged_schema
 from portal.api.auth import idempotent, problem_body
-from portal.api.schemas import BoundedInt, DecimalString, MoneyOut, ProblemSchema, plain, ts
+from portal.api.schemas import BoundedInt, DecimalString, MoneyOut, ProblemSchema, RenamedFields, plain, ts
 from portal.db import db
 from portal.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from portal.quotes import award as award_service
@@ -49,7 +49,9 @@ class RfqLineIn(Schema):
     delete = fields.Boolean(metadata={"description": "PATCH only: remove the line with this id."})
 
 
-class RfqHeaderIn(Schema):
+class RfqHeaderIn(RenamedFields, Schema):
+    ALIASES = {"supplier_ids": "supplier_company_ids"}
+
     # Limits: one source, the service's constants (portal/rfq/services.py)
     title = fields.String(validate=validate.Length(max=rfq_services.MAX_TITLE))
     description = fields.String(validate=validate.Length(max=rfq_services.MAX_DESCRIPTION))
@@ -60,7 +62,8 @@ class RfqHeaderIn(Schema):
     delivery_date = fields.Date(allow_none=True)
     incoterm = fields.String(allow_none=True, validate=validate.Length(max=20))
     payment_terms = fields.String(allow_none=True, validate=validate.Length(max=rfq_services.MAX_PAYMENT_TERMS))
-    supplier_ids = fields.List(BoundedInt(), validate=validate.Length(max=500))
+    supplier_ids = fields.List(BoundedInt(), validate=validate.Length(max=500), data_key="supplier_company_ids",
+                               metadata={"description": "The suppliers to invite (company ids)."})
 
 
 class RfqCreateIn(RfqHeaderIn):
@@ -70,13 +73,18 @@ class RfqCreateIn(RfqHeaderIn):
 
 
 class RfqPatchIn(RfqHeaderIn):
-    version = BoundedInt(allow_none=True, metadata={"description": "The RFQ version you last read; a "
+    ALIASES = {"supplier_ids": "supplier_company_ids", "version": "lock_version"}
+
+    version = BoundedInt(allow_none=True, data_key="lock_version", metadata={"description": "The RFQ version you last read; a "
                                                                        "different current version is 409."})
     lines = fields.List(fields.Nested(RfqLineIn), validate=validate.Length(max=rfq_services.MAX_LINES))
 
 
-class VersionIn(Schema):
-    version = BoundedInt(allow_none=True, load_default=None)
+class VersionIn(RenamedFields, Schema):
+    ALIASES = {"version": "lock_version"}
+
+    version = BoundedInt(allow_none=True, load_default=None, data_key="lock_version", metadata={
+        "description": "The RFQ's lock_version you last read (stale: 409); leave out to act on the current one."})
 
 
 class CancelIn(VersionIn):
@@ -130,7 +138,7 @@ class OutcomeOut(Schema):
 class RfqOut(Schema):
     """An RFQ as its buyer or an invited supplier sees it."""
 
-    OPTIONAL_FIELDS = ("supplier_ids", "quote_count", "outcome")  # buyer-only / supplier-only
+    OPTIONAL_FIELDS = ("supplier_ids", "quote_count", "outcome")  # buyer-only / supplier-only (attribute names)
 
     id = fields.Integer(metadata={"example": 42})
     reference = fields.String(metadata={"example": "RFQ-2026-00042"})
@@ -144,7 +152,8 @@ class RfqOut(Schema):
     delivery_date = fields.Date(allow_none=True)
     incoterm = fields.String(allow_none=True)
     payment_terms = fields.String(allow_none=True)
-    version = fields.Integer()
+    version = fields.Integer(data_key="lock_version", metadata={"description": "Send it back with changes: a "
+                                                                           "stale one is 409."})
     amendment_no = fields.Integer()
     published_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
@@ -154,7 +163,8 @@ class RfqOut(Schema):
     updated_at = fields.DateTime()
     buyer = fields.Nested(PartyOut)
     lines = fields.List(fields.Nested(RfqLineOut))
-    supplier_ids = fields.List(fields.Integer(), metadata={"description": "Buyer only."})
+    supplier_ids = fields.List(fields.Integer(), data_key="supplier_company_ids",
+                               metadata={"description": "Buyer only: the invited suppliers."})
     quote_count = fields.Integer(allow_none=True, metadata={"description": "Buyer only: submitted quotes."})
     outcome = fields.Nested(OutcomeOut, allow_none=True, metadata={
         "description": "Supplier only, once the RFQ closed: how it closed, your lines won or not, "
@@ -259,7 +269,7 @@ class QuoteOut(Schema):
 
 class CellOut(Schema):
     quote_id = fields.Integer()
-    supplier_id = fields.Integer()
+    supplier_id = fields.Integer(data_key="supplier_company_id")
     state = fields.String(validate=validate.OneOf(["quoted", "declined", "missing"]))
     requested_quantity = DecimalString(allow_none=True)
     ordered_quantity = DecimalString(allow_none=True)
@@ -287,7 +297,7 @@ class CompareLineOut(Schema):
 
 class CompareQuoteOut(Schema):
     quote_id = fields.Integer()
-    supplier_id = fields.Integer()
+    supplier_id = fields.Integer(data_key="supplier_company_id")
     supplier_name = fields.String()
     version = fields.Integer()
     valid_until = fields.Date(allow_none=True)
@@ -334,18 +344,21 @@ class AwardLineIn(Schema):
     quote_id = BoundedInt(required=True)
 
 
-class AwardIn(Schema):
+class AwardIn(RenamedFields, Schema):
+    ALIASES = {"version": "lock_version"}
+
     quote_id = BoundedInt(metadata={"description": "Award every line to this quote."})
     lines = fields.List(fields.Nested(AwardLineIn), validate=validate.Length(min=1, max=2000),
                         metadata={"description": "Or award line by line (a split)."})
     note = fields.String(load_default="", validate=validate.Length(max=5000))
-    version = BoundedInt(allow_none=True, load_default=None)
+    version = BoundedInt(allow_none=True, load_default=None, data_key="lock_version",
+                         metadata={"description": "The RFQ's lock_version you last read."})
 
 
 class AwardLineOut(Schema):
     rfq_line_id = fields.Integer()
     quote_id = fields.Integer()
-    supplier_id = fields.Integer()
+    supplier_id = fields.Integer(data_key="supplier_company_id")
     quantity = DecimalString()
     unit_price = fields.Nested(MoneyOut)
     line_total = fields.Nested(MoneyOut)

@@ -35,6 +35,8 @@ PROBLEM_DESCRIPTIONS = {
     401: "No, an unknown, revoked or expired token.",
     403: "Your role (or side: buyer/supplier) does not allow this.",
     404: "No such document, or it is not your company's (the two look the same).",
+    405: "The URL is another operation's, which does not take this method (e.g. an id with a slash in it); "
+         "`Allow` lists the methods it takes.",
     409: "Illegal transition for the document's state, or a stale `lock_version`.",
     413: "The request body is too large.",
     415: "The body is not sent as `application/json`.",
@@ -55,8 +57,9 @@ class RequiredOutputPlugin(BasePlugin):
         if schema is None:
             return None
         cls = schema if isinstance(schema, type) else type(schema)
-        optional = set(getattr(cls, "OPTIONAL_FIELDS", ()) or ())
-        _OPTIONAL[name] = optional
+        declared = getattr(cls, "_declared_fields", {})
+        _OPTIONAL[name] = {(declared[n].data_key if n in declared else None) or n
+                           for n in (getattr(cls, "OPTIONAL_FIELDS", ()) or ())}
         return None
 
 
@@ -149,6 +152,9 @@ def _enum_names() -> dict[frozenset, str]:
                   "AwardMode": ["whole", "split"], "ComparisonCellState": ["quoted", "declined", "missing"],
                   "LineOutcome": ["won", "not_awarded"], "CompanyRole": ["supplier", "buyer"],
                   "ApprovalDecision": ["approved", "rejected"], "AckDecision": ["accept", "change", "reject"]})
+    from portal.api.common import SORTS
+
+    named["ListSort"] = SORTS
     return {frozenset(values): name for name, values in named.items()}
 
 
@@ -161,7 +167,7 @@ def _name_enum(node: dict, names: dict, schemas: dict, *, in_query: bool = False
     ref = {"$ref": f"#/components/schemas/{name}"}
     types = node.get("type")
     nullable = None in node.get("enum", []) or (isinstance(types, list) and "null" in types)
-    extra = {k: v for k, v in node.items() if k in ("description", "example") and v is not None}
+    extra = {k: v for k, v in node.items() if k in ("description", "example", "default") and v is not None}
     if nullable and not in_query:
         return {"anyOf": [ref, {"type": "null"}], **extra}
     return {**ref, **extra}
@@ -260,6 +266,9 @@ class Api(_Api):
                         "content": {PROBLEM_CONTENT_TYPE: {"schema": self.ERROR_SCHEMA}}}
             if status == 429:
                 response["headers"] = {"Retry-After": RETRY_AFTER}
+            if status == 405:
+                response["headers"] = {"Allow": {"description": "The methods the URL takes.", "required": True,
+                                                 "schema": {"type": "string"}}}
             self.spec.components.response(status.name, response, lazy=True)
 
     def register_blueprint(self, blp, *, parameters=None, **options):

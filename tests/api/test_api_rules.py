@@ -271,14 +271,14 @@ def test_patch_rfq_changes_fields_and_lines(client, world, token_for):
         "lines": [{"description": "Bolt", "quantity": "1"}, {"description": "Nut", "quantity": "2"}]}).get_json()
     a, b = (ln["id"] for ln in rfq["lines"])
     r = client.patch(f"/api/v1/rfqs/{rfq['id']}", headers=h, json={
-        "title": "Fasteners", "version": rfq["version"],
+        "title": "Fasteners", "lock_version": rfq["lock_version"],
         "lines": [{"id": a, "quantity": "5"}, {"id": b, "delete": True}, {"description": "Washer", "quantity": "9"}],
-        "supplier_ids": [world.supplier_a.id]})
+        "supplier_company_ids": [world.supplier_a.id]})
     assert r.status_code == 200, r.get_data(as_text=True)
     body = r.get_json()
-    assert body["title"] == "Fasteners" and body["supplier_ids"] == [world.supplier_a.id]
+    assert body["title"] == "Fasteners" and body["supplier_company_ids"] == [world.supplier_a.id]
     assert [(ln["description"], ln["quantity"]) for ln in body["lines"]] == [("Bolt", "5"), ("Washer", "9")]
-    stale = client.patch(f"/api/v1/rfqs/{rfq['id']}", headers=h, json={"title": "Old", "version": rfq["version"]})
+    stale = client.patch(f"/api/v1/rfqs/{rfq['id']}", headers=h, json={"title": "Old", "lock_version": rfq["lock_version"]})
     assert stale.status_code == 409 and stale.mimetype == "application/problem+json"
 
 

@@ -58,6 +58,8 @@ def test_every_operation_has_an_operation_id_summary_tag_and_its_problem_answers
         must = {"400", "401", "403", "429"}
         if "{" in path or method in WRITES:
             must.add("404")
+        if "{" in path:
+            must.add("405")
         if method in WRITES:
             must |= {"409", "413", "422"}
         if "requestBody" in op:
@@ -102,11 +104,11 @@ def test_response_schemas_list_their_required_fields(spec):
         assert set(sch.get("required", [])) | set(getattr_optional(name)) == set(sch["properties"]), name
     # buyer-only and supplier-only fields are the only ones left out
     assert set(schemas["RfqOut"]["properties"]) - set(schemas["RfqOut"]["required"]) == {
-        "supplier_ids", "quote_count", "outcome"}
+        "supplier_company_ids", "quote_count", "outcome"}
 
 
 def getattr_optional(name):
-    return {"RfqOut": ("supplier_ids", "quote_count", "outcome")}.get(name, ())
+    return {"RfqOut": ("supplier_company_ids", "quote_count", "outcome")}.get(name, ())
 
 
 def _walk(node, path=()):
@@ -237,6 +239,12 @@ def test_malformed_json_is_a_problem_in_our_words(client, world, token_for):
     assert body["title"] == "Malformed request"
 
 
+def test_a_405_names_the_allowed_methods(client, world, token_for):
+    """/rfqs/1%2Fpublish is /rfqs/1/publish to the router: PATCH there is 405 with Allow, as documented."""
+    resp = client.patch("/api/v1/rfqs/1/publish", headers=token_for(world.procurement), json={})
+    assert _problem(resp, 405) and "POST" in resp.headers["Allow"]
+
+
 def test_rate_limit_headers_on_answers(client, world, token_for):
     resp = client.get("/api/v1/orders", headers=token_for(world.procurement))
     assert int(resp.headers["RateLimit-Limit"]) >= int(resp.headers["RateLimit-Remaining"]) >= 0
@@ -277,7 +285,7 @@ def test_semantically_equal_json_is_a_replay(client, world, token_for):
 def test_a_key_belongs_to_its_token_method_and_path(client, world, token_for):
     h1 = {**token_for(world.procurement, "erp"), "Idempotency-Key": "same"}
     h2 = {**token_for(world.procurement, "other system"), "Idempotency-Key": "same"}
-    body = _rfq_json(supplier_ids=[world.supplier_a.id])
+    body = _rfq_json(supplier_company_ids=[world.supplier_a.id])
     assert client.post("/api/v1/rfqs", headers=h1, json=body).status_code == 201
     # another token of the same person: its own key space -> a second RFQ
     second = client.post("/api/v1/rfqs", headers=h2, json=body)
@@ -294,7 +302,7 @@ def test_answers_of_an_executing_endpoint_are_stored_validation_before_it_is_not
     # schema validation (before the endpoint runs): not stored, the key stays free
     bad = client.post("/api/v1/rfqs", headers=h, json={"title": "No deadline"})
     assert bad.status_code == 422 and "Idempotent-Replayed" not in bad.headers
-    ok = client.post("/api/v1/rfqs", headers=h, json=_rfq_json(supplier_ids=[world.supplier_a.id]))
+    ok = client.post("/api/v1/rfqs", headers=h, json=_rfq_json(supplier_company_ids=[world.supplier_a.id]))
     assert ok.status_code == 201 and "Idempotent-Replayed" not in ok.headers
     rid = ok.get_json()["id"]
     # a business refusal from the endpoint itself (closing a draft: 409) is stored and replayed as it was
@@ -313,3 +321,23 @@ def test_a_bad_idempotency_key_is_400(client, world, token_for):
     h["Idempotency-Key"] = "x" * 201
     _problem(client.post("/api/v1/rfqs", headers=h, json=_rfq_json()), 400)
     assert _count_rfqs() == 0
+
+
+def test_one_naming_scheme_and_the_old_names_still_read(client, world, token_for, spec):
+    """supplier_company_id and lock_version everywhere in the document; the names used before still work."""
+    text = json.dumps(spec)
+    assert '"supplier_id"' not in text and '"supplier_ids"' not in text
+    rfq_props = spec["components"]["schemas"]["RfqOut"]["properties"]
+    assert "lock_version" in rfq_props and "version" not in rfq_props
+    h = token_for(world.procurement)
+    old = client.post("/api/v1/rfqs", headers=h, json=_rfq_json(supplier_ids=[world.supplier_a.id]))
+    assert old.status_code == 201 and old.get_json()["supplier_company_ids"] == [world.supplier_a.id]
+    rfq = old.get_json()
+    stale = client.post(f"/api/v1/rfqs/{rfq['id']}/publish", headers=h, json={"version": rfq["lock_version"] + 5})
+    assert stale.status_code == 409
+    assert client.post(f"/api/v1/rfqs/{rfq['id']}/publish", headers=h,
+                       json={"lock_version": rfq["lock_version"]}).status_code == 200
+    factories_item = __import__("tests.factories", fromlist=["catalog_item"]).catalog_item
+    factories_item(world.supplier_a, sku="OLD-1", price="1.00")
+    assert client.get(f"/api/v1/catalog?supplier_id={world.supplier_a.id}", headers=h).status_code == 200
+    assert client.get(f"/api/v1/catalog?supplier_company_id={world.supplier_a.id}", headers=h).status_code == 200

@@ -93,7 +93,7 @@ def test_generated_client_drives_rfq_to_paid_invoice(app, generated, banked_worl
     body = m.RfqCreateIn(
         title="Hex bolts", deadline=utcnow() + timedelta(days=5), currency="EUR", sealed=False,
         lines=[m.RfqLineIn(description="Hex bolt M8", quantity="1000", unit="pcs")],
-        supplier_ids=[w.supplier_a.id])
+        supplier_company_ids=[w.supplier_a.id])
     created = sourcing.create_rfq.sync_detailed(client=buyer, idempotency_key="erp-rfq-1", body=body)
     assert created.status_code == 201, created.content
     rfq = created.parsed

@@ -39,9 +39,29 @@ def test_a_cursor_walks_every_order_once(client, world, token_for, orders):
     assert [o["id"] for o in newest_first["items"]] == [orders[2].id, orders[1].id, orders[0].id]
 
 
-def test_a_cursor_needs_the_id_order(client, world, token_for, orders):
-    resp = client.get("/api/v1/orders?sort=updated_at&starting_after=1", headers=token_for(world.procurement))
-    assert resp.status_code == 400 and "sort=id" in resp.get_json()["detail"]
+def test_a_cursor_in_another_order_starts_after_its_item(client, world, token_for, orders, outsiders):
+    from portal.orders.models import PurchaseOrder
+
+    base = utcnow() - timedelta(days=1)
+    for minutes, o in zip([5, 1, 5, 3, 2], orders):  # two orders share a moment: the id breaks the tie
+        db.session.execute(sa.update(PurchaseOrder).where(PurchaseOrder.id == o.id)
+                           .values(updated_at=base + timedelta(minutes=minutes)))
+    db.session.commit()
+    h = token_for(world.procurement)
+    seen, url = [], "/api/v1/orders?sort=updated_at&per_page=2"
+    first = ok(client.get(url, headers=h))
+    seen += [o["id"] for o in first["items"]]
+    url = f"/api/v1/orders?sort=updated_at&per_page=2&starting_after={seen[-1]}"
+    while url:
+        body = ok(client.get(url, headers=h))
+        seen += [o["id"] for o in body["items"]]
+        url = body["links"]["next"]
+    assert seen == [orders[1].id, orders[4].id, orders[3].id, orders[0].id, orders[2].id]
+    # the cursor must be an item of the caller's list: another company's order is "not in this list" (404)
+    foreign = factories.order(outsiders.buyer.company, world.supplier_a, outsiders.buyer, status="draft")
+    db.session.commit()
+    resp = client.get(f"/api/v1/orders?sort=updated_at&starting_after={foreign.id}", headers=h)
+    assert resp.status_code == 404 and "starting_after" in resp.get_json()["errors"]
 
 
 def test_what_changed_since_the_last_sync(client, world, token_for, orders):
