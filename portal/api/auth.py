@@ -99,7 +99,19 @@ class MalformedRequest(DomainError):
 def request_fingerprint() -> str:
     """SHA-256 of what the request asks for beyond its method and path: the query and the body. A JSON body is
     compared by meaning (key order and whitespace do not matter); any other body byte for byte."""
-    raw = request.get_data(cache=True) or b""
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        # the form was parsed already (the input filter reads it): hash its fields and files instead of the stream
+        digest = hashlib.sha256()
+        for key, value in sorted(request.form.items(multi=True)):
+            digest.update(json.dumps([key, value]).encode())
+        for key, storage in sorted(request.files.items(multi=True), key=lambda kv: kv[0]):
+            digest.update(json.dumps([key, storage.filename or "", storage.mimetype or ""]).encode())
+            pos = storage.stream.tell()
+            digest.update(storage.stream.read())
+            storage.stream.seek(pos)
+        raw = digest.hexdigest().encode()
+    else:
+        raw = request.get_data(cache=True) or b""
     body: bytes = raw
     if raw and request.is_json:
         try:

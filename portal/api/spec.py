@@ -307,7 +307,7 @@ API_CONFIG = {
                                 "or a 409 because the same key is still in flight) stores nothing and may be "
                                 "retried with the same key; an error raised by the operation itself (a 404, 409 "
                                 "or 422 from the business rules) is stored and replayed. A server error stores "
-                                "nothing. Keys are kept for 24 hours.\n\n"
+                                "nothing. A key may be reused after 24 hours.\n\n"
                                 "**Lists** page with `page`/`per_page` or with a cursor: `starting_after=<id>` "
                                 "returns the items after that id (`links.next` carries it). Unknown query "
                                 "parameters are refused with 400."},

@@ -341,3 +341,37 @@ def test_one_naming_scheme_and_the_old_names_still_read(client, world, token_for
     factories_item(world.supplier_a, sku="OLD-1", price="1.00")
     assert client.get(f"/api/v1/catalog?supplier_id={world.supplier_a.id}", headers=h).status_code == 200
     assert client.get(f"/api/v1/catalog?supplier_company_id={world.supplier_a.id}", headers=h).status_code == 200
+
+
+def test_an_upload_is_fingerprinted_by_its_fields_and_file_bytes(app):
+    """Upload endpoints (multipart) get idempotency too: the same key with another file is another request."""
+    import io
+
+    from portal.api.auth import request_fingerprint
+
+    def fingerprint(content: bytes, note="x"):
+        with app.test_request_context("/api/v1/anything", method="POST", data={
+                "note": note, "file": (io.BytesIO(content), "a.pdf", "application/pdf")}):
+            from flask import request
+
+            assert request.form["note"] == note  # already parsed, as the input filter does
+            return request_fingerprint()
+
+    assert fingerprint(b"%PDF-1") == fingerprint(b"%PDF-1")
+    assert fingerprint(b"%PDF-1") != fingerprint(b"%PDF-2")
+    assert fingerprint(b"%PDF-1") != fingerprint(b"%PDF-1", note="y")
+
+
+def test_a_key_may_be_reused_after_a_day(client, world, token_for):
+    import sqlalchemy as sa
+
+    from portal.api.models import IdempotencyRecord
+    from portal.db import db
+
+    h = {**token_for(world.procurement), "Idempotency-Key": "daily-import"}
+    assert client.post("/api/v1/rfqs", headers=h, json=_rfq_json()).status_code == 201
+    db.session.execute(sa.update(IdempotencyRecord).values(created_at=utcnow() - timedelta(hours=25)))
+    db.session.commit()
+    again = client.post("/api/v1/rfqs", headers=h, json=_rfq_json(title="Tomorrow's bolts"))
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    assert _count_rfqs() == 2
