@@ -5,11 +5,12 @@ import functools
 import json
 from http import HTTPStatus
 
-from flask import current_app, g, jsonify, make_response, request, url_for
+from flask import current_app, g, make_response, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from portal.api.auth import (MalformedRequest, Unauthorized, authenticate_request, idempotent, problem_body,
+from portal.api.auth import (MalformedRequest, Unauthorized, authenticate_request, idempotent,  # noqa: F401
+                             problem_body,
                              problem_response, rate_limit_key)
 from portal.api.spec import RATE_LIMIT_HEADERS
 from portal.errors import DomainError

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from portal.accounts.models import Role
 from portal.api.auth import idempotent
-from portal.api.common import ListArgs, ListPlan, PageArgs, actor, list_documents, created, problems, make_blueprint, money, page_envelope, paged_schema
+from portal.api.common import ListArgs, ListPlan, actor, list_documents, created, problems, make_blueprint, money, paged_schema
 from portal.api.schemas import BoundedInt, DecimalString, JobSchema, LockArgs, MoneyOut, job_dict, lock_or_current, plain, ts
 from portal.db import db
 from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Role
 from portal.api.auth import idempotent
-from portal.api.common import ListArgs, ListPlan, PageArgs, actor, list_documents, created, links, make_blueprint, money, page_envelope, paged_schema, problems
+from portal.api.common import ListArgs, ListPlan, actor, list_documents, created, links, make_blueprint, money, page_envelope, paged_schema, problems
 from portal.api.schemas import (BoundedInt, CommentArgs, DecimalString, LockArgs, MoneyIn, MoneyOut, ReasonArgs,
                                 RenamedFields, lock_or_current, plain, ts)
 from portal.catalog import services as catalog_services

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
 
 from portal.accounts.models import Company, Role
-from portal.api.common import ListArgs, ListPlan, PageArgs, actor, list_documents, created, links, make_blueprint, money, page_envelope, paged_schema
+from portal.api.common import ListArgs, ListPlan, actor, list_documents, created, links, make_blueprint, money, paged_schema
 from portal.api.auth import idempotent, problem_body
 from portal.api.schemas import BoundedInt, DecimalString, MoneyOut, ProblemSchema, RenamedFields, plain, ts
 from portal.db import db
