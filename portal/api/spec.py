@@ -229,6 +229,42 @@ def finish_spec(spec: dict) -> dict:
     return spec
 
 
+def as_openapi_30(spec: dict) -> dict:
+    """The same document in OpenAPI 3.0 terms, for the bundled Swagger UI (which renders 3.0 only): a nullable
+    ``type: [X, "null"]`` becomes ``type: X, nullable: true``, ``anyOf: [{$ref}, {type: null}]`` becomes
+    ``allOf: [{$ref}], nullable: true``, a ``$ref`` with siblings is wrapped in ``allOf``. Integrators use the 3.1
+    document (/api/v1/openapi.json); this one is only what the browser shows."""
+    import copy
+
+    def walk(node):
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        node = dict(node)
+        types = node.get("type")
+        if isinstance(types, list):
+            kinds = [t for t in types if t != "null"]
+            node["type"] = kinds[0] if len(kinds) == 1 else kinds[0]
+            if "null" in types:
+                node["nullable"] = True
+        any_of = node.get("anyOf")
+        if isinstance(any_of, list) and {"type": "null"} in any_of:
+            rest = [s for s in any_of if s != {"type": "null"}]
+            del node["anyOf"]
+            node.update({"allOf": rest, "nullable": True} if len(rest) == 1 else {"anyOf": rest, "nullable": True})
+        if "$ref" in node and len(node) > 1 and "#/components/schemas/" in str(node["$ref"]):
+            ref = node.pop("$ref")
+            node["allOf"] = [{"$ref": ref}]
+        if node.get("type") == "null":
+            node.pop("type")
+        return {k: walk(v) for k, v in node.items()}
+
+    out = walk(copy.deepcopy(spec))
+    out["openapi"] = "3.0.3"
+    return out
+
+
 class Api(_Api):
     """flask-smorest's Api without its app-wide HTTPException handler: the portal's own handlers answer
     problem+json under /api/ and friendly pages elsewhere."""
