@@ -19,7 +19,7 @@ from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import CHECKS, load_all_checks, positive_data_acceptance  # noqa: E402
 
 MAX_EXAMPLES = 10
-TIME_BUDGET = 420  # seconds for the per-operation phase; the stateful phase has its own step bound
+TIME_BUDGET = 420  # seconds at full strength for the per-operation phase; the stateful phase is bounded by steps
 STATEFUL_EXAMPLES = 15
 STATEFUL_STEPS = 8
 
@@ -76,12 +76,13 @@ def test_every_operation_conforms_with_all_checks(app, api_headers):
     failures = []
     started = time.monotonic()
     for op in operations:
-        if time.monotonic() - started > TIME_BUDGET:
-            pytest.fail(f"time budget of {TIME_BUDGET} s spent before {op.label}")
+        # time-bounded without a timed assertion: past the budget (a loaded machine) every remaining operation still
+        # runs, with fewer examples
+        examples = MAX_EXAMPLES if time.monotonic() - started < TIME_BUDGET else 2
         strategy = st.one_of(op.as_strategy(GenerationMode.POSITIVE), op.as_strategy(GenerationMode.NEGATIVE))
         who = st.sampled_from(sorted(api_headers))
 
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+        @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
                   phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
         @given(case=strategy, person=who)
         def run(case, person):
