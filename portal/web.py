@@ -159,7 +159,14 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(405)
     def not_allowed(exc):
-        return _error(405, "400", "That action is not available here.")
+        resp = _error(405, "400", "That action is not available here.")
+        methods = getattr(exc, "valid_methods", None)
+        if methods and not isinstance(resp, tuple):
+            resp.headers["Allow"] = ", ".join(sorted(methods))
+        elif methods:
+            resp = app.make_response(resp)
+            resp.headers["Allow"] = ", ".join(sorted(methods))
+        return resp
 
     @app.errorhandler(422)
     def unprocessable(exc):

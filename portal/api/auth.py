@@ -4,16 +4,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Response, g, request
+from flask import Response, g, make_response, request
 
 from portal.accounts.models import User
 from portal.api.models import ApiToken, IdempotencyRecord
 from portal.db import db, utcnow
-from portal.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from portal.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 
 TOKEN_PREFIX = "ppt_"
 
@@ -85,66 +86,135 @@ def rate_limit_key() -> str:
     return f"api-token:{tok_id}"
 
 
+IDEMPOTENCY_KEY_RE = re.compile(r"^[!-~]{1,200}$")
+IDEMPOTENCY_TTL = timedelta(hours=24)
+REPLAYED_HEADERS = ("Location",)
+
+
+class MalformedRequest(DomainError):
+    status = 400
+    title = "Malformed request"
+
+
+def request_fingerprint() -> str:
+    """SHA-256 of what the request asks for beyond its method and path: the query and the body. A JSON body is
+    compared by meaning (key order and whitespace do not matter); any other body byte for byte."""
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        # the form was parsed already (the input filter reads it): hash its fields and files instead of the stream
+        digest = hashlib.sha256()
+        for key, value in sorted(request.form.items(multi=True)):
+            digest.update(json.dumps([key, value]).encode())
+        for key, storage in sorted(request.files.items(multi=True), key=lambda kv: kv[0]):
+            digest.update(json.dumps([key, storage.filename or "", storage.mimetype or ""]).encode())
+            pos = storage.stream.tell()
+            digest.update(storage.stream.read())
+            storage.stream.seek(pos)
+        raw = digest.hexdigest().encode()
+    else:
+        raw = request.get_data(cache=True) or b""
+    body: bytes = raw
+    if raw and request.is_json:
+        try:
+            body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"),
+                              ensure_ascii=False).encode()
+        except (ValueError, RecursionError):
+            body = raw
+    query = json.dumps(sorted(request.args.items(multi=True))).encode()
+    return hashlib.sha256(query + b"\n" + body).hexdigest()
+
+
 def idempotent(view):
-    """POSTs that create things accept an Idempotency-Key: a retry with the same key and body returns the
-    first response and creates nothing new; the same key with a different body is 422."""
+    """Writes accept an Idempotency-Key (scoped to the token, the method and the path): a retry with the same key
+    and the same request (JSON compared by meaning) replays the first answer — status, body, content type and
+    Location — and changes nothing; the same key with another request is 422.
+
+    Like Stripe, an answer is stored only once the operation started executing: this wrapper sits inside the
+    token check, the request checks and outside the argument parsing, so a 400/401/403/415/429 or a schema
+    validation 422 stores nothing and the key stays free; a DomainError raised by the operation (404, 409, 422
+    of the business rules) is stored and replayed. A server error stores nothing (the retry runs again)."""
+
+    if getattr(view, "_idempotent", False):
+        return view
 
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         key = request.headers.get("Idempotency-Key")
-        if not key:
+        if key is None:
             return view(*args, **kwargs)
-        if len(key) > 200:
-            raise ValidationFailed("The Idempotency-Key is longer than 200 characters.")
-        user = g.api_user
-        body_hash = hashlib.sha256(request.get_data() or b"").hexdigest()
-        existing = db.session.scalar(sa.select(IdempotencyRecord).where(
-            IdempotencyRecord.user_id == user.id, IdempotencyRecord.key == key))
+        if not IDEMPOTENCY_KEY_RE.match(key):
+            raise MalformedRequest("The Idempotency-Key must be 1 to 200 visible ASCII characters (no spaces).",
+                                   errors={"Idempotency-Key": "1-200 visible ASCII characters."})
+        user, token_id = g.api_user, g.api_token_id
+        fingerprint = request_fingerprint()
+        scope = (IdempotencyRecord.token_id == token_id, IdempotencyRecord.method == request.method,
+                 IdempotencyRecord.path == request.path[:300], IdempotencyRecord.key == key)
+        existing = db.session.scalar(sa.select(IdempotencyRecord).where(*scope))
+        if existing is not None and existing.created_at is not None and \
+                existing.created_at < utcnow() - IDEMPOTENCY_TTL and existing.status_code is not None:
+            db.session.delete(existing)  # expired: the key may be used afresh
+            db.session.commit()
+            existing = None
         if existing is not None:
-            if existing.body_hash != body_hash or existing.path != request.path:
+            if existing.body_hash != fingerprint:
                 raise ValidationFailed("This Idempotency-Key was already used with a different request body.",
                                        errors={"Idempotency-Key": "Reused with a different body."})
             if existing.status_code is None:
-                from portal.errors import Conflict
-
                 raise Conflict("A request with this Idempotency-Key is still being processed.")
+            headers = {"Idempotent-Replayed": "true"}
+            stored = json.loads(existing.response_headers or "{}")
+            headers.update({k: v for k, v in stored.items() if k in REPLAYED_HEADERS})
             return Response(existing.response_body, status=existing.status_code,
-                            mimetype="application/json", headers={"Idempotent-Replayed": "true"})
-        rec = IdempotencyRecord(user_id=user.id, key=key, method=request.method, path=request.path,
-                                body_hash=body_hash)
+                            content_type=existing.content_type or "application/json", headers=headers)
+        rec = IdempotencyRecord(user_id=user.id, token_id=token_id, key=key, method=request.method,
+                                path=request.path[:300], body_hash=fingerprint)
         db.session.add(rec)
         try:
             db.session.commit()
         except sa.exc.IntegrityError:
             db.session.rollback()
-            from portal.errors import Conflict
-
-            raise Conflict("A request with this Idempotency-Key is still being processed.")
+            raise Conflict("A request with this Idempotency-Key is still being processed.") from None
         rec_id = rec.id
         try:
             resp = view(*args, **kwargs)
         except DomainError as exc:
             db.session.rollback()
-            _store(rec_id, exc.status, json.dumps(problem_body(exc)))
+            stored = problem_response(exc)
+            _store(rec_id, stored.status_code, stored.get_data(as_text=True), stored.content_type, {})
             raise
         except Exception:
             db.session.rollback()
             db.session.execute(sa.delete(IdempotencyRecord).where(IdempotencyRecord.id == rec_id))
             db.session.commit()
             raise
-        from flask import make_response
-
         resp = make_response(resp)
-        _store(rec_id, resp.status_code, resp.get_data(as_text=True))
+        if resp.status_code >= 500:
+            db.session.execute(sa.delete(IdempotencyRecord).where(IdempotencyRecord.id == rec_id))
+            db.session.commit()
+            return resp
+        _store(rec_id, resp.status_code, resp.get_data(as_text=True), resp.content_type,
+               {k: resp.headers[k] for k in REPLAYED_HEADERS if k in resp.headers})
         return resp
 
+    wrapped._idempotent = True
     return wrapped
 
 
-def _store(rec_id: int, status: int, body: str) -> None:
+def _store(rec_id: int, status: int, body: str, content_type: str, headers: dict) -> None:
     db.session.execute(sa.update(IdempotencyRecord).where(IdempotencyRecord.id == rec_id)
-                       .values(status_code=status, response_body=body))
+                       .values(status_code=status, response_body=body, content_type=(content_type or "")[:100],
+                               response_headers=json.dumps(headers)))
     db.session.commit()
+
+
+def problem_response(exc: DomainError):
+    """The problem+json answer to a DomainError (the API's error handler and the idempotency store share it, so
+    a replay is byte for byte the first answer)."""
+    from flask import jsonify
+
+    resp = jsonify(problem_body(exc))
+    resp.status_code = exc.status
+    resp.mimetype = "application/problem+json"
+    return resp
 
 
 def problem_body(exc: DomainError) -> dict:

@@ -5,8 +5,8 @@ import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
 
 from portal.accounts.models import Company, CompanyKind
-from portal.api.common import PageArgs, make_blueprint, page_envelope, paged_schema
-from portal.db import db
+from portal.api.common import CursorArgs, ListPlan, actor, list_documents, make_blueprint, paged_schema
+from portal.api.schemas import ts
 
 bp = make_blueprint("api_companies", "The company directory.")
 
@@ -17,12 +17,14 @@ class CompanySchema(Schema):
     legal_name = fields.String()
     country = fields.String()
     vat_number = fields.String(allow_none=True)
-    kind = fields.String()
+    kind = fields.String(validate=validate.OneOf([k.value for k in CompanyKind]))
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
     categories = fields.List(fields.String())
     city = fields.String()
 
 
-class CompanyQuery(PageArgs):
+class CompanyQuery(CursorArgs):
     role = fields.String(load_default=None, validate=validate.OneOf(["supplier", "buyer"]))
     q = fields.String(load_default=None, validate=validate.Length(max=100))
     country = fields.String(load_default=None, validate=validate.Length(equal=2))
@@ -30,14 +32,16 @@ class CompanyQuery(PageArgs):
 
 def company_dict(c: Company) -> dict:
     return {"id": c.id, "display_name": c.display_name, "legal_name": c.legal_name, "country": c.country,
-            "vat_number": c.vat_number, "kind": c.kind.value, "categories": c.category_list, "city": c.city}
+            "vat_number": c.vat_number, "kind": c.kind.value, "categories": c.category_list, "city": c.city,
+            "created_at": ts(c.created_at), "updated_at": ts(c.updated_at)}
 
 
 @bp.route("/companies")
-@bp.arguments(CompanyQuery, location="query", as_kwargs=True)
+@bp.arguments(CompanyQuery, location="query")
 @bp.response(200, paged_schema(CompanySchema, "CompanyPage"))
-def list_companies(page, per_page, role=None, q=None, country=None):
-    """List companies (filter by role, name/category search, country)."""
+def list_companies(args):
+    """List companies (filter by role, name/category search, country, `updated_since`; cursor paging)."""
+    role, q, country = args.get("role"), args.get("q"), args.get("country")
     stmt = sa.select(Company)
     if role == "supplier":
         stmt = stmt.where(Company.kind.in_([CompanyKind.supplier, CompanyKind.both]))
@@ -50,6 +54,5 @@ def list_companies(page, per_page, role=None, q=None, country=None):
                                  sa.func.lower(Company.categories).like(like)))
     if country:
         stmt = stmt.where(Company.country == country.upper())
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
-    rows = db.session.scalars(stmt.order_by(Company.id).offset((page - 1) * per_page).limit(per_page)).all()
-    return page_envelope([company_dict(c) for c in rows], total, page, per_page, "api_companies.list_companies")
+    return list_documents(stmt, ListPlan(Company), args, actor().company_id, "api_companies.list_companies",
+                          company_dict)

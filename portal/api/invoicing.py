@@ -8,12 +8,13 @@ from marshmallow import Schema, fields, validate
 
 from portal.accounts.models import Role
 from portal.api.auth import idempotent
-from portal.api.common import PageArgs, actor, make_blueprint, money, page_envelope, paged_schema
+from portal.api.common import ListArgs, ListPlan, actor, list_documents, created, problems, make_blueprint, money, paged_schema
 from portal.api.schemas import BoundedInt, DecimalString, JobSchema, LockArgs, MoneyOut, job_dict, lock_or_current, plain, ts
 from portal.db import db
 from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.invoices import services as invoice_services
 from portal.invoices.models import CreditReason, DocumentKind, Invoice
+from portal.invoices.states import InvoiceStatus
 from portal.locking import retry_on_conflict
 from portal.tenancy import get_for_company
 
@@ -29,11 +30,11 @@ class InvoiceLineOut(Schema):
                                                                     "else null (goods)"})
     sku = fields.String(allow_none=True)
     description = fields.String()
-    quantity = fields.String()
+    quantity = DecimalString()
     unit = fields.String()
     unit_price = fields.Nested(MoneyOut)
-    discount_percent = fields.String()
-    tax_rate = fields.String()
+    discount_percent = DecimalString()
+    tax_rate = DecimalString()
     net_amount = fields.Nested(MoneyOut)
 
 
@@ -52,15 +53,15 @@ class InvoiceLinks(Schema):
 
 class InvoiceOut(Schema):
     id = fields.Integer()
-    kind = fields.String()
-    number = fields.String(allow_none=True)
-    status = fields.String()
+    kind = fields.String(validate=validate.OneOf([k.value for k in DocumentKind]))
+    number = fields.String(allow_none=True, metadata={"example": "INV-2026-00009"})
+    status = fields.String(validate=validate.OneOf([s.value for s in InvoiceStatus]))
     supplier_company_id = fields.Integer()
     buyer_company_id = fields.Integer()
     order_id = fields.Integer(allow_none=True)
     shipment_id = fields.Integer(allow_none=True)
     corrects_invoice_id = fields.Integer(allow_none=True)
-    credit_reason = fields.String(allow_none=True, metadata={"description": "Credit notes: what the credit is for "
+    credit_reason = fields.String(allow_none=True, validate=validate.OneOf([r.value for r in CreditReason]), metadata={"description": "Credit notes: what the credit is for "
                                                                           "(see POST /credit-notes); else null"})
     buyer_reference = fields.String()
     currency = fields.String()
@@ -78,14 +79,19 @@ class InvoiceOut(Schema):
     pdf_ready = fields.Boolean()
     lock_version = fields.Integer()
     notes = fields.String()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
     lines = fields.List(fields.Nested(InvoiceLineOut))
     payments = fields.List(fields.Nested(PaymentOut))
     links = fields.Nested(InvoiceLinks)
 
 
-class InvoiceQuery(PageArgs):
+class InvoiceQuery(ListArgs):
     status = fields.String(load_default=None, validate=validate.OneOf(
         ["draft", "issued", "partially_paid", "paid", "open", "overdue"]))
+    issued_from = fields.Date(load_default=None, metadata={"description": "Issued on or after this day."})
+    issued_to = fields.Date(load_default=None, metadata={"description": "Issued on or before this day."})
+    due_to = fields.Date(load_default=None, metadata={"description": "Due on or before this day."})
 
 
 class InvoiceIn(Schema):
@@ -133,7 +139,7 @@ def invoice_dict(inv: Invoice) -> dict:
         "total_gross": money(inv.total_gross, cur), "paid_amount": money(inv.paid_amount, cur),
         "credited_amount": money(inv.credited_amount, cur), "open_amount": money(inv.open_amount, cur),
         "overdue": inv.overdue, "pdf_ready": inv.pdf_file_id is not None, "lock_version": inv.lock_version,
-        "notes": inv.notes or "",
+        "notes": inv.notes or "", "created_at": ts(inv.created_at), "updated_at": ts(inv.updated_at),
         "lines": [{"id": ln.id, "position": ln.position, "order_line_id": ln.order_line_id,
                    "shipment_line_id": ln.shipment_line_id, "charge": ln.charge, "sku": ln.sku, "description": ln.description,
                    "quantity": plain(ln.quantity), "unit": ln.unit, "unit_price": money(ln.unit_price, cur),
@@ -142,7 +148,7 @@ def invoice_dict(inv: Invoice) -> dict:
         "payments": [{"id": p.id, "amount": money(p.amount, p.currency), "date": p.paid_on,
                       "reference": p.reference or "", "recorded_at": ts(p.recorded_at)} for p in inv.payments],
         "links": {"self": url_for("api_invoicing.get_invoice", inv_id=inv.id),
-                  "pdf": url_for("api_invoicing.invoice_pdf", inv_id=inv.id) if inv.number else None},
+                  "pdf": url_for("api_invoicing.download_invoice_pdf", inv_id=inv.id) if inv.number else None},
     }
 
 
@@ -170,29 +176,44 @@ def _fresh(inv_id: int) -> dict:
     return invoice_dict(db.session.get(Invoice, inv_id))
 
 
-def _list(kind: str, page: int, per_page: int, status, endpoint: str):
+INVOICE_LIST = ListPlan(
+    Invoice, reference=(Invoice.number, Invoice.buyer_reference),
+    counterparty=lambda me, other: sa.or_(
+        sa.and_(Invoice.buyer_company_id == me, Invoice.supplier_company_id == other),
+        sa.and_(Invoice.supplier_company_id == me, Invoice.buyer_company_id == other)))
+
+
+def _list(kind: str, args: dict, endpoint: str):
     user = _accounts()
-    clauses = invoice_services.list_filter(user.company_id, status=status, kind=kind)
+    clauses = invoice_services.list_filter(user.company_id, status=args.get("status"), kind=kind)
     stmt = sa.select(Invoice).where(*clauses)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(stmt.order_by(Invoice.id).offset((page - 1) * per_page).limit(per_page)).all()
-    return page_envelope([invoice_dict(i) for i in rows], total, page, per_page, endpoint)
+    if args.get("issued_from") is not None:
+        stmt = stmt.where(Invoice.issue_date >= args["issued_from"])
+    if args.get("issued_to") is not None:
+        stmt = stmt.where(Invoice.issue_date <= args["issued_to"])
+    if args.get("due_to") is not None:
+        stmt = stmt.where(Invoice.due_date <= args["due_to"])
+    return list_documents(stmt, INVOICE_LIST, args, user.company_id, endpoint, invoice_dict)
 
 
 @bp.route("/invoices", methods=["GET"])
-@bp.arguments(InvoiceQuery, location="query", as_kwargs=True)
+@bp.arguments(InvoiceQuery, location="query")
 @bp.response(200, paged_schema(InvoiceOut, "InvoicePage"))
-def list_invoices(page, per_page, status=None):
-    """Invoices your company issued or received (drafts only on the supplier side), in id order."""
-    return _list("invoice", page, per_page, status, "api_invoicing.list_invoices")
+def list_invoices(args):
+    """Invoices your company issued or received (drafts only on the supplier side), in id order.
+
+    Filters: status, `updated_since`, creation, issue and due dates, `counterparty_id`, `reference` (number or the
+    buyer's reference); `sort`; pages or the `starting_after` cursor."""
+    return _list("invoice", args, "api_invoicing.list_invoices")
 
 
 @bp.route("/invoices", methods=["POST"])
+@created("api_invoicing.get_invoice", inv_id="id")
 @idempotent
 @bp.arguments(InvoiceIn)
 @bp.response(201, InvoiceOut)
 @retry_on_conflict
-def create_invoice(data):
+def issue_invoice(data):
     """Supplier accounts: invoice what was shipped and not yet invoiced on a shipment (`shipment_id`) or an
     order (`order_id`), and issue it at once (gapless number, PDF rendered in the background). One unit of work:
     either an issued invoice or nothing."""
@@ -216,10 +237,16 @@ def get_invoice(inv_id):
 
 
 @bp.route("/invoices/<int(max=2147483647):inv_id>/pdf", methods=["GET"])
-@bp.doc(responses={"200": {"description": "The stored PDF, exactly the bytes rendered at issue.",
-                            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+@bp.alt_response(200, schema={"type": "string", "format": "binary"}, content_type="application/pdf",
+                 description="The stored PDF, exactly the bytes rendered at issue.", success=True, headers={
+                     "ETag": {"description": "The SHA-256 of the stored bytes, quoted.", "schema": {"type": "string"}},
+                     "X-Content-SHA256": {"description": "The SHA-256 of the stored bytes.",
+                                          "schema": {"type": "string"}},
+                     "Content-Disposition": {"description": "attachment with the file name",
+                                             "schema": {"type": "string"}}})
 @bp.alt_response(202, schema=JobSchema, description="Still rendering: the job to poll (Retry-After).")
-def invoice_pdf(inv_id):
+@problems(409)
+def download_invoice_pdf(inv_id):
     """The issued invoice's PDF: exactly the stored bytes once rendered; until then 202 with the job."""
     from portal.documents.models import StoredFile
     from portal.documents.store import read_bytes
@@ -239,7 +266,8 @@ def invoice_pdf(inv_id):
     if rec is not None and may_see(rec, actor()) and rec.company_id == actor().company_id:
         body = job_dict(rec)
     else:
-        body = {"status": "queued", "progress": 0, "kind": "invoice-pdf", "title": "PDF being rendered"}
+        body = {"id": None, "status": "queued", "progress": 0, "kind": "invoice-pdf", "title": "PDF being rendered",
+                "error": None, "created_at": None, "finished_at": None, "links": None}
     resp = jsonify(JobSchema().dump(body))
     resp.status_code = 202
     resp.headers["Retry-After"] = "2"
@@ -247,6 +275,7 @@ def invoice_pdf(inv_id):
 
 
 @bp.route("/invoices/<int(max=2147483647):inv_id>/payments", methods=["POST"])
+@created("api_invoicing.get_invoice", inv_id="id")
 @idempotent
 @bp.arguments(PaymentIn)
 @bp.response(201, InvoiceOut)
@@ -260,18 +289,19 @@ def record_payment(data, inv_id):
 
 
 @bp.route("/credit-notes", methods=["GET"])
-@bp.arguments(InvoiceQuery, location="query", as_kwargs=True)
+@bp.arguments(InvoiceQuery, location="query")
 @bp.response(200, paged_schema(InvoiceOut, "CreditNotePage"))
-def list_credit_notes(page, per_page, status=None):
-    """Credit notes your company issued or received, in id order."""
-    return _list("credit_note", page, per_page, status, "api_invoicing.list_credit_notes")
+def list_credit_notes(args):
+    """Credit notes your company issued or received, in id order (the same filters as invoices)."""
+    return _list("credit_note", args, "api_invoicing.list_credit_notes")
 
 
 @bp.route("/credit-notes", methods=["POST"])
+@created("api_invoicing.get_invoice", inv_id="id")
 @idempotent
 @bp.arguments(CreditNoteIn)
 @bp.response(201, InvoiceOut)
-def create_credit_note(data):
+def issue_credit_note(data):
     """Supplier accounts: issue a credit note against an issued invoice, by line quantities or by a net amount
     at a tax rate (never more than the invoice's open amount)."""
     inv = _supplier_invoice(data["invoice_id"])

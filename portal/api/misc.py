@@ -72,7 +72,7 @@ def list_notifications(page, per_page, unread=False):
 
 @bp.route("/notifications/<int(max=2147483647):notification_id>/read", methods=["POST"])
 @bp.response(200, ReadOut)
-def read_notification(notification_id):
+def mark_notification_read(notification_id):
     """Mark one of your notifications read (idempotent)."""
     user = actor()
     n = db.session.scalar(sa.select(Notification).where(Notification.id == notification_id,

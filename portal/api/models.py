@@ -36,18 +36,23 @@ class ApiToken(db.Model):
 
 
 class IdempotencyRecord(db.Model):
-    """The first response to a POST with an Idempotency-Key, replayed for retries with the same body."""
+    """The first answer to a write with an Idempotency-Key, replayed for retries with the same request. A key
+    belongs to a token, a method and a path."""
 
     __tablename__ = "idempotency_records"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_tokens.id"), index=True)
     key: Mapped[str] = mapped_column(sa.String(200))
     method: Mapped[str] = mapped_column(sa.String(8))
     path: Mapped[str] = mapped_column(sa.String(300))
     body_hash: Mapped[str] = mapped_column(sa.String(64))
     status_code: Mapped[int | None] = mapped_column()
     response_body: Mapped[str | None] = mapped_column(sa.Text)
+    content_type: Mapped[str | None] = mapped_column(sa.String(100))
+    response_headers: Mapped[str | None] = mapped_column(sa.Text)  # JSON: the replayed headers (Location)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    __table_args__ = (sa.UniqueConstraint("user_id", "key", name="uq_idempotency_records_user_key"),)
+    __table_args__ = (sa.UniqueConstraint("token_id", "method", "path", "key",
+                                          name="uq_idempotency_records_token_method_path_key"),)

@@ -11,16 +11,16 @@ from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Role
 from portal.api.auth import idempotent
-from portal.api.common import PageArgs, actor, make_blueprint, money, page_envelope, paged_schema
+from portal.api.common import ListArgs, ListPlan, actor, list_documents, created, links, make_blueprint, money, page_envelope, paged_schema, problems
 from portal.api.schemas import (BoundedInt, CommentArgs, DecimalString, LockArgs, MoneyIn, MoneyOut, ReasonArgs,
-                                lock_or_current, plain, ts)
+                                RenamedFields, lock_or_current, plain, ts)
 from portal.catalog import services as catalog_services
 from portal.credit import services as credit_services
 from portal.db import db
 from portal.errors import Forbidden
 from portal.orders import approvals, shipping
 from portal.orders import services as order_services
-from portal.orders.models import PurchaseOrder, Shipment
+from portal.orders.models import LineAck, OrderSource, PurchaseOrder, Shipment
 from portal.orders.states import OrderStatus
 from portal.tenancy import get_for_company, scoped
 
@@ -36,25 +36,25 @@ class OrderLineOut(Schema):
     part_number = fields.String(allow_none=True)
     description = fields.String()
     unit = fields.String()
-    quantity = fields.String()
+    quantity = DecimalString()
     unit_price = fields.Nested(MoneyOut)
     line_total = fields.Nested(MoneyOut)
     delivery_date = fields.Date(allow_none=True)
-    ack = fields.String()
-    proposed_quantity = fields.String(allow_none=True)
+    ack = fields.String(validate=validate.OneOf([a.value for a in LineAck]))
+    proposed_quantity = DecimalString(allow_none=True)
     proposed_date = fields.Date(allow_none=True)
     ack_note = fields.String(allow_none=True)
-    shipped_quantity = fields.String()
-    accepted_quantity = fields.String()
-    rejected_quantity = fields.String()
+    shipped_quantity = DecimalString()
+    accepted_quantity = DecimalString()
+    rejected_quantity = DecimalString()
 
 
 class ShipmentLineOut(Schema):
     id = fields.Integer()
     order_line_id = fields.Integer()
-    quantity = fields.String()
-    accepted_quantity = fields.String(allow_none=True)
-    rejected_quantity = fields.String(allow_none=True)
+    quantity = DecimalString()
+    accepted_quantity = DecimalString(allow_none=True)
+    rejected_quantity = DecimalString(allow_none=True)
     rejection_reason = fields.String(allow_none=True)
 
 
@@ -66,15 +66,17 @@ class ShipmentOut(Schema):
     tracking = fields.String()
     shipped_at = fields.DateTime()
     received_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime(metadata={"description": "When it was recorded (= shipped_at)."})
+    updated_at = fields.DateTime(metadata={"description": "The last change: the goods receipt, else shipped_at."})
     lines = fields.List(fields.Nested(ShipmentLineOut))
 
 
 class OrderOut(Schema):
     id = fields.Integer()
-    po_number = fields.String()
+    po_number = fields.String(metadata={"example": "PO-2026-00077"})
     supplier_order_number = fields.String(allow_none=True)
-    status = fields.String()
-    source = fields.String()
+    status = fields.String(validate=validate.OneOf([s.value for s in OrderStatus]))
+    source = fields.String(validate=validate.OneOf([s.value for s in OrderSource]))
     buyer_company_id = fields.Integer()
     supplier_company_id = fields.Integer()
     rfq_id = fields.Integer(allow_none=True)
@@ -92,11 +94,13 @@ class OrderOut(Schema):
     acknowledged_at = fields.DateTime(allow_none=True)
     cancel_reason = fields.String(allow_none=True)
     reject_reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
     lines = fields.List(fields.Nested(OrderLineOut))
     shipments = fields.List(fields.Nested(ShipmentOut))
 
 
-class OrderQuery(PageArgs):
+class OrderQuery(ListArgs):
     status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in OrderStatus]))
 
 
@@ -111,8 +115,10 @@ class OrderCreatedOut(OrderOut):
                        "line of the total quantity, priced at the break that total reaches"})
 
 
-class OrderIn(Schema):
-    supplier_id = BoundedInt(required=True)
+class OrderIn(RenamedFields, Schema):
+    ALIASES = {"supplier_id": "supplier_company_id"}
+
+    supplier_id = BoundedInt(required=True, data_key="supplier_company_id")
     lines = fields.List(fields.Nested(OrderRowIn), required=True, validate=validate.Length(min=1, max=1000))
 
 
@@ -155,16 +161,18 @@ class ReceiptIn(LockArgs):
     lines = fields.List(fields.Nested(ReceiptLineIn), load_default=list, validate=validate.Length(max=2000))
 
 
-class CatalogQuery(Schema):
-    supplier_id = BoundedInt(required=True, strict=False)
+class CatalogQuery(RenamedFields, Schema):
+    ALIASES = {"supplier_id": "supplier_company_id"}
+
+    supplier_id = BoundedInt(required=True, strict=False, data_key="supplier_company_id")
     q = fields.String(load_default=None, validate=validate.Length(max=100))
     category = fields.String(load_default=None, validate=validate.Length(max=100))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
 
 
 class BreakOut(Schema):
-    min_quantity = fields.String()
-    unit_price = fields.String()
+    min_quantity = DecimalString()
+    unit_price = DecimalString()
 
 
 class CatalogItemOut(Schema):
@@ -174,8 +182,8 @@ class CatalogItemOut(Schema):
     description = fields.String()
     category = fields.String()
     unit = fields.String()
-    moq = fields.String(allow_none=True)
-    pack_size = fields.String(allow_none=True)
+    moq = DecimalString(allow_none=True)
+    pack_size = DecimalString(allow_none=True)
     unit_price = fields.Nested(MoneyOut)
     price_breaks = fields.List(fields.Nested(BreakOut))
     special_price = fields.Boolean()
@@ -196,7 +204,7 @@ class CreditAccountOut(Schema):
 
 class CreditAccountIn(Schema):
     limit = fields.Nested(MoneyIn, required=True)
-    payment_terms_days = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=365))
+    payment_terms_days = BoundedInt(required=True, validate=validate.Range(min=0, max=365))
     block_on_overdue = fields.Boolean(load_default=True)
 
 
@@ -211,6 +219,7 @@ class HoldOut(Schema):
 def shipment_dict(s: Shipment) -> dict:
     return {"id": s.id, "order_id": s.order_id, "number": s.number, "carrier": s.carrier or "",
             "tracking": s.tracking or "", "shipped_at": ts(s.shipped_at), "received_at": ts(s.received_at),
+            "created_at": ts(s.shipped_at), "updated_at": ts(s.received_at or s.shipped_at),
             "lines": [{"id": sl.id, "order_line_id": sl.order_line_id, "quantity": plain(sl.quantity),
                        "accepted_quantity": plain(sl.accepted_quantity),
                        "rejected_quantity": plain(sl.rejected_quantity), "rejection_reason": sl.rejection_reason}
@@ -228,7 +237,7 @@ def order_dict(o: PurchaseOrder, viewer=None) -> dict:
         "delivery_address": o.delivery_address or "", "delivery_date": o.delivery_date, "notes": o.notes or "",
         "lock_version": o.lock_version, "submitted_at": ts(o.submitted_at), "placed_at": ts(o.placed_at),
         "acknowledged_at": ts(o.acknowledged_at), "cancel_reason": o.cancel_reason,
-        "reject_reason": o.reject_reason,
+        "reject_reason": o.reject_reason, "created_at": ts(o.created_at), "updated_at": ts(o.updated_at),
         "lines": [{"id": ln.id, "position": ln.position, "sku": ln.sku, "part_number": ln.part_number,
                    "description": ln.description, "unit": ln.unit, "quantity": plain(ln.quantity),
                    "unit_price": money(ln.unit_price, cur), "line_total": money(ln.line_total, cur),
@@ -253,9 +262,10 @@ def _order(order_id) -> PurchaseOrder:
 # --------------------------------------------------------------------------------------------- catalog
 
 @bp.route("/catalog", methods=["GET"])
+@problems(404)
 @bp.arguments(CatalogQuery, location="query", as_kwargs=True)
 @bp.response(200, paged_schema(CatalogItemOut, "CatalogPage"))
-def catalog(supplier_id, page, q=None, category=None):
+def list_catalog_items(supplier_id, page, q=None, category=None):
     """A supplier's active catalog items at your prices (buyer procurement; pages of the catalog's size)."""
     user = actor()
     if not catalog_services.can_order(user):
@@ -267,29 +277,39 @@ def catalog(supplier_id, page, q=None, category=None):
               "pack_size": plain(r.item.pack_size), "unit_price": money(r.unit_price, r.item.currency),
               "price_breaks": [{"min_quantity": str(b["min_quantity"]), "unit_price": str(b["unit_price"])}
                                for b in (r.price_breaks or [])], "special_price": r.special} for r in pg.items]
-    return page_envelope(items, pg.total, pg.page, pg.per_page, "api_ordering.catalog")
+    return page_envelope(items, pg.total, pg.page, pg.per_page, "api_ordering.list_catalog_items")
 
 
 # --------------------------------------------------------------------------------------------- orders
 
 @bp.route("/orders", methods=["GET"])
-@bp.arguments(OrderQuery, location="query", as_kwargs=True)
+@bp.arguments(OrderQuery, location="query")
 @bp.response(200, paged_schema(OrderOut, "OrderPage"))
-def list_orders(page, per_page, status=None):
+def list_orders(args):
     """Orders your company is party to (a supplier sees an order once the buyer has sent it: from the credit check
-    on), in id order."""
+    on), in id order.
+
+    Filters: status, `updated_since`, creation dates, `counterparty_id`, `reference` (PO number or the supplier's
+    order number); `sort`; pages or the `starting_after` cursor."""
     user = actor()
     stmt = scoped(PurchaseOrder, user.company_id)
-    if status:
-        stmt = stmt.where(PurchaseOrder.status == OrderStatus(status))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(stmt.options(selectinload(PurchaseOrder.lines),
-                                           selectinload(PurchaseOrder.shipments).selectinload(Shipment.lines))
-                              .order_by(PurchaseOrder.id).offset((page - 1) * per_page).limit(per_page)).all()
-    return page_envelope([order_dict(o, user) for o in rows], total, page, per_page, "api_ordering.list_orders")
+    if args.get("status"):
+        stmt = stmt.where(PurchaseOrder.status == OrderStatus(args["status"]))
+    return list_documents(stmt, ORDER_LIST, args, user.company_id, "api_ordering.list_orders",
+                          lambda o: order_dict(o, user),
+                          options=(selectinload(PurchaseOrder.lines),
+                                   selectinload(PurchaseOrder.shipments).selectinload(Shipment.lines)))
+
+
+ORDER_LIST = ListPlan(
+    PurchaseOrder, reference=(PurchaseOrder.po_number, PurchaseOrder.supplier_order_number),
+    counterparty=lambda me, other: sa.or_(
+        sa.and_(PurchaseOrder.buyer_company_id == me, PurchaseOrder.supplier_company_id == other),
+        sa.and_(PurchaseOrder.supplier_company_id == me, PurchaseOrder.buyer_company_id == other)))
 
 
 @bp.route("/orders", methods=["POST"])
+@created("api_ordering.get_order", order_id="id")
 @idempotent
 @bp.arguments(OrderIn)
 @bp.response(201, OrderCreatedOut)
@@ -370,7 +390,7 @@ def reject_order(data, order_id):
 @bp.route("/orders/<int(max=2147483647):order_id>/accept-changes", methods=["POST"])
 @bp.arguments(LockArgs)
 @bp.response(200, OrderOut)
-def accept_changes(data, order_id):
+def accept_order_changes(data, order_id):
     """The buyer accepts the supplier's proposed changes."""
     order = _order(order_id)
     order_services.accept_changes(order, actor(), lock_or_current(order, data.get("lock_version")))
@@ -380,7 +400,7 @@ def accept_changes(data, order_id):
 @bp.route("/orders/<int(max=2147483647):order_id>/reject-changes", methods=["POST"])
 @bp.arguments(LockArgs)
 @bp.response(200, OrderOut)
-def reject_changes(data, order_id):
+def reject_order_changes(data, order_id):
     """The buyer rejects the supplier's proposed changes."""
     order = _order(order_id)
     order_services.reject_changes(order, actor(), lock_or_current(order, data.get("lock_version")))
@@ -400,6 +420,8 @@ def close_order(data, order_id):
 # --------------------------------------------------------------------------------------------- shipments
 
 @bp.route("/orders/<int(max=2147483647):order_id>/shipments", methods=["POST"])
+@created("api_ordering.get_order", order_id="order_id")
+@links(receiveShipment={"shipment_id": "id"})
 @idempotent
 @bp.arguments(ShipmentIn)
 @bp.response(201, ShipmentOut)
@@ -490,7 +512,7 @@ def list_credit_accounts():
 @bp.route("/credit-accounts/<int(max=2147483647):buyer_company_id>", methods=["PUT"])
 @bp.arguments(CreditAccountIn)
 @bp.response(200, CreditAccountOut)
-def put_credit_account(data, buyer_company_id):
+def set_credit_account(data, buyer_company_id):
     """Set the credit limit and payment terms for one buyer (supplier accounts team; buyers you deal with)."""
     user = actor()
     _require_supplier_accounts(user)
@@ -521,7 +543,7 @@ def _hold(order_id) -> PurchaseOrder:
 @bp.route("/orders/<int(max=2147483647):order_id>/release", methods=["POST"])
 @bp.arguments(CommentArgs)
 @bp.response(200, OrderOut)
-def release_hold(data, order_id):
+def release_credit_hold(data, order_id):
     """Supplier accounts team: release an order from credit hold (it is placed and reserved)."""
     order = _hold(order_id)
     credit_services.release_hold(order, actor(), data["comment"], expected_lock_version=data.get("lock_version"))
@@ -531,7 +553,7 @@ def release_hold(data, order_id):
 @bp.route("/orders/<int(max=2147483647):order_id>/reject-hold", methods=["POST"])
 @bp.arguments(CommentArgs)
 @bp.response(200, OrderOut)
-def reject_hold(data, order_id):
+def reject_credit_hold(data, order_id):
     """Supplier accounts team: reject an order on credit hold (the comment is the reason the buyer sees)."""
     order = _hold(order_id)
     credit_services.reject_hold(order, actor(), data["comment"], expected_lock_version=data.get("lock_version"))

@@ -3,22 +3,41 @@ the problem+json schema and small serialisation helpers."""
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from portal.errors import DomainError
 from portal.money import to_decimal
 
 
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+INT_DIGITS = 14  # the Money/Quantity columns hold 18 digits, 4 of them after the point
+
+
+def decimal_pattern(places: int = 4) -> str:
+    return rf"^-?[0-9]{{1,{INT_DIGITS}}}(\.[0-9]{{1,{places}}})?$"
+
+
+DECIMAL_PATTERN = decimal_pattern()
+
+
 class DecimalString(fields.String):
-    """A decimal given as a JSON string ("12.50"); an integer is accepted too. Floats (binary fractions), NaN,
-    Infinity, booleans and anything else are refused with a sentence; output is a plain decimal string."""
+    """A decimal as a JSON string ("12.50"): an optional minus, at most 14 digits before the point and `places`
+    after it — exactly the documented pattern. JSON numbers (floats lose precision; integers are refused too, so
+    that one shape is sent everywhere), exponents, spaces, NaN and Infinity are refused with a sentence. Output
+    is a plain decimal string. Documented as ``type: string, format: decimal`` with the pattern, in and out."""
 
     def __init__(self, *, places: int = 4, **kwargs):
         self.places = places
-        kwargs.setdefault("metadata", {})
+        self.regex = re.compile(decimal_pattern(places))
+        metadata = dict(kwargs.pop("metadata", None) or {})
+        metadata.setdefault("format", "decimal")
+        metadata.setdefault("pattern", decimal_pattern(places))
+        metadata.setdefault("example", "12.50")
+        kwargs["metadata"] = metadata
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -30,15 +49,21 @@ class DecimalString(fields.String):
             raise ValidationError("Send decimals as strings such as \"12.50\", not JSON floats (they lose "
                                   "precision).")
         if isinstance(value, int):
-            value = str(value)
+            raise ValidationError(f"Send decimals as strings: \"{value}\", not {value}.")
         if not isinstance(value, str):
             raise ValidationError("Send the number as a decimal string such as \"12.50\".")
+        if not self.regex.match(value):
+            raise ValidationError(f"Write the number as digits with a point and at most {self.places} decimal "
+                                  f"places, such as \"12.50\" (no exponent, spaces or thousands separators; "
+                                  f"at most {INT_DIGITS} digits before the point).")
         try:
             return to_decimal(value, "Value", places=self.places)
         except DomainError as exc:
             raise ValidationError(exc.message) from None
 
     def _serialize(self, value, attr, obj, **kwargs):
+        if value is None or isinstance(value, str):  # already formatted (money keeps its minor unit: "12.50")
+            return value
         return plain(value)
 
 
@@ -65,48 +90,85 @@ MAX_INT = 2**31 - 1
 
 
 class BoundedInt(fields.Integer):
-    """An integer that fits the database's INTEGER (ids, versions); anything larger is a 422, not a 500."""
+    """An integer that fits the database's INTEGER (ids, versions); anything larger is a 422, not a 500.
+
+    In a JSON body (strict, the default) it reads as JSON Schema's ``integer``: a JSON number without a fraction
+    (``7`` or ``7.0``); strings ("7"), booleans and fractions (7.5) are refused. In a query (``strict=False``) the
+    text "7" is read."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("strict", True)
         kwargs.setdefault("validate", validate.Range(min=-MAX_INT, max=MAX_INT))
         super().__init__(**kwargs)
 
+    def _validated(self, value):
+        if self.strict and isinstance(value, float) and not isinstance(value, bool) and value.is_integer():
+            value = int(value)
+        return super()._validated(value)
 
-class MoneyOut(Schema):
-    amount = fields.String(required=True, metadata={"example": "1234.50"})
-    currency = fields.String(required=True, metadata={"example": "EUR"})
+
+class Money(Schema):
+    """An amount in a currency: the one money shape of the API, in requests and in answers. The amount is a
+    decimal string (answers carry the currency's minor unit: "1234.50"), the currency an ISO 4217 code."""
+
+    amount = DecimalString(required=True, metadata={"example": "1234.50"})
+    currency = fields.String(required=True, validate=validate.Regexp(CURRENCY_PATTERN, error=(
+        "Use a three-letter ISO 4217 currency code in capitals, such as EUR.")), metadata={"example": "EUR"})
 
 
-class MoneyIn(Schema):
-    amount = DecimalString(required=True)
-    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z]{3}$"))
+MoneyOut = MoneyIn = Money  # the names the resource modules import
 
 
 class ProblemSchema(Schema):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details (served as application/problem+json)."""
 
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    errors = fields.Dict(keys=fields.String())
+    type = fields.String(required=True, metadata={"example": "https://portal.example/problems/invalidtransition"})
+    title = fields.String(required=True, metadata={"example": "Conflict"})
+    status = fields.Integer(required=True, metadata={"example": 409})
+    detail = fields.String(required=True, metadata={"example": "The order was changed by someone else; reload it."})
+    errors = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                         metadata={"description": "Per field (dotted path) a sentence; empty when none."})
+
+
+IDEMPOTENCY_KEY = {
+    "in": "header", "name": "Idempotency-Key", "required": False,
+    "description": "Makes the write safe to retry: the same key (per token, method and path) with the same JSON "
+                   "replays the first answer; see the API description.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
+}
+
+
+def register_spec_components(spec) -> None:
+    spec.components.parameter("IdempotencyKey", "header", {k: v for k, v in IDEMPOTENCY_KEY.items() if k != "in"})
+    spec.components.header("Location", {"description": "The URL of the created resource.", "required": True,
+                                        "schema": {"type": "string"}})
+    spec.components.header("IdempotentReplayed", {
+        "description": "`true` when this answer is the stored answer to an earlier request with the same "
+                       "Idempotency-Key.", "schema": {"type": "string", "enum": ["true"]}})
 
 
 class LinksSchema(Schema):
     self = fields.String()
 
 
+def _job_statuses() -> list[str]:
+    from portal.jobs.models import JobStatus
+
+    return [s.value for s in JobStatus]
+
+
 class JobSchema(Schema):
-    id = fields.Integer()
-    kind = fields.String()
+    """A background job (202 answers carry it): poll `links.self` until `status` is `succeeded` or `failed`."""
+
+    id = fields.Integer(allow_none=True, metadata={"description": "Null while the job is not yet recorded."})
+    kind = fields.String(metadata={"example": "invoice-pdf"})
     title = fields.String()
-    status = fields.String()
-    progress = fields.Integer()
+    status = fields.String(validate=validate.OneOf(_job_statuses()))
+    progress = fields.Integer(metadata={"description": "0-100"})
     error = fields.String(allow_none=True)
-    created_at = fields.DateTime()
+    created_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
-    links = fields.Nested(LinksSchema)
+    links = fields.Nested(LinksSchema, allow_none=True)
 
 
 def job_dict(rec) -> dict:
@@ -117,11 +179,30 @@ def job_dict(rec) -> dict:
             "finished_at": ts(rec.finished_at), "links": {"self": url_for("api_misc.get_job", job_id=rec.id)}}
 
 
+class RenamedFields:
+    """Input schemas that renamed a field to the API's one naming scheme (``supplier_company_id``,
+    ``lock_version``) still read the old name: ``ALIASES = {"supplier_id": "supplier_company_id"}`` (old -> new,
+    both as sent on the wire). The document shows only the new name."""
+
+    ALIASES: dict[str, str] = {}
+
+    @pre_load
+    def _read_old_names(self, data, **kwargs):
+        if not self.ALIASES or not hasattr(data, "keys"):
+            return data
+        if any(old in data and new not in data for old, new in self.ALIASES.items()):
+            data = {k: data[k] for k in data.keys()}
+            for old, new in self.ALIASES.items():
+                if old in data and new not in data:
+                    data[new] = data.pop(old)
+        return data
+
+
 class LockArgs(Schema):
     """Optional optimistic-concurrency guard: send the lock_version you last read; omit it to act on the
     current state."""
 
-    lock_version = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_INT))
+    lock_version = BoundedInt(load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_INT))
 
 
 class ReasonArgs(LockArgs):

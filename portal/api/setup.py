@@ -19,6 +19,16 @@ def docs():
     return render_template("api/docs.html")
 
 
+@docs_bp.get("/docs/openapi-3.0.json")
+def docs_spec_30():
+    """The document in OpenAPI 3.0 terms for the bundled Swagger UI (it renders 3.0 only)."""
+    from flask import jsonify
+
+    from portal.api.spec import as_openapi_30
+
+    return jsonify(as_openapi_30(api.spec.to_dict()))
+
+
 @docs_bp.get("/docs/assets/<path:filename>")
 def docs_assets(filename):
     import swagger_ui_bundle

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
 
 from portal.accounts.models import Company, Role
-from portal.api.common import PageArgs, actor, make_blueprint, money, page_envelope, paged_schema
+from portal.api.common import ListArgs, ListPlan, actor, list_documents, created, links, make_blueprint, money, paged_schema
 from portal.api.auth import idempotent, problem_body
-from portal.api.schemas import BoundedInt, DecimalString, MoneyOut, plain, ts
+from portal.api.schemas import BoundedInt, DecimalString, MoneyOut, ProblemSchema, RenamedFields, plain, ts
 from portal.db import db
 from portal.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from portal.quotes import award as award_service
@@ -21,6 +21,8 @@ from portal.quotes.models import Award, Quote
 from portal.rfq import csvlines
 from portal.rfq import services as rfq_services
 from portal.rfq.models import Rfq
+from portal.orders.states import OrderStatus
+from portal.quotes.states import QuoteStatus
 from portal.rfq.states import RfqStatus
 from portal.tenancy import get_for_company, scoped
 
@@ -47,7 +49,9 @@ class RfqLineIn(Schema):
     delete = fields.Boolean(metadata={"description": "PATCH only: remove the line with this id."})
 
 
-class RfqHeaderIn(Schema):
+class RfqHeaderIn(RenamedFields, Schema):
+    ALIASES = {"supplier_ids": "supplier_company_ids"}
+
     # Limits: one source, the service's constants (portal/rfq/services.py)
     title = fields.String(validate=validate.Length(max=rfq_services.MAX_TITLE))
     description = fields.String(validate=validate.Length(max=rfq_services.MAX_DESCRIPTION))
@@ -58,7 +62,8 @@ class RfqHeaderIn(Schema):
     delivery_date = fields.Date(allow_none=True)
     incoterm = fields.String(allow_none=True, validate=validate.Length(max=20))
     payment_terms = fields.String(allow_none=True, validate=validate.Length(max=rfq_services.MAX_PAYMENT_TERMS))
-    supplier_ids = fields.List(BoundedInt(), validate=validate.Length(max=500))
+    supplier_ids = fields.List(BoundedInt(), validate=validate.Length(max=500), data_key="supplier_company_ids",
+                               metadata={"description": "The suppliers to invite (company ids)."})
 
 
 class RfqCreateIn(RfqHeaderIn):
@@ -68,13 +73,18 @@ class RfqCreateIn(RfqHeaderIn):
 
 
 class RfqPatchIn(RfqHeaderIn):
-    version = BoundedInt(allow_none=True, metadata={"description": "The RFQ version you last read; a "
+    ALIASES = {"supplier_ids": "supplier_company_ids", "version": "lock_version"}
+
+    version = BoundedInt(allow_none=True, data_key="lock_version", metadata={"description": "The RFQ version you last read; a "
                                                                        "different current version is 409."})
     lines = fields.List(fields.Nested(RfqLineIn), validate=validate.Length(max=rfq_services.MAX_LINES))
 
 
-class VersionIn(Schema):
-    version = BoundedInt(allow_none=True, load_default=None)
+class VersionIn(RenamedFields, Schema):
+    ALIASES = {"version": "lock_version"}
+
+    version = BoundedInt(allow_none=True, load_default=None, data_key="lock_version", metadata={
+        "description": "The RFQ's lock_version you last read (stale: 409); leave out to act on the current one."})
 
 
 class CancelIn(VersionIn):
@@ -86,7 +96,7 @@ class RfqLineOut(Schema):
     position = fields.Integer()
     description = fields.String()
     part_number = fields.String(allow_none=True)
-    quantity = fields.String()
+    quantity = DecimalString()
     unit = fields.String()
     target_price = fields.Nested(MoneyOut, allow_none=True)
     notes = fields.String()
@@ -100,9 +110,9 @@ class PartyOut(Schema):
 class OutcomeLineOut(Schema):
     rfq_line_id = fields.Integer()
     position = fields.Integer()
-    result = fields.String(metadata={
+    result = fields.String(validate=validate.OneOf(["won", "not_awarded"]), metadata={
         "description": "`won` or `not_awarded` (to you; who won it is not said)."})
-    quantity = fields.String(allow_none=True, metadata={"description": "Won lines: the awarded quantity."})
+    quantity = DecimalString(allow_none=True, metadata={"description": "Won lines: the awarded quantity."})
     unit_price = fields.Nested(MoneyOut, allow_none=True)
     line_total = fields.Nested(MoneyOut, allow_none=True)
 
@@ -110,7 +120,7 @@ class OutcomeLineOut(Schema):
 class OutcomeOrderOut(Schema):
     id = fields.Integer()
     po_number = fields.String()
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf([s.value for s in OrderStatus]))
 
 
 class OutcomeOut(Schema):
@@ -126,9 +136,13 @@ class OutcomeOut(Schema):
 
 
 class RfqOut(Schema):
-    id = fields.Integer()
-    reference = fields.String()
-    status = fields.String()
+    """An RFQ as its buyer or an invited supplier sees it."""
+
+    OPTIONAL_FIELDS = ("supplier_ids", "quote_count", "outcome")  # buyer-only / supplier-only (attribute names)
+
+    id = fields.Integer(metadata={"example": 42})
+    reference = fields.String(metadata={"example": "RFQ-2026-00042"})
+    status = fields.String(validate=validate.OneOf([s.value for s in RfqStatus]))
     title = fields.String()
     description = fields.String()
     currency = fields.String()
@@ -138,22 +152,26 @@ class RfqOut(Schema):
     delivery_date = fields.Date(allow_none=True)
     incoterm = fields.String(allow_none=True)
     payment_terms = fields.String(allow_none=True)
-    version = fields.Integer()
+    version = fields.Integer(data_key="lock_version", metadata={"description": "Send it back with changes: a "
+                                                                           "stale one is 409."})
     amendment_no = fields.Integer()
     published_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
     awarded_at = fields.DateTime(allow_none=True)
     cancel_reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
     buyer = fields.Nested(PartyOut)
     lines = fields.List(fields.Nested(RfqLineOut))
-    supplier_ids = fields.List(fields.Integer(), metadata={"description": "Buyer only."})
+    supplier_ids = fields.List(fields.Integer(), data_key="supplier_company_ids",
+                               metadata={"description": "Buyer only: the invited suppliers."})
     quote_count = fields.Integer(allow_none=True, metadata={"description": "Buyer only: submitted quotes."})
     outcome = fields.Nested(OutcomeOut, allow_none=True, metadata={
         "description": "Supplier only, once the RFQ closed: how it closed, your lines won or not, "
                        "the order."})
 
 
-class RfqQuery(PageArgs):
+class RfqQuery(ListArgs):
     status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in RfqStatus]))
 
 
@@ -166,8 +184,8 @@ class QuoteLineIn(Schema):
     rfq_line_id = BoundedInt(required=True)
     unit_price = DecimalString(allow_none=True)
     # Limits: one source, the service's constants (portal/quotes/services.py)
-    lead_time_days = fields.Integer(allow_none=True, strict=True,
-                                    validate=validate.Range(min=0, max=quote_services.MAX_LEAD_TIME_DAYS))
+    lead_time_days = BoundedInt(allow_none=True,
+                                validate=validate.Range(min=0, max=quote_services.MAX_LEAD_TIME_DAYS))
     moq = DecimalString(allow_none=True)
     pack_size = DecimalString(allow_none=True)
     price_breaks = fields.List(fields.Nested(PriceBreakIn), validate=validate.Length(max=quote_services.MAX_BREAKS))
@@ -207,8 +225,8 @@ class SubmitIn(LockIn):
 
 
 class PriceBreakOut(Schema):
-    min_quantity = fields.String()
-    unit_price = fields.String()
+    min_quantity = DecimalString()
+    unit_price = DecimalString()
 
 
 class QuoteLineOut(Schema):
@@ -217,8 +235,8 @@ class QuoteLineOut(Schema):
     decline_reason = fields.String(allow_none=True)
     unit_price = fields.Nested(MoneyOut, allow_none=True)
     lead_time_days = fields.Integer(allow_none=True)
-    moq = fields.String(allow_none=True)
-    pack_size = fields.String(allow_none=True)
+    moq = DecimalString(allow_none=True)
+    pack_size = DecimalString(allow_none=True)
     price_breaks = fields.List(fields.Nested(PriceBreakOut))
 
 
@@ -226,13 +244,15 @@ class QuoteOut(Schema):
     id = fields.Integer()
     rfq_id = fields.Integer()
     supplier = fields.Nested(PartyOut)
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf([s.value for s in QuoteStatus]))
     version = fields.Integer(metadata={"description": "The submitted version's number (0 before the first "
                                                       "submission)."})
     draft_version = fields.Integer(allow_none=True, metadata={"description": "Supplier only: the open draft."})
     lock_version = fields.Integer()
     submitted_at = fields.DateTime(allow_none=True)
     withdrawn_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
     needs_reconfirmation = fields.Boolean()
     rfq_amendment_no = fields.Integer(allow_none=True, metadata={
         "description": "The RFQ amendment the shown version (supplier: the draft if any) answers."})
@@ -249,15 +269,15 @@ class QuoteOut(Schema):
 
 class CellOut(Schema):
     quote_id = fields.Integer()
-    supplier_id = fields.Integer()
-    state = fields.String()
-    requested_quantity = fields.String(allow_none=True)
-    ordered_quantity = fields.String(allow_none=True)
+    supplier_id = fields.Integer(data_key="supplier_company_id")
+    state = fields.String(validate=validate.OneOf(["quoted", "declined", "missing"]))
+    requested_quantity = DecimalString(allow_none=True)
+    ordered_quantity = DecimalString(allow_none=True)
     unit_price = fields.Nested(MoneyOut, allow_none=True)
     line_total = fields.Nested(MoneyOut, allow_none=True)
     lead_time_days = fields.Integer(allow_none=True)
-    moq = fields.String(allow_none=True)
-    pack_size = fields.String(allow_none=True)
+    moq = DecimalString(allow_none=True)
+    pack_size = DecimalString(allow_none=True)
     decline_reason = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
     expired = fields.Boolean()
@@ -269,7 +289,7 @@ class CompareLineOut(Schema):
     position = fields.Integer()
     description = fields.String()
     part_number = fields.String(allow_none=True)
-    quantity = fields.String()
+    quantity = DecimalString()
     unit = fields.String()
     best_quote_id = fields.Integer(allow_none=True)
     cells = fields.List(fields.Nested(CellOut))
@@ -277,7 +297,7 @@ class CompareLineOut(Schema):
 
 class CompareQuoteOut(Schema):
     quote_id = fields.Integer()
-    supplier_id = fields.Integer()
+    supplier_id = fields.Integer(data_key="supplier_company_id")
     supplier_name = fields.String()
     version = fields.Integer()
     valid_until = fields.Date(allow_none=True)
@@ -292,8 +312,13 @@ class CompareQuoteOut(Schema):
     total = fields.Nested(MoneyOut)
 
 
+class SplitChoiceOut(Schema):
+    rfq_line_id = fields.Integer()
+    quote_id = fields.Integer()
+
+
 class SplitOut(Schema):
-    choices = fields.List(fields.Dict(keys=fields.String(), values=fields.Integer()))
+    choices = fields.List(fields.Nested(SplitChoiceOut))
     total = fields.Nested(MoneyOut)
     covers_all = fields.Boolean()
     uncovered_positions = fields.List(fields.Integer())
@@ -303,7 +328,7 @@ class ComparisonOut(Schema):
     rfq_id = fields.Integer()
     reference = fields.String()
     currency = fields.String()
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf([s.value for s in RfqStatus]))
     sealed = fields.Boolean(metadata={"description": "True while sealed bids are unopened: no prices then."})
     detail = fields.String(allow_none=True)
     received = fields.Integer()
@@ -319,19 +344,22 @@ class AwardLineIn(Schema):
     quote_id = BoundedInt(required=True)
 
 
-class AwardIn(Schema):
+class AwardIn(RenamedFields, Schema):
+    ALIASES = {"version": "lock_version"}
+
     quote_id = BoundedInt(metadata={"description": "Award every line to this quote."})
     lines = fields.List(fields.Nested(AwardLineIn), validate=validate.Length(min=1, max=2000),
                         metadata={"description": "Or award line by line (a split)."})
     note = fields.String(load_default="", validate=validate.Length(max=5000))
-    version = BoundedInt(allow_none=True, load_default=None)
+    version = BoundedInt(allow_none=True, load_default=None, data_key="lock_version",
+                         metadata={"description": "The RFQ's lock_version you last read."})
 
 
 class AwardLineOut(Schema):
     rfq_line_id = fields.Integer()
     quote_id = fields.Integer()
-    supplier_id = fields.Integer()
-    quantity = fields.String()
+    supplier_id = fields.Integer(data_key="supplier_company_id")
+    quantity = DecimalString()
     unit_price = fields.Nested(MoneyOut)
     line_total = fields.Nested(MoneyOut)
 
@@ -339,7 +367,7 @@ class AwardLineOut(Schema):
 class AwardOut(Schema):
     id = fields.Integer()
     rfq_id = fields.Integer()
-    mode = fields.String()
+    mode = fields.String(validate=validate.OneOf(["whole", "split"]))
     note = fields.String()
     awarded_at = fields.DateTime()
     orders_created_at = fields.DateTime(allow_none=True)
@@ -355,7 +383,7 @@ def _order_schema():
 class AwardResultOut(Schema):
     award = fields.Nested(AwardOut)
     orders = fields.List(fields.Nested(_order_schema))
-    orders_error = fields.Dict(allow_none=True, metadata={
+    orders_error = fields.Nested(ProblemSchema, allow_none=True, metadata={
         "description": "Set when the award succeeded but creating the orders failed: a problem object. Retry "
                        "with POST /rfqs/{id}/award/orders (idempotent)."})
 
@@ -379,6 +407,7 @@ def rfq_dict(rfq: Rfq, viewer, *, with_outcome: bool = True) -> dict:
         "incoterm": rfq.incoterm, "payment_terms": rfq.payment_terms, "version": rfq.version,
         "amendment_no": rfq.amendment_no, "published_at": ts(rfq.published_at), "closed_at": ts(rfq.closed_at),
         "awarded_at": ts(rfq.awarded_at), "cancel_reason": rfq.cancel_reason,
+        "created_at": ts(rfq.created_at), "updated_at": ts(rfq.updated_at),
         "buyer": {"id": rfq.buyer_company_id, "name": rfq.buyer.display_name},
         "lines": [{"id": ln.id, "position": ln.position, "description": ln.description,
                    "part_number": ln.part_number, "quantity": plain(ln.quantity), "unit": ln.unit,
@@ -412,6 +441,7 @@ def quote_dict(quote: Quote, viewer) -> dict:
            "draft_version": None if is_buyer or quote.draft_version is None else quote.draft_version.number,
            "lock_version": quote.lock_version, "submitted_at": ts(quote.submitted_at),
            "withdrawn_at": ts(quote.withdrawn_at), "needs_reconfirmation": quote.needs_reconfirmation,
+           "created_at": ts(quote.created_at), "updated_at": ts(quote.updated_at),
            "expired": quote.expired, "prices_visible": show_prices, "valid_until": None,
            "delivery_terms": None, "shipping_cost": None, "lines": [], "rfq_amendment_no": None}
     if version is not None:
@@ -538,18 +568,32 @@ def _own_quote(quote_id) -> Quote:
 # --------------------------------------------------------------------------------------------- RFQs
 
 @bp.route("/rfqs", methods=["GET"])
-@bp.arguments(RfqQuery, location="query", as_kwargs=True)
+@bp.arguments(RfqQuery, location="query")
 @bp.response(200, paged_schema(RfqOut, "RfqPage"))
-def list_rfqs(page, per_page, status=None):
-    """RFQs your company is party to: the buyer's own, a supplier's published invitations (stable order: id)."""
+def list_rfqs(args):
+    """RFQs your company is party to: the buyer's own, a supplier's published invitations (stable order: id).
+
+    Filters: status, `updated_since`, creation dates, `counterparty_id` (an invited supplier for the buyer, the
+    buyer for a supplier), `reference`; `sort`; pages or the `starting_after` cursor."""
     user = _viewer()
     stmt = scoped(Rfq, user.company_id)
-    if status:
-        stmt = stmt.where(Rfq.status == RfqStatus(status))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(stmt.order_by(Rfq.id).offset((page - 1) * per_page).limit(per_page)).all()
-    return page_envelope([rfq_dict(r, user, with_outcome=False) for r in rows], total, page, per_page,
-                         "api_sourcing.list_rfqs")
+    if args.get("status"):
+        stmt = stmt.where(Rfq.status == RfqStatus(args["status"]))
+    return list_documents(stmt, RFQ_LIST, args, user.company_id, "api_sourcing.list_rfqs",
+                          lambda r: rfq_dict(r, user, with_outcome=False))
+
+
+def _rfq_counterparty(company_id: int, other_id: int):
+    from portal.rfq.models import RfqInvitation
+
+    invited = sa.exists().where(RfqInvitation.rfq_id == Rfq.id, RfqInvitation.supplier_company_id == other_id)
+    return sa.or_(sa.and_(Rfq.buyer_company_id == company_id, invited),
+                  sa.and_(Rfq.buyer_company_id == other_id,
+                          sa.exists().where(RfqInvitation.rfq_id == Rfq.id,
+                                            RfqInvitation.supplier_company_id == company_id)))
+
+
+RFQ_LIST = ListPlan(Rfq, reference=(Rfq.reference, Rfq.title), counterparty=_rfq_counterparty)
 
 
 HEADER_KEYS = ("title", "description", "currency", "deadline", "sealed", "delivery_address", "delivery_date",
@@ -577,6 +621,7 @@ def _str_line(raw: dict) -> dict:
 
 
 @bp.route("/rfqs", methods=["POST"])
+@created("api_sourcing.get_rfq", rfq_id="id")
 @idempotent
 @bp.arguments(RfqCreateIn)
 @bp.response(201, RfqOut)
@@ -726,10 +771,11 @@ def _quote_input(data: dict) -> tuple[dict, list[dict]]:
 
 
 @bp.route("/rfqs/<int(max=2147483647):rfq_id>/quotes", methods=["POST"])
+@created("api_sourcing.get_quote", quote_id="id")
 @idempotent
 @bp.arguments(QuoteIn)
 @bp.response(201, QuoteOut)
-def put_quote(data, rfq_id):
+def save_quote(data, rfq_id):
     """Supplier: create or revise its quote and submit it in one call (`"submit": false` keeps a draft).
 
     `lines` is the complete set of answers (a revision replaces the draft's lines). Everything is validated
@@ -825,6 +871,8 @@ def _orders_for(award_id: int, user) -> tuple[list, dict | None]:
 
 
 @bp.route("/rfqs/<int(max=2147483647):rfq_id>/award", methods=["POST"])
+@created("api_sourcing.get_award", rfq_id="award/rfq_id")
+@links(getOrder={"order_id": "orders/0/id"}, submitOrder={"order_id": "orders/0/id"})
 @idempotent
 @bp.arguments(AwardIn)
 @bp.response(201, AwardResultOut)
@@ -876,8 +924,10 @@ def get_award(rfq_id):
 
 
 @bp.route("/rfqs/<int(max=2147483647):rfq_id>/award/orders", methods=["POST"])
+@created("api_sourcing.get_award", rfq_id="award/rfq_id")
+@links(getOrder={"order_id": "orders/0/id"}, submitOrder={"order_id": "orders/0/id"})
 @bp.response(201, AwardResultOut)
-def award_orders(rfq_id):
+def create_award_orders(rfq_id):
     """Create the purchase orders of an award (idempotent: the orders made the first time are returned)."""
     from portal.orders import services as order_services
 

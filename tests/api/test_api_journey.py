@@ -30,10 +30,10 @@ def test_rfq_to_paid_invoice_through_the_api(client, banked_world, token_for, ru
         "incoterm": "DAP", "payment_terms": "30 days net",
         "lines": [{"description": "Hex bolt M8", "quantity": "1000", "unit": "pcs", "part_number": "B-8"},
                   {"description": "Washer M8", "quantity": "2000", "unit": "pcs"}],
-        "supplier_ids": [world.supplier_a.id, world.supplier_b.id]}), 201)
+        "supplier_company_ids": [world.supplier_a.id, world.supplier_b.id]}), 201)
     assert rfq["status"] == "draft" and rfq["reference"].startswith("RFQ-")
     assert [ln["quantity"] for ln in rfq["lines"]] == ["1000", "2000"] and all(ln["id"] for ln in rfq["lines"])
-    assert sorted(rfq["supplier_ids"]) == sorted([world.supplier_a.id, world.supplier_b.id])
+    assert sorted(rfq["supplier_company_ids"]) == sorted([world.supplier_a.id, world.supplier_b.id])
     bolt, washer = (ln["id"] for ln in rfq["lines"])
     rid = rfq["id"]
 
@@ -41,7 +41,7 @@ def test_rfq_to_paid_invoice_through_the_api(client, banked_world, token_for, ru
     assert client.get(f"/api/v1/rfqs/{rid}", headers=sales_a).status_code == 404
     assert ok(client.post(f"/api/v1/rfqs/{rid}/publish", headers=buyer, json={}))["status"] == "open"
     seen = ok(client.get(f"/api/v1/rfqs/{rid}", headers=sales_a))
-    assert "supplier_ids" not in seen and seen["status"] == "open"
+    assert "supplier_company_ids" not in seen and seen["status"] == "open"
 
     # two quotes; A revises its quote
     qa = ok(client.post(f"/api/v1/rfqs/{rid}/quotes", headers=sales_a, json={
@@ -155,11 +155,11 @@ def test_bulk_order_from_catalog(client, world, token_for):
     buyer = token_for(world.procurement)
     factories.catalog_item(world.supplier_a, sku="BOLT-8", price="0.50", pack_size="100")
     factories.catalog_item(world.supplier_a, sku="NUT-8", price="0.10")
-    page = ok(client.get(f"/api/v1/catalog?supplier_id={world.supplier_a.id}", headers=buyer))
+    page = ok(client.get(f"/api/v1/catalog?supplier_company_id={world.supplier_a.id}", headers=buyer))
     assert {i["sku"] for i in page["items"]} == {"BOLT-8", "NUT-8"}
     assert page["items"][0]["unit_price"]["currency"] == "EUR"
     order = ok(client.post("/api/v1/orders", headers=buyer, json={
-        "supplier_id": world.supplier_a.id, "lines": [{"sku": "BOLT-8", "quantity": "500"},
+        "supplier_company_id": world.supplier_a.id, "lines": [{"sku": "BOLT-8", "quantity": "500"},
                                                       {"sku": "NUT-8", "quantity": "3"}]}), 201)
     assert order["status"] == "draft" and order["source"] == "api" and len(order["lines"]) == 2
     assert order["total_net"] == {"amount": "250.30", "currency": "EUR"}

@@ -39,3 +39,20 @@ def test_docs_intro_links_the_api_tokens_page(app, client):
     m = re.search(r'<a href="([^"]+)" data-testid="tokens-link">API tokens</a>', page)
     assert m and m.group(1) == tokens
     assert "account menu" in page and page.count("<h1") == 1
+
+
+def test_the_browsable_docs_get_the_document_in_openapi_30_terms(client):
+    """The bundled Swagger UI renders OpenAPI 3.0 only: the page reads a 3.0 rendition of the 3.1 document."""
+    from openapi_spec_validator import validate
+
+    page = client.get("/api/v1/docs").get_data(as_text=True)
+    assert 'data-spec-url="/api/v1/docs/openapi-3.0.json"' in page
+    doc = client.get("/api/v1/docs/openapi-3.0.json").get_json()
+    assert doc["openapi"] == "3.0.3"
+    validate(doc)
+    text = __import__("json").dumps(doc)
+    assert '"null"' not in text
+    unit_price = doc["components"]["schemas"]["QuoteLineOut"]["properties"]["unit_price"]
+    assert unit_price == {"allOf": [{"$ref": "#/components/schemas/Money"}], "nullable": True}
+    full = client.get("/api/v1/openapi.json").get_json()
+    assert set(doc["paths"]) == set(full["paths"])
