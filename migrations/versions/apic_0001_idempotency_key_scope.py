@@ -1,7 +1,7 @@
 """idempotency keys belong to a token, a method and a path; replays keep the content type and Location
 
 Revision ID: apic_0001
-Revises: disp_0001
+Revises: einv_0001
 Create Date: 2026-12-06 08:40:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'apic_0001'
-down_revision = 'disp_0001'
+down_revision = 'einv_0001'
 branch_labels = None
 depends_on = None
 
