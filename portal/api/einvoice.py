@@ -10,8 +10,9 @@ from marshmallow import Schema, fields, validate
 
 from portal.accounts.models import Role
 from portal.api.auth import idempotent
-from portal.api.common import actor, make_blueprint
-from portal.api.schemas import JobSchema, job_dict
+from portal.api.spec import RATE_LIMIT_HEADERS
+from portal.api.common import UnsupportedMediaType, actor, created, make_blueprint, problems
+from portal.api.schemas import DecimalString, JobSchema, job_dict, plain
 from portal.errors import Forbidden, ValidationFailed
 from portal.invoices.models import Invoice
 from portal.tenancy import get_for_company
@@ -19,6 +20,7 @@ from portal.tenancy import get_for_company
 bp = make_blueprint("api_einvoice", "EN 16931 e-invoices: Factur-X, CII and UBL out; import in.", tag="E-invoices")
 
 BINARY = {"schema": {"type": "string", "format": "binary"}}
+IMPORT_TYPES = ("application/xml", "text/xml", "application/pdf", "application/octet-stream")
 
 
 class FormatArgs(Schema):
@@ -43,8 +45,8 @@ class ProblemOut(Schema):
 class ImportLineOut(Schema):
     line = fields.String()
     item_id = fields.String()
-    quantity = fields.String()
-    net = fields.String()
+    quantity = DecimalString()
+    net = DecimalString()
     order_line_id = fields.Integer(allow_none=True)
     shipment_line_id = fields.Integer(allow_none=True)
     shipping = fields.Boolean()
@@ -61,6 +63,7 @@ class ImportOut(Schema):
     lines = fields.List(fields.Nested(ImportLineOut))
     problems = fields.List(fields.Nested(ProblemOut))
     warnings = fields.List(fields.String())
+    invoice_id = fields.Integer(allow_none=True, metadata={"description": "The imported invoice (null on a preview)."})
     invoice_id = fields.Integer(allow_none=True)
 
 
@@ -75,7 +78,8 @@ def _accounts():
 @bp.arguments(FormatArgs, location="query", as_kwargs=True)
 @bp.doc(responses={"200": {"description": "The e-invoice: for facturx the PDF/A-3 with the CII XML embedded as "
                                           "factur-x.xml; for cii and ubl the XML.",
-                           "content": {"application/pdf": BINARY, "application/xml": BINARY}}})
+                           "content": {"application/pdf": BINARY, "application/xml": BINARY},
+                           "headers": {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS}}})
 @bp.alt_response(202, schema=JobSchema, description="Factur-X being rendered: the job to poll (Retry-After).")
 def get_einvoice(inv_id, format=None):
     """An issued invoice or credit note as EN 16931 e-invoice, made from the snapshot frozen at issue (the same
@@ -102,8 +106,8 @@ def _preview_dict(p, invoice_id=None) -> dict:
             "supplier_company_id": p.supplier.id if p.supplier else None,
             "buyer_company_id": p.buyer.id if p.buyer else None,
             "totals": {k: str(v) for k, v in p.totals.items()},
-            "lines": [{"line": m.file_line.id, "item_id": m.file_line.item_id, "quantity": str(m.file_line.quantity),
-                       "net": str(m.file_line.net), "order_line_id": m.order_line.id if m.order_line else None,
+            "lines": [{"line": m.file_line.id, "item_id": m.file_line.item_id, "quantity": plain(m.file_line.quantity),
+                       "net": plain(m.file_line.net), "order_line_id": m.order_line.id if m.order_line else None,
                        "shipment_line_id": m.shipment_line_id, "shipping": m.shipping} for m in p.lines],
             "problems": p.problems, "warnings": p.warnings, "invoice_id": invoice_id}
 
@@ -111,10 +115,14 @@ def _preview_dict(p, invoice_id=None) -> dict:
 @bp.route("/invoices/import", methods=["POST"])
 @idempotent
 @bp.arguments(ImportArgs, location="query", as_kwargs=True)
-@bp.doc(requestBody={"required": True, "description": "The e-invoice file as the body: a Factur-X/ZUGFeRD PDF, a "
-                                                      "CII XML or a UBL Invoice XML (at most 10 MB).",
-                     "content": {"application/xml": BINARY, "application/pdf": BINARY}})
+@bp.doc(requestBody={"required": True, "description": "The e-invoice file itself as the body (at most 10 MB): a "
+                                                      "Factur-X/ZUGFeRD PDF, a CII XML or a UBL Invoice XML, sent as "
+                                                      "application/octet-stream, application/xml or application/pdf "
+                                                      "(the portal reads the bytes, not the label).",
+                     "content": {"application/octet-stream": BINARY}})
 @bp.response(201, ImportOut, description="Imported: an issued invoice with the supplier's own number.")
+@created("api_invoicing.get_invoice", inv_id="invoice_id")
+@problems(415)
 @bp.alt_response(200, schema=ImportOut, description="preview=true: the checks and the match; nothing saved.")
 def import_einvoice(preview=False):
     """Import a supplier's e-invoice (as the supplier, or as the buyer for one received outside the portal): XSD
@@ -123,6 +131,9 @@ def import_einvoice(preview=False):
     from portal.einvoice import importing
 
     user = _accounts()
+    if request.mimetype not in IMPORT_TYPES:
+        raise UnsupportedMediaType("Send the e-invoice file itself as the body, with Content-Type application/xml "
+                                   "(CII or UBL) or application/pdf (Factur-X).")
     data = request.get_data(cache=False)
     name = "api-upload" + (".pdf" if data[:5] == b"%PDF-" else ".xml")
     if preview:

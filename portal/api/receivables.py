@@ -7,7 +7,8 @@ from marshmallow import Schema, fields, validate
 
 from portal.accounts.models import Role
 from portal.api.common import actor, make_blueprint, money
-from portal.api.schemas import JobSchema, MoneyOut, job_dict, plain
+from portal.api.schemas import DecimalString, JobSchema, MoneyOut, job_dict, plain
+from portal.api.spec import RATE_LIMIT_HEADERS
 from portal.db import db
 from portal.errors import Forbidden, NotFound
 from portal.invoices.models import Invoice
@@ -77,7 +78,7 @@ class ItemsOut(Schema):
 
 
 class InterestOut(Schema):
-    rate_percent = fields.String(metadata={"description": "Reference rate + 8 points, per year."})
+    rate_percent = DecimalString(metadata={"description": "Reference rate + 8 points, per year."})
     amount = fields.Nested(MoneyOut)
 
 
@@ -175,7 +176,8 @@ def dunning_history(inv_id):
 
 @bp.route("/dunning-letters/<int(max=2147483647):notice_id>/pdf", methods=["GET"])
 @bp.doc(responses={"200": {"description": "The stored letter PDF.",
-                            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+                            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                            "headers": {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS}}})
 @bp.alt_response(202, schema=JobSchema, description="Still rendering: the job to poll (Retry-After).")
 def dunning_letter(notice_id):
     """Both sides' accounts: a dunning letter's PDF; 202 with the job while it renders."""
