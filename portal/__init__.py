@@ -119,6 +119,7 @@ def _register_cli(app: Flask) -> None:
     from portal.cli import companies_cli, demo_cli, users_cli
     from portal.api.cli import tokens_cli
     from portal.jobs.cli import jobs_cli
+    from portal.storage.cli import files_cli
 
-    for group in (companies_cli, users_cli, demo_cli, jobs_cli, tokens_cli):
+    for group in (companies_cli, users_cli, demo_cli, jobs_cli, tokens_cli, files_cli):
         app.cli.add_command(group)
