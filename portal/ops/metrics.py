@@ -103,6 +103,11 @@ def pdf_rendered() -> None:
     count("pdfs_rendered")
 
 
+def webhook_delivery(outcome: str) -> None:
+    """For the webhook sender: call once per delivery attempt with ``delivered``, ``failed`` or ``gave_up``."""
+    count(f"webhook_deliveries|{outcome}")
+
+
 class ScrapeCollector:
     """Figures read when Prometheus scrapes: from Redis (jobs, queues) and the database (business counts)."""
 
@@ -165,6 +170,11 @@ class ScrapeCollector:
         pdfs = Counter("portal_pdfs_rendered", "PDF documents rendered by the workers")
         pdfs.add_metric([], counters.get("pdfs_rendered", 0))
         yield pdfs
+        hooks = Counter("portal_webhook_deliveries", "Webhook delivery attempts, per outcome", labels=["outcome"])
+        for name, value in sorted(counters.items()):
+            if name.startswith("webhook_deliveries|"):
+                hooks.add_metric([name.partition("|")[2]], value)
+        yield hooks
 
     def _from_db(self, Counter, Gauge):
         import sqlalchemy as sa

@@ -93,3 +93,14 @@ def test_pdfs_rendered_are_counted(app, client, token):
     assert html_to_pdf("<p>One page</p>").startswith(b"%PDF")
     # kept in Redis: every web host reports the PDFs every worker rendered
     assert value(scrape(client), "portal_pdfs_rendered_total") == before + 1
+
+
+def test_webhook_deliveries_are_counted_per_outcome(app, client, token):
+    from portal.ops.metrics import webhook_delivery
+
+    webhook_delivery("delivered")
+    webhook_delivery("delivered")
+    webhook_delivery("failed")
+    s = scrape(client)
+    assert value(s, "portal_webhook_deliveries_total", outcome="delivered") == 2
+    assert value(s, "portal_webhook_deliveries_total", outcome="failed") == 1
