@@ -236,3 +236,11 @@ def test_files_migrate_to_s3_copies_and_verifies(app, s3_settings, world, tmp_pa
     finally:
         app.config.update(saved)
         app.extensions.pop("portal_storage", None)
+
+
+def test_the_suite_wide_switch_selects_the_backend(app):
+    """PORTAL_TEST_STORAGE=s3 puts the whole run's documents into S3 (moto); the default is the local folder."""
+    from tests.conftest import STORAGE_SPEC
+
+    with app.app_context():
+        assert get_storage().name == STORAGE_SPEC
