@@ -146,8 +146,8 @@ def run(a, tmp: Path, redis_url: str, moto):
 
 
 def _ops_hooks(app):
-    before = [f for f in app.before_request_funcs[None] if f.__module__ == "portal.ops.requests"]
-    after = [f for f in app.after_request_funcs[None] if f.__module__ == "portal.ops.requests"]
+    before = [f for f in app.before_request_funcs[None] if f.__module__ == "portal.ops.middleware"]
+    after = [f for f in app.after_request_funcs[None] if f.__module__ == "portal.ops.middleware"]
     return before, after
 
 

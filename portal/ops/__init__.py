@@ -7,8 +7,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from portal.ops import health, metrics, requests
+    from portal.ops import health, metrics, middleware
 
-    requests.init_app(app)
+    middleware.init_app(app)
     metrics.init_app(app)
     health.init_app(app)
