@@ -64,7 +64,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     cfg = {
         "PORTAL_ENV": env,
         "SQLALCHEMY_DATABASE_URI": db_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A database host that does not answer fails a connection (and /readyz) after this many seconds, not minutes
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, **(
+            {"connect_args": {"connect_timeout": _int("PORTAL_DB_CONNECT_TIMEOUT", 5)}}
+            if db_url.startswith("postgresql") else {})},
         "REDIS_URL": redis_url,
         # Jobs: "rq" when Redis answers, else "inline" (run after commit in-process, with a warning)
         "JOBS_MODE": os.environ.get("PORTAL_JOBS_MODE", "auto"),
