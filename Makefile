@@ -1,5 +1,6 @@
 # make run  — set everything up and serve the portal with demo data
 # make test — set everything up and run every test (SQLite and PostgreSQL, real Redis)
+# make cluster — a multi-host topology on this machine (two web, two workers, scheduler, Redis, S3); Ctrl-C stops it
 # make test-deep — the model-based order-to-cash test, long (MODEL_EXAMPLES x MODEL_STEPS, PostgreSQL)
 SHELL := /bin/bash
 PY ?= python3
@@ -11,7 +12,7 @@ export FLASK_APP := wsgi.py
 REDIS_PORT ?= 6379
 PG_URL ?= postgresql://postgres@127.0.0.1:5432
 
-.PHONY: run test test-deep test-sqlite test-postgres install install-dev migrate seed worker scheduler screenshots bench clean
+.PHONY: run cluster test test-deep test-sqlite test-postgres install install-dev migrate seed worker scheduler screenshots bench clean
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -36,6 +37,9 @@ seed: migrate
 
 run: install
 	@./scripts/run.sh "$(HOST)" "$(PORT)"
+
+cluster: install
+	@./scripts/cluster.sh run
 
 worker: install
 	$(BIN)/flask jobs worker

@@ -18,7 +18,9 @@ def create_app(overrides: dict | None = None) -> Flask:
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.from_mapping(load_config(instance_path, overrides))
     Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from portal.ops import logs
+
+    logs.configure(app)  # JSON lines in production, readable lines in development (PORTAL_LOG_FORMAT)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     _bound_int_ids(app)
@@ -30,8 +32,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal import web
     from portal.api.setup import init_api
 
+    from portal import ops
+
     web.init_app(app)
     init_api(app)
+    ops.init_app(app)  # request ids, request log lines and metrics, /healthz, /readyz, /metrics
     return app
 
 
@@ -120,6 +125,7 @@ def _register_cli(app: Flask) -> None:
     from portal.cli import companies_cli, demo_cli, users_cli
     from portal.api.cli import tokens_cli
     from portal.jobs.cli import jobs_cli
+    from portal.storage.cli import files_cli
 
-    for group in (companies_cli, users_cli, demo_cli, jobs_cli, tokens_cli):
+    for group in (companies_cli, users_cli, demo_cli, jobs_cli, tokens_cli, files_cli):
         app.cli.add_command(group)

@@ -64,7 +64,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     cfg = {
         "PORTAL_ENV": env,
         "SQLALCHEMY_DATABASE_URI": db_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A database host that does not answer fails a connection (and /readyz) after this many seconds, not minutes
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, **(
+            {"connect_args": {"connect_timeout": _int("PORTAL_DB_CONNECT_TIMEOUT", 5)}}
+            if db_url.startswith("postgresql") else {})},
         "REDIS_URL": redis_url,
         # Jobs: "rq" when Redis answers, else "inline" (run after commit in-process, with a warning)
         "JOBS_MODE": os.environ.get("PORTAL_JOBS_MODE", "auto"),
@@ -77,6 +80,20 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": _int("PORTAL_MAX_UPLOAD_MB", 10) * 1024 * 1024,
         "UPLOAD_FOLDER": os.environ.get("PORTAL_UPLOAD_FOLDER", str(inst / "files")),
         "BASE_URL": os.environ.get("PORTAL_BASE_URL", ""),
+        # Document storage (portal/storage): "local" (UPLOAD_FOLDER) or "s3" (any S3-compatible store)
+        "STORAGE_BACKEND": os.environ.get("PORTAL_STORAGE", "local"),
+        "S3_BUCKET": os.environ.get("PORTAL_S3_BUCKET", ""),
+        "S3_PREFIX": os.environ.get("PORTAL_S3_PREFIX", ""),
+        "S3_ENDPOINT_URL": os.environ.get("PORTAL_S3_ENDPOINT_URL", ""),
+        "S3_REGION": os.environ.get("PORTAL_S3_REGION", ""),
+        "S3_ACCESS_KEY_ID": os.environ.get("PORTAL_S3_ACCESS_KEY_ID", ""),
+        "S3_SECRET_ACCESS_KEY": os.environ.get("PORTAL_S3_SECRET_ACCESS_KEY", ""),
+        "S3_ADDRESSING_STYLE": os.environ.get("PORTAL_S3_ADDRESSING_STYLE", "auto"),
+        "S3_PRESIGNED_DOWNLOADS": _bool(os.environ.get("PORTAL_S3_PRESIGNED_DOWNLOADS"), False),
+        # Operations (portal/ops): log format, metrics endpoint
+        "LOG_FORMAT": os.environ.get("PORTAL_LOG_FORMAT", "json" if production else "text"),
+        "LOG_LEVEL": os.environ.get("PORTAL_LOG_LEVEL", "INFO"),
+        "METRICS_TOKEN": os.environ.get("PORTAL_METRICS_TOKEN", ""),
         "INVITATION_TTL_HOURS": _int("PORTAL_INVITATION_TTL_HOURS", 72),
         # Sign-in limits (portal/accounts/throttle.py). Failed sign-ins count per account-and-address pair
         # (LOGIN_RATE_LIMIT); an address that fails for many accounts is refused (LOGIN_ADDRESS_LIMIT: clear
@@ -118,6 +135,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     else:
         cfg["RATELIMIT_STORAGE_URI"] = "memory://"
     cfg.update(overrides)
+    if cfg["STORAGE_BACKEND"] not in ("local", "s3"):
+        raise ConfigError(f"PORTAL_STORAGE must be local or s3, not {cfg['STORAGE_BACKEND']!r}")
+    if cfg["STORAGE_BACKEND"] == "s3" and not cfg["S3_BUCKET"]:
+        raise ConfigError("PORTAL_STORAGE=s3 needs PORTAL_S3_BUCKET (and PORTAL_S3_ENDPOINT_URL for MinIO/Ceph).")
+    if cfg["LOG_FORMAT"] not in ("json", "text"):
+        raise ConfigError(f"PORTAL_LOG_FORMAT must be json or text, not {cfg['LOG_FORMAT']!r}")
     if "SECRET_KEY" not in cfg:
         cfg["SECRET_KEY"] = _secret_key(inst, production)
     return cfg

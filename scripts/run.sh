@@ -53,5 +53,5 @@ cat <<MSG
 
 MSG
 # Not exec: this shell stays to stop the worker and the scheduler when the web server stops (Ctrl-C).
-"$BIN/gunicorn" --bind "$HOST:$PORT" --workers 2 --threads 4 --access-logfile - wsgi:app & pids+=($!)
+"$BIN/gunicorn" -c gunicorn.conf.py --bind "$HOST:$PORT" --workers 2 --threads 4 wsgi:app & pids+=($!)
 wait "${pids[-1]}"

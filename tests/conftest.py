@@ -90,11 +90,34 @@ def database_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def app(database_url, redis_url, tmp_path_factory):
+def s3_server():
+    """moto in server mode on a free port (started on first use, once per run)."""
+    from tests.s3server import MotoServer
+
+    server = MotoServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_settings(s3_server):
+    """App config entries that put documents into a fresh bucket of the run's S3 server."""
+    bucket = f"portal-test-{uuid.uuid4().hex[:8]}"
+    s3_server.create_bucket(bucket)
+    return s3_server.config(bucket)
+
+
+# PORTAL_TEST_STORAGE=s3 runs the whole suite with documents in the S3 backend (moto server).
+STORAGE_SPEC = os.environ.get("PORTAL_TEST_STORAGE", "local")
+
+
+@pytest.fixture(scope="session")
+def app(database_url, redis_url, tmp_path_factory, request):
     from flask_migrate import upgrade
 
     from portal import create_app
 
+    storage = request.getfixturevalue("s3_settings") if STORAGE_SPEC == "s3" else {}
     files = tmp_path_factory.mktemp("files")
     os.environ["PORTAL_INSTANCE_PATH"] = str(tmp_path_factory.mktemp("instance"))
     app = create_app({
@@ -109,6 +132,7 @@ def app(database_url, redis_url, tmp_path_factory):
         "UPLOAD_FOLDER": str(files),
         "MAIL_SERVER": "",
         "SERVER_NAME": "portal.test",
+        **storage,
     })
     @app.before_request
     def _fresh_login_state():

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request,
-                   send_file, url_for)
+                   url_for)
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.accounts import services, throttle
@@ -10,7 +10,7 @@ from portal.accounts.forms import (AcceptInvitationForm, CompanyProfileForm, Emp
 from portal.accounts.forms import ROLE_CHOICES
 from portal.accounts.models import Role
 from portal.documents.models import StoredFile
-from portal.documents.store import full_path
+from portal.documents.store import send_stored
 from portal.errors import DomainError
 from portal.tenancy import get_for_user, roles_required
 from portal.viewutil import form_error, safe_next
@@ -254,8 +254,7 @@ def export_members():
 def download(file_id):
     f = get_for_user(StoredFile, file_id)
     _check_job_result_access(f)
-    return send_file(full_path(f), mimetype=f.content_type, as_attachment=True, download_name=f.filename,
-                     etag=f.sha256, max_age=0)
+    return send_stored(f)
 
 
 def _check_job_result_access(f: StoredFile) -> None:

@@ -15,15 +15,12 @@ Rules (each has a test in tests/catalog/):
 """
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import Company, CompanyKind, Role, User
@@ -501,34 +498,39 @@ def export_csv(actor: User) -> str:
     return csvio.export_rows(items)
 
 
-# Staging an uploaded file between the preview and the confirm step (a form field could not carry 2 MB).
+# Staging an uploaded file between the preview and the confirm step (a form field could not carry 2 MB). Kept in
+# the document storage (portal/storage), so the confirm may reach another web host than the preview did.
 
-def _stage_dir(company_id: int) -> Path:
-    d = Path(current_app.config["UPLOAD_FOLDER"]) / "catalog-imports" / str(int(company_id))
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+def _stage_key(company_id: int, token: str) -> str:
+    return f"staging/catalog-imports/{int(company_id)}/{token}.csv"
 
 
 def stage_upload(company_id: int, data: bytes) -> str:
+    from portal.storage import get_storage
+
     token = secrets.token_hex(16)
-    (_stage_dir(company_id) / f"{token}.csv").write_bytes(data)
+    get_storage().put_bytes(_stage_key(company_id, token), data, content_type="text/csv")
     return token
 
 
 def load_staged(company_id: int, token: str) -> bytes:
+    from portal.storage import MissingObject, get_storage
+
     if not re.fullmatch(r"[0-9a-f]{32}", token or ""):
         raise ValidationFailed("The preview expired; upload the file again.")
-    path = _stage_dir(company_id) / f"{token}.csv"
-    if not path.exists():
-        raise ValidationFailed("The preview expired; upload the file again.")
-    return path.read_bytes()
+    try:
+        return get_storage().read(_stage_key(company_id, token))
+    except MissingObject:
+        raise ValidationFailed("The preview expired; upload the file again.") from None
 
 
 def drop_staged(company_id: int, token: str) -> None:
+    from portal.storage import get_storage
+
     if re.fullmatch(r"[0-9a-f]{32}", token or ""):
         try:
-            os.remove(_stage_dir(company_id) / f"{token}.csv")
-        except OSError:
+            get_storage().delete(_stage_key(company_id, token))
+        except Exception:  # noqa: BLE001 - a leftover staging object is harmless
             pass
 
 

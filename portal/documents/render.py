@@ -313,10 +313,19 @@ def html_to_pdf(html: str) -> bytes:
     with _render_lock:
         try:
             doc = wp.HTML(string=html, base_url=BASE_URL, url_fetcher=res["fetcher"])
-            return doc.write_pdf(stylesheets=[res["stylesheet"]], font_config=res["font_config"])
+            data = doc.write_pdf(stylesheets=[res["stylesheet"]], font_config=res["font_config"])
+            count_rendered()
+            return data
         except FatalURLFetchingError as exc:
             cause = exc.__cause__
             raise DocumentRenderError(str(cause) if cause else str(exc)) from (cause or exc)
+
+
+def count_rendered() -> None:
+    """One more PDF rendered (the cluster-wide ``portal_pdfs_rendered_total`` metric)."""
+    from portal.ops.metrics import pdf_rendered
+
+    pdf_rendered()
 
 
 def store_pdf(

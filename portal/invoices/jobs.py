@@ -3,14 +3,14 @@ is recorded, the statement PDF and the ZIP of many PDFs. Job functions take ids 
 idempotent (a second run finds the work done and returns)."""
 from __future__ import annotations
 
-import io
 import zipfile
 from datetime import date
 
 import sqlalchemy as sa
 
 from portal.db import db
-from portal.documents.store import read_bytes, save_bytes
+from portal.documents import store
+from portal.documents.store import save_bytes
 from portal.invoices import pdf
 from portal.invoices.models import Invoice
 from portal.invoices.states import InvoiceStatus
@@ -81,16 +81,19 @@ def invoice_zip_job(company_id: int, filters: dict, record_id: int) -> int:
     from portal.invoices.services import iter_filtered, list_filter
 
     total = db.session.scalar(sa.select(sa.func.count(Invoice.id)).where(*list_filter(company_id, **filters))) or 0
-    buf = io.BytesIO()
     missing = []
     done = 0
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:  # PDFs are compressed already
+    # Streamed: each PDF is copied in chunks into a ZIP spooled to a temporary file, then uploaded from it.
+    out = store.writer(filename=f"invoices-{date.today().isoformat()}.zip", content_type="application/zip",
+                       owner_company_id=company_id)
+    with out as w, zipfile.ZipFile(w, "w", compression=zipfile.ZIP_STORED) as zf:  # PDFs are compressed already
         for inv in iter_filtered(company_id, filters):
             name = inv.number or f"draft-{inv.id}"
             if inv.pdf_file_id:
                 from portal.documents.models import StoredFile
 
-                zf.writestr(f"{name}.pdf", read_bytes(db.session.get(StoredFile, inv.pdf_file_id)))
+                with zf.open(f"{name}.pdf", "w", force_zip64=True) as member:
+                    store.copy_to(db.session.get(StoredFile, inv.pdf_file_id), member)
             else:
                 missing.append(f"{name}\t{'draft' if inv.status == InvoiceStatus.draft else 'PDF not ready'}")
             if inv.status != InvoiceStatus.draft:  # the EN 16931 e-invoices beside the PDF (portal.einvoice)
@@ -109,8 +112,7 @@ def invoice_zip_job(company_id: int, filters: dict, record_id: int) -> int:
         if missing:
             zf.writestr("MISSING.txt", "These documents have no PDF yet and are not in this ZIP:\n"
                         + "\n".join(missing) + "\n")
-    f = save_bytes(buf.getvalue(), filename=f"invoices-{date.today().isoformat()}.zip",
-                   content_type="application/zip", owner_company_id=company_id)
+    f = w.stored
     rec = db.session.get(JobRecord, record_id)
     rec.result_file_id = f.id
     db.session.commit()

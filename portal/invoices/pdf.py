@@ -50,7 +50,9 @@ def html_to_pdf(html: str) -> bytes:
     with docrender._render_lock:
         try:
             doc = wp.HTML(string=html, base_url=docrender.BASE_URL, url_fetcher=res["fetcher"])
-            return doc.write_pdf(stylesheets=[res["stylesheet"], extra], font_config=res["font_config"])
+            data = doc.write_pdf(stylesheets=[res["stylesheet"], extra], font_config=res["font_config"])
+            docrender.count_rendered()
+            return data
         except FatalURLFetchingError as exc:
             cause = exc.__cause__
             raise docrender.DocumentRenderError(str(cause) if cause else str(exc)) from (cause or exc)

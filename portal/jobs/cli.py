@@ -117,3 +117,104 @@ def info():
         return
     for name in QUEUES:
         click.echo(f"{name}: {len(Queue(name, connection=conn))}")
+
+
+def _queues_or_fail(queues):
+    conn = redis_connection()
+    if conn is None:
+        raise click.ClickException("No Redis reachable at REDIS_URL; there are no queues to inspect.")
+    unknown = [q for q in queues if q not in QUEUES]
+    if unknown:
+        raise click.ClickException(f"Unknown queue {', '.join(unknown)}; the queues are {', '.join(QUEUES)}.")
+    return conn, list(queues) or list(QUEUES)
+
+
+@jobs_cli.command("stats")
+@click.option("--queue", "-q", "queues", multiple=True, help="Only these queues (default: all).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of a table.")
+def stats(queues, as_json):
+    """Per queue: jobs waiting, age of the oldest waiting job, running, scheduled retries, failed; and workers."""
+    import json
+
+    from rq import Queue, Worker
+
+    from portal.ops.metrics import oldest_age
+
+    conn, names = _queues_or_fail(queues)
+    rows = []
+    for name in names:
+        q = Queue(name, connection=conn)
+        rows.append({"queue": name, "waiting": q.count, "oldest_age_s": round(oldest_age(q), 1),
+                     "running": q.started_job_registry.count, "scheduled": q.scheduled_job_registry.count,
+                     "failed": q.failed_job_registry.count})
+    workers = Worker.all(connection=conn)
+    if as_json:
+        click.echo(json.dumps({"queues": rows, "workers": len(workers)}))
+        return
+    click.echo(f"{'queue':<10} {'waiting':>8} {'oldest':>9} {'running':>8} {'retrying':>9} {'failed':>7}")
+    for r in rows:
+        click.echo(f"{r['queue']:<10} {r['waiting']:>8} {r['oldest_age_s']:>8.0f}s {r['running']:>8} "
+                   f"{r['scheduled']:>9} {r['failed']:>7}")
+    click.echo(f"workers: {len(workers)}")
+
+
+def _parse_since(value: str | None):
+    """'30m', '2h', '3d' ago, or an ISO date/time (UTC); None: no limit."""
+    import re
+    from datetime import datetime, timedelta, timezone
+
+    if not value:
+        return None
+    m = re.fullmatch(r"(\d+)\s*([smhd])", value.strip())
+    now = datetime.now(timezone.utc)
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        return now - timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: n})
+    try:
+        dt = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter("use a duration like 30m, 2h, 3d or a date/time like 2026-12-06T08:00")
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+@jobs_cli.command("requeue-failed")
+@click.option("--queue", "-q", "queues", multiple=True, help="Only these queues (default: all).")
+@click.option("--since", default=None, help="Only jobs that failed since then: 30m, 2h, 3d or an ISO date/time.")
+@click.option("--dry-run", is_flag=True, help="List what would be requeued.")
+def requeue_failed(queues, since, dry_run):
+    """Put failed jobs back on their queues (jobs are idempotent; their job pages show them queued again)."""
+    from datetime import timezone
+
+    import sqlalchemy as sa
+    from rq import Queue
+    from rq.job import Job
+
+    from portal.db import db
+    from portal.jobs.models import JobRecord, JobStatus
+
+    cutoff = _parse_since(since)
+    conn, names = _queues_or_fail(queues)
+    total = 0
+    for name in names:
+        registry = Queue(name, connection=conn).failed_job_registry
+        for job_id in registry.get_job_ids():
+            job = Job.fetch(job_id, connection=conn) if Job.exists(job_id, connection=conn) else None
+            if job is None:
+                registry.remove(job_id)
+                continue
+            ended = job.ended_at
+            if cutoff is not None and ended is not None:
+                ended = ended if ended.tzinfo else ended.replace(tzinfo=timezone.utc)
+                if ended < cutoff:
+                    continue
+            click.echo(f"{'would requeue' if dry_run else 'requeued'} {name}: {job_id} ({job.func_name})")
+            total += 1
+            if dry_run:
+                continue
+            registry.requeue(job_id)
+            db.session.execute(sa.update(JobRecord).where(JobRecord.rq_job_id == job_id,
+                                                          JobRecord.status == JobStatus.failed)
+                               .values(status=JobStatus.queued, error=None, finished_at=None))
+    if not dry_run:
+        db.session.commit()
+    click.echo(f"{total} failed job(s) {'would be ' if dry_run else ''}requeued.")

@@ -89,8 +89,10 @@ def enqueue_after_commit(func_path: str, *args, queue: str = "default", job_id: 
         if not isinstance(a, (int, str, float, bool, type(None), list, tuple, dict)):
             raise TypeError("jobs take ids and plain values only")
     pending = db.session.info.setdefault(PENDING_KEY, [])
+    from portal.ops.context import current_request_id
+
     pending.append({"func": func_path, "args": list(args), "queue": queue, "job_id": job_id,
-                    "record": record, "timeout": timeout,
+                    "record": record, "timeout": timeout, "request_id": current_request_id(),
                     # the savepoint (if any) it was added in: rolled back with it
                     "txn": db.session().get_nested_transaction()})
 
@@ -146,7 +148,7 @@ def _dispatch(app: Flask, item: dict) -> bool:
     if app.extensions.get("portal_jobs_mode") == "rq":
         try:
             enqueue_rq(redis_connection(app), item["func"], item["args"], queue=item["queue"],
-                       job_id=item["job_id"], timeout=item["timeout"])
+                       job_id=item["job_id"], timeout=item["timeout"], request_id=item.get("request_id"))
         except Exception as exc:  # noqa: BLE001 - Redis down or refusing: log, leave the work to reconcile
             log.warning("Could not enqueue %s (%s): %s. It stays queued in the database; `flask jobs reconcile` "
                         "or the scheduler's sweep enqueues it when Redis is back.",
@@ -162,8 +164,10 @@ def _dispatch(app: Flask, item: dict) -> bool:
     return True
 
 
-def enqueue_rq(conn, func: str, args, *, queue: str, job_id: str | None, timeout: int = 600) -> bool:
-    """Put one job on its RQ queue; False when a job with that id already exists (harmless double enqueue)."""
+def enqueue_rq(conn, func: str, args, *, queue: str, job_id: str | None, timeout: int = 600,
+               request_id: str | None = None) -> bool:
+    """Put one job on its RQ queue; False when a job with that id already exists (harmless double enqueue).
+    ``request_id`` (the web request that caused it) travels in the job's meta into the job's log lines."""
     from rq import Queue, Retry
     from rq.exceptions import DuplicateJobError
 
@@ -171,7 +175,8 @@ def enqueue_rq(conn, func: str, args, *, queue: str, job_id: str | None, timeout
     try:
         q.enqueue_call(func, args=tuple(args), job_id=job_id, unique=bool(job_id), timeout=timeout,
                        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-                       result_ttl=24 * 3600, failure_ttl=7 * 24 * 3600)
+                       result_ttl=24 * 3600, failure_ttl=7 * 24 * 3600,
+                       meta={"request_id": request_id} if request_id else None)
     except DuplicateJobError:
         log.info("job %s is already queued or done; not enqueued twice", job_id)
         return False
@@ -190,7 +195,10 @@ def _tell_person_queue_is_down() -> None:
 
 
 def _run_inline(app: Flask, item: dict) -> None:
+    from portal.ops.context import request_id_var
+
     fn = resolve(item["func"])
+    request_id_var.set(item.get("request_id"))  # this thread's own context: the job's lines join the request's
     with app.app_context():
         try:
             fn(*item["args"])
@@ -241,11 +249,23 @@ def task(tracked: bool = False):
     def decorator(fn):
         @functools.wraps(fn)
         def wrapper(*args):
+            from portal.ops import jobs as job_log
+
             beat = _Heartbeat.start()
+            run = job_log.started(f"{fn.__module__}.{fn.__name__}")
+            outcome = "failed"
             try:
-                return _run(args)
+                result = _run(args)
+                outcome = "succeeded"
+                return result
+            except PermanentJobError:
+                raise
+            except Exception:
+                outcome = "retried" if _retries_left() > 0 else "failed"
+                raise
             finally:
                 beat.stop()
+                job_log.finished(run, outcome)
 
         def _run(args):
             app = _app()

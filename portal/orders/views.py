@@ -3,14 +3,14 @@ approvals, acknowledgement, shipments, goods receipt, documents, approval rules,
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Role
 from portal.db import db
 from portal.documents.models import StoredFile
-from portal.documents.store import full_path
+from portal.documents.store import send_stored
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.orders import approvals, services, shipping
 from portal.orders.forms import ApprovalRuleForm, DecisionForm, LockForm, ReasonForm, ShipmentForm
@@ -363,8 +363,7 @@ def _send(file_id):
     f = db.session.get(StoredFile, file_id)
     if f is None:
         abort(404)
-    return send_file(full_path(f), mimetype=f.content_type, as_attachment=True, download_name=f.filename,
-                     etag=f.sha256, max_age=0)
+    return send_stored(f)
 
 
 @bp.get("/<int:order_id>/purchase-order.pdf")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.routing import BuildError
 
 from portal.accounts.models import Role
-from portal.documents.store import full_path
+from portal.documents.store import send_stored
 from portal.errors import Conflict, DomainError, Forbidden, NotFound
 from portal.quotes import amendments, outcome, services
 from portal.quotes.forms import (AttachmentForm, CsvUploadForm, LockForm, QuoteHeaderForm, QuoteLinesForm,
@@ -416,6 +416,5 @@ def attachment(quote_id, attachment_id):
     except NotFound:
         abort(404)
     f = att.file
-    return send_file(full_path(f), mimetype=f.content_type, as_attachment=True, download_name=f.filename,
-                     etag=f.sha256, max_age=0)
+    return send_stored(f)
 

@@ -3,12 +3,12 @@ lifecycle buttons and clarifications. Views parse, call a service, then flash/re
 loaded through tenancy, so another company's RFQ is a 404 on every route."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from portal.accounts.models import Role
 from portal.db import utcnow
-from portal.documents.store import full_path
+from portal.documents.store import send_stored
 from portal.errors import DomainError
 from portal.rfq import csvlines, services
 from portal.rfq.forms import (AnswerForm, AttachmentForm, CancelForm, ExtendForm, ImportForm, LineForm,
@@ -328,8 +328,7 @@ def download_attachment(rfq_id, attachment_id):
     except DomainError:
         abort(404)
     f = att.file
-    return send_file(full_path(f), mimetype=f.content_type, as_attachment=True, download_name=f.filename,
-                     etag=f.sha256, max_age=0)
+    return send_stored(f)
 
 
 @bp.post("/<int:rfq_id>/attachments/<int:attachment_id>/delete")
