@@ -24,7 +24,7 @@ from portal.errors import InvalidTransition, ValidationFailed
 from portal.invoices.models import DocumentKind, Invoice, Payment
 from portal.invoices.states import InvoiceStatus, check
 from portal.locking import retry_on_conflict
-from portal.money import ZERO
+from portal.money import ZERO, quantize
 from portal.payables.common import amount_text, label, plain, require_supplier, unit_of_work
 from portal.payables.models import ItemState, PaymentRun, RemittanceAdvice, RemittanceStatus
 
@@ -49,7 +49,12 @@ def create_advices(run: PaymentRun, actor: User | None) -> list[RemittanceAdvice
                 Invoice.corrects_invoice_id.in_(inv_ids), Invoice.kind == DocumentKind.credit_note,
                 Invoice.status != InvoiceStatus.draft).order_by(Invoice.id)):
             cns[cn.corrects_invoice_id].append({"number": cn.number, "issue_date": cn.issue_date.isoformat(),
-                                                "amount": str(cn.total_gross)})
+                                                "amount": str(quantize(cn.total_gross, cn.currency))})
+    cur = run.currency
+
+    def m(x) -> str:
+        return str(quantize(Decimal(x), cur))
+
     advices = []
     for t in transfers:
         lines = []
@@ -58,10 +63,10 @@ def create_advices(run: PaymentRun, actor: User | None) -> list[RemittanceAdvice
             gross, credited = Decimal(inv.total_gross), Decimal(inv.credited_amount)
             lines.append({
                 "invoice_id": inv.id, "number": inv.number, "issue_date": inv.issue_date.isoformat(),
-                "buyer_reference": inv.buyer_reference or "", "gross": str(gross), "credited": str(credited),
-                "credit_notes": cns.get(inv.id, []), "paid_before": str(gross - credited - Decimal(i.open_amount)),
-                "open": str(i.open_amount), "discount": str(i.discount_amount),
-                "discount_percent": plain(i.discount_percent), "paid": str(i.pay_amount)})
+                "buyer_reference": inv.buyer_reference or "", "gross": m(gross), "credited": m(credited),
+                "credit_notes": cns.get(inv.id, []), "paid_before": m(gross - credited - Decimal(i.open_amount)),
+                "open": m(i.open_amount), "discount": m(i.discount_amount),
+                "discount_percent": plain(i.discount_percent), "paid": m(i.pay_amount)})
         a = RemittanceAdvice(run_id=run.id, buyer_company_id=run.buyer_company_id, supplier_company_id=t["supplier_id"],
                              reference=t["end_to_end_id"], currency=run.currency, amount=t["amount"],
                              discount_total=t["discount"], paid_on=run.executed_on, status=RemittanceStatus.sent,
@@ -92,7 +97,7 @@ def compare(a: RemittanceAdvice) -> list[dict]:
     for ln in a.lines:
         inv = invoices.get(ln["invoice_id"])
         now = inv.open_amount if inv is not None else ZERO
-        out.append({**ln, "open_now": str(now), "ok": inv is not None and now == Decimal(ln["open"])})
+        out.append({**ln, "open_now": str(quantize(now, a.currency)), "ok": inv is not None and now == Decimal(ln["open"])})
     return out
 
 
@@ -167,8 +172,8 @@ def snapshot(a: RemittanceAdvice) -> dict:
                 "vat_number": c.vat_number, "iban": c.iban}
 
     run = db.session.get(PaymentRun, a.run_id)
-    return {"reference": a.reference, "run_reference": run.reference, "currency": a.currency, "amount": str(a.amount),
-            "discount_total": str(a.discount_total), "paid_on": a.paid_on.isoformat(), "buyer": party(a.buyer),
+    return {"reference": a.reference, "run_reference": run.reference, "currency": a.currency,
+            "amount": str(quantize(a.amount, a.currency)), "discount_total": str(quantize(a.discount_total, a.currency)), "paid_on": a.paid_on.isoformat(), "buyer": party(a.buyer),
             "supplier": party(a.supplier), "lines": a.lines, "locale": "en_GB", "timezone": "UTC",
             "message_id": run.message_id or ""}
 
