@@ -233,7 +233,8 @@ class PaymentRunItem(db.Model):
                  sqlite_where=sa.text("state = 'included'"), postgresql_where=sa.text("state = 'included'")),
         sa.CheckConstraint("open_amount >= 0", name="open_nonneg"),
         sa.CheckConstraint("discount_amount >= 0 AND pay_amount >= 0", name="amounts_nonneg"),
-        sa.CheckConstraint("discount_amount + pay_amount = open_amount", name="adds_up"),
+        # SQLite keeps NUMERIC as REAL: compare within a hundredth of the smallest stored unit, not with "=".
+        sa.CheckConstraint("ABS(discount_amount + pay_amount - open_amount) < 0.00001", name="adds_up"),
     )
 
 
