@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import lazyload
 
 from portal import locking
 from portal.accounts.models import Company, Role, User
@@ -36,6 +37,8 @@ from portal.payables.states import RunStatus, check_run
 
 HUNDRED = Decimal(100)
 OPEN = (InvoiceStatus.issued, InvoiceStatus.partially_paid)
+# Locked invoice rows are read without their joined parties: the suppliers are read once, in one statement.
+BARE = (lazyload(Invoice.supplier), lazyload(Invoice.buyer))
 MAX_IDS = 20000
 MAX_AHEAD_DAYS = 90
 
@@ -101,7 +104,7 @@ def _candidates(buyer_id: int, due_by: date, terms: dict[int, CashDiscountTerms]
         Invoice.approved_for_payment_at.is_not(None), Invoice.disputed_at.is_(None),
         Invoice.paid_amount + Invoice.credited_amount < Invoice.total_gross, ~sa.exists(claimed),
         sa.or_(Invoice.due_date <= due_by, Invoice.supplier_company_id.in_(discount_suppliers)))
-        .order_by(Invoice.id).with_for_update(of=Invoice).execution_options(populate_existing=True))
+        .options(*BARE).order_by(Invoice.id).with_for_update(of=Invoice).execution_options(populate_existing=True))
     out = []
     for inv in db.session.scalars(stmt).unique():
         if inv.due_date is not None and inv.due_date <= due_by:
@@ -174,7 +177,7 @@ def build_run(actor: User, *, due_by=None, invoice_ids=None, execution_date=None
         rows = list(db.session.scalars(
             sa.select(Invoice).where(Invoice.id.in_(ids), Invoice.buyer_company_id == buyer.id,
                                      Invoice.status != InvoiceStatus.draft)
-            .order_by(Invoice.id).with_for_update(of=Invoice).execution_options(populate_existing=True)).unique())
+            .options(*BARE).order_by(Invoice.id).with_for_update(of=Invoice).execution_options(populate_existing=True)).unique())
         missing = sorted(set(ids) - {i.id for i in rows})
         if missing:
             raise ValidationFailed("No such invoice among the ones you received: " + ", ".join(map(str, missing[:20]))
@@ -197,6 +200,10 @@ def build_run(actor: User, *, due_by=None, invoice_ids=None, execution_date=None
         candidates = _candidates(buyer.id, due, terms, exec_date)
     run = PaymentRun(buyer_company_id=buyer.id, reference="", status=RunStatus.draft, currency=sepa.SEPA_CURRENCY,
                      due_by=due, execution_date=exec_date, created_by_id=actor.id)
+    sup_ids = {inv.supplier_company_id for inv in candidates}
+    suppliers = ({c.id: c for c in db.session.scalars(sa.select(Company).where(Company.id.in_(sup_ids)))}
+                 if sup_ids else {})
+    problems = {sid: _supplier_account_problem(c) for sid, c in suppliers.items()}
     items = []
     for inv in candidates:
         disc, pct, until = discount_for(inv, terms.get(inv.supplier_company_id), exec_date)
@@ -207,7 +214,7 @@ def build_run(actor: User, *, due_by=None, invoice_ids=None, execution_date=None
             item.state = ItemState.apart
             item.note = (f"{label(inv)} is in {inv.currency}: not in the SEPA file (EUR only); pay it separately.")
         else:
-            problem = _supplier_account_problem(inv.supplier)
+            problem = problems.get(inv.supplier_company_id)
             if problem:
                 item.state, item.note = ItemState.dropped, problem
         items.append(item)
@@ -269,7 +276,7 @@ def _recheck(run: PaymentRun) -> list[str]:
     if not inc:
         return []
     invoices = {inv.id: inv for inv in db.session.scalars(
-        sa.select(Invoice).where(Invoice.id.in_(list(inc))).order_by(Invoice.id)
+        sa.select(Invoice).where(Invoice.id.in_(list(inc))).options(*BARE).order_by(Invoice.id)
         .with_for_update(of=Invoice).execution_options(populate_existing=True)).unique()}
     notes = []
     for inv_id, item in sorted(inc.items()):

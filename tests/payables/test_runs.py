@@ -248,3 +248,12 @@ def test_run_transition_table_is_walked(start):
         else:
             with pytest.raises(InvalidTransition):
                 check_run(start, target)
+
+
+def test_a_file_that_does_not_validate_is_refused():
+    from lxml.etree import DocumentInvalid
+
+    doc = (b'<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09">'
+           b"<CstmrCdtTrfInitn><GrpHdr><MsgId>x</MsgId></GrpHdr></CstmrCdtTrfInitn></Document>")
+    with pytest.raises(DocumentInvalid):
+        sepa.validate_xml(doc)
