@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 from portal.accounts.models import Role
 from portal.api.auth import idempotent
 from portal.api.common import PageArgs, actor, make_blueprint, money, page_envelope, paged_schema
-from portal.api.schemas import (BoundedInt, DecimalString, LockArgs, MoneyOut, lock_or_current, plain, ts)
+from portal.api.schemas import BoundedInt, DecimalString, LockArgs, MoneyOut, lock_or_current, plain, ts
 from portal.db import db
 from portal.errors import Forbidden, NotFound
 from portal.invoices import services as invoice_services

@@ -14,24 +14,24 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from portal import locking
-from portal.accounts.models import Company, Role, User
+from portal.accounts.models import Company, User
 from portal.audit.services import record as audit
 from portal.credit import ledger
 from portal.db import db, utcnow
 from portal.errors import NotFound, ValidationFailed
-from portal.invoices.models import DocumentKind, Invoice, InvoiceLine
+from portal.invoices.models import DocumentKind, Invoice
 from portal.invoices.services import invoiced_by_order_line
 from portal.invoices.states import InvoiceStatus
 from portal.locking import retry_on_conflict
 from portal.money import ZERO, quantize, to_decimal
 from portal.orders.models import OrderLine, PurchaseOrder
-from portal.payables.common import amount_text, label, plain, require_buyer, unit_of_work
+from portal.payables.common import amount_text, plain, require_buyer, unit_of_work
 from portal.payables.models import CashDiscountTerms, InvoiceMatch, MatchStatus, PayablesSettings
 
 HUNDRED = Decimal(100)
 MAX_PERCENT = Decimal(50)
 MAX_DISCOUNT_PERCENT = Decimal(20)
-MAX_TOLERANCE_AMOUNT = Decimal("100000")
+MAX_TOLERANCE_AMOUNT = Decimal(100000)
 
 
 # --------------------------------------------------------------------------------------------- settings
@@ -282,6 +282,3 @@ def run_match(invoice_id: int, actor: User | None = None) -> InvoiceMatch | None
 def match_for(inv: Invoice) -> InvoiceMatch | None:
     return db.session.get(InvoiceMatch, inv.id)
 
-
-__all__ = ["settings_for", "save_settings", "set_discount_terms", "discount_terms", "evaluate", "match_and_store",
-           "run_match", "match_for", "Role", "InvoiceLine", "label"]

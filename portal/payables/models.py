@@ -31,11 +31,11 @@ class PayablesSettings(db.Model):
     __tablename__ = "payables_settings"
 
     buyer_company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"), primary_key=True)
-    price_tolerance_percent: Mapped[Decimal] = mapped_column(PCT, default=Decimal("0"))
-    price_tolerance_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
-    quantity_tolerance_percent: Mapped[Decimal] = mapped_column(PCT, default=Decimal("0"))
-    total_tolerance_percent: Mapped[Decimal] = mapped_column(PCT, default=Decimal("0"))
-    total_tolerance_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    price_tolerance_percent: Mapped[Decimal] = mapped_column(PCT, default=Decimal(0))
+    price_tolerance_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    quantity_tolerance_percent: Mapped[Decimal] = mapped_column(PCT, default=Decimal(0))
+    total_tolerance_percent: Mapped[Decimal] = mapped_column(PCT, default=Decimal(0))
+    total_tolerance_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     auto_approve: Mapped[bool] = mapped_column(default=False)
     lock_version: Mapped[int] = mapped_column(default=1)
 
@@ -117,7 +117,7 @@ class Dispute(TimestampMixin, db.Model):
     invoice = relationship("Invoice", foreign_keys=[invoice_id])
     credit_note = relationship("Invoice", foreign_keys=[credit_note_id])
     line = relationship("InvoiceLine")
-    events: Mapped[list["DisputeEvent"]] = relationship(back_populates="dispute", order_by="DisputeEvent.id",
+    events: Mapped[list[DisputeEvent]] = relationship(back_populates="dispute", order_by="DisputeEvent.id",
                                                          cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": lock_version}
@@ -162,8 +162,8 @@ class PaymentRun(TimestampMixin, db.Model):
     currency: Mapped[str] = mapped_column(CURRENCY, default="EUR")  # the SEPA file's currency
     due_by: Mapped[date | None] = mapped_column(sa.Date)
     execution_date: Mapped[date] = mapped_column(sa.Date)  # requested of the bank
-    total_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))  # what leaves the account
-    total_discount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    total_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))  # what leaves the account
+    total_discount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -175,7 +175,7 @@ class PaymentRun(TimestampMixin, db.Model):
     executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lock_version: Mapped[int] = mapped_column(default=1)
 
-    items: Mapped[list["PaymentRunItem"]] = relationship(back_populates="run", order_by="PaymentRunItem.id",
+    items: Mapped[list[PaymentRunItem]] = relationship(back_populates="run", order_by="PaymentRunItem.id",
                                                          cascade="all, delete-orphan")
     created_by = relationship("User", foreign_keys=[created_by_id])
     approved_by = relationship("User", foreign_keys=[approved_by_id])
@@ -195,7 +195,7 @@ class PaymentRun(TimestampMixin, db.Model):
         return cls.buyer_company_id == company_id
 
     @property
-    def included(self) -> list["PaymentRunItem"]:
+    def included(self) -> list[PaymentRunItem]:
         return [i for i in self.items if i.state == ItemState.included]
 
 
@@ -215,9 +215,9 @@ class PaymentRunItem(db.Model):
     supplier_company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"))
     currency: Mapped[str] = mapped_column(CURRENCY)
     open_amount: Mapped[Decimal] = mapped_column(MONEY)      # the invoice's open amount when taken
-    discount_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    discount_amount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     pay_amount: Mapped[Decimal] = mapped_column(MONEY)       # open − discount
-    discount_percent: Mapped[Decimal] = mapped_column(PCT, default=Decimal("0"))
+    discount_percent: Mapped[Decimal] = mapped_column(PCT, default=Decimal(0))
     discount_until: Mapped[date | None] = mapped_column(sa.Date)
     state: Mapped[ItemState] = mapped_column(
         sa.Enum(ItemState, native_enum=False, length=16, validate_strings=True), default=ItemState.included)
@@ -261,7 +261,7 @@ class RemittanceAdvice(TimestampMixin, db.Model):
     reference: Mapped[str] = mapped_column(sa.String(40))
     currency: Mapped[str] = mapped_column(CURRENCY)
     amount: Mapped[Decimal] = mapped_column(MONEY)
-    discount_total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    discount_total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     paid_on: Mapped[date] = mapped_column(sa.Date)
     status: Mapped[RemittanceStatus] = mapped_column(
         sa.Enum(RemittanceStatus, native_enum=False, length=16, validate_strings=True), default=RemittanceStatus.sent)

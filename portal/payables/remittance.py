@@ -26,7 +26,7 @@ from portal.invoices.states import InvoiceStatus, check
 from portal.locking import retry_on_conflict
 from portal.money import ZERO, quantize
 from portal.payables.common import amount_text, label, plain, require_supplier, unit_of_work
-from portal.payables.models import ItemState, PaymentRun, RemittanceAdvice, RemittanceStatus
+from portal.payables.models import PaymentRun, RemittanceAdvice, RemittanceStatus
 
 PDF_JOB = "portal.payables.jobs.remittance_pdf_job"
 
@@ -182,5 +182,3 @@ def list_advices(company_id: int, *, limit: int = 200) -> list[RemittanceAdvice]
     return list(db.session.scalars(sa.select(RemittanceAdvice).where(RemittanceAdvice.visible_to(company_id))
                                    .order_by(RemittanceAdvice.id.desc()).limit(limit)))
 
-
-__all__ = ["create_advices", "compare", "reconcile", "snapshot", "list_advices", "ItemState"]

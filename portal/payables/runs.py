@@ -20,18 +20,25 @@ import sqlalchemy as sa
 from sqlalchemy.orm import lazyload
 
 from portal import locking
-from portal.accounts.models import Company, Role, User
+from portal.accounts.models import Company, User
 from portal.audit.services import record as audit
 from portal.db import db, utcnow
-from portal.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from portal.errors import Conflict, InvalidTransition, ValidationFailed
 from portal.invoices.models import DocumentKind, Invoice
 from portal.invoices.states import InvoiceStatus
 from portal.locking import retry_on_conflict
 from portal.money import ZERO, quantize
 from portal.numbering import format_reference, next_number
 from portal.payables import sepa
-from portal.payables.common import (BUYER_ACCOUNTS, RUN_APPROVERS, amount_text, label, parse_date, plain,
-                                    require_buyer, unit_of_work)
+from portal.payables.common import (
+    BUYER_ACCOUNTS,
+    RUN_APPROVERS,
+    amount_text,
+    label,
+    parse_date,
+    require_buyer,
+    unit_of_work,
+)
 from portal.payables.models import CashDiscountTerms, ItemState, PaymentRun, PaymentRunItem
 from portal.payables.states import RunStatus, check_run
 
@@ -467,6 +474,3 @@ def sepa_bytes(run: PaymentRun) -> bytes:
         raise InvalidTransition(f"Payment run {run.reference} has not been exported yet; approve and export it first.")
     return read_bytes(db.session.get(StoredFile, run.sepa_file_id))
 
-
-__all__ = ["build_run", "approve_run", "export_run", "confirm_execution", "cancel_run", "discount_for", "load",
-           "list_runs", "payment_state", "sepa_bytes", "transfers_of", "NotFound", "Role", "plain"]

@@ -83,8 +83,8 @@ def test_exact_settings_refuse_a_cent(pw, make_invoice):
 
 
 def test_quantity_invoiced_beyond_received_is_an_exception(pw, make_invoice):
-    from tests.invoices.conftest import receive
     from portal.orders.models import Shipment
+    from tests.invoices.conftest import receive
 
     _settings(pw, quantity_tolerance_percent="5")
     inv = make_invoice(approve=False, receive_first=False)
@@ -98,8 +98,8 @@ def test_quantity_invoiced_beyond_received_is_an_exception(pw, make_invoice):
 
 
 def test_quantity_within_tolerance(pw, make_invoice):
-    from tests.invoices.conftest import receive
     from portal.orders.models import Shipment
+    from tests.invoices.conftest import receive
 
     _settings(pw, quantity_tolerance_percent="5")
     inv = make_invoice(approve=False, receive_first=False)
@@ -143,7 +143,7 @@ def test_negative_or_absurd_tolerances_are_refused(pw, field, value, words):
     assert words in exc.value.message
     db.session.expire_all()
     s = matching.settings_for(pw.buyer.id)
-    assert s.price_tolerance_percent == Decimal("2") and s.total_tolerance_amount == Decimal("100")
+    assert s.price_tolerance_percent == Decimal(2) and s.total_tolerance_amount == Decimal(100)
 
 
 def test_only_accounts_set_tolerances(pw):
@@ -165,7 +165,7 @@ def test_stale_settings_form_is_refused(pw):
 
 def test_cash_discount_terms_validated(pw):
     t = matching.set_discount_terms(pw.buyer_accounts, pw.supplier_a.id, percent="2", days="10")
-    assert t.discount_percent == Decimal("2") and t.discount_days == 10
+    assert t.discount_percent == Decimal(2) and t.discount_days == 10
     with pytest.raises(ValidationFailed):
         matching.set_discount_terms(pw.buyer_accounts, pw.supplier_a.id, percent="-2", days="10")
     with pytest.raises(ValidationFailed):

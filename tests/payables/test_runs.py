@@ -219,7 +219,7 @@ def test_discount_never_makes_an_amount_negative(pw, make_invoice):
 
     inv = SimpleNamespace(issue_date=_today(), total_gross=Decimal("100.00"), credited_amount=Decimal("99.50"),
                           open_amount=Decimal("0.01"), currency="EUR")
-    terms = SimpleNamespace(discount_percent=Decimal("20"), discount_days=10)
+    terms = SimpleNamespace(discount_percent=Decimal(20), discount_days=10)
     disc, pct, until = runs.discount_for(inv, terms, _today())
     assert disc == Decimal("0.01") and inv.open_amount - disc == 0  # 20 % of 0.50 = 0.10, capped at 0.01
     disc, _, _ = runs.discount_for(inv, terms, _today() + timedelta(days=11))

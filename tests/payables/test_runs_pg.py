@@ -69,4 +69,3 @@ def test_ten_simultaneous_approvals_give_one(app, pw, make_invoice):
     results = race(app, 10, work)
     assert sum(1 for good, _ in results if good) == 1
     assert all(isinstance(v, DomainError) for good, v in results if not good)
-    del User
