@@ -12,7 +12,6 @@ from portal.api.common import PageArgs, actor, make_blueprint, money, page_envel
 from portal.api.schemas import BoundedInt, DecimalString, LockArgs, MoneyOut, lock_or_current, plain, ts
 from portal.db import db
 from portal.errors import Forbidden, NotFound
-from portal.invoices import services as invoice_services
 from portal.invoices.models import Invoice
 from portal.payables import disputes as dispute_services
 from portal.payables import matching, remittance, runs
@@ -84,11 +83,11 @@ def _match_dict(inv: Invoice) -> dict:
 @bp.arguments(ApproveIn)
 @bp.response(200, MatchOut)
 def approve_invoice(data, inv_id):
-    """Buyer accounts: approve a received invoice for payment (mismatches need `despite_mismatches` and a
-    comment)."""
+    """Buyer accounts: approve a received invoice for payment. Within your tolerances (or covered by credit notes)
+    it is approved as it is; outside them it needs `despite_mismatches` and a comment."""
     inv = _buyer_invoice(inv_id)
-    invoice_services.approve_for_payment(inv, actor(), lock_or_current(inv, data.get("lock_version")),
-                                         despite_mismatches=data["despite_mismatches"], comment=data["comment"])
+    matching.approve(inv, actor(), lock_or_current(inv, data.get("lock_version")),
+                     despite_mismatches=data["despite_mismatches"], comment=data["comment"])
     db.session.expire_all()
     return _match_dict(db.session.get(Invoice, inv.id))
 

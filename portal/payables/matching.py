@@ -282,3 +282,20 @@ def run_match(invoice_id: int, actor: User | None = None) -> InvoiceMatch | None
 def match_for(inv: Invoice) -> InvoiceMatch | None:
     return db.session.get(InvoiceMatch, inv.id)
 
+
+
+def approve(inv: Invoice, actor: User, expected_lock_version=locking.CURRENT, *, despite_mismatches: bool = False,
+            comment: str = "") -> Invoice:
+    """Approve for payment by hand, with the buyer's tolerances: an invoice within them (or covered by credit
+    notes) needs no "despite mismatches"; outside them the invoice service's rule applies (tick it and say why).
+    The invoice service locks the invoice and commits."""
+    from portal.invoices import services as invoice_services
+
+    require_buyer(actor, inv.buyer_company_id)
+    status, _ = evaluate(inv, settings_for(inv.buyer_company_id))
+    if status in (MatchStatus.matched, MatchStatus.covered) and not despite_mismatches:
+        return invoice_services.approve_for_payment(
+            inv, actor, expected_lock_version, despite_mismatches=True,
+            comment=(comment or "").strip() or f"Within the tolerances ({status.label.lower()}).")
+    return invoice_services.approve_for_payment(inv, actor, expected_lock_version,
+                                                despite_mismatches=despite_mismatches, comment=comment)

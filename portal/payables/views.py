@@ -113,6 +113,7 @@ def invoice(inv_id):
         (str(ln.id), f"Line {ln.position}: {ln.description}") for ln in inv.lines]
     return render_template("payables/invoice.html", inv=inv, buyer=buyer, match=matching.match_for(inv),
                            disputes=disputes.disputes_of(inv), dform=dform,
+                           lock_form=forms.LockForm(lock_version=inv.lock_version),
                            state=runs.payment_state(inv.id) if buyer else None)
 
 
@@ -125,6 +126,22 @@ def rematch(inv_id):
         flash(f"Checked again: {m.status.label.lower()}." if m else "Nothing to check.", "info")
     except DomainError as exc:
         _flash_error(exc)
+    return redirect(url_for("payables.invoice", inv_id=inv.id))
+
+
+@bp.post("/invoices/<int:inv_id>/approve")
+@accounts_only
+def approve(inv_id):
+    inv = _invoice(inv_id)
+    form = forms.LockForm()
+    if form.validate_on_submit():
+        try:
+            matching.approve(inv, current_user, form.lock_version.data)
+            flash("Approved for payment.", "success")
+        except DomainError as exc:
+            _flash_error(exc)
+    else:
+        flash("The form expired; try again.", "danger")
     return redirect(url_for("payables.invoice", inv_id=inv.id))
 
 

@@ -174,3 +174,19 @@ def test_cash_discount_terms_validated(pw):
         matching.set_discount_terms(pw.buyer_accounts, pw.supplier_a.id, percent="2", days="0")
     assert matching.set_discount_terms(pw.buyer_accounts, pw.supplier_a.id, percent="", days="") is None
     assert matching.discount_terms(pw.buyer.id) == []
+
+
+def test_manual_approval_honours_the_tolerances(pw, make_invoice):
+    from portal.invoices.models import Invoice
+
+    _settings(pw, auto_approve=False)
+    within = make_invoice(approve=False, prices={1: "2.55"})  # +2 %: within
+    outside = make_invoice(approve=False, prices={2: "12.50"})
+    matching.approve(within, pw.buyer_accounts)
+    assert db.session.get(Invoice, within.id).approved_for_payment_at is not None
+    with pytest.raises(ValidationFailed, match="does not match"):
+        matching.approve(outside, pw.buyer_accounts)
+    assert db.session.get(Invoice, outside.id).approved_for_payment_at is None
+    matching.approve(db.session.get(Invoice, outside.id), pw.buyer_accounts, despite_mismatches=True,
+                     comment="Agreed by phone")
+    assert db.session.get(Invoice, outside.id).approved_for_payment_at is not None

@@ -130,3 +130,19 @@ def test_overview_lists_exceptions(pw, make_invoice, login):
     matching.run_match(inv.id)
     page = login(pw.buyer_accounts).get("/payables/").get_data(as_text=True)
     assert inv.number in page and "12.5 instead of 12" in page
+
+
+def test_approve_within_tolerance_from_the_match_page(pw, make_invoice, login):
+    from portal.invoices.models import Invoice
+    from portal.payables import matching
+
+    matching.save_settings(pw.buyer_accounts, price_tolerance_percent="2", price_tolerance_amount="50",
+                           total_tolerance_percent="2", total_tolerance_amount="50", auto_approve=False)
+    inv = make_invoice(approve=False, prices={1: "2.55"})
+    matching.run_match(inv.id)
+    c = login(pw.buyer_accounts)
+    page = c.get(f"/payables/invoices/{inv.id}").get_data(as_text=True)
+    assert "approve-within" in page
+    c.post(f"/payables/invoices/{inv.id}/approve", data={"csrf_token": _csrf(page), "lock_version": _lock(page)})
+    db.session.expire_all()
+    assert db.session.get(Invoice, inv.id).approved_for_payment_at is not None
