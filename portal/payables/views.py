@@ -20,6 +20,12 @@ accounts_only = roles_required(Role.accounts, Role.admin)
 run_people = roles_required(Role.accounts, Role.approver, Role.admin)
 
 
+@bp.app_template_global("payment_state")
+def payment_state_global(invoice_id: int):
+    """For the invoice page (buyer side): ("in payment run" | "payment scheduled" | "paid", run) or None."""
+    return runs.payment_state(invoice_id)
+
+
 def _flash_error(exc: DomainError, form=None):
     if form is not None:
         form_error(form, exc)

@@ -101,6 +101,7 @@ def test_run_journey_in_pages(pw, make_invoice, login, run_jobs):
     assert r.mimetype == "application/xml"
     etree.XMLSchema(etree.parse(str(sepa.xsd_path()))).assertValid(etree.fromstring(r.data))
     assert "Payment scheduled" in a2.get(f"/payables/invoices/{inv.id}").get_data(as_text=True)
+    assert "Payment scheduled · " + run.reference in a2.get(f"/invoices/{inv.id}").get_data(as_text=True)
     # exporting twice is refused with a sentence
     a2.post(f"/payables/runs/{run.id}/export", data={"csrf_token": _csrf(page), "lock_version": _lock(page)})
     assert "exported once" in a2.get(f"/payables/runs/{run.id}").get_data(as_text=True)
