@@ -11,7 +11,9 @@ Lock order — every path takes the row locks it needs in this order, and only i
 
     1. the RFQ row, then its quote rows                                      (sourcing)
     2. the purchase order                                            ``lock_order``
+       or (accounts payable, never together with an order) a payment run or a remittance advice
     3. the invoice (or the invoice a credit note corrects)           ``lock_invoice``
+       (several invoices at once: in id order); then its dispute row (portal.payables)
        (the dunning sweep, portal.receivables.dunning, takes only this lock, one invoice per transaction)
     4. the pair's credit account, then its reservation rows          ``lock_pair_account``
     5. the document counter (PO, SO, DN, INV, CRN numbers)           ``portal.numbering.next_number``

@@ -475,6 +475,10 @@ def _issue(inv: Invoice, actor: User | None, today: date | None = None, issued_a
                    body=f"{amount_text(inv.total_gross, inv.currency)}, due {inv.due_date.isoformat()}"
                         + (f" (your PO {inv.buyer_reference})" if inv.buyer_reference else "") + ".",
                    link=invoice_link(inv))
+    from portal.jobs import enqueue_after_commit
+
+    # The buyer's automatic match with tolerances (portal.payables), after the issue is committed.
+    enqueue_after_commit("portal.payables.jobs.match_invoice_job", inv.id, job_id=f"invoice-match-{inv.id}")
     return inv
 
 
@@ -988,7 +992,8 @@ class ImmutableInvoice(InvalidTransition):
 
 
 MUTABLE_AFTER_ISSUE = {"status", "paid_amount", "credited_amount", "pdf_file_id", "pdf_job_id",
-                       "approved_for_payment_at", "approved_for_payment_by_id", "lock_version", "updated_at"}
+                       "approved_for_payment_at", "approved_for_payment_by_id", "disputed_at", "lock_version",
+                       "updated_at"}
 
 
 def _was_issued(inv: Invoice) -> bool:
