@@ -8,7 +8,8 @@ from marshmallow import Schema, fields, validate
 
 from portal.accounts.models import Role
 from portal.api.auth import idempotent
-from portal.api.common import PageArgs, actor, make_blueprint, money, page_envelope, paged_schema
+from portal.api.spec import RATE_LIMIT_HEADERS
+from portal.api.common import PageArgs, actor, created, make_blueprint, money, page_envelope, paged_schema, problems
 from portal.api.schemas import BoundedInt, DecimalString, LockArgs, MoneyOut, lock_or_current, plain, ts
 from portal.db import db
 from portal.errors import Forbidden, NotFound
@@ -157,7 +158,7 @@ class DiscountIn(Schema):
 class DiscountOut(Schema):
     supplier_company_id = fields.Integer()
     supplier_name = fields.String()
-    discount_percent = fields.String()
+    discount_percent = DecimalString(allow_none=True)
     discount_days = fields.Integer()
 
 
@@ -251,6 +252,7 @@ def _fresh_dispute(d_id) -> dict:
 @idempotent
 @bp.arguments(DisputeIn)
 @bp.response(201, DisputeOut)
+@created("api_payables.get_dispute", d_id="id")
 def open_dispute(data, inv_id):
     """Buyer accounts: dispute a received invoice (whole or one line) with a reason. The supplier is notified; the
     invoice is not due while the dispute is open."""
@@ -356,7 +358,7 @@ class RunItemOut(Schema):
                                                    "released (run cancelled)"})
     open_amount = fields.Nested(MoneyOut)
     discount = fields.Nested(MoneyOut)
-    discount_percent = fields.String()
+    discount_percent = DecimalString(allow_none=True)
     pay_amount = fields.Nested(MoneyOut)
     note = fields.String()
 
@@ -433,6 +435,7 @@ def list_runs(page, per_page):
 @idempotent
 @bp.arguments(RunIn)
 @bp.response(201, RunOut)
+@created("api_payables.get_run", run_id="id")
 def create_run(data):
     """Buyer accounts: build a draft run of approved, undisputed invoices due by `due_by` (cash discounts applied
     where the supplier's terms allow) or of `invoice_ids` (what cannot be paid is dropped with a sentence).
@@ -473,7 +476,8 @@ def export_run(data, run_id):
 
 @bp.route("/payment-runs/<int(max=2147483647):run_id>/sepa", methods=["GET"])
 @bp.doc(responses={"200": {"description": "The stored pain.001.001.09 file.",
-                            "content": {"application/xml": {"schema": {"type": "string"}}}}})
+                            "content": {"application/xml": {"schema": {"type": "string", "format": "binary"}}},
+                            "headers": {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS}}})
 def run_sepa(run_id):
     """The exported SEPA credit transfer file (pain.001.001.09) exactly as stored; 409 before export."""
     run = _run(run_id, Role.accounts, Role.approver, Role.admin)
@@ -509,14 +513,14 @@ def cancel_run(data, run_id):
 class AdviceLineOut(Schema):
     invoice_id = fields.Integer()
     number = fields.String()
-    gross = fields.String()
-    credited = fields.String()
-    paid_before = fields.String()
-    open = fields.String()
-    discount = fields.String()
-    discount_percent = fields.String()
-    paid = fields.String()
-    open_now = fields.String()
+    gross = DecimalString()
+    credited = DecimalString()
+    paid_before = DecimalString()
+    open = DecimalString()
+    discount = DecimalString()
+    discount_percent = DecimalString(allow_none=True)
+    paid = DecimalString()
+    open_now = DecimalString()
     ok = fields.Boolean(metadata={"description": "false: the invoice's open amount no longer matches (mismatch)"})
     credit_notes = fields.List(fields.Dict())
 
@@ -588,7 +592,9 @@ def reconcile_remittance(data, a_id):
 
 @bp.route("/remittances/<int(max=2147483647):a_id>/pdf", methods=["GET"])
 @bp.doc(responses={"200": {"description": "The remittance advice PDF.",
-                            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+                            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                            "headers": {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS}}})
+@problems(409)
 def remittance_pdf(a_id):
     """The advice's PDF once rendered (409 while it is being rendered)."""
     from portal.documents.models import StoredFile

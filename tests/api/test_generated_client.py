@@ -21,9 +21,10 @@ GENERATOR = shutil.which("openapi-python-client", path=str(Path(sys.executable).
     shutil.which("openapi-python-client")
 pytestmark = pytest.mark.skipif(GENERATOR is None, reason="openapi-python-client is not installed (dev extras)")
 
-# openapi-python-client reads application/pdf as "unsupported"; mapping it to octet-stream makes the download a
-# typed `File` (README: REST API v1 shows the same config).
-CONFIG = "content_type_overrides:\n  application/pdf: application/octet-stream\n"
+# openapi-python-client reads application/pdf and application/xml as "unsupported"; mapping them to octet-stream
+# makes the downloads (PDFs, e-invoices, SEPA files) a typed `File` (README: REST API v1 shows the same config).
+CONFIG = ("content_type_overrides:\n  application/pdf: application/octet-stream\n"
+          "  application/xml: application/octet-stream\n")
 
 
 @pytest.fixture(scope="module")
