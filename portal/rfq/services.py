@@ -33,6 +33,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.accounts.models import Company, CompanyKind, Role, User, UserRole
 from portal.audit.services import record, trail
 from portal.db import db, utcnow
+from portal.events.services import emit
 from portal.documents.store import save_bytes
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.notifications.services import company_users, notify
@@ -892,6 +893,7 @@ def publish(actor: User, rfq_id, *, version=None) -> Rfq:
         body=lambda u: (f"{rfq.buyer.display_name} invites you to quote for “{rfq.title}”. "
                         f"Responses are due by {_fmt_for(u, rfq.deadline)}."),
         link=_link(rfq))
+    emit([rfq.buyer_company_id, *(i.supplier_company_id for i in rfq.invitations)], "rfq.published", rfq)
     return rfq
 
 
