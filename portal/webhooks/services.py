@@ -261,7 +261,7 @@ def attempt(delivery_id: int, *, manual: bool = False, now: datetime | None = No
     d.next_attempt_at = now + timedelta(seconds=LEASE_SECONDS)  # claimed: a second job finds it not due
     db.session.commit()
 
-    stamp = int(now.timestamp())
+    stamp = int(utcnow().timestamp())  # the real sending time (receivers refuse old timestamps)
     result = outbound.post(url, body, signing.headers(secrets_, ev.public_id, stamp, body))
 
     pair = _lock_pair(delivery_id)
@@ -287,9 +287,7 @@ def attempt(delivery_id: int, *, manual: bool = False, now: datetime | None = No
                                .values(failing_since=None).execution_options(synchronize_session=False))
         db.session.commit()
         return "sent"
-    failing_since = ep.failing_since
-    if failing_since is None:
-        failing_since = done_at
+    if ep.failing_since is None:
         db.session.execute(sa.update(WebhookEndpoint).where(WebhookEndpoint.id == ep.id)
                            .values(failing_since=done_at).execution_options(synchronize_session=False))
     if d.attempts < MAX_ATTEMPTS:
@@ -297,7 +295,12 @@ def attempt(delivery_id: int, *, manual: bool = False, now: datetime | None = No
         db.session.commit()
         return "failed"
     d.status, d.next_attempt_at = DeliveryStatus.failed, None
-    if failing_since <= d.round_started_at:
+    succeeded_since = db.session.scalar(
+        sa.select(sa.func.count()).select_from(WebhookAttempt)
+        .join(WebhookDelivery, WebhookDelivery.id == WebhookAttempt.delivery_id)
+        .where(WebhookDelivery.endpoint_id == ep.id, WebhookAttempt.ok.is_(True),
+               WebhookAttempt.attempted_at >= d.round_started_at))
+    if not succeeded_since:  # not one 2xx from this endpoint during the whole ~27 h round
         _auto_disable(ep, d)
     db.session.commit()
     return "failed"
