@@ -103,7 +103,8 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     for module in ("portal.rfq.views", "portal.quotes.views", "portal.quotes.compare_views",
                    "portal.orders.views", "portal.catalog.views",
-                   "portal.credit.views", "portal.invoices.views", "portal.analytics.views"):
+                   "portal.credit.views", "portal.invoices.views", "portal.analytics.views",
+                   "portal.webhooks.views"):
         try:
             mod = __import__(module, fromlist=["bp"])
         except ModuleNotFoundError as exc:
