@@ -491,7 +491,8 @@ def list_credit_accounts():
 @bp.arguments(CreditAccountIn)
 @bp.response(200, CreditAccountOut)
 def put_credit_account(data, buyer_company_id):
-    """Set the credit limit and payment terms for one buyer (supplier accounts team; buyers you deal with)."""
+    """Set the credit limit and payment terms for one buyer (supplier accounts team; any buying company of the
+    directory, also before its first order)."""
     user = actor()
     _require_supplier_accounts(user)
     acc = credit_services.save_account(
