@@ -56,7 +56,8 @@ class CompanyOut(Schema):
 class InvoiceSettingsIn(Schema):
     mode = fields.String(validate=validate.OneOf(["per_shipment", "per_order"]))
     auto_issue = fields.Boolean()
-    default_tax_rate = DecimalString(places=2)
+    default_tax_rate = DecimalString(places=2, validate=validate.Range(min=0, max=100,
+                                                                       error="Between 0 and 100 %."))
     reminder_days = fields.List(fields.Integer(strict=True, validate=validate.Range(min=0, max=365)),
                                 validate=validate.Length(max=6))
     footer_note = fields.String(validate=validate.Length(max=1000))
@@ -156,6 +157,10 @@ def patch_company(data):
     if settings is not None and not company.is_supplier:
         raise ValidationFailed("Invoice settings are for suppliers.",
                                errors={"invoice_settings": "Your company does not invoice."})
+    if settings and not user.has_role("accounts"):  # checked before the profile is saved: nothing half-done
+        from portal.errors import Forbidden
+
+        raise Forbidden("Only your accounts team changes the invoice settings.")
     if data:
         account_services.update_company(company, user, **{k: ("" if v is None else v) for k, v in data.items()})
     if settings:
