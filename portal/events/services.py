@@ -6,6 +6,7 @@ leaves no event behind.
 """
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from portal.db import db, utcnow
 from portal.events.models import Event
+
+log = logging.getLogger(__name__)
 
 # Every type the portal emits (the webhook endpoint form offers these; "*" means all of them).
 EVENT_TYPES = {
@@ -74,7 +77,11 @@ def write_pending(session) -> list[Event]:
     for item in pending:
         resource = item["resource"]
         for cid in item["company_ids"]:
-            rtype, snapshot = build(resource, cid)
+            try:
+                rtype, snapshot = build(resource, cid)
+            except Exception:  # noqa: BLE001 - a snapshot must never cost the business change its commit
+                log.exception("event %s: no snapshot of %r", item["type"], resource)
+                rtype, snapshot = type(resource).__name__.lower(), {"id": resource.id}
             ev = Event(company_id=cid, type=item["type"], resource_type=rtype, resource_id=resource.id,
                        data=snapshot, created_at=now)
             session.add(ev)
