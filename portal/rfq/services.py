@@ -1021,6 +1021,8 @@ def cancel(actor: User, rfq_id, *, reason: str, version=None) -> Rfq:
     else:
         notify(_supplier_sales(rfq), kind="rfq_cancelled", title=f"RFQ cancelled: {rfq.reference}",
                body=f"{rfq.buyer.display_name} cancelled “{rfq.title}”.\nReason: {reason}", link=_link(rfq))
+    told = [i.supplier_company_id for i in invitations_of(rfq)] if rfq.published_at else []
+    emit([rfq.buyer_company_id, *told], "rfq.cancelled", rfq)
     return rfq
 
 

@@ -148,3 +148,15 @@ def test_emit_refuses_an_unknown_type(world):
     order = factories.order(world.buyer, world.supplier_a, world.procurement)
     with pytest.raises(ValueError):
         event_services.emit([world.buyer.id], "order.exploded", order)
+
+
+def test_a_cancelled_rfq_is_news_for_the_suppliers_only_once_published(world):
+    from portal.rfq import services as rfq_services
+
+    draft = factories.rfq(world.buyer, world.procurement, status="draft", suppliers=[world.supplier_a])
+    rfq_services.cancel(world.procurement, draft.id, reason="Not needed")
+    assert [e.type for e in events(world.buyer.id)] == ["rfq.cancelled"] and events(world.supplier_a.id) == []
+    published = factories.rfq(world.buyer, world.procurement, suppliers=[world.supplier_a])
+    rfq_services.cancel(world.procurement, published.id, reason="Budget cut")
+    (ev,) = events(world.supplier_a.id, "rfq.cancelled")
+    assert ev.resource_id == published.id and ev.data["status"] == "cancelled"
