@@ -6,9 +6,9 @@ from marshmallow import Schema, fields, validate
 
 from portal.api.common import actor, make_blueprint
 from portal.api.schemas import MAX_INT, ts
+from portal.errors import NotFound
 from portal.events import services as event_services
 from portal.events.models import Event
-from portal.errors import NotFound
 
 bp = make_blueprint("api_events", "The change feed (events) of your company's documents.", tag="Events")
 
