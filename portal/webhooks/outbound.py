@@ -130,6 +130,10 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Result:
             resp.read(RESPONSE_PEEK, decode_content=False)
         finally:
             resp.release_conn()
+    except urllib3.exceptions.NewConnectionError as exc:  # (a subclass of ConnectTimeoutError: first)
+        reason = "refused" if isinstance(exc.__cause__, ConnectionRefusedError) or "refused" in str(exc) \
+            else "failed"
+        return done(False, None, f"Could not connect to the receiver (connection {reason}).")
     except urllib3.exceptions.ConnectTimeoutError:
         return done(False, None, "The receiver did not accept the connection in time.")
     except urllib3.exceptions.ReadTimeoutError:

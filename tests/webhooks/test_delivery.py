@@ -261,3 +261,18 @@ def test_a_change_that_rolls_back_emits_nothing(client, shipped, receiver, token
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == before
     assert _deliveries() == []
+
+
+def test_a_receiver_that_is_not_listening_is_a_refused_connection_not_a_timeout(app, client, shipped, token_for,
+                                                                                 run_jobs):
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    _endpoint(client, token_for(shipped.world.admin_a), f"http://127.0.0.1:{port}/hook")
+    issue_invoice(shipped)
+    run_jobs(queues=["webhooks"])
+    (d,) = _deliveries()
+    assert d.error == "Could not connect to the receiver (connection refused)." and d.response_status is None
