@@ -15,6 +15,15 @@ from portal.webhooks.forms import EndpointForm, RotateForm
 bp = Blueprint("webhooks", __name__, url_prefix="/settings/webhooks")
 
 
+def _secret_page(ep, secret: str, rotated: bool = False):
+    """The one page that shows a secret: never stored by a browser or proxy cache."""
+    from flask import make_response
+
+    resp = make_response(render_template("webhooks/secret.html", endpoint=ep, secret=secret, rotated=rotated))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
 def _endpoint(endpoint_id):
     try:
         return hooks.load_endpoint(current_user, endpoint_id)
@@ -36,7 +45,7 @@ def index():
             form_error(form, exc)
         else:
             flash("Endpoint added. Copy its signing secret now: it is shown only once.", "success")
-            return render_template("webhooks/secret.html", endpoint=ep, secret=secret)
+            return _secret_page(ep, secret)
     return render_template("webhooks/index.html", form=form, endpoints=hooks.endpoints_of(current_user.company_id))
 
 
@@ -132,7 +141,7 @@ def rotate(endpoint_id):
         flash(exc.message, "danger")
         return redirect(url_for("webhooks.detail", endpoint_id=endpoint_id))
     flash("New signing secret created. Copy it now: it is shown only once.", "success")
-    return render_template("webhooks/secret.html", endpoint=ep, secret=secret, rotated=True)
+    return _secret_page(ep, secret, rotated=True)
 
 
 @bp.post("/<int:endpoint_id>/delete")

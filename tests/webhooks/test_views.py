@@ -22,7 +22,7 @@ def test_an_admin_adds_an_endpoint_sees_the_secret_once_and_reads_the_log(login,
     r = c.post("/settings/webhooks/", data={"url": receiver.url, "description": "SAP",
                                             "event_types": ["invoice.issued", "invoice.paid"]})
     page = r.get_data(as_text=True)
-    assert r.status_code == 200 and "shown only once" in page
+    assert r.status_code == 200 and "shown only once" in page and r.headers["Cache-Control"] == "no-store"
     secret = re.search(r"whsec_[A-Za-z0-9+/=]+", page).group(0)
     ep = db.session.scalar(sa.select(WebhookEndpoint))
     assert ep.secret == secret and ep.event_types == ["invoice.issued", "invoice.paid"]
