@@ -6,6 +6,7 @@ from flask import Response, jsonify
 from marshmallow import Schema, fields, validate
 
 from portal.api.common import actor, make_blueprint
+from portal.api.sourcing import QuoteOut
 from portal.api.schemas import JobSchema, ts
 from portal.db import db
 from portal.errors import InvalidTransition, NotFound
@@ -143,3 +144,58 @@ def delivery_note_pdf(shipment_id):
     if shipment.delivery_note_file_id:
         return _pdf(shipment.delivery_note_file_id)
     return _rendering("delivery-note")
+
+
+# --------------------------------------------------------------------------------------------- quotes, drafts
+
+class LockQuery(Schema):
+    lock_version = fields.Integer(load_default=None, validate=validate.Range(min=0, max=2**31 - 1))
+
+
+def _lock(value):
+    from portal.locking import CURRENT
+
+    return CURRENT if value is None else value
+
+
+@bp.route("/quotes/<int(max=2147483647):quote_id>/confirm", methods=["POST"])
+@bp.arguments(LockQuery)
+@bp.response(200, QuoteOut)
+def confirm_quote(data, quote_id):
+    """Re-confirm a submitted quote unchanged after the RFQ was amended (a new version answering the amendment)."""
+    from portal.api.sourcing import _own_quote, quote_dict
+    from portal.quotes import services as quote_services
+    from portal.quotes.models import Quote
+
+    quote = _own_quote(quote_id)
+    quote_services.confirm(quote, actor(), _lock(data.get("lock_version")))
+    db.session.expire_all()
+    return quote_dict(db.session.get(Quote, quote_id), actor())
+
+
+@bp.route("/quotes/<int(max=2147483647):quote_id>/draft", methods=["DELETE"])
+@bp.arguments(LockQuery, location="query")
+@bp.response(204)
+def discard_quote_draft(args, quote_id):
+    """Throw away the unsubmitted draft of your quote (a quote never submitted disappears entirely)."""
+    from portal.api.sourcing import _own_quote
+    from portal.quotes import services as quote_services
+
+    quote = _own_quote(quote_id)
+    quote_services.discard_draft(quote, actor(), _lock(args.get("lock_version")))
+
+
+@bp.route("/invoices/<int(max=2147483647):inv_id>", methods=["DELETE"])
+@bp.arguments(LockQuery, location="query")
+@bp.response(204)
+def delete_invoice_draft(args, inv_id):
+    """Delete a draft invoice (supplier accounts team); issued invoices are never deleted."""
+    from portal.invoices import services as invoice_services
+    from portal.invoices.models import Invoice
+    from portal.tenancy import get_for_company
+
+    user = actor()
+    inv = get_for_company(Invoice, inv_id, user.company_id)
+    if inv.supplier_company_id != user.company_id:
+        raise NotFound("No such invoice.")
+    invoice_services.delete_draft(inv, user, _lock(args.get("lock_version")))

@@ -61,3 +61,52 @@ def test_the_purchase_order_pdf_once_rendered(client, world, token_for):
     po_pdf_job(order.id)
     pdf = client.get(f"/api/v1/orders/{order.id}/pdf", headers=token_for(world.sales_a))
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-") and pdf.headers["X-Content-SHA256"]
+
+
+def test_discard_a_quote_draft_and_a_draft_invoice(client, shipped, token_for):
+    from portal.db import db
+    from portal.invoices import services as invoice_services
+    from portal.invoices.models import Invoice
+    from portal.quotes.models import Quote
+
+    w = shipped.world
+    rfq = factories.rfq(w.buyer, w.procurement, suppliers=[w.supplier_a])
+    draft = factories.quote(rfq, w.supplier_a, w.sales_a, submitted=False)
+    draft_id = draft.id
+    sales = token_for(w.sales_a)
+    # a draft never submitted is the supplier's alone: the buyer does not even see it
+    assert client.delete(f"/api/v1/quotes/{draft.id}/draft", headers=token_for(w.procurement)).status_code == 404
+    assert client.delete(f"/api/v1/quotes/{draft.id}/draft?lock_version=999", headers=sales).status_code == 409
+    assert client.delete(f"/api/v1/quotes/{draft.id}/draft", headers=sales).status_code == 204
+    db.session.expire_all()
+    assert db.session.get(Quote, draft_id) is None  # never submitted: gone
+    submitted = factories.quote(factories.rfq(w.buyer, w.procurement, suppliers=[w.supplier_a]), w.supplier_a,
+                                w.sales_a)
+    r = client.delete(f"/api/v1/quotes/{submitted.id}/draft", headers=sales)
+    assert r.status_code == 409 and "no draft" in r.get_json()["detail"]
+
+    inv = invoice_services.create_draft(w.accounts_a, shipment_id=shipped.shipment.id)
+    inv_id = inv.id
+    accounts = token_for(w.accounts_a)
+    assert client.delete(f"/api/v1/invoices/{inv_id}", headers=token_for(w.buyer_accounts)).status_code == 404
+    assert client.delete(f"/api/v1/invoices/{inv_id}", headers=accounts).status_code == 204
+    db.session.expire_all()
+    assert db.session.get(Invoice, inv_id) is None
+    inv = invoice_services.create_draft(w.accounts_a, shipment_id=shipped.shipment.id)
+    inv = invoice_services.issue(inv, w.accounts_a, inv.lock_version)
+    r = client.delete(f"/api/v1/invoices/{inv.id}", headers=accounts)
+    assert r.status_code == 409 and "never deleted" in r.get_json()["detail"]
+
+
+def test_confirming_a_quote_needs_an_amendment(client, world, token_for):
+    rfq = factories.rfq(world.buyer, world.procurement, suppliers=[world.supplier_a])
+    quote = factories.quote(rfq, world.supplier_a, world.sales_a)
+    r = client.post(f"/api/v1/quotes/{quote.id}/confirm", headers=token_for(world.sales_a), json={})
+    assert r.status_code == 409 and r.mimetype == "application/problem+json"
+    from portal.rfq import services as rfq_services
+    from datetime import timedelta
+
+    rfq_services.extend_deadline(world.procurement, rfq.id, deadline=rfq.deadline + timedelta(days=3))
+    got = client.post(f"/api/v1/quotes/{quote.id}/confirm", headers=token_for(world.sales_a), json={})
+    assert got.status_code == 200, got.get_data(as_text=True)
+    assert got.get_json()["version"] == 2
