@@ -109,7 +109,8 @@ def _register_blueprints(app: Flask) -> None:
     for module in ("portal.rfq.views", "portal.quotes.views", "portal.quotes.compare_views",
                    "portal.orders.views", "portal.catalog.views",
                    "portal.credit.views", "portal.invoices.views", "portal.receivables.views",
-                   "portal.einvoice.views", "portal.payables.views", "portal.analytics.views"):
+                   "portal.einvoice.views", "portal.payables.views", "portal.analytics.views",
+                   "portal.webhooks.views"):
         try:
             mod = __import__(module, fromlist=["bp"])
         except ModuleNotFoundError as exc:

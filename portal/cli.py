@@ -27,14 +27,21 @@ def _fail(exc: DomainError):
 @click.option("--postcode", default="")
 @click.option("--city", default="")
 @click.option("--categories", default="", help="Comma separated (suppliers).")
-def companies_create(name, display_name, country, vat, kind, currency, address, postcode, city, categories):
+@click.option("--address2", default="", help="Second address line.")
+@click.option("--iban", default=None, help="IBAN printed on invoices (validated).")
+@click.option("--bic", default=None, help="BIC of the bank (validated).")
+@click.option("--bank-name", default=None)
+@click.option("--website", default=None, help="http(s) address.")
+def companies_create(name, display_name, country, vat, kind, currency, address, postcode, city, categories,
+                     address2, iban, bic, bank_name, website):
     """Create a company and print its id."""
     from portal.accounts.services import create_company
 
     try:
         company = create_company(legal_name=name, display_name=display_name, country=country, vat_number=vat,
-                                 kind=kind, currency=currency, address_line1=address, postcode=postcode,
-                                 city=city, categories=categories)
+                                 kind=kind, currency=currency, address_line1=address, address_line2=address2,
+                                 postcode=postcode, city=city, categories=categories, iban=iban, bic=bic,
+                                 bank_name=bank_name, website=website)
     except DomainError as exc:
         _fail(exc)
     click.echo(company.id)

@@ -116,6 +116,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CREDIT_HTTP_TIMEOUT": float(os.environ.get("PORTAL_CREDIT_HTTP_TIMEOUT", "5") or 5),
         "CREDIT_HTTP_RETRIES": _int("PORTAL_CREDIT_HTTP_RETRIES", 2),
         "API_RATE_LIMIT": os.environ.get("PORTAL_API_RATE_LIMIT", "600 per minute"),
+        # Webhooks: loopback/private receivers only when allowed (development, tests); short timeouts
+        "WEBHOOK_ALLOW_PRIVATE_URLS": _bool(os.environ.get("PORTAL_WEBHOOK_ALLOW_PRIVATE_URLS")),
+        "WEBHOOK_CONNECT_TIMEOUT": float(os.environ.get("PORTAL_WEBHOOK_CONNECT_TIMEOUT", "3") or 3),
+        "WEBHOOK_READ_TIMEOUT": float(os.environ.get("PORTAL_WEBHOOK_READ_TIMEOUT", "10") or 10),
+        # The change feed keeps events at least this many days (never fewer than 30)
+        "EVENT_RETENTION_DAYS": max(30, _int("PORTAL_EVENT_RETENTION_DAYS", 90)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

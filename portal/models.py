@@ -8,7 +8,8 @@ from portal.jobs import models as _jobs  # noqa: F401
 from portal.notifications import models as _notifications  # noqa: F401
 from portal import numbering as _numbering  # noqa: F401
 
-for _name in ("rfq", "quotes", "catalog", "orders", "credit", "invoices", "receivables", "einvoice", "payables", "api"):
+for _name in ("rfq", "quotes", "catalog", "orders", "credit", "invoices", "receivables", "einvoice", "payables", "api",
+              "events", "webhooks"):
     try:
         importlib.import_module(f"portal.{_name}.models")
     except ModuleNotFoundError as _exc:

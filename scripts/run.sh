@@ -31,6 +31,8 @@ fi
 if [ -n "${REDIS_URL:-}" ]; then
   "$BIN/flask" jobs worker >instance/worker.log 2>&1 & pids+=($!)
   "$BIN/flask" jobs scheduler >instance/scheduler.log 2>&1 & pids+=($!)
+  # webhooks have a worker of their own too: a slow receiver never holds up PDFs or mail
+  "$BIN/flask" jobs worker -q webhooks >instance/webhooks-worker.log 2>&1 & pids+=($!)
   echo "Worker and scheduler running on $REDIS_URL (logs: instance/worker.log, instance/scheduler.log)"
 fi
 

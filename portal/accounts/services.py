@@ -90,6 +90,19 @@ def normalise_iban(value: str | None) -> str | None:
     return iban_mod.compact(value)
 
 
+def normalise_bic(value: str | None) -> str | None:
+    """A BIC (SWIFT code) of 8 or 11 characters, checked with python-stdnum; blank is None."""
+    from stdnum import bic as bic_mod
+
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not bic_mod.is_valid(value):
+        raise ValidationFailed(f"{value} is not a valid BIC.",
+                               errors={"bic": "Not a valid BIC (8 or 11 characters, e.g. COBADEFFXXX)."})
+    return bic_mod.compact(value)
+
+
 def check_password_strength(password: str, *, email: str = "", name: str = "") -> None:
     problems = []
     if len(password) < PASSWORD_MIN:
@@ -167,7 +180,7 @@ def _roles(values) -> list[Role]:
 def build_company(*, legal_name: str, display_name: str | None = None, country: str, vat_number: str | None,
                   kind: str, currency: str = "EUR", address_line1: str = "", address_line2: str = "",
                   postcode: str = "", city: str = "", categories: str = "", iban: str | None = None,
-                  bic: str | None = None, bank_name: str | None = None) -> Company:
+                  bic: str | None = None, bank_name: str | None = None, website: str | None = None) -> Company:
     legal_name = (legal_name or "").strip()
     if not legal_name:
         raise ValidationFailed("The company needs a legal name.", errors={"legal_name": "Required."})
@@ -189,8 +202,8 @@ def build_company(*, legal_name: str, display_name: str | None = None, country: 
                    country=country, vat_number=vat, kind=kind_enum, default_currency=currency,
                    address_line1=address_line1.strip(), address_line2=address_line2.strip(),
                    postcode=postcode.strip(), city=city.strip(), categories=categories.strip(),
-                   iban=normalise_iban(iban), bic=(bic or "").strip().upper() or None,
-                   bank_name=(bank_name or "").strip() or None)
+                   iban=normalise_iban(iban), bic=normalise_bic(bic),
+                   bank_name=(bank_name or "").strip() or None, website=normalise_website(website))
 
 
 MAX_WEBSITE = 200  # companies.website is String(200)
@@ -229,7 +242,9 @@ def create_company(**fields) -> Company:
 
 
 def update_company(company: Company, actor: User, **fields) -> Company:
-    _require_admin_of(actor, company)
+    """Change the company's profile; its administrators and its accounts team may (bank details, addresses)."""
+    if actor.company_id != company.id or not actor.has_role(Role.admin, Role.accounts):
+        raise Forbidden("Only your company's administrators or accounts team can change its profile.")
     country = normalise_country(fields.get("country", company.country))
     vat = normalise_vat(country, fields.get("vat_number", company.vat_number))
     if vat and db.session.scalar(sa.select(Company.id).where(Company.vat_number == vat, Company.id != company.id)):
@@ -239,6 +254,8 @@ def update_company(company: Company, actor: User, **fields) -> Company:
     if currency not in CURRENCIES:
         raise ValidationFailed("Unsupported currency.", errors={"default_currency": "Unsupported currency."})
     iban = normalise_iban(fields.get("iban", company.iban))
+    if "bic" in fields:
+        fields["bic"] = normalise_bic(fields["bic"]) or ""
     website = normalise_website(fields.get("website", company.website))
     for key in ("legal_name", "display_name", "address_line1", "address_line2", "postcode", "city",
                 "categories", "bic", "bank_name", "website"):

@@ -82,3 +82,17 @@ def mark_notification_read(notification_id):
     notification_services.mark_read(user, n.id)
     db.session.refresh(n)
     return {"id": n.id, "read_at": ts(n.read_at), "unread_count": notification_services.unread_count(user)}
+
+
+class ReadAllOut(Schema):
+    marked = fields.Integer(required=True, metadata={"description": "How many were unread."})
+    unread_count = fields.Integer(required=True)
+
+
+@bp.route("/notifications/read-all", methods=["POST"])
+@bp.response(200, ReadAllOut)
+def read_all_notifications():
+    """Mark all your notifications read."""
+    user = actor()
+    n = notification_services.mark_read(user)
+    return {"marked": n, "unread_count": notification_services.unread_count(user)}

@@ -513,7 +513,8 @@ def list_credit_accounts():
 @bp.arguments(CreditAccountIn)
 @bp.response(200, CreditAccountOut)
 def set_credit_account(data, buyer_company_id):
-    """Set the credit limit and payment terms for one buyer (supplier accounts team; buyers you deal with)."""
+    """Set the credit limit and payment terms for one buyer (supplier accounts team; any buying company of the
+    directory, also before its first order)."""
     user = actor()
     _require_supplier_accounts(user)
     acc = credit_services.save_account(
@@ -559,3 +560,17 @@ def reject_credit_hold(data, order_id):
     credit_services.reject_hold(order, actor(), data["comment"], expected_lock_version=data.get("lock_version"))
     return _fresh(order.id)
 
+
+
+@bp.route("/shipments/<int(max=2147483647):shipment_id>", methods=["GET"])
+@bp.response(200, ShipmentOut)
+def get_shipment(shipment_id):
+    """One shipment of an order your company is party to (its lines, receipt state and quantities)."""
+    from portal.errors import NotFound
+    from portal.tenancy import get_for_company as _load
+
+    try:
+        shipment = _load(Shipment, shipment_id, actor().company_id)
+    except NotFound:
+        raise NotFound("No such shipment.") from None
+    return shipment_dict(shipment)

@@ -9,7 +9,8 @@ from flask import Blueprint, Flask, render_template, send_from_directory
 from portal.api.spec import API_CONFIG, api
 
 RESOURCE_MODULES = ["portal.api.companies", "portal.api.sourcing", "portal.api.ordering", "portal.api.invoicing",
-                    "portal.api.receivables", "portal.api.einvoice", "portal.api.payables", "portal.api.misc"]
+                    "portal.api.receivables", "portal.api.einvoice", "portal.api.payables", "portal.api.misc",
+                    "portal.api.events", "portal.api.webhooks", "portal.api.company", "portal.api.extras"]
 
 docs_bp = Blueprint("api_docs", __name__, url_prefix="/api/v1")
 

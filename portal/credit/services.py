@@ -444,14 +444,27 @@ def known_buyer_ids(supplier_id: int) -> set[int]:
 
 
 def buyer_for_supplier(actor: User, buyer_id) -> Company:
-    """A buyer company the actor's supplier deals with (404 otherwise: no browsing of other companies)."""
+    """A buying company of the directory (which lists every company), other than the actor's own: a supplier may
+    set terms for a buyer before its first order. 404 for anything else."""
     try:
         bid = int(buyer_id)
     except (TypeError, ValueError):
         raise NotFound("No such buyer.")
-    if bid not in known_buyer_ids(actor.company_id):
+    buyer = db.session.get(Company, bid) if 0 < bid <= 2**31 - 1 else None
+    if buyer is None or not buyer.is_buyer or buyer.id == actor.company_id:
         raise NotFound("No such buyer.")
-    return db.session.get(Company, bid)
+    return buyer
+
+
+def directory_buyers_without_account(supplier_id: int) -> list[Company]:
+    """Buying companies of the directory the supplier has no own account or order with yet (the "set terms for
+    a new customer" choice)."""
+    from portal.accounts.models import CompanyKind
+
+    known = known_buyer_ids(supplier_id) | {supplier_id}
+    return list(db.session.scalars(sa.select(Company).where(
+        Company.kind.in_([CompanyKind.buyer, CompanyKind.both]), Company.id.not_in(known))
+        .order_by(Company.display_name).limit(500)))
 
 
 def account_for_supplier(actor: User, account_id) -> CreditAccount:

@@ -34,7 +34,15 @@ def supplier_accounts(view):
 def accounts():
     default, rows = services.accounts_overview(current_user.company_id)
     return render_template("credit/accounts.html", default=default, rows=rows,
-                           holds_count=services.holds_count(current_user.company_id))
+                           holds_count=services.holds_count(current_user.company_id),
+                           new_buyers=services.directory_buyers_without_account(current_user.company_id))
+
+
+@bp.get("/accounts/new")
+@supplier_accounts
+def new_account():
+    """Terms for a buyer of the directory before its first order: pick one, then the usual form."""
+    return redirect(url_for("credit.buyer_account", buyer_id=request.args.get("buyer_id", type=int) or 0))
 
 
 def _account_form(buyer, account):

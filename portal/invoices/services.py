@@ -31,6 +31,7 @@ from portal.credit import ledger
 from portal.credit.ledger import OPEN_STATUSES, overdue_invoices_count, unpaid_invoices_total  # noqa: F401
 from portal.credit.ledger import overdue_clause as _overdue_clause
 from portal.db import db, utcnow
+from portal.events.services import emit
 from portal.errors import Conflict, DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.invoices import numbers
 from portal.invoices.models import (CreditReason, DocumentKind, Invoice, InvoiceLine, InvoiceSettings, InvoicingMode,
@@ -440,6 +441,7 @@ def _finish_issue(inv: Invoice, actor: User | None, today: date, breakdown: list
     inv.pdf_job_id = rec.id
     audit("invoice", inv.id, "issued", actor=actor, company_id=inv.supplier_company_id, from_state=IS.draft,
           to_state=IS.issued, detail=f"{inv.number}, {amount_text(inv.total_gross, inv.currency)}")
+    emit([inv.buyer_company_id, inv.supplier_company_id], "invoice.issued", inv)
 
 
 def _issue(inv: Invoice, actor: User | None, today: date | None = None, issued_at=None) -> Invoice:
@@ -692,6 +694,8 @@ def record_payment(inv: Invoice, actor: User, expected_lock_version, *, amount, 
                    title=f"Payment received for {label(inv)}",
                    body=f"{amount_text(value, inv.currency)} on {day.isoformat()}; open: "
                         f"{amount_text(inv.open_amount, inv.currency)}.", link=invoice_link(inv))
+    emit([inv.buyer_company_id, inv.supplier_company_id],
+         "invoice.paid" if inv.status == IS.paid else "invoice.payment_recorded", inv)
     db.session.commit()
     return p
 
@@ -751,6 +755,7 @@ def approve_for_payment(inv: Invoice, actor: User, expected_lock_version, *, des
     audit("invoice", inv.id, "approved for payment", actor=actor, company_id=inv.buyer_company_id,
           detail=("despite mismatches: " + comment) if problems else comment,
           visible_to_company_id=inv.buyer_company_id)
+    emit([inv.buyer_company_id], "invoice.approved", inv)
     db.session.commit()
     return inv
 

@@ -17,6 +17,8 @@ SWEEPS: list[str] = [
     "portal.quotes.services.expire_due_quotes",
     "portal.receivables.dunning.run_dunning",
     "portal.orders.approvals.escalate_waiting_orders",
+    "portal.webhooks.services.sweep",  # due webhook retries (and deliveries Redis lost)
+    "portal.events.services.purge_expired",  # the change feed keeps EVENT_RETENTION_DAYS (>= 30)
     # last: enqueue work the database waits for but Redis lost (Redis was down) or a dead worker abandoned
     "portal.jobs.reconcile.reconcile",
 ]

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 # Workers serve queues in this order: timed transitions (deadlines, expiry, reminders, the reconcile sweep) first,
 # so they never wait behind hundreds of PDFs or mails.
-QUEUES = ("timed", "documents", "credit", "mail", "default")
+QUEUES = ("timed", "documents", "credit", "mail", "webhooks", "default")
 RETRY_INTERVALS = [5, 30, 120]  # seconds; three retries with growing back-off
 PENDING_KEY = "portal_pending_jobs"
 ALIVE_PREFIX = "portal:job-alive:"  # + RQ job id: refreshed by the running job, expires when its worker dies

@@ -15,6 +15,7 @@ from portal.accounts.models import Role, User
 from portal.audit.services import record
 from portal.credit import ledger
 from portal.db import db
+from portal.events.services import emit
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from portal.orders.models import PurchaseOrder
 from portal.orders.states import OrderStatus, check
@@ -95,6 +96,9 @@ def move(order: PurchaseOrder, target: OrderStatus, actor, action: str, detail: 
         flag_modified(order, "status")  # before this move are stale (the version is compared under the lock)
     record("order", order.id, action, actor=actor, company_id=getattr(actor, "company_id", None),
            from_state=current, to_state=target, detail=detail)
+    if target not in (S.placed, S.credit_hold):  # those two have events of their own (services.on_placed …)
+        emit([order.buyer_company_id, order.supplier_company_id if order.sent_at else None],
+             "order.submitted" if target == S.submitted else "order.changed", order)
 
 
 def commit() -> None:

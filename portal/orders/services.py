@@ -16,6 +16,7 @@ from portal.accounts.models import Company, Role, User
 from portal.audit.services import record
 from portal.credit import ledger
 from portal.db import db, utcnow
+from portal.events.services import emit
 from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.locking import retry_on_conflict
 from portal.money import ZERO, format_money, quantize, to_decimal
@@ -275,6 +276,7 @@ def on_placed(order: PurchaseOrder, actor: User | None = None, detail: str | Non
                      f"Purchase order {order.po_number} ({format_money(order.total_net, order.currency)}) is waiting for "
                      f"your acknowledgement as {order.supplier_order_number}.")
     enqueue_after_commit(PO_PDF_JOB, order.id, queue="documents", job_id=f"po-pdf-{order.id}")
+    emit([order.buyer_company_id, order.supplier_company_id], "order.placed", order)
 
 
 def on_credit_hold(order: PurchaseOrder) -> None:
@@ -291,6 +293,7 @@ def on_credit_hold(order: PurchaseOrder) -> None:
     notify_company(order.supplier_company_id, (Role.accounts, Role.sales), kind="order",
                    title=f"Order {numbers_text(order)} from {order.buyer.display_name} is on credit hold",
                    body="Release or reject it on the order page.", link=order_link(order))
+    emit([order.buyer_company_id, order.supplier_company_id], "order.credit_hold", order)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from portal.accounts.models import Role, User
 from portal.db import db, utcnow
+from portal.events.services import emit
 from portal.errors import InvalidTransition, NotFound, ValidationFailed
 from portal.locking import retry_on_conflict
 from portal.money import ZERO, format_quantity, to_decimal
@@ -99,6 +100,7 @@ def record_shipment(order: PurchaseOrder, actor: User, expected_lock_version, qu
                   f"{order.supplier.display_name} shipped " + ("the rest of " if complete else "part of ")
                   + f"your order{f' via {carrier}' if carrier else ''}{f' (tracking {tracking})' if tracking else ''}."
                   + " Record the goods receipt when it arrives.")
+    emit([order.buyer_company_id, order.supplier_company_id], "shipment.created", shipment)
     commit()
     return shipment
 
@@ -177,6 +179,7 @@ def receive(order: PurchaseOrder, shipment_id, actor: User, expected_lock_versio
     if any(r for _, _, r, _ in plan):
         _rejected_leave_the_ledger(order)
         _notify_supplier(order, f"Goods rejected on {shipment.number} (order {numbers_text(order)})", detail)
+    emit([order.buyer_company_id, order.supplier_company_id], "shipment.received", shipment)
     commit()
     return shipment
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.accounts.models import Role
 from portal.audit.services import record as audit
 from portal.db import db, utcnow
+from portal.events.services import emit
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.locking import check_fresh, lock_row
 from portal.money import ZERO, format_money, quantize
@@ -253,6 +254,7 @@ def _award_in_transaction(rfq, actor, *, mode, whole_quote_id, choices, note, ex
         visible_to_company_id=rfq.buyer_company_id,
     )
     _notify(rfq, award, per_supplier, submitted, summary)
+    emit([rfq.buyer_company_id, *sorted({ln.supplier_company_id for ln in award.lines})], "award.made", award)
     return award
 
 

@@ -31,6 +31,7 @@ from portal.audit.models import AuditEvent
 from portal.audit.services import record
 from portal.csvutil import read_csv, safe_cell
 from portal.db import db, utcnow
+from portal.events.services import emit
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.money import ZERO, minor_unit, quantize, to_decimal
 from portal.notifications.services import notify_company
@@ -714,6 +715,7 @@ def submit(quote: Quote, actor: User, expected_lock_version, rfq_amendment_no=No
         body = f"{supplier} submitted its quote for {rfq.reference} “{rfq.title}” again.{sealed_note}"
     _notify_buyer(rfq, kind="quote_submitted", title=f"{title} for {rfq.reference}", body=body,
                   link=quote_path(quote))
+    emit([rfq.buyer_company_id, quote.supplier_company_id], "quote.submitted", quote)
     db.session.flush()
     return quote
 

@@ -33,6 +33,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.accounts.models import Company, CompanyKind, Role, User, UserRole
 from portal.audit.services import record, trail
 from portal.db import db, utcnow
+from portal.events.services import emit
 from portal.documents.store import save_bytes
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.notifications.services import company_users, notify
@@ -892,6 +893,7 @@ def publish(actor: User, rfq_id, *, version=None) -> Rfq:
         body=lambda u: (f"{rfq.buyer.display_name} invites you to quote for “{rfq.title}”. "
                         f"Responses are due by {_fmt_for(u, rfq.deadline)}."),
         link=_link(rfq))
+    emit([rfq.buyer_company_id, *(i.supplier_company_id for i in rfq.invitations)], "rfq.published", rfq)
     return rfq
 
 
@@ -1019,6 +1021,8 @@ def cancel(actor: User, rfq_id, *, reason: str, version=None) -> Rfq:
     else:
         notify(_supplier_sales(rfq), kind="rfq_cancelled", title=f"RFQ cancelled: {rfq.reference}",
                body=f"{rfq.buyer.display_name} cancelled “{rfq.title}”.\nReason: {reason}", link=_link(rfq))
+    told = [i.supplier_company_id for i in invitations_of(rfq)] if rfq.published_at else []
+    emit([rfq.buyer_company_id, *told], "rfq.cancelled", rfq)
     return rfq
 
 

@@ -66,11 +66,15 @@ def test_only_a_suppliers_accounts_team_saves(world):
                                   block_on_overdue=True)
 
 
-def test_unknown_buyer_is_not_found(world):
-    stranger = factories.company("buyer")
-    with pytest.raises(NotFound):
-        services.save_account(world.accounts_a, stranger.id, limit_amount="1", currency="EUR",
-                              payment_terms_days=30, block_on_overdue=True)
+def test_terms_for_a_directory_buyer_before_its_first_order_but_no_other_company(world):
+    newcomer = factories.company("buyer")
+    acc = services.save_account(world.accounts_a, newcomer.id, limit_amount="1", currency="EUR",
+                                payment_terms_days=30, block_on_overdue=True)
+    assert acc.buyer_company_id == newcomer.id
+    for not_a_buyer in (world.supplier_b.id, world.supplier_a.id, 999999):
+        with pytest.raises(NotFound):
+            services.save_account(world.accounts_a, not_a_buyer, limit_amount="1", currency="EUR",
+                                  payment_terms_days=30, block_on_overdue=True)
 
 
 # --- pages -----------------------------------------------------------------------------------------------
@@ -81,13 +85,16 @@ def test_accounts_list_shows_limit_exposure_available_and_terms(world, account, 
     services.check_order(submitted("850").id)
     other = factories.company("buyer", name="Zeta Buyer")
     factories.order(other, world.supplier_a, world.procurement, status="placed")
-    factories.order(factories.company("buyer", name="Drafty"), world.supplier_a, world.procurement, status="draft")
+    drafty = factories.company("buyer", name="Drafty")
+    factories.order(drafty, world.supplier_a, world.procurement, status="draft")
     resp = login(world.accounts_a).get("/credit/accounts")
     body = text(resp)
     assert resp.status_code == 200
     assert "Acme Buying GmbH" in body and "net 45" in body and "850.00" in body and "150.00" in body
     assert "Zeta Buyer" in body and "default applies" in body
-    assert "Drafty" not in body  # a draft is the buyer's business
+    # a draft is the buyer's business: Drafty is only one of the directory's buyers to give terms to
+    assert f'account-row-{drafty.id}"' not in resp.get_data(as_text=True)
+    assert f'<option value="{drafty.id}">' in resp.get_data(as_text=True)
     assert "85 %" in body and "85 % · near" in body
 
 
@@ -148,8 +155,7 @@ def test_another_companys_credit_account_id_is_404(world, account, login):
     assert c.post(f"/credit/accounts/{theirs.id}", data={"limit_amount": "1", "currency": "EUR",
                                                          "payment_terms_days": "1"}).status_code == 404
     assert c.get("/credit/buyers/999999/account").status_code == 404
-    stranger = factories.company("buyer")
-    assert c.get(f"/credit/buyers/{stranger.id}/account").status_code == 404
+    assert c.get(f"/credit/buyers/{world.supplier_b.id}/account").status_code == 404  # not a buyer
     db.session.expire_all()
     assert db.session.get(CreditAccount, theirs.id).limit_amount == Decimal("1000")
 

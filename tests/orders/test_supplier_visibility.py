@@ -24,6 +24,9 @@ SECRET_BUYER = "Hushhush Buying AG"  # a buyer whose only order with Supplier Al
 SKIP_ENDPOINTS = {"static", "bootstrap.static", "api_docs.docs_assets", "auth.signout"}
 # The public company directory lists every company on the portal: being listed there says nothing about orders.
 DIRECTORY_ENDPOINTS = {"api_companies.list_companies"}
+# Credit terms may be given to any buyer of the directory before its first order (issue 15): the credit pages
+# offer every buyer by name and open the terms form for each; they must still not tell of an unsent order.
+PAGE_DIRECTORY_ENDPOINTS = {"credit.accounts", "credit.buyer_account", "credit.new_account"}
 
 
 def _lv(order) -> int:
@@ -176,11 +179,12 @@ def test_the_supplier_sees_no_unsent_order_on_any_page(app, world, login, book):
     for endpoint, path, must_404 in _paths(app, book, api=False):
         walked.add(endpoint)
         resp = client.get(path)
-        if must_404 and resp.status_code != 404:
+        directory = endpoint in PAGE_DIRECTORY_ENDPOINTS
+        if must_404 and resp.status_code != 404 and not directory:
             failures.append((path, resp.status_code, "should be 404"))
         if resp.status_code >= 500:
             failures.append((path, resp.status_code, "error"))
-        leaks = _leaks(text(resp), book)
+        leaks = _leaks(text(resp), book, directory=directory)
         if leaks:
             failures.append((path, resp.status_code, leaks))
     assert {"orders.index", "orders.detail", "dashboard.index", "invoices.new", "invoices.export_csv",

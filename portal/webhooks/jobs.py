@@ -1,0 +1,12 @@
+"""Webhook delivery job (queue ``webhooks``): one attempt of one delivery; its outcome is recorded, never raised
+(the back-off is the delivery's own schedule, not RQ's retry)."""
+from __future__ import annotations
+
+from portal.jobs.queue import task
+
+
+@task()
+def deliver_job(delivery_id: int, manual: bool = False) -> str:
+    from portal.webhooks.services import attempt
+
+    return attempt(delivery_id, manual=manual)
