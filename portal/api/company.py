@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from portal.accounts import services as account_services
 from portal.accounts.models import Company
-from portal.api.common import actor, make_blueprint
+from portal.api.common import UnsupportedMediaType, actor, make_blueprint, problems
 from portal.api.schemas import DecimalString, ts
 from portal.db import db
 from portal.errors import DomainError, ValidationFailed
@@ -22,7 +22,7 @@ PROFILE_FIELDS = ("legal_name", "display_name", "country", "vat_number", "addres
 class InvoiceSettingsOut(Schema):
     mode = fields.String(required=True, validate=validate.OneOf(["per_shipment", "per_order"]))
     auto_issue = fields.Boolean(required=True)
-    default_tax_rate = fields.String(required=True, metadata={"example": "19.00"})
+    default_tax_rate = DecimalString(places=2, required=True, metadata={"example": "19.00"})
     reminder_days = fields.List(fields.Integer(), required=True, metadata={"example": [3, 14, 30]})
     footer_note = fields.String(required=True)
     has_logo = fields.Boolean(required=True)
@@ -176,9 +176,12 @@ class LogoIn(Schema):
 @bp.route("/company/logo", methods=["PUT"])
 @bp.arguments(LogoIn, location="files")
 @bp.response(200, CompanyOut)
+@problems(415)
 def put_logo(files):
     """Upload the logo printed on your invoices (suppliers' accounts team; PNG or JPEG, scaled to 600×200)."""
     user = actor()
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaType("Send the image as multipart/form-data with the field 'logo'.")
     upload = files.get("logo") or request.files.get("logo")
     data = upload.read() if upload else b""
     if not data:

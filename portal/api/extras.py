@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Response, jsonify
 from marshmallow import Schema, fields, validate
 
-from portal.api.common import actor, make_blueprint
+from portal.api.common import actor, created, make_blueprint
+from portal.api.spec import RATE_LIMIT_HEADERS
 from portal.api.sourcing import QuoteOut
 from portal.api.schemas import JobSchema, ts
 from portal.db import db
@@ -67,6 +68,7 @@ def list_questions(rfq_id):
 @bp.route("/rfqs/<int(max=2147483647):rfq_id>/questions", methods=["POST"])
 @bp.arguments(QuestionIn)
 @bp.response(201, QuestionOut)
+@created("api_extras.list_questions", rfq_id="rfq_id")
 def ask_question(data, rfq_id):
     """An invited supplier's sales person asks while the RFQ is open; the buyer's procurement people are told."""
     from portal.rfq import services as rfq_services
@@ -92,7 +94,8 @@ def answer_question(data, rfq_id, question_id):
 # --------------------------------------------------------------------------------------------- PDFs
 
 PDF_DOC = {"200": {"description": "The stored PDF.",
-                   "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
+                   "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                   "headers": {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS}}}
 
 
 def _pdf(file_id):

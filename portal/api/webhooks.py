@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from portal.api.auth import idempotent
-from portal.api.common import actor, make_blueprint
+from portal.api.common import actor, created, make_blueprint
 from portal.api.schemas import MAX_INT, LockArgs, ts
 from portal.events.services import EVENT_TYPES
 from portal.webhooks import services as hooks
@@ -130,6 +130,7 @@ def list_endpoints():
 @idempotent
 @bp.arguments(EndpointIn)
 @bp.response(201, EndpointWithSecret)
+@created("api_webhooks.get_endpoint", endpoint_id="id")
 def create_endpoint(data):
     """Add an endpoint for the chosen event types ("*" for all). The answer carries the signing `secret`
     (`whsec_…`) once; verify each delivery's `webhook-signature` with it (Standard Webhooks)."""
