@@ -60,18 +60,23 @@ def render(template_name: str, snapshot: dict) -> bytes:
 
 @task()
 def po_pdf_job(order_id: int) -> int | None:
-    """Render and store the purchase order PDF once the order is placed. Idempotent."""
+    """Render and store the purchase order PDF once the order is placed. Idempotent. An order with revisions
+    gets the PDF of every revision that has none yet (revision 1 on placing; any a lost job left behind); its
+    current PDF is the current revision's."""
     order = db.session.get(PurchaseOrder, order_id)
     if order is None:
         raise PermanentJobError(f"Order {order_id} is gone.")
-    if order.po_pdf_file_id:
-        return order.po_pdf_file_id
     if not order.supplier_order_number:
         return None  # not placed (yet): nothing to send
-    rev = db.session.scalar(sa.select(OrderRevision).where(OrderRevision.order_id == order.id,
-                                                           OrderRevision.number == order.revision))
-    if rev is not None:  # the order has revisions: its PDF is the current revision's
-        return _render_revision(rev)
+    missing = list(db.session.scalars(sa.select(OrderRevision).where(OrderRevision.order_id == order.id,
+                                                                     OrderRevision.pdf_file_id.is_(None))
+                                      .order_by(OrderRevision.number)))
+    for rev in missing:
+        _render_revision(rev)
+    db.session.expire_all()
+    order = db.session.get(PurchaseOrder, order_id)
+    if order.po_pdf_file_id:
+        return order.po_pdf_file_id
     data = render("purchase_order.html", po_snapshot(order))
     f = save_bytes(data, filename=f"{order.po_number}.pdf", content_type="application/pdf",
                    owner_company_id=order.buyer_company_id, party_company_id=order.supplier_company_id)
