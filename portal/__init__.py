@@ -102,7 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (auth_bp, company_bp, files_bp, dashboard_bp, jobs_bp, notifications_bp):
         app.register_blueprint(bp)
     for module in ("portal.rfq.views", "portal.quotes.views", "portal.quotes.compare_views",
-                   "portal.orders.views", "portal.catalog.views",
+                   "portal.orders.views", "portal.orders.change_views", "portal.catalog.views",
                    "portal.credit.views", "portal.invoices.views", "portal.analytics.views"):
         try:
             mod = __import__(module, fromlist=["bp"])

@@ -87,6 +87,24 @@ def changes_for(order_id: int) -> list[OrderChange]:
                                    .order_by(OrderChange.number.desc())))
 
 
+def sent_to_supplier(change: OrderChange) -> bool:
+    """Has the supplier seen this change? A buyer's change is the buyer's alone while it waits for approval,
+    and stays so if it never got past the approvers."""
+    if change.origin == ChangeOrigin.supplier:
+        return True
+    if change.status == ChangeStatus.awaiting_approval:
+        return False
+    approved = sum(1 for a in change.approvals if a.decision == "approved")
+    return approved >= change.approvals_required and not any(a.decision == "rejected" for a in change.approvals)
+
+
+def visible_changes(order: PurchaseOrder, company_id: int) -> list[OrderChange]:
+    rows = changes_for(order.id)
+    if company_id == order.buyer_company_id:
+        return rows
+    return [c for c in rows if sent_to_supplier(c)]
+
+
 def get_change(order: PurchaseOrder, change_id) -> OrderChange:
     """A change of ``order`` (already loaded through tenancy), else NotFound."""
     try:
