@@ -45,6 +45,8 @@ PAGES = [
     ("23-credit-holds", "tobias.wolf@nordstahl.example", "/credit/holds"),
     ("24-statement", "tobias.wolf@nordstahl.example", "/invoices/statement?company_id={hartmann}"),
     ("25-ship-form", "mia.schulz@nordstahl.example", "{order}/ship"),
+    ("26-change-view", "jonas.weber@hartmann.example", "{change}"),
+    ("27-order-revisions", "jonas.weber@hartmann.example", "{changed_order}#revisions"),
 ]
 
 
@@ -69,17 +71,24 @@ def resolve_paths(env) -> dict:
         "          q(sa.select(Company.id).where(Company.display_name=='Nordstahl Fasteners')),\n"
         "          q(sa.select(Invoice.id).where(Invoice.number.is_not(None)).order_by(Invoice.id.desc())),\n"
         "          q(sa.select(Company.id).where(Company.display_name=='Hartmann Maschinenbau')))\n"
+        "    from portal.orders.demo import CHANGED_NOTE\n"
+        "    from portal.orders.models import OrderChange\n"
+        "    changed = q(sa.select(PurchaseOrder.id).where(PurchaseOrder.notes==CHANGED_NOTE))\n"
+        "    print(changed, q(sa.select(OrderChange.id).where(OrderChange.order_id==(changed or 0))\n"
+        "                     .order_by(OrderChange.number)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
-    parts = (out.stdout.strip().split() + [""] * 6)[:6]
-    rfq_open, rfq_closed, order, nordstahl, invoice, hartmann = parts
+    parts = (out.stdout.strip().split() + [""] * 8)[:8]
+    rfq_open, rfq_closed, order, nordstahl, invoice, hartmann, changed, change = parts
     return {"rfq_open": f"/rfqs/{rfq_open}" if rfq_open else "/rfqs/",
             "quote_form": f"/rfqs/{rfq_open}/quote" if rfq_open else "/rfqs/",
             "comparison": f"/rfqs/{rfq_closed}/comparison" if rfq_closed else "/rfqs/",
             "order": f"/orders/{order}" if order else "/orders/",
             "catalog": f"/catalog/suppliers/{nordstahl}" if nordstahl else "/catalog/",
             "invoice": f"/invoices/{invoice}" if invoice else "/invoices/",
-            "hartmann": hartmann}
+            "hartmann": hartmann,
+            "changed_order": f"/orders/{changed}" if changed else "/orders/",
+            "change": f"/orders/{changed}/changes/{change}" if changed and change else "/orders/"}
 
 
 def main() -> int:
