@@ -204,7 +204,8 @@ def update_draft(order: PurchaseOrder, actor: User, expected_lock_version, data:
     db.session.flush()
     record("order", order.id, "draft_edited", actor=actor, company_id=actor.company_id,
            detail=f"{len(order.lines)} line(s), total {format_money(order.total_net, order.currency)}"
-                  + (f"; {len(removed)} removed" if removed else "") + (f"; {len(additions)} added" if additions else ""),
+                  + (f"; {len(removed)} removed" if removed else "")
+                  + (f"; {len(additions)} added" if additions else ""),
            visible_to_company_id=order.buyer_company_id)
     commit()
     return order, notes

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from portal.db import db, utcnow
+from portal.db import db
 from portal.documents.store import save_bytes
 from portal.jobs.models import JobRecord
 from portal.jobs.queue import PermanentJobError, set_progress, task

@@ -367,7 +367,8 @@ class OrderChangeLine(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     change_id: Mapped[int] = mapped_column(sa.ForeignKey("order_changes.id", ondelete="CASCADE"), index=True)
-    order_line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("order_lines.id"))  # None: a new line (until accepted)
+    # None: a new line (until it is accepted and made)
+    order_line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("order_lines.id"))
     kind: Mapped[ChangeKind] = mapped_column(sa.Enum(ChangeKind, native_enum=False, length=16, validate_strings=True))
     position: Mapped[int] = mapped_column()  # the order line's position (a new line: the position it will take)
     catalog_item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("catalog_items.id"))

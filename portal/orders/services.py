@@ -8,7 +8,6 @@ engineer's transaction). Lifecycle moves go through ``portal.orders.states.check
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 import sqlalchemy as sa
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from portal.credit.models import CreditAccount, CreditReservation
 from portal.db import db
-from portal.orders import changes, revisions, services
+from portal.orders import changes, revisions
 from portal.orders.models import ChangeStatus, OrderChange, OrderRevision
 from portal.orders.states import OrderStatus as S
 from tests import factories

@@ -16,7 +16,7 @@ from portal.orders.models import OrderRevision, PurchaseOrder
 from portal.orders.states import OrderStatus as S
 from tests import factories
 from tests.accounts.helpers import fresh
-from tests.invoices.conftest import issued_for, iw, ship  # noqa: F401 - fixtures
+from tests.invoices.conftest import IBAN, issued_for, ship
 
 
 def _v(o):
@@ -37,7 +37,17 @@ def _reserve(o):
 # --------------------------------------------------------------------------------------------- short-close
 
 @pytest.fixture
-def part_shipped(iw):  # noqa: F811
+def iw(world):
+    """The world with the supplier's IBAN and both VAT numbers, so invoices can be issued."""
+    world.supplier_a.iban = IBAN
+    world.supplier_a.vat_number = "DE136695976"
+    world.buyer.vat_number = "DE129273398"
+    db.session.commit()
+    return world
+
+
+@pytest.fixture
+def part_shipped(iw):
     """100 x 2.50 + 40 x 12.00 = 730.00, reserved; 70 of line 1 and all of line 2 shipped."""
     o = factories.order(iw.buyer, iw.supplier_a, iw.procurement, status="acknowledged")
     _reserve(o)
