@@ -80,6 +80,15 @@ def visible_changes(order: PurchaseOrder, company_id: int) -> list[OrderChange]:
     return [c for c in rows if sent_to_supplier(c)]
 
 
+def changes_awaiting_approval(user: User) -> list[OrderChange]:
+    """Change orders of the user's company waiting for approval, oldest first (for the approval queue)."""
+    return list(db.session.scalars(
+        sa.select(OrderChange).join(PurchaseOrder, PurchaseOrder.id == OrderChange.order_id)
+        .where(PurchaseOrder.buyer_company_id == user.company_id,
+               OrderChange.status == ChangeStatus.awaiting_approval)
+        .order_by(OrderChange.proposed_at, OrderChange.id)))
+
+
 def get_change(order: PurchaseOrder, change_id) -> OrderChange:
     """A change of ``order`` (already loaded through tenancy), else NotFound."""
     try:

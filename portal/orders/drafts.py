@@ -43,6 +43,26 @@ def _text(value, limit: int) -> str:
     return (str(value) if value is not None else "").strip()[:limit]
 
 
+def reorder_price_changes(order: PurchaseOrder) -> list[str]:
+    """For a draft made by reordering: the lines whose price today differs from the order it copies."""
+    if order.status != S.draft or not order.reorder_of_id:
+        return []
+    original = db.session.get(PurchaseOrder, order.reorder_of_id)
+    if original is None or original.buyer_company_id != order.buyer_company_id:
+        return []
+    before = {}
+    for ln in original.lines:
+        key = (ln.catalog_item_id, (ln.sku or "").lower())
+        before.setdefault(key, ln.unit_price)
+    out = []
+    for ln in order.lines:
+        old = before.get((ln.catalog_item_id, (ln.sku or "").lower()))
+        if old is not None and old != ln.unit_price:
+            out.append(f"SKU {ln.sku}: {format_money(ln.unit_price, order.currency)} today "
+                       f"(was {format_money(old, order.currency)} on {original.po_number}).")
+    return out
+
+
 @retry_on_conflict
 @_rollback_on_error
 def update_draft(order: PurchaseOrder, actor: User, expected_lock_version, data: dict) -> tuple[PurchaseOrder, list]:

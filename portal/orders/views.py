@@ -12,7 +12,7 @@ from portal.db import db
 from portal.documents.models import StoredFile
 from portal.documents.store import full_path
 from portal.errors import DomainError, Forbidden, NotFound
-from portal.orders import approvals, changes, revisions, services, shipping
+from portal.orders import approvals, changes, drafts, revisions, services, shipping
 from portal.orders.forms import ApprovalRuleForm, DecisionForm, LockForm, ReasonForm, ShipmentForm
 from portal.orders.models import LineAck, OrderApproval, PurchaseOrder, Shipment
 from portal.orders.states import OrderStatus
@@ -145,6 +145,8 @@ def detail(order_id):
         decide_block=approvals.can_decide(order, current_user) if order.status == S.awaiting_approval else None,
         is_buyer=current_user.company_id == order.buyer_company_id, LineAck=LineAck, S=S,
         unit_price=_unit_price, revisions=revisions.revisions_for(order.id),
+        reorder_prices=drafts.reorder_price_changes(order) if current_user.company_id == order.buyer_company_id
+        else [],
         order_changes=changes.visible_changes(order, current_user.company_id))
 
 
@@ -410,9 +412,11 @@ def approval_queue():
                    "stuck": approvals.is_stuck(o, approvers), "due": approvals.escalation_due(o),
                    "escalated": approvals.escalated(o)} for o in orders}
     is_admin = current_user.has_role(Role.admin)
+    pending_changes = changes.changes_awaiting_approval(current_user)
     return render_template("orders/approvals.html", orders=orders, progress=progress, info=info, is_admin=is_admin,
                            dead_ends=approvals.dead_ends(current_user.company_id) if is_admin else None,
-                           form=DecisionForm())
+                           form=DecisionForm(), pending_changes=pending_changes,
+                           change_ok={c.id: changes.can_approve(c, current_user) is None for c in pending_changes})
 
 
 @bp.route("/approval-rules", methods=["GET", "POST"])

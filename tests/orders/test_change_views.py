@@ -196,3 +196,27 @@ def test_internal_notes_and_cost_references_stay_with_the_buyer(world, login):
     assert "Budget line 42 secret" not in page and "CC-SECRET" not in page
     snap = revisions.po_snapshot(fresh(o))
     assert "secret" not in str(snap).lower()
+
+
+def test_the_approval_queue_lists_changes_waiting_for_approval(world, login, rules):
+    o = _acked(world)
+    l1, _ = [ln.id for ln in fresh(o).lines]
+    change = changes.propose(fresh(o), world.procurement, _v(o), {l1: {"quantity": "5000"}})
+    page = text(login(world.approver).get("/orders/approvals"))
+    assert "Changes to sent orders waiting for approval" in page and f"/changes/{change.id}" in page
+    assert "Review and decide" in page
+
+
+def test_a_reordered_draft_says_which_prices_changed(world, login):
+    from portal.orders import services
+
+    item = factories.catalog_item(world.supplier_a, sku="NUT-7", price="1.20")
+    old = services.create_draft_order(world.procurement, world.supplier_a.id, [
+        {"catalog_item_id": item.id, "sku": "NUT-7", "description": "Nut", "quantity": Decimal("10"),
+         "unit_price": Decimal("1.00")}])
+    new = services.create_draft_order(world.procurement, world.supplier_a.id, [
+        {"catalog_item_id": item.id, "sku": "NUT-7", "description": "Nut", "quantity": Decimal("10"),
+         "unit_price": Decimal("1.20")}], source="reorder", reorder_of_id=old.id)
+    page = text(login(world.procurement).get(f"/orders/{new.id}"))
+    assert "Prices changed since the order you reordered" in page and old.po_number in page
+    assert "Prices changed" not in text(login(world.procurement).get(f"/orders/{old.id}"))
