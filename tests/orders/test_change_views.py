@@ -220,3 +220,20 @@ def test_a_reordered_draft_says_which_prices_changed(world, login):
     page = text(login(world.procurement).get(f"/orders/{new.id}"))
     assert "Prices changed since the order you reordered" in page and old.po_number in page
     assert "Prices changed" not in text(login(world.procurement).get(f"/orders/{old.id}"))
+
+
+def test_the_suppliers_dashboard_counts_change_orders_to_decide(world, login):
+    from flask import current_app
+
+    from portal.orders.panels import panels
+
+    o = _acked(world)
+    l1, _ = [ln.id for ln in fresh(o).lines]
+    change = changes.propose(fresh(o), world.procurement, _v(o), {l1: {"quantity": "50"}})
+    with current_app.test_request_context():
+        tiles = {p["title"]: p for p in panels(world.sales_a)}
+        assert tiles["Change orders to decide"]["count"] == 1
+        assert f"/changes/{change.id}" in tiles["Change orders to decide"]["items"][0][1]
+        assert {p["title"]: p["count"] for p in panels(world.sales_b)}["Change orders to decide"] == 0
+    page = text(login(world.sales_a).get("/dashboard"))
+    assert "Change orders to decide" in page
