@@ -182,6 +182,14 @@ def plan_buyer_change(order: PurchaseOrder, lines: dict, new_lines: list | None 
                     + (f" and {_q(closed)} closed" if closed else "")
                     + f"; the quantity cannot go below {_q(shipped + closed)}.")
                 continue
+            if (line.moq or line.pack_size) and qty != shipped + closed:
+                # the supplier's MOQ and pack size as ordered (cutting to what already shipped is always fine)
+                from portal.catalog.services import quantity_problem
+
+                problem = quantity_problem(line.sku or line.description[:40], qty, line.moq, line.pack_size, line.unit)
+                if problem:
+                    errors[f"line-{line.id}"] = f"{label}: {problem}"
+                    continue
         if price is not None:
             if line.award_line_id is not None:
                 errors[f"line-{line.id}"] = (f"{label} was awarded at the quoted price; its price cannot be "

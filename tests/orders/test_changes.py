@@ -431,3 +431,17 @@ def test_the_preview_shows_the_new_total_and_saves_nothing(world, rules, acked):
     assert plan.old_total == Decimal("730.00") and plan.new_total == Decimal("10480.00")
     assert any("approval" in n for n in plan.notes)
     assert _count_changes(o) == 0
+
+
+def test_a_changed_quantity_keeps_the_pack_size_and_moq_as_ordered(world, acked):
+    from portal.orders.models import OrderLine
+
+    o = acked
+    line = db.session.get(OrderLine, _ids(o)[0])
+    line.pack_size, line.moq = Decimal("25"), Decimal("50")
+    db.session.commit()
+    with pytest.raises(ValidationFailed, match="packs of 25"):
+        _propose(world, o, {line.id: {"quantity": "60"}})
+    with pytest.raises(ValidationFailed, match="Minimum order"):
+        _propose(world, o, {line.id: {"quantity": "25"}})
+    assert _propose(world, o, {line.id: {"quantity": "75"}}).new_total == Decimal("667.50")
