@@ -107,7 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (auth_bp, company_bp, files_bp, dashboard_bp, jobs_bp, notifications_bp):
         app.register_blueprint(bp)
     for module in ("portal.rfq.views", "portal.quotes.views", "portal.quotes.compare_views",
-                   "portal.orders.views", "portal.catalog.views",
+                   "portal.orders.views", "portal.orders.change_views", "portal.catalog.views",
                    "portal.credit.views", "portal.invoices.views", "portal.receivables.views",
                    "portal.einvoice.views", "portal.payables.views", "portal.analytics.views",
                    "portal.webhooks.views"):

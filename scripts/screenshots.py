@@ -47,6 +47,8 @@ PAGES = [
     ("25-ship-form", "mia.schulz@nordstahl.example", "{order}/ship"),
     ("26-aging", "tobias.wolf@nordstahl.example", "/receivables/aging"),
     ("27-dunning-on-invoice-buyer", "lukas.fischer@hartmann.example", "{dunned}"),
+    ("28-change-view", "jonas.weber@hartmann.example", "{change}"),
+    ("29-order-revisions", "jonas.weber@hartmann.example", "{changed_order}#revisions"),
 ]
 
 
@@ -73,17 +75,24 @@ def resolve_paths(env) -> dict:
         "          q(sa.select(Company.id).where(Company.display_name=='Hartmann Maschinenbau')))\n"
         "    from portal.receivables.models import DunningNotice\n"
         "    print(q(sa.select(DunningNotice.invoice_id).order_by(DunningNotice.id)))\n"
+        "    from portal.orders.demo import CHANGED_NOTE\n"
+        "    from portal.orders.models import OrderChange\n"
+        "    changed = q(sa.select(PurchaseOrder.id).where(PurchaseOrder.notes==CHANGED_NOTE))\n"
+        "    print(changed, q(sa.select(OrderChange.id).where(OrderChange.order_id==(changed or 0))\n"
+        "                     .order_by(OrderChange.number)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
-    parts = (out.stdout.strip().split() + [""] * 7)[:7]
-    rfq_open, rfq_closed, order, nordstahl, invoice, hartmann, dunned = parts
+    parts = (out.stdout.strip().split() + [""] * 9)[:9]
+    rfq_open, rfq_closed, order, nordstahl, invoice, hartmann, dunned, changed, change = parts
     return {"rfq_open": f"/rfqs/{rfq_open}" if rfq_open else "/rfqs/",
             "quote_form": f"/rfqs/{rfq_open}/quote" if rfq_open else "/rfqs/",
             "comparison": f"/rfqs/{rfq_closed}/comparison" if rfq_closed else "/rfqs/",
             "order": f"/orders/{order}" if order else "/orders/",
             "catalog": f"/catalog/suppliers/{nordstahl}" if nordstahl else "/catalog/",
             "invoice": f"/invoices/{invoice}" if invoice else "/invoices/",
-            "hartmann": hartmann, "dunned": f"/invoices/{dunned}" if dunned else "/invoices/"}
+            "hartmann": hartmann, "dunned": f"/invoices/{dunned}" if dunned else "/invoices/",
+            "changed_order": f"/orders/{changed}" if changed else "/orders/",
+            "change": f"/orders/{changed}/changes/{change}" if changed and change else "/orders/"}
 
 
 def main() -> int:

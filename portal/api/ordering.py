@@ -43,8 +43,11 @@ class OrderLineOut(Schema):
     ack = fields.String(validate=validate.OneOf([a.value for a in LineAck]))
     proposed_quantity = DecimalString(allow_none=True)
     proposed_date = fields.Date(allow_none=True)
+    proposed_unit_price = fields.Nested(MoneyOut, allow_none=True)
     ack_note = fields.String(allow_none=True)
     shipped_quantity = DecimalString()
+    short_closed_quantity = DecimalString(metadata={"description": "Open quantity the buyer closed"})
+    cost_reference = fields.String(metadata={"description": "The buyer's cost reference (buyer only)"})
     accepted_quantity = DecimalString()
     rejected_quantity = DecimalString()
 
@@ -88,6 +91,8 @@ class OrderOut(Schema):
     delivery_address = fields.String()
     delivery_date = fields.Date(allow_none=True)
     notes = fields.String()
+    internal_notes = fields.String(metadata={"description": "The buyer's internal notes (buyer only)"})
+    revision = fields.Integer(metadata={"description": "The current revision (1 as placed)"})
     lock_version = fields.Integer()
     submitted_at = fields.DateTime(allow_none=True)
     placed_at = fields.DateTime(allow_none=True)
@@ -132,6 +137,7 @@ class AckLineIn(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(["accept", "change", "reject"]))
     quantity = DecimalString(allow_none=True)
     date = fields.Date(allow_none=True)
+    price = DecimalString(allow_none=True, metadata={"description": "A proposed unit price (decision change)"})
     note = fields.String(allow_none=True, validate=validate.Length(max=500))
 
 
@@ -228,6 +234,15 @@ def shipment_dict(s: Shipment) -> dict:
 
 def order_dict(o: PurchaseOrder, viewer=None) -> dict:
     cur = o.currency
+    out = _order_dict(o, cur)
+    if viewer is not None and viewer.company_id == o.buyer_company_id:  # the buyer's own notes and references
+        out["internal_notes"] = o.internal_notes or ""
+        for row, ln in zip(out["lines"], o.lines):
+            row["cost_reference"] = ln.cost_reference or ""
+    return out
+
+
+def _order_dict(o: PurchaseOrder, cur: str) -> dict:
     return {
         "id": o.id, "po_number": o.po_number, "supplier_order_number": o.supplier_order_number,
         "status": o.status.value, "source": o.source.value, "buyer_company_id": o.buyer_company_id,
@@ -235,7 +250,8 @@ def order_dict(o: PurchaseOrder, viewer=None) -> dict:
         "currency": cur, "total_net": money(o.total_net, cur),
         "shipping_amount": money(o.shipping_amount or 0, cur), "payment_terms_days": o.payment_terms_days,
         "delivery_address": o.delivery_address or "", "delivery_date": o.delivery_date, "notes": o.notes or "",
-        "lock_version": o.lock_version, "submitted_at": ts(o.submitted_at), "placed_at": ts(o.placed_at),
+        "lock_version": o.lock_version, "revision": o.revision or 1,
+        "submitted_at": ts(o.submitted_at), "placed_at": ts(o.placed_at),
         "acknowledged_at": ts(o.acknowledged_at), "cancel_reason": o.cancel_reason,
         "reject_reason": o.reject_reason, "created_at": ts(o.created_at), "updated_at": ts(o.updated_at),
         "lines": [{"id": ln.id, "position": ln.position, "sku": ln.sku, "part_number": ln.part_number,
@@ -243,7 +259,10 @@ def order_dict(o: PurchaseOrder, viewer=None) -> dict:
                    "unit_price": money(ln.unit_price, cur), "line_total": money(ln.line_total, cur),
                    "delivery_date": ln.delivery_date, "ack": ln.ack.value,
                    "proposed_quantity": plain(ln.proposed_quantity), "proposed_date": ln.proposed_date,
+                   "proposed_unit_price": money(ln.proposed_unit_price, cur)
+                   if ln.proposed_unit_price is not None else None,
                    "ack_note": ln.ack_note, "shipped_quantity": plain(ln.shipped_quantity),
+                   "short_closed_quantity": plain(ln.short_closed_quantity or 0),
                    "accepted_quantity": plain(ln.accepted_quantity),
                    "rejected_quantity": plain(ln.rejected_quantity)} for ln in o.lines],
         "shipments": [shipment_dict(s) for s in o.shipments],
@@ -362,7 +381,8 @@ def acknowledge_order(data, order_id):
     for ln in data.get("lines") or []:
         decisions[ln["order_line_id"]] = {
             "action": ln["decision"], "quantity": "" if ln.get("quantity") is None else str(ln["quantity"]),
-            "date": ln["date"].isoformat() if ln.get("date") else "", "note": ln.get("note") or ""}
+            "date": ln["date"].isoformat() if ln.get("date") else "", "note": ln.get("note") or "",
+            "price": "" if ln.get("price") is None else str(ln["price"])}
     order_services.acknowledge(order, actor(), lock_or_current(order, data.get("lock_version")), decisions)
     return _fresh(order.id)
 
@@ -401,7 +421,8 @@ def accept_order_changes(data, order_id):
 @bp.arguments(LockArgs)
 @bp.response(200, OrderOut)
 def reject_order_changes(data, order_id):
-    """The buyer rejects the supplier's proposed changes."""
+    """The buyer rejects the supplier's proposed changes: the lines stay as ordered and the order is acknowledged
+    (it is never cancelled by this; per line: /orders/{id}/changes/{change_id}/decision)."""
     order = _order(order_id)
     order_services.reject_changes(order, actor(), lock_or_current(order, data.get("lock_version")))
     return _fresh(order.id)
@@ -574,3 +595,7 @@ def get_shipment(shipment_id):
     except NotFound:
         raise NotFound("No such shipment.") from None
     return shipment_dict(shipment)
+
+
+# Draft edits, change orders, revisions and short-close (issue 12) live in their own module, on this blueprint.
+from portal.api import changes as _changes  # noqa: E402,F401

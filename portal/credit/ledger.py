@@ -12,6 +12,7 @@ Lock order — every path takes the row locks it needs in this order, and only i
     1. the RFQ row, then its quote rows                                      (sourcing)
     2. the purchase order                                            ``lock_order``
        or (accounts payable, never together with an order) a payment run or a remittance advice
+       (its change orders and revisions are written only under the order's lock: no lock of their own)
     3. the invoice (or the invoice a credit note corrects)           ``lock_invoice``
        (several invoices at once: in id order); then its dispute row (portal.payables)
        (the dunning sweep, portal.receivables.dunning, takes only this lock, one invoice per transaction)
@@ -202,6 +203,39 @@ def adjust_reservation(order: PurchaseOrder) -> CreditReservation | None:
     res.amount = order.total_net
     db.session.flush()
     return res
+
+
+def adjust_reservation_by(order: PurchaseOrder, delta: Decimal) -> CreditReservation | None:
+    """A change to a placed order took effect (change order, accepted proposals, short-close): the open
+    reservation moves by the change of the order's total (never below zero), so what was already invoiced and
+    consumed stays consumed."""
+    res = _open_reservation(order)
+    if res is None:
+        return None
+    res.amount = max(quantize(Decimal(res.amount) + Decimal(delta), order.currency), ZERO)
+    db.session.flush()
+    return res
+
+
+def fits_limit(order: PurchaseOrder, increase: Decimal) -> tuple[bool, str]:
+    """Would ``increase`` more exposure for the order's pair still fit the credit limit? Locks the pair's
+    account (step 4: call with the order locked). (True, "") or (False, the sentence why not)."""
+    increase = Decimal(increase)
+    if increase <= 0:
+        return True, ""
+    account = lock_pair_account(order.supplier_company_id, order.buyer_company_id)
+    if account is None:
+        return False, "the supplier has set no credit limit for this buyer, so an increase needs their approval"
+    if account.currency != order.currency:
+        return False, (f"the credit limit is kept in {account.currency} and the order is in {order.currency}; "
+                       "amounts are not converted")
+    current = exposure(order.supplier_company_id, order.buyer_company_id, order.currency)
+    limit = Decimal(account.limit_amount)
+    if current + increase > limit:
+        return False, (f"the increase of {quantize(increase, order.currency)} {order.currency} would bring the "
+                       f"exposure to {quantize(current + increase, order.currency)} {order.currency}, over the "
+                       f"limit of {quantize(limit, order.currency)} {order.currency}")
+    return True, ""
 
 
 def consume_reservation(order: PurchaseOrder, amount: Decimal) -> CreditReservation | None:

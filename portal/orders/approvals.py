@@ -51,6 +51,11 @@ def rules_for(company_id: int) -> list[ApprovalRule]:
 
 
 def required_approvals(order: PurchaseOrder) -> int:
+    return required_for_total(order, order.total_net)
+
+
+def required_for_total(order: PurchaseOrder, total) -> int:
+    """How many approvals an order of ``total`` needs under the buyer's rules (a change order's new total)."""
     rules = rules_for(order.buyer_company_id)
     if not rules:
         return 0
@@ -58,7 +63,7 @@ def required_approvals(order: PurchaseOrder) -> int:
     if order.currency != company_currency or any(r.currency != order.currency for r in rules):
         # No conversion: an order in another currency needs the highest tier (see the module docstring).
         return max(rules, key=lambda r: r.threshold).approvals_required
-    applicable = [r for r in rules if order.total_net > r.threshold]
+    applicable = [r for r in rules if total > r.threshold]
     if not applicable:
         return 0
     return max(applicable, key=lambda r: r.threshold).approvals_required

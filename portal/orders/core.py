@@ -5,6 +5,7 @@ use these; this module imports no other service module, so none of them import e
 from __future__ import annotations
 
 import functools
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import flag_modified
@@ -17,7 +18,8 @@ from portal.credit import ledger
 from portal.db import db
 from portal.events.services import emit
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound
-from portal.orders.models import PurchaseOrder
+from portal.money import ZERO, quantize
+from portal.orders.models import LineAck, OrderLine, PurchaseOrder
 from portal.orders.states import OrderStatus, check
 
 S = OrderStatus
@@ -155,3 +157,36 @@ def _notify_supplier(order: PurchaseOrder, title: str, body: str = "") -> None:
         return
     notify_company(order.supplier_company_id, (Role.sales,), kind="order", title=title, body=body,
                    link=order_link(order))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Quantities and totals (flush only)
+# ---------------------------------------------------------------------------------------------------
+
+def billable_quantity(line: OrderLine) -> Decimal:
+    """What the order still stands for on a line: the quantity less what the buyer closed (short-close or a
+    cancelled line); a line the supplier rejected at acknowledgement stands for nothing."""
+    if line.ack == LineAck.rejected:
+        return ZERO
+    return line.quantity - (line.short_closed_quantity or ZERO)
+
+
+def recompute_totals(order: PurchaseOrder) -> None:
+    total = ZERO
+    for line in order.lines:
+        line.line_total = quantize(billable_quantity(line) * line.unit_price, order.currency)
+        total += line.line_total
+    order.total_net = total + quantize(order.shipping_amount or ZERO, order.currency)
+
+
+def lines_subtotal(order: PurchaseOrder) -> Decimal:
+    """The goods: the net total without the shipping charge."""
+    return order.total_net - quantize(order.shipping_amount or ZERO, order.currency)
+
+
+def open_quantity(line: OrderLine) -> Decimal:
+    """What the supplier still owes on a line (a line the supplier rejected owes nothing, a closed quantity
+    is owed no more)."""
+    if line.ack == LineAck.rejected:
+        return ZERO
+    return max(line.quantity - (line.shipped_quantity or ZERO) - (line.short_closed_quantity or ZERO), ZERO)

@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 MARK = "Demo order"
 SHIPPED_NOTE = f"{MARK}: anchors and threaded rod, hall B"  # its shipment is invoiced by the invoices demo
 HOLD_NOTE = "Stainless fasteners for the bottling line conveyors"  # today's Van Dijk order on credit hold
+CHANGED_NOTE = f"{MARK}: line 4 overhaul, changed after sending"  # on rev. 3 (issue 12: change orders)
 
 FALLBACK = [  # sku, description, unit, price
     ("NS-M8-25", "Hex bolt M8x25, 8.8, zinc plated", "pcs", "0.12"),
@@ -154,6 +155,10 @@ def seed(companies, users) -> None:
             break
     services.create_draft_order(jonas, nordstahl.id, big or lines, notes=f"{MARK}: yearly stock of fixings")
 
+    # 4. Changed after sending: Nordstahl proposed a later date on line 1 and less on line 2 (Jonas accepted the
+    #    date, rejected the cut: rev. 2); Jonas then cut line 3 by a change order Mia accepted (rev. 3).
+    _changed_order(jonas, mia, nordstahl.id, _lines(specs, [(0, 1000), (2, 2000), (5, 600)], hartmann.id))
+
     if history is not None:
         history.run(phases=(2,))  # the later invoices and their payments
         history.hold_today()  # Van Dijk's overdue invoice holds its new order
@@ -162,6 +167,41 @@ def seed(companies, users) -> None:
     from portal.jobs.queue import wait_for_inline_jobs
 
     wait_for_inline_jobs()
+
+
+def _changed_order(jonas, mia, supplier_id: int, lines: list[dict]) -> None:
+    """An order on rev. 3 with its history: supplier proposals decided per line, then a change order."""
+    from portal.orders import changes
+
+    order = services.create_draft_order(jonas, supplier_id, lines, notes=CHANGED_NOTE,
+                                        delivery_date=utcnow().date() + timedelta(days=21))
+    order = _place(order, jonas)
+    if order.status != OrderStatus.placed:
+        return
+    l1, l2, l3 = order.lines[:3]
+    later = (l1.delivery_date or order.delivery_date) + timedelta(days=14)
+    less = (l2.quantity / 2).to_integral_value(rounding=ROUND_FLOOR)
+    if l2.pack_size:
+        less = max((less / l2.pack_size).to_integral_value(rounding=ROUND_FLOOR), 1) * l2.pack_size
+    services.acknowledge(order, mia, order.lock_version, {
+        l1.id: {"action": "change", "date": later.isoformat(), "note": "Next production batch"},
+        l2.id: {"action": "change", "quantity": str(less), "note": "Only half in stock this month"}})
+    change = changes.open_change(order.id)
+    c1, c2 = change.lines
+    changes.decide(order, change.id, jonas, change.lock_version, {
+        c1.id: {"decision": "accept"},
+        c2.id: {"decision": "reject", "reason": "We need the full quantity for the overhaul"}})
+    order = db.session.get(PurchaseOrder, order.id)
+    l3 = order.lines[2]
+    cut = (l3.quantity / 2).to_integral_value(rounding=ROUND_FLOOR)
+    if l3.pack_size:
+        cut = max((cut / l3.pack_size).to_integral_value(rounding=ROUND_FLOOR), 1) * l3.pack_size
+    change = changes.propose(order, jonas, order.lock_version, {l3.id: {"quantity": str(cut),
+                                                                       "reason": "Overhaul scope reduced"}},
+                             reason="Line 4 overhaul: one press instead of two")
+    if change.status.value == "proposed":
+        changes.decide(db.session.get(PurchaseOrder, order.id), change.id, mia, change.lock_version,
+                       {change.lines[0].id: {"decision": "accept"}})
 
 
 def _place(order: PurchaseOrder, actor) -> PurchaseOrder:
@@ -267,7 +307,7 @@ PAYERS = {"hartmann": "SEPA", "vandijk": "ABN AMRO", "alpenwerk": "UniCredit"}
 # Jobs that render documents: kept back during the history and dispatched after it. Every other job a
 # historical step starts (mail, the credit check job — run right here instead —, auto-invoicing) is dropped.
 DOCUMENT_JOBS = {"portal.orders.jobs.po_pdf_job", "portal.orders.jobs.delivery_note_job",
-                 "portal.invoices.jobs.invoice_pdf_job"}
+                 "portal.invoices.jobs.invoice_pdf_job", "portal.orders.jobs.revision_pdf_job"}
 
 
 @dataclass
@@ -812,6 +852,23 @@ class _History:
                                             _lines(self.specs["nordstahl"], picks, vandijk.id), notes=HOLD_NOTE)
         _place(order, self._user("vandijk", "buyer"))
 
+    def _backdate_revisions(self) -> None:
+        """Revision 1 of each historical order was frozen when it was placed, before the clock moved its dates:
+        freeze it again from the backdated order (its PDF is not rendered yet)."""
+        from portal.orders.models import OrderRevision
+        from portal.orders.revisions import po_snapshot
+
+        ids = [p.order_id for p in self.plans if getattr(p, "order_id", None)]
+        if not ids:
+            return
+        for rev in db.session.scalars(sa.select(OrderRevision).where(OrderRevision.order_id.in_(ids),
+                                                                     OrderRevision.number == 1,
+                                                                     OrderRevision.pdf_file_id.is_(None))):
+            order = db.session.get(PurchaseOrder, rev.order_id)
+            rev.snapshot = po_snapshot(order, revision=1)
+            rev.created_at = order.placed_at or rev.created_at
+        db.session.commit()
+
     def render_documents(self) -> None:
         """The PDFs of the history. With a worker (rq) every one is queued for it. Without one the jobs would
         run in this process at about 0.3 s each, so only the framework order's and the last two weeks' documents
@@ -822,6 +879,7 @@ class _History:
         from portal.jobs.models import JobRecord
         from portal.jobs.queue import resolve
 
+        self._backdate_revisions()
         items, self.documents = self.documents, []
         if current_app.extensions.get("portal_jobs_mode") == "rq":
             for item in items:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from portal.db import db, utcnow
+from portal.db import db
 from portal.documents.store import save_bytes
 from portal.jobs.models import JobRecord
 from portal.jobs.queue import PermanentJobError, set_progress, task
-from portal.orders.models import PurchaseOrder, Shipment
+from portal.orders.models import OrderRevision, PurchaseOrder, Shipment
 
 
 def _str(v):
@@ -24,29 +24,9 @@ def _party(company) -> dict:
 
 
 def po_snapshot(order: PurchaseOrder) -> dict:
-    return {
-        "document": "purchase_order",
-        "po_number": order.po_number,
-        "supplier_order_number": order.supplier_order_number or "",
-        "currency": order.currency,
-        "locale": "en_GB",
-        "timezone": "Europe/Berlin",
-        "issued_at": (order.placed_at or utcnow()).isoformat(),
-        "delivery_date": _str(order.delivery_date),
-        "delivery_address": (order.delivery_address or "").splitlines(),
-        "payment_terms_days": order.payment_terms_days,
-        "notes": order.notes or "",
-        "buyer": _party(order.buyer),
-        "supplier": _party(order.supplier),
-        "created_by": order.created_by.name if order.created_by else "",
-        "total_net": _str(order.total_net),
-        "shipping_amount": _str(order.shipping_amount) if order.shipping_amount else None,
-        "goods_net": _str(order.total_net - (order.shipping_amount or 0)),
-        "lines": [{"position": ln.position, "sku": ln.sku or "", "part_number": ln.part_number or "",
-                   "description": ln.description, "unit": ln.unit, "quantity": _str(ln.quantity),
-                   "unit_price": _str(ln.unit_price), "line_total": _str(ln.line_total),
-                   "delivery_date": _str(ln.delivery_date)} for ln in order.lines],
-    }
+    from portal.orders.revisions import po_snapshot as snapshot
+
+    return snapshot(order)
 
 
 def delivery_note_snapshot(shipment: Shipment) -> dict:
@@ -80,14 +60,23 @@ def render(template_name: str, snapshot: dict) -> bytes:
 
 @task()
 def po_pdf_job(order_id: int) -> int | None:
-    """Render and store the purchase order PDF once the order is placed. Idempotent."""
+    """Render and store the purchase order PDF once the order is placed. Idempotent. An order with revisions
+    gets the PDF of every revision that has none yet (revision 1 on placing; any a lost job left behind); its
+    current PDF is the current revision's."""
     order = db.session.get(PurchaseOrder, order_id)
     if order is None:
         raise PermanentJobError(f"Order {order_id} is gone.")
-    if order.po_pdf_file_id:
-        return order.po_pdf_file_id
     if not order.supplier_order_number:
         return None  # not placed (yet): nothing to send
+    missing = list(db.session.scalars(sa.select(OrderRevision).where(OrderRevision.order_id == order.id,
+                                                                     OrderRevision.pdf_file_id.is_(None))
+                                      .order_by(OrderRevision.number)))
+    for rev in missing:
+        _render_revision(rev)
+    db.session.expire_all()
+    order = db.session.get(PurchaseOrder, order_id)
+    if order.po_pdf_file_id:
+        return order.po_pdf_file_id
     data = render("purchase_order.html", po_snapshot(order))
     f = save_bytes(data, filename=f"{order.po_number}.pdf", content_type="application/pdf",
                    owner_company_id=order.buyer_company_id, party_company_id=order.supplier_company_id)
@@ -97,6 +86,34 @@ def po_pdf_job(order_id: int) -> int | None:
                        .values(po_pdf_file_id=f.id).execution_options(synchronize_session=False))
     db.session.commit()
     return f.id
+
+
+def _render_revision(rev: OrderRevision) -> int:
+    order = db.session.get(PurchaseOrder, rev.order_id)
+    if rev.pdf_file_id:
+        return rev.pdf_file_id
+    data = render("purchase_order.html", rev.snapshot)
+    name = order.po_number + (f"-rev{rev.number}" if rev.number > 1 else "")
+    f = save_bytes(data, filename=f"{name}.pdf", content_type="application/pdf",
+                   owner_company_id=order.buyer_company_id, party_company_id=order.supplier_company_id)
+    # Plain UPDATEs: a PDF is not a business change (open forms on the order stay valid, no version bump).
+    db.session.execute(sa.update(OrderRevision).where(OrderRevision.id == rev.id, OrderRevision.pdf_file_id.is_(None))
+                       .values(pdf_file_id=f.id, pdf_sha256=f.sha256).execution_options(synchronize_session=False))
+    db.session.execute(sa.update(PurchaseOrder).where(PurchaseOrder.id == order.id,
+                                                      PurchaseOrder.revision == rev.number)
+                       .values(po_pdf_file_id=f.id).execution_options(synchronize_session=False))
+    db.session.commit()
+    return f.id
+
+
+@task()
+def revision_pdf_job(revision_id: int) -> int:
+    """Render and store the PDF of one revision of a purchase order, from its frozen snapshot. Idempotent;
+    the order's current PDF follows its current revision."""
+    rev = db.session.get(OrderRevision, revision_id)
+    if rev is None:
+        raise PermanentJobError(f"Order revision {revision_id} is gone.")
+    return _render_revision(rev)
 
 
 @task(tracked=True)

@@ -61,6 +61,10 @@ class PurchaseOrder(TimestampMixin, db.Model):
     cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
     reject_reason: Mapped[str | None] = mapped_column(sa.Text)
     po_pdf_file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"))
+    # The buyer's own notes (never shown to the supplier nor printed); ``notes`` are the notes to the supplier.
+    internal_notes: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # The current revision of the order as sent (1 when placed; each change that takes effect adds one).
+    revision: Mapped[int] = mapped_column(default=1, server_default="1")
     lock_version: Mapped[int] = mapped_column(default=1)
 
     buyer = relationship("Company", foreign_keys=[buyer_company_id], lazy="joined")
@@ -139,7 +143,13 @@ class OrderLine(db.Model):
                                          default=LineAck.pending)
     proposed_quantity: Mapped[Decimal | None] = mapped_column(QUANTITY)
     proposed_date: Mapped[date | None] = mapped_column(sa.Date)
+    proposed_unit_price: Mapped[Decimal | None] = mapped_column(MONEY)
     ack_note: Mapped[str | None] = mapped_column(sa.String(500))
+    # The buyer's cost reference (free text until cost centres exist); never shown to the supplier.
+    cost_reference: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    # Open quantity the buyer closed (short-close or a cancelled line): no longer owed, never shipped.
+    short_closed_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal("0"), server_default="0")
+    short_close_reason: Mapped[str | None] = mapped_column(sa.String(500))
     # Running totals kept by the shipment and receipt services (checked by constraints).
     shipped_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal("0"))
     accepted_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal("0"))
@@ -152,6 +162,9 @@ class OrderLine(db.Model):
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
         sa.CheckConstraint("unit_price >= 0", name="unit_price_nonneg"),
         sa.CheckConstraint("shipped_quantity >= 0 AND shipped_quantity <= quantity", name="shipped_within"),
+        sa.CheckConstraint("short_closed_quantity >= 0 AND shipped_quantity + short_closed_quantity <= quantity",
+                           name="short_closed_within"),
+        sa.CheckConstraint("proposed_unit_price IS NULL OR proposed_unit_price >= 0", name="proposed_price_nonneg"),
         sa.CheckConstraint("accepted_quantity >= 0 AND rejected_quantity >= 0 AND "
                            "accepted_quantity + rejected_quantity <= shipped_quantity", name="received_within"),
     )
@@ -260,4 +273,172 @@ class ShipmentLine(db.Model):
         sa.CheckConstraint("(accepted_quantity IS NULL AND rejected_quantity IS NULL) OR "
                            "(accepted_quantity >= 0 AND rejected_quantity >= 0 AND "
                            "accepted_quantity + rejected_quantity <= quantity)", name="receipt_within"),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Change orders and revisions (portal/orders/changes.py, revisions.py)
+# ---------------------------------------------------------------------------------------------------
+
+class ChangeOrigin(str, enum.Enum):
+    buyer = "buyer"        # a change order: the supplier decides per line
+    supplier = "supplier"  # the supplier's proposals at acknowledgement: the buyer decides per line
+
+
+class ChangeStatus(str, enum.Enum):
+    awaiting_approval = "awaiting_approval"  # the new total crosses an approval rule: the buyer's approvers first
+    credit_hold = "credit_hold"              # the increase does not fit the credit limit: the supplier's accounts
+    proposed = "proposed"                    # waiting for the other party's decision per line
+    decided = "decided"                      # every line decided; accepted lines took effect
+    withdrawn = "withdrawn"                  # withdrawn by the buyer, refused by an approver or on the hold
+    superseded = "superseded"                # the order moved on (cancelled, closed) before a decision
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+OPEN_CHANGE_STATUSES = (ChangeStatus.awaiting_approval, ChangeStatus.credit_hold, ChangeStatus.proposed)
+
+
+class ChangeKind(str, enum.Enum):
+    update = "update"  # quantity, date and/or price of an existing line
+    add = "add"        # a new line
+    cancel = "cancel"  # cancel the open quantity of a line
+
+
+class LineDecision(str, enum.Enum):
+    pending = "pending"
+    accepted = "accepted"
+    rejected = "rejected"
+
+
+class OrderChange(TimestampMixin, db.Model):
+    """A change to a sent order, proposed by one party and decided per line by the other."""
+
+    __tablename__ = "order_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("purchase_orders.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column()  # 1, 2, ... per order
+    origin: Mapped[ChangeOrigin] = mapped_column(
+        sa.Enum(ChangeOrigin, native_enum=False, length=16, validate_strings=True))
+    status: Mapped[ChangeStatus] = mapped_column(
+        sa.Enum(ChangeStatus, native_enum=False, length=24, validate_strings=True))
+    base_revision: Mapped[int] = mapped_column()  # the order's revision the change was proposed against
+    delivery_date_old: Mapped[date | None] = mapped_column(sa.Date)
+    delivery_date_new: Mapped[date | None] = mapped_column(sa.Date)
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    currency: Mapped[str] = mapped_column(CURRENCY)
+    old_total: Mapped[Decimal] = mapped_column(MONEY)
+    new_total: Mapped[Decimal] = mapped_column(MONEY)  # if every line is accepted
+    approvals_required: Mapped[int] = mapped_column(default=0)
+    proposed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revision_number: Mapped[int | None] = mapped_column()  # the revision it made, if any line took effect
+    lock_version: Mapped[int] = mapped_column(default=1)
+
+    order = relationship("PurchaseOrder")
+    proposed_by = relationship("User", foreign_keys=[proposed_by_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
+    lines: Mapped[list["OrderChangeLine"]] = relationship(back_populates="change", order_by="OrderChangeLine.id",
+                                                          cascade="all, delete-orphan")
+    approvals: Mapped[list["OrderChangeApproval"]] = relationship(
+        back_populates="change", order_by="OrderChangeApproval.step", cascade="all, delete-orphan")
+
+    __mapper_args__ = {"version_id_col": lock_version}
+    __table_args__ = (
+        sa.UniqueConstraint("order_id", "number", name="uq_order_changes_number"),
+        sa.CheckConstraint("old_total >= 0 AND new_total >= 0", name="totals_nonneg"),
+        sa.CheckConstraint("approvals_required BETWEEN 0 AND 5", name="approvals_range"),
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_CHANGE_STATUSES
+
+
+class OrderChangeLine(db.Model):
+    """One line of a change: old -> new per field, and the other party's decision with its reason."""
+
+    __tablename__ = "order_change_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    change_id: Mapped[int] = mapped_column(sa.ForeignKey("order_changes.id", ondelete="CASCADE"), index=True)
+    # None: a new line (until it is accepted and made)
+    order_line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("order_lines.id"))
+    kind: Mapped[ChangeKind] = mapped_column(sa.Enum(ChangeKind, native_enum=False, length=16, validate_strings=True))
+    position: Mapped[int] = mapped_column()  # the order line's position (a new line: the position it will take)
+    catalog_item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("catalog_items.id"))
+    sku: Mapped[str | None] = mapped_column(sa.String(64))
+    description: Mapped[str] = mapped_column(sa.String(500), default="")
+    unit: Mapped[str] = mapped_column(sa.String(16), default="pcs")
+    old_quantity: Mapped[Decimal | None] = mapped_column(QUANTITY)
+    new_quantity: Mapped[Decimal | None] = mapped_column(QUANTITY)
+    old_date: Mapped[date | None] = mapped_column(sa.Date)
+    new_date: Mapped[date | None] = mapped_column(sa.Date)
+    old_unit_price: Mapped[Decimal | None] = mapped_column(MONEY)
+    new_unit_price: Mapped[Decimal | None] = mapped_column(MONEY)
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")  # why the proposer asks
+    decision: Mapped[LineDecision] = mapped_column(
+        sa.Enum(LineDecision, native_enum=False, length=16, validate_strings=True), default=LineDecision.pending)
+    decision_reason: Mapped[str | None] = mapped_column(sa.String(500))
+
+    change: Mapped[OrderChange] = relationship(back_populates="lines")
+    order_line = relationship("OrderLine")
+
+    __table_args__ = (
+        sa.CheckConstraint("new_quantity IS NULL OR new_quantity >= 0", name="new_quantity_nonneg"),
+        sa.CheckConstraint("new_unit_price IS NULL OR new_unit_price >= 0", name="new_price_nonneg"),
+    )
+
+
+class OrderChangeApproval(db.Model):
+    __tablename__ = "order_change_approvals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    change_id: Mapped[int] = mapped_column(sa.ForeignKey("order_changes.id", ondelete="CASCADE"))
+    step: Mapped[int] = mapped_column()
+    approver_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    decision: Mapped[str] = mapped_column(sa.String(10))
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    change: Mapped[OrderChange] = relationship(back_populates="approvals")
+    approver = relationship("User")
+
+    __table_args__ = (
+        sa.UniqueConstraint("change_id", "step", name="uq_order_change_approvals_step"),
+        sa.CheckConstraint("decision IN ('approved', 'rejected')", name="decision_known"),
+    )
+
+
+class OrderRevision(db.Model):
+    """The order as it stood after each change that took effect: a frozen snapshot, its PDF (with the hash),
+    what changed, who proposed and who accepted, when. Revision 1 is the order as placed."""
+
+    __tablename__ = "order_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("purchase_orders.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column()
+    snapshot: Mapped[dict] = mapped_column(sa.JSON)
+    total_net: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(CURRENCY)
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    change_id: Mapped[int | None] = mapped_column(sa.ForeignKey("order_changes.id"))
+    proposed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    accepted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    pdf_file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"))
+    pdf_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+
+    proposed_by = relationship("User", foreign_keys=[proposed_by_id])
+    accepted_by = relationship("User", foreign_keys=[accepted_by_id])
+
+    __table_args__ = (
+        sa.UniqueConstraint("order_id", "number", name="uq_order_revisions_number"),
+        sa.CheckConstraint("number >= 1", name="number_positive"),
     )

@@ -65,4 +65,20 @@ def panels(user) -> list[dict]:
             n, rows = _orders([theirs, P.status.in_(statuses)])
             out.append(_panel(title, n, _items(rows, "buyer"), url_for("orders.index", status=statuses[0].value),
                               "Show all", empty, "sales"))
+        out.append(_change_orders_panel(company))
     return out
+
+
+def _change_orders_panel(company) -> dict:
+    """The buyers' change orders waiting for this supplier's decision per line."""
+    from portal.orders.models import ChangeOrigin, ChangeStatus, OrderChange
+
+    where = [OrderChange.origin == ChangeOrigin.buyer, OrderChange.status == ChangeStatus.proposed,
+             PurchaseOrder.supplier_scope(company.id)]
+    stmt = sa.select(OrderChange).join(PurchaseOrder, PurchaseOrder.id == OrderChange.order_id).where(*where)
+    n = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    rows = db.session.scalars(stmt.order_by(OrderChange.id).limit(5)).all() if n else []
+    items = [(f"{c.order.po_number} change {c.number} — {c.order.buyer.display_name}",
+              url_for("order_changes.change_detail", order_id=c.order_id, change_id=c.id)) for c in rows]
+    return _panel("Change orders to decide", n, items, url_for("orders.index", status="acknowledged"),
+                  "Acknowledged orders", "No change orders waiting.", "sales", label="changes")

@@ -8,7 +8,6 @@ engineer's transaction). Lifecycle moves go through ``portal.orders.states.check
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -21,13 +20,14 @@ from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFail
 from portal.locking import retry_on_conflict
 from portal.money import ZERO, format_money, quantize, to_decimal
 from portal.orders.models import LineAck, OrderLine, OrderSource, PurchaseOrder
-from portal.orders import approvals
+from portal.orders import approvals, changes, revisions
 # The lifecycle's shared steps live in portal.orders.core (approvals and shipping use them too); importable
 # from here as before.
 from portal.orders.core import (BUYER_ROLES, CREDIT_JOB, SUPPLIER_ROLES, _notify_buyer,  # noqa: F401
                                 _notify_supplier, _rollback_on_error, _stale, check_fresh,
                                 commit, enqueue_credit_check, lock_order, mark_submitted, move, numbers_text,
-                                order_link, parse_lock_version, require_buyer, require_supplier)
+                                order_link, parse_lock_version, require_buyer, require_supplier,
+                                recompute_totals, lines_subtotal, open_quantity)
 from portal.orders.numbers import new_po_number, new_supplier_order_number
 from portal.orders.states import OrderStatus, check
 from portal.tenancy import scoped
@@ -41,29 +41,6 @@ SHIPPED_STATES = {S.partially_shipped, S.shipped, S.received, S.closed}
 # ---------------------------------------------------------------------------------------------------
 # Small helpers (flush only)
 # ---------------------------------------------------------------------------------------------------
-
-def recompute_totals(order: PurchaseOrder) -> None:
-    total = ZERO
-    for line in order.lines:
-        if line.ack == LineAck.rejected:
-            line.line_total = quantize(ZERO, order.currency)
-            continue
-        line.line_total = quantize(line.quantity * line.unit_price, order.currency)
-        total += line.line_total
-    order.total_net = total + quantize(order.shipping_amount or ZERO, order.currency)
-
-
-def lines_subtotal(order: PurchaseOrder) -> Decimal:
-    """The goods: the net total without the shipping charge."""
-    return order.total_net - quantize(order.shipping_amount or ZERO, order.currency)
-
-
-def open_quantity(line: OrderLine) -> Decimal:
-    """What the supplier still owes on a line (a line the supplier rejected owes nothing)."""
-    if line.ack == LineAck.rejected:
-        return ZERO
-    return line.quantity - (line.shipped_quantity or ZERO)
-
 
 def payment_terms_for(supplier_company_id: int, buyer_company_id: int) -> int:
     from portal.credit.models import CreditAccount
@@ -269,6 +246,7 @@ def on_placed(order: PurchaseOrder, actor: User | None = None, detail: str | Non
         order.supplier_order_number = new_supplier_order_number(order.supplier_company_id)
     order.placed_at = order.placed_at or utcnow()
     db.session.flush()
+    revisions.first_revision(order)
     title = f"Order {numbers_text(order)} placed"
     _notify_buyer(order, title, f"{order.supplier.display_name} received your purchase order "
                                f"{order.po_number} (their order {order.supplier_order_number}).")
@@ -322,6 +300,7 @@ def cancel(order: PurchaseOrder, actor: User, expected_lock_version, reason: str
     was_with_supplier = order.sent_to_supplier
     move(order, S.cancelled, actor, "cancelled", reason)
     order.cancel_reason = reason
+    changes.supersede_open_changes(order, "the order was cancelled")
     _release_credit(order)
     if was_with_supplier:
         _notify_supplier(order, f"Order {numbers_text(order)} was cancelled by {order.buyer.display_name}",
@@ -348,6 +327,7 @@ def reject(order: PurchaseOrder, actor: User, expected_lock_version, reason: str
 def _do_reject(order: PurchaseOrder, actor, reason: str) -> None:
     move(order, S.rejected, actor, "rejected", reason)
     order.reject_reason = reason
+    changes.supersede_open_changes(order, "the order was rejected")
     _release_credit(order)
     _notify_buyer(order, f"Order {numbers_text(order)} was rejected by {order.supplier.display_name}",
                   f"Reason: {reason}")
@@ -377,9 +357,9 @@ def _parse_date(text, label) -> date | None:
 def acknowledge(order: PurchaseOrder, actor: User, expected_lock_version, decisions: dict) -> PurchaseOrder:
     """Per line: accept, propose another quantity and/or date (with a note), or reject the line.
 
-    ``decisions`` maps line id -> {"action", "quantity", "date", "note"} (text as typed). No change ->
-    acknowledged; proposals or rejected lines -> change_proposed (the buyer decides); every line rejected ->
-    the order is rejected.
+    ``decisions`` maps line id -> {"action", "quantity", "date", "price", "note"} (text as typed). No change ->
+    acknowledged; proposals or rejected lines -> change_proposed, recorded as a change the buyer decides per
+    line (portal/orders/changes.py); every line rejected -> the order is rejected.
     """
     order = lock_order(order, actor)
     require_supplier(order, actor)
@@ -397,19 +377,21 @@ def acknowledge(order: PurchaseOrder, actor: User, expected_lock_version, decisi
             errors[f"line-{line.id}"] = f"{label}: choose accept, propose a change or reject."
             continue
         if action == "accept":
-            plan.append((line, LineAck.accepted, None, None, note or None))
+            plan.append((line, LineAck.accepted, None, None, None, note or None))
             continue
         if action == "reject":
             if not note:
                 errors[f"line-{line.id}"] = f"{label}: give a reason for rejecting the line."
                 continue
-            plan.append((line, LineAck.rejected, None, None, note))
+            plan.append((line, LineAck.rejected, None, None, None, note))
             continue
         # change
         try:
             qty_text = (str(d.get("quantity") or "")).strip()
             qty = to_decimal(qty_text, f"{label} quantity") if qty_text else None
             new_date = _parse_date(d.get("date"), f"{label} date")
+            price_text = (str(d.get("price") or "")).strip()
+            price = to_decimal(price_text, f"{label} price") if price_text else None
         except ValidationFailed as exc:
             errors[f"line-{line.id}"] = exc.message
             continue
@@ -417,22 +399,28 @@ def acknowledge(order: PurchaseOrder, actor: User, expected_lock_version, decisi
             errors[f"line-{line.id}"] = (f"{label}: a proposed quantity must be more than 0 "
                                          "(reject the line instead).")
             continue
+        if price is not None and price < 0:
+            errors[f"line-{line.id}"] = f"{label}: a proposed price cannot be negative."
+            continue
         qty_changed = qty is not None and qty != line.quantity
         date_changed = new_date is not None and new_date != (line.delivery_date or order.delivery_date)
-        if not qty_changed and not date_changed:
-            errors[f"line-{line.id}"] = f"{label}: propose a different quantity or date, or accept the line."
+        price_changed = price is not None and price != line.unit_price
+        if not qty_changed and not date_changed and not price_changed:
+            errors[f"line-{line.id}"] = f"{label}: propose a different quantity, date or price, or accept the line."
             continue
         if not note:
             errors[f"line-{line.id}"] = f"{label}: add a note explaining the proposed change."
             continue
-        plan.append((line, LineAck.changed, qty if qty_changed else None, new_date if date_changed else None, note))
+        plan.append((line, LineAck.changed, qty if qty_changed else None, new_date if date_changed else None,
+                     price if price_changed else None, note))
     if errors:
         raise ValidationFailed(" ".join(errors.values()), errors=errors)
-    for line, ack, qty, new_date, note in plan:
+    for line, ack, qty, new_date, price, note in plan:
         line.ack, line.proposed_quantity, line.proposed_date, line.ack_note = ack, qty, new_date, note
+        line.proposed_unit_price = price
     if all(p[1] == LineAck.rejected for p in plan):
         _do_reject(order, actor, "The supplier rejected every line: "
-                   + "; ".join(f"line {p[0].position}: {p[4]}" for p in plan))
+                   + "; ".join(f"line {p[0].position}: {p[5]}" for p in plan))
         commit()
         return order
     if not order.supplier_order_number:
@@ -443,6 +431,9 @@ def acknowledge(order: PurchaseOrder, actor: User, expected_lock_version, decisi
         _notify_buyer(order, f"Order {numbers_text(order)} acknowledged by {order.supplier.display_name}")
     else:
         summary = "; ".join(_change_text(p[0]) for p in plan if p[1] != LineAck.accepted)
+        change = changes.supplier_proposal(order, actor, plan)
+        summary += (f". Total {format_money(order.total_net, order.currency)} → "
+                    f"{format_money(change.new_total, order.currency)} if all are accepted")
         move(order, S.change_proposed, actor, "change_proposed", summary)
         _notify_buyer(order, f"{order.supplier.display_name} proposes changes to order {numbers_text(order)}",
                       summary + ". Accept or reject the changes on the order page.")
@@ -458,30 +449,19 @@ def _change_text(line: OrderLine) -> str:
         parts.append(f"quantity {line.quantity.normalize():f} -> {line.proposed_quantity.normalize():f}")
     if line.proposed_date is not None:
         parts.append(f"date -> {line.proposed_date.isoformat()}")
+    if line.proposed_unit_price is not None:
+        parts.append(f"price {line.unit_price.normalize():f} -> {line.proposed_unit_price.normalize():f}")
     return f"line {line.position}: " + ", ".join(parts) + (f" ({line.ack_note})" if line.ack_note else "")
 
 
 @retry_on_conflict
 @_rollback_on_error
 def accept_changes(order: PurchaseOrder, actor: User, expected_lock_version) -> PurchaseOrder:
+    """The buyer accepts every proposal of the supplier at once (per line: portal.orders.changes.decide)."""
     order = lock_order(order, actor)
     require_buyer(order, actor)
     check_fresh(order, expected_lock_version)
-    if order.status != S.change_proposed:
-        raise InvalidTransition(f"There are no proposed changes to accept; this order is {order.status.label.lower()}.")
-    old_total = order.total_net
-    for line in order.lines:
-        if line.ack == LineAck.changed:
-            if line.proposed_quantity is not None:
-                line.quantity = line.proposed_quantity
-            if line.proposed_date is not None:
-                line.delivery_date = line.proposed_date
-    recompute_totals(order)
-    ledger.adjust_reservation(order)
-    move(order, S.acknowledged, actor, "changes_accepted",
-         f"Total {format_money(old_total, order.currency)} → {format_money(order.total_net, order.currency)}.")
-    order.acknowledged_at = utcnow()
-    _notify_supplier(order, f"{order.buyer.display_name} accepted your changes to order {numbers_text(order)}")
+    changes.decide_all(order, actor, accept=True)
     commit()
     return order
 
@@ -491,17 +471,13 @@ REJECTED_CHANGES_REASON = "Buyer rejected the supplier's changes"
 
 @retry_on_conflict
 @_rollback_on_error
-def reject_changes(order: PurchaseOrder, actor: User, expected_lock_version) -> PurchaseOrder:
+def reject_changes(order: PurchaseOrder, actor: User, expected_lock_version, reason: str = "") -> PurchaseOrder:
+    """The buyer rejects every proposal of the supplier: the lines keep their values and the order is
+    acknowledged as it stands. It is never cancelled by this (``cancel`` does that, with a reason)."""
     order = lock_order(order, actor)
     require_buyer(order, actor)
     check_fresh(order, expected_lock_version)
-    if order.status != S.change_proposed:
-        raise InvalidTransition(f"There are no proposed changes to reject; this order is {order.status.label.lower()}.")
-    move(order, S.cancelled, actor, "changes_rejected", REJECTED_CHANGES_REASON)
-    order.cancel_reason = REJECTED_CHANGES_REASON
-    _release_credit(order)
-    _notify_supplier(order, f"{order.buyer.display_name} rejected your changes; order {numbers_text(order)} "
-                            "is cancelled", REJECTED_CHANGES_REASON)
+    changes.decide_all(order, actor, accept=False, reason=(reason or "").strip()[:500] or REJECTED_CHANGES_REASON)
     commit()
     return order
 

@@ -12,7 +12,7 @@ from portal.db import db
 from portal.documents.models import StoredFile
 from portal.documents.store import send_stored
 from portal.errors import DomainError, Forbidden, NotFound
-from portal.orders import approvals, services, shipping
+from portal.orders import approvals, changes, drafts, revisions, services, shipping
 from portal.orders.forms import ApprovalRuleForm, DecisionForm, LockForm, ReasonForm, ShipmentForm
 from portal.orders.models import LineAck, OrderApproval, PurchaseOrder, Shipment
 from portal.orders.states import OrderStatus
@@ -62,7 +62,9 @@ def actions_for(order: PurchaseOrder, user) -> set[str]:
     st = order.status
     if is_buyer and user.has_role(*services.BUYER_ROLES):
         if st == S.draft:
-            acts.add("submit")
+            acts |= {"submit", "edit_draft"}
+        if st in (S.acknowledged, S.partially_shipped):
+            acts |= {"propose_change", "short_close"}
         if st == S.change_proposed:
             acts |= {"accept_changes", "reject_changes"}
         if st in (S.draft, S.awaiting_approval, S.submitted, S.credit_hold, S.placed, S.change_proposed,
@@ -142,7 +144,10 @@ def detail(order_id):
         if order.status in (S.draft, S.awaiting_approval) else None,
         decide_block=approvals.can_decide(order, current_user) if order.status == S.awaiting_approval else None,
         is_buyer=current_user.company_id == order.buyer_company_id, LineAck=LineAck, S=S,
-        unit_price=_unit_price)
+        unit_price=_unit_price, revisions=revisions.revisions_for(order.id),
+        reorder_prices=drafts.reorder_price_changes(order) if current_user.company_id == order.buyer_company_id
+        else [],
+        order_changes=changes.visible_changes(order, current_user.company_id))
 
 
 def _unit_price(amount, currency):
@@ -200,7 +205,7 @@ def reject_changes(order_id):
     order = _load(order_id)
     form = _post_form(LockForm)
     return _run(order, lambda: services.reject_changes(order, current_user, form.lock_version.data),
-                "You rejected the supplier's changes; the order is cancelled.")
+                "You rejected the supplier's changes; the lines stay as ordered and the order is acknowledged.")
 
 
 @bp.post("/<int:order_id>/close")
@@ -256,7 +261,7 @@ def acknowledge(order_id):
             abort(400)
         decisions = {}
         for line in order.lines:
-            decisions[line.id] = {k: request.form.get(f"{k}-{line.id}", "") for k in ("action", "quantity", "date", "note")}
+            decisions[line.id] = {k: request.form.get(f"{k}-{line.id}", "") for k in ("action", "quantity", "date", "price", "note")}
         values = decisions
         try:
             services.acknowledge(order, current_user, form.lock_version.data, decisions)
@@ -406,9 +411,11 @@ def approval_queue():
                    "stuck": approvals.is_stuck(o, approvers), "due": approvals.escalation_due(o),
                    "escalated": approvals.escalated(o)} for o in orders}
     is_admin = current_user.has_role(Role.admin)
+    pending_changes = changes.changes_awaiting_approval(current_user)
     return render_template("orders/approvals.html", orders=orders, progress=progress, info=info, is_admin=is_admin,
                            dead_ends=approvals.dead_ends(current_user.company_id) if is_admin else None,
-                           form=DecisionForm())
+                           form=DecisionForm(), pending_changes=pending_changes,
+                           change_ok={c.id: changes.can_approve(c, current_user) is None for c in pending_changes})
 
 
 @bp.route("/approval-rules", methods=["GET", "POST"])

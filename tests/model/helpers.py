@@ -133,7 +133,8 @@ def check_order_lines(orders, shipments, invoices, notes) -> None:
                 f"{where}: invoiced {inv_q[ln.id]} − credited {cn_q[ln.id]} = {net}, shipped {shipped[ln.id]}"
             # a line the supplier rejects leaves the total once the buyer accepts the changes (not while proposed)
             if ln.ack != LineAck.rejected or o.status == OrderStatus.change_proposed:
-                goods += quantize(Decimal(ln.quantity) * Decimal(ln.unit_price), o.currency)
+                goods += quantize((Decimal(ln.quantity) - Decimal(ln.short_closed_quantity or 0))
+                                  * Decimal(ln.unit_price), o.currency)
         expected = goods + quantize(Decimal(o.shipping_amount or 0), o.currency)
         if o.status in (OrderStatus.rejected, OrderStatus.cancelled):
             continue  # a dead order's total is history (every line rejected leaves it as it was)

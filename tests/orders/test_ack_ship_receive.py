@@ -84,7 +84,9 @@ def test_accepted_changes_move_the_credit_reservation_with_the_total(world, orde
     assert amount == Decimal("680.00")
 
 
-def test_buyer_rejects_changes_cancels_and_releases(world, order_in, reservation):
+def test_buyer_rejecting_changes_never_cancels_the_order(world, order_in, reservation):
+    """Rejecting the supplier's proposals keeps the lines as ordered and the order acknowledged; the
+    reservation stays (the buyer cancels explicitly, with a reason, if they want)."""
     o = order_in("placed")
     reservation(o)
     l1, _ = _ids(o)
@@ -92,8 +94,10 @@ def test_buyer_rejects_changes_cancels_and_releases(world, order_in, reservation
     assert fresh(o).status == S.change_proposed
     services.reject_changes(o, world.procurement, _v(o))
     o = fresh(o)
-    assert o.status == S.cancelled and o.cancel_reason == "Buyer rejected the supplier's changes"
-    assert _reservation_status(o) == "released"
+    assert o.status == S.acknowledged and o.cancel_reason is None
+    assert o.lines[0].ack == LineAck.accepted and o.lines[0].quantity == Decimal("100")
+    assert o.total_net == Decimal("730.00")
+    assert _reservation_status(o) == "reserved"
 
 
 def test_rejecting_every_line_rejects_the_order(world, order_in, reservation):
@@ -111,7 +115,7 @@ def test_rejecting_every_line_rejects_the_order(world, order_in, reservation):
     ({"action": "change", "quantity": "0", "note": "x"}, "more than 0"),
     ({"action": "change", "quantity": "-3", "note": "x"}, "more than 0"),
     ({"action": "change", "quantity": "lots", "note": "x"}, "not a number"),
-    ({"action": "change", "quantity": "100", "note": "x"}, "propose a different quantity or date"),
+    ({"action": "change", "quantity": "100", "note": "x"}, "propose a different quantity, date or price"),
     ({"action": "change", "quantity": "50"}, "add a note"),
     ({"action": "change", "date": "15/01/2030", "note": "x"}, "not a date"),
     ({"action": "reject"}, "reason for rejecting"),
