@@ -10,7 +10,8 @@ from flask import Response, url_for
 from marshmallow import Schema, fields, validate
 
 from portal.api.auth import idempotent
-from portal.api.common import actor, money
+from portal.api.common import actor, created, money
+from portal.api.spec import RATE_LIMIT_HEADERS
 from portal.api.ordering import OrderCreatedOut, OrderOut, _fresh, _order
 from portal.api.schemas import BoundedInt, DecimalString, LockArgs, MoneyOut, lock_or_current, plain, ts
 from portal.errors import NotFound
@@ -80,8 +81,8 @@ class ChangeLineOut(Schema):
     sku = fields.String(allow_none=True)
     description = fields.String()
     unit = fields.String()
-    old_quantity = fields.String(allow_none=True)
-    new_quantity = fields.String(allow_none=True)
+    old_quantity = DecimalString(allow_none=True)
+    new_quantity = DecimalString(allow_none=True)
     old_date = fields.Date(allow_none=True)
     new_date = fields.Date(allow_none=True)
     old_unit_price = fields.Nested(MoneyOut, allow_none=True)
@@ -252,6 +253,7 @@ def preview_change(data, order_id):
 @idempotent
 @bp.arguments(ChangeIn)
 @bp.response(201, ChangeOut)
+@created("api_ordering.get_order_change", order_id="order_id", change_id="id")
 def propose_change(data, order_id):
     """The buyer proposes a change order (send the order's lock_version). It goes to the approvers first when the
     new total needs more approvals, on credit hold when an increase does not fit the limit, else to the
@@ -274,6 +276,7 @@ def list_changes(order_id):
 @bp.route("/orders/<int(max=2147483647):order_id>/changes/<int(max=2147483647):change_id>", methods=["GET"])
 @bp.response(200, ChangeOut)
 def get_order_change(order_id, change_id):
+    """One change of the order: old → new per line, the decisions and the totals."""
     order = _order(order_id)
     return _change_dict(_change(order, change_id))
 
@@ -348,7 +351,9 @@ def list_revisions(order_id):
 
 @bp.route("/orders/<int(max=2147483647):order_id>/revisions/<int(max=2147483647):number>/pdf", methods=["GET"])
 @bp.doc(responses={"200": {"description": "The stored PDF of the revision, exactly the bytes rendered.",
-                            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+                            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                            "headers": {name: {"$ref": f"#/components/headers/{name}"}
+                                        for name in RATE_LIMIT_HEADERS}}})
 def revision_pdf(order_id, number):
     """The PDF of one revision (404 while it is being rendered or when there is no such revision)."""
     from portal.db import db

@@ -47,7 +47,8 @@ class OrderLineOut(Schema):
     ack_note = fields.String(allow_none=True)
     shipped_quantity = DecimalString()
     short_closed_quantity = DecimalString(metadata={"description": "Open quantity the buyer closed"})
-    cost_reference = fields.String(metadata={"description": "The buyer's cost reference (buyer only)"})
+    cost_reference = fields.String(allow_none=True, metadata={"description": "The buyer's cost reference (null for "
+                                                                             "the supplier, who never sees it)"})
     accepted_quantity = DecimalString()
     rejected_quantity = DecimalString()
 
@@ -91,7 +92,8 @@ class OrderOut(Schema):
     delivery_address = fields.String()
     delivery_date = fields.Date(allow_none=True)
     notes = fields.String()
-    internal_notes = fields.String(metadata={"description": "The buyer's internal notes (buyer only)"})
+    internal_notes = fields.String(allow_none=True, metadata={"description": "The buyer's internal notes (null for "
+                                                                             "the supplier, who never sees them)"})
     revision = fields.Integer(metadata={"description": "The current revision (1 as placed)"})
     lock_version = fields.Integer()
     submitted_at = fields.DateTime(allow_none=True)
@@ -235,10 +237,10 @@ def shipment_dict(s: Shipment) -> dict:
 def order_dict(o: PurchaseOrder, viewer=None) -> dict:
     cur = o.currency
     out = _order_dict(o, cur)
-    if viewer is not None and viewer.company_id == o.buyer_company_id:  # the buyer's own notes and references
-        out["internal_notes"] = o.internal_notes or ""
-        for row, ln in zip(out["lines"], o.lines):
-            row["cost_reference"] = ln.cost_reference or ""
+    buyer = viewer is not None and viewer.company_id == o.buyer_company_id  # the buyer's own notes and references
+    out["internal_notes"] = (o.internal_notes or "") if buyer else None
+    for row, ln in zip(out["lines"], o.lines):
+        row["cost_reference"] = (ln.cost_reference or "") if buyer else None
     return out
 
 

@@ -3,14 +3,14 @@ total before it is sent), the change view where the other party decides per line
 first), the approvers' and the credit hold's decisions, short-close, and the revision PDFs."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Role
 from portal.db import db
 from portal.documents.models import StoredFile
-from portal.documents.store import full_path
+from portal.documents.store import send_stored
 from portal.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from portal.orders import changes, drafts, revisions, shortclose
 from portal.orders.core import BUYER_ROLES, require_buyer
@@ -299,5 +299,4 @@ def revision_pdf(order_id, number):
     f = db.session.get(StoredFile, rev.pdf_file_id)
     if f is None:
         abort(404)
-    return send_file(full_path(f), mimetype=f.content_type, as_attachment=True, download_name=f.filename,
-                     etag=f.sha256, max_age=0)
+    return send_stored(f)

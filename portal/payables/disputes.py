@@ -111,6 +111,9 @@ def open_dispute(inv: Invoice, actor: User, expected_lock_version=locking.CURREN
                    title=f"{inv.buyer.display_name} disputes {what}",
                    body=f"{reason}\n\nThe invoice ({amount_text(inv.open_amount, inv.currency)} open) is not due "
                         "while the dispute is open; answer it or resolve it with a credit note.", link=_link(d))
+    from portal.events.services import emit
+
+    emit([inv.buyer_company_id, inv.supplier_company_id], "dispute.opened", inv)
     db.session.commit()
     return d
 

@@ -26,8 +26,12 @@ def _acked(world):
 
 @pytest.fixture
 def api(client, token_for):  # noqa: F811
+    tokens = {}  # one token per person: an Idempotency-Key belongs to the token it was sent with
+
     def _call(user, method, url, json=None, headers=None):
-        h = {**token_for(user), **(headers or {})}
+        if user.id not in tokens:
+            tokens[user.id] = token_for(user)
+        h = {**tokens[user.id], **(headers or {})}
         return client.open(f"/api/v1{url}", method=method, json=json, headers=h)
 
     return _call
@@ -47,7 +51,7 @@ def test_change_order_over_the_api(world, api, run_jobs):
     assert r.status_code == 201, r.json
     change = r.json
     again = api(world.procurement, "POST", f"/orders/{o.id}/changes", body, key)
-    assert again.status_code == 201 and again.json["id"] == change["id"]  # the retry creates nothing new
+    assert again.status_code == 201 and again.json["id"] == change["id"], again.json  # the retry creates nothing new
     assert change["status"] == "proposed" and [ln["kind"] for ln in change["lines"]] == ["update", "update"]
     assert "quantity 100 → 60" in change["lines"][0]["text"]
     # the supplier decides per line

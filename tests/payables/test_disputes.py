@@ -141,3 +141,14 @@ def test_transition_table_is_walked(start):
         else:
             with pytest.raises(InvalidTransition):
                 check_dispute(start, target)
+
+
+def test_opening_a_dispute_is_in_both_companies_change_feeds(pw, make_invoice):
+    """dispute.opened reaches the buyer's and the supplier's feed (and their webhooks), with the invoice."""
+    from portal.events.models import Event
+
+    inv = make_invoice()
+    disputes.open_dispute(inv, pw.buyer_accounts, reason="Price differs from the order")
+    rows = db.session.query(Event).filter_by(type="dispute.opened").all()
+    assert sorted(e.company_id for e in rows) == sorted([inv.buyer_company_id, inv.supplier_company_id])
+    assert {(e.resource_type, e.resource_id) for e in rows} == {("invoice", inv.id)}
