@@ -7,6 +7,12 @@ from portal.jobs.queue import task
 
 @task()
 def deliver_job(delivery_id: int, manual: bool = False) -> str:
-    from portal.webhooks.services import attempt
+    from portal.ops.metrics import webhook_delivery
+    from portal.webhooks.services import attempt, gave_up
 
-    return attempt(delivery_id, manual=manual)
+    outcome = attempt(delivery_id, manual=manual)
+    if outcome == "sent":
+        webhook_delivery("delivered")
+    elif outcome == "failed":
+        webhook_delivery("gave_up" if gave_up(delivery_id) else "failed")
+    return outcome

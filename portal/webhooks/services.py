@@ -362,6 +362,12 @@ def load_delivery(ep: WebhookEndpoint, delivery_id) -> WebhookDelivery:
     return get_child(WebhookDelivery, delivery_id, "delivery", WebhookDelivery.endpoint_id == ep.id)
 
 
+def gave_up(delivery_id: int) -> bool:
+    """The delivery failed its last scheduled attempt (no more retries)."""
+    d = db.session.get(WebhookDelivery, delivery_id)
+    return d is not None and d.status == DeliveryStatus.failed
+
+
 def attempts_of(d: WebhookDelivery) -> list[WebhookAttempt]:
     return list(db.session.scalars(sa.select(WebhookAttempt).where(WebhookAttempt.delivery_id == d.id)
                                    .order_by(WebhookAttempt.id.desc())))

@@ -39,11 +39,19 @@ def test_an_issued_invoice_reaches_the_receiver_signed_and_is_logged(client, shi
     # the secret is shown once: never again in a read
     assert "secret" not in ok(client.get(f"/api/v1/webhook-endpoints/{ep['id']}", headers=admin))
 
+    from flask import current_app
+
+    from portal.ops.metrics import COUNTERS_KEY
+
+    redis = current_app.extensions["portal_redis"]
+    before = int(redis.hget(COUNTERS_KEY, "webhook_deliveries|delivered") or 0)
     inv = issue_invoice(shipped)
     run_jobs(queues=["webhooks"])
 
     seen = receiver.requests()
     assert len(seen) == 1, seen
+    # /metrics counts the delivery (portal_webhook_deliveries_total{outcome="delivered"})
+    assert int(redis.hget(COUNTERS_KEY, "webhook_deliveries|delivered") or 0) == before + 1
     req = seen[0]
     assert req["verified"] is True, req
     assert req["path"] == "/hooks/portal"
