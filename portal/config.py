@@ -68,6 +68,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REDIS_URL": redis_url,
         # Jobs: "rq" when Redis answers, else "inline" (run after commit in-process, with a warning)
         "JOBS_MODE": os.environ.get("PORTAL_JOBS_MODE", "auto"),
+        # Prefix of RQ job ids (portal.jobs.queue.namespace); unset: derived from the database setting
+        "JOBS_NAMESPACE": os.environ.get("PORTAL_JOBS_NAMESPACE"),
         "MAIL_SERVER": os.environ.get("SMTP_HOST", ""),
         "MAIL_PORT": _int("SMTP_PORT", 587),
         "MAIL_USERNAME": os.environ.get("SMTP_USER", ""),

@@ -67,6 +67,43 @@ def detect_mode(app: Flask) -> str:
     return "inline"
 
 
+NAMESPACE_SEPARATOR = "__"
+
+
+def namespace(app: Flask | None = None) -> str:
+    """This installation's prefix for RQ job ids: ``PORTAL_JOBS_NAMESPACE`` when set (an empty value turns it
+    off), else derived from the database the portal writes to (backend, host, port, database name or file):
+    two portals sharing one Redis then never take each other's deterministic job ids (``invoice-pdf-42``) for
+    their own and skip the work. The web processes, workers and scheduler of one portal share the database
+    setting, so they agree on it without configuration."""
+    app = app or (current_app._get_current_object() if has_app_context() else _app())
+    cached = app.extensions.get("portal_jobs_namespace")
+    if cached is not None:
+        return cached
+    ns = app.config.get("JOBS_NAMESPACE")
+    if ns is not None:
+        import re
+
+        ns = re.sub(r"[^A-Za-z0-9-]+", "-", ns).strip("-")  # RQ job ids allow letters, digits, - and _ only
+    else:
+        import hashlib
+
+        url = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+        where = f"{url.get_backend_name()}|{url.host or ''}|{url.port or ''}|{url.database or ''}"
+        ns = "portal-" + hashlib.sha256(where.encode()).hexdigest()[:10]
+    app.extensions["portal_jobs_namespace"] = ns
+    return ns
+
+
+def rq_id(job_id: str, app: Flask | None = None) -> str:
+    """The RQ job id of a portal job id (``invoice-pdf-42`` -> ``<namespace>__invoice-pdf-42``). The database
+    (``JobRecord.rq_job_id``) keeps the portal's own id; only Redis sees the namespaced one."""
+    ns = namespace(app)
+    if not ns or job_id.startswith(ns + NAMESPACE_SEPARATOR):
+        return job_id
+    return f"{ns}{NAMESPACE_SEPARATOR}{job_id}"
+
+
 def get_queue(name: str, app: Flask | None = None):
     from rq import Queue
 
@@ -168,6 +205,8 @@ def enqueue_rq(conn, func: str, args, *, queue: str, job_id: str | None, timeout
     from rq.exceptions import DuplicateJobError
 
     q = Queue(queue, connection=conn)
+    if job_id:
+        job_id = rq_id(job_id)
     try:
         q.enqueue_call(func, args=tuple(args), job_id=job_id, unique=bool(job_id), timeout=timeout,
                        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
