@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Response, jsonify
 from marshmallow import Schema, fields, validate
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Role
 from portal.api.auth import idempotent
@@ -175,7 +176,8 @@ def _list(kind: str, page: int, per_page: int, status, endpoint: str):
     clauses = invoice_services.list_filter(user.company_id, status=status, kind=kind)
     stmt = sa.select(Invoice).where(*clauses)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(stmt.order_by(Invoice.id).offset((page - 1) * per_page).limit(per_page)).all()
+    rows = db.session.scalars(stmt.options(selectinload(Invoice.lines), selectinload(Invoice.payments))
+                              .order_by(Invoice.id).offset((page - 1) * per_page).limit(per_page)).all()
     return page_envelope([invoice_dict(i) for i in rows], total, page, per_page, endpoint)
 
 

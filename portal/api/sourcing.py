@@ -7,6 +7,7 @@ import logging
 
 import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Company, Role
 from portal.api.common import PageArgs, actor, make_blueprint, money, page_envelope, paged_schema
@@ -369,9 +370,10 @@ def _names(ids) -> dict[int, str]:
     return dict(db.session.execute(sa.select(Company.id, Company.display_name).where(Company.id.in_(ids))).all())
 
 
-def rfq_dict(rfq: Rfq, viewer, *, with_outcome: bool = True) -> dict:
+def rfq_dict(rfq: Rfq, viewer, *, with_outcome: bool = True, page: dict | None = None) -> dict:
+    """``page``: what ``_rfq_page`` loaded for a whole list page at once (lines, invitations, quote counts)."""
     is_buyer = rfq.buyer_company_id == viewer.company_id
-    lines = rfq_services.lines_of(rfq)
+    lines = rfq.lines if page is not None else rfq_services.lines_of(rfq)
     out = {
         "id": rfq.id, "reference": rfq.reference, "status": rfq.status.value, "title": rfq.title,
         "description": rfq.description or "", "currency": rfq.currency, "deadline": ts(rfq.deadline),
@@ -386,8 +388,11 @@ def rfq_dict(rfq: Rfq, viewer, *, with_outcome: bool = True) -> dict:
                   for ln in lines],
     }
     if is_buyer:
-        out["supplier_ids"] = [inv.supplier_company_id for inv in rfq_services.invitations_of(rfq)]
-        out["quote_count"] = rfq_services.submitted_quote_count(rfq.id)
+        invitations = (sorted(rfq.invitations, key=lambda i: (i.invited_at, i.id)) if page is not None
+                       else rfq_services.invitations_of(rfq))
+        out["supplier_ids"] = [inv.supplier_company_id for inv in invitations]
+        out["quote_count"] = (page["quote_counts"].get(rfq.id, 0) if page is not None
+                              else rfq_services.submitted_quote_count(rfq.id))
     elif with_outcome:
         out["outcome"] = _outcome(rfq, viewer.company_id)
     return out
@@ -547,8 +552,11 @@ def list_rfqs(page, per_page, status=None):
     if status:
         stmt = stmt.where(Rfq.status == RfqStatus(status))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(stmt.order_by(Rfq.id).offset((page - 1) * per_page).limit(per_page)).all()
-    return page_envelope([rfq_dict(r, user, with_outcome=False) for r in rows], total, page, per_page,
+    rows = db.session.scalars(stmt.options(selectinload(Rfq.lines), selectinload(Rfq.invitations))
+                              .order_by(Rfq.id).offset((page - 1) * per_page).limit(per_page)).all()
+    loaded = {"quote_counts": rfq_services.submitted_quote_counts(
+        [r.id for r in rows if r.buyer_company_id == user.company_id])}
+    return page_envelope([rfq_dict(r, user, with_outcome=False, page=loaded) for r in rows], total, page, per_page,
                          "api_sourcing.list_rfqs")
 
 

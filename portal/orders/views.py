@@ -401,11 +401,13 @@ def approval_queue():
     if not approvals.may_see_queue(current_user):
         abort(403)
     orders = approvals.queue_for(current_user)
-    progress = {o.id: (approvals.approvals_given(o), approvals.required_approvals(o)) for o in orders}
+    rules = approvals.rules_for(current_user.company_id)  # once for the page, not per order
+    progress = {o.id: (approvals.approvals_given(o), approvals.required_approvals(o, rules)) for o in orders}
     approvers = approvals.active_approvers(current_user.company_id)
+    escalated = approvals.escalated_ids(orders)
     info = {o.id: {"can_decide": approvals.can_decide(o, current_user) is None,
-                   "stuck": approvals.is_stuck(o, approvers), "due": approvals.escalation_due(o),
-                   "escalated": approvals.escalated(o)} for o in orders}
+                   "stuck": approvals.is_stuck(o, approvers, rules), "due": approvals.escalation_due(o),
+                   "escalated": o.id in escalated} for o in orders}
     is_admin = current_user.has_role(Role.admin)
     return render_template("orders/approvals.html", orders=orders, progress=progress, info=info, is_admin=is_admin,
                            dead_ends=approvals.dead_ends(current_user.company_id) if is_admin else None,

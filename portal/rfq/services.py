@@ -922,10 +922,17 @@ def extend_deadline(actor: User, rfq_id, *, deadline: datetime, version=None) ->
 
 
 def submitted_quote_count(rfq_id: int) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count(Quote.id))
-        .where(Quote.rfq_id == rfq_id, Quote.current_version_id.is_not(None),
-               Quote.status == QuoteStatus.submitted)) or 0
+    return submitted_quote_counts([rfq_id]).get(rfq_id, 0)
+
+
+def submitted_quote_counts(rfq_ids) -> dict[int, int]:
+    """rfq id -> submitted quotes, for a page of RFQs in one statement."""
+    if not rfq_ids:
+        return {}
+    return dict(db.session.execute(
+        sa.select(Quote.rfq_id, sa.func.count(Quote.id))
+        .where(Quote.rfq_id.in_(list(rfq_ids)), Quote.current_version_id.is_not(None),
+               Quote.status == QuoteStatus.submitted).group_by(Quote.rfq_id)).all())
 
 
 def _close(rfq: Rfq, actor: User | None, *, how: str) -> int:
