@@ -111,3 +111,23 @@ def test_every_list_sends_the_same_statements_for_2_and_6_documents(lw, login, c
     large = _counts(routes, get, count_queries)
     grew = {k: (small[k], large[k]) for k in small if large[k] != small[k]}
     assert not grew, f"statements grew with the data (2 -> 6 documents of each kind): {grew}"
+
+
+def test_postgresql_connections_plan_each_statement_for_its_parameters(tmp_path, monkeypatch, app):
+    """No generic plans (bench/bench_dashboards.py: a prepared count switched to a 22-second generic plan)."""
+    import sqlalchemy as sa
+
+    from portal.config import load_config
+
+    monkeypatch.setenv("PORTAL_DATABASE_URL", "postgresql://postgres@db.example.com/portal")
+    opts = load_config(str(tmp_path))["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert opts["connect_args"] == {"options": "-c plan_cache_mode=force_custom_plan"}
+    monkeypatch.setenv("PORTAL_DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    assert "connect_args" not in load_config(str(tmp_path))["SQLALCHEMY_ENGINE_OPTIONS"]
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("postgresql"):  # and the server takes it
+        engine = sa.create_engine(url, connect_args=opts["connect_args"])
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
+        engine.dispose()
