@@ -406,3 +406,49 @@ def set_progress(rec_id: int | None, percent: int) -> None:
     percent = max(0, min(100, int(percent)))
     with db.engine.begin() as conn:  # own short transaction: visible at once, independent of the job's work
         conn.execute(sa.update(JobRecord).where(JobRecord.id == rec_id).values(progress=percent))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Worker recycling
+# ---------------------------------------------------------------------------------------------------
+
+def current_rss_mb() -> float:
+    """This process's resident memory now (Linux /proc; elsewhere the peak, which is an upper bound)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        import os
+
+        return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def recycling_worker_class():
+    """An RQ SimpleWorker that stops after ``max_jobs`` jobs or once its memory passed ``max_rss_mb`` after a job
+    (a 1,000-line invoice leaves WeasyPrint's process at ~350 MB; Python rarely gives that back). ``recycle`` is
+    then True and `flask jobs worker` starts itself again (exec), with fresh memory, before taking the next job."""
+    from rq import SimpleWorker
+
+    class RecyclingWorker(SimpleWorker):
+        def __init__(self, *args, max_jobs: int | None = None, max_rss_mb: float | None = None, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.max_jobs, self.max_rss_mb = max_jobs, max_rss_mb
+            self.jobs_done = 0
+            self.recycle: str | None = None  # why, once the worker should be replaced
+
+        def execute_job(self, job, queue):
+            try:
+                return super().execute_job(job, queue)
+            finally:
+                self.jobs_done += 1
+                if self.max_jobs and self.jobs_done >= self.max_jobs:
+                    self.recycle = f"{self.jobs_done} jobs done"
+                elif self.max_rss_mb and (rss := current_rss_mb()) > self.max_rss_mb:
+                    self.recycle = f"memory at {rss:.0f} MB after job {job.id} (limit {self.max_rss_mb:.0f} MB)"
+                if self.recycle:
+                    self._stop_requested = True  # the work loop ends before it takes the next job
+
+    return RecyclingWorker
