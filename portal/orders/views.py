@@ -100,9 +100,17 @@ def index():
     q = (request.args.get("q") or "").strip()
     from portal.viewutil import page_number
 
-    page = page_number(request.args.get("page"))
-    orders, total, page, pages = services.list_orders(current_user.company, status=status, q=q, page=page)
-    return render_template("orders/index.html", orders=orders, total=total, page=page, pages=pages,
+    from portal.paging import cursors, page_edges
+
+    after, before = cursors(request.args)
+    if after or before is not None:  # Older/Newer/Oldest: a keyset page, no count (same cost at any depth)
+        kp = services.list_orders_keyset(current_user.company, status=status, q=q, after=after, before=before)
+        orders, total, page, pages = kp.rows, None, None, None
+    else:
+        page = page_number(request.args.get("page"))
+        orders, total, page, pages = services.list_orders(current_user.company, status=status, q=q, page=page)
+        kp = page_edges(orders, page, pages)
+    return render_template("orders/index.html", orders=orders, total=total, page=page, pages=pages, keyset=kp,
                            status=status, q=q, statuses=list(OrderStatus))
 
 
