@@ -40,22 +40,26 @@ class KeysetPage:
     older: int | None = None  # ?after=<older> shows the page after this one (older rows)
 
 
-def keyset_page(stmt, id_col, *, after: int | None = None, before: int | None = None, size: int = 50) -> KeysetPage:
+def keyset_page(stmt, id_col, *, after: int | None = None, before: int | None = None, size: int = 50,
+                rows: bool = False) -> KeysetPage:
     """One page of ``stmt`` newest first: ids below ``after`` (older) or, with ``before``, the ids just above it
-    (newer). One statement; one row more than the page is read to know whether there is a next one."""
+    (newer). One statement; one row more than the page is read to know whether there is a next one. ``rows``:
+    the statement selects several columns, the entity with the id first (rows are returned as they are)."""
+    run = (lambda q: db.session.execute(q).all()) if rows else (lambda q: list(db.session.scalars(q).unique()))
+    ident = (lambda r: r[0].id) if rows else (lambda r: r.id)
     if before is not None:
-        rows = list(db.session.scalars(stmt.where(id_col > before).order_by(id_col.asc()).limit(size + 1)).unique())
-        more_newer = len(rows) > size
-        rows = rows[:size][::-1]
+        found = run(stmt.where(id_col > before).order_by(id_col.asc()).limit(size + 1))
+        more_newer = len(found) > size
+        found = found[:size][::-1]
         # the page we came from (ids from ``before`` down) is older; before=0 is the oldest page itself
-        return KeysetPage(rows, newer=rows[0].id if rows and more_newer else None,
-                          older=rows[-1].id if rows and before > 0 else None)
+        return KeysetPage(found, newer=ident(found[0]) if found and more_newer else None,
+                          older=ident(found[-1]) if found and before > 0 else None)
     q = stmt.where(id_col < after) if after is not None else stmt
-    rows = list(db.session.scalars(q.order_by(id_col.desc()).limit(size + 1)).unique())
-    more_older = len(rows) > size
-    rows = rows[:size]
-    return KeysetPage(rows, newer=rows[0].id if rows and after is not None else None,
-                      older=rows[-1].id if rows and more_older else None)
+    found = run(q.order_by(id_col.desc()).limit(size + 1))
+    more_older = len(found) > size
+    found = found[:size]
+    return KeysetPage(found, newer=ident(found[0]) if found and after is not None else None,
+                      older=ident(found[-1]) if found and more_older else None)
 
 
 __all__ = ["KeysetPage", "cursor", "keyset_page", "sa"]

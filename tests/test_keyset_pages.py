@@ -111,3 +111,17 @@ def test_odd_cursors_give_the_first_page(world, login):
         body = c.get(f"/orders/?{q}").get_data(as_text=True)
         assert "PO-K-00002" in body, q
     assert [cursor(v) for v in ("7", "0", "-1", "x", None, "2147483648")] == [7, 0, None, None, None, None]
+
+
+def test_rfq_lists_walk_every_rfq_once_by_cursor(world, login, count_queries):
+    made = [factories.rfq(world.buyer, world.procurement, lines=1, suppliers=[world.supplier_a],
+                          title=f"Keyset RFQ {i:03d}") for i in range(105)]  # 3 pages of 50
+    factories.rfq(factories.company("buyer", name="Other Buyer"), world.procurement, lines=1, title="Keyset RFQ X")
+    expected = [r.title for r in sorted(made, key=lambda r: r.id, reverse=True)]
+    for who in (world.procurement, world.sales_a):  # the buyer's own list and the invited supplier's
+        forward, backward, counts, pages = _walk(login(who), "/rfqs/", r"Keyset RFQ [X\d]+", count_queries)
+        assert forward == expected, who.email
+        assert backward == expected[:len(backward)] and len(backward) == len(expected) - len(pages[-1])
+        assert len(set(counts)) == 1, counts
+    oldest = html.unescape(login(world.procurement).get("/rfqs/?before=0").get_data(as_text=True))
+    assert _found(r"Keyset RFQ [X\d]+", oldest) == expected[-50:]
