@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import sqlalchemy as sa
-
 from portal.db import db
 
 MAX_ID = 2_147_483_647
@@ -62,4 +60,4 @@ def keyset_page(stmt, id_col, *, after: int | None = None, before: int | None = 
                       older=ident(found[-1]) if found and more_older else None)
 
 
-__all__ = ["KeysetPage", "cursor", "keyset_page", "sa"]
+__all__ = ["KeysetPage", "cursor", "cursors", "keyset_page", "page_edges"]

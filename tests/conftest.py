@@ -157,8 +157,6 @@ class _SeedResult:
 
 
 def _engine_for(app, url: str):
-    from portal.db import db
-
     opts = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if not IS_PG:
         opts.pop("pool_size", None)

@@ -125,3 +125,29 @@ def test_rfq_lists_walk_every_rfq_once_by_cursor(world, login, count_queries):
         assert len(set(counts)) == 1, counts
     oldest = html.unescape(login(world.procurement).get("/rfqs/?before=0").get_data(as_text=True))
     assert _found(r"Keyset RFQ [X\d]+", oldest) == expected[-50:]
+
+
+def test_api_lists_walk_by_cursor_in_id_order_and_page_numbers_still_work(world, app, count_queries):
+    from portal.api.auth import create_token
+
+    inv_ids = _issued_invoices(world, 23)
+    order_ids = _orders(world.buyer, world.supplier_a, world.procurement, 23, "PO-K")
+    rfqs = [factories.rfq(world.buyer, world.procurement, lines=1) for _ in range(23)]
+    for who, path, expected in ((world.buyer_accounts, "/api/v1/invoices", inv_ids),
+                                (world.procurement, "/api/v1/orders", order_ids),
+                                (world.procurement, "/api/v1/rfqs", [r.id for r in rfqs])):
+        headers = {"Authorization": f"Bearer {create_token(who, 'k')[1]}"}
+        client = app.test_client()
+        url, seen, counts = f"{path}?after=0&per_page=5", [], []
+        while url:
+            with count_queries() as q:
+                body = client.get(url, headers=headers).get_json()
+            counts.append(q.count)
+            assert body["page"] is None and body["total"] == 23 and body["links"]["prev"] is None
+            seen += [item["id"] for item in body["items"]]
+            url = body["links"]["next"]
+        assert seen == sorted(expected), path  # id order, each once, 5 pages
+        assert len(set(counts[1:])) == 1, (path, counts)  # the same statements on every page
+        numbered = client.get(f"{path}?page=2&per_page=5", headers=headers).get_json()
+        assert numbered["page"] == 2 and [i["id"] for i in numbered["items"]] == sorted(expected)[5:10]
+        assert client.get(f"{path}?after=-1", headers=headers).status_code == 422

@@ -133,6 +133,28 @@ class PageArgs(Schema):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
+class CursorPageArgs(PageArgs):
+    after = fields.Integer(load_default=None, validate=validate.Range(min=0, max=2147483647), metadata={
+        "description": "Keyset paging: the items with an id above this one, in id order (follow `links.next`). "
+                       "Costs the same at any depth, unlike `page`, which keeps working as before."})
+
+
+def after_page(stmt, id_col, after: int, per_page: int):
+    """(rows, next cursor) of a keyset page in id order: one statement, one row more read to see if there is a
+    next page."""
+    from portal.db import db
+
+    rows = list(db.session.scalars(stmt.where(id_col > after).order_by(id_col).limit(per_page + 1)).unique())
+    return rows[:per_page], (rows[per_page - 1].id if len(rows) > per_page else None)
+
+
+def cursor_envelope(items: list, total: int, per_page: int, endpoint: str, next_after: int | None) -> dict:
+    """The page envelope of a keyset page: ``page`` is null, ``links.next`` carries the next cursor."""
+    args = {k: v for k, v in request.args.items() if k not in ("page", "per_page", "after")}
+    nxt = url_for(endpoint, after=next_after, per_page=per_page, **args) if next_after is not None else None
+    return {"items": items, "page": None, "per_page": per_page, "total": total, "links": {"next": nxt, "prev": None}}
+
+
 class PageLinks(Schema):
     next = fields.String(allow_none=True)
     prev = fields.String(allow_none=True)
@@ -150,6 +172,7 @@ def page_envelope(items: list, total: int, page: int, per_page: int, endpoint: s
 
 def paged_schema(item_schema, name: str):
     return Schema.from_dict({
-        "items": fields.List(fields.Nested(item_schema)), "page": fields.Integer(),
+        "items": fields.List(fields.Nested(item_schema)),
+        "page": fields.Integer(allow_none=True, metadata={"description": "null on a keyset page (`after`)"}),
         "per_page": fields.Integer(), "total": fields.Integer(), "links": fields.Nested(PageLinks),
     }, name=name)

@@ -9,7 +9,8 @@ from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Role
 from portal.api.auth import idempotent
-from portal.api.common import PageArgs, actor, make_blueprint, money, page_envelope, paged_schema
+from portal.api.common import (CursorPageArgs, actor, after_page, cursor_envelope, make_blueprint, money,
+                               page_envelope, paged_schema)
 from portal.api.schemas import BoundedInt, DecimalString, JobSchema, LockArgs, MoneyOut, job_dict, lock_or_current, plain, ts
 from portal.db import db
 from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
@@ -84,7 +85,7 @@ class InvoiceOut(Schema):
     links = fields.Nested(InvoiceLinks)
 
 
-class InvoiceQuery(PageArgs):
+class InvoiceQuery(CursorPageArgs):
     status = fields.String(load_default=None, validate=validate.OneOf(
         ["draft", "issued", "partially_paid", "paid", "open", "overdue"]))
 
@@ -171,22 +172,25 @@ def _fresh(inv_id: int) -> dict:
     return invoice_dict(db.session.get(Invoice, inv_id))
 
 
-def _list(kind: str, page: int, per_page: int, status, endpoint: str):
+def _list(kind: str, page: int, per_page: int, status, endpoint: str, after: int | None = None):
     user = _accounts()
     clauses = invoice_services.list_filter(user.company_id, status=status, kind=kind)
     stmt = sa.select(Invoice).where(*clauses)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(stmt.options(selectinload(Invoice.lines), selectinload(Invoice.payments))
-                              .order_by(Invoice.id).offset((page - 1) * per_page).limit(per_page)).all()
+    stmt = stmt.options(selectinload(Invoice.lines), selectinload(Invoice.payments))
+    if after is not None:
+        rows, nxt = after_page(stmt, Invoice.id, after, per_page)
+        return cursor_envelope([invoice_dict(i) for i in rows], total, per_page, endpoint, nxt)
+    rows = db.session.scalars(stmt.order_by(Invoice.id).offset((page - 1) * per_page).limit(per_page)).all()
     return page_envelope([invoice_dict(i) for i in rows], total, page, per_page, endpoint)
 
 
 @bp.route("/invoices", methods=["GET"])
 @bp.arguments(InvoiceQuery, location="query", as_kwargs=True)
 @bp.response(200, paged_schema(InvoiceOut, "InvoicePage"))
-def list_invoices(page, per_page, status=None):
+def list_invoices(page, per_page, status=None, after=None):
     """Invoices your company issued or received (drafts only on the supplier side), in id order."""
-    return _list("invoice", page, per_page, status, "api_invoicing.list_invoices")
+    return _list("invoice", page, per_page, status, "api_invoicing.list_invoices", after)
 
 
 @bp.route("/invoices", methods=["POST"])
@@ -264,9 +268,9 @@ def record_payment(data, inv_id):
 @bp.route("/credit-notes", methods=["GET"])
 @bp.arguments(InvoiceQuery, location="query", as_kwargs=True)
 @bp.response(200, paged_schema(InvoiceOut, "CreditNotePage"))
-def list_credit_notes(page, per_page, status=None):
+def list_credit_notes(page, per_page, status=None, after=None):
     """Credit notes your company issued or received, in id order."""
-    return _list("credit_note", page, per_page, status, "api_invoicing.list_credit_notes")
+    return _list("credit_note", page, per_page, status, "api_invoicing.list_credit_notes", after)
 
 
 @bp.route("/credit-notes", methods=["POST"])

@@ -11,7 +11,8 @@ from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Role
 from portal.api.auth import idempotent
-from portal.api.common import PageArgs, actor, make_blueprint, money, page_envelope, paged_schema
+from portal.api.common import (CursorPageArgs, actor, after_page, cursor_envelope, make_blueprint, money,
+                               page_envelope, paged_schema)
 from portal.api.schemas import (BoundedInt, CommentArgs, DecimalString, LockArgs, MoneyIn, MoneyOut, ReasonArgs,
                                 lock_or_current, plain, ts)
 from portal.catalog import services as catalog_services
@@ -96,7 +97,7 @@ class OrderOut(Schema):
     shipments = fields.List(fields.Nested(ShipmentOut))
 
 
-class OrderQuery(PageArgs):
+class OrderQuery(CursorPageArgs):
     status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in OrderStatus]))
 
 
@@ -275,7 +276,7 @@ def catalog(supplier_id, page, q=None, category=None):
 @bp.route("/orders", methods=["GET"])
 @bp.arguments(OrderQuery, location="query", as_kwargs=True)
 @bp.response(200, paged_schema(OrderOut, "OrderPage"))
-def list_orders(page, per_page, status=None):
+def list_orders(page, per_page, status=None, after=None):
     """Orders your company is party to (a supplier sees an order once the buyer has sent it: from the credit check
     on), in id order."""
     user = actor()
@@ -283,9 +284,12 @@ def list_orders(page, per_page, status=None):
     if status:
         stmt = stmt.where(PurchaseOrder.status == OrderStatus(status))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(stmt.options(selectinload(PurchaseOrder.lines),
-                                           selectinload(PurchaseOrder.shipments).selectinload(Shipment.lines))
-                              .order_by(PurchaseOrder.id).offset((page - 1) * per_page).limit(per_page)).all()
+    stmt = stmt.options(selectinload(PurchaseOrder.lines),
+                        selectinload(PurchaseOrder.shipments).selectinload(Shipment.lines))
+    if after is not None:
+        rows, nxt = after_page(stmt, PurchaseOrder.id, after, per_page)
+        return cursor_envelope([order_dict(o, user) for o in rows], total, per_page, "api_ordering.list_orders", nxt)
+    rows = db.session.scalars(stmt.order_by(PurchaseOrder.id).offset((page - 1) * per_page).limit(per_page)).all()
     return page_envelope([order_dict(o, user) for o in rows], total, page, per_page, "api_ordering.list_orders")
 
 

@@ -10,7 +10,8 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Company, Role
-from portal.api.common import PageArgs, actor, make_blueprint, money, page_envelope, paged_schema
+from portal.api.common import (CursorPageArgs, actor, after_page, cursor_envelope, make_blueprint, money,
+                               page_envelope, paged_schema)
 from portal.api.auth import idempotent, problem_body
 from portal.api.schemas import BoundedInt, DecimalString, MoneyOut, plain, ts
 from portal.db import db
@@ -154,7 +155,7 @@ class RfqOut(Schema):
                        "the order."})
 
 
-class RfqQuery(PageArgs):
+class RfqQuery(CursorPageArgs):
     status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in RfqStatus]))
 
 
@@ -545,17 +546,24 @@ def _own_quote(quote_id) -> Quote:
 @bp.route("/rfqs", methods=["GET"])
 @bp.arguments(RfqQuery, location="query", as_kwargs=True)
 @bp.response(200, paged_schema(RfqOut, "RfqPage"))
-def list_rfqs(page, per_page, status=None):
+def list_rfqs(page, per_page, status=None, after=None):
     """RFQs your company is party to: the buyer's own, a supplier's published invitations (stable order: id)."""
     user = _viewer()
     stmt = scoped(Rfq, user.company_id)
     if status:
         stmt = stmt.where(Rfq.status == RfqStatus(status))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(stmt.options(selectinload(Rfq.lines), selectinload(Rfq.invitations))
-                              .order_by(Rfq.id).offset((page - 1) * per_page).limit(per_page)).all()
+    stmt = stmt.options(selectinload(Rfq.lines), selectinload(Rfq.invitations))
+    nxt = None
+    if after is not None:
+        rows, nxt = after_page(stmt, Rfq.id, after, per_page)
+    else:
+        rows = db.session.scalars(stmt.order_by(Rfq.id).offset((page - 1) * per_page).limit(per_page)).all()
     loaded = {"quote_counts": rfq_services.submitted_quote_counts(
         [r.id for r in rows if r.buyer_company_id == user.company_id])}
+    if after is not None:
+        return cursor_envelope([rfq_dict(r, user, with_outcome=False, page=loaded) for r in rows], total, per_page,
+                               "api_sourcing.list_rfqs", nxt)
     return page_envelope([rfq_dict(r, user, with_outcome=False, page=loaded) for r in rows], total, page, per_page,
                          "api_sourcing.list_rfqs")
 
