@@ -135,6 +135,15 @@ def measure(engine, client, path: str, expect: str | None = None, headers=None) 
 PASSWORD = "bench-password-123"
 
 
+def _label(path: str) -> str:
+    """The same row name at every size: cursor ids differ, what they point at does not."""
+    import re
+
+    path = re.sub(r"after=\d+", "after=<near the oldest>", path) if "api" not in path else re.sub(
+        r"after=\d+", "after=<60 before the newest>", path)
+    return path.replace("page=100000", "page=<last>")
+
+
 def run_size(n_orders: int, explain: bool) -> dict:
     admin, name, url = make_db()
     tmp = tempfile.mkdtemp(prefix="bench-dash-")
@@ -195,6 +204,32 @@ def run_size(n_orders: int, explain: bool) -> dict:
                 sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
                 for row in db.session.execute(sa.text("EXPLAIN ANALYZE " + sql)):
                     print("    " + row[0])
+            from portal.invoices.models import Invoice
+            from portal.orders.models import PurchaseOrder
+
+            inv_ids = list(db.session.scalars(sa.select(Invoice.id).order_by(Invoice.id)))
+            order_ids = list(db.session.scalars(sa.select(PurchaseOrder.id).order_by(PurchaseOrder.id)))
+            deep_inv, deep_order = inv_ids[40], order_ids[60]  # a cursor near the oldest end: the "last" pages
+            # EXPLAIN: the keyset pages must walk an index, not sort the company's documents
+            plans = {
+                "invoice list, buyer, keyset page": sa.select(Invoice).where(
+                    *services.list_filter(b.id), Invoice.id < deep_inv).order_by(Invoice.id.desc()).limit(26),
+                "invoice list, supplier, keyset page": sa.select(Invoice).where(
+                    *services.list_filter(s.id), Invoice.id < deep_inv).order_by(Invoice.id.desc()).limit(26),
+                "invoice list, supplier, status=issued, keyset page": sa.select(Invoice).where(
+                    *services.list_filter(s.id, status="issued"), Invoice.id < deep_inv)
+                .order_by(Invoice.id.desc()).limit(26),
+                "order list, buyer, keyset page": sa.select(PurchaseOrder).where(
+                    PurchaseOrder.buyer_company_id == b.id, PurchaseOrder.id < deep_order)
+                .order_by(PurchaseOrder.id.desc()).limit(51),
+            }
+            for label, stmt in plans.items():
+                sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
+                plan = [r[0] for r in db.session.execute(sa.text("EXPLAIN " + sql))]
+                uses = [ln.strip() for ln in plan if "Index" in ln]
+                seq = [ln.strip() for ln in plan if "Seq Scan" in ln]
+                print(f"  EXPLAIN {label}: {'index' if uses and not seq else 'NO INDEX'}: "
+                      f"{(uses or seq or plan)[0][:110]}", flush=True)
             db.session.remove()
         # no application context from here on: every request makes its own
         pages = [
@@ -203,7 +238,9 @@ def run_size(n_orders: int, explain: bool) -> dict:
             ("supplier accounts", "/invoices/new"),
             ("buyer accounts", "/invoices/"), ("buyer accounts", "/invoices/?page=100000"),
             ("supplier accounts", "/invoices/"), ("supplier accounts", "/invoices/?page=100000"),
+            ("buyer accounts", f"/invoices/?after={deep_inv}"), ("supplier accounts", f"/invoices/?after={deep_inv}"),
             ("buyer procurement", "/orders/"), ("buyer procurement", "/orders/?page=100000"),
+            ("buyer procurement", f"/orders/?after={deep_order}"), ("buyer procurement", "/orders/?before=0"),
             ("supplier sales", "/orders/"),
         ]
         clients = {}
@@ -213,12 +250,13 @@ def run_size(n_orders: int, explain: bool) -> dict:
                 r = clients[who].post("/signin", data={"email": emails[who], "password": PASSWORD})
                 assert r.status_code == 302, (who, r.status_code)
             n, ms = measure(engine, clients[who], path, expect=names[who])
-            results[f"{path} ({who})"] = (n, ms)
+            results[f"{_label(path)} ({who})"] = (n, ms)
             print(f"  {path:28} {who:18}: {n:3} statements, median {ms:7.1f} ms", flush=True)
         api = FreshContextClient(app)
-        for path in ("/api/v1/invoices", "/api/v1/invoices?page=100000", "/api/v1/orders"):
+        for path in ("/api/v1/invoices", f"/api/v1/invoices?after={inv_ids[-60]}", "/api/v1/orders",
+                     f"/api/v1/orders?after={order_ids[-60]}"):
             n, ms = measure(engine, api, path, headers=token)
-            results[f"GET {path} (buyer accounts)"] = (n, ms)
+            results[f"GET {_label(path)} (buyer accounts)"] = (n, ms)
             print(f"  GET {path:24} {'buyer accounts':18}: {n:3} statements, median {ms:7.1f} ms", flush=True)
     finally:
         from portal.db import db
