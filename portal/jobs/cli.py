@@ -65,7 +65,17 @@ def _start_afresh(why: str) -> None:
     current_app.logger.info("Worker: %s; starting afresh", why)
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, *sys.argv])
+    os.execv(sys.executable, restart_argv())
+
+
+def restart_argv() -> list[str]:
+    """How this process was started: `flask jobs worker …` (a console script) or `python -m flask jobs worker …`."""
+    import sys
+
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:
+        return [sys.executable, "-m", spec.name.removesuffix(".__main__"), *sys.argv[1:]]
+    return [sys.executable, *sys.argv]
 
 
 @jobs_cli.command("scheduler")

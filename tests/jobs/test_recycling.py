@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 
 from rq import Queue
 
@@ -46,6 +47,7 @@ def test_flask_jobs_worker_execs_itself_afresh(app, monkeypatch):
     calls = []
     monkeypatch.setattr(cli.os, "execv", lambda exe, argv: calls.append((exe, argv)))
     monkeypatch.setattr(sys, "argv", ["/srv/portal/.venv/bin/flask", "jobs", "worker", "-q", "default"])
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))  # a console script: no spec
     q = _queue_jobs(app, 2)
     result = app.test_cli_runner().invoke(args=["jobs", "worker", "-q", "default", "--burst", "--max-jobs", "1",
                                                 "--max-rss-mb", "0"])
@@ -78,3 +80,15 @@ def test_worker_limits_default_from_the_environment(app, monkeypatch):
     assert app.test_cli_runner().invoke(args=["jobs", "worker", "-q", "mail", "--burst"]).exit_code == 0
     assert seen == {"max_jobs": 500, "max_rss_mb": 250}
     assert os.environ.get("PORTAL_WORKER_MAX_JOBS") is None and cli is not None
+
+
+def test_a_worker_started_with_python_dash_m_restarts_the_same_way(monkeypatch):
+    import importlib.machinery
+
+    from portal.jobs.cli import restart_argv
+
+    main = types.ModuleType("__main__")
+    main.__spec__ = importlib.machinery.ModuleSpec("flask.__main__", None)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    monkeypatch.setattr(sys, "argv", ["/venv/lib/python3.11/site-packages/flask/__main__.py", "jobs", "worker"])
+    assert restart_argv() == [sys.executable, "-m", "flask", "jobs", "worker"]
