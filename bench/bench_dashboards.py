@@ -1,13 +1,16 @@
-"""Accounts dashboards of a busy supplier and buyer (prints figures; not part of the test suite).
+"""Lists and dashboards of a busy supplier and buyer at growing history (prints figures; not a test).
 
-  .venv/bin/python bench/bench_dashboards.py [--orders 10000]
+  .venv/bin/python bench/bench_dashboards.py [--sizes 1000,10000] [--explain]
 
-A throwaway PostgreSQL database with one supplier and one buyer: ``--orders`` acknowledged orders of 5 lines,
-each shipped in two shipments (so 2 × orders shipments and 5 × 2 × orders shipment lines); 80 % of the
-shipments invoiced per shipment, 10 % of the orders invoiced per order, the rest waiting. Then the supplier's
-and the buyer's accounts people load /dashboard (panels: shipments to invoice, drafts, overdue, to approve) and
-the New invoice page (the list of waiting shipments). Prints statements per request and median times of 7 runs,
-plus the "shipments to invoice" count query alone.
+For each size a throwaway PostgreSQL database with one supplier and one buyer, filled by bulk SQL (not the
+services, so 10,000 orders take seconds): SIZE acknowledged orders of 5 lines, each shipped in two shipments; 80 %
+of the shipments invoiced per shipment, 10 % of the orders invoiced per order, the rest waiting. Then each page is
+requested 7 times as its person, each request in a fresh application and request context with the session cookie
+the real sign-in form gave (as gunicorn serves it: nothing kept between requests), and the median server time and
+the statements are printed, then the growth factor from the smallest to the largest size. The portal's
+PostgreSQL connections use custom plans (``plan_cache_mode=force_custom_plan``, portal/config.py): without it,
+after a few executions a prepared count statement can switch to a generic plan that is orders of magnitude slower
+for a company with most of the rows.
 """
 from __future__ import annotations
 
@@ -92,9 +95,24 @@ def build(s, b, u, n_orders: int) -> dict:
             "waiting": len(ship_ids) - sum(1 for k in plan if k[0] == "shipment") - 2 * len(per_order)}
 
 
-def measure(app, client, path: str) -> tuple[int, float]:
-    from portal.db import db
+class FreshContextClient:
+    """Each request in an application context of its own, as under gunicorn: Flask-Login's per-context user cache
+    (g._login_user) never carries one person's identity into the next request."""
 
+    def __init__(self, app):
+        self.app = app
+        self.client = app.test_client()
+
+    def post(self, *a, **kw):
+        with self.app.app_context():
+            return self.client.post(*a, **kw)
+
+    def get(self, *a, **kw):
+        with self.app.app_context():
+            return self.client.get(*a, **kw)
+
+
+def measure(engine, client, path: str, expect: str | None = None, headers=None) -> tuple[int, float]:
     counts, times = [], []
     for _ in range(7):
         stmts = []
@@ -102,71 +120,144 @@ def measure(app, client, path: str) -> tuple[int, float]:
         def before(conn, cursor, statement, *args):
             stmts.append(statement)
 
-        sa.event.listen(db.engine, "before_cursor_execute", before)
+        sa.event.listen(engine, "before_cursor_execute", before)
         t0 = time.perf_counter()
-        r = client.get(path)
+        r = client.get(path, headers=headers or {})
         times.append(time.perf_counter() - t0)
-        sa.event.remove(db.engine, "before_cursor_execute", before)
+        sa.event.remove(engine, "before_cursor_execute", before)
         assert r.status_code == 200, (path, r.status_code)
+        if expect is not None:  # the right person: a text only that person's page shows
+            assert expect in r.get_data(as_text=True), (path, expect)
         counts.append(len(stmts))
     return counts[-1], statistics.median(times) * 1000
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--orders", type=int, default=10_000)
-    ap.add_argument("--explain", action="store_true", help="print the query plan of the count")
-    a = ap.parse_args()
+PASSWORD = "bench-password-123"
+
+
+def _label(path: str) -> str:
+    """The same row name at every size: cursor ids differ, what they point at does not."""
+    import re
+
+    path = re.sub(r"after=\d+", "after=<near the oldest>", path) if "api" not in path else re.sub(
+        r"after=\d+", "after=<60 before the newest>", path)
+    return path.replace("page=100000", "page=<last>")
+
+
+def run_size(n_orders: int, explain: bool) -> dict:
     admin, name, url = make_db()
     tmp = tempfile.mkdtemp(prefix="bench-dash-")
     os.environ.update(PORTAL_DATABASE_URL=url, PORTAL_JOBS_MODE="inline", PORTAL_INSTANCE_PATH=tmp)
     from flask_migrate import upgrade
 
     from portal import create_app
+    from portal.config import load_config
 
+    # the engine options production uses (portal/config.py), with the bench's database
+    opts = load_config(tmp)["SQLALCHEMY_ENGINE_OPTIONS"]
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "JOBS_MODE": "inline", "WTF_CSRF_ENABLED": False,
-                      "LOGIN_RATE_LIMIT": "1000 per minute"})
+                      "LOGIN_RATE_LIMIT": "1000 per minute", "SQLALCHEMY_ENGINE_OPTIONS": opts})
+    results: dict[str, tuple[int, float]] = {}
     try:
         with app.app_context():
             from portal.accounts.models import User
             from portal.accounts.services import hash_password
+            from portal.api.auth import create_token
             from portal.db import db
             from portal.invoices import services
 
             upgrade()
             s, b, u = world()
             t0 = time.perf_counter()
-            sizes = build(s, b, u, a.orders)
+            sizes = build(s, b, u, n_orders)
             built = time.perf_counter() - t0
-            buyer_acc = User(company_id=b.id, email="acc@buyer.bench.test", name="Buyer accounts", password_hash="x")
-            buyer_acc.set_roles(["accounts"])
-            db.session.add(buyer_acc)
-            u.password_hash = buyer_acc.password_hash = hash_password("bench-password-123")
+            people = {"supplier accounts": u}
+            for key, company, roles in (("buyer accounts", b, ["accounts"]),
+                                        ("buyer procurement", b, ["procurement"]),
+                                        ("supplier sales", s, ["sales"])):
+                person = User(company_id=company.id, email=f"{roles[0]}@{company.id}.bench.test", name=key.title(),
+                              password_hash="x")
+                person.set_roles(roles)
+                db.session.add(person)
+                people[key] = person
+            pw = hash_password(PASSWORD)
+            for person in people.values():
+                person.password_hash = pw
             db.session.commit()
-            print(f"Data ({built:.0f} s to build): {sizes['orders']:,} orders, {sizes['shipments']:,} shipments "
+            emails = {k: p.email for k, p in people.items()}
+            names = {k: p.name for k, p in people.items()}
+            token = {"Authorization": f"Bearer {create_token(people['buyer accounts'], 'bench')[1]}"}
+            engine = db.engine
+            print(f"\n{n_orders:,} orders ({built:.0f} s to build): {sizes['shipments']:,} shipments "
                   f"({sizes['shipment_lines']:,} lines), {sizes['invoices']:,} issued invoices; "
-                  f"{sizes['waiting']:,} shipments waiting for an invoice")
+                  f"{sizes['waiting']:,} shipments waiting for an invoice", flush=True)
             times = []
             for _ in range(7):
                 t1 = time.perf_counter()
                 waiting = services.uninvoiced_shipments_count(s.id)
                 times.append(time.perf_counter() - t1)
             assert waiting == sizes["waiting"], (waiting, sizes["waiting"])
-            print(f"  'shipments to invoice' count alone: {waiting:,}, median {statistics.median(times) * 1000:.1f} ms")
-            if a.explain:
+            results["'shipments to invoice' count alone"] = (1, statistics.median(times) * 1000)
+            if explain:
                 stmt = sa.select(sa.func.count()).select_from(sa.select(1).where(
                     *services._uninvoiced_shipments_where(s.id)).subquery())
                 sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
                 for row in db.session.execute(sa.text("EXPLAIN ANALYZE " + sql)):
                     print("    " + row[0])
-            for who, email in (("supplier accounts", u.email), ("buyer accounts", buyer_acc.email)):
-                client = app.test_client()
-                client.post("/signin", data={"email": email, "password": "bench-password-123"})
-                n, ms = measure(app, client, "/dashboard")
-                print(f"  /dashboard, {who:17}: {n} statements, median {ms:6.1f} ms")
-                if who == "supplier accounts":
-                    n, ms = measure(app, client, "/invoices/new")
-                    print(f"  /invoices/new (waiting list, 200 rows): {n} statements, median {ms:6.1f} ms")
+            from portal.invoices.models import Invoice
+            from portal.orders.models import PurchaseOrder
+
+            inv_ids = list(db.session.scalars(sa.select(Invoice.id).order_by(Invoice.id)))
+            order_ids = list(db.session.scalars(sa.select(PurchaseOrder.id).order_by(PurchaseOrder.id)))
+            deep_inv, deep_order = inv_ids[40], order_ids[60]  # a cursor near the oldest end: the "last" pages
+            # EXPLAIN: the keyset pages must walk an index, not sort the company's documents
+            plans = {
+                "invoice list, buyer, keyset page": sa.select(Invoice).where(
+                    *services.list_filter(b.id), Invoice.id < deep_inv).order_by(Invoice.id.desc()).limit(26),
+                "invoice list, supplier, keyset page": sa.select(Invoice).where(
+                    *services.list_filter(s.id), Invoice.id < deep_inv).order_by(Invoice.id.desc()).limit(26),
+                "invoice list, supplier, status=issued, keyset page": sa.select(Invoice).where(
+                    *services.list_filter(s.id, status="issued"), Invoice.id < deep_inv)
+                .order_by(Invoice.id.desc()).limit(26),
+                "order list, buyer, keyset page": sa.select(PurchaseOrder).where(
+                    PurchaseOrder.buyer_company_id == b.id, PurchaseOrder.id < deep_order)
+                .order_by(PurchaseOrder.id.desc()).limit(51),
+            }
+            for label, stmt in plans.items():
+                sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
+                plan = [r[0] for r in db.session.execute(sa.text("EXPLAIN " + sql))]
+                uses = [ln.strip() for ln in plan if "Index" in ln]
+                seq = [ln.strip() for ln in plan if "Seq Scan" in ln]
+                print(f"  EXPLAIN {label}: {'index' if uses and not seq else 'NO INDEX'}: "
+                      f"{(uses or seq or plan)[0][:110]}", flush=True)
+            db.session.remove()
+        # no application context from here on: every request makes its own
+        pages = [
+            ("supplier accounts", "/dashboard"), ("buyer accounts", "/dashboard"),
+            ("buyer procurement", "/dashboard"), ("supplier sales", "/dashboard"),
+            ("supplier accounts", "/invoices/new"),
+            ("buyer accounts", "/invoices/"), ("buyer accounts", "/invoices/?page=100000"),
+            ("supplier accounts", "/invoices/"), ("supplier accounts", "/invoices/?page=100000"),
+            ("buyer accounts", f"/invoices/?after={deep_inv}"), ("supplier accounts", f"/invoices/?after={deep_inv}"),
+            ("buyer procurement", "/orders/"), ("buyer procurement", "/orders/?page=100000"),
+            ("buyer procurement", f"/orders/?after={deep_order}"), ("buyer procurement", "/orders/?before=0"),
+            ("supplier sales", "/orders/"),
+        ]
+        clients = {}
+        for who, path in pages:
+            if who not in clients:
+                clients[who] = FreshContextClient(app)
+                r = clients[who].post("/signin", data={"email": emails[who], "password": PASSWORD})
+                assert r.status_code == 302, (who, r.status_code)
+            n, ms = measure(engine, clients[who], path, expect=names[who])
+            results[f"{_label(path)} ({who})"] = (n, ms)
+            print(f"  {path:28} {who:18}: {n:3} statements, median {ms:7.1f} ms", flush=True)
+        api = FreshContextClient(app)
+        for path in ("/api/v1/invoices", f"/api/v1/invoices?after={inv_ids[-60]}", "/api/v1/orders",
+                     f"/api/v1/orders?after={order_ids[-60]}"):
+            n, ms = measure(engine, api, path, headers=token)
+            results[f"GET {_label(path)} (buyer accounts)"] = (n, ms)
+            print(f"  GET {path:24} {'buyer accounts':18}: {n:3} statements, median {ms:7.1f} ms", flush=True)
     finally:
         from portal.db import db
 
@@ -174,6 +265,25 @@ def main():
             db.engine.dispose()
         with admin.connect() as c:
             c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default=os.environ.get("BENCH_DASHBOARD_SIZES", "1000,10000"),
+                    help="orders per run, comma-separated (100000 takes a few minutes to build)")
+    ap.add_argument("--explain", action="store_true", help="print the query plan of the waiting-shipments count")
+    a, _ = ap.parse_known_args()
+    sizes = [int(x) for x in a.sizes.split(",") if x.strip()]
+    runs = {n: run_size(n, a.explain) for n in sizes}
+    if len(sizes) > 1:
+        lo, hi = sizes[0], sizes[-1]
+        print(f"\n| page (person) | statements | {lo:,} orders | {hi:,} orders | growth |")
+        print("|---|---|---|---|---|")
+        for key in runs[lo]:
+            (n1, t1), (n2, t2) = runs[lo][key], runs[hi][key]
+            stm = f"{n1}" if n1 == n2 else f"{n1} -> {n2}"
+            print(f"| {key} | {stm} | {t1:.0f} ms | {t2:.0f} ms | {t2 / t1:.2f} |")
 
 
 if __name__ == "__main__":

@@ -49,6 +49,16 @@ def _secret_key(instance_path: Path, production: bool) -> str:
     return key
 
 
+def _pg_connect_args(db_url: str) -> dict:
+    """PostgreSQL: always plan each statement for its parameters. psycopg prepares a statement on its fifth
+    execution and PostgreSQL may then switch it to a generic plan, which for a company holding most of the rows
+    (one big supplier) was measured at 22 s instead of 60 ms for a list count (bench/bench_dashboards.py)."""
+    if not db_url.startswith("postgresql"):
+        return {}
+    return {"connect_args": {"options": "-c plan_cache_mode=force_custom_plan",
+                             "connect_timeout": _int("PORTAL_DB_CONNECT_TIMEOUT", 5)}}
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     """Build the Flask config mapping from the environment (and test overrides)."""
     overrides = dict(overrides or {})
@@ -65,12 +75,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "PORTAL_ENV": env,
         "SQLALCHEMY_DATABASE_URI": db_url,
         # A database host that does not answer fails a connection (and /readyz) after this many seconds, not minutes
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, **(
-            {"connect_args": {"connect_timeout": _int("PORTAL_DB_CONNECT_TIMEOUT", 5)}}
-            if db_url.startswith("postgresql") else {})},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, **_pg_connect_args(db_url)},
         "REDIS_URL": redis_url,
         # Jobs: "rq" when Redis answers, else "inline" (run after commit in-process, with a warning)
         "JOBS_MODE": os.environ.get("PORTAL_JOBS_MODE", "auto"),
+        # Prefix of RQ job ids (portal.jobs.queue.namespace); unset: derived from the database setting
+        "JOBS_NAMESPACE": os.environ.get("PORTAL_JOBS_NAMESPACE"),
         "MAIL_SERVER": os.environ.get("SMTP_HOST", ""),
         "MAIL_PORT": _int("SMTP_PORT", 587),
         "MAIL_USERNAME": os.environ.get("SMTP_USER", ""),

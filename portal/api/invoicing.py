@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Response, jsonify
 from marshmallow import Schema, fields, validate
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Role
 from portal.api.auth import idempotent
@@ -193,7 +194,8 @@ def _list(kind: str, args: dict, endpoint: str):
         stmt = stmt.where(Invoice.issue_date <= args["issued_to"])
     if args.get("due_to") is not None:
         stmt = stmt.where(Invoice.due_date <= args["due_to"])
-    return list_documents(stmt, INVOICE_LIST, args, user.company_id, endpoint, invoice_dict)
+    return list_documents(stmt, INVOICE_LIST, args, user.company_id, endpoint, invoice_dict,
+                          options=(selectinload(Invoice.lines), selectinload(Invoice.payments)))
 
 
 @bp.route("/invoices", methods=["GET"])

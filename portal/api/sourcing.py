@@ -7,6 +7,7 @@ import logging
 
 import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Company, Role
 from portal.api.common import ListArgs, ListPlan, actor, list_documents, created, links, make_blueprint, money, paged_schema
@@ -397,9 +398,10 @@ def _names(ids) -> dict[int, str]:
     return dict(db.session.execute(sa.select(Company.id, Company.display_name).where(Company.id.in_(ids))).all())
 
 
-def rfq_dict(rfq: Rfq, viewer, *, with_outcome: bool = True) -> dict:
+def rfq_dict(rfq: Rfq, viewer, *, with_outcome: bool = True, page: dict | None = None) -> dict:
+    """``page``: what ``_rfq_page`` loaded for a whole list page at once (lines, invitations, quote counts)."""
     is_buyer = rfq.buyer_company_id == viewer.company_id
-    lines = rfq_services.lines_of(rfq)
+    lines = rfq.lines if page is not None else rfq_services.lines_of(rfq)
     out = {
         "id": rfq.id, "reference": rfq.reference, "status": rfq.status.value, "title": rfq.title,
         "description": rfq.description or "", "currency": rfq.currency, "deadline": ts(rfq.deadline),
@@ -415,8 +417,11 @@ def rfq_dict(rfq: Rfq, viewer, *, with_outcome: bool = True) -> dict:
                   for ln in lines],
     }
     if is_buyer:
-        out["supplier_ids"] = [inv.supplier_company_id for inv in rfq_services.invitations_of(rfq)]
-        out["quote_count"] = rfq_services.submitted_quote_count(rfq.id)
+        invitations = (sorted(rfq.invitations, key=lambda i: (i.invited_at, i.id)) if page is not None
+                       else rfq_services.invitations_of(rfq))
+        out["supplier_ids"] = [inv.supplier_company_id for inv in invitations]
+        out["quote_count"] = (page["quote_counts"].get(rfq.id, 0) if page is not None
+                              else rfq_services.submitted_quote_count(rfq.id))
     elif with_outcome:
         out["outcome"] = _outcome(rfq, viewer.company_id)
     return out
@@ -579,8 +584,13 @@ def list_rfqs(args):
     stmt = scoped(Rfq, user.company_id)
     if args.get("status"):
         stmt = stmt.where(Rfq.status == RfqStatus(args["status"]))
-    return list_documents(stmt, RFQ_LIST, args, user.company_id, "api_sourcing.list_rfqs",
-                          lambda r: rfq_dict(r, user, with_outcome=False))
+    def page_of(rows):  # the buyer's quote counts for the whole page in one statement
+        loaded = {"quote_counts": rfq_services.submitted_quote_counts(
+            [r.id for r in rows if r.buyer_company_id == user.company_id])}
+        return [rfq_dict(r, user, with_outcome=False, page=loaded) for r in rows]
+
+    return list_documents(stmt, RFQ_LIST, args, user.company_id, "api_sourcing.list_rfqs", None,
+                          options=(selectinload(Rfq.lines), selectinload(Rfq.invitations)), batch=page_of)
 
 
 def _rfq_counterparty(company_id: int, other_id: int):

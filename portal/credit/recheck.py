@@ -75,6 +75,22 @@ def today_figures(order: PurchaseOrder) -> Figures | None:
                    block_on_overdue=acc.block_on_overdue)
 
 
+def today_figures_for(orders) -> dict[int, Figures | None]:
+    """``today_figures`` for a page of holds: the ledger figures are the pair's (supplier, buyer, currency), so
+    they are read once per pair, not once per order; only the order's own amount differs."""
+    import dataclasses
+
+    by_pair: dict[tuple, Figures | None] = {}
+    out: dict[int, Figures | None] = {}
+    for o in orders:
+        key = (o.supplier_company_id, o.buyer_company_id, o.currency)
+        if key not in by_pair:
+            by_pair[key] = today_figures(o)
+        f = by_pair[key]
+        out[o.id] = None if f is None else dataclasses.replace(f, order_amount=Decimal(o.total_net))
+    return out
+
+
 def _open_hold(order_id: int) -> CreditCheck | None:
     return db.session.scalar(sa.select(CreditCheck).where(CreditCheck.order_id == order_id,
                                                           CreditCheck.outcome == "hold",

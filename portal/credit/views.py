@@ -108,7 +108,7 @@ def _holds_page(errors=None, comments=None, status=200):
 
     items = services.holds(current_user.company_id)
     return render_template("credit/holds.html", items=items, form=HoldDecisionForm(), errors=errors or {},
-                           comments=comments or {}, today={o.id: recheck.today_figures(o) for o, _ in items},
+                           comments=comments or {}, today=recheck.today_figures_for([o for o, _ in items]),
                            reasons={o.id: recheck.reasons(c) for o, c in items if c is not None}), status
 
 

@@ -141,6 +141,9 @@ class Invoice(TimestampMixin, db.Model):
         sa.Index("ix_invoices_supplier_id", "supplier_company_id", "id"),
         sa.Index("ix_invoices_buyer_id", "buyer_company_id", "id"),
         sa.Index("ix_invoices_supplier_status_due", "supplier_company_id", "status", "due_date"),
+        # the lists' status filter with their id order and keyset cursors (migration perf_0001)
+        sa.Index("ix_invoices_buyer_status_id", "buyer_company_id", "status", "id"),
+        sa.Index("ix_invoices_supplier_status_id", "supplier_company_id", "status", "id"),
         sa.CheckConstraint("total_net >= 0 AND total_tax >= 0 AND total_gross >= 0", name="totals_nonneg"),
         sa.CheckConstraint("paid_amount >= 0 AND credited_amount >= 0", name="paid_nonneg"),
         sa.CheckConstraint("paid_amount + credited_amount <= total_gross", name="not_overpaid"),

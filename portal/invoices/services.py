@@ -956,6 +956,15 @@ def list_invoices(company_id: int, filters: dict, page: int = 1, page_size: int 
     return rows, total, page, pages, totals
 
 
+def list_invoices_keyset(company_id: int, filters: dict, *, after=None, before=None, page_size: int = PAGE_SIZE):
+    """One page of the invoice list by cursor (portal/paging.py): one statement, the same cost on page 2,000 as on
+    page 1 — no count, no totals."""
+    from portal.paging import keyset_page
+
+    return keyset_page(sa.select(Invoice).where(*list_filter(company_id, **filters)), Invoice.id, after=after,
+                       before=before, size=page_size)
+
+
 def filtered_batch(company_id: int, filters: dict, after_id: int = 0, batch: int = 500) -> list[Invoice]:
     """The next ``batch`` matching invoices with an id above ``after_id``, oldest first (keyset pages)."""
     clauses = list_filter(company_id, **filters)

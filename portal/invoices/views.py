@@ -58,11 +58,20 @@ def index():
     filters = services.filters_from_args(request.args)
     from portal.viewutil import page_number
 
-    page = page_number(request.args.get("page"))
-    rows, total, page, pages, totals = services.list_invoices(current_user.company_id, filters, page)
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    from portal.paging import cursors, page_edges
+
+    args = {k: v for k, v in request.args.items() if k not in ("page", "after", "before") and v}
+    after, before = cursors(request.args)
+    if after or before is not None:  # Older/Newer: a keyset page, no count and no totals (same cost at any depth)
+        kp = services.list_invoices_keyset(current_user.company_id, filters, after=after, before=before)
+        rows, total, page, pages, totals = kp.rows, None, None, None, None
+    else:
+        page = page_number(request.args.get("page"))
+        rows, total, page, pages, totals = services.list_invoices(current_user.company_id, filters, page)
+        kp = page_edges(rows, page, pages)
     return render_template("invoices/index.html", rows=rows, total=total, page=page, pages=pages, totals=totals,
-                           filters=filters, args=args, counterparties=services.counterparties(current_user.company_id),
+                           keyset=kp, filters=filters, args=args,
+                           counterparties=services.counterparties(current_user.company_id),
                            is_supplier=current_user.company.is_supplier, today=utcnow().date())
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import time
 
 import click
@@ -14,10 +15,20 @@ jobs_cli = AppGroup("jobs", help="Background workers and the scheduler.")
 @jobs_cli.command("worker")
 @click.option("--queue", "-q", "queues", multiple=True, help="Queues to listen on (default: all).")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-def worker(queues, burst):
-    """Run an RQ worker for the portal's queues (one process; jobs run in the app context)."""
-    from rq import SimpleWorker
+@click.option("--max-jobs", type=int, default=lambda: int(os.environ.get("PORTAL_WORKER_MAX_JOBS", "500") or 0),
+              show_default="500, PORTAL_WORKER_MAX_JOBS",
+              help="Start afresh (same process id, fresh memory) after this many jobs; 0: never.")
+@click.option("--max-rss-mb", type=int, default=lambda: int(os.environ.get("PORTAL_WORKER_MAX_RSS_MB", "250") or 0),
+              show_default="250, PORTAL_WORKER_MAX_RSS_MB",
+              help="Start afresh after a job that left the worker above this memory (large PDFs); 0: never.")
+def worker(queues, burst, max_jobs, max_rss_mb):
+    """Run an RQ worker for the portal's queues (one process; jobs run in the app context).
 
+    The worker replaces itself (exec, same process id, so supervisors see no exit) after --max-jobs jobs or after
+    a job that left it above --max-rss-mb: memory stays flat however many and however large the documents."""
+    from portal.jobs.queue import recycling_worker_class
+
+    Worker = recycling_worker_class()
     conn = redis_connection()
     if conn is None:
         raise click.ClickException("No Redis reachable at REDIS_URL; jobs run in-process, no worker needed.")
@@ -32,16 +43,39 @@ def worker(queues, burst):
     click.echo(f"Worker listening on {', '.join(names)}")
     while True:  # outlives a Redis outage: RQ's loop quits on some Redis errors; wait and start again
         try:
-            w = SimpleWorker(names, connection=conn)
+            w = Worker(names, connection=conn, max_jobs=max_jobs or None, max_rss_mb=max_rss_mb or None)
             w.work(burst=burst, with_scheduler=True, logging_level="INFO")
         except RedisError as exc:
             current_app.logger.warning("Worker: Redis unreachable (%s); starting again in 2 seconds", exc)
             time.sleep(2)
             continue
+        if w.recycle:
+            _start_afresh(w.recycle)
+            return  # only reached when exec is replaced in tests
         if burst or getattr(w, "_stop_requested", True):
             return
         current_app.logger.warning("Worker: the work loop ended unexpectedly; starting again in 2 seconds")
         time.sleep(2)
+
+
+def _start_afresh(why: str) -> None:
+    """Replace this worker process with a fresh copy of itself (same pid and arguments, memory back to start)."""
+    import sys
+
+    current_app.logger.info("Worker: %s; starting afresh", why)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, restart_argv())
+
+
+def restart_argv() -> list[str]:
+    """How this process was started: `flask jobs worker …` (a console script) or `python -m flask jobs worker …`."""
+    import sys
+
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:
+        return [sys.executable, "-m", spec.name.removesuffix(".__main__"), *sys.argv[1:]]
+    return [sys.executable, *sys.argv]
 
 
 @jobs_cli.command("scheduler")

@@ -67,6 +67,43 @@ def detect_mode(app: Flask) -> str:
     return "inline"
 
 
+NAMESPACE_SEPARATOR = "__"
+
+
+def namespace(app: Flask | None = None) -> str:
+    """This installation's prefix for RQ job ids: ``PORTAL_JOBS_NAMESPACE`` when set (an empty value turns it
+    off), else derived from the database the portal writes to (backend, host, port, database name or file):
+    two portals sharing one Redis then never take each other's deterministic job ids (``invoice-pdf-42``) for
+    their own and skip the work. The web processes, workers and scheduler of one portal share the database
+    setting, so they agree on it without configuration."""
+    app = app or (current_app._get_current_object() if has_app_context() else _app())
+    cached = app.extensions.get("portal_jobs_namespace")
+    if cached is not None:
+        return cached
+    ns = app.config.get("JOBS_NAMESPACE")
+    if ns is not None:
+        import re
+
+        ns = re.sub(r"[^A-Za-z0-9-]+", "-", ns).strip("-")  # RQ job ids allow letters, digits, - and _ only
+    else:
+        import hashlib
+
+        url = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+        where = f"{url.get_backend_name()}|{url.host or ''}|{url.port or ''}|{url.database or ''}"
+        ns = "portal-" + hashlib.sha256(where.encode()).hexdigest()[:10]
+    app.extensions["portal_jobs_namespace"] = ns
+    return ns
+
+
+def rq_id(job_id: str, app: Flask | None = None) -> str:
+    """The RQ job id of a portal job id (``invoice-pdf-42`` -> ``<namespace>__invoice-pdf-42``). The database
+    (``JobRecord.rq_job_id``) keeps the portal's own id; only Redis sees the namespaced one."""
+    ns = namespace(app)
+    if not ns or job_id.startswith(ns + NAMESPACE_SEPARATOR):
+        return job_id
+    return f"{ns}{NAMESPACE_SEPARATOR}{job_id}"
+
+
 def get_queue(name: str, app: Flask | None = None):
     from rq import Queue
 
@@ -172,6 +209,8 @@ def enqueue_rq(conn, func: str, args, *, queue: str, job_id: str | None, timeout
     from rq.exceptions import DuplicateJobError
 
     q = Queue(queue, connection=conn)
+    if job_id:
+        job_id = rq_id(job_id)
     try:
         q.enqueue_call(func, args=tuple(args), job_id=job_id, unique=bool(job_id), timeout=timeout,
                        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
@@ -387,3 +426,49 @@ def set_progress(rec_id: int | None, percent: int) -> None:
     percent = max(0, min(100, int(percent)))
     with db.engine.begin() as conn:  # own short transaction: visible at once, independent of the job's work
         conn.execute(sa.update(JobRecord).where(JobRecord.id == rec_id).values(progress=percent))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Worker recycling
+# ---------------------------------------------------------------------------------------------------
+
+def current_rss_mb() -> float:
+    """This process's resident memory now (Linux /proc; elsewhere the peak, which is an upper bound)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        import os
+
+        return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def recycling_worker_class():
+    """An RQ SimpleWorker that stops after ``max_jobs`` jobs or once its memory passed ``max_rss_mb`` after a job
+    (a 1,000-line invoice leaves WeasyPrint's process at ~350 MB; Python rarely gives that back). ``recycle`` is
+    then True and `flask jobs worker` starts itself again (exec), with fresh memory, before taking the next job."""
+    from rq import SimpleWorker
+
+    class RecyclingWorker(SimpleWorker):
+        def __init__(self, *args, max_jobs: int | None = None, max_rss_mb: float | None = None, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.max_jobs, self.max_rss_mb = max_jobs, max_rss_mb
+            self.jobs_done = 0
+            self.recycle: str | None = None  # why, once the worker should be replaced
+
+        def execute_job(self, job, queue):
+            try:
+                return super().execute_job(job, queue)
+            finally:
+                self.jobs_done += 1
+                if self.max_jobs and self.jobs_done >= self.max_jobs:
+                    self.recycle = f"{self.jobs_done} jobs done"
+                elif self.max_rss_mb and (rss := current_rss_mb()) > self.max_rss_mb:
+                    self.recycle = f"memory at {rss:.0f} MB after job {job.id} (limit {self.max_rss_mb:.0f} MB)"
+                if self.recycle:
+                    self._stop_requested = True  # the work loop ends before it takes the next job
+
+    return RecyclingWorker

@@ -21,7 +21,7 @@ from flask import current_app
 
 from portal.db import db, utcnow
 from portal.jobs.models import JobRecord, JobStatus
-from portal.jobs.queue import ALIVE_PREFIX, enqueue_rq, heartbeat_ttl, redis_connection
+from portal.jobs.queue import ALIVE_PREFIX, enqueue_rq, heartbeat_ttl, redis_connection, rq_id
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,11 @@ WAITING, RUNNING, ABSENT, ABANDONED, FINISHED, FAILED = (
 
 
 def job_state(conn, job_id: str) -> str:
+    """What Redis says of the portal job ``job_id`` (namespaced here, see ``queue.rq_id``)."""
     from rq.exceptions import NoSuchJobError
     from rq.job import Job, JobStatus as RQ
 
+    job_id = rq_id(job_id)
     try:
         job = Job.fetch(job_id, connection=conn)
     except NoSuchJobError:
@@ -65,7 +67,7 @@ def _requeue(conn, job_id: str, func: str, args, queue: str) -> bool:
     from rq.job import Job
 
     try:
-        Job(job_id, connection=conn).delete()  # the dead or finished copy (and its registry entries)
+        Job(rq_id(job_id), connection=conn).delete()  # the dead or finished copy (and its registry entries)
     except Exception:  # noqa: BLE001
         pass
     return enqueue_rq(conn, func, args, queue=queue, job_id=job_id)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Role, User
 from portal.db import db, utcnow
@@ -50,13 +51,14 @@ def rules_for(company_id: int) -> list[ApprovalRule]:
                                    .order_by(ApprovalRule.threshold)))
 
 
-def required_approvals(order: PurchaseOrder) -> int:
-    return required_for_total(order, order.total_net)
+def required_approvals(order: PurchaseOrder, rules: list[ApprovalRule] | None = None) -> int:
+    """``rules``: the buyer's rules when the caller already has them (a list page)."""
+    return required_for_total(order, order.total_net, rules)
 
 
-def required_for_total(order: PurchaseOrder, total) -> int:
+def required_for_total(order: PurchaseOrder, total, rules: list[ApprovalRule] | None = None) -> int:
     """How many approvals an order of ``total`` needs under the buyer's rules (a change order's new total)."""
-    rules = rules_for(order.buyer_company_id)
+    rules = rules_for(order.buyer_company_id) if rules is None else rules
     if not rules:
         return 0
     company_currency = order.buyer.default_currency
@@ -262,6 +264,7 @@ def queue_for(user: User) -> list[PurchaseOrder]:
     orders = db.session.scalars(
         sa.select(PurchaseOrder).where(PurchaseOrder.buyer_company_id == user.company_id,
                                        PurchaseOrder.status == S.awaiting_approval)
+        .options(selectinload(PurchaseOrder.approvals))
         .order_by(PurchaseOrder.submitted_at, PurchaseOrder.id)).unique().all()
     if user.has_role(Role.admin):
         return list(orders)
@@ -284,9 +287,10 @@ def remaining_approvers(order: PurchaseOrder, approvers: list[User] | None = Non
     return [u for u in approvers if u.id not in excluded]
 
 
-def is_stuck(order: PurchaseOrder, approvers: list[User] | None = None) -> bool:
+def is_stuck(order: PurchaseOrder, approvers: list[User] | None = None,
+             rules: list[ApprovalRule] | None = None) -> bool:
     """True when an order awaiting approval needs more approvals than there are people left to give them."""
-    needed = max(required_approvals(order), 1) - approvals_given(order)
+    needed = max(required_approvals(order, rules), 1) - approvals_given(order)
     return order.status == S.awaiting_approval and needed > len(remaining_approvers(order, approvers))
 
 
@@ -368,6 +372,16 @@ def escalated(order: PurchaseOrder) -> bool:
     return order.submitted_at is not None and db.session.scalar(
         sa.select(ApprovalEscalation.id).where(ApprovalEscalation.order_id == order.id,
                                                ApprovalEscalation.waiting_since == order.submitted_at)) is not None
+
+
+def escalated_ids(orders) -> set[int]:
+    """The ids of ``orders`` escalated for their current wait (``escalated`` for a page of orders, one statement)."""
+    waiting = {o.id: o.submitted_at for o in orders if o.submitted_at is not None}
+    if not waiting:
+        return set()
+    rows = db.session.execute(sa.select(ApprovalEscalation.order_id, ApprovalEscalation.waiting_since)
+                              .where(ApprovalEscalation.order_id.in_(list(waiting)))).all()
+    return {oid for oid, since in rows if since == waiting[oid]}
 
 
 def escalate_waiting_orders(now: datetime | None = None) -> int:

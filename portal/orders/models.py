@@ -83,6 +83,7 @@ class PurchaseOrder(TimestampMixin, db.Model):
         sa.Index("ix_purchase_orders_buyer_id", "buyer_company_id", "id"),
         sa.Index("ix_purchase_orders_supplier_id", "supplier_company_id", "id"),
         sa.Index("ix_purchase_orders_buyer_status", "buyer_company_id", "status"),
+        sa.Index("ix_purchase_orders_supplier_status_id", "supplier_company_id", "status", "id"),  # perf_0001
         sa.CheckConstraint("total_net >= 0", name="total_nonneg"),
         sa.CheckConstraint("shipping_amount >= 0", name="shipping_nonneg"),
         sa.CheckConstraint("payment_terms_days >= 0", name="terms_nonneg"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import url_for
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Role
 from portal.db import db
@@ -45,7 +46,8 @@ def panels(user) -> list[dict]:
                               empty, "procurement"))
         to_receive = [Shipment.buyer_company_id == company.id, Shipment.received_at.is_(None)]
         n = db.session.scalar(sa.select(sa.func.count(Shipment.id)).where(*to_receive)) or 0
-        ships = db.session.scalars(sa.select(Shipment).where(*to_receive).order_by(Shipment.id).limit(5)).all() if n else []
+        ships = db.session.scalars(sa.select(Shipment).options(selectinload(Shipment.order)).where(*to_receive)
+                                   .order_by(Shipment.id).limit(5)).all() if n else []
         out.append(_panel("Shipments to receive", n,
                           [(f"{s.number} for {s.order.po_number}",
                             url_for("orders.receive", order_id=s.order_id, shipment_id=s.id)) for s in ships],

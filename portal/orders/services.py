@@ -513,6 +513,15 @@ def list_filter(company: Company, *, status: str | None = None, q: str | None = 
     return where
 
 
+def list_orders_keyset(company: Company, *, status=None, q=None, after=None, before=None,
+                       page_size: int = PAGE_SIZE):
+    """One page of the order list by cursor (portal/paging.py): one statement at any depth, no count."""
+    from portal.paging import keyset_page
+
+    return keyset_page(sa.select(PurchaseOrder).where(*list_filter(company, status=status, q=q)), PurchaseOrder.id,
+                       after=after, before=before, size=page_size)
+
+
 def list_orders(company: Company, *, status=None, q=None, page: int = 1, page_size: int = PAGE_SIZE):
     """(orders, total, pages) — newest first by id (stable), two queries whatever the page."""
     where = list_filter(company, status=status, q=q)

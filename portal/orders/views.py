@@ -102,9 +102,17 @@ def index():
     q = (request.args.get("q") or "").strip()
     from portal.viewutil import page_number
 
-    page = page_number(request.args.get("page"))
-    orders, total, page, pages = services.list_orders(current_user.company, status=status, q=q, page=page)
-    return render_template("orders/index.html", orders=orders, total=total, page=page, pages=pages,
+    from portal.paging import cursors, page_edges
+
+    after, before = cursors(request.args)
+    if after or before is not None:  # Older/Newer/Oldest: a keyset page, no count (same cost at any depth)
+        kp = services.list_orders_keyset(current_user.company, status=status, q=q, after=after, before=before)
+        orders, total, page, pages = kp.rows, None, None, None
+    else:
+        page = page_number(request.args.get("page"))
+        orders, total, page, pages = services.list_orders(current_user.company, status=status, q=q, page=page)
+        kp = page_edges(orders, page, pages)
+    return render_template("orders/index.html", orders=orders, total=total, page=page, pages=pages, keyset=kp,
                            status=status, q=q, statuses=list(OrderStatus))
 
 
@@ -405,11 +413,13 @@ def approval_queue():
     if not approvals.may_see_queue(current_user):
         abort(403)
     orders = approvals.queue_for(current_user)
-    progress = {o.id: (approvals.approvals_given(o), approvals.required_approvals(o)) for o in orders}
+    rules = approvals.rules_for(current_user.company_id)  # once for the page, not per order
+    progress = {o.id: (approvals.approvals_given(o), approvals.required_approvals(o, rules)) for o in orders}
     approvers = approvals.active_approvers(current_user.company_id)
+    escalated = approvals.escalated_ids(orders)
     info = {o.id: {"can_decide": approvals.can_decide(o, current_user) is None,
-                   "stuck": approvals.is_stuck(o, approvers), "due": approvals.escalation_due(o),
-                   "escalated": approvals.escalated(o)} for o in orders}
+                   "stuck": approvals.is_stuck(o, approvers, rules), "due": approvals.escalation_due(o),
+                   "escalated": o.id in escalated} for o in orders}
     is_admin = current_user.has_role(Role.admin)
     pending_changes = changes.changes_awaiting_approval(current_user)
     return render_template("orders/approvals.html", orders=orders, progress=progress, info=info, is_admin=is_admin,

@@ -38,6 +38,7 @@ from portal.documents.store import save_bytes
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.notifications.services import company_users, notify
 from portal.numbering import format_reference, next_number
+from portal.paging import keyset_page
 from portal.quotes.models import Quote
 from portal.quotes.states import QuoteStatus
 from portal.rfq import csvlines, states
@@ -924,10 +925,17 @@ def extend_deadline(actor: User, rfq_id, *, deadline: datetime, version=None) ->
 
 
 def submitted_quote_count(rfq_id: int) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count(Quote.id))
-        .where(Quote.rfq_id == rfq_id, Quote.current_version_id.is_not(None),
-               Quote.status == QuoteStatus.submitted)) or 0
+    return submitted_quote_counts([rfq_id]).get(rfq_id, 0)
+
+
+def submitted_quote_counts(rfq_ids) -> dict[int, int]:
+    """rfq id -> submitted quotes, for a page of RFQs in one statement."""
+    if not rfq_ids:
+        return {}
+    return dict(db.session.execute(
+        sa.select(Quote.rfq_id, sa.func.count(Quote.id))
+        .where(Quote.rfq_id.in_(list(rfq_ids)), Quote.current_version_id.is_not(None),
+               Quote.status == QuoteStatus.submitted).group_by(Quote.rfq_id)).all())
 
 
 def _close(rfq: Rfq, actor: User | None, *, how: str) -> int:
@@ -1106,13 +1114,22 @@ def clarifications_for(rfq: Rfq, company_id: int) -> list[Clarification]:
 @dataclass
 class Page:
     items: list
-    total: int
-    page: int
+    total: int | None  # None on a keyset page (no count)
+    page: int | None  # None on a keyset page
     per_page: int = PER_PAGE
+    newer: int | None = None  # cursors for the Previous/Next links (portal/paging.py)
+    older: int | None = None
 
     @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
+    def pages(self) -> int | None:
+        return None if self.total is None else max(1, math.ceil(self.total / self.per_page))
+
+    def with_edges(self) -> "Page":
+        """Page-number pages get cursors too, so Previous/Next never walk by OFFSET."""
+        if self.page is not None and self.items:
+            self.newer = self.items[0].rfq.id if self.page > 1 else None
+            self.older = self.items[-1].rfq.id if self.page < self.pages else None
+        return self
 
     @property
     def has_prev(self) -> bool:
@@ -1156,8 +1173,10 @@ def _status_filter(status) -> RfqStatus | None:
         return None
 
 
-def list_for_buyer(actor: User, *, status=None, q: str = "", page=1, per_page: int = PER_PAGE) -> Page:
-    """The buyer's RFQs, newest first (id desc; ix_rfqs_buyer_status_id), 50 per page, in two queries."""
+def list_for_buyer(actor: User, *, status=None, q: str = "", page=1, per_page: int = PER_PAGE, after=None,
+                   before=None) -> Page:
+    """The buyer's RFQs, newest first (id desc; ix_rfqs_buyer_status_id), 50 per page, in two queries; with a
+    cursor (``after``/``before``, portal/paging.py) in one, without count or OFFSET."""
     _require_procurement(actor)
     where = [Rfq.buyer_company_id == actor.company_id]
     st = _status_filter(status)
@@ -1166,8 +1185,6 @@ def list_for_buyer(actor: User, *, status=None, q: str = "", page=1, per_page: i
     q = (q or "").strip()[:100]
     if q:
         where.append(_matches(q))
-    page = _page_no(page)
-    total = db.session.scalar(sa.select(sa.func.count(Rfq.id)).where(*where)) or 0
     n_lines = (sa.select(sa.func.count(RfqLine.id)).where(RfqLine.rfq_id == Rfq.id)
                .correlate(Rfq).scalar_subquery())
     n_suppliers = (sa.select(sa.func.count(RfqInvitation.id)).where(RfqInvitation.rfq_id == Rfq.id)
@@ -1176,10 +1193,15 @@ def list_for_buyer(actor: User, *, status=None, q: str = "", page=1, per_page: i
                 .where(Quote.rfq_id == Rfq.id, Quote.current_version_id.is_not(None),
                        Quote.status == QuoteStatus.submitted)
                 .correlate(Rfq).scalar_subquery())
-    rows = db.session.execute(
-        sa.select(Rfq, n_lines, n_suppliers, n_quotes).where(*where).order_by(Rfq.id.desc())
-        .limit(per_page).offset((page - 1) * per_page))
-    return Page([BuyerRow(r, nl, ns, nq) for r, nl, ns, nq in rows], total, page, per_page)
+    stmt = sa.select(Rfq, n_lines, n_suppliers, n_quotes).where(*where)
+    if after or before is not None:
+        kp = keyset_page(stmt, Rfq.id, after=after, before=before, size=per_page, rows=True)
+        return Page([BuyerRow(r, nl, ns, nq) for r, nl, ns, nq in kp.rows], None, None, per_page, kp.newer,
+                    kp.older)
+    page = _page_no(page)
+    total = db.session.scalar(sa.select(sa.func.count(Rfq.id)).where(*where)) or 0
+    rows = db.session.execute(stmt.order_by(Rfq.id.desc()).limit(per_page).offset((page - 1) * per_page))
+    return Page([BuyerRow(r, nl, ns, nq) for r, nl, ns, nq in rows], total, page, per_page).with_edges()
 
 
 def quote_state_label(status, current_version_id) -> str:
@@ -1191,7 +1213,8 @@ def quote_state_label(status, current_version_id) -> str:
     return status.value
 
 
-def list_for_supplier(actor: User, *, status=None, q: str = "", page=1, per_page: int = PER_PAGE) -> Page:
+def list_for_supplier(actor: User, *, status=None, q: str = "", page=1, per_page: int = PER_PAGE, after=None,
+                      before=None) -> Page:
     """RFQs the supplier is invited to (never drafts), with its own quote's state, in two queries."""
     _require_sales(actor)
     me = actor.company_id
@@ -1203,16 +1226,20 @@ def list_for_supplier(actor: User, *, status=None, q: str = "", page=1, per_page
     if q:
         where.append(_matches(q))
     invited = sa.and_(RfqInvitation.rfq_id == Rfq.id, RfqInvitation.supplier_company_id == me)
+    stmt = (sa.select(Rfq, Quote.status, Quote.current_version_id, Quote.needs_reconfirmation)
+            .join(RfqInvitation, invited)
+            .outerjoin(Quote, sa.and_(Quote.rfq_id == Rfq.id, Quote.supplier_company_id == me))
+            .where(*where))
+    if after or before is not None:
+        kp = keyset_page(stmt, Rfq.id, after=after, before=before, size=per_page, rows=True)
+        return Page([SupplierRow(r, quote_state_label(s, cv), bool(nr)) for r, s, cv, nr in kp.rows], None, None,
+                    per_page, kp.newer, kp.older)
     page = _page_no(page)
     total = db.session.scalar(sa.select(sa.func.count(Rfq.id)).join(RfqInvitation, invited)
                               .where(*where)) or 0
-    rows = db.session.execute(
-        sa.select(Rfq, Quote.status, Quote.current_version_id, Quote.needs_reconfirmation)
-        .join(RfqInvitation, invited)
-        .outerjoin(Quote, sa.and_(Quote.rfq_id == Rfq.id, Quote.supplier_company_id == me))
-        .where(*where).order_by(Rfq.id.desc()).limit(per_page).offset((page - 1) * per_page))
+    rows = db.session.execute(stmt.order_by(Rfq.id.desc()).limit(per_page).offset((page - 1) * per_page))
     return Page([SupplierRow(r, quote_state_label(s, cv), bool(nr)) for r, s, cv, nr in rows],
-                total, page, per_page)
+                total, page, per_page).with_edges()
 
 
 @dataclass

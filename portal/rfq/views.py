@@ -84,10 +84,11 @@ def index():
     status = request.args.get("status", "")
     q = request.args.get("q", "")
     page = request.args.get("page", 1)
-    if side == "buyer":
-        result = services.list_for_buyer(current_user, status=status, q=q, page=page)
-    else:
-        result = services.list_for_supplier(current_user, status=status, q=q, page=page)
+    from portal.paging import cursors
+
+    after, before = cursors(request.args)
+    lister = services.list_for_buyer if side == "buyer" else services.list_for_supplier
+    result = lister(current_user, status=status, q=q, page=page, after=after, before=before)
     both = (current_user.company.is_buyer and current_user.has_role(Role.procurement)
             and current_user.company.is_supplier and current_user.has_role(Role.sales))
     return render_template("rfq/index.html", page=result, side=side, both=both, status=status, q=q,

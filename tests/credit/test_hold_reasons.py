@@ -144,9 +144,11 @@ def test_check_again_twice_queues_one_job(app, world, held, login):
     for _ in range(2):
         assert c.post(f"/credit/holds/{held.id}/recheck",
                       data={"lock_version": fresh(held).lock_version}).status_code == 302
+    from portal.jobs.queue import rq_id
+
     ids = Queue("credit", connection=app.extensions["portal_redis"]).job_ids
-    assert [i for i in ids if i.startswith("credit-recheck-")] == [
-        f"credit-recheck-{held.id}-{services.checks_for(held)[-1].id}"]
+    assert [i for i in ids if i.startswith(rq_id("credit-recheck-"))] == [
+        rq_id(f"credit-recheck-{held.id}-{services.checks_for(held)[-1].id}")]
 
 
 def test_check_again_is_for_the_suppliers_accounts_team_on_holds_only(world, held, account, submitted, login):

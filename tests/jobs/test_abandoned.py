@@ -11,6 +11,7 @@ from rq.job import Job, JobStatus as RQStatus
 
 from portal.db import db, utcnow
 from portal.jobs.models import JobRecord, JobStatus
+from portal.jobs.queue import rq_id
 from tests.accounts.helpers import text
 from tests.jobs.test_jobs import start_export
 
@@ -26,7 +27,7 @@ def die_mid_job(app, rec: JobRecord, seconds_ago: int = 60) -> None:
     the record "running 10 %"; no heartbeat, since the process that wrote it is gone."""
     conn = app.extensions["portal_redis"]
     q = Queue(rec.queue, connection=conn)
-    job = Job.fetch(rec.rq_job_id, connection=conn)
+    job = Job.fetch(rq_id(rec.rq_job_id), connection=conn)
     q.remove(job)
     job.set_status(RQStatus.STARTED)
     job.started_at = utcnow() - timedelta(seconds=seconds_ago)
@@ -56,7 +57,7 @@ def test_job_with_a_live_heartbeat_is_left_alone(world, login, app):
 
     rec = start_export(login(world.buyer_admin))
     die_mid_job(app, rec)
-    app.extensions["portal_redis"].set(ALIVE_PREFIX + rec.rq_job_id, "1", ex=30)  # its worker is alive
+    app.extensions["portal_redis"].set(ALIVE_PREFIX + rq_id(rec.rq_job_id), "1", ex=30)  # its worker is alive
     assert reconcile()["records"] == 0
     db.session.expire_all()
     assert db.session.get(JobRecord, rec.id).status == JobStatus.running
@@ -72,13 +73,13 @@ def test_running_job_keeps_a_heartbeat_that_ends_with_it(world, login, app, run_
     real = account_jobs.members_csv
 
     def watching(*a, **kw):
-        seen.append((conn.exists(ALIVE_PREFIX + rec.rq_job_id), conn.ttl(ALIVE_PREFIX + rec.rq_job_id)))
+        seen.append((conn.exists(ALIVE_PREFIX + rq_id(rec.rq_job_id)), conn.ttl(ALIVE_PREFIX + rq_id(rec.rq_job_id))))
         return real(*a, **kw)
 
     monkeypatch.setattr(account_jobs, "members_csv", watching)
     run_jobs()
     assert seen and seen[0][0] == 1 and 0 < seen[0][1] <= 30
-    assert not conn.exists(ALIVE_PREFIX + rec.rq_job_id)
+    assert not conn.exists(ALIVE_PREFIX + rq_id(rec.rq_job_id))
 
 
 def test_a_person_can_retry_a_stuck_job(world, login, app, run_jobs):

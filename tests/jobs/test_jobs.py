@@ -14,7 +14,7 @@ from portal.accounts.models import User
 from portal.db import db
 from portal.jobs import queue as jobs_queue
 from portal.jobs.models import JobRecord, JobStatus
-from portal.jobs.queue import PermanentJobError, enqueue_after_commit, start_tracked
+from portal.jobs.queue import PermanentJobError, enqueue_after_commit, rq_id, start_tracked
 from portal.notifications.models import OutboxMail
 from portal.notifications.services import queue_mail
 from tests import factories
@@ -172,14 +172,14 @@ def test_first_failure_is_retried_later_with_backoff(world, login, run_jobs, app
     assert len(rq_queue(app)) == 0
     conn = app.extensions["portal_redis"]
     registry = ScheduledJobRegistry("default", connection=conn)
-    assert registry.get_job_ids() == [rec.rq_job_id]
-    due = conn.zscore(registry.key, rec.rq_job_id)
+    assert registry.get_job_ids() == [rq_id(rec.rq_job_id)]
+    due = conn.zscore(registry.key, rq_id(rec.rq_job_id))
     first_interval = jobs_queue.RETRY_INTERVALS[0]
     assert before + first_interval - 1 <= due <= time.time() + first_interval + 1
 
     # time passes: the scheduler moves the due job back to its queue, and this time it works
     breakable_export.broken = False
-    conn.zadd(registry.key, {rec.rq_job_id: 0}, xx=True)
+    conn.zadd(registry.key, {rq_id(rec.rq_job_id): 0}, xx=True)
     scheduler = RQScheduler(["default"], connection=conn)
     scheduler.prepare_registries(["default"])
     scheduler.enqueue_scheduled_jobs()
@@ -219,7 +219,7 @@ def test_permanent_error_is_not_retried(world, login, run_jobs, app, monkeypatch
     assert rec.status == JobStatus.failed
     assert breakable_export.calls == 1
     assert rec.attempts == 1
-    job = rq_queue(app).fetch_job(rec.rq_job_id)
+    job = rq_queue(app).fetch_job(rq_id(rec.rq_job_id))
     assert job.get_status() == "failed"
 
 
@@ -278,8 +278,8 @@ def test_enqueue_happens_only_after_commit(world, app):
                         company_id=world.buyer.id, user_id=world.buyer_admin.id)
     db.session.commit()
     q = rq_queue(app)
-    assert q.job_ids == [f"members-csv-{rec.id}"]
-    job = q.fetch_job(f"members-csv-{rec.id}")
+    assert q.job_ids == [rq_id(f"members-csv-{rec.id}")]
+    job = q.fetch_job(rq_id(f"members-csv-{rec.id}"))
     assert job.func_name == EXPORT_JOB
     assert job.args == (world.buyer.id, rec.id)  # ids only, the record id last
 
@@ -297,7 +297,7 @@ def test_double_enqueue_with_the_same_job_id_is_harmless(world, app):
     for _ in range(2):
         enqueue_after_commit("portal.notifications.jobs.send_mail_job", 1, queue="mail", job_id="mail-1")
         db.session.commit()
-    assert rq_queue(app, "mail").job_ids == ["mail-1"]
+    assert rq_queue(app, "mail").job_ids == [rq_id("mail-1")]
 
 
 def test_jobs_take_plain_values_only(world):

@@ -9,7 +9,7 @@ from rq import Queue
 from portal.accounts.models import Role
 from portal.db import db
 from portal.jobs import queue as jobs_queue
-from portal.jobs.queue import enqueue_after_commit
+from portal.jobs.queue import enqueue_after_commit, rq_id
 from portal.notifications.jobs import send_mail_job
 from portal.notifications.models import MailStatus, Notification, OutboxMail
 from portal.notifications.services import notify, notify_company, unread_count
@@ -87,7 +87,7 @@ def test_notify_creates_notification_and_outbox_mail(world, app, monkeypatch):
     assert f"Hello {user.name}," in mail.body
     assert "Three quotes are in." in mail.body
     assert "Open it in the portal: https://portal.example.com/rfq/7" in mail.body
-    assert mail_queue(app).job_ids == [f"mail-{mail.id}"]
+    assert mail_queue(app).job_ids == [rq_id(f"mail-{mail.id}")]
 
 
 def test_notify_without_mail(world):

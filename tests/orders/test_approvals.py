@@ -20,7 +20,10 @@ from tests.orders.conftest import post
 def _queued(app, queue="credit"):
     from rq import Queue
 
-    return Queue(queue, connection=app.extensions["portal_redis"]).job_ids
+    from portal.jobs.queue import namespace
+
+    # the portal's own job ids, without this installation's namespace (portal.jobs.queue.rq_id)
+    return [i.removeprefix(namespace() + "__") for i in Queue(queue, connection=app.extensions["portal_redis"]).job_ids]
 
 
 def _submit(order, user):
