@@ -121,7 +121,7 @@ def test_postgresql_connections_plan_each_statement_for_its_parameters(tmp_path,
 
     monkeypatch.setenv("PORTAL_DATABASE_URL", "postgresql://postgres@db.example.com/portal")
     opts = load_config(str(tmp_path))["SQLALCHEMY_ENGINE_OPTIONS"]
-    assert opts["connect_args"] == {"options": "-c plan_cache_mode=force_custom_plan"}
+    assert opts["connect_args"] == {"options": "-c plan_cache_mode=force_custom_plan", "connect_timeout": 5}
     monkeypatch.setenv("PORTAL_DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
     assert "connect_args" not in load_config(str(tmp_path))["SQLALCHEMY_ENGINE_OPTIONS"]
 
