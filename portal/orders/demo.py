@@ -194,8 +194,12 @@ def _changed_order(jonas, mia, supplier_id: int, lines: list[dict]) -> None:
     order = db.session.get(PurchaseOrder, order.id)
     l3 = order.lines[2]
     cut = (l3.quantity / 2).to_integral_value(rounding=ROUND_FLOOR)
+    if l3.moq:  # never below the catalog's minimum order
+        cut = max(cut, l3.moq)
     if l3.pack_size:
-        cut = max((cut / l3.pack_size).to_integral_value(rounding=ROUND_FLOOR), 1) * l3.pack_size
+        cut = max((cut / l3.pack_size).to_integral_value(rounding=ROUND_CEILING), 1) * l3.pack_size
+    if cut >= l3.quantity:  # nothing left to cut within the minimum: cut the line to the next pack below
+        cut = l3.quantity - (l3.pack_size or 1)
     change = changes.propose(order, jonas, order.lock_version, {l3.id: {"quantity": str(cut),
                                                                        "reason": "Overhaul scope reduced"}},
                              reason="Line 4 overhaul: one press instead of two")

@@ -6,11 +6,12 @@ import sqlalchemy as sa
 from lxml import etree
 
 from portal.db import db
-from portal.payables import runs, sepa
-from portal.payables.models import Dispute, InvoiceMatch, PaymentRun, RemittanceAdvice
 
 
 def test_demo_seed_shows_payables(app):
+    from portal.payables import runs, sepa
+    from portal.payables.models import Dispute, InvoiceMatch, PaymentRun, RemittanceAdvice
+
     runner = app.test_cli_runner()
     result = runner.invoke(args=["demo", "seed"])
     assert result.exit_code == 0, result.output
