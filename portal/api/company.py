@@ -2,6 +2,8 @@
 and the invoice logo. Everyone in the company may read it; administrators and the accounts team may change it."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import request
 from marshmallow import Schema, fields, validate
 
@@ -56,10 +58,11 @@ class CompanyOut(Schema):
 class InvoiceSettingsIn(Schema):
     mode = fields.String(validate=validate.OneOf(["per_shipment", "per_order"]))
     auto_issue = fields.Boolean()
-    default_tax_rate = DecimalString(places=2, validate=validate.Range(min=0, max=100,
-                                                                       error="Between 0 and 100 %."))
+    default_tax_rate = DecimalString(places=2, metadata={"description": "Percent, 0 to 100."})
     reminder_days = fields.List(fields.Integer(strict=True, validate=validate.Range(min=0, max=365)),
-                                validate=validate.Length(max=6))
+                                validate=validate.Length(max=3), metadata={
+                                    "description": "Days after the due date of the dunning levels: reminder, "
+                                                   "first dunning, final notice."})
     footer_note = fields.String(validate=validate.Length(max=1000))
 
 
@@ -142,6 +145,10 @@ def patch_company(data):
     company = _own()
     # bank details are checked before anything is saved (the profile and the settings are two units of work);
     # the checksum is a rule of the portal (a 422 problem of its own type), not of the schema
+    if settings and settings.get("default_tax_rate") is not None and \
+            not (0 <= Decimal(settings["default_tax_rate"]) <= 100):
+        raise ValidationFailed("The default tax rate must be between 0 and 100 %.",
+                               errors={"invoice_settings": "default_tax_rate: 0 to 100."})
     if data.get("iban"):
         account_services.normalise_iban(data["iban"])
     if data.get("bic"):

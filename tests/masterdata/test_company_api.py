@@ -53,6 +53,7 @@ def test_admins_and_accounts_may_change_it(client, world, token_for, role, allow
     ({"invoice_settings": {"default_tax_rate": "140"}}, "default_tax_rate"),
     ({"invoice_settings": {"mode": "weekly"}}, "mode"),
     ({"invoice_settings": {"default_tax_rate": 19.5}}, "default_tax_rate"),
+    ({"invoice_settings": {"reminder_days": [3, 14, 30, 60]}}, "reminder_days"),  # three dunning levels
     ({"colour": "red"}, "colour"),
 ])
 def test_bad_master_data_is_a_sentence_and_nothing_is_saved(client, world, token_for, body, field):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 from rq import Queue
@@ -42,7 +43,8 @@ def test_requeue_failed_by_queue_and_time(app, run_jobs):
     out = _cli(app, "requeue-failed", "--queue", "mail", "--since", "1h")
     assert "0 failed job(s) requeued." in out.output
     out = _cli(app, "requeue-failed", "--queue", "documents", "--since", "1h", "--dry-run")
-    assert "would requeue documents: invoice-pdf-999999" in out.output
+    # RQ ids carry the installation's namespace (portal.jobs.queue): <namespace>__invoice-pdf-999999
+    assert re.search(r"would requeue documents: \S+__invoice-pdf-999999 ", out.output), out.output
     assert Queue("documents", connection=conn).count == 0
     out = _cli(app, "requeue-failed", "--queue", "documents", "--since", "1h")
     assert out.exit_code == 0 and "1 failed job(s) requeued." in out.output
