@@ -207,3 +207,13 @@ def test_defaults(clean_env, tmp_path):
     assert cfg["MAX_CONTENT_LENGTH"] == 10 * 1024 * 1024
     assert cfg["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'portal.db'}"
     assert cfg["SESSION_COOKIE_SAMESITE"] == "Lax" and cfg["SESSION_COOKIE_SECURE"] is False
+
+
+def test_every_url_and_method_has_exactly_one_view(app):
+    """Two modules once both declared POST /api/v1/invoices/{id}/approve; Flask silently routed to the first one
+    (which ignored the buyer's tolerances). Every URL rule and method is served by one view only."""
+    from collections import Counter
+
+    seen = Counter((rule.rule, method) for rule in app.url_map.iter_rules()
+                   for method in rule.methods - {"HEAD", "OPTIONS"})
+    assert [key for key, n in seen.items() if n > 1] == []

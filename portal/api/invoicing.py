@@ -330,21 +330,3 @@ def issue_credit_note(data):
     return _fresh(cn.id)
 
 
-class ApproveIn(LockArgs):
-    despite_mismatches = fields.Boolean(load_default=False, metadata={
-        "description": "Approve although the three-way match (order, receipt, invoice) shows differences."})
-    comment = fields.String(load_default="", validate=validate.Length(max=2000),
-                            metadata={"description": "Required when approving despite mismatches."})
-
-
-@bp.route("/invoices/<int(max=2147483647):inv_id>/approve", methods=["POST"])
-@bp.arguments(ApproveIn)
-@bp.response(200, InvoiceOut)
-def approve_invoice(data, inv_id):
-    """The buyer's accounts team approves an issued invoice for payment (after the three-way match)."""
-    inv = _invoice(inv_id)
-    if inv.buyer_company_id != actor().company_id:
-        raise NotFound("No such invoice.")
-    invoice_services.approve_for_payment(inv, actor(), lock_or_current(inv, data.get("lock_version")),
-                                         despite_mismatches=data["despite_mismatches"], comment=data["comment"])
-    return _fresh(inv.id)
