@@ -12,7 +12,7 @@ export FLASK_APP := wsgi.py
 REDIS_PORT ?= 6379
 PG_URL ?= postgresql://postgres@127.0.0.1:5432
 
-.PHONY: run cluster test test-deep test-sqlite test-postgres install install-dev migrate seed worker scheduler screenshots bench clean
+.PHONY: i18n run cluster test test-deep test-sqlite test-postgres install install-dev migrate seed worker scheduler screenshots bench clean
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -20,6 +20,7 @@ $(BIN)/activate:
 
 $(VENV)/.installed: $(BIN)/activate setup.cfg
 	$(BIN)/pip install -q -e .
+	$(BIN)/python -m portal.i18n
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
@@ -28,6 +29,12 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+
+# Languages: extract every marked text, merge it into each catalog, compile (portal/i18n.py, README "Languages")
+i18n: install
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o portal/translations/messages.pot .
+	$(BIN)/pybabel update -q -i portal/translations/messages.pot -d portal/translations --no-location --ignore-obsolete --no-fuzzy-matching
+	$(BIN)/pybabel compile -q -d portal/translations
 
 migrate: install
 	$(BIN)/flask db upgrade

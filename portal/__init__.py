@@ -34,6 +34,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from portal import ops
 
+    from portal import i18n
+
+    i18n.init_app(app)  # languages (Flask-Babel): the person's setting, else the browser's
     web.init_app(app)
     init_api(app)
     ops.init_app(app)  # request ids, request log lines and metrics, /healthz, /readyz, /metrics
