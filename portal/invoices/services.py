@@ -36,6 +36,7 @@ from portal.errors import Conflict, DomainError, Forbidden, InvalidTransition, N
 from portal.invoices import numbers
 from portal.invoices.models import (CreditReason, DocumentKind, Invoice, InvoiceLine, InvoiceSettings, InvoicingMode,
                                     Payment)
+from portal.invoices.quantities import keep as keep_quantities
 from portal.invoices.quantities import (SHIPPING, _uninvoiced_shipments_where, check_quantities,  # noqa: F401
                                         fully_invoiced, proposal, qty_text, shipping_billed, shipping_to_bill,
                                         uninvoiced_shipment_ids, uninvoiced_shipments, uninvoiced_shipments_count)
@@ -468,6 +469,8 @@ def _issue(inv: Invoice, actor: User | None, today: date | None = None, issued_a
         inv.supply_date = inv.supply_date or today
     inv.due_date = today + timedelta(days=inv.payment_terms_days or 0)
     _finish_issue(inv, actor, today, breakdown, issued_at)
+    if order is not None:
+        keep_quantities(order)  # the shipment lines' invoiced quantity, under the order's lock
     if order is not None:  # a partial invoice moves its amount from the reservation to unpaid invoices
         ledger.invoiced(order, inv.total_net, fully=fully_invoiced(order))
     from portal.notifications.services import notify_company
@@ -602,6 +605,8 @@ def create_credit_note(inv: Invoice, actor: User, expected_lock_version, *, quan
     cn.supply_date = inv.supply_date
     cn.due_date = today
     _finish_issue(cn, actor, today, breakdown)
+    if cn.order_id:  # an invoicing-mistake credit note gives its quantities back (locked above)
+        keep_quantities(db.session.get(PurchaseOrder, cn.order_id))
     inv.credited_amount = inv.credited_amount + cn.total_gross
     _settle_status(inv)
     audit("invoice", inv.id, "credited", actor=actor, company_id=inv.supplier_company_id,
