@@ -941,24 +941,31 @@ def filters_from_args(args) -> dict:
             "q": (args.get("q") or "").strip() or None}
 
 
-def list_invoices(company_id: int, filters: dict, page: int = 1, page_size: int = PAGE_SIZE):
-    """(rows, total count, totals per currency) — three statements whatever the page."""
+def list_invoices(company_id: int, filters: dict, page: int = 1, page_size: int = PAGE_SIZE, *,
+                  with_totals: bool = True):
+    """(rows, total count, page, pages, totals per currency or None) — a page by number: a count and OFFSET (and
+    the totals when asked), so it costs more the deeper and the bigger the company; the list's links use cursors
+    (``list_invoices_keyset``) and ask for totals only on request."""
     clauses = list_filter(company_id, **filters)
     total = db.session.scalar(sa.select(sa.func.count(Invoice.id)).where(*clauses)) or 0
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)
     rows = db.session.scalars(sa.select(Invoice).where(*clauses).order_by(Invoice.id.desc())
                               .limit(page_size).offset((page - 1) * page_size)).unique().all()
+    return rows, total, page, pages, (list_totals(company_id, filters) if with_totals else None)
+
+
+def list_totals(company_id: int, filters: dict) -> list[dict]:
+    """Count, gross and open amount per currency of every document matching ``filters``: one aggregate over all
+    of them, so the list computes it only on request (``?totals=1``), never on each page load."""
     sign = sa.case((Invoice.kind == DocumentKind.credit_note, -1), else_=1)
     totals = db.session.execute(
         sa.select(Invoice.currency, sa.func.count(Invoice.id), sa.func.sum(Invoice.total_gross * sign),
                   sa.func.sum(sa.case((Invoice.kind == DocumentKind.invoice,
                                        Invoice.total_gross - Invoice.paid_amount - Invoice.credited_amount),
                                       else_=0)))
-        .where(*clauses).group_by(Invoice.currency).order_by(Invoice.currency)).all()
-    totals = [{"currency": c, "count": n, "gross": Decimal(g or 0), "open": Decimal(o or 0)}
-              for c, n, g, o in totals]
-    return rows, total, page, pages, totals
+        .where(*list_filter(company_id, **filters)).group_by(Invoice.currency).order_by(Invoice.currency)).all()
+    return [{"currency": c, "count": n, "gross": Decimal(g or 0), "open": Decimal(o or 0)} for c, n, g, o in totals]
 
 
 def list_invoices_keyset(company_id: int, filters: dict, *, after=None, before=None, page_size: int = PAGE_SIZE):
