@@ -147,7 +147,7 @@ def _label(path: str) -> str:
 
     path = re.sub(r"after=\d+", "after=<near the oldest>", path) if "api" not in path else re.sub(
         r"after=\d+", "after=<60 before the newest>", path)
-    return path.replace("page=100000", "page=<last>")
+    return path.replace("page=100000", "page=<last>").replace("before=0", "before=0 (oldest)")
 
 
 def run_size(n_orders: int, explain: bool) -> dict:
@@ -242,8 +242,9 @@ def run_size(n_orders: int, explain: bool) -> dict:
             ("supplier accounts", "/dashboard"), ("buyer accounts", "/dashboard"),
             ("buyer procurement", "/dashboard"), ("supplier sales", "/dashboard"),
             ("supplier accounts", "/invoices/new"),
-            ("buyer accounts", "/invoices/"), ("buyer accounts", "/invoices/?page=100000"),
-            ("supplier accounts", "/invoices/"), ("supplier accounts", "/invoices/?page=100000"),
+            ("buyer accounts", "/invoices/"), ("buyer accounts", "/invoices/?before=0"),
+            ("supplier accounts", "/invoices/"), ("supplier accounts", "/invoices/?before=0"),
+            ("supplier accounts", "/invoices/?totals=1"),
             ("buyer accounts", f"/invoices/?after={deep_inv}"), ("supplier accounts", f"/invoices/?after={deep_inv}"),
             ("buyer procurement", "/orders/"), ("buyer procurement", "/orders/?page=100000"),
             ("buyer procurement", f"/orders/?after={deep_order}"), ("buyer procurement", "/orders/?before=0"),
@@ -259,8 +260,8 @@ def run_size(n_orders: int, explain: bool) -> dict:
             results[f"{_label(path)} ({who})"] = (n, ms)
             print(f"  {path:28} {who:18}: {n:3} statements, median {ms:7.1f} ms", flush=True)
         api = FreshContextClient(app)
-        for path in ("/api/v1/invoices", f"/api/v1/invoices?after={inv_ids[-60]}", "/api/v1/orders",
-                     f"/api/v1/orders?after={order_ids[-60]}"):
+        for path in ("/api/v1/invoices", f"/api/v1/invoices?starting_after={inv_ids[-60]}", "/api/v1/orders",
+                     f"/api/v1/orders?starting_after={order_ids[-60]}"):
             n, ms = measure(engine, api, path, headers=token)
             results[f"GET {_label(path)} (buyer accounts)"] = (n, ms)
             print(f"  GET {path:24} {'buyer accounts':18}: {n:3} statements, median {ms:7.1f} ms", flush=True)
