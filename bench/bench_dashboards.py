@@ -150,19 +150,25 @@ def _label(path: str) -> str:
     return path.replace("page=100000", "page=<last>").replace("before=0", "before=0 (oldest)")
 
 
-def run_size(n_orders: int, explain: bool) -> dict:
+def bench_app(prefix: str):
+    """(admin engine, database name, app) on a throwaway PostgreSQL database, inline jobs, with the engine options
+    production uses (portal/config.py)."""
     admin, name, url = make_db()
-    tmp = tempfile.mkdtemp(prefix="bench-dash-")
+    tmp = tempfile.mkdtemp(prefix=prefix)
     os.environ.update(PORTAL_DATABASE_URL=url, PORTAL_JOBS_MODE="inline", PORTAL_INSTANCE_PATH=tmp)
-    from flask_migrate import upgrade
-
     from portal import create_app
     from portal.config import load_config
 
-    # the engine options production uses (portal/config.py), with the bench's database
     opts = load_config(tmp)["SQLALCHEMY_ENGINE_OPTIONS"]
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "JOBS_MODE": "inline", "WTF_CSRF_ENABLED": False,
                       "LOGIN_RATE_LIMIT": "1000 per minute", "SQLALCHEMY_ENGINE_OPTIONS": opts})
+    return admin, name, app
+
+
+def run_size(n_orders: int, explain: bool) -> dict:
+    from flask_migrate import upgrade
+
+    admin, name, app = bench_app("bench-dash-")
     results: dict[str, tuple[int, float]] = {}
     try:
         with app.app_context():

@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_dashboards import FreshContextClient  # noqa: E402
-from bench_invoices import make_db  # noqa: E402
+from bench_aging import measure as timed  # noqa: E402
+from bench_dashboards import FreshContextClient, bench_app  # noqa: E402
 
 # (person, the pages of their role); "<list>#<detail pattern>" also measures the first detail page the list links to
 PEOPLE = {
@@ -42,38 +40,19 @@ PEOPLE = {
 
 
 def measure(engine, client, path: str, runs: int) -> tuple[int, float, int, str]:
-    counts, times, status, body = [], [], 0, ""
-    for _ in range(runs):
-        stmts = []
-
-        def before(conn, cursor, statement, *args):
-            stmts.append(statement)
-
-        sa.event.listen(engine, "before_cursor_execute", before)
-        t0 = time.perf_counter()
-        r = client.get(path)
-        times.append(time.perf_counter() - t0)
-        sa.event.remove(engine, "before_cursor_execute", before)
-        status, body = r.status_code, r.get_data(as_text=True)
-        counts.append(len(stmts))
-    return counts[-1], statistics.median(times) * 1000, status, body
+    """(statements, p50 ms, status, body) of ``path``: bench_aging's timer around real requests."""
+    responses = []
+    n, ms = timed(engine, lambda: responses.append(client.get(path)), runs)
+    return n, ms, responses[-1].status_code, responses[-1].get_data(as_text=True)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=7)
     a, _ = ap.parse_known_args()
-    admin, name, url = make_db()
-    tmp = tempfile.mkdtemp(prefix="bench-pages-")
-    os.environ.update(PORTAL_DATABASE_URL=url, PORTAL_JOBS_MODE="inline", PORTAL_INSTANCE_PATH=tmp)
     from flask_migrate import upgrade
 
-    from portal import create_app
-    from portal.config import load_config
-
-    opts = load_config(tmp)["SQLALCHEMY_ENGINE_OPTIONS"]
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "JOBS_MODE": "inline", "WTF_CSRF_ENABLED": False,
-                      "LOGIN_RATE_LIMIT": "1000 per minute", "SQLALCHEMY_ENGINE_OPTIONS": opts})
+    admin, name, app = bench_app("bench-pages-")
     results = []
     try:
         with app.app_context():
