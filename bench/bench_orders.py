@@ -148,6 +148,7 @@ def credit_benchmark(app, args, db_url, files):
     log = open(log_path, "wb")  # a file, not a pipe: a full pipe would block the worker's logging
     worker = subprocess.Popen([flask, "jobs", "worker", "-q", "credit"], cwd=ROOT, env=env,
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    check_rate = 0.0
     try:
         time.sleep(2.0)  # the worker imports the app before it takes jobs
         with app.app_context():
@@ -188,6 +189,14 @@ def credit_benchmark(app, args, db_url, files):
                 p95 = lat[min(len(lat) - 1, int(len(lat) * 0.95))]
                 print(f"    submission -> decision: median {statistics.median(lat):.2f} s, p95 {p95:.2f} s, "
                       f"max {lat[-1]:.2f} s")
+            stamps = sorted(c for c, _, _ in rows)
+            check_rate = (len(stamps) - 1) / (stamps[-1] - stamps[0]).total_seconds() if len(stamps) > 1 else 0.0
+            print(f"    worker side: {check_rate:.1f} checks/s (first decision -> last decision)", flush=True)
+        # the floor: the same worker running a job that does nothing (queued all at once, then drained)
+        noop_rate = _noop_rate(args.orders)
+        if noop_rate and check_rate:
+            print(f"    no-op job on the same worker: {noop_rate:.0f} jobs/s; credit checks are "
+                  f"{check_rate / noop_rate * 100:.0f} % of it (goal: >= 100 checks/s)", flush=True)
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         try:
@@ -195,6 +204,30 @@ def credit_benchmark(app, args, db_url, files):
         except subprocess.TimeoutExpired:
             os.killpg(worker.pid, signal.SIGKILL)
         log.close()
+
+
+def _noop_rate(n: int) -> float:
+    """Jobs per second of the running credit worker on ``portal.credit.jobs.noop_job``: n jobs enqueued at once,
+    timed until the queue and the worker are idle."""
+    from redis import Redis
+    from rq import Queue
+    from rq.registry import FinishedJobRegistry, StartedJobRegistry
+
+    conn = Redis.from_url(REDIS_URL)
+    q = Queue("credit", connection=conn)
+    finished = FinishedJobRegistry("credit", connection=conn)
+    before = finished.count
+    for i in range(n):
+        q.enqueue_call("portal.credit.jobs.noop_job", args=(i,), result_ttl=600)
+    t0 = time.perf_counter()
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if q.count == 0 and StartedJobRegistry("credit", connection=conn).count == 0:
+            break
+        time.sleep(0.02)
+    dt = time.perf_counter() - t0
+    done = finished.count - before
+    return done / dt if dt > 0 else 0.0
 
 
 def list_benchmark(app, args):

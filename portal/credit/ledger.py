@@ -69,6 +69,17 @@ def lock_pair_account(supplier_id: int, buyer_id: int) -> CreditAccount | None:
     Returns None when the supplier has neither an account for this buyer nor a default (nothing to lock; such
     orders always go on hold). On SQLite the INSERT takes the database write lock, which serialises as well.
     """
+    def locked():
+        return db.session.scalar(
+            sa.select(CreditAccount)
+            .where(CreditAccount.supplier_company_id == supplier_id, CreditAccount.buyer_company_id == buyer_id)
+            .options(lazyload(CreditAccount.buyer))
+            .with_for_update(of=CreditAccount)
+            .execution_options(populate_existing=True))
+
+    account = locked()  # the pair's row usually exists: one statement (the credit check's hot path)
+    if account is not None:
+        return account
     default = default_account(supplier_id)
     if default is not None:
         dialect = db.session.get_bind().dialect.name
@@ -83,12 +94,7 @@ def lock_pair_account(supplier_id: int, buyer_id: int) -> CreditAccount | None:
                 currency=default.currency, payment_terms_days=default.payment_terms_days,
                 block_on_overdue=default.block_on_overdue, created_at=now, updated_at=now)
             .on_conflict_do_nothing(index_elements=["supplier_company_id", "buyer_company_id"]))
-    return db.session.scalar(
-        sa.select(CreditAccount)
-        .where(CreditAccount.supplier_company_id == supplier_id, CreditAccount.buyer_company_id == buyer_id)
-        .options(lazyload(CreditAccount.buyer))
-        .with_for_update(of=CreditAccount)
-        .execution_options(populate_existing=True))
+    return locked()
 
 
 # --------------------------------------------------------------------------------------------- accounts (reads)
@@ -134,6 +140,26 @@ def overdue_invoices_count(supplier_id: int, buyer_id: int) -> int:
     return int(db.session.scalar(
         sa.select(sa.func.count(Invoice.id)).where(Invoice.supplier_company_id == supplier_id,
                                                    Invoice.buyer_company_id == buyer_id, overdue_clause())) or 0)
+
+
+def pair_figures(supplier_id: int, buyer_id: int, currency: str) -> tuple[Decimal, Decimal, int]:
+    """(unpaid invoices, reserved orders, overdue invoices) of the pair in one statement: the same three figures
+    as ``unpaid_invoices_total``, ``reserved_total`` and ``overdue_invoices_count`` (the credit check reads them
+    under the pair's lock, one round trip instead of three)."""
+    unpaid = (sa.select(sa.func.coalesce(sa.func.sum(Invoice.total_gross - Invoice.paid_amount
+                                                     - Invoice.credited_amount), 0))
+              .where(Invoice.supplier_company_id == supplier_id, Invoice.buyer_company_id == buyer_id,
+                     Invoice.currency == currency, Invoice.kind == DocumentKind.invoice,
+                     Invoice.status.in_(OPEN_STATUSES)).scalar_subquery())
+    reserved = (sa.select(sa.func.coalesce(sa.func.sum(CreditReservation.amount), 0))
+                .where(CreditReservation.supplier_company_id == supplier_id,
+                       CreditReservation.buyer_company_id == buyer_id, CreditReservation.currency == currency,
+                       CreditReservation.status == ReservationStatus.reserved).scalar_subquery())
+    overdue = (sa.select(sa.func.count(Invoice.id))
+               .where(Invoice.supplier_company_id == supplier_id, Invoice.buyer_company_id == buyer_id,
+                      overdue_clause()).scalar_subquery())
+    u, r, o = db.session.execute(sa.select(unpaid, reserved, overdue)).one()
+    return Decimal(u or 0), Decimal(r or 0), int(o or 0)
 
 
 def reserved_total(supplier_id: int, buyer_id: int, currency: str) -> Decimal:

@@ -19,6 +19,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from babel.numbers import list_currencies
 from flask import current_app
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.accounts.models import Company, Role, User
@@ -67,15 +68,14 @@ class _Assessment:
 
 def _request(order: PurchaseOrder, account: CreditAccount) -> CreditRequest:
     cur = account.currency
+    unpaid, reserved, overdue = ledger.pair_figures(order.supplier_company_id, order.buyer_company_id, cur)
     return CreditRequest(
         supplier_company_id=order.supplier_company_id, buyer_company_id=order.buyer_company_id,
         supplier_vat_number=order.supplier.vat_number if order.supplier else None,
         buyer_vat_number=order.buyer.vat_number if order.buyer else None,
         order_id=order.id, po_number=order.po_number, order_amount=Decimal(order.total_net), currency=cur,
         limit_amount=Decimal(account.limit_amount),
-        unpaid_invoices=unpaid_invoices_total(order.supplier_company_id, order.buyer_company_id, cur),
-        reserved_orders=reserved_total(order.supplier_company_id, order.buyer_company_id, cur),
-        overdue_invoices=overdue_invoices_count(order.supplier_company_id, order.buyer_company_id),
+        unpaid_invoices=unpaid, reserved_orders=reserved, overdue_invoices=overdue,
         block_on_overdue=account.block_on_overdue)
 
 
@@ -189,12 +189,14 @@ def check_order(order_id: int, *, recheck_by: int | None = None) -> CreditCheck 
             _hold(order)  # the orders hook records the "credit_hold" move; this event carries the figures' reason
         record("order", order.id, "credit_check_hold", from_state=before, to_state=order.status,
                detail=again + decision.reason)
+    outcome = cc.outcome
     try:
         db.session.commit()
     except StaleDataError:
         # The buyer changed the order (e.g. cancelled it) between our read and our write: nothing was saved.
         db.session.rollback()
         return latest_check(order_id)
+    set_committed_value(cc, "outcome", outcome)  # the job reads it: no SELECT to refresh the committed row
     return cc
 
 

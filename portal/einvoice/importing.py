@@ -404,6 +404,7 @@ def import_file(actor: User, data: bytes, filename: str = "") -> Invoice:
     from portal.credit import ledger
     from portal.documents.store import save_bytes
     from portal.invoices.quantities import check_quantities, fully_invoiced
+    from portal.invoices.quantities import keep as keep_quantities
     from portal.invoices.services import build_snapshot, compute_totals, label
     from portal.jobs import start_tracked
     from portal.notifications.services import notify_company
@@ -445,6 +446,7 @@ def import_file(actor: User, data: bytes, filename: str = "") -> Invoice:
                                 title=f"PDF of {label(inv)}", company_id=inv.supplier_company_id, user_id=actor.id,
                                 queue="documents", job_id=f"invoice-pdf-{inv.id}")
             inv.pdf_job_id = rec.id
+        keep_quantities(order)
         ledger.invoiced(order, inv.total_net, fully=fully_invoiced(order))
         audit("invoice", inv.id, "imported", actor=actor, company_id=inv.supplier_company_id,
               to_state=InvoiceStatus.issued,

@@ -57,11 +57,15 @@ def _pos(expr):
     return sa.case((expr > 0, expr), else_=0)
 
 
-def invoiceable_lines(supplier_id: int, *, order_id: int | None = None, exclude_invoice_id: int | None = None):
-    """THE rule, as a subquery with one row per shipment line of the supplier (of one order, if given):
-    shipment_id, shipment_line_id, order_line_id, shipped, rejected, invoiced, open. Drafts never count."""
+def invoiceable_lines(supplier_id: int | None, *, order_id: int | None = None,
+                      exclude_invoice_id: int | None = None):
+    """THE rule, as a subquery with one row per shipment line of the supplier (of one order, if given; of every
+    supplier if ``supplier_id`` is None): shipment_id, shipment_line_id, order_line_id, shipped, rejected,
+    invoiced, open. Drafts never count."""
     sign = charged_sign()
-    issued = [Invoice.supplier_company_id == supplier_id, Invoice.status != InvoiceStatus.draft]
+    issued = [Invoice.status != InvoiceStatus.draft]
+    if supplier_id is not None:
+        issued.append(Invoice.supplier_company_id == supplier_id)
     if order_id is not None:
         issued.append(Invoice.order_id == order_id)
     if exclude_invoice_id is not None:
@@ -74,7 +78,7 @@ def invoiceable_lines(supplier_id: int, *, order_id: int | None = None, exclude_
                 .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
                 .where(*issued, InvoiceLine.shipment_line_id.is_(None), InvoiceLine.order_line_id.is_not(None))
                 .group_by(InvoiceLine.order_line_id).subquery("by_order"))
-    mine = [Shipment.supplier_company_id == supplier_id]
+    mine = [] if supplier_id is None else [Shipment.supplier_company_id == supplier_id]
     if order_id is not None:
         mine.append(Shipment.order_id == order_id)
     rejected = sa.func.coalesce(ShipmentLine.rejected_quantity, 0)
@@ -220,13 +224,57 @@ def check_quantities(inv: Invoice, order: PurchaseOrder) -> None:
         raise ValidationFailed(" ".join(errors.values()), errors=errors)
 
 
+# --------------------------------------------------------------------------------------------- the kept figures
+
+def keep(order: PurchaseOrder) -> None:
+    """Write the rule's figures of ``order`` onto its shipment lines (``invoiced_quantity``) and shipments
+    (``to_invoice``): called in the same transaction by everything that changes them (issuing an invoice or a
+    credit note, importing an e-invoice, recording a shipment or a goods receipt), under the order's row lock
+    those paths already hold. Two statements plus one UPDATE per changed row; flush-only."""
+    q = invoiceable_lines(order.supplier_company_id, order_id=order.id)
+    rows = {slid: (_dec(invoiced), _dec(open_) > 0)
+            for slid, invoiced, open_ in db.session.execute(sa.select(q.c.shipment_line_id, q.c.invoiced, q.c.open))}
+    open_shipments: dict[int, bool] = defaultdict(bool)
+    lines = db.session.scalars(sa.select(ShipmentLine).join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+                               .where(Shipment.order_id == order.id))
+    for sl in lines:
+        invoiced, is_open = rows.get(sl.id, (ZERO, False))
+        if sl.invoiced_quantity is None or _dec(sl.invoiced_quantity) != invoiced:
+            sl.invoiced_quantity = invoiced
+        open_shipments[sl.shipment_id] |= is_open
+    if open_shipments:
+        for sh in db.session.scalars(sa.select(Shipment).where(Shipment.id.in_(list(open_shipments)))):
+            if bool(sh.to_invoice) != open_shipments[sh.id]:
+                sh.to_invoice = open_shipments[sh.id]
+    db.session.flush()
+
+
+def rebuild(supplier_id: int | None = None) -> int:
+    """Recompute the kept figures from scratch for every shipment line (of one supplier): after bulk loads that
+    bypass the services (bench/), or to repair. Two UPDATE statements; returns the shipment lines changed."""
+    q = invoiceable_lines(supplier_id)
+    fresh = sa.func.coalesce(q.c.invoiced, 0)
+    stmt = (sa.update(ShipmentLine).values(invoiced_quantity=fresh)  # UPDATE ... FROM: the window runs once
+            .where(ShipmentLine.id == q.c.shipment_line_id, ShipmentLine.invoiced_quantity != fresh))
+    changed = db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+    open_line = sa.exists().where(ShipmentLine.shipment_id == Shipment.id, kept_open(ShipmentLine) > 0)
+    ship = sa.update(Shipment).values(to_invoice=open_line).where(Shipment.to_invoice != open_line)
+    if supplier_id is not None:
+        ship = ship.where(Shipment.supplier_company_id == supplier_id)
+    db.session.execute(ship.execution_options(synchronize_session=False))
+    return changed
+
+
+def kept_open(sl=ShipmentLine):
+    """The open quantity from the kept figure: shipped − rejected − invoiced (≤ 0 means nothing open)."""
+    return sl.quantity - sa.func.coalesce(sl.rejected_quantity, 0) - sl.invoiced_quantity
+
+
 # --------------------------------------------------------------------------------------------- the list
 
 def _uninvoiced_shipments_where(supplier_id: int) -> list:
-    """Shipments with something left to invoice (``invoiceable_lines``)."""
-    q = invoiceable_lines(supplier_id)
-    return [Shipment.supplier_company_id == supplier_id,
-            Shipment.id.in_(sa.select(q.c.shipment_id).where(q.c.open > 0))]
+    """Shipments with something left to invoice (the kept ``Shipment.to_invoice``: ix_shipments_to_invoice)."""
+    return [Shipment.supplier_company_id == supplier_id, Shipment.to_invoice == sa.true()]
 
 
 def uninvoiced_shipments(supplier_id: int, limit: int = 50) -> list[Shipment]:
@@ -240,9 +288,9 @@ def uninvoiced_shipments(supplier_id: int, limit: int = 50) -> list[Shipment]:
 
 
 def uninvoiced_shipment_ids(order: PurchaseOrder) -> set[int]:
-    """The order's shipments that still have something to invoice (one query)."""
-    q = invoiceable_lines(order.supplier_company_id, order_id=order.id)
-    return set(db.session.scalars(sa.select(q.c.shipment_id).where(q.c.open > 0).distinct()))
+    """The order's shipments that still have something to invoice (one query, the kept flag)."""
+    return set(db.session.scalars(sa.select(Shipment.id).where(Shipment.order_id == order.id,
+                                                               Shipment.to_invoice == sa.true())))
 
 
 def uninvoiced_shipments_count(supplier_id: int) -> int:

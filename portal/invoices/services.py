@@ -36,6 +36,7 @@ from portal.errors import Conflict, DomainError, Forbidden, InvalidTransition, N
 from portal.invoices import numbers
 from portal.invoices.models import (CreditReason, DocumentKind, Invoice, InvoiceLine, InvoiceSettings, InvoicingMode,
                                     Payment)
+from portal.invoices.quantities import keep as keep_quantities
 from portal.invoices.quantities import (SHIPPING, _uninvoiced_shipments_where, check_quantities,  # noqa: F401
                                         fully_invoiced, proposal, qty_text, shipping_billed, shipping_to_bill,
                                         uninvoiced_shipment_ids, uninvoiced_shipments, uninvoiced_shipments_count)
@@ -468,6 +469,8 @@ def _issue(inv: Invoice, actor: User | None, today: date | None = None, issued_a
         inv.supply_date = inv.supply_date or today
     inv.due_date = today + timedelta(days=inv.payment_terms_days or 0)
     _finish_issue(inv, actor, today, breakdown, issued_at)
+    if order is not None:
+        keep_quantities(order)  # the shipment lines' invoiced quantity, under the order's lock
     if order is not None:  # a partial invoice moves its amount from the reservation to unpaid invoices
         ledger.invoiced(order, inv.total_net, fully=fully_invoiced(order))
     from portal.notifications.services import notify_company
@@ -602,6 +605,8 @@ def create_credit_note(inv: Invoice, actor: User, expected_lock_version, *, quan
     cn.supply_date = inv.supply_date
     cn.due_date = today
     _finish_issue(cn, actor, today, breakdown)
+    if cn.order_id:  # an invoicing-mistake credit note gives its quantities back (locked above)
+        keep_quantities(db.session.get(PurchaseOrder, cn.order_id))
     inv.credited_amount = inv.credited_amount + cn.total_gross
     _settle_status(inv)
     audit("invoice", inv.id, "credited", actor=actor, company_id=inv.supplier_company_id,
@@ -936,24 +941,31 @@ def filters_from_args(args) -> dict:
             "q": (args.get("q") or "").strip() or None}
 
 
-def list_invoices(company_id: int, filters: dict, page: int = 1, page_size: int = PAGE_SIZE):
-    """(rows, total count, totals per currency) — three statements whatever the page."""
+def list_invoices(company_id: int, filters: dict, page: int = 1, page_size: int = PAGE_SIZE, *,
+                  with_totals: bool = True):
+    """(rows, total count, page, pages, totals per currency or None) — a page by number: a count and OFFSET (and
+    the totals when asked), so it costs more the deeper and the bigger the company; the list's links use cursors
+    (``list_invoices_keyset``) and ask for totals only on request."""
     clauses = list_filter(company_id, **filters)
     total = db.session.scalar(sa.select(sa.func.count(Invoice.id)).where(*clauses)) or 0
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)
     rows = db.session.scalars(sa.select(Invoice).where(*clauses).order_by(Invoice.id.desc())
                               .limit(page_size).offset((page - 1) * page_size)).unique().all()
+    return rows, total, page, pages, (list_totals(company_id, filters) if with_totals else None)
+
+
+def list_totals(company_id: int, filters: dict) -> list[dict]:
+    """Count, gross and open amount per currency of every document matching ``filters``: one aggregate over all
+    of them, so the list computes it only on request (``?totals=1``), never on each page load."""
     sign = sa.case((Invoice.kind == DocumentKind.credit_note, -1), else_=1)
     totals = db.session.execute(
         sa.select(Invoice.currency, sa.func.count(Invoice.id), sa.func.sum(Invoice.total_gross * sign),
                   sa.func.sum(sa.case((Invoice.kind == DocumentKind.invoice,
                                        Invoice.total_gross - Invoice.paid_amount - Invoice.credited_amount),
                                       else_=0)))
-        .where(*clauses).group_by(Invoice.currency).order_by(Invoice.currency)).all()
-    totals = [{"currency": c, "count": n, "gross": Decimal(g or 0), "open": Decimal(o or 0)}
-              for c, n, g, o in totals]
-    return rows, total, page, pages, totals
+        .where(*list_filter(company_id, **filters)).group_by(Invoice.currency).order_by(Invoice.currency)).all()
+    return [{"currency": c, "count": n, "gross": Decimal(g or 0), "open": Decimal(o or 0)} for c, n, g, o in totals]
 
 
 def list_invoices_keyset(company_id: int, filters: dict, *, after=None, before=None, page_size: int = PAGE_SIZE):

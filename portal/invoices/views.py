@@ -60,17 +60,22 @@ def index():
 
     from portal.paging import cursors, page_edges
 
-    args = {k: v for k, v in request.args.items() if k not in ("page", "after", "before") and v}
+    args = {k: v for k, v in request.args.items() if k not in ("page", "after", "before", "totals") and v}
     after, before = cursors(request.args)
-    if after or before is not None:  # Older/Newer: a keyset page, no count and no totals (same cost at any depth)
+    want_totals = request.args.get("totals") in ("1", "on", "true")
+    page = page_number(request.args.get("page"))
+    if after or before is not None or page == 1:
+        # Newest/Older/Newer: a keyset page (one statement, the same cost at any depth and any size); the count
+        # and the totals per currency only on request (they aggregate every matching document)
         kp = services.list_invoices_keyset(current_user.company_id, filters, after=after, before=before)
-        rows, total, page, pages, totals = kp.rows, None, None, None, None
-    else:
-        page = page_number(request.args.get("page"))
-        rows, total, page, pages, totals = services.list_invoices(current_user.company_id, filters, page)
+        rows, total, page, pages = kp.rows, None, None, None
+        totals = services.list_totals(current_user.company_id, filters) if want_totals else None
+    else:  # an old link by page number: count + OFFSET
+        rows, total, page, pages, totals = services.list_invoices(current_user.company_id, filters, page,
+                                                                  with_totals=want_totals)
         kp = page_edges(rows, page, pages)
     return render_template("invoices/index.html", rows=rows, total=total, page=page, pages=pages, totals=totals,
-                           keyset=kp, filters=filters, args=args,
+                           want_totals=want_totals, keyset=kp, filters=filters, args=args,
                            counterparties=services.counterparties(current_user.company_id),
                            is_supplier=current_user.company.is_supplier, today=utcnow().date())
 

@@ -243,12 +243,16 @@ class Shipment(db.Model):
     delivery_note_file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stored_files.id"))
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     received_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Kept by portal.invoices.quantities.keep() in the transaction that changes it: some line still has a
+    # quantity to invoice. The supplier's "shipments to invoice" read it through ix_shipments_to_invoice.
+    to_invoice: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     order: Mapped[PurchaseOrder] = relationship(back_populates="shipments")
     lines: Mapped[list["ShipmentLine"]] = relationship(back_populates="shipment", cascade="all, delete-orphan",
                                                        order_by="ShipmentLine.id")
 
-    __table_args__ = (sa.UniqueConstraint("supplier_company_id", "number", name="uq_shipments_number"),)
+    __table_args__ = (sa.UniqueConstraint("supplier_company_id", "number", name="uq_shipments_number"),
+                      sa.Index("ix_shipments_to_invoice", "supplier_company_id", "to_invoice", "id"))
 
     @classmethod
     def visible_to(cls, company_id):
@@ -265,6 +269,9 @@ class ShipmentLine(db.Model):
     accepted_quantity: Mapped[Decimal | None] = mapped_column(QUANTITY)  # set at goods receipt
     rejected_quantity: Mapped[Decimal | None] = mapped_column(QUANTITY)
     rejection_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    # Net quantity invoiced against this line (portal.invoices.quantities: the rule's "invoiced", per-order
+    # invoices' oldest-first share included), kept by quantities.keep() under the order's row lock.
+    invoiced_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0), server_default="0")
 
     shipment: Mapped[Shipment] = relationship(back_populates="lines")
     order_line = relationship("OrderLine")

@@ -83,6 +83,7 @@ def record_shipment(order: PurchaseOrder, actor: User, expected_lock_version, qu
         line.shipped_quantity = (line.shipped_quantity or ZERO) + qty
     db.session.add(shipment)
     db.session.flush()
+    _keep_invoice_quantities(order)
     complete = all(open_quantity(line) == 0 for line in order.lines)
     target = S.shipped if complete else S.partially_shipped
     move(order, target, actor, "shipped", f"{shipment.number}: " + ", ".join(
@@ -164,6 +165,8 @@ def receive(order: PurchaseOrder, shipment_id, actor: User, expected_lock_versio
     shipment.received_at = utcnow()
     shipment.received_by_id = actor.id
     db.session.flush()
+    if any(r for _, _, r, _ in plan):
+        _keep_invoice_quantities(order)  # rejected goods are not invoiced: the kept open quantities shrink
     detail = f"{shipment.number}: " + ", ".join(
         f"line {sl.order_line.position} accepted {_q(a)}" + (f", rejected {_q(r)} ({why})" if r else "")
         for sl, a, r, why in plan)
@@ -182,6 +185,14 @@ def receive(order: PurchaseOrder, shipment_id, actor: User, expected_lock_versio
     emit([order.buyer_company_id, order.supplier_company_id], "shipment.received", shipment)
     commit()
     return shipment
+
+
+def _keep_invoice_quantities(order: PurchaseOrder) -> None:
+    """The shipment lines' kept invoiced quantity and the shipments' "to invoice" flag (portal.invoices
+    .quantities.keep), in this transaction, under the order's row lock taken above."""
+    from portal.invoices.quantities import keep
+
+    keep(order)
 
 
 def _rejected_leave_the_ledger(order: PurchaseOrder) -> None:

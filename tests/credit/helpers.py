@@ -14,3 +14,21 @@ def fresh(obj):
 
 def text(resp) -> str:
     return html.unescape(resp.get_data(as_text=True))
+
+
+def fake_figures(monkeypatch, *, unpaid=None, overdue=None) -> None:
+    """Pretend the pair has ``unpaid`` open invoices / ``overdue`` overdue ones: for the credit check (which reads
+    all figures in one statement, ledger.pair_figures) and for the pages (the separate look-ups) alike."""
+    from portal.credit import services
+
+    real = services.ledger.pair_figures
+
+    def figures(s, b, c):
+        u, r, o = real(s, b, c)
+        return (u if unpaid is None else unpaid, r, o if overdue is None else overdue)
+
+    monkeypatch.setattr(services.ledger, "pair_figures", figures)
+    if unpaid is not None:
+        monkeypatch.setattr(services, "unpaid_invoices_total", lambda s, b, c: unpaid)
+    if overdue is not None:
+        monkeypatch.setattr(services, "overdue_invoices_count", lambda s, b: overdue)

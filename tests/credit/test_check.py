@@ -12,7 +12,7 @@ from portal.db import db
 from portal.jobs import enqueue_after_commit
 from portal.orders.states import OrderStatus
 from tests import factories
-from tests.credit.helpers import fresh
+from tests.credit.helpers import fake_figures, fresh
 
 
 def _actions(order):
@@ -89,20 +89,20 @@ def test_currency_mismatch_holds_without_guessing(world, account, submitted):
 
 
 def test_overdue_invoices_block_when_the_account_says_so(world, account, submitted, monkeypatch):
-    monkeypatch.setattr(services, "overdue_invoices_count", lambda s, b: 2)
+    fake_figures(monkeypatch, overdue=2)
     account(world.supplier_a, world.buyer, "100000", block=True)
     cc = services.check_order(submitted("10").id)
     assert cc.outcome == "hold" and "2 overdue invoices" in cc.reason
 
 
 def test_overdue_invoices_do_not_block_when_the_account_allows(world, account, submitted, monkeypatch):
-    monkeypatch.setattr(services, "overdue_invoices_count", lambda s, b: 2)
+    fake_figures(monkeypatch, overdue=2)
     account(world.supplier_a, world.buyer, "100000", block=False)
     assert services.check_order(submitted("10").id).outcome == "passed"
 
 
 def test_unpaid_invoices_count_towards_exposure(world, account, submitted, monkeypatch):
-    monkeypatch.setattr(services, "unpaid_invoices_total", lambda s, b, c: Decimal("500"))
+    fake_figures(monkeypatch, unpaid=Decimal("500"))
     account(world.supplier_a, world.buyer, "1000")
     cc = services.check_order(submitted("600").id)
     assert cc.outcome == "hold" and cc.unpaid_invoices == Decimal("500")
@@ -194,3 +194,31 @@ def test_checks_for_lists_the_orders_checks(world, account, submitted):
     services.check_order(order.id)
     checks = services.checks_for(fresh(order))
     assert [c.outcome for c in checks] == ["hold"]
+
+
+def test_pair_figures_are_the_three_look_ups_in_one_statement(world, account, submitted, count_queries):
+    """The credit check reads unpaid invoices, reserved orders and overdue invoices in one round trip: the same
+    figures as the separate look-ups the pages use."""
+    from portal.credit import ledger
+
+    account(world.supplier_a, world.buyer, "100000")
+    services.check_order(submitted("40").id)  # one reservation
+    s, b = world.supplier_a.id, world.buyer.id
+    with count_queries() as q:
+        figures = ledger.pair_figures(s, b, "EUR")
+    assert q.count == 1
+    assert figures == (ledger.unpaid_invoices_total(s, b, "EUR"), ledger.reserved_total(s, b, "EUR"),
+                       ledger.overdue_invoices_count(s, b))
+    assert figures[1] == Decimal("40")
+
+
+def test_a_credit_check_runs_a_bounded_number_of_statements(world, account, submitted, count_queries):
+    """The check's round trips (each one costs the worker's throughput): a passing order."""
+    from portal.credit.jobs import credit_check_job
+
+    account(world.supplier_a, world.buyer, "100000")
+    order_id = submitted("10").id
+    db.session.remove()
+    with count_queries() as q:
+        assert credit_check_job.__wrapped__(order_id) == "passed"
+    assert q.count <= 31, f"{q.count}:\n" + "\n".join(s[:100] for s in q.statements)

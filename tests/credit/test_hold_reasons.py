@@ -15,7 +15,7 @@ from portal.db import db
 from portal.money import format_money
 from portal.orders.states import OrderStatus
 from tests import factories
-from tests.credit.helpers import fresh, text
+from tests.credit.helpers import fake_figures, fresh, text
 
 
 def _events(order, action):
@@ -38,8 +38,7 @@ def held(world, account, submitted):
 
 def test_the_reason_names_every_failing_factor_with_its_figures(world, account, submitted, monkeypatch):
     unpaid, overdue, limit, amount = Decimal("500"), 1, Decimal("1000"), Decimal("600")
-    monkeypatch.setattr(services, "overdue_invoices_count", lambda s, b: overdue)
-    monkeypatch.setattr(services, "unpaid_invoices_total", lambda s, b, c: unpaid)
+    fake_figures(monkeypatch, unpaid=unpaid, overdue=overdue)
     account(world.supplier_a, world.buyer, str(limit))
     cc = services.check_order(submitted(str(amount)).id)
     exposure = unpaid + amount
@@ -55,7 +54,7 @@ def test_the_reason_names_every_failing_factor_with_its_figures(world, account, 
 
 
 def test_the_hold_card_lists_both_reasons(world, account, submitted, monkeypatch, login):
-    monkeypatch.setattr(services, "overdue_invoices_count", lambda s, b: 2)
+    fake_figures(monkeypatch, overdue=2)
     account(world.supplier_a, world.buyer, "1000")
     order = submitted("1200")
     services.check_order(order.id)
@@ -73,7 +72,7 @@ def test_utilisation_labels(share, label):
 
 def test_178_percent_used_is_over_the_limit_not_near(world, account, submitted, monkeypatch, login):
     unpaid, limit = Decimal("1780"), Decimal("1000")
-    monkeypatch.setattr(services, "unpaid_invoices_total", lambda s, b, c: unpaid)
+    fake_figures(monkeypatch, unpaid=unpaid)
     account(world.supplier_a, world.buyer, str(limit))
     services.check_order(submitted("10").id)  # on hold; the buyer is known to the supplier
     pct = f"{(unpaid / limit * 100).quantize(Decimal('1'))} %"

@@ -44,6 +44,10 @@ def ship(order, quantities: dict[int, str], creator=None, days_ago: int = 0):
     order.status = (OrderStatus.shipped if all(ln.shipped_quantity >= ln.quantity for ln in order.lines)
                     else OrderStatus.partially_shipped)
     db.session.add(sh)
+    db.session.flush()
+    from portal.invoices.quantities import keep
+
+    keep(order)  # the kept invoiced quantities, as the shipping service leaves them
     db.session.commit()
     return sh
 
@@ -57,6 +61,10 @@ def receive(shipment, accepted: dict[int, str]):
             sl.order_line.accepted_quantity += Decimal(accepted[pos])
             sl.order_line.rejected_quantity += sl.rejected_quantity
     shipment.received_at = utcnow()
+    db.session.flush()
+    from portal.invoices.quantities import keep
+
+    keep(shipment.order)
     db.session.commit()
 
 

@@ -237,15 +237,35 @@ def test_list_query_count_is_constant(iw, login, count_queries):
     _bulk(iw, 5)
     db.session.expire_all()
     with count_queries() as q5:
-        r = c.get("/invoices/")
+        r = c.get("/invoices/?page=2&totals=1")
     assert r.status_code == 200
     _bulk(iw, 55)
     db.session.expire_all()
     with count_queries() as q60:
-        r = c.get("/invoices/?page=2")
+        r = c.get("/invoices/?page=2&totals=1")
     assert r.status_code == 200 and "Page 2 of 3" in r.get_data(as_text=True)
     assert q60.count == q5.count, "\n---\n".join(s[:120] for s in q5.statements + ["====="] + q60.statements)
     assert "60 documents in EUR" in r.get_data(as_text=True)
+
+
+def test_list_totals_only_on_request(iw, login, count_queries):
+    """The first page reads one page of rows (a keyset page): no count and no totals over every document, so it
+    costs the same at 100,000 documents; the totals are one click away and then agree with the documents."""
+    c = login(iw.accounts_a)
+    _bulk(iw, 30)
+    db.session.expire_all()
+    with count_queries() as plain:
+        body = c.get("/invoices/").get_data(as_text=True)
+    assert 'data-testid="totals"' not in body and 'data-testid="show-totals"' in body
+    aggregates = [s for s in plain.statements
+                  if "from invoices" in s.lower() and ("count(invoices" in s.lower() or "sum(" in s.lower())]
+    assert aggregates == [], aggregates
+    with count_queries() as asked:
+        body = c.get("/invoices/?totals=1").get_data(as_text=True)
+    assert 'data-testid="totals"' in body and "30 documents in EUR" in body
+    assert asked.count == plain.count + 1
+    # the filters apply to the totals too
+    assert "30 documents in EUR" not in c.get("/invoices/?totals=1&status=paid").get_data(as_text=True)
 
 
 def test_list_filters_and_csv_is_formula_safe(shipped, iw, login):

@@ -363,9 +363,27 @@ def check_supplier_visibility(orders) -> None:
                   + ", ".join(f"{o.po_number} ({o.status.value})" for o in orders if o.id in leaked))
 
 
+def check_kept_quantities(shipments) -> None:
+    """The invoiced quantity kept on every shipment line, and each shipment's "to invoice" flag, equal the rule
+    recomputed from scratch (portal.invoices.quantities.invoiceable_lines)."""
+    from portal.invoices.quantities import _dec, invoiceable_lines
+
+    q = invoiceable_lines(None)
+    rule = {slid: (_dec(inv), _dec(open_) > 0)
+            for slid, inv, open_ in db.session.execute(sa.select(q.c.shipment_line_id, q.c.invoiced, q.c.open))}
+    for sh in shipments:
+        for sl in sh.lines:
+            invoiced, _ = rule[sl.id]
+            assert _dec(sl.invoiced_quantity) == invoiced, (
+                f"shipment {sh.number} line {sl.id}: kept invoiced {sl.invoiced_quantity}, the rule says {invoiced}")
+        want = any(rule[sl.id][1] for sl in sh.lines)
+        assert bool(sh.to_invoice) == want, f"shipment {sh.number}: kept to_invoice {sh.to_invoice}, rule {want}"
+
+
 def check_all(cn_kinds: dict) -> None:
     orders, shipments, invoices, notes, payments = _docs()
     check_order_lines(orders, shipments, invoices, notes)
+    check_kept_quantities(shipments)
     check_documents(invoices, notes, payments)
     check_numbers(invoices, notes)
     check_exposure(orders, shipments, invoices, notes, payments)
