@@ -6,7 +6,6 @@ Buyers read a supplier's active catalog at their own prices with GET /catalog (O
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import Response
@@ -14,7 +13,7 @@ from marshmallow import Schema, fields, validate
 
 from portal.api.common import CursorArgs, ListPlan, actor, created, list_documents, make_blueprint, paged_schema, \
     problems
-from portal.api.documents_api import UploadIn, binary_doc, multipart
+from portal.api.documents_api import UploadIn, binary_doc, multipart, unit_money
 from portal.api.schemas import BoundedInt, DecimalString, MoneyOut, plain, ts
 from portal.api.sourcing import PriceBreakIn, PriceBreakOut
 from portal.catalog import csvio
@@ -27,15 +26,6 @@ bp = make_blueprint("api_catalog", "The supplier's own catalog: items, buyer pri
                     tag="Catalog")
 
 MAX_ID = 2**31 - 1
-
-
-def unit_money(amount, currency: str) -> dict | None:
-    """A unit price as Money: the currency's minor unit at least, up to the 4 places catalog prices keep."""
-    if amount is None:
-        return None
-    d = Decimal(amount)
-    text = f"{d:.2f}" if d == d.quantize(Decimal("0.01")) else format(d.normalize(), "f")
-    return {"amount": text, "currency": currency}
 
 
 # --------------------------------------------------------------------------------------------- schemas
@@ -196,9 +186,11 @@ SUPPLIER_ITEMS = ListPlan(CatalogItem, reference=(CatalogItem.sku,))
 @bp.arguments(SupplierItemQuery, location="query")
 @bp.response(200, paged_schema(SupplierItemOut, "SupplierItemPage"))
 def list_own_catalog_items(args):
-    """Your own catalog (supplier sales or admin): every item, active or not, in id order. Filters: `q` (SKU, name,
-    description), `category`, `active`, `reference` (SKU prefix), `updated_since`, creation dates; `sort`; pages
-    or the `starting_after` cursor."""
+    """Your own catalog (supplier sales or admin): every item, active or not, in id order.
+
+    Filters: `q` (SKU, name, description), `category`, `active`, `reference` (SKU prefix), `updated_since`,
+    creation dates; `sort`; pages or the `starting_after` cursor.
+    """
     user = _editor()
     stmt = sa.select(CatalogItem).where(CatalogItem.supplier_company_id == user.company_id)
     if args.get("active") is not None:
@@ -213,8 +205,11 @@ def list_own_catalog_items(args):
 @bp.response(201, SupplierItemOut)
 @created("api_catalog.get_own_catalog_item", item_id="id")
 def create_catalog_item(data):
-    """Add an item to your catalog. SKUs are unique in your catalog; prices >= 0 with at most 4 decimals; MOQ and
-    pack size > 0 or null; a known ISO currency; at most 10 price breaks."""
+    """Add an item to your catalog.
+
+    SKUs are unique in your catalog; prices >= 0 with at most 4 decimals; MOQ and pack size > 0 or null; a known
+    ISO currency; at most 10 price breaks.
+    """
     user = _editor()
     item = catalog_services.create_item(user, _as_text(data))
     return item_dict(item)
@@ -232,8 +227,10 @@ def get_own_catalog_item(item_id):
 @bp.arguments(SupplierItemPatch)
 @bp.response(200, SupplierItemOut)
 def update_catalog_item(data, item_id):
-    """Change an item: send only what changes (`"active": false` takes it out of the buyers' catalog). The same
-    checks as creating one."""
+    """Change an item: send only what changes (`"active": false` takes it out of the buyers' catalog).
+
+    The same checks as creating one.
+    """
     user = _editor()
     item = catalog_services.own_item(user, item_id)
     fields_ = {**_current_text(item), **_as_text(data)}
@@ -251,8 +248,7 @@ def _price_dict(bp_: CatalogBuyerPrice, item: CatalogItem) -> dict:
 @bp.route("/catalog/items/<int(max=2147483647):item_id>/buyer-prices", methods=["GET"])
 @bp.response(200, BuyerPriceList)
 def list_buyer_prices(item_id):
-    """The prices agreed with single buyers for one of your items (each replaces the list price and breaks for
-    that buyer)."""
+    """The prices agreed with single buyers for one of your items (each replaces the list price and breaks for that buyer)."""
     user = _editor()
     item = catalog_services.own_item(user, item_id)
     return {"items": [_price_dict(p, item) for p in catalog_services.item_buyer_prices(user, item)]}
@@ -308,8 +304,7 @@ def export_catalog_csv():
 @bp.route("/catalog/template", methods=["GET"])
 @bp.doc(responses=binary_doc("An example catalog CSV with every column.", ["text/csv"], text=True))
 def catalog_csv_template():
-    """The import's columns with two example rows: sku, name, description, category, unit, pack_size, moq,
-    unit_price, currency, active, price_breaks (``500:0.95;1000:0.90``)."""
+    """The import's columns with two example rows: sku, name, description, category, unit, pack_size, moq, unit_price, currency, active, price_breaks (``500:0.95;1000:0.90``)."""
     return _csv(csvio.template_csv(), "catalog-template.csv")
 
 
@@ -344,9 +339,7 @@ def _staged(user, token: str) -> bytes:
 @created("api_catalog.get_catalog_import", token="token")
 @problems(415)
 def upload_catalog_import(files):
-    """Upload a catalog CSV (multipart field `file`, UTF-8, at most 2 MB and 5,000 rows) and see what it would do:
-    the rows to create and update (by SKU), and every problem by row and column. Nothing changes until you apply
-    it. The page's import (the same service and checks)."""
+    """Upload a catalog CSV (multipart field `file`, UTF-8, at most 2 MB and 5,000 rows) and see what it would do: the rows to create and update (by SKU), and every problem by row and column. Nothing changes until you apply it. The page's import (the same service and checks)."""
     from portal.api.documents_api import _upload
 
     user = _editor()
@@ -372,8 +365,7 @@ def get_catalog_import(token):
 @bp.route("/catalog/imports/<string(length=32):token>/apply", methods=["POST"])
 @bp.response(200, CatalogImportResultOut)
 def apply_catalog_import(token):
-    """Apply a previewed import: the file is checked again and, only if it has no problems, every row is created
-    or updated by SKU in one transaction (else 422 with every problem and nothing changed)."""
+    """Apply a previewed import: the file is checked again and, only if it has no problems, every row is created or updated by SKU in one transaction (else 422 with every problem and nothing changed)."""
     user = _editor()
     data = _staged(user, token)
     prev = catalog_services.preview_import(user, data)

@@ -42,6 +42,17 @@ def binary_doc(description: str, media_types, *, text: bool = False) -> dict:
                     "headers": headers}}
 
 
+def unit_money(amount, currency: str) -> dict | None:
+    """A unit price as Money: the currency's minor unit at least, up to the 4 places unit prices keep."""
+    from decimal import Decimal
+
+    if amount is None:
+        return None
+    d = Decimal(amount)
+    text = f"{d:.2f}" if d == d.quantize(Decimal("0.01")) else format(d.normalize(), "f")
+    return {"amount": text, "currency": currency}
+
+
 def send_file_bytes(f) -> Response:
     """A stored file whole, checked against its SHA-256 (attachments are at most 5 MB, documents smaller)."""
     from portal.documents.store import read_bytes
@@ -161,8 +172,7 @@ def list_rfq_attachments(rfq_id):
 @created("api_documents.download_rfq_attachment", rfq_id="rfq_id", attachment_id="id")
 @problems(415)
 def upload_rfq_attachment(files, rfq_id):
-    """The buyer's procurement people attach a file while the RFQ is a draft or open (on an open RFQ it is an
-    amendment the invited suppliers are told of). PDF, PNG, JPEG or CSV, at most 5 MB, at most 20 per RFQ."""
+    """The buyer's procurement people attach a file while the RFQ is a draft or open (on an open RFQ it is an amendment the invited suppliers are told of). PDF, PNG, JPEG or CSV, at most 5 MB, at most 20 per RFQ."""
     from portal.rfq import services as rfq_services
 
     rfq, user = _rfq(rfq_id), actor()
@@ -224,8 +234,7 @@ def _quote_att_dict(quote, att, is_buyer: bool) -> dict:
 @bp.route("/quotes/<int(max=2147483647):quote_id>/attachments", methods=["GET"])
 @bp.response(200, QuoteAttachmentList)
 def list_quote_attachments(quote_id):
-    """The quote's attachments: the supplier sees all (its draft uploads are `removable`); the buyer those
-    submitted with the quote, once the sealed bids are opened."""
+    """The quote's attachments: the supplier sees all (its draft uploads are `removable`); the buyer those submitted with the quote, once the sealed bids are opened."""
     from portal.quotes import services as quote_services
 
     quote, is_buyer = _quote(quote_id)
@@ -241,8 +250,7 @@ def list_quote_attachments(quote_id):
 @created("api_documents.download_quote_attachment", quote_id="quote_id", attachment_id="id")
 @problems(415)
 def upload_quote_attachment(files, quote_id):
-    """The supplier's sales people attach a file to the quote's open draft (the buyer sees it once the draft is
-    submitted). PDF, image (PNG, JPEG, GIF, WebP) or CSV, at most 5 MB, at most 20 per quote."""
+    """The supplier's sales people attach a file to the quote's open draft (the buyer sees it once the draft is submitted). PDF, image (PNG, JPEG, GIF, WebP) or CSV, at most 5 MB, at most 20 per quote."""
     from portal.quotes import services as quote_services
     from portal.quotes.models import Quote
 
@@ -256,8 +264,7 @@ def upload_quote_attachment(files, quote_id):
           methods=["GET"])
 @bp.doc(responses=binary_doc("The file, exactly the stored bytes.", ATTACHMENT_MEDIA_TYPES))
 def download_quote_attachment(quote_id, attachment_id):
-    """Download one attachment of a quote: the supplier any; the buyer those submitted, once bids are opened
-    (403 while sealed)."""
+    """Download one attachment of a quote: the supplier any; the buyer those submitted, once bids are opened (403 while sealed)."""
     from portal.quotes import services as quote_services
 
     quote, _ = _quote(quote_id)
@@ -293,7 +300,7 @@ class VersionLineOut(Schema):
     decline_reason = fields.String(allow_none=True)
     ordered_quantity = DecimalString(allow_none=True, metadata={
         "description": "The requested quantity raised to the MOQ and whole packs."})
-    price_at_quantity = fields.Nested(MoneyOut, allow_none=True, metadata={
+    effective_unit_price = fields.Nested(MoneyOut, allow_none=True, metadata={
         "description": "The unit price at the ordered quantity (a price break may apply)."})
     line_total = fields.Nested(MoneyOut, allow_none=True)
     changed = fields.Boolean(metadata={"description": "The supplier changed this line against the previous "
@@ -372,8 +379,7 @@ def _line_terms(ql):
 @bp.route("/quotes/<int(max=2147483647):quote_id>/versions", methods=["GET"])
 @bp.response(200, QuoteVersionList)
 def list_quote_versions(quote_id):
-    """Every version of a quote, newest first: the supplier sees its draft too; the buyer the submitted ones
-    (totals only once sealed bids are opened)."""
+    """Every version of a quote, newest first: the supplier sees its draft too; the buyer the submitted ones (totals only once sealed bids are opened)."""
     quote, is_buyer = _quote(quote_id)
     show, versions, _, _, totals = _versions(quote, is_buyer)
     return {"items": [_version_summary(quote, v, show, totals) for v in versions]}
@@ -382,9 +388,7 @@ def list_quote_versions(quote_id):
 @bp.route("/quotes/<int(max=2147483647):quote_id>/versions/<int(max=2147483647):number>", methods=["GET"])
 @bp.response(200, QuoteVersionDetailOut)
 def get_quote_version(quote_id, number):
-    """One version of a quote as the quote page shows it: terms, every RFQ line with its price, breaks, MOQ,
-    pack, lead time, the quantity ordered and the line total, the totals — and what the supplier changed
-    against the previous version."""
+    """One version of a quote as the quote page shows it: terms, every RFQ line with its price, breaks, MOQ, pack, lead time, the quantity ordered and the line total, the totals — and what the supplier changed against the previous version."""
     quote, is_buyer = _quote(quote_id)
     show, versions, rfq_lines, lines, totals = _versions(quote, is_buyer)
     v = next((x for x in versions if x.number == number), None)
@@ -413,18 +417,18 @@ def get_quote_version(quote_id, number):
         row = {"rfq_line_id": rl.id, "position": rl.position, "description": rl.description,
                "part_number": rl.part_number, "requested_quantity": _plain(rl.quantity), "unit": rl.unit,
                "state": state, "unit_price": None, "price_breaks": [], "moq": None, "pack_size": None,
-               "lead_time_days": None, "decline_reason": None, "ordered_quantity": None, "price_at_quantity": None,
+               "lead_time_days": None, "decline_reason": None, "ordered_quantity": None, "effective_unit_price": None,
                "line_total": None,
                "changed": prev is not None and _line_terms(ql) != _line_terms(prev_lines.get(rl.id))}
         if ql is not None:
             row.update({"decline_reason": ql.decline_reason if ql.declined else None,
                         "lead_time_days": ql.lead_time_days, "moq": _plain(ql.moq), "pack_size": _plain(ql.pack_size),
-                        "unit_price": money(ql.unit_price, cur) if ql.unit_price is not None else None,
+                        "unit_price": unit_money(ql.unit_price, cur),
                         "price_breaks": [{"min_quantity": str(b["min_quantity"]), "unit_price": str(b["unit_price"])}
                                          for b in (ql.price_breaks or [])]})
         if rl.id in t.lines:
             qty, price, total = t.lines[rl.id]
-            row.update({"ordered_quantity": _plain(qty), "price_at_quantity": money(price, cur),
+            row.update({"ordered_quantity": _plain(qty), "effective_unit_price": unit_money(price, cur),
                         "line_total": money(total, cur)})
         out["lines"].append(row)
     return out
@@ -521,8 +525,7 @@ def _statement_dict(data: dict) -> dict:
 @bp.response(200, StatementOut)
 @problems(404)
 def get_statement(args):
-    """Accounts teams: the statement of account with one counterparty over a period, per currency — opening
-    balance, every invoice, credit note and payment in date order with the running balance, closing balance."""
+    """Accounts teams: the statement of account with one counterparty over a period, per currency — opening balance, every invoice, credit note and payment in date order with the running balance, closing balance."""
     from portal.invoices.statements import statement
 
     cid, d_from, d_to = _statement_args(args)
@@ -640,8 +643,7 @@ def invoice_export_clauses(company_id: int, args: dict) -> list:
 @bp.doc(responses=binary_doc("The invoices as CSV (UTF-8, one header row; the page's export columns), streamed.",
                              ["text/csv"], text=True))
 def export_invoices_csv(args):
-    """Accounts teams: every invoice and credit note matching the list's filters as CSV — the page's export,
-    streamed in batches of 500 (any number of invoices)."""
+    """Accounts teams: every invoice and credit note matching the list's filters as CSV — the page's export, streamed in batches of 500 (any number of invoices)."""
     from portal.invoices import csvexport
     from portal.invoices.models import Invoice
     from portal.viewutil import stream_in_app_context
@@ -662,8 +664,7 @@ def export_invoices_csv(args):
 @bp.arguments(InvoiceZipIn)
 @bp.response(202, JobSchema, description="The ZIP is being built: poll the job, then GET /jobs/{id}/file.")
 def export_invoices_zip(data):
-    """Accounts teams: a ZIP of the PDFs of the matching invoices, built by a background job (as the page's
-    button); invoices without a PDF yet are listed in MISSING.txt inside it."""
+    """Accounts teams: a ZIP of the PDFs of the matching invoices, built by a background job (as the page's button); invoices without a PDF yet are listed in MISSING.txt inside it."""
     from portal.invoices import services as invoice_services
 
     user = _accounts_user()
