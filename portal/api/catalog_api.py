@@ -14,7 +14,7 @@ from marshmallow import Schema, fields, validate
 from portal.api.common import CursorArgs, ListPlan, actor, created, list_documents, make_blueprint, paged_schema, \
     problems
 from portal.api.documents_api import UploadIn, binary_doc, multipart, unit_money
-from portal.api.schemas import BoundedInt, DecimalString, MoneyOut, plain, ts
+from portal.api.schemas import DecimalString, MoneyOut, plain, ts
 from portal.api.sourcing import PriceBreakIn, PriceBreakOut
 from portal.catalog import csvio
 from portal.catalog import services as catalog_services
@@ -248,7 +248,10 @@ def _price_dict(bp_: CatalogBuyerPrice, item: CatalogItem) -> dict:
 @bp.route("/catalog/items/<int(max=2147483647):item_id>/buyer-prices", methods=["GET"])
 @bp.response(200, BuyerPriceList)
 def list_buyer_prices(item_id):
-    """The prices agreed with single buyers for one of your items (each replaces the list price and breaks for that buyer)."""
+    """The prices agreed with single buyers for one of your items.
+
+    Each replaces the list price and its breaks for that buyer.
+    """
     user = _editor()
     item = catalog_services.own_item(user, item_id)
     return {"items": [_price_dict(p, item) for p in catalog_services.item_buyer_prices(user, item)]}
@@ -304,7 +307,11 @@ def export_catalog_csv():
 @bp.route("/catalog/template", methods=["GET"])
 @bp.doc(responses=binary_doc("An example catalog CSV with every column.", ["text/csv"], text=True))
 def catalog_csv_template():
-    """The import's columns with two example rows: sku, name, description, category, unit, pack_size, moq, unit_price, currency, active, price_breaks (``500:0.95;1000:0.90``)."""
+    """The catalog import's columns with two example rows.
+
+    Columns: sku, name, description, category, unit, pack_size, moq, unit_price, currency, active, price_breaks
+    (``500:0.95;1000:0.90``).
+    """
     return _csv(csvio.template_csv(), "catalog-template.csv")
 
 
@@ -339,7 +346,12 @@ def _staged(user, token: str) -> bytes:
 @created("api_catalog.get_catalog_import", token="token")
 @problems(415)
 def upload_catalog_import(files):
-    """Upload a catalog CSV (multipart field `file`, UTF-8, at most 2 MB and 5,000 rows) and see what it would do: the rows to create and update (by SKU), and every problem by row and column. Nothing changes until you apply it. The page's import (the same service and checks)."""
+    """Upload a catalog CSV and see what it would do (nothing changes until you apply it).
+
+    Multipart field `file`, UTF-8, at most 2 MB and 5,000 rows. The answer lists the rows to create and update
+    (by SKU) and every problem by row and column: 201 with a token to apply when there is none, 200 with
+    `ok: false` and nothing kept when there are. The page's import (the same service and checks).
+    """
     from portal.api.documents_api import _upload
 
     user = _editor()
@@ -356,7 +368,7 @@ def upload_catalog_import(files):
 @bp.route("/catalog/imports/<string(length=32):token>", methods=["GET"])
 @bp.response(200, CatalogImportOut)
 def get_catalog_import(token):
-    """The preview of an uploaded import that has not been applied yet (checked again against the catalog now)."""
+    """The preview of an uploaded import not applied yet (checked again against the catalog now)."""
     user = _editor()
     data = _staged(user, token)
     return _preview_dict(catalog_services.preview_import(user, data), token)
@@ -365,7 +377,10 @@ def get_catalog_import(token):
 @bp.route("/catalog/imports/<string(length=32):token>/apply", methods=["POST"])
 @bp.response(200, CatalogImportResultOut)
 def apply_catalog_import(token):
-    """Apply a previewed import: the file is checked again and, only if it has no problems, every row is created or updated by SKU in one transaction (else 422 with every problem and nothing changed)."""
+    """Apply a previewed import: every row created or updated by SKU, in one transaction.
+
+    The file is checked again first; any problem is 422 with every problem listed and nothing changed.
+    """
     user = _editor()
     data = _staged(user, token)
     prev = catalog_services.preview_import(user, data)

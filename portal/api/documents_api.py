@@ -156,7 +156,10 @@ def _rfq_att_dict(rfq, att, user) -> dict:
 @bp.route("/rfqs/<int(max=2147483647):rfq_id>/attachments", methods=["GET"])
 @bp.response(200, RfqAttachmentList)
 def list_rfq_attachments(rfq_id):
-    """The RFQ's attachments (spec sheets, drawings): its buyer, and invited suppliers once it is published."""
+    """The RFQ's attachments (spec sheets, drawings).
+
+    Its buyer, and invited suppliers once it is published.
+    """
     from portal.rfq.models import RfqAttachment
 
     rfq, user = _rfq(rfq_id), actor()
@@ -172,7 +175,11 @@ def list_rfq_attachments(rfq_id):
 @created("api_documents.download_rfq_attachment", rfq_id="rfq_id", attachment_id="id")
 @problems(415)
 def upload_rfq_attachment(files, rfq_id):
-    """The buyer's procurement people attach a file while the RFQ is a draft or open (on an open RFQ it is an amendment the invited suppliers are told of). PDF, PNG, JPEG or CSV, at most 5 MB, at most 20 per RFQ."""
+    """The buyer's procurement people attach a file while the RFQ is a draft or open.
+
+    On an open RFQ it is an amendment the invited suppliers are told of. PDF, PNG, JPEG or CSV, at most 5 MB,
+    at most 20 per RFQ; the bytes must be what the extension says.
+    """
     from portal.rfq import services as rfq_services
 
     rfq, user = _rfq(rfq_id), actor()
@@ -234,7 +241,10 @@ def _quote_att_dict(quote, att, is_buyer: bool) -> dict:
 @bp.route("/quotes/<int(max=2147483647):quote_id>/attachments", methods=["GET"])
 @bp.response(200, QuoteAttachmentList)
 def list_quote_attachments(quote_id):
-    """The quote's attachments: the supplier sees all (its draft uploads are `removable`); the buyer those submitted with the quote, once the sealed bids are opened."""
+    """The quote's attachments: the supplier sees all (its draft uploads are `removable`).
+
+    The buyer those submitted with the quote, once the sealed bids are opened.
+    """
     from portal.quotes import services as quote_services
 
     quote, is_buyer = _quote(quote_id)
@@ -250,7 +260,11 @@ def list_quote_attachments(quote_id):
 @created("api_documents.download_quote_attachment", quote_id="quote_id", attachment_id="id")
 @problems(415)
 def upload_quote_attachment(files, quote_id):
-    """The supplier's sales people attach a file to the quote's open draft (the buyer sees it once the draft is submitted). PDF, image (PNG, JPEG, GIF, WebP) or CSV, at most 5 MB, at most 20 per quote."""
+    """The supplier's sales people attach a file to the quote's open draft.
+
+    The buyer sees it once the draft is submitted. PDF, image (PNG, JPEG, GIF, WebP) or CSV, at most 5 MB, at
+    most 20 per quote.
+    """
     from portal.quotes import services as quote_services
     from portal.quotes.models import Quote
 
@@ -264,7 +278,10 @@ def upload_quote_attachment(files, quote_id):
           methods=["GET"])
 @bp.doc(responses=binary_doc("The file, exactly the stored bytes.", ATTACHMENT_MEDIA_TYPES))
 def download_quote_attachment(quote_id, attachment_id):
-    """Download one attachment of a quote: the supplier any; the buyer those submitted, once bids are opened (403 while sealed)."""
+    """Download one attachment of a quote.
+
+    The supplier any; the buyer those submitted, once bids are opened (403 while sealed).
+    """
     from portal.quotes import services as quote_services
 
     quote, _ = _quote(quote_id)
@@ -379,7 +396,10 @@ def _line_terms(ql):
 @bp.route("/quotes/<int(max=2147483647):quote_id>/versions", methods=["GET"])
 @bp.response(200, QuoteVersionList)
 def list_quote_versions(quote_id):
-    """Every version of a quote, newest first: the supplier sees its draft too; the buyer the submitted ones (totals only once sealed bids are opened)."""
+    """Every version of a quote, newest first.
+
+    The supplier sees its draft too; the buyer the submitted ones (totals only once sealed bids are opened).
+    """
     quote, is_buyer = _quote(quote_id)
     show, versions, _, _, totals = _versions(quote, is_buyer)
     return {"items": [_version_summary(quote, v, show, totals) for v in versions]}
@@ -388,7 +408,11 @@ def list_quote_versions(quote_id):
 @bp.route("/quotes/<int(max=2147483647):quote_id>/versions/<int(max=2147483647):number>", methods=["GET"])
 @bp.response(200, QuoteVersionDetailOut)
 def get_quote_version(quote_id, number):
-    """One version of a quote as the quote page shows it: terms, every RFQ line with its price, breaks, MOQ, pack, lead time, the quantity ordered and the line total, the totals — and what the supplier changed against the previous version."""
+    """One version of a quote as the quote page shows it.
+
+    Terms, every RFQ line with its price, breaks, MOQ, pack, lead time, the quantity ordered and the line
+    total, the totals — and what the supplier changed against the previous version.
+    """
     quote, is_buyer = _quote(quote_id)
     show, versions, rfq_lines, lines, totals = _versions(quote, is_buyer)
     v = next((x for x in versions if x.number == number), None)
@@ -525,7 +549,11 @@ def _statement_dict(data: dict) -> dict:
 @bp.response(200, StatementOut)
 @problems(404)
 def get_statement(args):
-    """Accounts teams: the statement of account with one counterparty over a period, per currency — opening balance, every invoice, credit note and payment in date order with the running balance, closing balance."""
+    """Accounts teams: the statement of account with one counterparty over a period, per currency.
+
+    Opening balance, every invoice, credit note and payment in date order with the running balance, closing
+    balance.
+    """
     from portal.invoices.statements import statement
 
     cid, d_from, d_to = _statement_args(args)
@@ -628,7 +656,7 @@ def invoice_export_clauses(company_id: int, args: dict) -> list:
         clauses.append(Invoice.updated_at >= args["updated_since"].astimezone(timezone.utc))
     if args.get("created_from") is not None:
         clauses.append(Invoice.created_at >= datetime.combine(args["created_from"], dtime.min, timezone.utc))
-    if args.get("created_to") is not None:
+    if args.get("created_to") is not None and args["created_to"] < date.max:
         clauses.append(Invoice.created_at < datetime.combine(args["created_to"] + timedelta(days=1), dtime.min,
                                                              timezone.utc))
     for key, clause in (("issued_from", lambda d: Invoice.issue_date >= d),
@@ -643,16 +671,21 @@ def invoice_export_clauses(company_id: int, args: dict) -> list:
 @bp.doc(responses=binary_doc("The invoices as CSV (UTF-8, one header row; the page's export columns), streamed.",
                              ["text/csv"], text=True))
 def export_invoices_csv(args):
-    """Accounts teams: every invoice and credit note matching the list's filters as CSV — the page's export, streamed in batches of 500 (any number of invoices)."""
+    """Accounts teams: every invoice and credit note matching the list's filters as CSV.
+
+    The page's export, streamed in batches of 500 (any number of invoices).
+    """
     from portal.invoices import csvexport
     from portal.invoices.models import Invoice
     from portal.viewutil import stream_in_app_context
 
     user = _accounts_user()
-    company_id = user.company_id
+    try:  # built (and refused) before the first byte is sent; the batches only read
+        clauses = invoice_export_clauses(user.company_id, args)
+    except OverflowError:
+        raise ValidationFailed("A date is out of range.", errors={"updated_since": "Out of range."}) from None
 
     def next_batch(last: int):
-        clauses = invoice_export_clauses(company_id, args)
         return list(db.session.scalars(sa.select(Invoice).where(*clauses, Invoice.id > last)
                                        .order_by(Invoice.id).limit(500)).unique())
 
@@ -664,7 +697,10 @@ def export_invoices_csv(args):
 @bp.arguments(InvoiceZipIn)
 @bp.response(202, JobSchema, description="The ZIP is being built: poll the job, then GET /jobs/{id}/file.")
 def export_invoices_zip(data):
-    """Accounts teams: a ZIP of the PDFs of the matching invoices, built by a background job (as the page's button); invoices without a PDF yet are listed in MISSING.txt inside it."""
+    """Accounts teams: a ZIP of the PDFs of the matching invoices, built by a background job.
+
+    As the page's button; invoices without a PDF yet are listed in MISSING.txt inside it.
+    """
     from portal.invoices import services as invoice_services
 
     user = _accounts_user()

@@ -34,7 +34,8 @@ def h(world, token_for):
 
 ITEM = {"sku": "NS-HB-M12", "name": "Hex bolt M12", "category": "Bolts", "unit": "pcs", "pack_size": "100",
         "moq": "500", "unit_price": {"amount": "0.2150", "currency": "EUR"},
-        "price_breaks": [{"min_quantity": "5000", "unit_price": "0.17"}, {"min_quantity": "1000", "unit_price": "0.19"}]}
+        "price_breaks": [{"min_quantity": "5000", "unit_price": "0.17"},
+                         {"min_quantity": "1000", "unit_price": "0.19"}]}
 
 
 def test_create_read_change_and_list_own_items(client, world, h):

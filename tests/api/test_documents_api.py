@@ -288,3 +288,16 @@ def test_invoice_zip_export_by_a_job(client, invoiced, token_for, run_jobs):
     run_jobs()
     done = client.get(f"/api/v1/jobs/{resp.get_json()['id']}/file", headers=acc)
     assert done.status_code == 200 and done.mimetype == "application/zip" and done.data[:2] == b"PK"
+
+
+def test_an_upload_retried_with_its_idempotency_key_is_stored_once(client, world, h):
+    rfq = factories.rfq(world.buyer, world.procurement, status="draft")
+    url = f"/api/v1/rfqs/{rfq.id}/attachments"
+    headers = {**h["buyer"], "Idempotency-Key": "upload-1"}
+    first = upload(client, url, headers, PDF, "spec.pdf")
+    again = upload(client, url, headers, PDF, "spec.pdf")
+    assert first.status_code == again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json() and again.headers["Location"] == first.headers["Location"]
+    assert count(RfqAttachment) == 1
+    other = upload(client, url, headers, PDF + b"%", "spec.pdf")
+    assert problem(other, 422)["errors"] == {"Idempotency-Key": "Reused with a different body."}
