@@ -227,7 +227,7 @@ def get_own_catalog_item(item_id):
 @bp.arguments(SupplierItemPatch)
 @bp.response(200, SupplierItemOut)
 def update_catalog_item(data, item_id):
-    """Change an item: send only what changes (`"active": false` takes it out of the buyers' catalog).
+    """Change an item: send only what changes (active false takes it out of the buyers' catalog).
 
     The same checks as creating one.
     """
