@@ -15,6 +15,7 @@ from portal.api.common import CursorArgs, ListPlan, actor, created, list_documen
     problems
 from portal.api.documents_api import UploadIn, binary_doc, multipart, unit_money
 from portal.api.schemas import DecimalString, MoneyOut, plain, ts
+from portal.api.ordering import CatalogItemOut
 from portal.api.sourcing import PriceBreakIn, PriceBreakOut
 from portal.catalog import csvio
 from portal.catalog import services as catalog_services
@@ -61,20 +62,16 @@ class SupplierItemPatch(SupplierItemFields):
     sku = fields.String(validate=validate.Length(min=1, max=csvio.MAX_LEN["sku"]))
 
 
-class SupplierItemOut(Schema):
-    id = fields.Integer()
-    sku = fields.String()
-    name = fields.String()
-    description = fields.String()
-    category = fields.String()
-    unit = fields.String()
-    pack_size = DecimalString(allow_none=True)
-    moq = DecimalString(allow_none=True)
-    unit_price = fields.Nested(MoneyOut)
-    price_breaks = fields.List(fields.Nested(PriceBreakOut))
+class SupplierItemOut(CatalogItemOut):
+    """An item as its supplier sees it: the buyer's catalog item (GET /catalog) without the buyer's special price,
+    with its state and timestamps."""
+
     active = fields.Boolean()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+
+    class Meta:
+        exclude = ("special_price",)
 
 
 class BuyerPriceIn(Schema):

@@ -599,22 +599,20 @@ def download_job_file(job_id):
 
 # --------------------------------------------------------------------------------------------- exports
 
-class InvoiceExportQuery(Schema):
-    """The invoice list's filters (GET /invoices), without paging: the export holds every match."""
+def _invoice_query():
+    from portal.api.invoicing import InvoiceQuery
 
-    status = fields.String(load_default=None, validate=validate.OneOf(
-        ["draft", "issued", "partially_paid", "paid", "open", "overdue"]))
+    return InvoiceQuery
+
+
+class InvoiceExportQuery(_invoice_query()):
+    """The invoice list's filters (GET /invoices) without paging and sort: the export holds every match."""
+
     kind = fields.String(load_default=None, validate=validate.OneOf(["invoice", "credit_note"]), metadata={
         "description": "Only invoices or only credit notes (default: both)."})
-    counterparty_id = BoundedInt(strict=False, load_default=None, validate=validate.Range(min=1, max=MAX_ID))
-    reference = fields.String(load_default=None, validate=validate.Length(min=1, max=100), metadata={
-        "description": "A number or the buyer's reference, or its beginning (case-insensitive)."})
-    updated_since = fields.AwareDateTime(load_default=None)
-    created_from = fields.Date(load_default=None)
-    created_to = fields.Date(load_default=None)
-    issued_from = fields.Date(load_default=None)
-    issued_to = fields.Date(load_default=None)
-    due_to = fields.Date(load_default=None)
+
+    class Meta:
+        exclude = ("page", "per_page", "starting_after", "sort")
 
 
 class InvoiceZipIn(Schema):

@@ -13,16 +13,7 @@ import sqlalchemy as sa
 from portal.catalog.models import CatalogBuyerPrice, CatalogItem
 from portal.db import db
 from tests import factories
-
-
-def count(model, *where) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
-
-
-def problem(resp, status):
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == "application/problem+json"
-    return resp.get_json()
+from tests.api.doc_helpers import count, problem
 
 
 @pytest.fixture

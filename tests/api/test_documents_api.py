@@ -8,31 +8,16 @@ import io
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
-from portal.db import db, utcnow
+from portal.db import utcnow
 from portal.documents.models import StoredFile
 from portal.quotes.models import QuoteAttachment
 from portal.rfq.models import RfqAttachment
 from tests import factories
+from tests.api.doc_helpers import count, problem, upload
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-
-
-def count(model) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
-
-
-def upload(client, url, headers, data, name, field="file"):
-    return client.post(url, headers=headers, data={field: (io.BytesIO(data), name)},
-                       content_type="multipart/form-data")
-
-
-def problem(resp, status):
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    assert resp.mimetype == "application/problem+json"
-    return resp.get_json()
 
 
 @pytest.fixture
