@@ -707,3 +707,43 @@ def export_invoices_zip(data):
                "date_to": data["issued_to"].isoformat() if data.get("issued_to") else None,
                "kind": data.get("kind"), "overdue": False, "q": data.get("text")}
     return _accepted(invoice_services.start_zip_export(user, filters))
+
+
+def _csv(text: str, filename: str) -> Response:
+    name = filename.replace('"', "").replace(" ", "_")
+    return Response("\ufeff" + text, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/exports/rfqs/<int(max=2147483647):rfq_id>/lines", methods=["GET"])
+@bp.doc(responses=binary_doc("The RFQ's lines as CSV (UTF-8 with BOM; the columns the RFQ line import reads).",
+                             ["text/csv"], text=True))
+def export_rfq_lines_csv(rfq_id):
+    """The RFQ's lines as CSV, the page's export: its buyer, and invited suppliers once it is published."""
+    from portal.rfq import services as rfq_services
+
+    rfq = _rfq(rfq_id)
+    _, text = rfq_services.export_lines_csv(actor(), rfq.id)
+    return _csv(text, f"{rfq.reference}-lines.csv")
+
+
+@bp.route("/exports/quotes/<int(max=2147483647):quote_id>/lines", methods=["GET"])
+@bp.doc(responses=binary_doc("The quote's lines as CSV (UTF-8 with BOM; the columns the quote line upload reads).",
+                             ["text/csv"], text=True))
+def export_quote_lines_csv(quote_id):
+    """A quote's lines as CSV, the page's export.
+
+    The supplier gets its draft (else the submitted version); the buyer the submitted version, once sealed bids
+    are opened (403 before).
+    """
+    from portal.quotes import services as quote_services
+
+    quote, is_buyer = _quote(quote_id)
+    if is_buyer:
+        if not quote_services.buyer_can_see_prices(quote.rfq):
+            raise Forbidden("The prices of this sealed quote open when the RFQ closes.")
+        version = quote.current_version
+    else:
+        version = quote.draft_version or quote.current_version
+    name = f"{quote.rfq.reference}-{quote.supplier.display_name}-v{version.number if version else 0}.csv"
+    return _csv(quote_services.lines_csv(quote.rfq, version), name)

@@ -286,3 +286,22 @@ def test_an_upload_retried_with_its_idempotency_key_is_stored_once(client, world
     assert count(RfqAttachment) == 1
     other = upload(client, url, headers, PDF + b"%", "spec.pdf")
     assert problem(other, 422)["errors"] == {"Idempotency-Key": "Reused with a different body."}
+
+
+def test_rfq_and_quote_lines_as_csv(client, world, h, outsiders, token_for):
+    from portal.quotes.services import CSV_COLUMNS as QUOTE_COLUMNS
+    from portal.rfq.csvlines import COLUMNS as RFQ_COLUMNS
+
+    rfq = factories.rfq(world.buyer, world.procurement, lines=2, sealed=True, suppliers=[world.supplier_a])
+    q = factories.quote(rfq, world.supplier_a, world.sales_a, prices=["3.10", "4.20"])
+    resp = client.get(f"/api/v1/exports/rfqs/{rfq.id}/lines", headers=h["sales_a"])
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0] == RFQ_COLUMNS and len(rows) == 3
+    mine = client.get(f"/api/v1/exports/quotes/{q.id}/lines", headers=h["sales_a"])
+    rows = list(csv.reader(io.StringIO(mine.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0] == QUOTE_COLUMNS and [r[6] for r in rows[1:]] == ["3.1", "4.2"]
+    problem(client.get(f"/api/v1/exports/quotes/{q.id}/lines", headers=h["buyer"]), 403)  # sealed
+    for headers in (h["sales_b"], token_for(outsiders.buyer)):
+        problem(client.get(f"/api/v1/exports/rfqs/{rfq.id}/lines", headers=headers), 404)
+        problem(client.get(f"/api/v1/exports/quotes/{q.id}/lines", headers=headers), 404)
