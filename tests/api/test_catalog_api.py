@@ -190,3 +190,17 @@ def test_csv_export_and_template(client, world, h):
     problem(client.get("/api/v1/catalog/export", headers=h["buyer"]), 403)
     tpl = client.get("/api/v1/catalog/template", headers=h["buyer"])
     assert tpl.status_code == 200 and "price_breaks" in tpl.get_data(as_text=True)
+
+
+def test_listing_the_catalog_costs_the_same_statements_for_5_or_100_items(client, world, h, count_queries):
+    def statements(n_items: int) -> int:
+        for i in range(n_items - count(CatalogItem)):
+            factories.catalog_item(world.supplier_a, breaks=[{"min_quantity": "10", "unit_price": "1"}])
+        client.get("/api/v1/catalog/items?per_page=1", headers=h["sales_a"])  # the token's first use is recorded
+        with count_queries() as q:
+            page = client.get("/api/v1/catalog/items?per_page=100", headers=h["sales_a"]).get_json()
+        assert len(page["items"]) == n_items
+        return q.count
+
+    few, many = statements(5), statements(100)
+    assert few == many <= 5, (few, many)
