@@ -353,8 +353,6 @@ def upload_catalog_import(files):
 
     user = _editor()
     _, data = _upload(files)
-    if len(data) > csvio.MAX_BYTES:
-        csvio.decode_upload(data)  # the sentence for a file that is too large
     prev = catalog_services.preview_import(user, data)
     if not prev.ok:
         return CatalogImportOut().dump(_preview_dict(prev, None)), 200

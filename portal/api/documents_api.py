@@ -1,6 +1,7 @@
 """Browser actions that still lacked the API (issue 15, part 2): RFQ and quote attachments (upload, list,
 download, delete), a quote's versions, the statement of account (JSON, and the PDF by a job), a finished job's
-file, and the CSV exports the pages offer (the invoice list; the ZIP of invoice PDFs by a job).
+file, and the CSV exports the pages offer (the invoice list, an RFQ's and a quote's lines; the ZIP of invoice PDFs
+by a job).
 
 Every call goes through the services the pages use, with their limits and checks; documents are loaded through
 the tenancy helpers (another company's id is 404)."""
