@@ -740,11 +740,5 @@ def export_quote_lines_csv(quote_id):
     from portal.quotes import services as quote_services
 
     quote, is_buyer = _quote(quote_id)
-    if is_buyer:
-        if not quote_services.buyer_can_see_prices(quote.rfq):
-            raise Forbidden("The prices of this sealed quote open when the RFQ closes.")
-        version = quote.current_version
-    else:
-        version = quote.draft_version or quote.current_version
-    name = f"{quote.rfq.reference}-{quote.supplier.display_name}-v{version.number if version else 0}.csv"
-    return _csv(quote_services.lines_csv(quote.rfq, version), name)
+    name, text = quote_services.export_lines(quote, for_buyer=is_buyer)
+    return _csv(text, name)
