@@ -6,18 +6,16 @@ immutability guards on Invoice and InvoiceLine.
 """
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.accounts.models import Role
-from portal.csvutil import safe_cell
 from portal.db import db, utcnow
 from portal.errors import DomainError, NotFound
 from portal.invoices import forms, services  # noqa: F401  (services registers the immutability guards)
+from portal.invoices.csvexport import CSV_HEADER  # noqa: F401  (the export's columns, read by tests)
 from portal.invoices.models import DocumentKind, Invoice, InvoiceSettings
 from portal.invoices.states import InvoiceStatus
 from portal.orders.models import PurchaseOrder, Shipment
@@ -80,42 +78,16 @@ def index():
                            is_supplier=current_user.company.is_supplier, today=utcnow().date())
 
 
-CSV_HEADER = ["number", "kind", "status", "supplier", "buyer", "buyer_reference", "issue_date", "due_date",
-              "currency", "net", "tax", "gross", "paid", "credited", "open", "overdue"]
-
-
 @bp.get("/export.csv")
 @accounts_only
 def export_csv():
+    from portal.invoices import csvexport
+
     filters = services.filters_from_args(request.args)
     company_id = current_user.company_id
-
-    # Streamed in batches of 500 (an export can hold years of invoices). The server reads the body after this
-    # view has returned: each batch is read and written inside an application context of its own.
-    def generate():
-        last, header, inv = 0, True, None
-        while True:
-            buf = io.StringIO()
-            w = csv.writer(buf)
-            if header:
-                w.writerow(CSV_HEADER)
-            batch = services.filtered_batch(company_id, filters, last)
-            for inv in batch:
-                w.writerow([safe_cell(v) for v in (
-                    inv.number or f"draft-{inv.id}", inv.kind.value, inv.status.value, inv.supplier.legal_name,
-                    inv.buyer.legal_name, inv.buyer_reference, inv.issue_date or "", inv.due_date or "",
-                    inv.currency, inv.total_net, inv.total_tax, inv.total_gross, inv.paid_amount,
-                    inv.credited_amount, inv.open_amount if inv.kind == DocumentKind.invoice else 0,
-                    "yes" if inv.overdue else "no")])
-            done, last = not batch, (batch[-1].id if batch else last)
-            batch = inv = None  # no ORM object of this step's session is kept across the yield
-            if header or not done:
-                yield buf.getvalue()
-            if done:
-                return
-            header = False
-
-    return Response(stream_in_app_context(generate()), mimetype="text/csv",
+    # Streamed in batches of 500: the server reads the body after this view has returned (see csvexport).
+    chunks = csvexport.generate(lambda last: services.filtered_batch(company_id, filters, last))
+    return Response(stream_in_app_context(chunks), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename=invoices-{date.today()}.csv"})
 
 

@@ -984,6 +984,19 @@ def lines_csv(rfq: Rfq, version: QuoteVersion | None, *, with_prices: bool = Tru
     return buf.getvalue()
 
 
+def export_lines(quote: Quote, *, for_buyer: bool) -> tuple[str, str]:
+    """(file name, CSV text) of a quote's lines for the page's and the API's export: the supplier gets its draft
+    (else the submitted version), the buyer the submitted version once the prices are visible (else Forbidden)."""
+    if for_buyer:
+        if not buyer_can_see_prices(quote.rfq):
+            raise Forbidden("The prices of this sealed quote open when the RFQ closes.")
+        version = quote.current_version
+    else:
+        version = quote.draft_version or quote.current_version
+    name = f"{quote.rfq.reference}-{quote.supplier.display_name}-v{version.number if version else 0}.csv"
+    return name.replace(" ", "_").replace('"', ""), lines_csv(quote.rfq, version)
+
+
 def parse_lines_csv(rfq: Rfq, actor: User, data: bytes, base: list[dict]) -> list[dict]:
     """Read an uploaded quote-lines CSV and merge it into ``base`` (the draft's lines in input shape): every
     row sets its RFQ line (a blank price clears it); lines absent from the file keep their values.

@@ -10,7 +10,7 @@ from werkzeug.routing import BuildError
 
 from portal.accounts.models import Role
 from portal.documents.store import send_stored
-from portal.errors import Conflict, DomainError, Forbidden, NotFound
+from portal.errors import Conflict, DomainError, NotFound
 from portal.quotes import amendments, outcome, services
 from portal.quotes.forms import (AttachmentForm, CsvUploadForm, LockForm, QuoteHeaderForm, QuoteLinesForm,
                                  WithdrawForm)
@@ -287,14 +287,8 @@ def version(quote_id, number):
 @login_required
 def lines_csv(quote_id):
     quote, is_buyer = _quote_for_viewer(quote_id)
-    if is_buyer:
-        if not services.buyer_can_see_prices(quote.rfq):
-            raise Forbidden("The prices of this sealed quote open when the RFQ closes.")
-        version = quote.current_version
-    else:
-        version = quote.draft_version or quote.current_version
-    name = f"{quote.rfq.reference}-{quote.supplier.display_name}-v{version.number if version else 0}.csv"
-    return _csv_response(services.lines_csv(quote.rfq, version), name.replace(" ", "_").replace('"', ""))
+    name, text = services.export_lines(quote, for_buyer=is_buyer)
+    return _csv_response(text, name)
 
 
 def _act(quote_id, fn, success: str, form_cls=LockForm):
