@@ -7,6 +7,8 @@ Prices appear only when ``rfq.prices_visible_to_buyer`` (sealed bids open when t
 
 from __future__ import annotations
 
+from flask_babel import gettext as _, ngettext
+
 import csv
 import io
 from datetime import timezone
@@ -295,12 +297,9 @@ def award(rfq_id):
                 except ValueError:
                     continue
         return _render(rfq, status=exc.status, award_error=exc.message, selected=selected, note=note)
-    flash(
-        f"{rfq.reference} is awarded ({len(award_obj.lines)} "
-        f"line{'' if len(award_obj.lines) == 1 else 's'}). "
-        f"The suppliers have been notified.",
-        "success",
-    )
+    flash(ngettext("%(reference)s is awarded (%(num)d line). The suppliers have been notified.",
+                   "%(reference)s is awarded (%(num)d lines). The suppliers have been notified.",
+                   len(award_obj.lines), reference=rfq.reference), "success")
     return redirect(url_for("compare.comparison", rfq_id=rfq.id))
 
 
@@ -387,5 +386,5 @@ def comparison_pdf(rfq_id):
         db.session.rollback()
         flash(exc.message, "warning")
         return redirect(url_for("compare.comparison", rfq_id=rfq_id))
-    flash("The comparison PDF is being prepared; the download appears here when it is ready.", "info")
+    flash(_("The comparison PDF is being prepared; the download appears here when it is ready."), "info")
     return redirect(url_for("jobs.detail", job_id=rec.id))

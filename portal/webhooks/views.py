@@ -1,6 +1,8 @@
 """Company settings → Webhooks (administrators): endpoints, the secret shown once, the delivery log, redelivery."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -44,7 +46,7 @@ def index():
         except DomainError as exc:
             form_error(form, exc)
         else:
-            flash("Endpoint added. Copy its signing secret now: it is shown only once.", "success")
+            flash(_("Endpoint added. Copy its signing secret now: it is shown only once."), "success")
             return _secret_page(ep, secret)
     return render_template("webhooks/index.html", form=form, endpoints=hooks.endpoints_of(current_user.company_id))
 
@@ -64,7 +66,7 @@ def detail(endpoint_id):
         except DomainError as exc:
             form_error(form, exc)
         else:
-            flash("Endpoint saved.", "success")
+            flash(_("Endpoint saved."), "success")
             return redirect(url_for("webhooks.detail", endpoint_id=ep.id))
     status = request.args.get("status") or None
     if status not in (None, "pending", "succeeded", "failed"):
@@ -140,7 +142,7 @@ def rotate(endpoint_id):
     except DomainError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("webhooks.detail", endpoint_id=endpoint_id))
-    flash("New signing secret created. Copy it now: it is shown only once.", "success")
+    flash(_("New signing secret created. Copy it now: it is shown only once."), "success")
     return _secret_page(ep, secret, rotated=True)
 
 
@@ -155,5 +157,5 @@ def delete(endpoint_id):
         hooks.delete_endpoint(current_user, endpoint_id)
     except NotFound:
         abort(404)
-    flash("Endpoint removed.", "success")
+    flash(_("Endpoint removed."), "success")
     return redirect(url_for("webhooks.index"))
