@@ -112,7 +112,8 @@ class PasswordChangeForm(FlaskForm):
 class PreferencesForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     language = SelectField(_l("Language"), choices=[("", _l("As my browser says"))] + language_choices(),
-                           description=_l("The language of pages, notifications and e-mails."))
+                           description=_l("The language of pages, notifications and e-mails."),
+                           validate_choice=False)  # absent from an older form: the language stays as it is
     locale = SelectField(_l("Number and date format"),
                          choices=[("", _l("As the language (German: 1.234,50 · 01.12.2026)"))] + LOCALE_CHOICES,
                          description=_l("How amounts and dates are shown, and how the numbers you type are read."))

@@ -121,11 +121,15 @@ def accept_invitation(token):
 @login_required
 def account():
     prefs = PreferencesForm(prefix="prefs", obj=current_user)
+    if not prefs.is_submitted():  # the stored choices: empty means "follow the language / the browser"
+        prefs.locale.data = current_user.format_choice or ""
+        prefs.language.data = current_user.language or ""
     pw = PasswordChangeForm(prefix="pw")
     if prefs.submit.data and prefs.validate_on_submit():
         try:
             services.update_preferences(current_user, timezone=prefs.timezone.data, locale=prefs.locale.data,
-                                        name=prefs.name.data)
+                                        name=prefs.name.data,
+                                        language=prefs.language.data if "prefs-language" in request.form else ...)
             flash(_("Preferences saved."), "success")
             return redirect(url_for("auth.account"))
         except DomainError as exc:
