@@ -280,6 +280,12 @@ def init_app(app: Flask) -> None:
     def iso_filter(value):
         return value.isoformat() if isinstance(value, (date, datetime)) else ""
 
+    def notice_text(notification, part: str) -> str:
+        """A notification's title or body in the reader's language and format (portal/notifications/messages)."""
+        from portal.notifications.messages import for_reader
+
+        return for_reader(notification, part, locale=_locale(), tz=str(_tz()))
+
     @app.context_processor
     def globals_():
         from portal.accounts.models import Role
@@ -292,5 +298,5 @@ def init_app(app: Flask) -> None:
                 unread = unread_count(current_user)
             except Exception:  # noqa: BLE001 - an error page must render even when the database is down
                 unread = 0
-        return {"Role": Role, "unread_notifications": unread, "user_tz": str(_tz()),
+        return {"Role": Role, "unread_notifications": unread, "user_tz": str(_tz()), "notice_text": notice_text,
                 "has_endpoint": lambda name: name in app.view_functions}
