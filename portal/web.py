@@ -33,6 +33,24 @@ def _tz() -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def format_moment(value: datetime, locale: str, tz, *, full: bool = False, zone: bool = False) -> str:
+    """The one date-time format of the portal: the locale's medium date and the time without seconds
+    (6 Dec 2026, 16:00 / 06.12.2026, 16:00); ``full`` adds the weekday and the zone's name, ``zone`` its id."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    if isinstance(tz, str):
+        try:
+            tz = ZoneInfo(tz or "UTC")
+        except Exception:  # noqa: BLE001
+            tz = ZoneInfo("UTC")
+    local = value.astimezone(tz)
+    text = (f"{format_date(local.date(), 'full' if full else 'medium', locale=locale)}, "
+            f"{format_time(local, 'short', tzinfo=tz, locale=locale)}")
+    if full:
+        return text + " " + format_datetime(value, "zzzz", tzinfo=tz, locale=locale)
+    return text + (f" ({tz.key})" if zone else "")
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or (
         request.accept_mimetypes.best == "application/json")
@@ -257,10 +275,7 @@ def init_app(app: Flask) -> None:
             value = value.replace(tzinfo=timezone.utc)
         tz, loc = _tz(), _locale()
         if fmt in ("short", "medium", "full"):
-            local = value.astimezone(tz)
-            text = (f"{format_date(local.date(), 'full' if fmt == 'full' else 'medium', locale=loc)}, "
-                    f"{format_time(local, 'short', tzinfo=tz, locale=loc)}")
-            return text + (" " + format_datetime(value, "zzzz", tzinfo=tz, locale=loc) if fmt == "full" else "")
+            return format_moment(value, loc, tz, full=fmt == "full")
         return format_datetime(value, format=fmt, tzinfo=tz, locale=loc)
 
     @app.template_filter("d")

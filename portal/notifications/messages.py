@@ -14,9 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date
 from flask_babel import LazyString, gettext
 
 
@@ -75,13 +74,9 @@ def _format_param(value, locale: str, tz: str):
     if "$date" in value:
         return format_date(date.fromisoformat(value["$date"]), "medium", locale=locale)
     if "$datetime" in value:
-        try:
-            zone = ZoneInfo(tz or "UTC")
-        except Exception:  # noqa: BLE001
-            zone = ZoneInfo("UTC")
-        local = datetime.fromisoformat(value["$datetime"]).astimezone(zone)
-        return (f"{format_date(local.date(), 'medium', locale=locale)}, "
-                f"{format_time(local, 'short', tzinfo=zone, locale=locale)} ({zone.key})")
+        from portal.web import format_moment
+
+        return format_moment(datetime.fromisoformat(value["$datetime"]), locale, tz or "UTC", zone=True)
     return str(value)
 
 

@@ -11,11 +11,9 @@ from flask_babel import gettext as _, ngettext
 
 import csv
 import io
-from datetime import timezone
 from decimal import Decimal
 
 import sqlalchemy as sa
-from babel.dates import format_datetime
 from babel.numbers import format_currency
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -131,8 +129,9 @@ def _load(rfq_id: int) -> Rfq:
 
 
 def _deadline_text(rfq: Rfq) -> str:
-    value = rfq.deadline if rfq.deadline.tzinfo else rfq.deadline.replace(tzinfo=timezone.utc)
-    return format_datetime(value, format="medium", tzinfo=_tz(), locale=_locale()) + f" ({_tz()})"
+    from portal.web import format_moment
+
+    return format_moment(rfq.deadline, _locale(), _tz(), zone=True)
 
 
 def rfq_url(rfq: Rfq) -> str:

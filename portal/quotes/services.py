@@ -18,10 +18,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from babel.dates import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -435,16 +433,11 @@ def validate_input(rfq: Rfq, actor: User, header: dict, lines: list[dict],
 # ============================================================================================ guards
 
 def _fmt_time(when, actor: User | None) -> str:
-    tz = "UTC"
-    locale = "en_GB"
-    if actor is not None:
-        tz = actor.timezone or "UTC"
-        locale = actor.locale or "en_GB"
-    try:
-        zone = ZoneInfo(tz)
-    except Exception:  # noqa: BLE001
-        zone = ZoneInfo("UTC")
-    return format_datetime(when, "d MMM yyyy, HH:mm zzz", tzinfo=zone, locale=locale)
+    from portal.web import format_moment
+
+    if actor is None:
+        return format_moment(when, "en_GB", "UTC", zone=True)
+    return format_moment(when, actor.locale or "en_GB", actor.timezone or "UTC", zone=True)
 
 
 def require_open(rfq: Rfq, actor: User | None) -> None:
