@@ -330,7 +330,7 @@ def revise(quote_id):
 @company_kind_required("supplier")
 def discard(quote_id):
     result, quote, exc = _act(quote_id, lambda q, f: services.discard_draft(q, current_user, _lock_value(f)),
-                              "The draft was discarded.")
+                              _("The draft was discarded."))
     if exc is None and result is None:
         return redirect(rfq_url(quote.rfq) or url_for("quotes.index"))
     return redirect(url_for("quotes.detail", quote_id=quote_id))
@@ -341,7 +341,7 @@ def discard(quote_id):
 @company_kind_required("supplier")
 def confirm(quote_id):
     _act(quote_id, lambda q, f: services.confirm(q, current_user, _lock_value(f)),
-         "Your quote is confirmed for the amended RFQ.")
+         _("Your quote is confirmed for the amended RFQ."))
     return redirect(url_for("quotes.detail", quote_id=quote_id))
 
 

@@ -112,7 +112,7 @@ def _act(fn, ok_message, endpoint_id):
 def enable(endpoint_id):
     return _act(lambda: hooks.update_endpoint(current_user, endpoint_id, request.form.get("lock_version") or CURRENT,
                                               enabled=True),
-                "Endpoint enabled. Redeliver what it missed from the log below.", endpoint_id)
+                _("Endpoint enabled. Redeliver what it missed from the log below."), endpoint_id)
 
 
 @bp.post("/<int:endpoint_id>/disable")
@@ -120,14 +120,14 @@ def enable(endpoint_id):
 def disable(endpoint_id):
     return _act(lambda: hooks.update_endpoint(current_user, endpoint_id, request.form.get("lock_version") or CURRENT,
                                               enabled=False),
-                "Endpoint disabled: nothing is sent to it until you enable it again.", endpoint_id)
+                _("Endpoint disabled: nothing is sent to it until you enable it again."), endpoint_id)
 
 
 @bp.post("/<int:endpoint_id>/deliveries/<int:delivery_id>/redeliver")
 @roles_required(Role.admin)
 def redeliver(endpoint_id, delivery_id):
     return _act(lambda: hooks.redeliver(current_user, endpoint_id, delivery_id),
-                "Sending it again now.", endpoint_id)
+                _("Sending it again now."), endpoint_id)
 
 
 @bp.post("/<int:endpoint_id>/rotate")
