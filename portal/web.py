@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
 from flask import Flask, g, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -160,8 +161,8 @@ def input_problem(max_depth: int) -> str | None:
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
-        return _error(400, "400", "Your form was open too long or came from elsewhere (missing or wrong "
-                                  "security token). Reload the page and try again.")
+        return _error(400, "400", _("Your form was open too long or came from elsewhere (missing or wrong "
+                                    "security token). Reload the page and try again."))
 
     @app.errorhandler(400)
     def bad_request(exc):
@@ -169,15 +170,15 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(403)
     def forbidden(exc):
-        return _error(403, "403", "Your role does not allow this.")
+        return _error(403, "403", _("Your role does not allow this."))
 
     @app.errorhandler(404)
     def not_found(exc):
-        return _error(404, "404", "We could not find that page.")
+        return _error(404, "404", _("We could not find that page."))
 
     @app.errorhandler(405)
     def not_allowed(exc):
-        resp = _error(405, "400", "That action is not available here.")
+        resp = _error(405, "400", _("That action is not available here."))
         methods = getattr(exc, "valid_methods", None)
         if methods and not isinstance(resp, tuple):
             resp.headers["Allow"] = ", ".join(sorted(methods))
@@ -202,11 +203,11 @@ def init_app(app: Flask) -> None:
     def too_large(exc):
         size = app.config["MAX_CONTENT_LENGTH"]
         limit = f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{max(1, size // 1024)} KB"
-        return _error(413, "413", f"The upload is too large. The limit is {limit} per request.")
+        return _error(413, "413", _("The upload is too large. The limit is %(limit)s per request.", limit=limit))
 
     @app.errorhandler(429)
     def too_many(exc):
-        return _error(429, "429", getattr(exc, "description", None) or "Too many requests; wait a moment.")
+        return _error(429, "429", getattr(exc, "description", None) or _("Too many requests; wait a moment."))
 
     @app.errorhandler(DomainError)
     def domain_error(exc):
@@ -216,7 +217,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(exc):
-        return _error(500, "500", "Something went wrong on our side. It has been logged.")
+        return _error(500, "500", _("Something went wrong on our side. It has been logged."))
 
     @app.after_request
     def security_headers(resp):
