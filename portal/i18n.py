@@ -70,6 +70,14 @@ def state_label(state) -> str:
     return str(label) if label is not None else str(key).replace("_", " ").capitalize()
 
 
+def tr(text) -> str:
+    """A text known only at run time (a dashboard tile's title) in the page's language; the msgid must be marked
+    elsewhere (portal/dashboard/texts.py). Unknown texts come back unchanged."""
+    from flask_babel import gettext
+
+    return gettext(str(text)) if text else ""
+
+
 def page_language() -> str:
     """The language this page (or mail, under ``force_locale``) is written in."""
     from flask_babel import get_locale
@@ -98,7 +106,7 @@ def init_app(app: Flask) -> None:
     except OSError:  # a read-only install: the catalogs were compiled when it was built
         pass
     babel.init_app(app, locale_selector=select_language)
-    app.jinja_env.globals.update(state_label=state_label, page_language=page_language)
+    app.jinja_env.globals.update(state_label=state_label, page_language=page_language, tr=tr)
 
 
 def compile_catalogs(directory: Path = TRANSLATIONS) -> list[Path]:
