@@ -14,7 +14,16 @@ pytestmark = pytest.mark.e2e
 SHOTS = Path(os.environ.get("PORTAL_SCREENSHOTS", "/tmp/portal-screens"))
 
 
+def _warm_up(live_server):
+    """The first request of a fresh gunicorn worker can be slow on a busy machine."""
+    from urllib.request import urlopen
+
+    for _ in range(2):
+        urlopen(live_server + "/signin", timeout=60).read()
+
+
 def test_person_switches_to_german_and_back(world, signed_in, live_server):
+    _warm_up(live_server)
     r = factories.rfq(world.buyer, world.procurement, suppliers=[world.supplier_a], title="Sechskantschrauben M12")
     page = signed_in(world.procurement)
     SHOTS.mkdir(parents=True, exist_ok=True)
