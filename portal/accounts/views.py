@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask_babel import gettext as _
+from flask_babel import gettext as _, refresh
 
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request,
                    url_for)
@@ -130,6 +130,7 @@ def account():
             services.update_preferences(current_user, timezone=prefs.timezone.data, locale=prefs.locale.data,
                                         name=prefs.name.data,
                                         language=prefs.language.data if "prefs-language" in request.form else ...)
+            refresh()  # the language may have just changed: say it in the new one
             flash(_("Preferences saved."), "success")
             return redirect(url_for("auth.account"))
         except DomainError as exc:

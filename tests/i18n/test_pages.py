@@ -128,3 +128,12 @@ def test_german_flash_message(world, login):
                                  "prefs-locale": "", "prefs-timezone": "Europe/Berlin", "prefs-submit": "y"},
                follow_redirects=True)
     assert "Einstellungen gespeichert." in html.unescape(r.get_data(as_text=True))
+
+
+def test_switching_to_german_confirms_in_german(world, login):
+    c = login(world.procurement)
+    r = c.post("/account", data={"prefs-name": world.procurement.name, "prefs-language": "de",
+                                 "prefs-locale": "", "prefs-timezone": "Europe/Berlin", "prefs-submit": "y"},
+               follow_redirects=True)
+    page = html.unescape(r.get_data(as_text=True))
+    assert "Einstellungen gespeichert." in page and 'lang="de"' in page
