@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from babel.numbers import list_currencies
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext, lazy_gettext as _l, ngettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -1288,12 +1288,12 @@ def remaining_text(deadline: datetime, now: datetime | None = None) -> str:
     now = now or utcnow()
     seconds = int((deadline - now).total_seconds())
     if seconds <= 0:
-        return "deadline passed"
+        return gettext("deadline passed")
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
     if days:
-        return f"{days} day{'s' if days != 1 else ''} {hours} h left"
+        return ngettext("%(num)d day %(hours)s h left", "%(num)d days %(hours)s h left", days, hours=hours)
     if hours:
-        return f"{hours} h {minutes} min left"
-    return f"{max(minutes, 1)} min left"
+        return gettext("%(hours)s h %(minutes)s min left", hours=hours, minutes=minutes)
+    return gettext("%(minutes)s min left", minutes=max(minutes, 1))
