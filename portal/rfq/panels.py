@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import url_for
+from flask_babel import gettext
 
 from portal.accounts.models import Role
 from portal.db import db, utcnow
@@ -59,8 +60,10 @@ def _buyer_panels(user) -> list[dict]:
     def left(r):
         hours = (r.deadline - now).total_seconds() / 3600
         if hours <= 0:
-            return "closing now"
-        return f"{int(hours)} h left" if hours < 48 else f"{int(hours // 24)} days left"
+            return gettext("closing now")
+        if hours < 48:
+            return gettext("%(hours)s h left", hours=int(hours))
+        return gettext("%(days)s days left", days=int(hours // 24))
 
     panels = [
         {"title": "Drafts to publish", "count": drafts, "count_label": "drafts",
