@@ -2,7 +2,9 @@
 
 * The language of a page is the person's profile setting when signed in, else the browser's Accept-Language,
   among ``LANGUAGES``; English is the source language (msgids), so it needs no catalog.
-* Number, money and date *formats* follow the person's format setting (``User.locale``, see ``portal/web.py``).
+* Number, money and date *formats* follow the person's format setting (``User.format_choice``, column
+  ``locale``); without one they follow the language (``FORMATS``: de → de_DE, en → en_GB). ``User.locale`` answers
+  the format in effect, ``portal/web.py`` formats with it.
 * Python code marks text with ``gettext``/``lazy_gettext`` (forms and module-level constants are lazy),
   templates with ``{{ _('...') }}`` or ``{% trans %}``; ``make i18n`` extracts, updates and compiles.
 * ``compile_catalogs()`` turns every ``messages.po`` into ``messages.mo`` when the ``.po`` is newer; ``make
@@ -13,12 +15,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, request
-from flask_babel import Babel
+from flask_babel import Babel, lazy_gettext as _l
 from flask_login import current_user
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 LANGUAGES = {"en": "English", "de": "Deutsch"}
 DEFAULT_LANGUAGE = "en"
+# The number/date format of each language when the person has not chosen one.
+FORMATS = {"en": "en_GB", "de": "de_DE"}
 
 babel = Babel()
 
@@ -45,14 +49,64 @@ def select_language() -> str:
         return DEFAULT_LANGUAGE
 
 
+# Status words shown on badges and in sentences ("An RFQ that is closed …"), one translation each.
+STATES = {
+    "draft": _l("Draft"), "open": _l("Open"), "closed": _l("Closed"), "awarded": _l("Awarded"),
+    "cancelled": _l("Cancelled"), "submitted": _l("Submitted"), "withdrawn": _l("Withdrawn"),
+    "expired": _l("Expired"), "locked": _l("Locked"), "revised": _l("Revised"), "queued": _l("Queued"),
+    "running": _l("Running"), "succeeded": _l("Succeeded"), "failed": _l("Failed"), "pending": _l("Pending"),
+    "accepted": _l("Accepted"), "revoked": _l("Revoked"), "active": _l("Active"), "inactive": _l("Inactive"),
+    "sent": _l("Sent"), "kept": _l("Kept"), "sealed": _l("Sealed"), "won": _l("Won"), "lost": _l("Lost"),
+    "declined": _l("Declined"), "published": _l("Published"), "invited": _l("Invited"),
+    "not_submitted": _l("Not submitted"), "delivered": _l("Delivered"), "disabled": _l("Disabled"),
+    "stuck": _l("Stuck"), "partially_awarded": _l("Partially awarded"),
+}
+
+
+def state_label(state) -> str:
+    """A status in the page's language: "partially_awarded" → "Partially awarded" / "Teilweise vergeben"."""
+    key = getattr(state, "value", state)
+    label = STATES.get(str(key))
+    return str(label) if label is not None else str(key).replace("_", " ").capitalize()
+
+
+def tr(text) -> str:
+    """A text known only at run time (a dashboard tile's title) in the page's language; the msgid must be marked
+    elsewhere (portal/dashboard/texts.py). Unknown texts come back unchanged."""
+    from flask_babel import gettext
+
+    return gettext(str(text)) if text else ""
+
+
+def page_language() -> str:
+    """The language this page (or mail, under ``force_locale``) is written in."""
+    from flask_babel import get_locale
+
+    try:
+        loc = get_locale()
+    except Exception:  # noqa: BLE001  (no app context)
+        loc = None
+    return loc.language if loc is not None and loc.language in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def format_for_language(language: str | None) -> str:
+    return FORMATS.get(language or DEFAULT_LANGUAGE, FORMATS[DEFAULT_LANGUAGE])
+
+
+def language_choices() -> list[tuple[str, str]]:
+    return [(code, name) for code, name in LANGUAGES.items()]
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    app.config.setdefault("WTF_I18N_ENABLED", True)  # WTForms' own messages ("Not a valid choice.") translated
     try:
         compile_catalogs()
     except OSError:  # a read-only install: the catalogs were compiled when it was built
         pass
     babel.init_app(app, locale_selector=select_language)
+    app.jinja_env.globals.update(state_label=state_label, page_language=page_language, tr=tr)
 
 
 def compile_catalogs(directory: Path = TRANSLATIONS) -> list[Path]:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
 from flask import Flask, g, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -31,6 +32,24 @@ def _tz() -> ZoneInfo:
         return ZoneInfo(name)
     except Exception:  # noqa: BLE001
         return ZoneInfo("UTC")
+
+
+def format_moment(value: datetime, locale: str, tz, *, full: bool = False, zone: bool = False) -> str:
+    """The one date-time format of the portal: the locale's medium date and the time without seconds
+    (6 Dec 2026, 16:00 / 06.12.2026, 16:00); ``full`` adds the weekday and the zone's name, ``zone`` its id."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    if isinstance(tz, str):
+        try:
+            tz = ZoneInfo(tz or "UTC")
+        except Exception:  # noqa: BLE001
+            tz = ZoneInfo("UTC")
+    local = value.astimezone(tz)
+    text = (f"{format_date(local.date(), 'full' if full else 'medium', locale=locale)}, "
+            f"{format_time(local, 'short', tzinfo=tz, locale=locale)}")
+    if full:
+        return text + " " + format_datetime(value, "zzzz", tzinfo=tz, locale=locale)
+    return text + (f" ({tz.key})" if zone else "")
 
 
 def _wants_json() -> bool:
@@ -142,8 +161,8 @@ def input_problem(max_depth: int) -> str | None:
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
-        return _error(400, "400", "Your form was open too long or came from elsewhere (missing or wrong "
-                                  "security token). Reload the page and try again.")
+        return _error(400, "400", _("Your form was open too long or came from elsewhere (missing or wrong "
+                                    "security token). Reload the page and try again."))
 
     @app.errorhandler(400)
     def bad_request(exc):
@@ -151,15 +170,15 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(403)
     def forbidden(exc):
-        return _error(403, "403", "Your role does not allow this.")
+        return _error(403, "403", _("Your role does not allow this."))
 
     @app.errorhandler(404)
     def not_found(exc):
-        return _error(404, "404", "We could not find that page.")
+        return _error(404, "404", _("We could not find that page."))
 
     @app.errorhandler(405)
     def not_allowed(exc):
-        resp = _error(405, "400", "That action is not available here.")
+        resp = _error(405, "400", _("That action is not available here."))
         methods = getattr(exc, "valid_methods", None)
         if methods and not isinstance(resp, tuple):
             resp.headers["Allow"] = ", ".join(sorted(methods))
@@ -184,11 +203,11 @@ def init_app(app: Flask) -> None:
     def too_large(exc):
         size = app.config["MAX_CONTENT_LENGTH"]
         limit = f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{max(1, size // 1024)} KB"
-        return _error(413, "413", f"The upload is too large. The limit is {limit} per request.")
+        return _error(413, "413", _("The upload is too large. The limit is %(limit)s per request.", limit=limit))
 
     @app.errorhandler(429)
     def too_many(exc):
-        return _error(429, "429", getattr(exc, "description", None) or "Too many requests; wait a moment.")
+        return _error(429, "429", getattr(exc, "description", None) or _("Too many requests; wait a moment."))
 
     @app.errorhandler(DomainError)
     def domain_error(exc):
@@ -198,7 +217,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(exc):
-        return _error(500, "500", "Something went wrong on our side. It has been logged.")
+        return _error(500, "500", _("Something went wrong on our side. It has been logged."))
 
     @app.after_request
     def security_headers(resp):
@@ -257,10 +276,7 @@ def init_app(app: Flask) -> None:
             value = value.replace(tzinfo=timezone.utc)
         tz, loc = _tz(), _locale()
         if fmt in ("short", "medium", "full"):
-            local = value.astimezone(tz)
-            text = (f"{format_date(local.date(), 'full' if fmt == 'full' else 'medium', locale=loc)}, "
-                    f"{format_time(local, 'short', tzinfo=tz, locale=loc)}")
-            return text + (" " + format_datetime(value, "zzzz", tzinfo=tz, locale=loc) if fmt == "full" else "")
+            return format_moment(value, loc, tz, full=fmt == "full")
         return format_datetime(value, format=fmt, tzinfo=tz, locale=loc)
 
     @app.template_filter("d")
@@ -280,6 +296,12 @@ def init_app(app: Flask) -> None:
     def iso_filter(value):
         return value.isoformat() if isinstance(value, (date, datetime)) else ""
 
+    def notice_text(notification, part: str) -> str:
+        """A notification's title or body in the reader's language and format (portal/notifications/messages)."""
+        from portal.notifications.messages import for_reader
+
+        return for_reader(notification, part, locale=_locale(), tz=str(_tz()))
+
     @app.context_processor
     def globals_():
         from portal.accounts.models import Role
@@ -292,5 +314,5 @@ def init_app(app: Flask) -> None:
                 unread = unread_count(current_user)
             except Exception:  # noqa: BLE001 - an error page must render even when the database is down
                 unread = 0
-        return {"Role": Role, "unread_notifications": unread, "user_tz": str(_tz()),
+        return {"Role": Role, "unread_notifications": unread, "user_tz": str(_tz()), "notice_text": notice_text,
                 "has_endpoint": lambda name: name in app.view_functions}

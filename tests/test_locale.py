@@ -13,7 +13,11 @@ def test_german_user_sees_german_money_and_dates(world, login):
     db.session.commit()
     page = html.unescape(login(world.procurement).get(f"/orders/{o.id}").get_data(as_text=True))
     assert "1.234,50\xa0€" in page  # 1000 × 1.2345 = 1,234.50 in German
-    assert 'lang="de"' in page
+    assert 'lang="en"' in page  # the format is German, the language (and <html lang>) still English
+    world.procurement.locale, world.procurement.language = None, "de"
+    db.session.commit()
+    page = html.unescape(login(world.procurement).get(f"/orders/{o.id}").get_data(as_text=True))
+    assert "1.234,50\xa0€" in page and 'lang="de"' in page  # formats follow the language
 
 
 def test_english_user_sees_english_money(world, login):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, SelectField, SelectMultipleField,
                      StringField, SubmitField)
@@ -7,6 +8,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.accounts.models import ROLE_LABELS, CompanyKind, Role
+from portal.i18n import language_choices
 from portal.money import CURRENCIES
 
 ROLE_CHOICES = [(r.value, ROLE_LABELS[r]) for r in Role]
@@ -30,35 +32,35 @@ def country_choices():
 
 
 class SignInForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
-    remember = BooleanField("Keep me signed in on this device")
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    remember = BooleanField(_l("Keep me signed in on this device"))
     next = HiddenField()
-    submit = SubmitField("Sign in")
+    submit = SubmitField(_l("Sign in"))
 
 
 class CompanyFieldsMixin:
-    legal_name = StringField("Legal name", validators=[DataRequired(), Length(max=200)])
-    display_name = StringField("Display name", validators=[Optional(), Length(max=120)],
-                               description="How other companies see you; defaults to the legal name.")
-    country = SelectField("Country", validators=[DataRequired()])
-    vat_number = StringField("VAT / tax number", validators=[Optional(), Length(max=40)],
-                             description="Checked against the country's format (e.g. DE136695976).")
-    address_line1 = StringField("Street and number", validators=[Optional(), Length(max=200)])
-    address_line2 = StringField("Address line 2", validators=[Optional(), Length(max=200)])
-    postcode = StringField("Postcode", validators=[Optional(), Length(max=20)])
-    city = StringField("City", validators=[Optional(), Length(max=100)])
+    legal_name = StringField(_l("Legal name"), validators=[DataRequired(), Length(max=200)])
+    display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=120)],
+                               description=_l("How other companies see you; defaults to the legal name."))
+    country = SelectField(_l("Country"), validators=[DataRequired()])
+    vat_number = StringField(_l("VAT / tax number"), validators=[Optional(), Length(max=40)],
+                             description=_l("Checked against the country's format (e.g. DE136695976)."))
+    address_line1 = StringField(_l("Street and number"), validators=[Optional(), Length(max=200)])
+    address_line2 = StringField(_l("Address line 2"), validators=[Optional(), Length(max=200)])
+    postcode = StringField(_l("Postcode"), validators=[Optional(), Length(max=20)])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
 
 
 class SignUpForm(CompanyFieldsMixin, FlaskForm):
-    kind = SelectField("Your company", choices=KIND_CHOICES, validators=[DataRequired()])
-    currency = SelectField("Default currency", choices=[(c, c) for c in CURRENCIES], default="EUR")
-    name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
-    email = EmailField("Your work email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)],
-                             description="At least 10 characters.")
-    confirm = PasswordField("Repeat password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")])
-    submit = SubmitField("Create company account")
+    kind = SelectField(_l("Your company"), choices=KIND_CHOICES, validators=[DataRequired()])
+    currency = SelectField(_l("Default currency"), choices=[(c, c) for c in CURRENCIES], default="EUR")
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
+    email = EmailField(_l("Your work email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)],
+                             description=_l("At least 10 characters."))
+    confirm = PasswordField(_l("Repeat password"), validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))])
+    submit = SubmitField(_l("Create company account"))
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
@@ -66,14 +68,14 @@ class SignUpForm(CompanyFieldsMixin, FlaskForm):
 
 
 class CompanyProfileForm(CompanyFieldsMixin, FlaskForm):
-    default_currency = SelectField("Default currency", choices=[(c, c) for c in CURRENCIES])
-    categories = StringField("Categories you supply", validators=[Optional(), Length(max=500)],
-                             description="Comma separated, e.g. fasteners, packaging. Buyers search by these.")
-    website = StringField("Website", validators=[Optional(), Length(max=200)])
-    iban = StringField("IBAN", validators=[Optional(), Length(max=42)])
-    bic = StringField("BIC", validators=[Optional(), Length(max=11)])
-    bank_name = StringField("Bank", validators=[Optional(), Length(max=120)])
-    submit = SubmitField("Save profile")
+    default_currency = SelectField(_l("Default currency"), choices=[(c, c) for c in CURRENCIES])
+    categories = StringField(_l("Categories you supply"), validators=[Optional(), Length(max=500)],
+                             description=_l("Comma separated, e.g. fasteners, packaging. Buyers search by these."))
+    website = StringField(_l("Website"), validators=[Optional(), Length(max=200)])
+    iban = StringField(_l("IBAN"), validators=[Optional(), Length(max=42)])
+    bic = StringField(_l("BIC"), validators=[Optional(), Length(max=11)])
+    bank_name = StringField(_l("Bank"), validators=[Optional(), Length(max=120)])
+    submit = SubmitField(_l("Save profile"))
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
@@ -81,38 +83,42 @@ class CompanyProfileForm(CompanyFieldsMixin, FlaskForm):
 
 
 class InviteForm(FlaskForm):
-    name = StringField("Name", validators=[Optional(), Length(max=120)])
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[DataRequired("Choose at least one role.")])
-    submit = SubmitField("Create invitation")
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    roles = MultiCheckboxField(_l("Roles"), choices=ROLE_CHOICES, validators=[DataRequired(_l("Choose at least one role."))])
+    submit = SubmitField(_l("Create invitation"))
 
 
 class AcceptInvitationForm(FlaskForm):
-    name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
-    password = PasswordField("Choose a password", validators=[DataRequired(), Length(max=200)],
-                             description="At least 10 characters.")
-    confirm = PasswordField("Repeat password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")])
-    submit = SubmitField("Join")
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
+    password = PasswordField(_l("Choose a password"), validators=[DataRequired(), Length(max=200)],
+                             description=_l("At least 10 characters."))
+    confirm = PasswordField(_l("Repeat password"), validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))])
+    submit = SubmitField(_l("Join"))
 
 
 class RolesForm(FlaskForm):
-    roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[DataRequired("Choose at least one role.")])
-    submit = SubmitField("Save roles")
+    roles = MultiCheckboxField(_l("Roles"), choices=ROLE_CHOICES, validators=[DataRequired(_l("Choose at least one role."))])
+    submit = SubmitField(_l("Save roles"))
 
 
 class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired()])
-    password = PasswordField("New password", validators=[DataRequired(), Length(max=200)])
-    confirm = PasswordField("Repeat new password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")])
-    submit = SubmitField("Change password")
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField(_l("Repeat new password"), validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))])
+    submit = SubmitField(_l("Change password"))
 
 
 class PreferencesForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    locale = SelectField("Number and date format", choices=LOCALE_CHOICES,
-                         description="How amounts and dates are shown, and how the numbers you type are read.")
-    timezone = SelectField("Time zone")
-    submit = SubmitField("Save preferences")
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    language = SelectField(_l("Language"), choices=[("", _l("As my browser says"))] + language_choices(),
+                           description=_l("The language of pages, notifications and e-mails."),
+                           validate_choice=False)  # absent from an older form: the language stays as it is
+    locale = SelectField(_l("Number and date format"),
+                         choices=[("", _l("As the language (German: 1.234,50 · 01.12.2026)"))] + LOCALE_CHOICES,
+                         description=_l("How amounts and dates are shown, and how the numbers you type are read."))
+    timezone = SelectField(_l("Time zone"))
+    submit = SubmitField(_l("Save preferences"))
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)

@@ -111,13 +111,30 @@ class User(TimestampMixin, db.Model):
     # Bumped on password change and deactivation: every older session and remember-me cookie stops working.
     session_version: Mapped[int] = mapped_column(default=1)
     timezone: Mapped[str] = mapped_column(sa.String(64), default="Europe/Berlin")
-    locale: Mapped[str] = mapped_column(sa.String(16), default="en_GB")
+    # The person's format choice for numbers, money and dates (column "locale"); None follows the language
+    # (``locale`` below answers the format in effect: de → de_DE, en → en_GB).
+    format_choice: Mapped[str | None] = mapped_column("locale", sa.String(16))
+    # The interface language ("en", "de"); None follows the browser's Accept-Language (portal/i18n.py).
+    language: Mapped[str | None] = mapped_column(sa.String(8))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     company: Mapped[Company] = relationship(back_populates="members", lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by=UserRole.role
     )
+
+    @property
+    def locale(self) -> str:
+        """The format in effect: the person's choice, else the one of their language (or the page's)."""
+        if self.format_choice:
+            return self.format_choice
+        from portal.i18n import format_for_language, page_language
+
+        return format_for_language(self.language or page_language())
+
+    @locale.setter
+    def locale(self, value: str | None) -> None:
+        self.format_choice = value or None
 
     # --- Flask-Login protocol -------------------------------------------------------------------
     @property

@@ -371,17 +371,26 @@ def change_password(user: User, current: str, new: str) -> None:
     db.session.commit()
 
 
-def update_preferences(user: User, *, timezone: str, locale: str, name: str) -> None:
+def update_preferences(user: User, *, timezone: str, locale: str | None, name: str,
+                       language: str | None = ...) -> None:
+    """Name, time zone, format (None: follow the language) and language (None: follow the browser; left as it
+    is when not given)."""
     from zoneinfo import available_timezones
+
+    from portal.i18n import LANGUAGES
 
     if timezone not in available_timezones():
         raise ValidationFailed("Unknown time zone.", errors={"timezone": "Choose a time zone from the list."})
-    if locale not in ("en_GB", "en_US", "de_DE", "fr_FR"):
+    if locale and locale not in ("en_GB", "en_US", "de_DE", "fr_FR"):
         raise ValidationFailed("Choose a number and date format from the list.",
                                errors={"locale": "Choose a format from the list."})
+    if language is not ... and language and language not in LANGUAGES:
+        raise ValidationFailed("Choose a language from the list.", errors={"language": "Choose a language."})
     if not (name or "").strip():
         raise ValidationFailed("A name is required.", errors={"name": "Required."})
-    user.timezone, user.locale, user.name = timezone, locale, name.strip()
+    user.timezone, user.format_choice, user.name = timezone, locale or None, name.strip()
+    if language is not ...:
+        user.language = language or None
     db.session.commit()
 
 

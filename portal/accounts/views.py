@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from flask_babel import gettext as _, refresh
+
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request,
                    url_for)
 from flask_login import current_user, login_required, login_user, logout_user
@@ -41,7 +43,7 @@ def signin():
         else:
             throttle.succeeded(form.email.data)
             login_user(user, remember=form.remember.data)
-            flash(f"Welcome back, {user.name}.", "success")
+            flash(_("Welcome back, %(name)s.", name=user.name), "success")
             resp = redirect(safe_next(form.next.data, url_for("dashboard.index")))
             return throttle.remember_browser(resp, user.email)
     return render_template("accounts/signin.html", form=form)
@@ -55,7 +57,7 @@ def signout():
     alone)."""
     services.sign_out_everywhere(current_user)
     logout_user()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("auth.signin"))
 
 
@@ -66,7 +68,7 @@ def signout_everywhere():
         abort(400)
     services.sign_out_everywhere(current_user)
     logout_user()
-    flash("You are signed out on every device and browser, including remembered ones.", "info")
+    flash(_("You are signed out on every device and browser, including remembered ones."), "info")
     return redirect(url_for("auth.signin"))
 
 
@@ -86,7 +88,7 @@ def signup():
             form_error(form, exc)
         else:
             login_user(user)
-            flash(f"{user.company.display_name} is registered. Invite your colleagues next.", "success")
+            flash(_("%(display_name)s is registered. Invite your colleagues next.", display_name=user.company.display_name), "success")
             return redirect(url_for("company.members"))
     return render_template("accounts/signup.html", form=form)
 
@@ -110,7 +112,7 @@ def accept_invitation(token):
             form_error(form, exc)
         else:
             login_user(user)
-            flash(f"Welcome to {user.company.display_name}.", "success")
+            flash(_("Welcome to %(display_name)s.", display_name=user.company.display_name), "success")
             return redirect(url_for("dashboard.index"))
     return render_template("accounts/accept_invitation.html", form=form, invitation=inv)
 
@@ -119,12 +121,17 @@ def accept_invitation(token):
 @login_required
 def account():
     prefs = PreferencesForm(prefix="prefs", obj=current_user)
+    if not prefs.is_submitted():  # the stored choices: empty means "follow the language / the browser"
+        prefs.locale.data = current_user.format_choice or ""
+        prefs.language.data = current_user.language or ""
     pw = PasswordChangeForm(prefix="pw")
     if prefs.submit.data and prefs.validate_on_submit():
         try:
             services.update_preferences(current_user, timezone=prefs.timezone.data, locale=prefs.locale.data,
-                                        name=prefs.name.data)
-            flash("Preferences saved.", "success")
+                                        name=prefs.name.data,
+                                        language=prefs.language.data if "prefs-language" in request.form else ...)
+            refresh()  # the language may have just changed: say it in the new one
+            flash(_("Preferences saved."), "success")
             return redirect(url_for("auth.account"))
         except DomainError as exc:
             form_error(prefs, exc)
@@ -135,7 +142,7 @@ def account():
             form_error(pw, exc)
         else:
             login_user(current_user._get_current_object())  # new session version for this browser
-            flash("Password changed. Other devices have been signed out.", "success")
+            flash(_("Password changed. Other devices have been signed out."), "success")
             return redirect(url_for("auth.account"))
     return render_template("accounts/account.html", prefs=prefs, pw=pw)
 
@@ -157,7 +164,7 @@ def profile():
                 "postcode", "city", "default_currency", "categories", "website", "iban", "bic", "bank_name")}
             try:
                 services.update_company(company, current_user, **fields)
-                flash("Company profile saved.", "success")
+                flash(_("Company profile saved."), "success")
                 return redirect(url_for("company.profile"))
             except DomainError as exc:
                 form_error(form, exc)
@@ -177,8 +184,8 @@ def members():
             form_error(form, exc)
         else:
             new_link = url_for("auth.accept_invitation", token=token, _external=True)
-            flash(f"Invitation for {inv.email} created. Share the link below; it works once and expires "
-                  f"in {current_app.config['INVITATION_TTL_HOURS']} hours.", "success")
+            flash(_("Invitation for %(email)s created. Share the link below; it works once and expires in %(hours)s "
+                    "hours.", email=inv.email, hours=current_app.config['INVITATION_TTL_HOURS']), "success")
             form = InviteForm(formdata=None)
     return render_template("accounts/members.html", form=form, new_link=new_link,
                            members=services.members(current_user.company_id),
@@ -191,11 +198,11 @@ def members():
 def member_roles(user_id):
     form = RolesForm()
     if not form.validate_on_submit():
-        flash("Choose at least one role.", "warning")
+        flash(_("Choose at least one role."), "warning")
     else:
         try:
             u = services.set_member_roles(current_user, user_id, form.roles.data)
-            flash(f"Roles of {u.name} saved.", "success")
+            flash(_("Roles of %(name)s saved.", name=u.name), "success")
             if getattr(u, "approval_warning", None):
                 flash(u.approval_warning, "warning")
         except DomainError as exc:
@@ -212,7 +219,8 @@ def member_active(user_id, action):
         abort(400)
     try:
         u = services.set_member_active(current_user, user_id, action == "activate")
-        flash(f"{u.name} is {'active again' if u.active else 'deactivated; their history stays'}.", "success")
+        flash(_("%(name)s is active again.", name=u.name) if u.active
+              else _("%(name)s is deactivated; their history stays.", name=u.name), "success")
         if getattr(u, "approval_warning", None):
             flash(u.approval_warning, "warning")
     except DomainError as exc:
@@ -229,7 +237,7 @@ def revoke_invitation(invitation_id):
         abort(400)
     try:
         services.revoke_invitation(current_user, invitation_id)
-        flash("Invitation withdrawn.", "success")
+        flash(_("Invitation withdrawn."), "success")
     except DomainError as exc:
         if exc.status == 404:
             abort(404)
@@ -243,7 +251,7 @@ def export_members():
     if not EmptyForm().validate_on_submit():
         abort(400)
     rec = services.start_member_export(current_user)
-    flash("The member list is being exported in the background.", "info")
+    flash(_("The member list is being exported in the background."), "info")
     return redirect(url_for("jobs.detail", job_id=rec.id))
 
 

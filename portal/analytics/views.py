@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.accounts.models import Role
@@ -11,10 +12,10 @@ from portal.tenancy import company_kind_required, roles_required
 bp = Blueprint("analytics", __name__, url_prefix="/analytics")
 
 SIDES = {
-    "spend": {"title": "Spend", "party": "Supplier", "parties": "suppliers", "verb": "Spend",
-              "subtitle": "What your company ordered from suppliers"},
-    "sales": {"title": "Sales", "party": "Customer", "parties": "customers", "verb": "Sales",
-              "subtitle": "What your customers ordered from your company"},
+    "spend": {"title": _l("Spend"), "party": _l("Supplier"), "parties": _l("suppliers"), "verb": _l("Spend"),
+              "subtitle": _l("What your company ordered from suppliers")},
+    "sales": {"title": _l("Sales"), "party": _l("Customer"), "parties": _l("customers"), "verb": _l("Sales"),
+              "subtitle": _l("What your customers ordered from your company")},
 }
 
 

@@ -746,7 +746,7 @@ def prepare_reorder(actor: User, order_id) -> tuple[object, list[dict], list[str
         label = f"Line {ln.position}" + (f" (SKU {ln.sku})" if ln.sku else f" ({ln.description[:60]})")
         item = items_by_id.get(ln.catalog_item_id) if ln.catalog_item_id else items_by_sku.get(ln.sku or "")
         if item is None:
-            skipped.append(f"{label}: the item is no longer in {order.supplier.display_name}'s catalog.")
+            skipped.append(f"{label}: the item is no longer in the catalog of {order.supplier.display_name}.")
             continue
         if not item.active:
             skipped.append(f"{label}: SKU {item.sku} is no longer offered (inactive).")

@@ -2,6 +2,8 @@
 (browse supplier catalogs, quick order, CSV order, reorder)."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 import functools
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -98,7 +100,7 @@ def new_item():
         except DomainError as exc:
             form_error(form, exc)
         else:
-            flash(f"Item {item.sku} added to your catalog.", "success")
+            flash(_("Item %(sku)s added to your catalog.", sku=item.sku), "success")
             return redirect(url_for("catalog.items"))
     return render_template("catalog/item_form.html", form=form, item=None)
 
@@ -118,7 +120,7 @@ def edit_item(item_id):
         except DomainError as exc:
             form_error(form, exc)
         else:
-            flash(f"Item {item.sku} saved.", "success")
+            flash(_("Item %(sku)s saved.", sku=item.sku), "success")
             return redirect(url_for("catalog.items"))
     return render_template("catalog/item_form.html", form=form, item=item)
 
@@ -142,8 +144,8 @@ def _set_active(item_id, active):
     except DomainError as exc:
         flash(exc.message, "danger")
     else:
-        flash(f"{item.sku} is now {'active' if active else 'inactive'}"
-              f"{'' if active else ' — buyers no longer see it'}.", "success")
+        flash(_("%(sku)s is now active.", sku=item.sku) if active
+              else _("%(sku)s is now inactive — buyers no longer see it.", sku=item.sku), "success")
     nxt = request.form.get("next") or ""
     return redirect(nxt if nxt.startswith("/catalog/") and not nxt.startswith("//") else url_for("catalog.items"))
 
@@ -163,7 +165,7 @@ def prices(item_id):
         except DomainError as exc:
             form_error(form, exc)
         else:
-            flash(f"Special price for {bp_.buyer.display_name} saved.", "success")
+            flash(_("Special price for %(display_name)s saved.", display_name=bp_.buyer.display_name), "success")
             return redirect(url_for("catalog.prices", item_id=item.id))
     return render_template("catalog/prices.html", item=item, form=form,
                            prices=services.item_buyer_prices(current_user, item), empty_form=EmptyForm())
@@ -177,7 +179,7 @@ def delete_price(item_id, price_id):
         services.delete_buyer_price(current_user, item_id, price_id)
     except NotFound:
         abort(404)
-    flash("Special price removed; this buyer pays the list price again.", "success")
+    flash(_("Special price removed; this buyer pays the list price again."), "success")
     return redirect(url_for("catalog.prices", item_id=item_id))
 
 
@@ -217,7 +219,7 @@ def apply_import():
         flash(exc.message, "danger")
         return redirect(url_for("catalog.import_csv"))
     services.drop_staged(current_user.company_id, form.token.data)
-    flash(f"Catalog imported: {result.creates} item(s) created, {result.updates} updated.", "success")
+    flash(_("Catalog imported: %(creates)s item(s) created, %(updates)s updated.", creates=result.creates, updates=result.updates), "success")
     return redirect(url_for("catalog.items"))
 
 
@@ -282,7 +284,7 @@ def _order_redirect(order, company):
     try:
         return redirect(url_for("orders.detail", order_id=order.id))
     except BuildError:
-        flash(f"Draft order {order.po_number} created; open it from your orders.", "info")
+        flash(_("Draft order %(po_number)s created; open it from your orders.", po_number=order.po_number), "info")
         return redirect(url_for("catalog.supplier", supplier_id=company.id))
 
 
@@ -309,12 +311,12 @@ def quick_order(supplier_id):
     rows = _grid_rows() + [(s, q) for s, q, _ in csvio.parse_paste(form.paste.data or "")]
     form.paste.data = ""
     if len(rows) > services.MAX_QUICK_ROWS:
-        flash(f"A quick order takes up to {services.MAX_QUICK_ROWS} lines; you have {len(rows)}. Upload them as "
-              "a CSV file instead (below).", "danger")
+        flash(_("A quick order takes up to %(max)s lines; you have %(n)s. Upload them as a CSV file instead "
+                "(below).", max=services.MAX_QUICK_ROWS, n=len(rows)), "danger")
         return _render_quick(company, form, rows[:services.MAX_QUICK_ROWS], status=422)
     numbered = [(s, q, n) for n, (s, q) in enumerate(rows, 1)]
     if form.add_rows.data:
-        flash(f"{len(rows)} line(s) in the order form. Check them and create the draft order.", "info")
+        flash(_("%(len)s line(s) in the order form. Check them and create the draft order.", len=len(rows)), "info")
         return _render_quick(company, form, rows,
                              notes=services.merge_notes(current_user, company.id, numbered))
     try:
@@ -322,7 +324,7 @@ def quick_order(supplier_id):
     except DomainError as exc:
         flash(exc.message, "danger")
         return _render_quick(company, form, rows, errors=exc.errors, status=422)
-    flash(f"Draft order {order.po_number} created with {len(order.lines)} line(s).", "success")
+    flash(_("Draft order %(po_number)s created with %(len)s line(s).", po_number=order.po_number, len=len(order.lines)), "success")
     _flash_notes(notes)
     return _order_redirect(order, company)
 
@@ -348,7 +350,7 @@ def order_csv(supplier_id):
                                                if isinstance(n, int))]
         return _render_quick(company, QuickOrderForm(formdata=None), [], csv_form=csv_form,
                              csv_errors=csv_errors, status=422)
-    flash(f"Draft order {order.po_number} created with {len(order.lines)} line(s) from the CSV file.", "success")
+    flash(_("Draft order %(po_number)s created with %(len)s line(s) from the CSV file.", po_number=order.po_number, len=len(order.lines)), "success")
     _flash_notes(notes)
     return _order_redirect(order, company)
 
@@ -373,8 +375,8 @@ def reorder(order_id):
     except DomainError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("catalog.reorder_list"))
-    flash(f"Draft order {order.po_number} created at today's prices with {len(order.lines)} line(s).", "success")
+    flash(_("Draft order %(po_number)s created at today's prices with %(len)s line(s).", po_number=order.po_number, len=len(order.lines)), "success")
     for s in skipped:
-        flash(f"Not reordered — {s}", "warning")
+        flash(_("Not reordered — %(s)s", s=s), "warning")
     _flash_notes(notes)
     return _order_redirect(order, order.supplier)

@@ -7,6 +7,7 @@ import threading
 
 import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,7 @@ QUEUES = ("timed", "documents", "credit", "mail", "webhooks", "default")
 RETRY_INTERVALS = [5, 30, 120]  # seconds; three retries with growing back-off
 PENDING_KEY = "portal_pending_jobs"
 ALIVE_PREFIX = "portal:job-alive:"  # + RQ job id: refreshed by the running job, expires when its worker dies
-QUEUE_DOWN_MESSAGE = "Saved. The background work will run as soon as the job queue is back."
+QUEUE_DOWN_MESSAGE = _l("Saved. The background work will run as soon as the job queue is back.")
 
 _worker_app: Flask | None = None
 inline_threads: list[threading.Thread] = []
@@ -230,7 +231,7 @@ def _tell_person_queue_is_down() -> None:
     g.portal_queue_down_told = True
     if (request.blueprint or "").startswith("api") or request.path.startswith("/api/"):
         return  # the API answers what it saved; the job record shows "queued"
-    flash(QUEUE_DOWN_MESSAGE, "warning")
+    flash(str(QUEUE_DOWN_MESSAGE), "warning")
 
 
 def _run_inline(app: Flask, item: dict) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
@@ -86,7 +88,7 @@ def retry(job_id):
     rec = load_job(job_id)
     try:
         services.retry(rec, current_user)
-        flash("The job is queued again.", "success")
+        flash(_("The job is queued again."), "success")
     except DomainError as exc:
         flash(str(exc), "danger")
     return redirect(url_for("jobs.detail", job_id=rec.id))

@@ -21,6 +21,9 @@ class Notification(db.Model):
     title: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text, default="")
     link: Mapped[str | None] = mapped_column(sa.String(300))
+    # {"title": [msgid, params], "body": [msgid, params]}: formatted when shown, in the reader's language and
+    # format (portal/notifications/messages.py); title/body then hold the English text (search, old readers).
+    message: Mapped[dict | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

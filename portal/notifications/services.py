@@ -9,11 +9,16 @@ from email.message import EmailMessage
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale, gettext as _
 
 from portal.accounts.models import Role, User, UserRole
 from portal.db import db, utcnow
+from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES, format_for_language
 from portal.jobs import enqueue_after_commit
+from portal.notifications.messages import Message, msg, render
 from portal.notifications.models import MailStatus, Notification, OutboxMail
+
+__all__ = ["Message", "msg", "notify", "notify_company", "queue_mail"]
 
 
 def company_users(company_id: int, *roles: Role) -> list[User]:
@@ -23,16 +28,42 @@ def company_users(company_id: int, *roles: Role) -> list[User]:
     return list(db.session.scalars(stmt.order_by(User.id)))
 
 
-def notify(users, *, kind: str, title: str, body: str = "", link: str | None = None, mail: bool = True) -> None:
+def notify(users, *, kind: str, title: str | Message, body: str | Message = "", link: str | None = None,
+           mail: bool = True) -> None:
+    """A notice (and a mail) for each person. ``title``/``body`` are either finished text (shown as stored) or a
+    ``msg(...)`` (formatted when read, in the reader's language and format; the mail in the recipient's)."""
+    message = {part: value.to_json() for part, value in (("title", title), ("body", body))
+               if isinstance(value, Message)} or None
     seen = set()
     for user in users:
         if user.id in seen:
             continue
         seen.add(user.id)
-        db.session.add(Notification(user_id=user.id, company_id=user.company_id, kind=kind, title=title,
-                                    body=body, link=link))
+        # Stored in English too (the API, search, and readers of an older version show these).
+        english = {part: _text(value, "en", "en_GB", user.timezone) for part, value in (("title", title),
+                                                                                          ("body", body))}
+        db.session.add(Notification(user_id=user.id, company_id=user.company_id, kind=kind,
+                                    title=english["title"][:200], body=english["body"], link=link,
+                                    message=message))
         if mail:
-            queue_mail(user.email, title, _mail_body(user, body, link), company_id=user.company_id)
+            language = recipient_language(user)
+            fmt = user.format_choice or format_for_language(language)
+            with force_locale(language):
+                subject = _text(title, language, fmt, user.timezone)
+                text = _mail_body(user, _text(body, language, fmt, user.timezone), link)
+            queue_mail(user.email, subject[:250], text, company_id=user.company_id)
+
+
+def recipient_language(user: User) -> str:
+    """A person's language for things sent to them (their setting, else English: a mail has no browser)."""
+    return user.language if user.language in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def _text(value, language: str, fmt: str, tz: str | None = None) -> str:
+    if not isinstance(value, Message):
+        return value or ""
+    with force_locale(language):
+        return render(value, locale=fmt, tz=tz or "UTC")
 
 
 def notify_company(company_id: int, roles, **kwargs) -> None:
@@ -41,10 +72,10 @@ def notify_company(company_id: int, roles, **kwargs) -> None:
 
 def _mail_body(user: User, body: str, link: str | None) -> str:
     base = current_app.config.get("BASE_URL") or ""
-    lines = [f"Hello {user.name},", "", body or ""]
+    lines = [_("Hello %(name)s,", name=user.name), "", body or ""]
     if link:
-        lines += ["", f"Open it in the portal: {base}{link}"]
-    lines += ["", "— Procurement Portal"]
+        lines += ["", _("Open it in the portal: %(url)s", url=base + link)]
+    lines += ["", "— " + _("Procurement Portal")]
     return "\n".join(lines)
 
 

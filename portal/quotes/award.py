@@ -17,6 +17,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import url_for
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -27,6 +28,7 @@ from portal.events.services import emit
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.locking import check_fresh, lock_row
 from portal.money import ZERO, format_money, quantize
+from portal.notifications.messages import money, msg
 from portal.notifications.services import company_users, notify
 from portal.quotes.comparison import load_lines, load_quote_lines, load_submitted_quotes, price_cell
 from portal.quotes.models import Award, AwardLine, Quote
@@ -123,7 +125,7 @@ def _check_quote(quote: Quote | None, quote_id, rfq: Rfq, today) -> None:
     v = quote.current_version
     if v.valid_until is not None and v.valid_until < today:
         raise ValidationFailed(
-            f"{name}'s quote expired on {v.valid_until.isoformat()}; ask {name} to renew it before awarding."
+            f"The quote of {name} expired on {v.valid_until.isoformat()}; ask {name} to renew it before awarding."
         )
 
 
@@ -227,7 +229,7 @@ def _award_in_transaction(rfq, actor, *, mode, whole_quote_id, choices, note, ex
     if problems:
         if mode == "whole":
             raise ValidationFailed(
-                f"{submitted_by_id[wanted[lines[0].id]].supplier.display_name}'s quote does not cover "
+                f"The quote of {submitted_by_id[wanted[lines[0].id]].supplier.display_name} does not cover "
                 f"every line "
                 f"({'; '.join(problems)}). Award the lines one by one instead."
             )
@@ -295,34 +297,31 @@ def _notify(rfq, award, per_supplier, submitted, summary) -> None:
         people = company_users(q.supplier_company_id, *SUPPLIER_ROLES)
         if cells:
             total = quantize(sum((c.line_total for c in cells), ZERO), rfq.currency)
+            lines = msg(_l("1 line")) if len(cells) == 1 else msg(_l("%(n)s lines"), n=len(cells))
             notify(
                 people,
                 kind="rfq_awarded",
                 link=rfq_link,
-                title=f"You won {_n_lines(len(cells))} of {rfq.reference}",
-                body=(
-                    f"{rfq.buyer.display_name} awarded you {_n_lines(len(cells))} of {rfq.reference} "
-                    f"\u201c{rfq.title}\u201d, worth {format_money(total, rfq.currency)} before shipping. "
-                    f"A purchase order follows."
-                ),
+                title=msg(_l("You won %(lines)s of %(reference)s"), lines=lines, reference=rfq.reference),
+                body=msg(_l("%(buyer)s awarded you %(lines)s of %(reference)s “%(title)s”, worth %(total)s before "
+                            "shipping. A purchase order follows."), buyer=rfq.buyer.display_name, lines=lines,
+                         reference=rfq.reference, title=rfq.title, total=money(total, rfq.currency)),
             )
         else:
             notify(
                 people,
                 kind="rfq_not_awarded",
                 link=rfq_link,
-                title=f"Not awarded: {rfq.reference}",
-                body=(
-                    f"{rfq.buyer.display_name} has awarded {rfq.reference} \u201c{rfq.title}\u201d; "
-                    f"your quote "
-                    f"was not selected this time. Thank you for quoting."
-                ),
+                title=msg(_l("Not awarded: %(reference)s"), reference=rfq.reference),
+                body=msg(_l("%(buyer)s has awarded %(reference)s “%(title)s”; your quote was not selected this "
+                            "time. Thank you for quoting."), buyer=rfq.buyer.display_name,
+                         reference=rfq.reference, title=rfq.title),
             )
     notify(
         company_users(rfq.buyer_company_id, Role.procurement),
         kind="rfq_awarded",
         link=_link("compare.comparison", rfq_id=rfq.id) or rfq_link,
-        title=f"{rfq.reference} awarded",
+        title=msg(_l("%(reference)s awarded"), reference=rfq.reference),
         body=summary,
     )
 

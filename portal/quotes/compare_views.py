@@ -7,13 +7,13 @@ Prices appear only when ``rfq.prices_visible_to_buyer`` (sealed bids open when t
 
 from __future__ import annotations
 
+from flask_babel import gettext as _, ngettext
+
 import csv
 import io
-from datetime import timezone
 from decimal import Decimal
 
 import sqlalchemy as sa
-from babel.dates import format_datetime
 from babel.numbers import format_currency
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -129,8 +129,9 @@ def _load(rfq_id: int) -> Rfq:
 
 
 def _deadline_text(rfq: Rfq) -> str:
-    value = rfq.deadline if rfq.deadline.tzinfo else rfq.deadline.replace(tzinfo=timezone.utc)
-    return format_datetime(value, format="medium", tzinfo=_tz(), locale=_locale()) + f" ({_tz()})"
+    from portal.web import format_moment
+
+    return format_moment(rfq.deadline, _locale(), _tz(), zone=True)
 
 
 def rfq_url(rfq: Rfq) -> str:
@@ -295,12 +296,9 @@ def award(rfq_id):
                 except ValueError:
                     continue
         return _render(rfq, status=exc.status, award_error=exc.message, selected=selected, note=note)
-    flash(
-        f"{rfq.reference} is awarded ({len(award_obj.lines)} "
-        f"line{'' if len(award_obj.lines) == 1 else 's'}). "
-        f"The suppliers have been notified.",
-        "success",
-    )
+    flash(ngettext("%(reference)s is awarded (%(num)d line). The suppliers have been notified.",
+                   "%(reference)s is awarded (%(num)d lines). The suppliers have been notified.",
+                   len(award_obj.lines), reference=rfq.reference), "success")
     return redirect(url_for("compare.comparison", rfq_id=rfq.id))
 
 
@@ -387,5 +385,5 @@ def comparison_pdf(rfq_id):
         db.session.rollback()
         flash(exc.message, "warning")
         return redirect(url_for("compare.comparison", rfq_id=rfq_id))
-    flash("The comparison PDF is being prepared; the download appears here when it is ready.", "info")
+    flash(_("The comparison PDF is being prepared; the download appears here when it is ready."), "info")
     return redirect(url_for("jobs.detail", job_id=rec.id))

@@ -27,6 +27,7 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.orm import contains_eager, lazyload
 
 from portal.accounts.models import Company, Role
@@ -427,7 +428,7 @@ def check_viewer(rfq: Rfq, user) -> None:
 
 
 def sealed_sentence(deadline_text: str) -> str:
-    return f"Sealed bids: prices are revealed when the RFQ closes at {deadline_text}."
+    return gettext("Sealed bids: prices are revealed when the RFQ closes at %(deadline)s.", deadline=deadline_text)
 
 
 def ensure_prices_visible(rfq: Rfq, deadline_text: str | None = None) -> None:

@@ -6,6 +6,8 @@ each error the service reports (``lines.<rfq_line_id>.<field>``) beside its cell
 """
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField, StringField, TextAreaField
@@ -24,12 +26,12 @@ class QuoteHeaderForm(FlaskForm):
     lock_version = HiddenField()
     # The RFQ amendment the form was shown for: a form opened before an amendment is refused after it.
     rfq_amendment_no = HiddenField()
-    valid_until = StringField("Valid until", widget=DateInput(),
-                              description="Your prices hold until this date (inclusive).")
-    delivery_terms = StringField("Delivery terms", render_kw={
+    valid_until = StringField(_l("Valid until"), widget=DateInput(),
+                              description=_l("Your prices hold until this date (inclusive)."))
+    delivery_terms = StringField(_l("Delivery terms"), render_kw={
         "maxlength": 200, "placeholder": "e.g. DAP Stuttgart, 2 weeks after order"})
-    shipping_cost = StringField("Shipping cost", render_kw={"inputmode": "decimal", "placeholder": "0.00"})
-    notes = TextAreaField("Notes to the buyer", render_kw={"rows": 2, "maxlength": 5000})
+    shipping_cost = StringField(_l("Shipping cost"), render_kw={"inputmode": "decimal", "placeholder": "0.00"})
+    notes = TextAreaField(_l("Notes to the buyer"), render_kw={"rows": 2, "maxlength": 5000})
 
     def header_data(self) -> dict:
         return {"valid_until": self.valid_until.data or "", "delivery_terms": self.delivery_terms.data or "",
@@ -44,17 +46,17 @@ class LockForm(FlaskForm):
 
 class WithdrawForm(FlaskForm):
     lock_version = HiddenField()
-    reason = TextAreaField("Reason (shown to the buyer)", render_kw={"rows": 3, "maxlength": 500})
+    reason = TextAreaField(_l("Reason (shown to the buyer)"), render_kw={"rows": 3, "maxlength": 500})
 
 
 class CsvUploadForm(FlaskForm):
     lock_version = HiddenField()
     rfq_amendment_no = HiddenField()
-    file = FileField("Quote lines CSV")
+    file = FileField(_l("Quote lines CSV"))
 
 
 class AttachmentForm(FlaskForm):
-    file = FileField("Attachment (PDF, image or CSV, up to 5 MB)")
+    file = FileField(_l("Attachment (PDF, image or CSV, up to 5 MB)"))
 
 
 class QuoteLinesForm:

@@ -18,10 +18,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from babel.dates import format_datetime
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -34,6 +33,7 @@ from portal.db import db, utcnow
 from portal.events.services import emit
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.money import ZERO, minor_unit, quantize, to_decimal
+from portal.notifications.messages import day, msg
 from portal.notifications.services import notify_company
 from portal.quotes import amendments, outcome, pricing, states
 from portal.quotes.models import Quote, QuoteAttachment, QuoteLine, QuoteVersion
@@ -433,16 +433,11 @@ def validate_input(rfq: Rfq, actor: User, header: dict, lines: list[dict],
 # ============================================================================================ guards
 
 def _fmt_time(when, actor: User | None) -> str:
-    tz = "UTC"
-    locale = "en_GB"
-    if actor is not None:
-        tz = actor.timezone or "UTC"
-        locale = actor.locale or "en_GB"
-    try:
-        zone = ZoneInfo(tz)
-    except Exception:  # noqa: BLE001
-        zone = ZoneInfo("UTC")
-    return format_datetime(when, "d MMM yyyy, HH:mm zzz", tzinfo=zone, locale=locale)
+    from portal.web import format_moment
+
+    if actor is None:
+        return format_moment(when, "en_GB", "UTC", zone=True)
+    return format_moment(when, actor.locale or "en_GB", actor.timezone or "UTC", zone=True)
 
 
 def require_open(rfq: Rfq, actor: User | None) -> None:
@@ -524,7 +519,7 @@ def _unit_of_work(fn):
     return wrapper
 
 
-def _notify_buyer(rfq: Rfq, *, kind: str, title: str, body: str, link: str) -> None:
+def _notify_buyer(rfq: Rfq, *, kind: str, title, body, link: str) -> None:
     """Tell the buyer's procurement people. Never pass a price here: sealed bids stay sealed."""
     notify_company(rfq.buyer_company_id, [Role.procurement], kind=kind, title=title, body=body, link=link)
 
@@ -701,20 +696,26 @@ def submit(quote: Quote, actor: User, expected_lock_version, rfq_amendment_no=No
     record("quote", quote.id, action, actor=actor, company_id=actor.company_id, from_state=previous,
            to_state=QuoteStatus.submitted, detail=f"Version {draft.number}")
     supplier = quote.supplier.display_name
-    sealed_note = ("" if buyer_can_see_prices(rfq)
-                   else " The quote is sealed: its prices open when the RFQ closes.")
-    if action == "submitted":
-        title = f"New quote from {supplier}"
-        body = f"{supplier} submitted a quote for {rfq.reference} “{rfq.title}”.{sealed_note}"
-    elif action == "revised":
-        title = f"Revised quote from {supplier}"
-        body = (f"{supplier} revised its quote for {rfq.reference} “{rfq.title}” "
-                f"(version {draft.number}).{sealed_note}")
+    sealed = not buyer_can_see_prices(rfq)
+    names = {"supplier": supplier, "reference": rfq.reference, "title": rfq.title}
+    if action == "revised":
+        title = msg(_l("Revised quote from %(supplier)s for %(reference)s"), **names)
+        body = (msg(_l("%(supplier)s revised its quote for %(reference)s “%(title)s” (version %(number)s). The "
+                       "quote is sealed: its prices open when the RFQ closes."), number=draft.number, **names)
+                if sealed else
+                msg(_l("%(supplier)s revised its quote for %(reference)s “%(title)s” (version %(number)s)."),
+                    number=draft.number, **names))
     else:
-        title = f"New quote from {supplier}"
-        body = f"{supplier} submitted its quote for {rfq.reference} “{rfq.title}” again.{sealed_note}"
-    _notify_buyer(rfq, kind="quote_submitted", title=f"{title} for {rfq.reference}", body=body,
-                  link=quote_path(quote))
+        title = msg(_l("New quote from %(supplier)s for %(reference)s"), **names)
+        if action == "submitted":
+            body = (msg(_l("%(supplier)s submitted a quote for %(reference)s “%(title)s”. The quote is sealed: "
+                           "its prices open when the RFQ closes."), **names) if sealed else
+                    msg(_l("%(supplier)s submitted a quote for %(reference)s “%(title)s”."), **names))
+        else:
+            body = (msg(_l("%(supplier)s submitted its quote for %(reference)s “%(title)s” again. The quote is "
+                           "sealed: its prices open when the RFQ closes."), **names) if sealed else
+                    msg(_l("%(supplier)s submitted its quote for %(reference)s “%(title)s” again."), **names))
+    _notify_buyer(rfq, kind="quote_submitted", title=title, body=body, link=quote_path(quote))
     emit([rfq.buyer_company_id, quote.supplier_company_id], "quote.submitted", quote)
     db.session.flush()
     return quote
@@ -741,8 +742,11 @@ def withdraw(quote: Quote, actor: User, reason: str, expected_lock_version=None)
     record("quote", quote.id, "withdrawn", actor=actor, company_id=actor.company_id, from_state=previous,
            to_state=QuoteStatus.withdrawn, detail=reason)
     supplier = quote.supplier.display_name
-    _notify_buyer(rfq, kind="quote_withdrawn", title=f"{supplier} withdrew its quote for {rfq.reference}",
-                  body=f"{supplier} withdrew its quote for {rfq.reference} “{rfq.title}”.",
+    _notify_buyer(rfq, kind="quote_withdrawn",
+                  title=msg(_l("%(supplier)s withdrew its quote for %(reference)s"), supplier=supplier,
+                            reference=rfq.reference),
+                  body=msg(_l("%(supplier)s withdrew its quote for %(reference)s “%(title)s”."), supplier=supplier,
+                           reference=rfq.reference, title=rfq.title),
                   link=quote_path(quote))
     db.session.flush()
     return quote
@@ -787,9 +791,13 @@ def confirm(quote: Quote, actor: User, expected_lock_version=None) -> Quote:
            from_state=QuoteStatus.submitted, to_state=QuoteStatus.submitted,
            detail=f"Version {number} confirms version {current.number} for amendment {rfq.amendment_no}")
     supplier = quote.supplier.display_name
-    _notify_buyer(rfq, kind="quote_confirmed", title=f"{supplier} confirmed its quote for {rfq.reference}",
-                  body=(f"{supplier} confirmed its quote for {rfq.reference} “{rfq.title}” unchanged after "
-                        f"amendment {rfq.amendment_no}."), link=quote_path(quote))
+    _notify_buyer(rfq, kind="quote_confirmed",
+                  title=msg(_l("%(supplier)s confirmed its quote for %(reference)s"), supplier=supplier,
+                            reference=rfq.reference),
+                  body=msg(_l("%(supplier)s confirmed its quote for %(reference)s “%(title)s” unchanged after "
+                              "amendment %(number)s."), supplier=supplier, reference=rfq.reference,
+                           title=rfq.title, number=rfq.amendment_no),
+                  link=quote_path(quote))
     db.session.flush()
     return quote
 
@@ -1098,13 +1106,15 @@ def expire_due_quotes() -> int:
             rfq = quote.rfq
             record("quote", quote.id, "quote_expired", company_id=quote.supplier_company_id,
                    detail=f"Version {v.number} was valid until {v.valid_until.isoformat()}")
+            names = {"reference": rfq.reference, "title": rfq.title, "until": day(v.valid_until)}
             notify_company(quote.supplier_company_id, [Role.sales], kind="quote_expired",
-                           title=f"Your quote for {rfq.reference} has expired",
-                           body=(f"Your quote for {rfq.reference} “{rfq.title}” was valid until "
-                                 f"{v.valid_until.isoformat()}. "
-                                 + ("Revise it with a new validity date if you still stand by it."
-                                    if rfq.accepting_quotes else
-                                    "The RFQ no longer accepts quotes; the buyer sees it as expired.")),
+                           title=msg(_l("Your quote for %(reference)s has expired"), reference=rfq.reference),
+                           body=(msg(_l("Your quote for %(reference)s “%(title)s” was valid until %(until)s. "
+                                        "Revise it with a new validity date if you still stand by it."), **names)
+                                 if rfq.accepting_quotes else
+                                 msg(_l("Your quote for %(reference)s “%(title)s” was valid until %(until)s. "
+                                        "The RFQ no longer accepts quotes; the buyer sees it as expired."),
+                                     **names)),
                            link=quote_path(quote))
             count += 1
         db.session.commit()

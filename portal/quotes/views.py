@@ -2,6 +2,8 @@
 attachments; the buyer's view of a quote (sealed until the RFQ opens) and the RFQ page's quote panel."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from decimal import Decimal
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -176,12 +178,12 @@ def edit(rfq_id):
                                      rfq_amendment_no=header.rfq_amendment_no.data)
             form_error(header, exc)
             lines_form.attach_errors(exc.errors)
-            flash("Your draft was saved but not submitted.", "info")
+            flash(_("Your draft was saved but not submitted."), "info")
             return _render_form(rfq, quote, header, lines_form, exc.status)
-        flash(f"Quote submitted (version {quote.current_version.number}). "
-              "You can revise it until the deadline.", "success")
+        flash(_("Quote submitted (version %(number)s). You can revise it until the deadline.",
+                number=quote.current_version.number), "success")
         return redirect(url_for("quotes.detail", quote_id=quote.id))
-    flash("Draft saved. It is not visible to the buyer until you submit it.", "success")
+    flash(_("Draft saved. It is not visible to the buyer until you submit it."), "success")
     return redirect(url_for("quotes.edit", rfq_id=rfq.id))
 
 
@@ -207,7 +209,7 @@ def upload_csv(rfq_id):
     answered = amendments.parse_number(form.rfq_amendment_no.data)
     f = form.file.data
     if not f or not getattr(f, "filename", ""):
-        flash("Choose a CSV file to upload.", "warning")
+        flash(_("Choose a CSV file to upload."), "warning")
         return redirect(url_for("quotes.edit", rfq_id=rfq.id))
     data = f.read()
     try:
@@ -230,7 +232,7 @@ def upload_csv(rfq_id):
         flash(exc.message, "danger")
         return render_template("quotes/csv_errors.html", rfq=rfq, quote=quote, message=exc.message,
                                problems=[], filename=f.filename), exc.status
-    flash(f"The lines from {f.filename} are in your draft. Review them and submit when ready.", "success")
+    flash(_("The lines from %(filename)s are in your draft. Review them and submit when ready.", filename=f.filename), "success")
     return redirect(url_for("quotes.edit", rfq_id=rfq.id))
 
 
@@ -322,7 +324,7 @@ def revise(quote_id):
 @company_kind_required("supplier")
 def discard(quote_id):
     result, quote, exc = _act(quote_id, lambda q, f: services.discard_draft(q, current_user, _lock_value(f)),
-                              "The draft was discarded.")
+                              _("The draft was discarded."))
     if exc is None and result is None:
         return redirect(rfq_url(quote.rfq) or url_for("quotes.index"))
     return redirect(url_for("quotes.detail", quote_id=quote_id))
@@ -333,7 +335,7 @@ def discard(quote_id):
 @company_kind_required("supplier")
 def confirm(quote_id):
     _act(quote_id, lambda q, f: services.confirm(q, current_user, _lock_value(f)),
-         "Your quote is confirmed for the amended RFQ.")
+         _("Your quote is confirmed for the amended RFQ."))
     return redirect(url_for("quotes.detail", quote_id=quote_id))
 
 
@@ -352,7 +354,7 @@ def withdraw(quote_id):
             form_error(form, exc)
             status = exc.status
         else:
-            flash("Your quote is withdrawn. You can submit it again until the deadline.", "success")
+            flash(_("Your quote is withdrawn. You can submit it again until the deadline."), "success")
             return redirect(url_for("quotes.detail", quote_id=quote.id))
     return render_template("quotes/withdraw.html", quote=quote, rfq=quote.rfq, form=form), status
 
@@ -370,7 +372,7 @@ def add_attachment(quote_id):
     target = (url_for("quotes.edit", rfq_id=quote.rfq_id) if back
               else url_for("quotes.detail", quote_id=quote.id))
     if not f or not getattr(f, "filename", ""):
-        flash("Choose a file to attach.", "warning")
+        flash(_("Choose a file to attach."), "warning")
         return redirect(target)
     try:
         att = services.add_attachment(quote, current_user, filename=f.filename, data=f.read())
@@ -379,7 +381,7 @@ def add_attachment(quote_id):
             abort(404)
         flash(exc.message, "danger")
     else:
-        flash(f"{att.file.filename} is attached.", "success")
+        flash(_("%(filename)s is attached.", filename=att.file.filename), "success")
     return redirect(target)
 
 
@@ -395,7 +397,7 @@ def remove_attachment(quote_id, attachment_id):
             abort(404)
         flash(exc.message, "danger")
     else:
-        flash("The attachment was removed.", "success")
+        flash(_("The attachment was removed."), "success")
     back = request.form.get("back") == "edit"
     return redirect(url_for("quotes.edit", rfq_id=quote.rfq_id) if back
                     else url_for("quotes.detail", quote_id=quote.id))

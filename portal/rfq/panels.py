@@ -2,11 +2,9 @@
 look at next. Each panel is a count plus up to five links, in a fixed number of queries."""
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 import sqlalchemy as sa
-from babel.dates import format_datetime
 from flask import url_for
+from flask_babel import gettext
 
 from portal.accounts.models import Role
 from portal.db import db, utcnow
@@ -25,12 +23,10 @@ def _count_and_top(stmt, order_by) -> tuple[int, list[Rfq]]:
 
 
 def when_for(user, dt) -> str:
-    """A deadline as the person reads it: their time zone and format (8 Dec, 16:00)."""
-    try:
-        tz = ZoneInfo(user.timezone or "UTC")
-    except Exception:  # noqa: BLE001
-        tz = ZoneInfo("UTC")
-    return format_datetime(dt, "d MMM, HH:mm", tzinfo=tz, locale=user.locale or "en_GB")
+    """A deadline as the person reads it: their time zone and format (8 Dec 2026, 16:00)."""
+    from portal.web import format_moment
+
+    return format_moment(dt, user.locale or "en_GB", user.timezone or "UTC")
 
 
 def _label(r: Rfq, extra: str = "") -> str:
@@ -64,8 +60,10 @@ def _buyer_panels(user) -> list[dict]:
     def left(r):
         hours = (r.deadline - now).total_seconds() / 3600
         if hours <= 0:
-            return "closing now"
-        return f"{int(hours)} h left" if hours < 48 else f"{int(hours // 24)} days left"
+            return gettext("closing now")
+        if hours < 48:
+            return gettext("%(hours)s h left", hours=int(hours))
+        return gettext("%(days)s days left", days=int(hours // 24))
 
     panels = [
         {"title": "Drafts to publish", "count": drafts, "count_label": "drafts",

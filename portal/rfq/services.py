@@ -24,8 +24,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from babel.dates import format_datetime
 from babel.numbers import list_currencies
+from flask_babel import gettext, lazy_gettext as _l, ngettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -36,6 +36,7 @@ from portal.db import db, utcnow
 from portal.events.services import emit
 from portal.documents.store import save_bytes
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.notifications.messages import moment, msg
 from portal.notifications.services import company_users, notify
 from portal.numbering import format_reference, next_number
 from portal.paging import keyset_page
@@ -216,15 +217,6 @@ def default_deadline_local(tz_name: str | None) -> datetime:
     return (local + timedelta(days=7)).replace(hour=12, minute=0)
 
 
-def _fmt_for(user: User, dt: datetime) -> str:
-    """A date-time in the recipient's own time zone and language (for notification texts)."""
-    try:
-        tz = ZoneInfo(user.timezone or "UTC")
-    except Exception:  # noqa: BLE001
-        tz = ZoneInfo("UTC")
-    return f"{format_datetime(dt, 'medium', tzinfo=tz, locale=user.locale or 'en_GB')} ({tz.key})"
-
-
 def _link(rfq: Rfq) -> str:
     return f"/rfqs/{rfq.id}"
 
@@ -245,10 +237,14 @@ def _supplier_sales(rfq: Rfq, company_ids=None) -> list[User]:
         .order_by(User.id)))
 
 
-def _notify_each(users, *, kind: str, title: str, body, link: str) -> None:
-    """Notify users one by one so each text can show times in the person's own zone (body(user) -> str)."""
-    for u in users:
-        notify([u], kind=kind, title=title, body=body(u) if callable(body) else body, link=link)
+def _notify_invited(rfq: Rfq, users) -> None:
+    """The invitation, with the deadline shown in each reader's own zone, language and format."""
+    notify(users, kind="rfq_invited",
+           title=msg(_l("Request for quotation %(reference)s: %(title)s"), reference=rfq.reference,
+                     title=_short(rfq.title, 80)),
+           body=msg(_l("%(buyer)s invites you to quote for “%(title)s”. Responses are due by %(deadline)s."),
+                    buyer=rfq.buyer.display_name, title=rfq.title, deadline=moment(rfq.deadline)),
+           link=_link(rfq))
 
 
 def _buyer_procurement(rfq: Rfq) -> list[User]:
@@ -473,11 +469,12 @@ def _amend(rfq: Rfq, actor: User, changes: list[str]) -> RfqAmendment:
         record("rfq", rfq.id, "quotes_flagged", actor=actor, company_id=rfq.buyer_company_id,
                detail=f"{flagged} submitted quote(s) need re-confirmation",
                visible_to_company_id=rfq.buyer_company_id)
-    _notify_each(
-        _supplier_sales(rfq), kind="rfq_amended", title=f"{rfq.reference} amended (amendment {number})",
-        body=lambda u: (f"{rfq.buyer.display_name} amended “{rfq.title}”:\n{summary}\n\n"
-                        "If you already submitted a quote, check it and re-confirm or revise it before "
-                        f"{_fmt_for(u, rfq.deadline)}."),
+    notify(
+        _supplier_sales(rfq), kind="rfq_amended",
+        title=msg(_l("%(reference)s amended (amendment %(number)s)"), reference=rfq.reference, number=number),
+        body=msg(_l("%(buyer)s amended “%(title)s”:\n%(summary)s\n\nIf you already submitted a quote, check it "
+                    "and re-confirm or revise it before %(deadline)s."),
+                 buyer=rfq.buyer.display_name, title=rfq.title, summary=summary, deadline=moment(rfq.deadline)),
         link=_link(rfq))
     return amendment
 
@@ -826,12 +823,7 @@ def invite_suppliers(actor: User, rfq_id, supplier_ids) -> list[Company]:
         record("rfq", rfq.id, "supplier_invited", actor=actor, company_id=rfq.buyer_company_id,
                detail=c.display_name, visible_to_company_id=rfq.buyer_company_id)
     if new and rfq.status == RfqStatus.open:
-        _notify_each(
-            _supplier_sales(rfq, [c.id for c in new]), kind="rfq_invited",
-            title=f"Request for quotation {rfq.reference}: {_short(rfq.title, 80)}",
-            body=lambda u: (f"{rfq.buyer.display_name} invites you to quote for “{rfq.title}”. "
-                            f"Responses are due by {_fmt_for(u, rfq.deadline)}."),
-            link=_link(rfq))
+        _notify_invited(rfq, _supplier_sales(rfq, [c.id for c in new]))
     db.session.flush()
     return new
 
@@ -888,12 +880,7 @@ def publish(actor: User, rfq_id, *, version=None) -> Rfq:
            from_state=RfqStatus.draft, to_state=RfqStatus.open,
            detail="Sealed bidding: prices open at the deadline" if rfq.sealed
            else "Unsealed: prices are visible as quotes arrive")
-    _notify_each(
-        _supplier_sales(rfq), kind="rfq_invited",
-        title=f"Request for quotation {rfq.reference}: {_short(rfq.title, 80)}",
-        body=lambda u: (f"{rfq.buyer.display_name} invites you to quote for “{rfq.title}”. "
-                        f"Responses are due by {_fmt_for(u, rfq.deadline)}."),
-        link=_link(rfq))
+    _notify_invited(rfq, _supplier_sales(rfq))
     emit([rfq.buyer_company_id, *(i.supplier_company_id for i in rfq.invitations)], "rfq.published", rfq)
     return rfq
 
@@ -946,17 +933,24 @@ def _close(rfq: Rfq, actor: User | None, *, how: str) -> int:
     rfq.closed_at = now
     rfq.opened_at = now
     n = submitted_quote_count(rfq.id)
+    how_said = (msg(_l("closed early by %(name)s"), name=actor.name) if actor is not None
+                else msg(_l("deadline passed")))
     record("rfq", rfq.id, "closed", actor=actor, company_id=rfq.buyer_company_id, from_state=RfqStatus.open,
            to_state=RfqStatus.closed, detail=how)
     record("rfq", rfq.id, "quotes_opened", actor=actor, company_id=rfq.buyer_company_id,
            detail=f"{n} quote{'s' if n != 1 else ''} opened", visible_to_company_id=rfq.buyer_company_id)
     notify(_buyer_procurement(rfq), kind="rfq_closed",
-           title=f"RFQ closed, {n} quote{'s' if n != 1 else ''} to compare: {rfq.reference}",
-           body=f"“{rfq.title}” closed ({how}). {n} quote{'s' if n != 1 else ''} can now be compared.",
+           title=(msg(_l("RFQ closed, 1 quote to compare: %(reference)s"), reference=rfq.reference) if n == 1
+                  else msg(_l("RFQ closed, %(n)s quotes to compare: %(reference)s"), n=n,
+                           reference=rfq.reference)),
+           body=(msg(_l("“%(title)s” closed (%(how)s). 1 quote can now be compared."), title=rfq.title, how=how_said)
+                 if n == 1 else msg(_l("“%(title)s” closed (%(how)s). %(n)s quotes can now be compared."),
+                                    title=rfq.title, how=how_said, n=n)),
            link=_link(rfq))
-    notify(_supplier_sales(rfq), kind="rfq_closed", title=f"RFQ closed: {rfq.reference}",
-           body=(f"{rfq.buyer.display_name} closed “{rfq.title}”; quotes can no longer be submitted or "
-                 "revised."),
+    notify(_supplier_sales(rfq), kind="rfq_closed",
+           title=msg(_l("RFQ closed: %(reference)s"), reference=rfq.reference),
+           body=msg(_l("%(buyer)s closed “%(title)s”; quotes can no longer be submitted or revised."),
+                    buyer=rfq.buyer.display_name, title=rfq.title),
            link=_link(rfq))
     return n
 
@@ -1027,8 +1021,11 @@ def cancel(actor: User, rfq_id, *, reason: str, version=None) -> Rfq:
         for inv in invitations_of(rfq):
             db.session.delete(inv)
     else:
-        notify(_supplier_sales(rfq), kind="rfq_cancelled", title=f"RFQ cancelled: {rfq.reference}",
-               body=f"{rfq.buyer.display_name} cancelled “{rfq.title}”.\nReason: {reason}", link=_link(rfq))
+        notify(_supplier_sales(rfq), kind="rfq_cancelled",
+               title=msg(_l("RFQ cancelled: %(reference)s"), reference=rfq.reference),
+               body=msg(_l("%(buyer)s cancelled “%(title)s”.\nReason: %(reason)s"), buyer=rfq.buyer.display_name,
+                        title=rfq.title, reason=reason),
+               link=_link(rfq))
     told = [i.supplier_company_id for i in invitations_of(rfq)] if rfq.published_at else []
     emit([rfq.buyer_company_id, *told], "rfq.cancelled", rfq)
     return rfq
@@ -1060,8 +1057,11 @@ def ask_question(actor: User, rfq_id, *, question: str) -> Clarification:
     record("rfq", rfq.id, "question_asked", actor=actor, company_id=rfq.buyer_company_id,
            detail=f"{actor.company.display_name}: {_short(question, 120)}",
            visible_to_company_id=rfq.buyer_company_id)
-    notify(_buyer_procurement(rfq), kind="rfq_question", title=f"New question on {rfq.reference}",
-           body=f"{actor.company.display_name} asks about “{rfq.title}”:\n{question}", link=_link(rfq))
+    notify(_buyer_procurement(rfq), kind="rfq_question",
+           title=msg(_l("New question on %(reference)s"), reference=rfq.reference),
+           body=msg(_l("%(company)s asks about “%(title)s”:\n%(question)s"), company=actor.company.display_name,
+                    title=rfq.title, question=question),
+           link=_link(rfq))
     db.session.flush()
     return c
 
@@ -1092,8 +1092,10 @@ def answer_question(actor: User, rfq_id, clarification_id, *, answer: str) -> Cl
     c.answer, c.answered_by_id, c.answered_at = answer, actor.id, utcnow()
     record("rfq", rfq.id, "question_answered", actor=actor, company_id=rfq.buyer_company_id,
            detail=f"Q: {_short(c.question, 100)}")
-    notify(_supplier_sales(rfq), kind="rfq_answer", title=f"Question answered on {rfq.reference}",
-           body=f"A question about “{rfq.title}” was answered.\n\nQ: {c.question}\nA: {answer}",
+    notify(_supplier_sales(rfq), kind="rfq_answer",
+           title=msg(_l("Question answered on %(reference)s"), reference=rfq.reference),
+           body=msg(_l("A question about “%(title)s” was answered.\n\nQ: %(question)s\nA: %(answer)s"),
+                    title=rfq.title, question=c.question, answer=answer),
            link=_link(rfq))
     return c
 
@@ -1286,12 +1288,12 @@ def remaining_text(deadline: datetime, now: datetime | None = None) -> str:
     now = now or utcnow()
     seconds = int((deadline - now).total_seconds())
     if seconds <= 0:
-        return "deadline passed"
+        return gettext("deadline passed")
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
     if days:
-        return f"{days} day{'s' if days != 1 else ''} {hours} h left"
+        return ngettext("%(num)d day %(hours)s h left", "%(num)d days %(hours)s h left", days, hours=hours)
     if hours:
-        return f"{hours} h {minutes} min left"
-    return f"{max(minutes, 1)} min left"
+        return gettext("%(hours)s h %(minutes)s min left", hours=hours, minutes=minutes)
+    return gettext("%(minutes)s min left", minutes=max(minutes, 1))

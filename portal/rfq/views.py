@@ -3,6 +3,7 @@ lifecycle buttons and clarifications. Views parse, call a service, then flash/re
 loaded through tenancy, so another company's RFQ is a 404 on every route."""
 from __future__ import annotations
 
+from flask_babel import gettext as _, ngettext
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -10,6 +11,7 @@ from portal.accounts.models import Role
 from portal.db import utcnow
 from portal.documents.store import send_stored
 from portal.errors import DomainError
+from portal.i18n import state_label
 from portal.rfq import csvlines, services
 from portal.rfq.forms import (AnswerForm, AttachmentForm, CancelForm, ExtendForm, ImportForm, LineForm,
                               QuestionForm, RfqForm, VersionForm)
@@ -122,7 +124,7 @@ def create():
         except DomainError as exc:
             _abort_for(exc, form)
         else:
-            flash(f"Draft {rfq.reference} created. Add lines and invite suppliers, then publish.", "success")
+            flash(_("Draft %(reference)s created. Add lines and invite suppliers, then publish.", reference=rfq.reference), "success")
             return _to_detail(rfq.id)
     return render_template("rfq/form.html", form=form, rfq=None)
 
@@ -133,7 +135,7 @@ def edit(rfq_id):
     rfq = _load_own(rfq_id)
     published = rfq.status != RfqStatus.draft
     if rfq.status not in services.EDITABLE:
-        flash(f"An RFQ that is {rfq.status.value} can no longer be changed.", "warning")
+        flash(_("An RFQ that is %(status)s can no longer be changed.", status=state_label(rfq.status.value)), "warning")
         return _to_detail(rfq.id)
     form = RfqForm(obj=rfq if request.method == "GET" else None)
     if request.method == "GET":
@@ -147,7 +149,7 @@ def edit(rfq_id):
         except DomainError as exc:
             _abort_for(exc, form)
         else:
-            flash("Amendment sent to the invited suppliers." if published else "Changes saved.", "success")
+            flash(_("Amendment sent to the invited suppliers.") if published else "Changes saved.", "success")
             return _to_detail(rfq.id)
     return render_template("rfq/form.html", form=form, rfq=rfq, published=published)
 
@@ -192,7 +194,7 @@ def lines(rfq_id):
         except DomainError as exc:
             _abort_for(exc, form)
         else:
-            flash(f"Line {line.position} added." + (" Amendment sent to the suppliers."
+            flash(_("Line %(position)s added.", position=line.position) + (" " + _("Amendment sent to the suppliers.")
                                                      if rfq.status == RfqStatus.open else ""), "success")
             return redirect(url_for("rfq.lines", rfq_id=rfq.id) + "#add-line")
     view_lines = services.lines_of(rfq)
@@ -226,7 +228,7 @@ def edit_line(rfq_id, line_id):
         except DomainError as exc:
             _abort_for(exc, form)
         else:
-            flash(f"Line {line.position} saved." + (" Amendment sent to the suppliers."
+            flash(_("Line %(position)s saved.", position=line.position) + (" " + _("Amendment sent to the suppliers.")
                                                     if rfq.status == RfqStatus.open else ""), "success")
             return redirect(url_for("rfq.lines", rfq_id=rfq.id))
     return render_template("rfq/line_form.html", rfq=rfq, line=line, form=form)
@@ -241,7 +243,7 @@ def delete_line(rfq_id, line_id):
         abort(400)
     try:
         services.delete_line(current_user, rfq.id, line_id, version=form.version.data)
-        flash("Line removed." + (" Amendment sent to the suppliers." if rfq.status == RfqStatus.open else ""),
+        flash(_("Line removed.") + (" " + _("Amendment sent to the suppliers.") if rfq.status == RfqStatus.open else ""),
               "success")
     except DomainError as exc:
         _abort_for(exc, flash_only=True)
@@ -267,8 +269,8 @@ def import_lines(rfq_id):
                 text = form.text.data or ""
             if form.confirm.data:
                 n = services.import_lines(current_user, rfq.id, text=text, version=form.version.data)
-                flash(f"{n} line{'s' if n != 1 else ''} appended." + (
-                    " Amendment sent to the suppliers." if rfq.status == RfqStatus.open else ""), "success")
+                flash(ngettext("%(num)d line appended.", "%(num)d lines appended.", n) + (
+                    " " + _("Amendment sent to the suppliers.") if rfq.status == RfqStatus.open else ""), "success")
                 return redirect(url_for("rfq.lines", rfq_id=rfq.id))
             parsed = services.preview_import(current_user, rfq.id, text)
         except DomainError as exc:
@@ -310,11 +312,11 @@ def add_attachment(rfq_id):
     form = AttachmentForm()
     upload = request.files.get("file")
     if not form.validate_on_submit() or upload is None or not upload.filename:
-        flash("Choose a file to attach.", "warning")
+        flash(_("Choose a file to attach."), "warning")
         return _to_detail(rfq.id, "attachments")
     try:
         att = services.add_attachment(current_user, rfq.id, filename=upload.filename, data=upload.read())
-        flash(f"{att.file.filename} attached.", "success")
+        flash(_("%(filename)s attached.", filename=att.file.filename), "success")
     except DomainError as exc:
         _abort_for(exc, flash_only=True)
     return _to_detail(rfq.id, "attachments")
@@ -340,7 +342,7 @@ def remove_attachment(rfq_id, attachment_id):
         abort(400)
     try:
         services.remove_attachment(current_user, rfq.id, attachment_id)
-        flash("Attachment removed.", "success")
+        flash(_("Attachment removed."), "success")
     except DomainError as exc:
         _abort_for(exc, flash_only=True)
     return _to_detail(rfq.id, "attachments")
@@ -362,11 +364,11 @@ def suppliers(rfq_id):
         else:
             names = ", ".join(c.display_name for c in new)
             if not new:
-                flash("Those suppliers were already invited.", "info")
+                flash(_("Those suppliers were already invited."), "info")
             elif rfq.status == RfqStatus.open:
-                flash(f"Invited and notified: {names}.", "success")
+                flash(_("Invited and notified: %(names)s.", names=names), "success")
             else:
-                flash(f"Invited: {names}. They are told when you publish.", "success")
+                flash(_("Invited: %(names)s. They are told when you publish.", names=names), "success")
         return redirect(url_for("rfq.suppliers", rfq_id=rfq.id, q=request.args.get("q", ""),
                                 country=request.args.get("country", ""),
                                 category=request.args.get("category", "")))
@@ -387,7 +389,7 @@ def remove_supplier(rfq_id, supplier_id):
         abort(400)
     try:
         services.remove_invitation(current_user, rfq.id, supplier_id)
-        flash("Invitation removed.", "success")
+        flash(_("Invitation removed."), "success")
     except DomainError as exc:
         _abort_for(exc, flash_only=True)
     return redirect(request.form.get("back") == "detail" and url_for("rfq.detail", rfq_id=rfq.id)
@@ -405,7 +407,7 @@ def publish(rfq_id):
         abort(400)
     try:
         services.publish(current_user, rfq.id, version=form.version.data)
-        flash(f"{rfq.reference} is published; the invited suppliers have been notified.", "success")
+        flash(_("%(reference)s is published; the invited suppliers have been notified.", reference=rfq.reference), "success")
     except DomainError as exc:
         _abort_for(exc, flash_only=True)
     return _to_detail(rfq.id)
@@ -420,7 +422,8 @@ def close(rfq_id):
         abort(400)
     try:
         n = services.close_early(current_user, rfq.id, version=form.version.data)
-        flash(f"{rfq.reference} is closed; {n} quote{'s' if n != 1 else ''} opened.", "success")
+        flash(ngettext("%(reference)s is closed; %(num)d quote opened.", "%(reference)s is closed; %(num)d quotes opened.",
+                       n, reference=rfq.reference), "success")
     except DomainError as exc:
         _abort_for(exc, flash_only=True)
     return _to_detail(rfq.id)
@@ -433,7 +436,8 @@ def extend(rfq_id):
     form = ExtendForm()
     if request.method == "GET":
         if rfq.status != RfqStatus.open:
-            flash(f"Only an open RFQ's deadline can be extended; this one is {rfq.status.value}.", "warning")
+            flash(_("Only an open RFQ's deadline can be extended; this one is %(status)s.",
+                    status=state_label(rfq.status.value)), "warning")
             return _to_detail(rfq.id)
         form.version.data = rfq.version
         form.deadline.data = services.utc_to_local(rfq.deadline, current_user.timezone)
@@ -444,7 +448,7 @@ def extend(rfq_id):
         except DomainError as exc:
             _abort_for(exc, form)
         else:
-            flash("Deadline extended; the suppliers have been notified.", "success")
+            flash(_("Deadline extended; the suppliers have been notified."), "success")
             return _to_detail(rfq.id)
     return render_template("rfq/extend.html", rfq=rfq, form=form)
 
@@ -462,7 +466,7 @@ def cancel(rfq_id):
         except DomainError as exc:
             _abort_for(exc, form)
         else:
-            flash(f"{rfq.reference} is cancelled.", "success")
+            flash(_("%(reference)s is cancelled.", reference=rfq.reference), "success")
             return _to_detail(rfq.id)
     return render_template("rfq/cancel.html", rfq=rfq, form=form)
 
@@ -478,7 +482,7 @@ def ask(rfq_id):
         abort(400)
     try:
         services.ask_question(current_user, rfq_id, question=form.question.data)
-        flash("Question sent. The answer will be shared with all invited suppliers, without your name.",
+        flash(_("Question sent. The answer will be shared with all invited suppliers, without your name."),
               "success")
     except DomainError as exc:
         _abort_for(exc, flash_only=True)
@@ -494,7 +498,7 @@ def answer(rfq_id, clarification_id):
         abort(400)
     try:
         services.answer_question(current_user, rfq.id, clarification_id, answer=form.answer.data)
-        flash("Answer published to all invited suppliers.", "success")
+        flash(_("Answer published to all invited suppliers."), "success")
     except DomainError as exc:
         _abort_for(exc, flash_only=True)
     return _to_detail(rfq.id, "questions")

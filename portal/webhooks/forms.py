@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional
@@ -13,10 +15,10 @@ def type_choices():
 
 
 class EndpointForm(FlaskForm):
-    url = StringField("Receiver URL", validators=[DataRequired(), Length(max=500)],
-                      description="An https:// address of your system, e.g. https://erp.example.com/hooks/portal.")
-    description = StringField("Description", validators=[Optional(), Length(max=200)])
-    event_types = SelectMultipleField("Events to send", choices=[], validate_choice=False,
+    url = StringField(_l("Receiver URL"), validators=[DataRequired(), Length(max=500)],
+                      description=_l("An https:// address of your system, e.g. https://erp.example.com/hooks/portal."))
+    description = StringField(_l("Description"), validators=[Optional(), Length(max=200)])
+    event_types = SelectMultipleField(_l("Events to send"), choices=[], validate_choice=False,
                                       option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
     lock_version = HiddenField()
 
@@ -26,4 +28,4 @@ class EndpointForm(FlaskForm):
 
 
 class RotateForm(FlaskForm):
-    revoke_previous = BooleanField("Stop signing with the current secret at once (otherwise: 24 hours)")
+    revoke_previous = BooleanField(_l("Stop signing with the current secret at once (otherwise: 24 hours)"))

@@ -15,6 +15,7 @@ import json
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from portal.accounts.models import Role, User
 from portal.audit.services import record
@@ -23,6 +24,7 @@ from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFail
 from portal.events.models import Event
 from portal.jobs import enqueue_after_commit
 from portal.locking import check_fresh, lock_row
+from portal.notifications.messages import msg
 from portal.webhooks import outbound, signing
 from portal.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -317,9 +319,11 @@ def _auto_disable(ep: WebhookEndpoint, d: WebhookDelivery) -> None:
     record("webhook_endpoint", ep.id, "disabled", company_id=ep.company_id, detail=reason,
            visible_to_company_id=ep.company_id)
     notify_company(ep.company_id, [Role.admin], kind="webhook_disabled",
-                   title=f"Webhook endpoint disabled: {ep.url[:80]}",
-                   body=(f"{reason} Events are no longer sent to {ep.url}. Fix the receiver, enable the endpoint "
-                         "again and redeliver what it missed from its delivery log."),
+                   title=msg(_l("Webhook endpoint disabled: %(url)s"), url=ep.url[:80]),
+                   body=msg(_l("Disabled automatically: every attempt failed for more than %(hours)s hours (last: "
+                               "%(error)s). Events are no longer sent to %(url)s. Fix the receiver, enable the "
+                               "endpoint again and redeliver what it missed from its delivery log."),
+                            hours=hours, error=d.error or msg(_l("no answer")), url=ep.url),
                    link=f"/settings/webhooks/{ep.id}")
 
 

@@ -1,6 +1,8 @@
 """Company settings → Webhooks (administrators): endpoints, the secret shown once, the delivery log, redelivery."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -44,7 +46,7 @@ def index():
         except DomainError as exc:
             form_error(form, exc)
         else:
-            flash("Endpoint added. Copy its signing secret now: it is shown only once.", "success")
+            flash(_("Endpoint added. Copy its signing secret now: it is shown only once."), "success")
             return _secret_page(ep, secret)
     return render_template("webhooks/index.html", form=form, endpoints=hooks.endpoints_of(current_user.company_id))
 
@@ -64,7 +66,7 @@ def detail(endpoint_id):
         except DomainError as exc:
             form_error(form, exc)
         else:
-            flash("Endpoint saved.", "success")
+            flash(_("Endpoint saved."), "success")
             return redirect(url_for("webhooks.detail", endpoint_id=ep.id))
     status = request.args.get("status") or None
     if status not in (None, "pending", "succeeded", "failed"):
@@ -110,7 +112,7 @@ def _act(fn, ok_message, endpoint_id):
 def enable(endpoint_id):
     return _act(lambda: hooks.update_endpoint(current_user, endpoint_id, request.form.get("lock_version") or CURRENT,
                                               enabled=True),
-                "Endpoint enabled. Redeliver what it missed from the log below.", endpoint_id)
+                _("Endpoint enabled. Redeliver what it missed from the log below."), endpoint_id)
 
 
 @bp.post("/<int:endpoint_id>/disable")
@@ -118,14 +120,14 @@ def enable(endpoint_id):
 def disable(endpoint_id):
     return _act(lambda: hooks.update_endpoint(current_user, endpoint_id, request.form.get("lock_version") or CURRENT,
                                               enabled=False),
-                "Endpoint disabled: nothing is sent to it until you enable it again.", endpoint_id)
+                _("Endpoint disabled: nothing is sent to it until you enable it again."), endpoint_id)
 
 
 @bp.post("/<int:endpoint_id>/deliveries/<int:delivery_id>/redeliver")
 @roles_required(Role.admin)
 def redeliver(endpoint_id, delivery_id):
     return _act(lambda: hooks.redeliver(current_user, endpoint_id, delivery_id),
-                "Sending it again now.", endpoint_id)
+                _("Sending it again now."), endpoint_id)
 
 
 @bp.post("/<int:endpoint_id>/rotate")
@@ -140,7 +142,7 @@ def rotate(endpoint_id):
     except DomainError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("webhooks.detail", endpoint_id=endpoint_id))
-    flash("New signing secret created. Copy it now: it is shown only once.", "success")
+    flash(_("New signing secret created. Copy it now: it is shown only once."), "success")
     return _secret_page(ep, secret, rotated=True)
 
 
@@ -155,5 +157,5 @@ def delete(endpoint_id):
         hooks.delete_endpoint(current_user, endpoint_id)
     except NotFound:
         abort(404)
-    flash("Endpoint removed.", "success")
+    flash(_("Endpoint removed."), "success")
     return redirect(url_for("webhooks.index"))

@@ -43,7 +43,7 @@ def test_prepare_reorder_uses_todays_prices_and_reports_what_cannot_be_reordered
     assert lines[0]["unit_price"] == D("1.80") and lines[0]["quantity"] == D("100")
     assert skipped == [
         "Line 2 (SKU OLD): SKU OLD is no longer offered (inactive).",
-        f"Line 3 (SKU GONE-1): the item is no longer in {world.supplier_a.display_name}'s catalog.",
+        f"Line 3 (SKU GONE-1): the item is no longer in the catalog of {world.supplier_a.display_name}.",
         "Line 4: Minimum order for SKU MOQ is 50 pcs; you entered 10.",
     ]
 

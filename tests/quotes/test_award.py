@@ -292,7 +292,7 @@ def test_an_expired_quote_cannot_be_awarded(world, setup):
     r, qa, _ = setup
     qa.current_version.valid_until = utcnow().date() - timedelta(days=1)
     db.session.commit()
-    with pytest.raises(ValidationFailed, match="Supplier Alpha GmbH's quote expired on .*renew it"):
+    with pytest.raises(ValidationFailed, match="The quote of Supplier Alpha GmbH expired on .*renew it"):
         award_service.award_whole(r, world.procurement, qa.id)
     assert_nothing_saved(r)
 
