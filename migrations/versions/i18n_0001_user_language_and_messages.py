@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'i18n_0001'
-down_revision = 'perf_0001'
+down_revision = "perf2_0001"
 branch_labels = None
 depends_on = None
 
