@@ -146,7 +146,6 @@ def save_cost_centre(actor: User, *, code, name, owner_id, active: bool = True, 
     owner = _member(actor.company_id, owner_id)
     if cc_id is None:
         cc = CostCentre(company_id=actor.company_id)
-        db.session.add(cc)
     else:
         cc = lock_row(CostCentre, cc_id, where=(CostCentre.company_id == actor.company_id,),
                       not_found="No such cost centre.")
@@ -156,6 +155,7 @@ def save_cost_centre(actor: User, *, code, name, owner_id, active: bool = True, 
     if clash:
         raise ValidationFailed(f"There is already a cost centre {code}.", errors={"code": "Already used."})
     cc.code, cc.name, cc.owner_id, cc.active = code, name, owner.id, bool(active)
+    db.session.add(cc)
     db.session.flush()
     record("cost_centre", cc.id, "saved", actor=actor, company_id=actor.company_id,
            detail=f"{code} {name}, owner {owner.name}" + ("" if cc.active else " (inactive)"))
@@ -171,7 +171,6 @@ def save_gl_account(actor: User, *, code, name, active: bool = True, gl_id=None)
     _raise(errors)
     if gl_id is None:
         gl = GlAccount(company_id=actor.company_id)
-        db.session.add(gl)
     else:
         gl = lock_row(GlAccount, gl_id, where=(GlAccount.company_id == actor.company_id,),
                       not_found="No such GL account.")
@@ -181,6 +180,7 @@ def save_gl_account(actor: User, *, code, name, active: bool = True, gl_id=None)
     if clash:
         raise ValidationFailed(f"There is already a GL account {code}.", errors={"code": "Already used."})
     gl.code, gl.name, gl.active = code, name, bool(active)
+    db.session.add(gl)
     db.session.flush()
     record("gl_account", gl.id, "saved", actor=actor, company_id=actor.company_id, detail=f"{code} {name}")
     return gl
