@@ -88,12 +88,12 @@ class BudgetIn(Schema):
     amount = DecimalString(required=True, places=2, metadata={"description": "In the company currency."})
 
 
-class SettingsOut(Schema):
+class BudgetSettingsOut(Schema):
     cost_centre_required = fields.Boolean(required=True)
     budget_mode = fields.String(required=True, validate=validate.OneOf([m.value for m in BudgetMode]))
 
 
-class SettingsIn(Schema):
+class BudgetSettingsIn(Schema):
     cost_centre_required = fields.Boolean(required=True)
     budget_mode = fields.String(required=True, validate=validate.OneOf([m.value for m in BudgetMode]))
 
@@ -160,18 +160,18 @@ class RequisitionQuery(ListArgs):
     mine = fields.Boolean(load_default=False, metadata={"description": "Only the requisitions you raised."})
 
 
-class DecisionIn(LockArgs):
+class RequisitionDecisionIn(LockArgs):
     decision = fields.String(required=True, validate=validate.OneOf(["approved", "rejected"]))
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
     over_budget = fields.Boolean(load_default=False, metadata={
         "description": "The cost-centre owner approves beyond the budget (needed when the company blocks)."})
 
 
-class CancelIn(LockArgs):
+class RequisitionCancelIn(LockArgs):
     reason = fields.String(load_default="", validate=validate.Length(max=4000))
 
 
-class ImpactRowOut(Schema):
+class BudgetImpactRowOut(Schema):
     cost_centre_id = fields.Integer(required=True)
     requisition_amount = fields.Nested(MoneyOut, required=True)
     budget_id = fields.Integer(required=True, allow_none=True)
@@ -180,12 +180,12 @@ class ImpactRowOut(Schema):
     exceeds = fields.Boolean(required=True)
 
 
-class ImpactOut(Schema):
+class BudgetImpactOut(Schema):
     budget_mode = fields.String(required=True, validate=validate.OneOf([m.value for m in BudgetMode]))
-    rows = fields.List(fields.Nested(ImpactRowOut), required=True)
+    rows = fields.List(fields.Nested(BudgetImpactRowOut), required=True)
 
 
-class SourcingIn(Schema):
+class RequisitionSourcingIn(Schema):
     requisition_ids = fields.List(BoundedInt(**ID), required=True, validate=validate.Length(min=1, max=50))
     title = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
@@ -301,7 +301,7 @@ def submit_requisition(data, requisition_id):
 
 
 @bp.route("/requisitions/<int(max=2147483647):requisition_id>/decision", methods=["POST"])
-@bp.arguments(DecisionIn)
+@bp.arguments(RequisitionDecisionIn)
 @bp.response(200, RequisitionOut)
 def decide_requisition(data, requisition_id):
     """Approve or reject the next step. The approval that completes the round checks the budgets (422 when the
@@ -313,7 +313,7 @@ def decide_requisition(data, requisition_id):
 
 
 @bp.route("/requisitions/<int(max=2147483647):requisition_id>/cancel", methods=["POST"])
-@bp.arguments(CancelIn)
+@bp.arguments(RequisitionCancelIn)
 @bp.response(200, RequisitionOut)
 def cancel_requisition(data, requisition_id):
     """The requester cancels before approval; procurement cancels an approved one (with a reason)."""
@@ -323,7 +323,7 @@ def cancel_requisition(data, requisition_id):
 
 
 @bp.route("/requisitions/<int(max=2147483647):requisition_id>/budget-impact", methods=["GET"])
-@bp.response(200, ImpactOut)
+@bp.response(200, BudgetImpactOut)
 def requisition_budget_impact(requisition_id):
     """What approving the requisition today does to each of its cost centres' budgets."""
     req = get_for_company(Requisition, requisition_id, _buyer().company_id)
@@ -338,7 +338,7 @@ def requisition_budget_impact(requisition_id):
 
 
 @bp.route("/requisitions/rfq", methods=["POST"])
-@bp.arguments(SourcingIn)
+@bp.arguments(RequisitionSourcingIn)
 @bp.response(201, SourcedRfqOut)
 @created("api_sourcing.get_rfq", rfq_id="rfq_id")
 def requisitions_to_rfq(data):
@@ -348,8 +348,8 @@ def requisitions_to_rfq(data):
 
 
 @bp.route("/requisitions/orders", methods=["POST"])
-@bp.arguments(SourcingIn)
-@bp.response(201, SourcedOrdersOut)
+@bp.arguments(RequisitionSourcingIn)
+@bp.response(200, SourcedOrdersOut)
 def requisitions_to_orders(data):
     """Procurement turns approved requisitions of catalog items into draft orders, one per supplier."""
     orders = services.to_orders(_buyer(), data["requisition_ids"])
@@ -376,6 +376,7 @@ def list_cost_centres():
 @bp.route("/cost-centres", methods=["POST"])
 @bp.arguments(CostCentreIn)
 @bp.response(201, CostCentreOut)
+@created("api_requisitions.update_cost_centre", cost_centre_id="id")
 def create_cost_centre(data):
     """An administrator adds a cost centre (code unique per company; the owner a member)."""
     return _cc_dict(budget_services.save_cost_centre(_buyer(), **data))
@@ -400,6 +401,7 @@ def list_gl_accounts():
 @bp.route("/gl-accounts", methods=["POST"])
 @bp.arguments(GlAccountIn)
 @bp.response(201, GlAccountOut)
+@created("api_requisitions.update_gl_account", gl_account_id="id")
 def create_gl_account(data):
     """An administrator adds a GL account."""
     return _gl_dict(budget_services.save_gl_account(_buyer(), **data))
@@ -415,7 +417,7 @@ def update_gl_account(data, gl_account_id):
 
 
 @bp.route("/budget-settings", methods=["GET"])
-@bp.response(200, SettingsOut)
+@bp.response(200, BudgetSettingsOut)
 def get_budget_settings():
     """Whether requisition lines need a cost centre; warn or block when an approval would exceed a budget."""
     s = budget_services.settings_for(_buyer().company_id)
@@ -423,8 +425,8 @@ def get_budget_settings():
 
 
 @bp.route("/budget-settings", methods=["PUT"])
-@bp.arguments(SettingsIn)
-@bp.response(200, SettingsOut)
+@bp.arguments(BudgetSettingsIn)
+@bp.response(200, BudgetSettingsOut)
 def put_budget_settings(data):
     """An administrator changes the settings."""
     s = budget_services.save_settings(_buyer(), **data)
