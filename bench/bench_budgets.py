@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.bench_aging import make_db, measure  # noqa: E402
+from bench.bench_aging import make_db, measure
 
 
 def main():

@@ -3,12 +3,28 @@ impact, turn approved requisitions into an RFQ or catalog orders; keep the maste
 committed, actual and available figures (computed from the documents)."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import selectinload
 
-from portal.api.common import ListArgs, ListPlan, actor, created, list_documents, make_blueprint, money, paged_schema
-from portal.api.schemas import BoundedInt, DecimalString, LockArgs, MoneyOut, lock_or_current, plain, ts
+from portal.api.common import (
+    ListArgs,
+    ListPlan,
+    actor,
+    created,
+    list_documents,
+    make_blueprint,
+    money,
+    paged_schema,
+)
+from portal.api.schemas import (
+    BoundedInt,
+    DecimalString,
+    LockArgs,
+    MoneyOut,
+    lock_or_current,
+    plain,
+    ts,
+)
 from portal.budgets import services as budget_services
 from portal.budgets.figures import figures_for
 from portal.budgets.models import Budget, BudgetMode, CostCentre, GlAccount, PeriodKind
@@ -20,7 +36,7 @@ from portal.tenancy import get_for_company, scoped
 
 bp = make_blueprint("api_requisitions", "Requisitions, cost centres, GL accounts and budgets.",
                     tag="Requisitions and budgets")
-ID = dict(strict=False, validate=validate.Range(min=1, max=2**31 - 1))
+ID = {"strict": False, "validate": validate.Range(min=1, max=2**31 - 1)}
 
 
 # --------------------------------------------------------------------------------------------- schemas

@@ -29,7 +29,7 @@ from portal.orders.states import OrderStatus
 from portal.requisitions.models import Requisition, RequisitionLine
 from portal.requisitions.states import COMMITTING
 
-ZERO = Decimal("0")
+ZERO = Decimal(0)
 DEAD_ORDERS = (OrderStatus.cancelled, OrderStatus.rejected, OrderStatus.closed)
 
 

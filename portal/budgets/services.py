@@ -16,8 +16,15 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal.accounts.models import Role, User
 from portal.audit.services import record
-from portal.budgets.models import (Budget, BudgetMode, BudgetSettings, CostCentre, CostDefault, GlAccount,
-                                   PeriodKind)
+from portal.budgets.models import (
+    Budget,
+    BudgetMode,
+    BudgetSettings,
+    CostCentre,
+    CostDefault,
+    GlAccount,
+    PeriodKind,
+)
 from portal.db import MAX_AMOUNT, db
 from portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from portal.locking import lock_checked, lock_row
@@ -28,27 +35,34 @@ MAX_CODE = 32
 MAX_NAME = 120
 
 
-def unit_of_work(fn):
-    """Commit once when ``fn`` returns; roll back on any error; a stale row or a lost race is a Conflict."""
+def unit_of_work_with(stale: str, race: str):
+    """A decorator: commit once when the function returns; roll back on any error; a stale row (``stale``) or a
+    lost race on a unique constraint (``race``) is a Conflict sentence."""
 
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            result = fn(*args, **kwargs)
-            db.session.commit()
-            return result
-        except StaleDataError as exc:
-            db.session.rollback()
-            raise Conflict("This was changed by someone else since you opened the page; reload and try again.") \
-                from exc
-        except sa.exc.IntegrityError as exc:
-            db.session.rollback()
-            raise Conflict("Someone else saved the same code at the same moment; reload the page.") from exc
-        except BaseException:
-            db.session.rollback()
-            raise
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                result = fn(*args, **kwargs)
+                db.session.commit()
+                return result
+            except StaleDataError as exc:
+                db.session.rollback()
+                raise Conflict(stale) from exc
+            except sa.exc.IntegrityError as exc:
+                db.session.rollback()
+                raise Conflict(race) from exc
+            except BaseException:
+                db.session.rollback()
+                raise
 
-    return wrapper
+        return wrapper
+
+    return decorate
+
+
+unit_of_work = unit_of_work_with("This was changed by someone else since you opened the page; reload and try again.",
+                                 "Someone else saved the same code at the same moment; reload the page.")
 
 
 def require_admin(actor: User) -> None:
@@ -136,54 +150,42 @@ def _member(company_id: int, user_id) -> User:
     return user
 
 
-@unit_of_work
-def save_cost_centre(actor: User, *, code, name, owner_id, active: bool = True, cc_id=None) -> CostCentre:
-    require_admin(actor)
+def _save_coded(model, label: str, actor: User, row_id, code, name, **values):
+    """Create or change a cost centre or GL account: code unique per company (case-insensitive)."""
     errors: dict = {}
     code = _text(code, "code", MAX_CODE, "code", errors)
     name = _text(name, "name", MAX_NAME, "name", errors)
     _raise(errors)
-    owner = _member(actor.company_id, owner_id)
-    if cc_id is None:
-        cc = CostCentre(company_id=actor.company_id)
+    if row_id is None:
+        row = model(company_id=actor.company_id)
     else:
-        cc = lock_row(CostCentre, cc_id, where=(CostCentre.company_id == actor.company_id,),
-                      not_found="No such cost centre.")
-    clash = db.session.scalar(sa.select(CostCentre.id).where(CostCentre.company_id == actor.company_id,
-                                                            sa.func.lower(CostCentre.code) == code.lower(),
-                                                            CostCentre.id != (cc.id or 0)))
+        row = lock_row(model, row_id, where=(model.company_id == actor.company_id,), not_found=f"No such {label}.")
+    clash = db.session.scalar(sa.select(model.id).where(model.company_id == actor.company_id,
+                                                       sa.func.lower(model.code) == code.lower(),
+                                                       model.id != (row.id or 0)))
     if clash:
-        raise ValidationFailed(f"There is already a cost centre {code}.", errors={"code": "Already used."})
-    cc.code, cc.name, cc.owner_id, cc.active = code, name, owner.id, bool(active)
-    db.session.add(cc)
+        raise ValidationFailed(f"There is already a {label} {code}.", errors={"code": "Already used."})
+    row.code, row.name = code, name
+    for key, value in values.items():
+        setattr(row, key, value)
+    db.session.add(row)
     db.session.flush()
-    record("cost_centre", cc.id, "saved", actor=actor, company_id=actor.company_id,
-           detail=f"{code} {name}, owner {owner.name}" + ("" if cc.active else " (inactive)"))
-    return cc
+    record(model.__tablename__[:-1], row.id, "saved", actor=actor, company_id=actor.company_id,
+           detail=f"{code} {name}" + ("" if row.active else " (not in use)"))
+    return row
+
+
+@unit_of_work
+def save_cost_centre(actor: User, *, code, name, owner_id, active: bool = True, cc_id=None) -> CostCentre:
+    require_admin(actor)
+    owner = _member(actor.company_id, owner_id)
+    return _save_coded(CostCentre, "cost centre", actor, cc_id, code, name, owner_id=owner.id, active=bool(active))
 
 
 @unit_of_work
 def save_gl_account(actor: User, *, code, name, active: bool = True, gl_id=None) -> GlAccount:
     require_admin(actor)
-    errors: dict = {}
-    code = _text(code, "code", MAX_CODE, "code", errors)
-    name = _text(name, "name", MAX_NAME, "name", errors)
-    _raise(errors)
-    if gl_id is None:
-        gl = GlAccount(company_id=actor.company_id)
-    else:
-        gl = lock_row(GlAccount, gl_id, where=(GlAccount.company_id == actor.company_id,),
-                      not_found="No such GL account.")
-    clash = db.session.scalar(sa.select(GlAccount.id).where(GlAccount.company_id == actor.company_id,
-                                                           sa.func.lower(GlAccount.code) == code.lower(),
-                                                           GlAccount.id != (gl.id or 0)))
-    if clash:
-        raise ValidationFailed(f"There is already a GL account {code}.", errors={"code": "Already used."})
-    gl.code, gl.name, gl.active = code, name, bool(active)
-    db.session.add(gl)
-    db.session.flush()
-    record("gl_account", gl.id, "saved", actor=actor, company_id=actor.company_id, detail=f"{code} {name}")
-    return gl
+    return _save_coded(GlAccount, "GL account", actor, gl_id, code, name, active=bool(active))
 
 
 # --------------------------------------------------------------------------------------------- defaults
@@ -348,7 +350,7 @@ def delete_budget(actor: User, budget_id) -> None:
     db.session.delete(budget)
 
 
-ZERO = Decimal("0")
+ZERO = Decimal(0)
 
 
 # --------------------------------------------------------------------------------------------- order lines
@@ -356,7 +358,13 @@ ZERO = Decimal("0")
 def set_order_costs(actor: User, order_id, expected_lock_version, costs: dict):
     """Cost centre and GL account per line of a draft order: ``costs`` {line id: {"cost_centre_id",
     "gl_account_id"}} (empty = none). The order row is locked (lock order: the order first)."""
-    from portal.orders.core import BUYER_ROLES, check_fresh, commit, lock_order, require_buyer
+    from portal.orders.core import (
+        BUYER_ROLES,
+        check_fresh,
+        commit,
+        lock_order,
+        require_buyer,
+    )
     from portal.orders.models import PurchaseOrder
     from portal.orders.states import OrderStatus
 

@@ -27,7 +27,7 @@ class Requisition(TimestampMixin, db.Model):
     status: Mapped[RequisitionStatus] = mapped_column(
         sa.Enum(RequisitionStatus, native_enum=False, length=16, validate_strings=True),
         default=RequisitionStatus.draft)
-    total_estimated: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    total_estimated: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The day the approval committed the amount (the budget period it counts in).
@@ -37,11 +37,11 @@ class Requisition(TimestampMixin, db.Model):
 
     requester = relationship("User", foreign_keys=[requester_id], lazy="joined")
     suggested_supplier = relationship("Company", foreign_keys=[suggested_supplier_id])
-    lines: Mapped[list["RequisitionLine"]] = relationship(
+    lines: Mapped[list[RequisitionLine]] = relationship(
         back_populates="requisition", order_by="RequisitionLine.position", cascade="all, delete-orphan")
-    approvals: Mapped[list["RequisitionApproval"]] = relationship(
+    approvals: Mapped[list[RequisitionApproval]] = relationship(
         back_populates="requisition", order_by="RequisitionApproval.step", cascade="all, delete-orphan")
-    attachments: Mapped[list["RequisitionAttachment"]] = relationship(
+    attachments: Mapped[list[RequisitionAttachment]] = relationship(
         back_populates="requisition", order_by="RequisitionAttachment.id", cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": lock_version}
@@ -127,4 +127,4 @@ class RequisitionAttachment(db.Model):
     file = relationship("StoredFile")
 
 
-from portal.budgets import hooks as _hooks  # noqa: E402,F401 - registers the flush hook with the models
+from portal.budgets import hooks as _hooks  # noqa: F401 - registers the flush hook with the models

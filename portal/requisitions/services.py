@@ -12,13 +12,11 @@ portal/credit/ledger.py).
 """
 from __future__ import annotations
 
-import functools
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from portal.accounts.models import Company, Role, User
 from portal.audit.services import record
@@ -26,16 +24,26 @@ from portal.budgets import services as budgets
 from portal.budgets.figures import ImpactSummary, impact
 from portal.budgets.models import BudgetMode
 from portal.db import db, utcnow
-from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.errors import (
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+)
 from portal.locking import lock_checked, retry_on_conflict
 from portal.money import CURRENCIES, format_money, quantize, to_decimal
 from portal.numbering import format_reference, next_number
-from portal.requisitions.models import Requisition, RequisitionApproval, RequisitionAttachment, RequisitionLine
+from portal.requisitions.models import (
+    Requisition,
+    RequisitionApproval,
+    RequisitionAttachment,
+    RequisitionLine,
+)
 from portal.requisitions.states import RequisitionStatus, check
 from portal.tenancy import get_for_company
 
 S = RequisitionStatus
-ZERO = Decimal("0")
+ZERO = Decimal(0)
 MAX_LINES = 200
 MAX_TITLE = 200
 MAX_TEXT = 4000
@@ -43,25 +51,8 @@ STALE = "This requisition changed since you opened it; reload the page and try a
 PROCUREMENT = (Role.procurement, Role.admin)
 
 
-def unit_of_work(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            result = fn(*args, **kwargs)
-            db.session.commit()
-            return result
-        except StaleDataError as exc:
-            db.session.rollback()
-            raise Conflict(STALE) from exc
-        except sa.exc.IntegrityError as exc:
-            db.session.rollback()
-            raise Conflict("Someone else changed this requisition at the same moment; reload and try again.") \
-                from exc
-        except BaseException:
-            db.session.rollback()
-            raise
-
-    return wrapper
+unit_of_work = budgets.unit_of_work_with(
+    STALE, "Someone else changed this requisition at the same moment; reload and try again.")
 
 
 def link(req: Requisition) -> str:
@@ -534,7 +525,7 @@ def _approved_set(actor: User, req_ids) -> list[Requisition]:
 def to_rfq(actor: User, req_ids, *, title: str | None = None, deadline=None):
     """One draft RFQ with a line per requisition line (its link kept on the requisition line); the requisitions
     move to sourcing. Uses the RFQ services (their flush-only bodies, so this stays one unit of work)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from portal.rfq import services as rfq_services
 
@@ -543,7 +534,7 @@ def to_rfq(actor: User, req_ids, *, title: str | None = None, deadline=None):
         local = rfq_services.default_deadline_local(actor.timezone)
         deadline = rfq_services.local_to_utc(local, actor.timezone)
     if isinstance(deadline, datetime) and deadline.tzinfo is None:
-        deadline = deadline.replace(tzinfo=timezone.utc)
+        deadline = deadline.replace(tzinfo=UTC)
     title = " ".join(str(title or "").split()) or (reqs[0].title if len(reqs) == 1 else
                                                    f"{reqs[0].title} and {len(reqs) - 1} more")
     needed = [ln.needed_by for r in reqs for ln in r.lines if ln.needed_by]

@@ -13,7 +13,12 @@ from portal.errors import DomainError
 from portal.requisitions import services
 from portal.requisitions.models import Requisition, RequisitionAttachment
 from portal.requisitions.states import RequisitionStatus
-from portal.tenancy import company_kind_required, get_child, get_for_user, roles_required
+from portal.tenancy import (
+    company_kind_required,
+    get_child,
+    get_for_user,
+    roles_required,
+)
 
 bp = Blueprint("requisitions", __name__, url_prefix="/requisitions")
 S = RequisitionStatus
@@ -29,7 +34,10 @@ def _suppliers() -> list[Company]:
 
 
 def _lines_from_form() -> list[dict]:
-    count = min(int(request.form.get("line_count") or 0), services.MAX_LINES)
+    try:
+        count = max(0, min(int(request.form.get("line_count") or 0), services.MAX_LINES))
+    except (TypeError, ValueError):
+        count = 0
     return [{k: request.form.get(f"lines-{i}-{k}", "") for k in LINE_FIELDS} for i in range(count)]
 
 

@@ -10,7 +10,8 @@ from portal.db import db
 from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.requisitions import services
 from portal.requisitions.models import Requisition, RequisitionLine
-from portal.requisitions.states import TRANSITIONS, RequisitionStatus as S, check
+from portal.requisitions.states import TRANSITIONS, check
+from portal.requisitions.states import RequisitionStatus as S
 from tests import factories
 from tests.requisitions.conftest import line, raise_req
 
@@ -50,7 +51,7 @@ def test_owner_approves_then_it_lands_in_procurements_queue(rw):
 def test_amount_rule_needs_an_approver_after_the_owner(rw):
     from portal.orders.models import ApprovalRule
 
-    db.session.add(ApprovalRule(buyer_company_id=rw.buyer.id, threshold=Decimal("100"), currency="EUR",
+    db.session.add(ApprovalRule(buyer_company_id=rw.buyer.id, threshold=Decimal(100), currency="EUR",
                                 approvals_required=1))
     db.session.commit()
     req = raise_req(rw, line(qty="10", price="20", cc=rw.cc))
@@ -192,7 +193,7 @@ def test_to_orders_from_catalog_lines_keeps_cost_centre(rw):
     orders = services.to_orders(rw.procurement, [req.id])
     assert len(orders) == 1
     ol = orders[0].lines[0]
-    assert (ol.cost_centre_id, ol.gl_account_id, ol.quantity) == (rw.cc.id, rw.gl.id, Decimal("25"))
+    assert (ol.cost_centre_id, ol.gl_account_id, ol.quantity) == (rw.cc.id, rw.gl.id, Decimal(25))
     db.session.expire_all()
     req = db.session.get(Requisition, req.id)
     assert req.status == S.sourcing and req.lines[0].order_line_id == ol.id
@@ -227,9 +228,9 @@ def test_defaults_fill_lines_and_order_lines(rw):
 
 
 def test_invoice_lines_take_the_order_lines_cost_centre(rw):
+    from portal.invoices import services as invoices
     from portal.invoices.models import InvoiceLine
     from tests.invoices.conftest import IBAN, ship
-    from portal.invoices import services as invoices
 
     rw.supplier_a.iban, rw.supplier_a.bic = IBAN, "COBADEFFXXX"
     db.session.commit()
