@@ -23,10 +23,20 @@ def shot(page, name):
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
+def _warm_up(live_server):
+    """A loaded machine: let both gunicorn workers build the app before the browser's 15 s timeouts start."""
+    import urllib.request
+
+    for _ in range(4):
+        urllib.request.urlopen(live_server + "/signin", timeout=180).read()
+
+
 def test_request_approve_and_source_in_the_browser(live_server, signed_in, rw):  # noqa: F811
+    _warm_up(live_server)
     eng = signed_in(rw.engineer)
-    eng.get_by_role("link", name="Requisitions").first.click()
-    eng.get_by_role("link", name="New requisition").first.click()
+    eng.set_default_timeout(45000)
+    expect(eng.get_by_role("link", name="Requisitions").first).to_be_visible()
+    eng.goto(live_server + "/requisitions/new", timeout=60000)
     eng.get_by_label("Title").fill("Spares for press line 3")
     eng.get_by_label("Justification").fill("The press stands still.")
     items = [("Deep groove ball bearing 6205", "20", "6.80"), ("V-belt SPZ 1250", "4", "12.50"),
@@ -44,6 +54,7 @@ def test_request_approve_and_source_in_the_browser(live_server, signed_in, rw): 
     number = eng.locator("h1").inner_text().split(" ")[0]
 
     owner = signed_in(rw.owner)
+    owner.set_default_timeout(45000)
     owner.goto(live_server + "/requisitions/")
     owner.get_by_test_id("to-approve").get_by_role("link", name=number).click()
     impact = owner.get_by_test_id("budget-impact")
@@ -54,6 +65,7 @@ def test_request_approve_and_source_in_the_browser(live_server, signed_in, rw): 
     flash(owner, "Approved")
 
     buyer = signed_in(rw.procurement)
+    buyer.set_default_timeout(45000)
     buyer.goto(live_server + "/requisitions/queue")
     expect(buyer.get_by_test_id("queue")).to_contain_text(number)
     buyer.get_by_label(f"Choose {number}").check()
