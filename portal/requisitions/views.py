@@ -54,7 +54,8 @@ def _form_page(req=None, lines=None, status=200):
         else:
             lines = []
     cc_default, gl_default = budgets.default_for(current_user.company_id, user_id=current_user.id)
-    while len(lines) < max(BLANK_LINES, len(lines) + 2 if lines else BLANK_LINES):
+    target = max(BLANK_LINES, len(lines) + 2) if lines else BLANK_LINES
+    while len(lines) < min(target, services.MAX_LINES):
         lines.append({"sku": "", "description": "", "quantity": "", "unit": "pcs", "estimated_price": "",
                       "needed_by": "", "cost_centre_id": str(cc_default or ""), "gl_account_id": str(gl_default or "")})
     return render_template("requisitions/form.html", req=req, lines=lines, values=values,
