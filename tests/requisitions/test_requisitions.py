@@ -271,6 +271,9 @@ def test_pages_render_for_requester_owner_and_procurement(rw, login):
     c = login(rw.engineer)
     assert c.get("/requisitions/").status_code == 200
     assert c.get("/requisitions/new").status_code == 200
+    draft = raise_req(rw, line(), line(desc="Two"), line(desc="Three"), line(desc="Four"), submit=False)
+    page = c.get(f"/requisitions/{draft.id}/edit").get_data(as_text=True)
+    assert page.count('name="lines-') // 8 == 6  # four lines and two blank ones
     resp = c.post("/requisitions/new", data={"title": "Helmets", "line_count": "1", "lines-0-description": "Helmet",
                                              "lines-0-quantity": "3", "lines-0-estimated_price": "12.00",
                                              "lines-0-cost_centre_id": rw.cc.id, "action": "submit"})
@@ -285,7 +288,7 @@ def test_pages_render_for_requester_owner_and_procurement(rw, login):
     p = login(rw.procurement)
     assert req.number in p.get("/requisitions/queue").get_data(as_text=True)
     resp = p.post("/requisitions/source", data={"requisition_id": req.id, "action": "rfq"})
-    assert resp.status_code == 302 and "/rfq/" in resp.headers["Location"]
+    assert resp.status_code == 302 and "/rfqs/" in resp.headers["Location"]
 
 
 def test_attachments(rw, login):
