@@ -22,6 +22,7 @@ class Role(str, enum.Enum):
     sales = "sales"
     accounts = "accounts"
     approver = "approver"
+    requester = "requester"  # raises purchase requisitions (every role may also request)
 
     @property
     def label(self) -> str:
@@ -34,6 +35,7 @@ ROLE_LABELS = {
     Role.sales: "Sales",
     Role.accounts: "Accounts",
     Role.approver: "Approver",
+    Role.requester: "Requester",
 }
 
 

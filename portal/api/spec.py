@@ -155,6 +155,10 @@ def _enum_names() -> dict[frozenset, str]:
     from portal.api.common import SORTS
 
     named["ListSort"] = SORTS
+    from portal.budgets.models import BudgetMode, PeriodKind
+    from portal.requisitions.states import RequisitionStatus
+
+    named.update({cls.__name__: [m.value for m in cls] for cls in (BudgetMode, PeriodKind, RequisitionStatus)})
     return {frozenset(values): name for name, values in named.items()}
 
 

@@ -18,6 +18,7 @@ Lock order — every path takes the row locks it needs in this order, and only i
        (the dunning sweep, portal.receivables.dunning, takes only this lock, one invoice per transaction)
     4. the pair's credit account, then its reservation rows          ``lock_pair_account``
     5. the document counter (PO, SO, DN, INV, CRN numbers)           ``portal.numbering.next_number``
+    (a requisition's approval, never with an order: the requisition row, then its budget rows in id order)
     6. a webhook endpoint, then its delivery rows                    ``portal.webhooks.services``
        (events and new deliveries are written just before a business transaction commits, after its other
        locks; the delivery job holds the endpoint lock only to claim and to record, never during the request)

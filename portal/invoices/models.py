@@ -191,6 +191,9 @@ class InvoiceLine(db.Model):
     discount_percent: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2), default=Decimal("0"))
     tax_rate: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2))
     net_amount: Mapped[Decimal] = mapped_column(MONEY)  # quantity × unit price × (1 − discount), rounded
+    # Cost centre and GL account (portal.budgets): copied from the order line when the line is made.
+    cost_centre_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cost_centres.id"), index=True)
+    gl_account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("gl_accounts.id"))
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
 

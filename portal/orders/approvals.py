@@ -58,12 +58,18 @@ def required_approvals(order: PurchaseOrder, rules: list[ApprovalRule] | None = 
 
 def required_for_total(order: PurchaseOrder, total, rules: list[ApprovalRule] | None = None) -> int:
     """How many approvals an order of ``total`` needs under the buyer's rules (a change order's new total)."""
-    rules = rules_for(order.buyer_company_id) if rules is None else rules
+    return required_for_amount(order.buyer_company_id, order.buyer.default_currency, order.currency, total, rules)
+
+
+def required_for_amount(company_id: int, company_currency: str, currency: str, total,
+                        rules: list[ApprovalRule] | None = None) -> int:
+    """The amount rules of a company applied to any document of ``total`` in ``currency`` (orders, change
+    orders, requisitions): 0 below every threshold, the highest tier for another currency."""
+    rules = rules_for(company_id) if rules is None else rules
     if not rules:
         return 0
-    company_currency = order.buyer.default_currency
-    if order.currency != company_currency or any(r.currency != order.currency for r in rules):
-        # No conversion: an order in another currency needs the highest tier (see the module docstring).
+    if currency != company_currency or any(r.currency != currency for r in rules):
+        # No conversion: a document in another currency needs the highest tier (see the module docstring).
         return max(rules, key=lambda r: r.threshold).approvals_required
     applicable = [r for r in rules if total > r.threshold]
     if not applicable:

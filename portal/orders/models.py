@@ -148,6 +148,9 @@ class OrderLine(db.Model):
     ack_note: Mapped[str | None] = mapped_column(sa.String(500))
     # The buyer's cost reference (free text until cost centres exist); never shown to the supplier.
     cost_reference: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    # Cost centre and GL account (portal.budgets): from the requisition line, else the defaults; editable on drafts.
+    cost_centre_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cost_centres.id"), index=True)
+    gl_account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("gl_accounts.id"))
     # Open quantity the buyer closed (short-close or a cancelled line): no longer owed, never shipped.
     short_closed_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal("0"), server_default="0")
     short_close_reason: Mapped[str | None] = mapped_column(sa.String(500))

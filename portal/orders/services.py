@@ -100,6 +100,17 @@ def create_draft_order(actor: User, supplier_company_id: int, lines: list[dict],
                        reorder_of_id=None, delivery_date: date | None = None, notes: str = "",
                        currency: str | None = None) -> PurchaseOrder:
     """A draft order from already validated and priced lines (catalog, CSV, reorder, API)."""
+    order = build_draft_order(actor, supplier_company_id, lines, source=source, reorder_of_id=reorder_of_id,
+                              delivery_date=delivery_date, notes=notes, currency=currency)
+    commit()
+    return order
+
+
+def build_draft_order(actor: User, supplier_company_id: int, lines: list[dict], *, source="catalog",
+                      reorder_of_id=None, delivery_date: date | None = None, notes: str = "",
+                      currency: str | None = None) -> PurchaseOrder:
+    """``create_draft_order`` without the commit: for a unit of work that makes orders among other things
+    (requisitions turned into orders). Flushes only."""
     buyer = actor.company
     if not buyer.is_buyer:
         raise Forbidden("Only a buying company can place orders.")
@@ -126,7 +137,6 @@ def create_draft_order(actor: User, supplier_company_id: int, lines: list[dict],
     db.session.flush()
     record("order", order.id, "created", actor=actor, company_id=buyer.id, to_state=S.draft,
            detail=f"{order.po_number}: {len(order.lines)} line(s) from {source}")
-    commit()
     return order
 
 
