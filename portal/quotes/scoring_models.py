@@ -33,8 +33,7 @@ class ScoringCriterion(db.Model):
     name: Mapped[str] = mapped_column(sa.String(120))
     weight: Mapped[Decimal] = mapped_column(WEIGHT)  # percent; the RFQ's weights sum to 100
 
-    scores: Mapped[list["QuoteScore"]] = relationship(back_populates="criterion", cascade="all, delete-orphan",
-                                                      passive_deletes=True)
+    scores: Mapped[list["QuoteScore"]] = relationship(back_populates="criterion", cascade="all, delete-orphan")
 
     __table_args__ = (
         sa.CheckConstraint("weight > 0 AND weight <= 100", name="weight_range"),
