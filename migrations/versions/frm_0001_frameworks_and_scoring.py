@@ -62,6 +62,7 @@ def upgrade():
     sa.Column('expiry_notice_sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('lock_version', sa.Integer(), nullable=False),
     sa.CheckConstraint('max_value IS NULL OR max_value > 0', name=op.f('ck_framework_agreements_max_value_positive')),
     sa.CheckConstraint('valid_until >= valid_from', name=op.f('ck_framework_agreements_validity_order')),

@@ -45,6 +45,8 @@ class FrameworkAgreement(db.Model):
     expiry_notice_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Touched by every change and call-off (the API's updated_since).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     lock_version: Mapped[int] = mapped_column(default=1)
 
     buyer = relationship("Company", foreign_keys=[buyer_company_id], lazy="joined")

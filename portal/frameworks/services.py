@@ -30,7 +30,6 @@ NOTICE_DAYS = 30
 DEAD_ORDER_STATES = (OrderStatus.cancelled, OrderStatus.rejected)
 BUYER_ROLES = (Role.procurement,)
 SUPPLIER_ROLES = (Role.sales, Role.admin)
-ONE = Decimal("1")
 
 
 # --------------------------------------------------------------------------------------------- consumption
@@ -353,6 +352,7 @@ def call_off(agreement: FrameworkAgreement, actor, quantities: dict, *, delivery
             co.lines.append(CallOffLine(framework_line_id=ln.id, order_line_id=ol.id, quantity=qty,
                                         value=ol.line_total))
         db.session.add(co)
+        a.updated_at = utcnow()  # the agreement's consumption changed (API: updated_since)
         db.session.flush()
         audit("order", order.id, "created", actor=actor, company_id=a.buyer_company_id, to_state=OrderStatus.draft,
               detail=f"{order.po_number}: call-off against {a.reference}, {len(order.lines)} line(s)")
