@@ -229,8 +229,8 @@ class CallOffCreatedOut(Schema):
         "description": "80 % reached, or beyond 100 % where the agreement allows it."})
 
 
-def agreement_dict(a: FrameworkAgreement, user) -> dict:
-    use = fa.usage(a)
+def agreement_dict(a: FrameworkAgreement, user, use=None) -> dict:
+    use = use or fa.usage(a)
     is_buyer = user.company_id == a.buyer_company_id
     return {
         "id": a.id, "reference": a.reference, "title": a.title, "status": a.status.value,
@@ -272,9 +272,14 @@ def list_agreements(args):
     if args.get("status"):
         stmt = stmt.where(FrameworkAgreement.status == AgreementStatus(args["status"]))
     return list_documents(stmt, AGREEMENT_LIST, args, user.company_id, "api_frameworks.list_agreements",
-                          lambda a: agreement_dict(a, user),
+                          lambda a: agreement_dict(a, user), batch=lambda rows: _batch(rows, user),
                           options=(selectinload(FrameworkAgreement.lines),
                                    selectinload(FrameworkAgreement.call_offs)))
+
+
+def _batch(rows, user) -> list[dict]:
+    use = fa.usages(rows)
+    return [agreement_dict(a, user, use[a.id]) for a in rows]
 
 
 @bp.route("/framework-agreements/<int(max=2147483647):agreement_id>", methods=["GET"])

@@ -90,34 +90,52 @@ class Usage:
 
 
 def usage(agreement: FrameworkAgreement) -> Usage:
-    """Consumed quantity per line and value, from the call-offs whose order is alive (one query)."""
-    rows = db.session.execute(
-        sa.select(CallOffLine.framework_line_id, sa.func.sum(CallOffLine.quantity), sa.func.sum(CallOffLine.value))
-        .join(CallOff, CallOff.id == CallOffLine.call_off_id)
-        .join(PurchaseOrder, PurchaseOrder.id == CallOff.order_id)
-        .where(CallOff.agreement_id == agreement.id, PurchaseOrder.status.not_in(DEAD_ORDER_STATES))
-        .group_by(CallOffLine.framework_line_id)).all()
-    by_line = {lid: (Decimal(q or 0), Decimal(v or 0)) for lid, q, v in rows}
-    u = Usage(agreement)
-    for ln in agreement.lines:
-        q, v = by_line.get(ln.id, (ZERO, ZERO))
-        u.lines.append(LineUse(ln, q, v))
-        u.value += v
-    u.call_offs = db.session.scalar(
-        sa.select(sa.func.count(CallOff.id)).join(PurchaseOrder, PurchaseOrder.id == CallOff.order_id)
-        .where(CallOff.agreement_id == agreement.id, PurchaseOrder.status.not_in(DEAD_ORDER_STATES))) or 0
-    return u
+    """Consumed quantity per line and value, from the call-offs whose order is alive (two queries)."""
+    return usages([agreement])[agreement.id]
+
+
+def usages(agreements) -> dict[int, Usage]:
+    """``usage`` of many agreements at once (two queries, whatever their number: the list pages)."""
+    ids = [a.id for a in agreements]
+    alive = PurchaseOrder.status.not_in(DEAD_ORDER_STATES)
+    by_line: dict[int, tuple[Decimal, Decimal]] = {}
+    counts: dict[int, int] = {}
+    if ids:
+        for lid, q, v in db.session.execute(
+                sa.select(CallOffLine.framework_line_id, sa.func.sum(CallOffLine.quantity),
+                          sa.func.sum(CallOffLine.value))
+                .join(CallOff, CallOff.id == CallOffLine.call_off_id)
+                .join(PurchaseOrder, PurchaseOrder.id == CallOff.order_id)
+                .where(CallOff.agreement_id.in_(ids), alive)
+                .group_by(CallOffLine.framework_line_id)):
+            by_line[lid] = (Decimal(q or 0), Decimal(v or 0))
+        counts = dict(db.session.execute(
+            sa.select(CallOff.agreement_id, sa.func.count(CallOff.id))
+            .join(PurchaseOrder, PurchaseOrder.id == CallOff.order_id)
+            .where(CallOff.agreement_id.in_(ids), alive).group_by(CallOff.agreement_id)).all())
+    out = {}
+    for a in agreements:
+        u = Usage(a, call_offs=counts.get(a.id, 0))
+        for ln in a.lines:
+            q, v = by_line.get(ln.id, (ZERO, ZERO))
+            u.lines.append(LineUse(ln, q, v))
+            u.value += v
+        out[a.id] = u
+    return out
+
+
+def list_for(company_id: int, *, status: str | None = None):
+    from sqlalchemy.orm import selectinload
+
+    stmt = sa.select(FrameworkAgreement).where(FrameworkAgreement.visible_to(company_id))
+    if status:
+        stmt = stmt.where(FrameworkAgreement.status == AgreementStatus(status))
+    return list(db.session.scalars(stmt.options(selectinload(FrameworkAgreement.lines))
+                                   .order_by(FrameworkAgreement.valid_until, FrameworkAgreement.id)))
 
 
 def is_valid_on(agreement: FrameworkAgreement, day: date) -> bool:
     return (agreement.status == AgreementStatus.active and agreement.valid_from <= day <= agreement.valid_until)
-
-
-def list_for(company_id: int, *, status: str | None = None):
-    stmt = sa.select(FrameworkAgreement).where(FrameworkAgreement.visible_to(company_id))
-    if status:
-        stmt = stmt.where(FrameworkAgreement.status == AgreementStatus(status))
-    return list(db.session.scalars(stmt.order_by(FrameworkAgreement.valid_until, FrameworkAgreement.id)))
 
 
 # --------------------------------------------------------------------------------------------- creating

@@ -42,7 +42,8 @@ def index():
     if status not in (None, *(s.value for s in AgreementStatus)):
         status = None
     agreements = services.list_for(current_user.company_id, status=status)
-    rows = [(a, services.usage(a)) for a in agreements]
+    use = services.usages(agreements)
+    rows = [(a, use[a.id]) for a in agreements]
     return render_template("frameworks/index.html", rows=rows, status=status, statuses=list(AgreementStatus))
 
 

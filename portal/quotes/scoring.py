@@ -134,10 +134,22 @@ def _ratings(buyer_id: int, supplier_ids: list[int], rfq_id: int) -> dict[int, D
     return out
 
 
+def _payment_terms(buyer_id: int, rows) -> dict[int, int]:
+    """The payment days each supplier grants the buyer (its credit account's terms, else the portal's default,
+    as portal.orders.services.payment_terms_for) per quote, in one query."""
+    from portal.credit.models import CreditAccount
+    from portal.orders.services import DEFAULT_PAYMENT_TERMS_DAYS
+
+    days = dict(db.session.execute(
+        sa.select(CreditAccount.supplier_company_id, CreditAccount.payment_terms_days)
+        .where(CreditAccount.buyer_company_id == buyer_id,
+               CreditAccount.supplier_company_id.in_([r.supplier_id for r in rows]))).all())
+    return {r.quote_id: DEFAULT_PAYMENT_TERMS_DAYS if days.get(r.supplier_id) is None else days[r.supplier_id]
+            for r in rows}
+
+
 def ranking(rfq: Rfq, cmp=None, *, viewer_id: int | None = None) -> Ranking:
     """The weighted scores of the RFQ's awardable quotes, best first (a constant number of queries)."""
-    from portal.orders.services import payment_terms_for
-
     criteria = criteria_for(rfq.id)
     cmp = cmp or comparison.build(rfq)
     rankable = [q for q in cmp.quotes if q.complete and not q.expired]
@@ -149,8 +161,7 @@ def ranking(rfq: Rfq, cmp=None, *, viewer_id: int | None = None) -> Ranking:
 
     kinds = {c.kind for c in criteria}
     lead = {r.quote_id: _quote_lead_time(cmp, r.quote_id) for r in rows} if CriterionKind.lead_time in kinds else {}
-    terms = ({r.quote_id: payment_terms_for(r.supplier_id, rfq.buyer_company_id) for r in rows}
-             if CriterionKind.payment_terms in kinds else {})
+    terms = _payment_terms(rfq.buyer_company_id, rows) if CriterionKind.payment_terms in kinds else {}
     ratings = (_ratings(rfq.buyer_company_id, [r.supplier_id for r in rows], rfq.id)
                if CriterionKind.rating in kinds else {})
     custom_ids = [c.id for c in criteria if c.kind == CriterionKind.custom]
