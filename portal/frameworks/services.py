@@ -271,6 +271,19 @@ def _pct(ratio: Decimal) -> str:
     return f"{int((ratio * 100).to_integral_value())} %"
 
 
+def _against_cap(allow_exceed: bool, consumed: Decimal, adding: Decimal, cap: Decimal, fmt, *, over: str, agreed,
+                 used: str, warnings: list, refusals: list) -> None:
+    """One cap (an item's quantity or the agreement's value): beyond 100 % is refused (or only warned when the
+    agreement allows it); from 80 % on, a warning."""
+    after = consumed + adding
+    if after > cap:
+        text = (f"{over} would exceed the agreed {agreed(cap)} ({fmt(consumed)} called off, "
+                f"{fmt(max(cap - consumed, ZERO))} remaining)")
+        (warnings if allow_exceed else refusals).append(text)
+    elif after >= cap * WARN_RATIO:
+        warnings.append(used.format(pct=_pct(after / cap)))
+
+
 @retry_on_conflict
 def call_off(agreement: FrameworkAgreement, actor, quantities: dict, *, delivery_date=None,
              notes: str = "") -> CallOffResult:
@@ -329,26 +342,16 @@ def call_off(agreement: FrameworkAgreement, actor, quantities: dict, *, delivery
             this_value += value
             lu = use.line(ln.id)
             if ln.max_quantity is not None:
-                cap = Decimal(ln.max_quantity)
-                after = lu.consumed + qty
-                unit = ln.unit
-                if after > cap:
-                    text = (f"{ln.description}: {format_quantity(qty)} {unit} would exceed the agreed "
-                            f"{format_quantity(cap)} {unit} ({format_quantity(lu.consumed)} called off, "
-                            f"{format_quantity(max(cap - lu.consumed, ZERO))} remaining)")
-                    (warnings if a.allow_exceed else refusals).append(text)
-                elif after >= cap * WARN_RATIO:
-                    warnings.append(f"{ln.description}: {_pct(after / cap)} of the agreed quantity is now used")
+                _against_cap(a.allow_exceed, lu.consumed, qty, Decimal(ln.max_quantity), format_quantity,
+                             over=f"{ln.description}: {format_quantity(qty)} {ln.unit}",
+                             agreed=lambda cap, ln=ln: f"{format_quantity(cap)} {ln.unit}",
+                             used=f"{ln.description}: {{pct}} of the agreed quantity is now used",
+                             warnings=warnings, refusals=refusals)
         if a.max_value is not None:
-            cap = Decimal(a.max_value)
-            after = use.value + this_value
-            if after > cap:
-                text = (f"this call-off of {format_money(this_value, a.currency)} would exceed the agreed value of "
-                        f"{format_money(cap, a.currency)} ({format_money(use.value, a.currency)} called off, "
-                        f"{format_money(max(cap - use.value, ZERO), a.currency)} remaining)")
-                (warnings if a.allow_exceed else refusals).append(text)
-            elif after >= cap * WARN_RATIO:
-                warnings.append(f"{_pct(after / cap)} of the agreed value is now used")
+            money = lambda d: format_money(d, a.currency)  # noqa: E731
+            _against_cap(a.allow_exceed, use.value, this_value, Decimal(a.max_value), money,
+                         over=f"this call-off of {money(this_value)}", agreed=lambda cap: f"value of {money(cap)}",
+                         used="{pct} of the agreed value is now used", warnings=warnings, refusals=refusals)
         if refusals:
             raise ValidationFailed(f"{a.reference} does not allow this call-off: " + "; ".join(refusals) + ".")
 
