@@ -93,8 +93,12 @@ def test_supplier_sees_the_agreement_read_only_and_others_get_404(world, login):
     page = sup.get(f"/frameworks/{a.id}")
     assert page.status_code == 200
     assert "Place call-off" not in text(page) and a.reference in text(page)
+    from portal.frameworks import services as fa
+    order = fa.call_off(a, world.procurement, {a.lines[0].id: "5"}).order
+    assert order.po_number not in text(sup.get(f"/frameworks/{a.id}"))  # the buyer's draft stays the buyer's
+    assert order.po_number in text(login(world.procurement).get(f"/frameworks/{a.id}"))
     assert sup.post(f"/frameworks/{a.id}/call-offs", data={f"qty-{a.lines[0].id}": "1"}).status_code == 403
-    assert count(PurchaseOrder) == 0
+    assert count(PurchaseOrder) == 1
     assert a.reference in text(sup.get("/frameworks/"))
     other = login(world.sales_b)
     assert other.get(f"/frameworks/{a.id}").status_code == 404
