@@ -114,7 +114,8 @@ def _register_blueprints(app: Flask) -> None:
                    "portal.credit.views", "portal.invoices.views", "portal.receivables.views",
                    "portal.einvoice.views", "portal.payables.views", "portal.analytics.views",
                    "portal.webhooks.views",
-                   "portal.budgets.views", "portal.requisitions.views"):
+                   "portal.budgets.views", "portal.requisitions.views",
+                   "portal.quotes.scoring_views", "portal.frameworks.views"):
         try:
             mod = __import__(module, fromlist=["bp"])
         except ModuleNotFoundError as exc:

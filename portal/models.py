@@ -16,3 +16,5 @@ for _name in ("rfq", "quotes", "catalog", "orders", "credit", "invoices", "recei
     except ModuleNotFoundError as _exc:
         if _exc.name != f"portal.{_name}.models":
             raise
+from portal.quotes import scoring_models as _scoring  # noqa: F401,E402
+from portal.frameworks import models as _frameworks  # noqa: F401,E402

@@ -32,6 +32,7 @@ from portal.notifications.messages import money, msg
 from portal.notifications.services import company_users, notify
 from portal.quotes.comparison import load_lines, load_quote_lines, load_submitted_quotes, price_cell
 from portal.quotes.models import Award, AwardLine, Quote
+from portal.quotes.scoring import record_for_award
 from portal.quotes.states import QuoteStatus
 from portal.rfq import states as rfq_states
 from portal.rfq.models import Rfq
@@ -255,6 +256,7 @@ def _award_in_transaction(rfq, actor, *, mode, whole_quote_id, choices, note, ex
         detail=summary + (f" Note: {note}" if note else ""),
         visible_to_company_id=rfq.buyer_company_id,
     )
+    record_for_award(rfq, actor)  # the weighted scores behind the decision, in the audit trail
     _notify(rfq, award, per_supplier, submitted, summary)
     emit([rfq.buyer_company_id, *sorted({ln.supplier_company_id for ln in award.lines})], "award.made", award)
     return award
