@@ -22,6 +22,7 @@ from portal.frameworks.models import AgreementStatus, CallOff, CallOffLine, Fram
 from portal.locking import lock_row, retry_on_conflict
 from portal.money import ZERO, format_money, format_quantity, quantize, to_decimal
 from portal.numbering import format_reference, next_number
+from portal.orders.guards import guard_draft_lines
 from portal.orders.models import OrderSource, PurchaseOrder
 from portal.orders.states import OrderStatus
 
@@ -386,6 +387,51 @@ def call_off(agreement: FrameworkAgreement, actor, quantities: dict, *, delivery
     except Exception:
         db.session.rollback()
         raise
+
+
+@guard_draft_lines
+def guard_call_off_edit(order, quantities: dict, removed: set, adding: bool) -> None:
+    """A call-off's draft edited on the order page (or through the API) stays a call-off: new items come by a new
+    call-off, and a quantity raised is checked against the agreement's caps under the agreement's row lock, as a
+    call-off is. The call-off's own lines follow the edit (quantity and value), so consumption stays what the
+    order says. Called by ``portal.orders.drafts.update_draft`` with the order row locked."""
+    co = db.session.scalar(sa.select(CallOff).where(CallOff.order_id == order.id))
+    if co is None:
+        return
+    a = lock_row(FrameworkAgreement, co.agreement_id, not_found="No such framework agreement.")
+    if adding:
+        raise ValidationFailed(f"This order is a call-off against {a.reference}: add items with a new call-off "
+                               "from the agreement's page.")
+    use = usage(a)
+    warnings, refusals = [], []
+    value_delta = ZERO
+    for cl in list(co.lines):
+        ln = cl.framework_line
+        if cl.order_line_id in removed or cl.order_line_id is None:
+            value_delta -= Decimal(cl.value)
+            co.lines.remove(cl)
+            continue
+        qty = Decimal(quantities.get(cl.order_line_id, cl.quantity))
+        delta = qty - Decimal(cl.quantity)
+        if delta > 0 and ln.max_quantity is not None:
+            lu = use.line(ln.id)
+            _against_cap(a.allow_exceed, lu.consumed, delta, Decimal(ln.max_quantity), format_quantity,
+                         over=f"{ln.description}: {format_quantity(qty)} {ln.unit}",
+                         agreed=lambda cap, ln=ln: f"{format_quantity(cap)} {ln.unit}",
+                         used=f"{ln.description}: {{pct}} of the agreed quantity is now used",
+                         warnings=warnings, refusals=refusals)
+        value = quantize(qty * Decimal(ln.unit_price), a.currency)
+        value_delta += value - Decimal(cl.value)
+        cl.quantity, cl.value = qty, value
+    if value_delta > 0 and a.max_value is not None:
+        money = lambda d: format_money(d, a.currency)  # noqa: E731
+        _against_cap(a.allow_exceed, use.value, value_delta, Decimal(a.max_value), money,
+                     over=f"raising this call-off by {money(value_delta)}", agreed=lambda cap: f"value of {money(cap)}",
+                     used="{pct} of the agreed value is now used", warnings=warnings, refusals=refusals)
+    if refusals:
+        raise ValidationFailed(f"{a.reference} does not allow this change: " + "; ".join(refusals) + ".")
+    co.value = Decimal(co.value) + value_delta
+    a.updated_at = utcnow()
 
 
 # --------------------------------------------------------------------------------------------- the sweep

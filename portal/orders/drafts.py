@@ -19,6 +19,7 @@ from portal.locking import retry_on_conflict
 from portal.money import format_money, to_decimal
 from portal.orders.core import (_rollback_on_error, check_fresh, commit, lock_order, recompute_totals,
                                 require_buyer)
+from portal.orders.guards import check_draft_lines
 from portal.orders.models import OrderLine, PurchaseOrder
 from portal.orders.states import OrderStatus
 
@@ -208,6 +209,7 @@ def update_draft(order: PurchaseOrder, actor: User, expected_lock_version, data:
     if len(final) + len(additions) > MAX_LINES:
         raise ValidationFailed(f"An order takes at most {MAX_LINES} lines; split it.")
     removed = [ln for ln in order.lines if ln not in final]
+    check_draft_lines(order, {ln.id: ln.quantity for ln in final}, {ln.id for ln in removed}, bool(additions))
     # Positions are unique per order: park the kept lines out of the way, then number everything 1..n.
     for i, line in enumerate(final, 1):
         line.position = 100000 + i
