@@ -23,7 +23,7 @@ from portal.locking import lock_row, retry_on_conflict
 from portal.money import ZERO, format_money, format_quantity, quantize, to_decimal
 from portal.numbering import format_reference, next_number
 from portal.orders.guards import guard_draft_lines
-from portal.orders.models import OrderSource, PurchaseOrder
+from portal.orders.models import OrderLine, OrderSource, PurchaseOrder
 from portal.orders.states import OrderStatus
 
 WARN_RATIO = Decimal("0.8")
@@ -95,16 +95,21 @@ def usage(agreement: FrameworkAgreement) -> Usage:
     return usages([agreement])[agreement.id]
 
 
-def usages(agreements) -> dict[int, Usage]:
-    """``usage`` of many agreements at once (two queries, whatever their number: the list pages)."""
+def usages(agreements, *, exclude_order_id: int | None = None) -> dict[int, Usage]:
+    """``usage`` of many agreements at once (two queries, whatever their number: the list pages);
+    ``exclude_order_id`` leaves one call-off order out (checking an edit of it)."""
     ids = [a.id for a in agreements]
     alive = PurchaseOrder.status.not_in(DEAD_ORDER_STATES)
+    if exclude_order_id is not None:
+        alive = sa.and_(alive, PurchaseOrder.id != exclude_order_id)
     by_line: dict[int, tuple[Decimal, Decimal]] = {}
     counts: dict[int, int] = {}
     if ids:
+        # What the call-off orders say now (drafts edited, change orders applied), not what was called off.
         for lid, q, v in db.session.execute(
-                sa.select(CallOffLine.framework_line_id, sa.func.sum(CallOffLine.quantity),
-                          sa.func.sum(CallOffLine.value))
+                sa.select(CallOffLine.framework_line_id, sa.func.sum(OrderLine.quantity),
+                          sa.func.sum(OrderLine.line_total))
+                .join(OrderLine, OrderLine.id == CallOffLine.order_line_id)
                 .join(CallOff, CallOff.id == CallOffLine.call_off_id)
                 .join(PurchaseOrder, PurchaseOrder.id == CallOff.order_id)
                 .where(CallOff.agreement_id.in_(ids), alive)
@@ -390,11 +395,13 @@ def call_off(agreement: FrameworkAgreement, actor, quantities: dict, *, delivery
 
 
 @guard_draft_lines
-def guard_call_off_edit(order, quantities: dict, removed: set, adding: bool) -> None:
-    """A call-off's draft edited on the order page (or through the API) stays a call-off: new items come by a new
-    call-off, and a quantity raised is checked against the agreement's caps under the agreement's row lock, as a
-    call-off is. The call-off's own lines follow the edit (quantity and value), so consumption stays what the
-    order says. Called by ``portal.orders.drafts.update_draft`` with the order row locked."""
+def guard_call_off_edit(order, quantities: dict, removed: set, adding: bool, apply: bool = True) -> None:
+    """A call-off edited after it was made stays a call-off within the agreement's caps: new items come by a new
+    call-off, and raised quantities are checked against the caps under the agreement's row lock, as a call-off
+    is (the other call-offs' consumption + this order's new quantities). Consumption is read from the call-off
+    orders' lines, so a lowered or removed line gives quantity and value back. Called with the order row locked
+    by ``portal.orders.drafts.update_draft`` (the draft editor: the call-off's own lines follow the edit) and,
+    checking only (``apply=False``), by ``portal.orders.changes.propose`` for a change order on a placed one."""
     co = db.session.scalar(sa.select(CallOff).where(CallOff.order_id == order.id))
     if co is None:
         return
@@ -402,36 +409,40 @@ def guard_call_off_edit(order, quantities: dict, removed: set, adding: bool) -> 
     if adding:
         raise ValidationFailed(f"This order is a call-off against {a.reference}: add items with a new call-off "
                                "from the agreement's page.")
-    use = usage(a)
-    warnings, refusals = [], []
-    value_delta = ZERO
-    for cl in list(co.lines):
-        ln = cl.framework_line
-        if cl.order_line_id in removed or cl.order_line_id is None:
-            value_delta -= Decimal(cl.value)
-            co.lines.remove(cl)
-            continue
-        qty = Decimal(quantities.get(cl.order_line_id, cl.quantity))
-        delta = qty - Decimal(cl.quantity)
-        if delta > 0 and ln.max_quantity is not None:
-            lu = use.line(ln.id)
-            _against_cap(a.allow_exceed, lu.consumed, delta, Decimal(ln.max_quantity), format_quantity,
-                         over=f"{ln.description}: {format_quantity(qty)} {ln.unit}",
-                         agreed=lambda cap, ln=ln: f"{format_quantity(cap)} {ln.unit}",
-                         used=f"{ln.description}: {{pct}} of the agreed quantity is now used",
-                         warnings=warnings, refusals=refusals)
-        value = quantize(qty * Decimal(ln.unit_price), a.currency)
-        value_delta += value - Decimal(cl.value)
-        cl.quantity, cl.value = qty, value
-    if value_delta > 0 and a.max_value is not None:
-        money = lambda d: format_money(d, a.currency)  # noqa: E731
-        _against_cap(a.allow_exceed, use.value, value_delta, Decimal(a.max_value), money,
-                     over=f"raising this call-off by {money(value_delta)}", agreed=lambda cap: f"value of {money(cap)}",
-                     used="{pct} of the agreed value is now used", warnings=warnings, refusals=refusals)
+    with db.session.no_autoflush:  # the editor may have set the new quantities on the lines already
+        others = usages([a], exclude_order_id=order.id)[a.id]
+        current = {ln.id: Decimal(ln.quantity) for ln in order.lines}
+        warnings, refusals = [], []
+        old_value = new_value = ZERO
+        for cl in list(co.lines):
+            ln = cl.framework_line
+            gone = cl.order_line_id is None or cl.order_line_id in removed
+            before = Decimal(cl.quantity)
+            qty = ZERO if gone else Decimal(quantities.get(cl.order_line_id, current.get(cl.order_line_id, before)))
+            value = quantize(qty * Decimal(ln.unit_price), a.currency)
+            old_value += Decimal(cl.value)
+            new_value += value
+            if qty > before and ln.max_quantity is not None:
+                _against_cap(a.allow_exceed, others.line(ln.id).consumed, qty, Decimal(ln.max_quantity),
+                             format_quantity, over=f"{ln.description}: {format_quantity(qty)} {ln.unit}",
+                             agreed=lambda cap, ln=ln: f"{format_quantity(cap)} {ln.unit}",
+                             used=f"{ln.description}: {{pct}} of the agreed quantity is now used",
+                             warnings=warnings, refusals=refusals)
+            if apply:
+                if gone:
+                    co.lines.remove(cl)
+                else:
+                    cl.quantity, cl.value = qty, value
+        if new_value > old_value and a.max_value is not None:
+            money = lambda d: format_money(d, a.currency)  # noqa: E731
+            _against_cap(a.allow_exceed, others.value, new_value, Decimal(a.max_value), money,
+                         over=f"this call-off at {money(new_value)}", agreed=lambda cap: f"value of {money(cap)}",
+                         used="{pct} of the agreed value is now used", warnings=warnings, refusals=refusals)
     if refusals:
         raise ValidationFailed(f"{a.reference} does not allow this change: " + "; ".join(refusals) + ".")
-    co.value = Decimal(co.value) + value_delta
-    a.updated_at = utcnow()
+    if apply:
+        co.value = new_value
+        a.updated_at = utcnow()
 
 
 # --------------------------------------------------------------------------------------------- the sweep

@@ -40,6 +40,7 @@ from portal.orders.change_plan import (MAX_NEW_LINES, Plan, _q, _reason, line_te
 from portal.orders.core import (BUYER_ROLES, SUPPLIER_ROLES, _notify_buyer, _notify_supplier, _rollback_on_error,
                                 check_fresh, commit, lock_order, move, numbers_text, open_quantity,
                                 order_link, recompute_totals, require_buyer, require_supplier)
+from portal.orders.guards import check_draft_lines
 from portal.orders.models import (OPEN_CHANGE_STATUSES, ChangeKind, ChangeOrigin, ChangeStatus, LineAck,
                                   LineDecision, OrderChange, OrderChangeApproval, OrderChangeLine, OrderLine,
                                   PurchaseOrder)
@@ -145,6 +146,9 @@ def propose(order: PurchaseOrder, actor: User, expected_lock_version, lines: dic
     check_fresh(order, expected_lock_version)
     _require_changeable(order)
     plan = plan_buyer_change(order, lines, new_lines)
+    check_draft_lines(order, {cl.order_line_id: cl.new_quantity for cl in plan.lines
+                              if cl.order_line_id is not None and cl.new_quantity is not None},
+                      set(), any(cl.order_line_id is None for cl in plan.lines), apply=False)
     change = OrderChange(order_id=order.id, number=_next_number(order), origin=ChangeOrigin.buyer,
                          status=ChangeStatus.proposed, base_revision=order.revision or 1,
                          reason=_reason(reason, 2000), currency=order.currency, old_total=order.total_net,

@@ -19,6 +19,7 @@ def guard_draft_lines(func: Callable) -> Callable:
     return func
 
 
-def check_draft_lines(order, quantities: dict, removed: set, adding: bool) -> None:
+def check_draft_lines(order, quantities: dict, removed: set, adding: bool, apply: bool = True) -> None:
+    """``apply=False`` only checks (a change order proposed: nothing is applied until it is accepted)."""
     for guard in DRAFT_LINE_GUARDS:
-        guard(order, quantities, removed, adding)
+        guard(order, quantities, removed, adding, apply=apply)

@@ -65,3 +65,24 @@ def test_new_items_on_a_call_off_need_a_new_call_off(world):
     with pytest.raises(ValidationFailed, match="add items with a new call-off"):
         _edit(order, world.procurement, new_lines=[{"sku": "CAT-1", "quantity": "5"}])
     assert len(fresh(order).lines) == 1
+
+
+def test_a_change_order_raising_a_placed_call_off_beyond_the_cap_is_refused(world):
+    from portal.orders import changes
+    from portal.orders.models import PurchaseOrder
+    from portal.orders.states import OrderStatus
+
+    a = agreement(world)
+    l1 = a.lines[0].id
+    order = fa.call_off(a, world.procurement, {l1: "90"}).order
+    o = fresh(order)
+    o.status = OrderStatus.acknowledged  # placed and acknowledged (the states the change service accepts)
+    o.sent_at = o.created_at
+    from portal.db import db
+    db.session.commit()
+    line = fresh(order).lines[0]
+    with pytest.raises(ValidationFailed, match=r"Item 1: 101 pcs would exceed the agreed 100 pcs"):
+        changes.propose(fresh(order), world.procurement, fresh(order).lock_version,
+                        {line.id: {"quantity": "101"}}, reason="More")
+    assert db.session.query(PurchaseOrder).count() == 1
+    assert fa.usage(fresh(a)).line(l1).consumed == D("90")
