@@ -30,6 +30,7 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 
 from portal import ROOT
+from portal.documents import language
 from portal.money import format_money, format_quantity, minor_unit
 
 # WeasyPrint logs every step and page at INFO; the portal logs at INFO. Keep its warnings, drop the chatter.
@@ -234,7 +235,9 @@ def _env() -> jinja2.Environment:
             trim_blocks=True,
             lstrip_blocks=True,
             auto_reload=False,
+            extensions=["jinja2.ext.i18n"],
         )
+        _install_gettext(env)
 
         @jinja2.pass_context
         def money(ctx, amount, currency=None):
@@ -284,17 +287,57 @@ def _env() -> jinja2.Environment:
                 locale=ctx.get("locale") or "en_GB",
             )
 
-        env.filters.update(money=money, unit_money=unit_money, qty=qty, d=d, dt=dt)
+        @jinja2.pass_context
+        def country(ctx, code):
+            return language.country_name(code, ctx.get("language") or language.DEFAULT_LANGUAGE)
+
+        @jinja2.pass_context
+        def address(ctx, party):
+            return language.address_lines(party, ctx.get("language") or language.DEFAULT_LANGUAGE)
+
+        env.filters.update(money=money, unit_money=unit_money, qty=qty, d=d, dt=dt, country=country,
+                           address=address)
         _cache["env"] = env
     return env
 
 
+def _bilingual(ctx, first: str, second: str) -> str:
+    return first if first == second else f"{first} / {second}"
+
+
+def _install_gettext(env: jinja2.Environment) -> None:
+    """``_()``/``ngettext()`` in document templates speak the snapshot's ``language`` (English when an old
+    snapshot has none); with ``bilingual`` the label in the second language follows ("Rechnung / Invoice")."""
+
+    @jinja2.pass_context
+    def gettext(ctx, message):
+        lang = ctx.get("language") or language.DEFAULT_LANGUAGE
+        text = language.gettext_in(lang, message)
+        if ctx.get("bilingual"):
+            text = _bilingual(ctx, text, language.gettext_in(language.second_language(lang), message))
+        return text
+
+    @jinja2.pass_context
+    def ngettext(ctx, singular, plural, n):
+        lang = ctx.get("language") or language.DEFAULT_LANGUAGE
+        text = language.ngettext_in(lang, singular, plural, n)
+        if ctx.get("bilingual"):
+            other = language.ngettext_in(language.second_language(lang), singular, plural, n)
+            text = _bilingual(ctx, text, other)
+        return text
+
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)
+
+
 def render_html(template_name: str, snapshot: dict) -> str:
-    """The document's HTML (also handy to look at in a browser while designing a template)."""
+    """The document's HTML (also handy to look at in a browser while designing a template), in the language
+    the snapshot froze (``language``; English for snapshots from before documents had one)."""
     if not isinstance(snapshot, dict):
         raise TypeError("documents render from a snapshot dict, not from live objects")
+    lang = snapshot.get("language") or language.DEFAULT_LANGUAGE
     try:
-        return _env().get_template(template_name).render(**snapshot, snapshot=snapshot)
+        with language.document_locale(lang):
+            return _env().get_template(template_name).render(**snapshot, snapshot=snapshot)
     except jinja2.TemplateError as exc:
         raise DocumentRenderError(f"The document template {template_name} failed: {exc}") from exc
 
