@@ -93,7 +93,7 @@ def address_lines(party: dict | None, lang: str = DEFAULT_LANGUAGE) -> list[str]
     """A party's address lines from a snapshot, the country code (the last line) replaced by its name."""
     if not party:
         return []
-    lines = list(party.get("address") or [])
+    lines = list(party.get("address") or party.get("address_lines") or [])
     country = party.get("country")
     if lines and len(lines[-1]) == 2 and lines[-1].isalpha() and lines[-1].isupper():
         country = country or lines[-1]

@@ -44,6 +44,7 @@ from portal.locking import retry_on_conflict
 from portal.money import ZERO, minor_unit, quantize, to_decimal
 from portal.orders.models import OrderLine, PurchaseOrder, Shipment
 from portal.orders.states import OrderStatus
+from portal.documents.language import recipient_settings
 
 PDF_JOB = "portal.invoices.jobs.invoice_pdf_job"
 REVERSE_CHARGE_NOTE = "Reverse charge: VAT to be accounted for by the recipient (Art. 196 Directive 2006/112/EC)"
@@ -368,8 +369,8 @@ def build_snapshot(inv: Invoice, breakdown: list[dict]) -> dict:
         "due_date": _s(inv.due_date),
         "payment_terms_days": inv.payment_terms_days,
         "currency": inv.currency,
-        "locale": "en_GB",
         "timezone": "Europe/Berlin",
+        **recipient_settings(inv.buyer),  # language, locale, bilingual: the buyer's (documents follow the recipient)
         "seller": _party(inv.supplier, bank=True),
         "buyer": _party(inv.buyer),
         "buyer_reference": inv.buyer_reference or "",
