@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from portal.accounts.models import Role
+from portal.credit import reasons as credit_reasons
 from portal.credit import services
 from portal.credit.forms import AccountForm, HoldDecisionForm
 from portal.errors import DomainError, NotFound
@@ -16,6 +17,16 @@ from portal.viewutil import form_error
 from flask_babel import gettext as _
 
 bp = Blueprint("credit", __name__, url_prefix="/credit")
+
+
+def _reader_locale() -> str:
+    return getattr(current_user, "locale", None) or "en_GB"
+
+
+@bp.app_template_global("credit_reason")
+def credit_reason(check) -> str:
+    """A credit check's reason in the reader's language and number format (templates/credit/_order_credit.html)."""
+    return credit_reasons.reason(check, _reader_locale())
 
 
 def supplier_accounts(view):
@@ -110,7 +121,8 @@ def _holds_page(errors=None, comments=None, status=200):
     items = services.holds(current_user.company_id)
     return render_template("credit/holds.html", items=items, form=HoldDecisionForm(), errors=errors or {},
                            comments=comments or {}, today=recheck.today_figures_for([o for o, _ in items]),
-                           reasons={o.id: recheck.reasons(c) for o, c in items if c is not None}), status
+                           reasons={o.id: credit_reasons.sentences(c, _reader_locale()) for o, c in items
+                                    if c is not None}), status
 
 
 @bp.get("/holds")

@@ -18,6 +18,7 @@ import base64
 import binascii
 import logging
 import mimetypes
+import re
 import threading
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,6 +27,7 @@ from urllib.parse import unquote, unquote_to_bytes, urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
+from markupsafe import Markup
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 
@@ -302,7 +304,9 @@ def _env() -> jinja2.Environment:
 
 
 def _bilingual(ctx, first: str, second: str) -> str:
-    return first if first == second else f"{first} / {second}"
+    """A label in both languages: the second one small below the first (static/pdf/document.css .second-lang).
+    Catalog text is trusted markup here, as it is for every translated string of a template."""
+    return first if first == second else f'{first}<span class="second-lang">{second}</span>'
 
 
 def _install_gettext(env: jinja2.Environment) -> None:
@@ -327,6 +331,32 @@ def _install_gettext(env: jinja2.Environment) -> None:
         return text
 
     env.install_gettext_callables(gettext, ngettext, newstyle=True)
+
+    @jinja2.pass_context
+    def page_counter(ctx):
+        """The CSS ``content`` of the page counter in the document's language ("Seite " counter(page) " von "
+        counter(pages)), for the document's own ``@page`` rule (the shared stylesheet says it in English)."""
+        out = []
+        lang = ctx.get("language") or language.DEFAULT_LANGUAGE
+        for token in re.split(r"(%\(pages?\)s)", language.gettext_in(lang, "Page %(page)s of %(pages)s")):
+            if token in ("%(page)s", "%(pages)s"):
+                out.append(f"counter({token[2:-2]})")
+            elif token:
+                out.append('"' + token.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        return Markup(" ".join(out))
+
+    @jinja2.pass_context
+    def primary(ctx, message, **variables):
+        """``_()`` in the document's language only, for running headers and footers (no second language)."""
+        text = language.gettext_in(ctx.get("language") or language.DEFAULT_LANGUAGE, message)
+        return text % variables if variables else text
+
+    @jinja2.pass_context
+    def page_style(ctx):
+        """The document's own ``<style>`` saying the page counter in its language."""
+        return Markup("<style>@page { @bottom-right { content: %s; } }</style>") % Markup(page_counter(ctx))
+
+    env.globals.update(page_counter=page_counter, page_style=page_style, primary=primary)
 
 
 def render_html(template_name: str, snapshot: dict) -> str:
