@@ -27,7 +27,7 @@ def percent(share, locale: str) -> str:
     except (InvalidOperation, ValueError):
         return str(share)
     if share.is_infinite():
-        return _("more than 100 %%")
+        return _("more than %(percent)s", percent="100 %")
     return f"{format_decimal((share * 100).quantize(Decimal('1')), locale=locale)} %"
 
 
