@@ -170,3 +170,18 @@ def settings():
                                    errors=errors, values=request.form), 422
     return render_template("einvoice/settings.html", s=s, formats=FORMATS, labels=FORMAT_LABELS, errors=errors,
                            values={})
+
+
+@bp.post("/einvoices/settings/document-language")
+@roles_required(Role.admin, Role.accounts)
+def document_language():
+    """The language of the documents addressed to this company (see portal/documents/language.py)."""
+    from portal.documents.services import save_document_language
+
+    try:
+        save_document_language(current_user, language=request.form.get("language", ""),
+                               bilingual=request.form.get("bilingual") == "y")
+        flash(_("Document language saved."), "success")
+    except DomainError as exc:
+        flash(exc.message, "danger")
+    return redirect(url_for("einvoice.settings"))

@@ -168,3 +168,33 @@ def test_the_german_catalog_translates_this_branchs_block():
         assert m is not None and m.string and not m.fuzzy, msgid
     assert not [m.id for m in catalog if m.id and not m.fuzzy and not m.string]
     assert not list(catalog.check())
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_company_chooses_the_language_of_its_documents(gw, login):
+    from portal.accounts.models import Company
+
+    c = login(gw.buyer_accounts)
+    html = page(c, "/einvoices/settings")
+    assert "Sprache der Dokumente" in html
+    resp = c.post("/einvoices/settings/document-language", data={"csrf_token": _csrf(html), "language": "de",
+                                                                  "bilingual": "y"})
+    assert resp.status_code == 302
+    buyer = db.session.get(Company, gw.buyer.id)
+    db.session.refresh(buyer)
+    assert (buyer.language, buyer.bilingual_documents) == ("de", True)
+    # an unknown language is refused with a sentence, nothing saved
+    resp = c.post("/einvoices/settings/document-language", data={"csrf_token": _csrf(html), "language": "xx"},
+                  follow_redirects=True)
+    assert "Choose English or German" in resp.get_data(as_text=True)
+    db.session.refresh(buyer)
+    assert (buyer.language, buyer.bilingual_documents) == ("de", True)
+    # procurement people cannot change it
+    p = login(gw.procurement)
+    assert p.post("/einvoices/settings/document-language", data={"csrf_token": _csrf(html), "language": "en"},
+                  ).status_code in (403, 404)
+    db.session.refresh(buyer)
+    assert buyer.language == "de"
