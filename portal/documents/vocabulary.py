@@ -72,3 +72,9 @@ RUNNING_HEADS = (
     N_('· purchase order'),
     N_('· supplier order'),
 )
+
+ORDER_SOURCES = (N_("Award"), N_("Catalog"), N_("Reorder"), N_("Api"))  # portal/orders/models.py OrderSource
+
+# Audit actions shown on the invoice page (the action itself; the stored detail stays as written).
+INVOICE_ACTIONS = (N_("created"), N_("issued"), N_("draft deleted"), N_("payment recorded"),
+                   N_("approved for payment"), N_("credit note issued"), N_("credited"))

@@ -26,7 +26,7 @@ class PaymentForm(FlaskForm):
 class CreditNoteForm(FlaskForm):
     lock_version = HiddenField()
     reason_kind = SelectField(
-        _l("What is the credit for?"), choices=[("", _l("Choose…"))] + [(r.value, r.label) for r in CreditReason],
+        _l("What is the credit for?"), choices=[("", _l("Choose…"))] + [(r.value, _l(r.label)) for r in CreditReason],
         description=_l("Returned or rejected goods are never invoiced again; after an invoicing mistake the credited "
                     "quantity can be invoiced again (correctly)."))
     mode = SelectField(_l("Credit"), choices=[("lines", _l("By line quantity")), ("amount", _l("By amount"))])

@@ -116,8 +116,9 @@ def invoice(inv_id):
     inv = _invoice(inv_id)
     buyer = inv.buyer_company_id == current_user.company_id
     dform = forms.DisputeForm(lock_version=inv.lock_version)
-    dform.invoice_line_id.choices = [("", "The whole invoice")] + [
-        (str(ln.id), f"Line {ln.position}: {ln.description}") for ln in inv.lines]
+    dform.invoice_line_id.choices = [("", _("The whole invoice"))] + [
+        (str(ln.id), _("Line %(position)s: %(description)s", position=ln.position, description=ln.description))
+        for ln in inv.lines]
     return render_template("payables/invoice.html", inv=inv, buyer=buyer, match=matching.match_for(inv),
                            disputes=disputes.disputes_of(inv), dform=dform,
                            lock_form=forms.LockForm(lock_version=inv.lock_version),
