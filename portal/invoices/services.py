@@ -705,7 +705,8 @@ def record_payment(inv: Invoice, actor: User, expected_lock_version, *, amount, 
 
 def match(inv: Invoice) -> list[dict]:
     """Per invoice line: ordered vs received (accepted) vs invoiced (all issued invoices of the line), and
-    the price on the invoice against the order line. ``problems`` lists mismatches in words."""
+    the price on the invoice against the order line. ``problems`` lists mismatches in words (English, for the
+    approval's audit); ``issues`` holds the same with their figures, for pages to say in the reader's language."""
     ol_ids = [ln.order_line_id for ln in inv.lines if ln.order_line_id]
     ols = {ol.id: ol for ol in db.session.scalars(sa.select(OrderLine).where(OrderLine.id.in_(ol_ids)))} if ol_ids else {}
     done = invoiced_by_order_line(ol_ids)
@@ -713,22 +714,26 @@ def match(inv: Invoice) -> list[dict]:
     for ln in inv.lines:
         ol = ols.get(ln.order_line_id)
         row = {"line": ln, "ordered": None, "received": None, "invoiced": None, "order_price": None,
-               "problems": []}
+               "problems": [], "issues": []}
         if ln.charge == SHIPPING and inv.order_id:
             order = db.session.get(PurchaseOrder, inv.order_id)
             row.update(order_price=order.shipping_amount)
             if Decimal(ln.unit_price) != Decimal(order.shipping_amount):
                 row["problems"].append(f"shipping {ln.unit_price.normalize():f} differs from the order's "
                                        f"{order.shipping_amount.normalize():f}")
+                row["issues"].append({"kind": "shipping", "invoiced": ln.unit_price, "ordered": order.shipping_amount})
         if ol is not None:
             row.update(ordered=ol.quantity, received=ol.accepted_quantity, invoiced=done.get(ol.id, ZERO),
                        order_price=ol.unit_price)
             if row["invoiced"] > ol.accepted_quantity:
                 row["problems"].append(f"invoiced {qty_text(row['invoiced'])} {ol.unit} but received "
                                        f"{qty_text(ol.accepted_quantity)}")
+                row["issues"].append({"kind": "quantity", "invoiced": row["invoiced"], "received": ol.accepted_quantity,
+                                      "unit": ol.unit})
             if Decimal(ln.unit_price) != Decimal(ol.unit_price):
                 row["problems"].append(f"price {ln.unit_price.normalize():f} differs from the order's "
                                        f"{ol.unit_price.normalize():f}")
+                row["issues"].append({"kind": "price", "invoiced": ln.unit_price, "ordered": ol.unit_price})
         out.append(row)
     return out
 
