@@ -33,7 +33,8 @@ def company(kind="buyer", name=None, country="DE", currency="EUR", commit=True, 
     n = next(_seq)
     c = Company(legal_name=name or f"{kind.title()} Company {n} GmbH", display_name=name or f"{kind.title()} {n}",
                 country=country, kind=CompanyKind(kind), default_currency=currency,
-                address_line1=f"Teststraße {n}", postcode="10115", city="Berlin", **kw)
+                address_line1=f"Teststraße {n}", postcode="10115", city="Berlin",
+                **{"language": "en", **kw})  # documents in English unless a test asks for another language
     db.session.add(c)
     db.session.commit() if commit else db.session.flush()
     return c

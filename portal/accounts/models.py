@@ -39,6 +39,13 @@ ROLE_LABELS = {
 }
 
 
+def _document_language(context) -> str:
+    """A new company's document language from its country (see portal.documents.language)."""
+    from portal.documents.language import default_language
+
+    return default_language(context.get_current_parameters().get("country"))
+
+
 class Company(TimestampMixin, db.Model):
     __tablename__ = "companies"
 
@@ -63,6 +70,11 @@ class Company(TimestampMixin, db.Model):
     website: Mapped[str | None] = mapped_column(sa.String(200))
     # Orders waiting for approval longer than this many working days (Mon-Fri) are escalated to the admins.
     approval_escalation_days: Mapped[int] = mapped_column(default=3, server_default="3")
+    # The language of documents addressed to this company (portal/documents/language.py): a purchase order to a
+    # supplier, an invoice or dunning letter to a buyer. Default from the country (DE/AT/CH: German, else English).
+    language: Mapped[str] = mapped_column(sa.String(8), default=_document_language, server_default="en")
+    # Documents addressed to this company carry German and English labels side by side.
+    bilingual_documents: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     members: Mapped[list["User"]] = relationship(back_populates="company", order_by="User.name")
 

@@ -6,16 +6,17 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, SubmitF
 from wtforms.validators import Length
 
 from portal.money import CURRENCIES
+from flask_babel import lazy_gettext as _l
 
 
 class AccountForm(FlaskForm):
-    limit_amount = StringField("Credit limit", validators=[Length(max=30)],
-                               description="Unpaid invoices plus open orders may not exceed this. 0 = no credit.")
-    currency = SelectField("Currency", choices=[(c, c) for c in CURRENCIES], default="EUR", validate_choice=False)
-    payment_terms_days = StringField("Payment terms (days)", validators=[Length(max=6)], default="30",
-                                     description="Net days, e.g. 30 for net 30 (0 to 365).")
-    block_on_overdue = BooleanField("Overdue invoices block new orders", default=True)
-    submit = SubmitField("Save")
+    limit_amount = StringField(_l("Credit limit"), validators=[Length(max=30)],
+                               description=_l("Unpaid invoices plus open orders may not exceed this. 0 = no credit."))
+    currency = SelectField(_l("Currency"), choices=[(c, c) for c in CURRENCIES], default="EUR", validate_choice=False)
+    payment_terms_days = StringField(_l("Payment terms (days)"), validators=[Length(max=6)], default="30",
+                                     description=_l("Net days, e.g. 30 for net 30 (0 to 365)."))
+    block_on_overdue = BooleanField(_l("Overdue invoices block new orders"), default=True)
+    submit = SubmitField(_l("Save"))
 
     def set_currency_choices(self, current: str | None) -> None:
         codes = list(CURRENCIES)
@@ -25,7 +26,7 @@ class AccountForm(FlaskForm):
 
 
 class HoldDecisionForm(FlaskForm):
-    comment = TextAreaField("Comment", validators=[Length(max=2000)],
-                            description="Required: the buyer sees why you decided this way.")
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)],
+                            description=_l("Required: the buyer sees why you decided this way."))
     lock_version = HiddenField()
-    submit = SubmitField("Decide")
+    submit = SubmitField(_l("Decide"))

@@ -6,6 +6,7 @@ from flask import url_for
 from portal.accounts.models import Role
 from portal.credit import services
 from portal.money import format_money
+from flask_babel import gettext
 
 
 def panels(user) -> list[dict]:
@@ -13,20 +14,19 @@ def panels(user) -> list[dict]:
         return []
     items = services.holds(user.company_id)
     out = [{
-        "title": "Orders on credit hold", "count": len(items), "count_label": "to decide",
-        "link": url_for("credit.holds"), "link_label": "Open the hold queue",
-        "items": [(f"{o.po_number} · {o.buyer.display_name} · {format_money(o.total_net, o.currency, user.locale)}",
+        "title": gettext("Orders on credit hold"), "count": len(items), "count_label": gettext("to decide"),
+        "link": url_for("credit.holds"), "link_label": gettext("Open the hold queue"),
+        "items": [(gettext('%(po_number)s · %(display_name)s · %(format_money)s', po_number=o.po_number, display_name=o.buyer.display_name, format_money=format_money(o.total_net, o.currency, user.locale)),
                    url_for("credit.holds") + f"#hold-{o.id}") for o, _ in items[:5]],
-        "empty": "No orders on credit hold.", "role": "accounts",
+        "empty": gettext("No orders on credit hold."), "role": "accounts",
     }]
     _default, rows = services.accounts_overview(user.company_id)
     near = [r for r in rows if r.near_limit]
     out.append({
-        "title": "Buyers near or over their credit limit", "count": len(near), "count_label": "80 % or more used",
-        "link": url_for("credit.accounts"), "link_label": "Credit accounts",
-        "items": [(f"{r.buyer.display_name} · {r.used_percent} used, "
-                   f"{'over the limit' if r.utilisation == 'over' else 'near the limit'}",
+        "title": gettext("Buyers near or over their credit limit"), "count": len(near), "count_label": gettext("%(percent)s or more used", percent="80 %"),
+        "link": url_for("credit.accounts"), "link_label": gettext("Credit accounts"),
+        "items": [(gettext('%(display_name)s · %(used_percent)s used, %(v)s', display_name=r.buyer.display_name, used_percent=r.used_percent, v=gettext('over the limit') if r.utilisation == 'over' else gettext('near the limit')),
                    url_for("credit.buyer_account", buyer_id=r.buyer.id)) for r in near[:5]],
-        "empty": "Every buyer has more than 20 % of their limit available.", "role": "accounts",
+        "empty": gettext("Every buyer has more than %(percent)s of their limit available.", percent="20 %"), "role": "accounts",
     })
     return out

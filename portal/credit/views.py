@@ -7,14 +7,26 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from portal.accounts.models import Role
+from portal.credit import reasons as credit_reasons
 from portal.credit import services
 from portal.credit.forms import AccountForm, HoldDecisionForm
 from portal.errors import DomainError, NotFound
 from portal.money import input_number, quantize
 from portal.tenancy import company_kind_required, roles_required
 from portal.viewutil import form_error
+from flask_babel import gettext as _
 
 bp = Blueprint("credit", __name__, url_prefix="/credit")
+
+
+def _reader_locale() -> str:
+    return getattr(current_user, "locale", None) or "en_GB"
+
+
+@bp.app_template_global("credit_reason")
+def credit_reason(check) -> str:
+    """A credit check's reason in the reader's language and number format (templates/credit/_order_credit.html)."""
+    return credit_reasons.reason(check, _reader_locale())
 
 
 def supplier_accounts(view):
@@ -70,7 +82,7 @@ def _account_form(buyer, account):
             form_error(form, exc)
         else:
             who = buyer.display_name if buyer else "buyers without their own account"
-            flash(f"Credit terms for {who} saved.", "success")
+            flash(_('Credit terms for %(who)s saved.', who=who), "success")
             return redirect(url_for("credit.accounts"))
     status = 422 if request.method == "POST" else 200
     return render_template("credit/account_form.html", form=form, buyer=buyer, account=account), status
@@ -109,7 +121,8 @@ def _holds_page(errors=None, comments=None, status=200):
     items = services.holds(current_user.company_id)
     return render_template("credit/holds.html", items=items, form=HoldDecisionForm(), errors=errors or {},
                            comments=comments or {}, today=recheck.today_figures_for([o for o, _ in items]),
-                           reasons={o.id: recheck.reasons(c) for o, c in items if c is not None}), status
+                           reasons={o.id: credit_reasons.sentences(c, _reader_locale()) for o, c in items
+                                    if c is not None}), status
 
 
 @bp.get("/holds")
@@ -132,9 +145,9 @@ def _decide(order_id, action):
         flash(exc.message, "danger")
         return _holds_page(errors={order.id: exc.message}, comments={order.id: comment}, status=exc.status)
     if action == "release":
-        flash(f"Order {order.po_number} released from credit hold and placed.", "success")
+        flash(_('Order %(po_number)s released from credit hold and placed.', po_number=order.po_number), "success")
     else:
-        flash(f"Order {order.po_number} rejected; the buyer has been told why.", "success")
+        flash(_('Order %(po_number)s rejected; the buyer has been told why.', po_number=order.po_number), "success")
     return redirect(url_for("credit.holds"))
 
 
@@ -159,8 +172,7 @@ def recheck(order_id):
     except DomainError as exc:
         flash(exc.message, "danger")
         return _holds_page(errors={order.id: exc.message}, status=exc.status)
-    flash(f"The credit check of order {order.po_number} runs again with today's figures: if it passes now the "
-          f"order is placed, otherwise it stays here with the new reasons.", "info")
+    flash(_("The credit check of order %(po_number)s runs again with today's figures: if it passes now the order is placed, otherwise it stays here with the new reasons.", po_number=order.po_number), "info")
     return redirect(url_for("credit.holds") + f"#hold-{order.id}")
 
 

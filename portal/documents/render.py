@@ -18,6 +18,7 @@ import base64
 import binascii
 import logging
 import mimetypes
+import re
 import threading
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,10 +27,12 @@ from urllib.parse import unquote, unquote_to_bytes, urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
+from markupsafe import Markup
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 
 from portal import ROOT
+from portal.documents import language
 from portal.money import format_money, format_quantity, minor_unit
 
 # WeasyPrint logs every step and page at INFO; the portal logs at INFO. Keep its warnings, drop the chatter.
@@ -234,7 +237,9 @@ def _env() -> jinja2.Environment:
             trim_blocks=True,
             lstrip_blocks=True,
             auto_reload=False,
+            extensions=["jinja2.ext.i18n"],
         )
+        _install_gettext(env)
 
         @jinja2.pass_context
         def money(ctx, amount, currency=None):
@@ -284,17 +289,85 @@ def _env() -> jinja2.Environment:
                 locale=ctx.get("locale") or "en_GB",
             )
 
-        env.filters.update(money=money, unit_money=unit_money, qty=qty, d=d, dt=dt)
+        @jinja2.pass_context
+        def country(ctx, code):
+            return language.country_name(code, ctx.get("language") or language.DEFAULT_LANGUAGE)
+
+        @jinja2.pass_context
+        def address(ctx, party):
+            return language.address_lines(party, ctx.get("language") or language.DEFAULT_LANGUAGE)
+
+        env.filters.update(money=money, unit_money=unit_money, qty=qty, d=d, dt=dt, country=country,
+                           address=address)
         _cache["env"] = env
     return env
 
 
+def _bilingual(ctx, first: str, second: str) -> str:
+    """A label in both languages: the second one small below the first (static/pdf/document.css .second-lang).
+    Catalog text is trusted markup here, as it is for every translated string of a template."""
+    return first if first == second else f'{first}<span class="second-lang">{second}</span>'
+
+
+def _install_gettext(env: jinja2.Environment) -> None:
+    """``_()``/``ngettext()`` in document templates speak the snapshot's ``language`` (English when an old
+    snapshot has none); with ``bilingual`` the label in the second language follows ("Rechnung / Invoice")."""
+
+    @jinja2.pass_context
+    def gettext(ctx, message):
+        lang = ctx.get("language") or language.DEFAULT_LANGUAGE
+        text = language.gettext_in(lang, message)
+        if ctx.get("bilingual"):
+            text = _bilingual(ctx, text, language.gettext_in(language.second_language(lang), message))
+        return text
+
+    @jinja2.pass_context
+    def ngettext(ctx, singular, plural, n):
+        lang = ctx.get("language") or language.DEFAULT_LANGUAGE
+        text = language.ngettext_in(lang, singular, plural, n)
+        if ctx.get("bilingual"):
+            other = language.ngettext_in(language.second_language(lang), singular, plural, n)
+            text = _bilingual(ctx, text, other)
+        return text
+
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)
+
+    @jinja2.pass_context
+    def page_counter(ctx):
+        """The CSS ``content`` of the page counter in the document's language ("Seite " counter(page) " von "
+        counter(pages)), for the document's own ``@page`` rule (the shared stylesheet says it in English)."""
+        out = []
+        lang = ctx.get("language") or language.DEFAULT_LANGUAGE
+        for token in re.split(r"(%\(pages?\)s)", language.gettext_in(lang, "Page %(page)s of %(pages)s")):
+            if token in ("%(page)s", "%(pages)s"):
+                out.append(f"counter({token[2:-2]})")
+            elif token:
+                out.append('"' + token.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        return Markup(" ".join(out))
+
+    @jinja2.pass_context
+    def primary(ctx, message, **variables):
+        """``_()`` in the document's language only, for running headers and footers (no second language)."""
+        text = language.gettext_in(ctx.get("language") or language.DEFAULT_LANGUAGE, message)
+        return text % variables if variables else text
+
+    @jinja2.pass_context
+    def page_style(ctx):
+        """The document's own ``<style>`` saying the page counter in its language."""
+        return Markup("<style>@page { @bottom-right { content: %s; } }</style>") % Markup(page_counter(ctx))
+
+    env.globals.update(page_counter=page_counter, page_style=page_style, primary=primary)
+
+
 def render_html(template_name: str, snapshot: dict) -> str:
-    """The document's HTML (also handy to look at in a browser while designing a template)."""
+    """The document's HTML (also handy to look at in a browser while designing a template), in the language
+    the snapshot froze (``language``; English for snapshots from before documents had one)."""
     if not isinstance(snapshot, dict):
         raise TypeError("documents render from a snapshot dict, not from live objects")
+    lang = snapshot.get("language") or language.DEFAULT_LANGUAGE
     try:
-        return _env().get_template(template_name).render(**snapshot, snapshot=snapshot)
+        with language.document_locale(lang):
+            return _env().get_template(template_name).render(**snapshot, snapshot=snapshot)
     except jinja2.TemplateError as exc:
         raise DocumentRenderError(f"The document template {template_name} failed: {exc}") from exc
 

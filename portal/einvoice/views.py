@@ -16,6 +16,7 @@ from portal.einvoice.models import FORMAT_LABELS, FORMATS
 from portal.errors import DomainError
 from portal.invoices.models import Invoice
 from portal.tenancy import get_for_user, roles_required
+from flask_babel import gettext as _
 
 bp = Blueprint("einvoice", __name__)
 accounts_only = roles_required(Role.accounts)
@@ -33,7 +34,7 @@ def download(inv_id):
         flash(exc.message, "danger")
         return redirect(url_for("invoices.detail", inv_id=inv_id))
     if d.data is None:
-        flash("The Factur-X PDF is being prepared; it downloads from this page when ready.", "info")
+        flash(_("The Factur-X PDF is being prepared; it downloads from this page when ready."), "info")
         return redirect(url_for("jobs.detail", job_id=d.job.id))
     return Response(d.data, mimetype=d.media_type, headers={
         "Content-Disposition": f'attachment; filename="{d.filename}"',
@@ -49,7 +50,7 @@ def original(inv_id):
     inv = get_for_user(Invoice, inv_id)
     f = db.session.get(StoredFile, inv.source_file_id) if inv.source_file_id else None
     if f is None:
-        flash("This invoice was made in the portal; it has no imported original.", "warning")
+        flash(_("This invoice was made in the portal; it has no imported original."), "warning")
         return redirect(url_for("invoices.detail", inv_id=inv_id))
     data = read_bytes(f)  # checks the SHA-256: exactly the bytes uploaded
     return Response(data, mimetype=f.content_type, headers={
@@ -109,10 +110,10 @@ def import_page():
         return render_template("einvoice/import.html", previews=[])
     files = [f for f in request.files.getlist("files") if f and f.filename]
     if not files:
-        flash("Choose one or more e-invoice files (Factur-X PDF, CII or UBL XML).", "danger")
+        flash(_("Choose one or more e-invoice files (Factur-X PDF, CII or UBL XML)."), "danger")
         return render_template("einvoice/import.html", previews=[]), 422
     if len(files) > MAX_FILES:
-        flash(f"Upload at most {MAX_FILES} files at a time.", "danger")
+        flash(_('Upload at most %(count)s files at a time.', count=MAX_FILES), "danger")
         return render_template("einvoice/import.html", previews=[]), 422
     previews = []
     for f in files:
@@ -135,7 +136,7 @@ def importing_limit() -> int:
 def import_confirm():
     held = _release(request.form.get("token", ""))
     if held is None:
-        flash("The preview has expired or belongs to someone else; upload the file again.", "danger")
+        flash(_("The preview has expired or belongs to someone else; upload the file again."), "danger")
         return redirect(url_for("einvoice.import_page"))
     data, name = held
     try:
@@ -145,7 +146,7 @@ def import_confirm():
         flash(exc.message, "danger")
         return render_template("einvoice/import.html", previews=[(p, None)]), 422
     (_pending_dir() / hashlib.sha256(data).hexdigest()).unlink(missing_ok=True)
-    flash(f"Invoice {inv.number} imported and matched to order {inv.buyer_reference}.", "success")
+    flash(_('Invoice %(number)s imported and matched to order %(buyer_reference)s.', number=inv.number, buyer_reference=inv.buyer_reference), "success")
     return redirect(url_for("invoices.detail", inv_id=inv.id))
 
 
@@ -160,7 +161,7 @@ def settings():
         try:
             services.save_settings(current_user, default_format=request.form.get("default_format", ""),
                                    routing_id=request.form.get("routing_id", ""))
-            flash("E-invoice settings saved.", "success")
+            flash(_("E-invoice settings saved."), "success")
             return redirect(url_for("einvoice.settings"))
         except DomainError as exc:
             flash(exc.message, "danger")
@@ -169,3 +170,18 @@ def settings():
                                    errors=errors, values=request.form), 422
     return render_template("einvoice/settings.html", s=s, formats=FORMATS, labels=FORMAT_LABELS, errors=errors,
                            values={})
+
+
+@bp.post("/einvoices/settings/document-language")
+@roles_required(Role.admin, Role.accounts)
+def document_language():
+    """The language of the documents addressed to this company (see portal/documents/language.py)."""
+    from portal.documents.services import save_document_language
+
+    try:
+        save_document_language(current_user, language=request.form.get("language", ""),
+                               bilingual=request.form.get("bilingual") == "y")
+        flash(_("Document language saved."), "success")
+    except DomainError as exc:
+        flash(exc.message, "danger")
+    return redirect(url_for("einvoice.settings"))

@@ -12,6 +12,7 @@ from portal.invoices import services
 from portal.invoices.models import DocumentKind, Invoice
 from portal.invoices.states import InvoiceStatus
 from portal.money import format_money
+from flask_babel import gettext
 
 
 def _overdue(company_col, company_id):
@@ -42,37 +43,36 @@ def panels(user) -> list[dict]:
     if company.is_supplier:
         ships = services.uninvoiced_shipments(user.company_id, limit=5)
         ships_count = services.uninvoiced_shipments_count(user.company_id) if len(ships) == 5 else len(ships)
-        out.append({"title": "Shipments to invoice", "count": ships_count, "count_label": "waiting",
-                    "link": url_for("invoices.index"), "link_label": "Invoices",
-                    "items": [(f"{s.number} · PO {s.order.po_number} · {s.order.buyer.display_name}",
+        out.append({"title": gettext("Shipments to invoice"), "count": ships_count, "count_label": gettext("waiting"),
+                    "link": url_for("invoices.index"), "link_label": gettext("Invoices"),
+                    "items": [(gettext('%(number)s · PO %(po_number)s · %(display_name)s', number=s.number, po_number=s.order.po_number, display_name=s.order.buyer.display_name),
                                url_for("invoices.new", shipment_id=s.id)) for s in ships],
-                    "empty": "Every shipment is invoiced."})
+                    "empty": gettext("Every shipment is invoiced.")})
         od = _overdue(Invoice.supplier_company_id, user.company_id)
         drafts_count, drafts = _first([Invoice.supplier_company_id == user.company_id,
                                        Invoice.status == InvoiceStatus.draft])
-        out.append({"title": "Overdue receivables", "count": sum(n for _, n, _ in od), "count_label": "overdue",
-                    "link": url_for("invoices.index", status="overdue"), "link_label": "Overdue invoices",
-                    "items": [(f"Open: {_amounts(od, locale)}", url_for("invoices.index", status="overdue"))] if od else [],
-                    "empty": "Nothing overdue."})
-        out.append({"title": "Draft invoices", "count": drafts_count, "count_label": "drafts",
-                    "link": url_for("invoices.index", status="draft"), "link_label": "All drafts",
-                    "items": [(f"Draft #{d.id} · {d.buyer.display_name} · {format_money(d.total_gross, d.currency, locale)}",
+        out.append({"title": gettext("Overdue receivables"), "count": sum(n for _, n, _ in od), "count_label": gettext("overdue"),
+                    "link": url_for("invoices.index", status="overdue"), "link_label": gettext("Overdue invoices"),
+                    "items": [(gettext('Open: %(amounts)s', amounts=_amounts(od, locale)), url_for("invoices.index", status="overdue"))] if od else [],
+                    "empty": gettext("Nothing overdue.")})
+        out.append({"title": gettext("Draft invoices"), "count": drafts_count, "count_label": gettext("drafts"),
+                    "link": url_for("invoices.index", status="draft"), "link_label": gettext("All drafts"),
+                    "items": [(gettext('Draft #%(id)s · %(display_name)s · %(format_money)s', id=d.id, display_name=d.buyer.display_name, format_money=format_money(d.total_gross, d.currency, locale)),
                                url_for("invoices.detail", inv_id=d.id)) for d in drafts],
-                    "empty": "No drafts."})
+                    "empty": gettext("No drafts.")})
     if company.is_buyer:
         check_count, to_check = _first([Invoice.buyer_company_id == user.company_id,
                                         Invoice.kind == DocumentKind.invoice,
                                         Invoice.status.in_(services.OPEN_STATUSES),
                                         Invoice.approved_for_payment_at.is_(None)])
-        out.append({"title": "Invoices to check and approve", "count": check_count, "count_label": "to approve",
-                    "link": url_for("invoices.index", status="open"), "link_label": "Open invoices",
-                    "items": [(f"{i.number} · {i.supplier.display_name} · {format_money(i.open_amount, i.currency, locale)}"
-                               f" · due {format_date(i.due_date, 'medium', locale=locale)}", url_for("invoices.detail", inv_id=i.id))
+        out.append({"title": gettext("Invoices to check and approve"), "count": check_count, "count_label": gettext("to approve"),
+                    "link": url_for("invoices.index", status="open"), "link_label": gettext("Open invoices"),
+                    "items": [(gettext('%(number)s · %(display_name)s · %(format_money)s · due %(format_date)s', number=i.number, display_name=i.supplier.display_name, format_money=format_money(i.open_amount, i.currency, locale), format_date=format_date(i.due_date, 'medium', locale=locale)), url_for("invoices.detail", inv_id=i.id))
                               for i in to_check],
-                    "empty": "Nothing waiting for approval."})
+                    "empty": gettext("Nothing waiting for approval.")})
         od = _overdue(Invoice.buyer_company_id, user.company_id)
-        out.append({"title": "Overdue payables", "count": sum(n for _, n, _ in od), "count_label": "overdue",
-                    "link": url_for("invoices.index", status="overdue"), "link_label": "Overdue",
-                    "items": [(f"Owed: {_amounts(od, locale)}", url_for("invoices.index", status="overdue"))] if od else [],
-                    "empty": "Nothing overdue."})
+        out.append({"title": gettext("Overdue payables"), "count": sum(n for _, n, _ in od), "count_label": gettext("overdue"),
+                    "link": url_for("invoices.index", status="overdue"), "link_label": gettext("Overdue"),
+                    "items": [(gettext('Owed: %(amounts)s', amounts=_amounts(od, locale)), url_for("invoices.index", status="overdue"))] if od else [],
+                    "empty": gettext("Nothing overdue.")})
     return out

@@ -45,6 +45,7 @@ from portal.locking import retry_on_conflict
 from portal.money import ZERO, minor_unit, quantize, to_decimal
 from portal.orders.models import OrderLine, PurchaseOrder, Shipment
 from portal.orders.states import OrderStatus
+from portal.documents.language import recipient_settings
 
 PDF_JOB = "portal.invoices.jobs.invoice_pdf_job"
 REVERSE_CHARGE_NOTE = "Reverse charge: VAT to be accounted for by the recipient (Art. 196 Directive 2006/112/EC)"
@@ -369,8 +370,8 @@ def build_snapshot(inv: Invoice, breakdown: list[dict]) -> dict:
         "due_date": _s(inv.due_date),
         "payment_terms_days": inv.payment_terms_days,
         "currency": inv.currency,
-        "locale": "en_GB",
         "timezone": "Europe/Berlin",
+        **recipient_settings(inv.buyer),  # language, locale, bilingual: the buyer's (documents follow the recipient)
         "seller": _party(inv.supplier, bank=True),
         "buyer": _party(inv.buyer),
         "buyer_reference": inv.buyer_reference or "",
@@ -709,7 +710,8 @@ def record_payment(inv: Invoice, actor: User, expected_lock_version, *, amount, 
 
 def match(inv: Invoice) -> list[dict]:
     """Per invoice line: ordered vs received (accepted) vs invoiced (all issued invoices of the line), and
-    the price on the invoice against the order line. ``problems`` lists mismatches in words."""
+    the price on the invoice against the order line. ``problems`` lists mismatches in words (English, for the
+    approval's audit); ``issues`` holds the same with their figures, for pages to say in the reader's language."""
     ol_ids = [ln.order_line_id for ln in inv.lines if ln.order_line_id]
     ols = {ol.id: ol for ol in db.session.scalars(sa.select(OrderLine).where(OrderLine.id.in_(ol_ids)))} if ol_ids else {}
     done = invoiced_by_order_line(ol_ids)
@@ -717,22 +719,26 @@ def match(inv: Invoice) -> list[dict]:
     for ln in inv.lines:
         ol = ols.get(ln.order_line_id)
         row = {"line": ln, "ordered": None, "received": None, "invoiced": None, "order_price": None,
-               "problems": []}
+               "problems": [], "issues": []}
         if ln.charge == SHIPPING and inv.order_id:
             order = db.session.get(PurchaseOrder, inv.order_id)
             row.update(order_price=order.shipping_amount)
             if Decimal(ln.unit_price) != Decimal(order.shipping_amount):
                 row["problems"].append(f"shipping {ln.unit_price.normalize():f} differs from the order's "
                                        f"{order.shipping_amount.normalize():f}")
+                row["issues"].append({"kind": "shipping", "invoiced": ln.unit_price, "ordered": order.shipping_amount})
         if ol is not None:
             row.update(ordered=ol.quantity, received=ol.accepted_quantity, invoiced=done.get(ol.id, ZERO),
                        order_price=ol.unit_price)
             if row["invoiced"] > ol.accepted_quantity:
                 row["problems"].append(f"invoiced {qty_text(row['invoiced'])} {ol.unit} but received "
                                        f"{qty_text(ol.accepted_quantity)}")
+                row["issues"].append({"kind": "quantity", "invoiced": row["invoiced"], "received": ol.accepted_quantity,
+                                      "unit": ol.unit})
             if Decimal(ln.unit_price) != Decimal(ol.unit_price):
                 row["problems"].append(f"price {ln.unit_price.normalize():f} differs from the order's "
                                        f"{ol.unit_price.normalize():f}")
+                row["issues"].append({"kind": "price", "invoiced": ln.unit_price, "ordered": ol.unit_price})
         out.append(row)
     return out
 

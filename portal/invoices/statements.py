@@ -19,6 +19,7 @@ from portal.errors import NotFound, ValidationFailed
 from portal.invoices.models import DocumentKind, Invoice, Payment
 from portal.invoices.states import InvoiceStatus
 from portal.money import ZERO
+from portal.documents.language import recipient_settings
 
 
 def _pair(company_id: int, counterparty_id: int):
@@ -50,14 +51,16 @@ def statement(company_id: int, counterparty_id: int, date_from: date, date_to: d
                                                            Invoice.issue_date <= date_to)):
         cn = inv.kind == DocumentKind.credit_note
         entries[inv.currency].append({"date": inv.issue_date, "order": 0 if not cn else 1, "id": inv.id,
-                                      "kind": "credit_note" if cn else "invoice",
+                                      "kind": "credit_note" if cn else "invoice", "number": inv.number,
+                                      "po": inv.buyer_reference or "",
                                       "text": (f"Credit note {inv.number}" if cn else f"Invoice {inv.number}")
                                       + (f" (PO {inv.buyer_reference})" if inv.buyer_reference else ""),
                                       "due_date": inv.due_date, "amount": -inv.total_gross if cn else inv.total_gross})
     for p, number in db.session.execute(
             sa.select(Payment, Invoice.number).join(Invoice, Invoice.id == Payment.invoice_id)
             .where(pair, Payment.paid_on >= date_from, Payment.paid_on <= date_to)):
-        entries[p.currency].append({"date": p.paid_on, "order": 2, "id": p.id, "kind": "payment",
+        entries[p.currency].append({"date": p.paid_on, "order": 2, "id": p.id, "kind": "payment", "number": number,
+                                    "reference": p.reference or "",
                                     "text": f"Payment for {number}" + (f" — {p.reference}" if p.reference else ""),
                                     "due_date": None, "amount": -p.amount})
     sections = []
@@ -75,7 +78,7 @@ def statement(company_id: int, counterparty_id: int, date_from: date, date_to: d
         return {"legal_name": c.legal_name, "display_name": c.display_name, "address": c.address_lines,
                 "vat_number": c.vat_number or ""}
 
-    return {"document": "statement", "locale": "en_GB", "timezone": "Europe/Berlin", "currency": "EUR",
+    return {"document": "statement", **recipient_settings(other), "timezone": "Europe/Berlin", "currency": "EUR",
             "company": party(me), "counterparty": party(other), "counterparty_id": other.id,
             "from": date_from.isoformat(), "to": date_to.isoformat(), "sections": sections,
             "company_is_supplier": me.is_supplier}

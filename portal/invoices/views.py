@@ -21,6 +21,7 @@ from portal.invoices.states import InvoiceStatus
 from portal.orders.models import PurchaseOrder, Shipment
 from portal.tenancy import get_for_user, roles_required
 from portal.viewutil import form_error, stream_in_app_context
+from flask_babel import gettext as _
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
 accounts_only = roles_required(Role.accounts)
@@ -95,7 +96,7 @@ def export_csv():
 @accounts_only
 def export_zip():
     rec = services.start_zip_export(current_user, services.filters_from_args(request.form))
-    flash("The ZIP is being built; this page shows its progress.", "info")
+    flash(_("The ZIP is being built; this page shows its progress."), "info")
     return redirect(url_for("jobs.detail", job_id=rec.id))
 
 
@@ -127,7 +128,7 @@ def new():
                                    errors=exc.errors, settings=services.settings_for(order.supplier_company_id),
                                    shipping=services.shipping_to_bill(order),
                                    reverse_charge=services.reverse_charge_applies(order.supplier, order.buyer)), 422
-        flash("Draft invoice saved. Check it, then issue it.", "success")
+        flash(_("Draft invoice saved. Check it, then issue it."), "success")
         return redirect(url_for("invoices.detail", inv_id=inv.id))
     rows = services.proposal(order, shipment)
     return render_template("invoices/new.html", order=order, shipment=shipment, rows=rows, values={}, errors={},
@@ -171,7 +172,7 @@ def edit(inv_id):
     try:
         services.update_draft(inv, current_user, request.form.get("lock_version"), _line_edits(request.form),
                               notes=request.form.get("notes"))
-        flash("Draft saved.", "success")
+        flash(_("Draft saved."), "success")
     except DomainError as exc:
         flash(exc.message, "danger")
     return redirect(url_for("invoices.detail", inv_id=inv_id))
@@ -184,7 +185,7 @@ def issue(inv_id):
     _require_supplier(inv)
     try:
         services.issue(inv, current_user, request.form.get("lock_version"))
-        flash(f"Issued as {inv.number}. The PDF is being rendered; the buyer's accounts team was notified.",
+        flash(_("Issued as %(number)s. The PDF is being rendered; the buyer's accounts team was notified.", number=inv.number),
               "success")
     except DomainError as exc:
         flash(exc.message, "danger")
@@ -201,7 +202,7 @@ def delete(inv_id):
     except DomainError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("invoices.detail", inv_id=inv_id))
-    flash("Draft deleted.", "success")
+    flash(_("Draft deleted."), "success")
     return redirect(url_for("invoices.index"))
 
 
@@ -221,7 +222,7 @@ def payment(inv_id):
         db.session.expire_all()
         inv = _load(inv_id)
         return _render_detail(inv, True, form, forms.ApproveForm(lock_version=inv.lock_version), 422)
-    flash("Payment recorded.", "success")
+    flash(_("Payment recorded."), "success")
     return redirect(url_for("invoices.detail", inv_id=inv_id))
 
 
@@ -231,7 +232,7 @@ def credit(inv_id):
     inv = _load(inv_id)
     _require_supplier(inv)
     if inv.kind != DocumentKind.invoice or inv.status == InvoiceStatus.draft:
-        flash("Only an issued invoice can be corrected by a credit note.", "warning")
+        flash(_("Only an issued invoice can be corrected by a credit note."), "warning")
         return redirect(url_for("invoices.detail", inv_id=inv_id))
     form = forms.CreditNoteForm(lock_version=inv.lock_version)
     credited = services.invoiced_credit_by_line(inv)
@@ -252,7 +253,7 @@ def credit(inv_id):
             inv = _load(inv_id)
             return render_template("invoices/credit.html", inv=inv, form=form, credited=credited,
                                    values=request.form, errors=errors), 422
-        flash(f"Credit note {cn.number} issued.", "success")
+        flash(_('Credit note %(number)s issued.', number=cn.number), "success")
         return redirect(url_for("invoices.detail", inv_id=cn.id))
     return render_template("invoices/credit.html", inv=inv, form=form, credited=credited, values={}, errors=errors)
 
@@ -272,7 +273,7 @@ def approve(inv_id):
         db.session.expire_all()
         inv = _load(inv_id)
         return _render_detail(inv, False, forms.PaymentForm(), form, 422)
-    flash("Approved for payment.", "success")
+    flash(_("Approved for payment."), "success")
     return redirect(url_for("invoices.detail", inv_id=inv_id))
 
 
@@ -287,8 +288,8 @@ def pdf(inv_id):
     inv = _load(inv_id)
     f = db.session.get(StoredFile, inv.pdf_file_id) if inv.pdf_file_id else None
     if f is None:
-        flash("The PDF is not ready yet. It is rendered in the background right after issue; try again in a "
-              "moment" + (" or retry the job." if _supplier_side(inv) else "."), "warning")
+        flash(_("The PDF is not ready yet. It is rendered in the background right after issue; try again in a "
+              "moment") + (_(" or retry the job.") if _supplier_side(inv) else "."), "warning")
         return redirect(url_for("invoices.detail", inv_id=inv_id))
     data = read_bytes(f)  # checks the SHA-256: exactly the bytes rendered at issue
     return Response(data, mimetype="application/pdf", headers={
@@ -361,7 +362,7 @@ def settings():
                                    default_tax_rate=form.default_tax_rate.data or "0",
                                    reminder_days=form.reminder_days.data or "", footer_note=form.footer_note.data,
                                    logo=data, remove_logo=form.remove_logo.data)
-            flash("Invoice settings saved.", "success")
+            flash(_("Invoice settings saved."), "success")
             return redirect(url_for("invoices.settings"))
         except DomainError as exc:
             form_error(form, exc)

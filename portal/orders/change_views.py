@@ -18,6 +18,7 @@ from portal.orders.forms import LockForm
 from portal.orders.models import ChangeKind, ChangeOrigin, ChangeStatus, LineDecision, PurchaseOrder
 from portal.orders.states import OrderStatus
 from portal.tenancy import get_for_user
+from flask_babel import gettext as _
 
 bp = Blueprint("order_changes", __name__, url_prefix="/orders")
 S = OrderStatus
@@ -87,10 +88,10 @@ def edit_draft(order_id):
         else:
             for note in notes:
                 flash(note, "info")
-            flash("The draft is saved.", "success")
+            flash(_("The draft is saved."), "success")
             return _detail(order)
     elif order.status != S.draft:
-        flash(f"This order is {order.status.label.lower()}; only a draft can be edited.", "warning")
+        flash(_('This order is %(label)s; only a draft can be edited.', label=_(order.status.label).lower()), "warning")
         return _detail(order)
     return render_template("orders/edit_draft.html", order=order, errors=errors, values=values,
                            unit_price=_unit_price), (422 if request.method == "POST" else 200)
@@ -124,11 +125,12 @@ def propose_change(order_id):
         try:
             if request.form.get("action") == "send":
                 change = changes.propose(order, current_user, form.lock_version.data, lines, new_lines, reason)
-                flash({ChangeStatus.awaiting_approval: f"Change {change.number} needs approval first; your approvers "
-                                                       "have been notified.",
-                       ChangeStatus.credit_hold: f"Change {change.number} raises the total beyond the credit limit; "
-                                                 "the supplier's accounts team decides first.",
-                       }.get(change.status, f"Change {change.number} went to {order.supplier.display_name}."),
+                flash({ChangeStatus.awaiting_approval: _("Change %(number)s needs approval first; your approvers "
+                                                         "have been notified.", number=change.number),
+                       ChangeStatus.credit_hold: _("Change %(number)s raises the total beyond the credit limit; "
+                                                   "the supplier's accounts team decides first.", number=change.number),
+                       }.get(change.status, _("Change %(number)s went to %(supplier)s.", number=change.number,
+                                              supplier=order.supplier.display_name)),
                       "success" if change.status == ChangeStatus.proposed else "info")
                 return redirect(url_for("order_changes.change_detail", order_id=order.id, change_id=change.id))
             plan = changes.preview(order, current_user, lines, new_lines)
@@ -141,8 +143,7 @@ def propose_change(order_id):
             plan = None
             status = 422
     elif order.status not in changes.CHANGEABLE:
-        flash(f"An order can be changed once the supplier has acknowledged it; this order is "
-              f"{order.status.label.lower()}.", "warning")
+        flash(_('An order can be changed once the supplier has acknowledged it; this order is %(label)s.', label=_(order.status.label).lower()), "warning")
         return _detail(order)
     return render_template("orders/change_form.html", order=order, lines=lines, new_lines=new_lines, plan=plan,
                            errors=errors, reason=request.form.get("reason", ""), unit_price=_unit_price,
@@ -181,7 +182,7 @@ def change_detail(order_id, change_id):
         try:
             if request.form.get("action") == "decide":
                 changes.decide(order, change.id, current_user, form.lock_version.data, decisions)
-                flash(f"Change {change.number} is decided.", "success")
+                flash(_('Change %(number)s is decided.', number=change.number), "success")
                 return _detail(order)
             accepted = [cid for cid, d in decisions.items() if d["decision"] == "accept"]
             result = changes.result_total(order, change, accepted)
@@ -231,7 +232,7 @@ def approve_change(order_id, change_id):
         abort(400)
     return _change_action(order_id, change_id, lambda o, c, f: changes.decide_approval(
         o, c.id, current_user, f.lock_version.data, decision, request.form.get("comment", "")),
-        "You approved the change." if decision == "approved" else "You rejected the change; it is withdrawn.")
+        _("You approved the change.") if decision == "approved" else _("You rejected the change; it is withdrawn."))
 
 
 @bp.post("/<int:order_id>/changes/<int:change_id>/hold")
@@ -240,14 +241,14 @@ def change_hold(order_id, change_id):
     release = request.form.get("decision") == "release"
     return _change_action(order_id, change_id, lambda o, c, f: changes.decide_credit_hold(
         o, c.id, current_user, f.lock_version.data, release, request.form.get("comment", "")),
-        "The change is released to sales." if release else "The change is refused; the order stays as it is.")
+        _("The change is released to sales.") if release else _("The change is refused; the order stays as it is."))
 
 
 @bp.post("/<int:order_id>/changes/<int:change_id>/withdraw")
 @login_required
 def withdraw_change(order_id, change_id):
     return _change_action(order_id, change_id, lambda o, c, f: changes.withdraw(
-        o, c.id, current_user, f.lock_version.data), "The change is withdrawn.")
+        o, c.id, current_user, f.lock_version.data), _("The change is withdrawn."))
 
 
 # --------------------------------------------------------------------------------------------- short-close
@@ -273,11 +274,10 @@ def short_close(order_id):
             return render_template("orders/short_close.html", order=order,
                                    open_lines=shortclose.closable_lines(order), chosen=chosen,
                                    reason=request.form.get("reason", "")), 422
-        flash("The open quantities are closed; the supplier is told.", "success")
+        flash(_("The open quantities are closed; the supplier is told."), "success")
         return _detail(order)
     if order.status not in shortclose.CLOSABLE:
-        flash(f"Open quantities can be closed once the order is acknowledged; this order is "
-              f"{order.status.label.lower()}.", "warning")
+        flash(_('Open quantities can be closed once the order is acknowledged; this order is %(label)s.', label=_(order.status.label).lower()), "warning")
         return _detail(order)
     open_lines = shortclose.closable_lines(order)
     return render_template("orders/short_close.html", order=order, open_lines=open_lines,
@@ -294,7 +294,7 @@ def revision_pdf(order_id, number):
     if rev is None:
         abort(404)
     if not rev.pdf_file_id:
-        flash(f"The PDF of revision {rev.number} is still being produced.", "info")
+        flash(_('The PDF of revision %(number)s is still being produced.', number=rev.number), "info")
         return _detail(order)
     f = db.session.get(StoredFile, rev.pdf_file_id)
     if f is None:

@@ -7,34 +7,35 @@ from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitF
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.money import CURRENCIES
+from flask_babel import lazy_gettext as _l
 
 
 class LockForm(FlaskForm):
     """A bare action (submit, accept changes, close, ...): CSRF and the version the page showed."""
     lock_version = HiddenField()
-    submit = SubmitField("Go")
+    submit = SubmitField(_l("Go"))
 
 
 class ReasonForm(LockForm):
-    reason = TextAreaField("Reason", validators=[Optional(), Length(max=2000)])
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
 
 
 class DecisionForm(LockForm):
-    comment = TextAreaField("Comment", validators=[Optional(), Length(max=2000)],
-                            description="Required when you reject; the buyer sees it.")
+    comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)],
+                            description=_l("Required when you reject; the buyer sees it."))
     decision = HiddenField()
 
 
 class ShipmentForm(LockForm):
-    carrier = StringField("Carrier", validators=[Optional(), Length(max=100)])
-    tracking = StringField("Tracking reference", validators=[Optional(), Length(max=100)])
-    submit = SubmitField("Record shipment")
+    carrier = StringField(_l("Carrier"), validators=[Optional(), Length(max=100)])
+    tracking = StringField(_l("Tracking reference"), validators=[Optional(), Length(max=100)])
+    submit = SubmitField(_l("Record shipment"))
 
 
 class ApprovalRuleForm(FlaskForm):
-    threshold = StringField("Orders above", validators=[DataRequired(), Length(max=20)],
-                            description="Net order total in the company currency.")
-    approvals_required = IntegerField("Approvals required", default=1,
+    threshold = StringField(_l("Orders above"), validators=[DataRequired(), Length(max=20)],
+                            description=_l("Net order total in the company currency."))
+    approvals_required = IntegerField(_l("Approvals required"), default=1,
                                       validators=[DataRequired(), NumberRange(1, 5, "From 1 to 5.")])
-    currency = SelectField("Currency", choices=[(c, c) for c in CURRENCIES])
-    submit = SubmitField("Save rule")
+    currency = SelectField(_l("Currency"), choices=[(c, c) for c in CURRENCIES])
+    submit = SubmitField(_l("Save rule"))

@@ -12,6 +12,7 @@ from portal.documents.store import save_bytes
 from portal.jobs.models import JobRecord
 from portal.jobs.queue import PermanentJobError, set_progress, task
 from portal.orders.models import OrderRevision, PurchaseOrder, Shipment
+from portal.documents.language import recipient_settings
 
 
 def _str(v):
@@ -36,8 +37,8 @@ def delivery_note_snapshot(shipment: Shipment) -> dict:
         "number": shipment.number,
         "po_number": order.po_number,
         "supplier_order_number": order.supplier_order_number or "",
-        "locale": "en_GB",
         "timezone": "Europe/Berlin",
+        **recipient_settings(order.buyer),  # the delivery note goes to the buyer with the goods
         "currency": order.currency,
         "shipped_at": shipment.shipped_at.isoformat(),
         "carrier": shipment.carrier or "",

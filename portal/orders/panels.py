@@ -9,6 +9,7 @@ from portal.accounts.models import Role
 from portal.db import db
 from portal.orders.models import PurchaseOrder, Shipment
 from portal.orders.states import OrderStatus
+from flask_babel import gettext
 
 S = OrderStatus
 
@@ -38,35 +39,35 @@ def panels(user) -> list[dict]:
     if company.is_buyer and user.has_role(Role.procurement, Role.admin):
         mine = P.buyer_company_id == company.id
         for title, status, empty in (
-                ("Drafts to submit", S.draft, "No drafts."),
-                ("Orders awaiting approval", S.awaiting_approval, "Nothing waiting for approval."),
-                ("Change proposals to decide", S.change_proposed, "No supplier changes to decide.")):
+                (gettext("Drafts to submit"), S.draft, gettext("No drafts.")),
+                (gettext("Orders awaiting approval"), S.awaiting_approval, gettext("Nothing waiting for approval.")),
+                (gettext("Change proposals to decide"), S.change_proposed, gettext("No supplier changes to decide."))):
             n, rows = _orders([mine, P.status == status])
-            out.append(_panel(title, n, _items(rows), url_for("orders.index", status=status.value), "Show all",
+            out.append(_panel(title, n, _items(rows), url_for("orders.index", status=status.value), gettext("Show all"),
                               empty, "procurement"))
         to_receive = [Shipment.buyer_company_id == company.id, Shipment.received_at.is_(None)]
         n = db.session.scalar(sa.select(sa.func.count(Shipment.id)).where(*to_receive)) or 0
         ships = db.session.scalars(sa.select(Shipment).options(selectinload(Shipment.order)).where(*to_receive)
                                    .order_by(Shipment.id).limit(5)).all() if n else []
-        out.append(_panel("Shipments to receive", n,
-                          [(f"{s.number} for {s.order.po_number}",
+        out.append(_panel(gettext("Shipments to receive"), n,
+                          [(gettext("%(number)s for %(po_number)s", number=s.number, po_number=s.order.po_number),
                             url_for("orders.receive", order_id=s.order_id, shipment_id=s.id)) for s in ships],
-                          url_for("orders.index", status="partially_shipped"), "Orders in delivery",
-                          "Nothing on its way.", "procurement", label="shipments"))
+                          url_for("orders.index", status="partially_shipped"), gettext("Orders in delivery"),
+                          gettext("Nothing on its way."), "procurement", label="shipments"))
     if company.is_buyer and user.has_role(Role.approver):
         from portal.orders.approvals import can_decide, queue_for
 
         queue = [o for o in queue_for(user) if can_decide(o, user) is None]  # an admin's queue shows all
-        out.append(_panel("Approvals waiting for me", len(queue), _items(queue[:5]),
-                          url_for("orders.approval_queue"), "Approval queue", "Nothing to approve.", "approver"))
+        out.append(_panel(gettext("Approvals waiting for me"), len(queue), _items(queue[:5]),
+                          url_for("orders.approval_queue"), gettext("Approval queue"), gettext("Nothing to approve."), "approver"))
     if company.is_supplier and user.has_role(Role.sales, Role.admin):
         theirs = P.supplier_scope(company.id)
         for title, statuses, empty in (
-                ("Placed orders to acknowledge", [S.placed], "No orders waiting for acknowledgement."),
-                ("Acknowledged orders to ship", [S.acknowledged, S.partially_shipped], "Nothing to ship.")):
+                (gettext("Placed orders to acknowledge"), [S.placed], gettext("No orders waiting for acknowledgement.")),
+                (gettext("Acknowledged orders to ship"), [S.acknowledged, S.partially_shipped], gettext("Nothing to ship."))):
             n, rows = _orders([theirs, P.status.in_(statuses)])
             out.append(_panel(title, n, _items(rows, "buyer"), url_for("orders.index", status=statuses[0].value),
-                              "Show all", empty, "sales"))
+                              gettext("Show all"), empty, "sales"))
         out.append(_change_orders_panel(company))
     return out
 
@@ -80,7 +81,8 @@ def _change_orders_panel(company) -> dict:
     stmt = sa.select(OrderChange).join(PurchaseOrder, PurchaseOrder.id == OrderChange.order_id).where(*where)
     n = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
     rows = db.session.scalars(stmt.order_by(OrderChange.id).limit(5)).all() if n else []
-    items = [(f"{c.order.po_number} change {c.number} — {c.order.buyer.display_name}",
+    items = [(gettext("%(po_number)s change %(number)s — %(buyer)s", po_number=c.order.po_number, number=c.number,
+                      buyer=c.order.buyer.display_name),
               url_for("order_changes.change_detail", order_id=c.order_id, change_id=c.id)) for c in rows]
-    return _panel("Change orders to decide", n, items, url_for("orders.index", status="acknowledged"),
-                  "Acknowledged orders", "No change orders waiting.", "sales", label="changes")
+    return _panel(gettext("Change orders to decide"), n, items, url_for("orders.index", status="acknowledged"),
+                  gettext("Acknowledged orders"), gettext("No change orders waiting."), "sales", label="changes")

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from portal.db import db, utcnow
 from portal.orders.models import OrderRevision, PurchaseOrder
+from portal.documents.language import recipient_settings
 
 REVISION_PDF_JOB = "portal.orders.jobs.revision_pdf_job"
 
@@ -34,8 +35,8 @@ def po_snapshot(order: PurchaseOrder, *, revision: int | None = None) -> dict:
         "revised_at": utcnow().isoformat() if revision > 1 else None,
         "supplier_order_number": order.supplier_order_number or "",
         "currency": order.currency,
-        "locale": "en_GB",
         "timezone": "Europe/Berlin",
+        **recipient_settings(order.supplier),  # a purchase order speaks the supplier's language
         "issued_at": (order.placed_at or utcnow()).isoformat(),
         "delivery_date": _str(order.delivery_date),
         "delivery_address": (order.delivery_address or "").splitlines(),

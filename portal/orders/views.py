@@ -17,6 +17,7 @@ from portal.orders.forms import ApprovalRuleForm, DecisionForm, LockForm, Reason
 from portal.orders.models import LineAck, OrderApproval, PurchaseOrder, Shipment
 from portal.orders.states import OrderStatus
 from portal.tenancy import get_for_user
+from flask_babel import gettext as _, ngettext
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 S = OrderStatus
@@ -183,9 +184,9 @@ def submit(order_id):
         flash(exc.message, "danger")
     else:
         if order.status == S.awaiting_approval:
-            flash("The order needs approval first; the approvers have been notified.", "info")
+            flash(_("The order needs approval first; the approvers have been notified."), "info")
         else:
-            flash("The order is submitted; the supplier's credit check runs now.", "success")
+            flash(_("The order is submitted; the supplier's credit check runs now."), "success")
     return _detail(order)
 
 
@@ -195,7 +196,7 @@ def cancel(order_id):
     order = _load(order_id)
     form = _post_form(ReasonForm)
     return _run(order, lambda: services.cancel(order, current_user, form.lock_version.data, form.reason.data),
-                "The order is cancelled.")
+                _("The order is cancelled."))
 
 
 @bp.post("/<int:order_id>/accept-changes")
@@ -204,7 +205,7 @@ def accept_changes(order_id):
     order = _load(order_id)
     form = _post_form(LockForm)
     return _run(order, lambda: services.accept_changes(order, current_user, form.lock_version.data),
-                "You accepted the supplier's changes; the order is acknowledged.")
+                _("You accepted the supplier's changes; the order is acknowledged."))
 
 
 @bp.post("/<int:order_id>/reject-changes")
@@ -213,7 +214,7 @@ def reject_changes(order_id):
     order = _load(order_id)
     form = _post_form(LockForm)
     return _run(order, lambda: services.reject_changes(order, current_user, form.lock_version.data),
-                "You rejected the supplier's changes; the lines stay as ordered and the order is acknowledged.")
+                _("You rejected the supplier's changes; the lines stay as ordered and the order is acknowledged."))
 
 
 @bp.post("/<int:order_id>/close")
@@ -221,7 +222,7 @@ def reject_changes(order_id):
 def close(order_id):
     order = _load(order_id)
     form = _post_form(LockForm)
-    return _run(order, lambda: shipping.close(order, current_user, form.lock_version.data), "The order is closed.")
+    return _run(order, lambda: shipping.close(order, current_user, form.lock_version.data), _("The order is closed."))
 
 
 @bp.post("/<int:order_id>/decide")
@@ -245,7 +246,7 @@ def reject(order_id):
     order = _load(order_id)
     form = _post_form(ReasonForm)
     return _run(order, lambda: services.reject(order, current_user, form.lock_version.data, form.reason.data),
-                "You rejected the order.")
+                _("You rejected the order."))
 
 
 def _guard(fn, order, user):
@@ -287,7 +288,7 @@ def acknowledge(order_id):
                   "success")
             return _detail(order)
     elif order.status != S.placed:
-        flash(f"This order is {order.status.label.lower()}; there is nothing to acknowledge.", "warning")
+        flash(_('This order is %(label)s; there is nothing to acknowledge.', label=_(order.status.label).lower()), "warning")
         return _detail(order)
     form.lock_version.data = order.lock_version
     return render_template("orders/acknowledge.html", order=order, form=form, errors=errors, values=values,
@@ -316,10 +317,10 @@ def ship(order_id):
             errors = exc.errors
             order = _load(order_id, selectinload(PurchaseOrder.lines))
         else:
-            flash(f"Shipment {shipment.number} recorded; the delivery note is being produced.", "success")
+            flash(_('Shipment %(number)s recorded; the delivery note is being produced.', number=shipment.number), "success")
             return _detail(order)
     elif order.status not in shipping.SHIPPABLE:
-        flash(f"This order is {order.status.label.lower()}; goods can be shipped once it is acknowledged.",
+        flash(_('This order is %(label)s; goods can be shipped once it is acknowledged.', label=_(order.status.label).lower()),
               "warning")
         return _detail(order)
     elif request.args.get("fill") == "open":  # "ship everything still open": prefill, the person still submits
@@ -360,10 +361,10 @@ def receive(order_id, shipment_id):
             order = _load(order_id, selectinload(PurchaseOrder.shipments).selectinload(Shipment.lines))
             shipment = shipping.load_shipment(order, shipment_id)
         else:
-            flash(f"Goods receipt for {shipment.number} recorded.", "success")
+            flash(_('Goods receipt for %(number)s recorded.', number=shipment.number), "success")
             return _detail(order)
     elif shipment.received_at is not None:
-        flash(f"Shipment {shipment.number} was already received.", "info")
+        flash(_('Shipment %(number)s was already received.', number=shipment.number), "info")
         return _detail(order)
     form.lock_version.data = order.lock_version
     return render_template("orders/receive.html", order=order, shipment=shipment, form=form, errors=errors,
@@ -384,7 +385,7 @@ def _send(file_id):
 def purchase_order_pdf(order_id):
     order = _load(order_id)  # tenancy first: the order decides who may have its PDF
     if not order.po_pdf_file_id:
-        flash("The purchase order PDF is produced once the order is placed; it is not there yet.", "info")
+        flash(_("The purchase order PDF is produced once the order is placed; it is not there yet."), "info")
         return _detail(order)
     return _send(order.po_pdf_file_id)
 
@@ -400,7 +401,7 @@ def delivery_note_pdf(order_id, shipment_id):
     except NotFound:
         abort(404)
     if not shipment.delivery_note_file_id:
-        flash("The delivery note is still being produced.", "info")
+        flash(_("The delivery note is still being produced."), "info")
         return _detail(order)
     return _send(shipment.delivery_note_file_id)
 
@@ -446,8 +447,7 @@ def approval_rules():
         except DomainError as exc:
             escalation_error, status = exc.message, 422
         else:
-            flash(f"Orders waiting longer than {days} working day{'s' if days != 1 else ''} are escalated to "
-                  f"the administrators.", "success")
+            flash(ngettext('Orders waiting longer than %(num)s working day are escalated to the administrators.', 'Orders waiting longer than %(num)s working days are escalated to the administrators.', days), "success")
             return redirect(url_for("orders.approval_rules"))
     elif request.method == "POST":
         if form.validate_on_submit():
@@ -460,10 +460,10 @@ def approval_rules():
                 form_error(form, exc)
                 status = 422
             else:
-                flash("The approval rule is saved.", "success")
+                flash(_("The approval rule is saved."), "success")
                 return redirect(url_for("orders.approval_rules"))
         else:
-            flash("Check the highlighted fields.", "danger")
+            flash(_("Check the highlighted fields."), "danger")
             status = 422
     return render_template("orders/rules.html", rules=approvals.rules_for(current_user.company_id), form=form,
                            delete_form=LockForm(), escalation_error=escalation_error,
@@ -483,7 +483,7 @@ def delete_rule(rule_id):
         abort(403)
     except NotFound:
         abort(404)
-    flash("The rule is deleted.", "success")
+    flash(_("The rule is deleted."), "success")
     return redirect(url_for("orders.approval_rules"))
 
 
@@ -512,8 +512,8 @@ def from_award(award_id):
         flash(exc.message, "danger")
         return redirect(url_for("orders.awards"))
     if len(orders) == 1:
-        flash(f"Purchase order {orders[0].po_number} is ready as a draft; check and submit it.", "success")
+        flash(_('Purchase order %(po_number)s is ready as a draft; check and submit it.', po_number=orders[0].po_number), "success")
         return redirect(url_for("orders.detail", order_id=orders[0].id))
-    flash(f"{len(orders)} purchase orders are ready as drafts: {', '.join(o.po_number for o in orders)}.", "success")
+    flash(_('%(count)s purchase orders are ready as drafts: %(numbers)s.', count=len(orders), numbers=', '.join(o.po_number for o in orders)), "success")
     return redirect(url_for("orders.index", status="draft"))
 

@@ -27,6 +27,7 @@ from portal.locking import retry_on_conflict
 from portal.money import ZERO, quantize
 from portal.payables.common import amount_text, label, plain, require_supplier, unit_of_work
 from portal.payables.models import PaymentRun, RemittanceAdvice, RemittanceStatus
+from portal.documents.language import recipient_settings
 
 PDF_JOB = "portal.payables.jobs.remittance_pdf_job"
 
@@ -174,7 +175,7 @@ def snapshot(a: RemittanceAdvice) -> dict:
     run = db.session.get(PaymentRun, a.run_id)
     return {"reference": a.reference, "run_reference": run.reference, "currency": a.currency,
             "amount": str(quantize(a.amount, a.currency)), "discount_total": str(quantize(a.discount_total, a.currency)), "paid_on": a.paid_on.isoformat(), "buyer": party(a.buyer),
-            "supplier": party(a.supplier), "lines": a.lines, "locale": "en_GB", "timezone": "UTC",
+            "supplier": party(a.supplier), "lines": a.lines, **recipient_settings(a.supplier), "timezone": "UTC",
             "message_id": run.message_id or ""}
 
 

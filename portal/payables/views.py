@@ -14,6 +14,7 @@ from portal.payables import disputes, forms, matching, remittance, runs
 from portal.payables.models import Dispute, PaymentRun, RemittanceAdvice
 from portal.tenancy import get_for_user, roles_required
 from portal.viewutil import form_error
+from flask_babel import gettext as _
 
 bp = Blueprint("payables", __name__, url_prefix="/payables")
 accounts_only = roles_required(Role.accounts, Role.admin)
@@ -77,7 +78,7 @@ def settings():
             try:
                 matching.set_discount_terms(current_user, dform.supplier_id.data, percent=dform.discount_percent.data,
                                             days=dform.discount_days.data)
-                flash("Cash discount terms saved.", "success")
+                flash(_("Cash discount terms saved."), "success")
                 return redirect(url_for("payables.settings"))
             except DomainError as exc:
                 _flash_error(exc, dform)
@@ -91,7 +92,7 @@ def settings():
                                        total_tolerance_percent=form.total_tolerance_percent.data,
                                        total_tolerance_amount=form.total_tolerance_amount.data,
                                        auto_approve=form.auto_approve.data)
-                flash("Tolerances saved.", "success")
+                flash(_("Tolerances saved."), "success")
                 return redirect(url_for("payables.settings"))
             except DomainError as exc:
                 _flash_error(exc, form)
@@ -115,8 +116,9 @@ def invoice(inv_id):
     inv = _invoice(inv_id)
     buyer = inv.buyer_company_id == current_user.company_id
     dform = forms.DisputeForm(lock_version=inv.lock_version)
-    dform.invoice_line_id.choices = [("", "The whole invoice")] + [
-        (str(ln.id), f"Line {ln.position}: {ln.description}") for ln in inv.lines]
+    dform.invoice_line_id.choices = [("", _("The whole invoice"))] + [
+        (str(ln.id), _("Line %(position)s: %(description)s", position=ln.position, description=ln.description))
+        for ln in inv.lines]
     return render_template("payables/invoice.html", inv=inv, buyer=buyer, match=matching.match_for(inv),
                            disputes=disputes.disputes_of(inv), dform=dform,
                            lock_form=forms.LockForm(lock_version=inv.lock_version),
@@ -129,7 +131,7 @@ def rematch(inv_id):
     inv = _invoice(inv_id)
     try:
         m = matching.run_match(inv.id, current_user)
-        flash(f"Checked again: {m.status.label.lower()}." if m else "Nothing to check.", "info")
+        flash(_('Checked again: %(label)s.', label=_(m.status.label).lower()) if m else _("Nothing to check."), "info")
     except DomainError as exc:
         _flash_error(exc)
     return redirect(url_for("payables.invoice", inv_id=inv.id))
@@ -143,11 +145,11 @@ def approve(inv_id):
     if form.validate_on_submit():
         try:
             matching.approve(inv, current_user, form.lock_version.data)
-            flash("Approved for payment.", "success")
+            flash(_("Approved for payment."), "success")
         except DomainError as exc:
             _flash_error(exc)
     else:
-        flash("The form expired; try again.", "danger")
+        flash(_("The form expired; try again."), "danger")
     return redirect(url_for("payables.invoice", inv_id=inv.id))
 
 
@@ -161,13 +163,13 @@ def dispute(inv_id):
         try:
             d = disputes.open_dispute(inv, current_user, form.lock_version.data, reason=form.reason.data,
                                       invoice_line_id=form.invoice_line_id.data or None)
-            flash("Dispute opened; the supplier's accounts team is notified. The invoice is not due meanwhile.",
+            flash(_("Dispute opened; the supplier's accounts team is notified. The invoice is not due meanwhile."),
                   "success")
             return redirect(url_for("payables.dispute_detail", d_id=d.id))
         except DomainError as exc:
             _flash_error(exc)
     else:
-        flash("The form expired; try again.", "danger")
+        flash(_("The form expired; try again."), "danger")
     return redirect(url_for("payables.invoice", inv_id=inv.id))
 
 
@@ -193,7 +195,7 @@ def dispute_action(d_id, action):
     if action == "resolve":
         form.credit_note_id.choices = [(str(c.id), "") for c in disputes.credit_notes_for(d)]
     if not form.validate_on_submit():
-        flash("The form expired; try again.", "danger")
+        flash(_("The form expired; try again."), "danger")
         return redirect(url_for("payables.dispute_detail", d_id=d.id))
     try:
         if action == "answer":
@@ -205,8 +207,8 @@ def dispute_action(d_id, action):
         else:
             disputes.resolve(d, current_user, form.lock_version.data, credit_note_id=form.credit_note_id.data,
                              text=form.text.data)
-        flash({"answer": "Answer sent.", "reply": "Reply sent.", "withdraw": "Dispute withdrawn; the invoice is "
-               "due again.", "resolve": "Dispute resolved by the credit note."}[action], "success")
+        flash({"answer": _("Answer sent."), "reply": _("Reply sent."), "withdraw": _("Dispute withdrawn; the invoice is "
+               "due again."), "resolve": _("Dispute resolved by the credit note.")}[action], "success")
     except DomainError as exc:
         _flash_error(exc)
     return redirect(url_for("payables.dispute_detail", d_id=d.id))
@@ -229,7 +231,7 @@ def run_index():
             try:
                 run = runs.build_run(current_user, due_by=form.due_by.data,
                                      execution_date=form.execution_date.data or None)
-                flash(f"Payment run {run.reference} built; someone else reviews and approves it.", "success")
+                flash(_('Payment run %(reference)s built; someone else reviews and approves it.', reference=run.reference), "success")
                 return redirect(url_for("payables.run_detail", run_id=run.id))
             except DomainError as exc:
                 _flash_error(exc, form)
@@ -257,26 +259,26 @@ def run_action(run_id, action):
         abort(404)
     form = forms.ExecutedForm() if action == "execution" else forms.LockForm()
     if not form.validate_on_submit():
-        flash("The form expired; try again.", "danger")
+        flash(_("The form expired; try again."), "danger")
         return redirect(url_for("payables.run_detail", run_id=run.id))
     try:
         if action == "approve":
-            _, notes = runs.approve_run(run, current_user, form.lock_version.data)
-            flash("Payment run approved.", "success")
+            _run, notes = runs.approve_run(run, current_user, form.lock_version.data)
+            flash(_("Payment run approved."), "success")
         elif action == "export":
-            _, notes = runs.export_run(run, current_user, form.lock_version.data)
-            flash("SEPA file produced; download it for the bank upload. Its invoices show “payment scheduled”.",
+            _run, notes = runs.export_run(run, current_user, form.lock_version.data)
+            flash(_("SEPA file produced; download it for the bank upload. Its invoices show “payment scheduled”."),
                   "success")
         elif action == "execution":
             notes = []
             runs.confirm_execution(run, current_user, form.lock_version.data, executed_on=form.executed_on.data)
-            flash("Execution confirmed; the suppliers received their remittance advices.", "success")
+            flash(_("Execution confirmed; the suppliers received their remittance advices."), "success")
         else:
             notes = []
             runs.cancel_run(run, current_user, form.lock_version.data)
-            flash("Payment run cancelled; its invoices are free again.", "info")
+            flash(_("Payment run cancelled; its invoices are free again."), "info")
         for n in notes:
-            flash("Dropped: " + n, "warning")
+            flash(_("Dropped: ") + n, "warning")
     except DomainError as exc:
         _flash_error(exc)
     return redirect(url_for("payables.run_detail", run_id=run.id))
@@ -314,11 +316,11 @@ def reconcile(a_id):
     if form.validate_on_submit():
         try:
             remittance.reconcile(a, current_user, form.lock_version.data)
-            flash("Reconciled: the payments are recorded on the invoices.", "success")
+            flash(_("Reconciled: the payments are recorded on the invoices."), "success")
         except DomainError as exc:
             _flash_error(exc)
     else:
-        flash("The form expired; try again.", "danger")
+        flash(_("The form expired; try again."), "danger")
     return redirect(url_for("payables.remittance_detail", a_id=a.id))
 
 
@@ -330,7 +332,7 @@ def remittance_pdf(a_id):
 
     a = get_for_user(RemittanceAdvice, a_id)
     if a.pdf_file_id is None:
-        flash("The PDF is being rendered; try again in a moment.", "info")
+        flash(_("The PDF is being rendered; try again in a moment."), "info")
         return redirect(url_for("payables.remittance_detail", a_id=a.id))
     f = db.session.get(StoredFile, a.pdf_file_id)
     return Response(read_bytes(f), mimetype="application/pdf",

@@ -33,6 +33,7 @@ from portal.locking import retry_on_conflict
 from portal.money import quantize, to_decimal
 from portal.receivables import interest
 from portal.receivables.models import LEVELS, MAX_LEVEL, DunningNotice, DunningSettings
+from portal.documents.language import recipient_settings
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +296,7 @@ def letter_snapshot(inv: Invoice, notice: DunningNotice, terms: dict) -> dict:
                          "base": str(notice.open_amount)}
     total = notice.open_amount + (notice.interest_amount or 0)
     return {
-        "document": "dunning_letter", "locale": "en_GB", "timezone": "Europe/Berlin", "currency": cur,
+        "document": "dunning_letter", **recipient_settings(inv.buyer), "timezone": "Europe/Berlin", "currency": cur,
         "level": notice.level, "title": notice.title, "text": LETTER_TEXT[notice.level],
         "date": notice.sent_on.isoformat(), "seller": snap.get("seller") or {"legal_name": inv.supplier.legal_name},
         "buyer": snap.get("buyer") or {"legal_name": inv.buyer.legal_name},

@@ -13,6 +13,7 @@ from portal.invoices import pdf
 from portal.jobs.models import JobRecord
 from portal.jobs.queue import PermanentJobError, set_progress, task
 from portal.receivables.models import DunningNotice
+from portal.documents.language import recipient_settings
 
 
 def render_letter(snapshot: dict) -> bytes:
@@ -59,7 +60,7 @@ def aging_pdf_job(company_id: int, as_of: str, record_id: int) -> int:
     data = plain(aging(company_id, date.fromisoformat(as_of)))
     company = db.session.get(Company, company_id)
     data.update(company={"legal_name": company.legal_name, "display_name": company.display_name},
-                locale="en_GB", timezone="Europe/Berlin", document="aging")
+                timezone="Europe/Berlin", document="aging", **recipient_settings(company))  # the company's own
     set_progress(record_id, 40)
     blob = render_aging(data)
     f = save_bytes(blob, filename=f"aging-{as_of}.pdf", content_type="application/pdf", owner_company_id=company_id)

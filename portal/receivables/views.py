@@ -18,6 +18,7 @@ from portal.receivables import dunning, forms
 from portal.receivables.models import DunningNotice
 from portal.tenancy import get_for_user, roles_required
 from portal.viewutil import form_error
+from flask_babel import gettext as _
 
 bp = Blueprint("receivables", __name__, url_prefix="/receivables")
 accounts_only = roles_required(Role.accounts)
@@ -58,7 +59,7 @@ def drill(buyer_id):
     bucket = request.args.get("bucket") or None
     currency = (request.args.get("currency") or "").upper()[:3] or None
     if bucket and bucket not in aging_mod.BUCKET_KEYS:
-        flash("Unknown aging bucket; showing every open invoice of this customer.", "warning")
+        flash(_("Unknown aging bucket; showing every open invoice of this customer."), "warning")
         bucket = None
     rows = aging_mod.items(current_user.company_id, buyer_id, currency=currency, bucket=bucket)
     return render_template("receivables/drill.html", buyer=buyer, rows=rows, bucket=bucket, currency=currency,
@@ -112,7 +113,7 @@ def letter_pdf(notice_id):
     notice = get_for_user(DunningNotice, notice_id)
     f = db.session.get(StoredFile, notice.pdf_file_id) if notice.pdf_file_id else None
     if f is None:
-        flash("The letter's PDF is not ready yet; it is rendered in the background. Try again in a moment.",
+        flash(_("The letter's PDF is not ready yet; it is rendered in the background. Try again in a moment."),
               "warning")
         return redirect(url_for("invoices.detail", inv_id=notice.invoice_id))
     return Response(read_bytes(f), mimetype="application/pdf", headers={
@@ -139,7 +140,7 @@ def settings():
                                   level3=form.level3.data, charge_interest=form.charge_interest.data,
                                   reference_rate=form.reference_rate.data,
                                   reference_rate_date=form.reference_rate_date.data)
-            flash("Dunning settings saved.", "success")
+            flash(_("Dunning settings saved."), "success")
             return redirect(url_for("receivables.settings"))
         except DomainError as exc:
             form_error(form, exc)

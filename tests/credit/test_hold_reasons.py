@@ -61,7 +61,8 @@ def test_the_hold_card_lists_both_reasons(world, account, submitted, monkeypatch
     body = text(login(world.accounts_a).get("/credit/holds"))
     assert "held the order for 2 reasons" in body
     assert "2 overdue invoices" in body
-    assert f"by {fmt(Decimal('200'), 'EUR')}" in body
+    # pages word the stored factors in the reader's format (portal/credit/reasons.py)
+    assert f"by {format_money(Decimal('200'), 'EUR')}" in body
 
 
 @pytest.mark.parametrize("share,label", [("0", "ok"), ("0.7999", "ok"), ("0.8", "near"), ("1", "near"),
@@ -133,7 +134,9 @@ def test_check_again_keeps_the_hold_with_the_new_reasons(world, held, login, run
                   f"by {fmt(Decimal('300'), 'EUR')}")
     assert new_reason in checks[-1].reason
     body = text(c.get("/credit/holds"))
-    assert new_reason in body and f"by {fmt(Decimal('500'), 'EUR')}" not in body
+    shown = (f"Exposure {format_money(Decimal('1500'), 'EUR')} would exceed the limit of "
+             f"{format_money(Decimal('1200'), 'EUR')} by {format_money(Decimal('300'), 'EUR')}")
+    assert shown in body and f"by {format_money(Decimal('500'), 'EUR')}" not in body
 
 
 def test_check_again_twice_queues_one_job(app, world, held, login):
