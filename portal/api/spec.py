@@ -18,6 +18,8 @@ import http
 from apispec import BasePlugin
 from flask_smorest import Api as _Api
 
+from portal.api import versions
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 RATE_LIMIT_HEADERS = {
@@ -346,7 +348,7 @@ API_CONFIG = {
                                 "nothing. A key may be reused after 24 hours.\n\n"
                                 "**Lists** page with `page`/`per_page` or with a cursor: `starting_after=<id>` "
                                 "returns the items after that id (`links.next` carries it). Unknown query "
-                                "parameters are refused with 400."},
+                                "parameters are refused with 400.\n\n" + versions.describe()},
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearerAuth": []}],
     },
