@@ -11,7 +11,7 @@ from portal.accounts.models import Role
 from portal.api.auth import idempotent
 from portal.api.common import ListArgs, ListPlan, actor, list_documents, created, problems, make_blueprint, money, paged_schema
 from portal.api.schemas import (BoundedInt, DecimalString, JobSchema, LockArgs, MoneyField, MoneyOut, amount_in, job_dict,
-                                 lock_or_current, plain, ts)
+                                 lock_or_current, pending_job, plain, ts)
 from portal.db import db
 from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.invoices import services as invoice_services
@@ -269,8 +269,7 @@ def download_invoice_pdf(inv_id):
     if rec is not None and may_see(rec, actor()) and rec.company_id == actor().company_id:
         body = job_dict(rec)
     else:
-        body = {"id": None, "status": "queued", "progress": 0, "kind": "invoice-pdf", "title": "PDF being rendered",
-                "error": None, "created_at": None, "finished_at": None, "links": None}
+        body = pending_job("invoice-pdf", "PDF being rendered")
     resp = jsonify(JobSchema().dump(body))
     resp.status_code = 202
     resp.headers["Retry-After"] = "2"

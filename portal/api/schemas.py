@@ -232,8 +232,16 @@ class JobSchema(Schema):
     progress = fields.Integer(metadata={"description": "0-100"})
     error = fields.String(allow_none=True)
     created_at = fields.DateTime(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True, metadata={"description": "Changes with status and progress."})
     finished_at = fields.DateTime(allow_none=True)
     links = fields.Nested(LinksSchema, allow_none=True)
+
+
+def pending_job(kind: str, title: str) -> dict:
+    """A 202's job while no job record can be shown (not yet recorded, or not the caller's to see): every field
+    of the Job schema, the unknown ones null."""
+    return {"id": None, "kind": kind, "title": title, "status": "queued", "progress": 0, "error": None,
+            "created_at": None, "updated_at": None, "finished_at": None, "links": None}
 
 
 def job_dict(rec) -> dict:
@@ -241,6 +249,7 @@ def job_dict(rec) -> dict:
 
     return {"id": rec.id, "kind": rec.kind, "title": rec.title, "status": rec.status.value,
             "progress": rec.progress, "error": rec.error, "created_at": ts(rec.created_at),
+            "updated_at": ts(rec.updated_at or rec.created_at),
             "finished_at": ts(rec.finished_at), "links": {"self": url_for("api_misc.get_job", job_id=rec.id)}}
 
 

@@ -10,7 +10,8 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Company, Role
-from portal.api.common import ListArgs, ListPlan, actor, list_documents, created, links, make_blueprint, money, paged_schema
+from portal.api.common import (CursorArgs, ListArgs, ListPlan, actor, created, links, list_documents, make_blueprint, money,
+                               paged_schema)
 from portal.api.auth import idempotent, problem_body
 from portal.api.schemas import (BoundedInt, DecimalString, MoneyField, MoneyOut, ProblemSchema, RenamedFields, amount_in,
                                  VersionedMoneyOut, plain, ts, versioned_money)
@@ -373,7 +374,14 @@ class AwardOut(Schema):
     note = fields.String()
     awarded_at = fields.DateTime()
     orders_created_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime(metadata={"description": "When it was made (the award moment)."})
+    updated_at = fields.DateTime(metadata={"description": "Changes when its orders are created."})
     lines = fields.List(fields.Nested(AwardLineOut))
+
+
+class AwardQuery(CursorArgs):
+    rfq_id = BoundedInt(strict=False, load_default=None, validate=validate.Range(min=1, max=2**31 - 1),
+                        metadata={"description": "Only the award of this RFQ."})
 
 
 def _order_schema():
@@ -513,6 +521,7 @@ def award_dict(award: Award) -> dict:
     cur = award.rfq.currency
     return {"id": award.id, "rfq_id": award.rfq_id, "mode": award.mode, "note": award.note or "",
             "awarded_at": ts(award.awarded_at), "orders_created_at": ts(award.orders_created_at),
+            "created_at": ts(award.awarded_at), "updated_at": ts(award.updated_at or award.awarded_at),
             "lines": [{"rfq_line_id": al.rfq_line_id, "quote_id": al.quote_id,
                        "supplier_id": al.supplier_company_id, "quantity": plain(al.quantity),
                        "unit_price": money(al.unit_price, cur), "line_total": money(al.line_total, cur)}
@@ -973,3 +982,40 @@ def create_award_orders(rfq_id):
     out = [order_dict(o, user) for o in orders]
     return {"award": award_dict(db.session.get(Award, award_id)), "orders": out, "orders_error": None}
 
+
+
+# --------------------------------------------------------------------------------------------- awards (change feed)
+
+def _procurement():
+    user = actor()
+    if not user.has_role(Role.procurement):
+        raise Forbidden("Only procurement can see awards.")
+    return user
+
+
+AWARD_LIST = ListPlan(Award)
+
+
+@bp.route("/awards", methods=["GET"])
+@bp.arguments(AwardQuery, location="query")
+@bp.response(200, paged_schema(AwardOut, "AwardPage"))
+def list_awards(args):
+    """Your company's awards (buyer procurement), in id order. Filters: `rfq_id`, `updated_since` (an award
+    changes when its orders are created), creation dates; `sort`; pages or the `starting_after` cursor."""
+    user = _procurement()
+    stmt = scoped(Award, user.company_id)
+    if args.get("rfq_id") is not None:
+        stmt = stmt.where(Award.rfq_id == args["rfq_id"])
+    return list_documents(stmt, AWARD_LIST, args, user.company_id, "api_sourcing.list_awards", award_dict,
+                          options=(selectinload(Award.lines), selectinload(Award.rfq)))
+
+
+@bp.route("/awards/<int(max=2147483647):award_id>", methods=["GET"])
+@bp.response(200, AwardOut)
+def get_award_by_id(award_id):
+    """One award of your company (buyer procurement; another company's is 404)."""
+    user = _procurement()
+    try:
+        return award_dict(get_for_company(Award, award_id, user.company_id))
+    except NotFound:
+        raise NotFound("No such award.") from None

@@ -141,6 +141,7 @@ def _enum_names() -> dict[frozenset, str]:
     from portal.invoices.models import CreditReason, DocumentKind
     from portal.invoices.states import InvoiceStatus
     from portal.jobs.models import JobStatus
+    from portal.notifications.models import NotificationKind
     from portal.orders.models import LineAck, OrderSource
     from portal.orders.states import OrderStatus
     from portal.quotes.states import QuoteStatus
@@ -148,7 +149,7 @@ def _enum_names() -> dict[frozenset, str]:
 
     named = {cls.__name__: [m.value for m in cls] for cls in (
         CompanyKind, CreditReason, DocumentKind, InvoiceStatus, JobStatus, LineAck, OrderSource, OrderStatus,
-        QuoteStatus, RfqStatus)}
+        QuoteStatus, RfqStatus, NotificationKind)}
     named["InvoiceKind"] = named.pop("DocumentKind")
     named.update({"InvoiceStatusFilter": ["draft", "issued", "partially_paid", "paid", "open", "overdue"],
                   "AwardMode": ["whole", "split"], "ComparisonCellState": ["quoted", "declined", "missing"],

@@ -162,6 +162,11 @@ class Award(db.Model):
 
     __table_args__ = (sa.CheckConstraint("mode IN ('whole', 'split')", name="mode_known"),)
 
+    @classmethod
+    def visible_to(cls, company_id):
+        """The buyer's decision: its suppliers learn their outcome from the RFQ, not the award."""
+        return cls.buyer_company_id == company_id
+
 
 class AwardLine(db.Model):
     __tablename__ = "award_lines"
