@@ -605,3 +605,4 @@ def get_shipment(shipment_id):
 
 # Draft edits, change orders, revisions and short-close (issue 12) live in their own module, on this blueprint.
 from portal.api import changes as _changes  # noqa: E402,F401
+from portal.api import approval_rules as _approval_rules  # noqa: E402,F401
