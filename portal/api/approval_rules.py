@@ -129,3 +129,24 @@ def delete_approval_rule(rule_id):
     """Delete a rule (buyer admins)."""
     rule = _rule(rule_id)
     approvals.delete_rule(actor(), rule.id)
+
+
+class EscalationSchema(Schema):
+    escalation_days = BoundedInt(required=True, metadata={
+        "description": "Orders waiting for approval longer than this many working days (1 to 30) are escalated "
+                       "to the company's administrators.", "example": 3})
+
+
+@bp.route("/approval-rules/escalation", methods=["GET"])
+@bp.response(200, EscalationSchema)
+def get_approval_escalation():
+    """After how many working days a waiting order is escalated to the administrators (buyer admins)."""
+    return {"escalation_days": _admin().company.approval_escalation_days}
+
+
+@bp.route("/approval-rules/escalation", methods=["PUT"])
+@bp.arguments(EscalationSchema)
+@bp.response(200, EscalationSchema)
+def set_approval_escalation(data):
+    """Set the escalation after 1 to 30 working days (the page's check and sentence otherwise)."""
+    return {"escalation_days": approvals.save_escalation_days(_admin(), data["escalation_days"])}

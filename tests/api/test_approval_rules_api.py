@@ -117,3 +117,15 @@ def test_an_old_token_sends_the_threshold_as_a_bare_string(client, world):
     resp = client.post("/api/v1/approval-rules", headers={"Authorization": f"Bearer {raw}"},
                        json={"threshold": "750", "approvals_required": 1})
     assert resp.status_code == 201 and resp.get_json()["threshold"] == eur("750.00")
+
+
+def test_the_escalation_setting(client, world, token_for):
+    h = token_for(world.buyer_admin)
+    url = "/api/v1/approval-rules/escalation"
+    assert client.put(url, headers=h, json={"escalation_days": 5}).get_json() == {"escalation_days": 5}
+    assert client.get(url, headers=h).get_json() == {"escalation_days": 5}
+    bad = client.put(url, headers=h, json={"escalation_days": 31})
+    assert bad.status_code == 422 and bad.get_json()["detail"] == (
+        "Escalate after a whole number of working days from 1 to 30.")
+    assert client.get(url, headers=h).get_json() == {"escalation_days": 5}
+    assert client.get(url, headers=token_for(world.procurement)).status_code == 403
