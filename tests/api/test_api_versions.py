@@ -209,3 +209,16 @@ def test_tokens_of_an_unknown_version_are_not_made(world):
         create_token(world.procurement, "x", api_version="1999-01-01")
     tok, _ = create_token(world.procurement, "pinned", api_version=versions.LEGACY)
     assert tok.api_version == versions.LEGACY
+
+
+def test_the_cli_pins_a_token_to_a_version(app, world):
+    from portal.api.models import ApiToken
+
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["tokens", "create", "--email", world.procurement.email, "--name", "SAP",
+                              "--api-version", "2026-11-01"])
+    assert out.exit_code == 0 and out.output.startswith("ppt_"), out.output
+    assert db.session.scalar(sa.select(ApiToken.api_version).where(ApiToken.name == "SAP")) == "2026-11-01"
+    bad = runner.invoke(args=["tokens", "create", "--email", world.procurement.email, "--name", "X",
+                              "--api-version", "2020-01-01"])
+    assert bad.exit_code != 0 and "no API version" in bad.output
