@@ -146,8 +146,10 @@ class MoneyField(fields.Nested):
 
     def __init__(self, **kwargs):
         metadata = dict(kwargs.pop("metadata", None) or {})
-        note = ("API version 2026-11-01 (deprecated, sunset 2027-06-30) also takes a bare decimal string in the "
-                "document's currency.")
+        from portal.api import versions
+
+        note = (f"API version {versions.LEGACY} (deprecated, sunset {versions.sunset(versions.LEGACY)}) also takes "
+                f"a bare decimal string in the document's currency.")
         metadata["description"] = (metadata.get("description", "") + " " + note).strip()
         super().__init__(Money, metadata=metadata, **kwargs)
 

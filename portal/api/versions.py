@@ -25,8 +25,8 @@ CURRENT = MONEY_OBJECTS
 VERSIONS: dict[str, tuple[str, str | None]] = {
     LEGACY: ("Money inputs are bare decimal strings (\"12.50\") in the document's currency. Deprecated.",
              "2027-06-30"),
-    MONEY_OBJECTS: ("Money inputs are Money objects {\"amount\": \"12.50\", \"currency\": \"EUR\"}; the currency "
-                    "must be the document's.", None),
+    MONEY_OBJECTS: (("Money inputs are Money objects {\"amount\": \"12.50\", \"currency\": \"EUR\"}; the "
+                     "currency must be the document's."), None),
 }
 
 
