@@ -43,7 +43,9 @@ def check(version: str) -> str:
 
 def current() -> str:
     """The version this request is answered in (the current one outside an API request)."""
-    return getattr(g, "api_version", None) or CURRENT
+    from flask import has_app_context
+
+    return (getattr(g, "api_version", None) if has_app_context() else None) or CURRENT
 
 
 def money_as_objects() -> bool:
