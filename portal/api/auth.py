@@ -28,7 +28,11 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(user: User, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+def create_token(user: User, name: str, expires_at: datetime | None = None,
+                 api_version: str | None = None) -> tuple[ApiToken, str]:
+    """A new token for ``user``; it records ``api_version`` (default: the current API version)."""
+    from portal.api import versions
+
     name = (name or "").strip()
     if not name:
         raise ValidationFailed("Give the token a name, e.g. the system that will use it.",
@@ -39,8 +43,14 @@ def create_token(user: User, name: str, expires_at: datetime | None = None) -> t
         raise ValidationFailed("The expiry must be in the future.", errors={"expires_at": "Choose a future date."})
     if not user.active:
         raise Forbidden("A deactivated user cannot create tokens.")
+    try:
+        api_version = versions.check(api_version or versions.CURRENT)
+    except versions.UnknownVersion:
+        raise ValidationFailed(f"There is no API version {api_version!r}; the versions are "
+                               f"{', '.join(versions.VERSIONS)}.", errors={"api_version": "Unknown version."}) from None
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    tok = ApiToken(user_id=user.id, name=name, prefix=raw[:12], token_hash=_hash(raw), expires_at=expires_at)
+    tok = ApiToken(user_id=user.id, name=name, prefix=raw[:12], token_hash=_hash(raw), expires_at=expires_at,
+                   api_version=api_version)
     db.session.add(tok)
     db.session.commit()
     return tok, raw
@@ -76,7 +86,23 @@ def authenticate_request() -> User:
         db.session.commit()
     g.api_token_id = tok.id
     g.api_user = tok.user
+    g.api_version = _requested_version(tok)
     return tok.user
+
+
+def _requested_version(tok: ApiToken) -> str:
+    """The Portal-Version header if the request names one, else the version the token recorded."""
+    from portal.api import versions
+
+    asked = request.headers.get(versions.HEADER)
+    if asked is None:
+        return tok.api_version or versions.LEGACY
+    try:
+        return versions.check(asked)
+    except versions.UnknownVersion:
+        raise MalformedRequest(f"There is no API version {asked.strip()[:40]!r}; send {versions.HEADER} as one of: "
+                               f"{', '.join(versions.VERSIONS)}.", errors={versions.HEADER: "Unknown version."}) \
+            from None
 
 
 def rate_limit_key() -> str:

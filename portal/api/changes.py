@@ -13,7 +13,8 @@ from portal.api.auth import idempotent
 from portal.api.common import actor, created, money
 from portal.api.spec import RATE_LIMIT_HEADERS
 from portal.api.ordering import OrderCreatedOut, OrderOut, _fresh, _order
-from portal.api.schemas import BoundedInt, DecimalString, LockArgs, MoneyOut, lock_or_current, plain, ts
+from portal.api.schemas import (BoundedInt, DecimalString, LockArgs, MoneyField, MoneyOut, amount_in, lock_or_current,
+                                 plain, ts)
 from portal.errors import NotFound
 from portal.orders import changes, drafts, revisions, shortclose
 from portal.orders.models import OrderChange
@@ -30,7 +31,7 @@ class DraftLineEditIn(Schema):
     quantity = DecimalString(allow_none=True)
     delivery_date = fields.Date(allow_none=True)
     cost_reference = fields.String(allow_none=True, validate=validate.Length(max=100))
-    unit_price = DecimalString(allow_none=True, metadata={
+    unit_price = MoneyField(allow_none=True, metadata={
         "description": "Refused: prices come from the catalog, the buyer's price list or the quote"})
     remove = fields.Boolean(load_default=False)
 
@@ -55,7 +56,8 @@ class ChangeLineIn(Schema):
     order_line_id = BoundedInt(required=True)
     quantity = DecimalString(allow_none=True)
     date = fields.Date(allow_none=True)
-    unit_price = DecimalString(allow_none=True, metadata={"description": "Not on awarded lines"})
+    unit_price = MoneyField(allow_none=True, metadata={"description": "Not on awarded lines; in the order's "
+                                                                       "currency."})
     cancel = fields.Boolean(load_default=False, metadata={"description": "Cancel the open quantity of the line"})
     reason = fields.String(allow_none=True, validate=validate.Length(max=500))
 
@@ -192,12 +194,13 @@ def _fresh_change(change_id: int) -> dict:
     return _change_dict(db.session.get(OrderChange, change_id))
 
 
-def _change_input(data) -> tuple[dict, list]:
+def _change_input(data, currency: str) -> tuple[dict, list]:
     lines = {}
-    for ln in data.get("lines") or []:
+    for i, ln in enumerate(data.get("lines") or []):
+        price = amount_in(ln.get("unit_price"), currency, f"lines.{i}.unit_price", f"Line {i + 1}: the unit price")
         lines[ln["order_line_id"]] = {
             "quantity": "" if ln.get("quantity") is None else str(ln["quantity"]),
-            "date": ln.get("date") or "", "unit_price": "" if ln.get("unit_price") is None else str(ln["unit_price"]),
+            "date": ln.get("date") or "", "unit_price": "" if price is None else str(price),
             "cancel": "1" if ln.get("cancel") else "", "reason": ln.get("reason") or ""}
     new_lines = [{"sku": n["sku"], "quantity": str(n["quantity"]), "date": n.get("date") or "",
                   "reason": n.get("reason") or ""} for n in data.get("new_lines") or []]
@@ -216,7 +219,7 @@ def edit_draft(data, order_id):
     order = _order(order_id)
     body = {k: data[k] for k in ("delivery_date", "delivery_address", "notes", "internal_notes") if k in data}
     body["lines"] = {}
-    for ln in data["lines"]:
+    for i, ln in enumerate(data["lines"]):
         edit = {"remove": "1" if ln.get("remove") else ""}
         if ln.get("quantity") is not None:
             edit["quantity"] = str(ln["quantity"])
@@ -225,7 +228,8 @@ def edit_draft(data, order_id):
         if ln.get("cost_reference") is not None:
             edit["cost_reference"] = ln["cost_reference"]
         if ln.get("unit_price") is not None:
-            edit["unit_price"] = str(ln["unit_price"])
+            edit["unit_price"] = str(amount_in(ln["unit_price"], order.currency, f"lines.{i}.unit_price",
+                                               f"Line {i + 1}: the unit price"))
         body["lines"][ln["order_line_id"]] = edit
     body["new_lines"] = [{"sku": n["sku"], "quantity": str(n["quantity"]), "delivery_date": n.get("delivery_date"),
                           "cost_reference": n.get("cost_reference") or ""} for n in data["new_lines"]]
@@ -243,7 +247,7 @@ def edit_draft(data, order_id):
 def preview_change(data, order_id):
     """What a change order would be: old → new per line and the new total. Nothing is saved."""
     order = _order(order_id)
-    lines, new_lines = _change_input(data)
+    lines, new_lines = _change_input(data, order.currency)
     plan = changes.preview(order, actor(), lines, new_lines)
     return {"old_total": money(plan.old_total, order.currency), "new_total": money(plan.new_total, order.currency),
             "lines": [_line_dict(cl, order.currency) for cl in plan.lines], "notes": plan.notes}
@@ -259,7 +263,7 @@ def propose_change(data, order_id):
     new total needs more approvals, on credit hold when an increase does not fit the limit, else to the
     supplier."""
     order = _order(order_id)
-    lines, new_lines = _change_input(data)
+    lines, new_lines = _change_input(data, order.currency)
     change = changes.propose(order, actor(), lock_or_current(order, data.get("lock_version")), lines, new_lines,
                              data.get("reason") or "")
     return _fresh_change(change.id)

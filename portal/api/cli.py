@@ -12,7 +12,9 @@ tokens_cli = AppGroup("tokens", help="Personal API tokens.")
 @tokens_cli.command("create")
 @click.option("--email", required=True, help="The user the token acts as.")
 @click.option("--name", required=True, help="What the token is for.")
-def create(email, name):
+@click.option("--api-version", default=None, help="The API version the token answers in (default: the current "
+                                                  "one; README: API versions).")
+def create(email, name, api_version):
     """Create a token and print it (it is shown only once)."""
     from portal.accounts.models import User
     from portal.api.auth import create_token
@@ -22,7 +24,7 @@ def create(email, name):
     if user is None:
         raise click.ClickException(f"No user with email {email}.")
     try:
-        _, raw = create_token(user, name)
+        _, raw = create_token(user, name, api_version=api_version)
     except DomainError as exc:
         raise click.ClickException(exc.message)
     click.echo(raw)

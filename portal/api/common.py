@@ -12,6 +12,7 @@ from marshmallow import Schema, fields, validate
 from portal.api.auth import (MalformedRequest, Unauthorized, authenticate_request, idempotent,  # noqa: F401
                              problem_body,
                              problem_response, rate_limit_key)
+from portal.api import versions
 from portal.api.spec import RATE_LIMIT_HEADERS
 from portal.errors import DomainError
 from portal.extensions import csrf
@@ -195,6 +196,7 @@ class ApiBlueprint(Blueprint):
             headers = resp.setdefault("headers", {})
             for name in RATE_LIMIT_HEADERS:
                 headers.setdefault(name, {"$ref": f"#/components/headers/{name}"})
+            headers.setdefault("Portal-Version", {"$ref": "#/components/headers/PortalVersion"})
             if info["idempotent"]:
                 headers.setdefault("Idempotent-Replayed", {"$ref": "#/components/headers/IdempotentReplayed"})
             if status == "201":
@@ -218,6 +220,7 @@ def make_blueprint(name: str, description: str, tag: str | None = None) -> Bluep
     bp.before_request(_auth)
     bp.before_request(_check_request)
     bp.after_request(_rate_limit_headers)
+    bp.after_request(versions.version_headers)
     bp.register_error_handler(DomainError, domain_error)
     return bp
 

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 from portal.api.common import actor, created, make_blueprint
 from portal.api.spec import RATE_LIMIT_HEADERS
 from portal.api.sourcing import QuoteOut
-from portal.api.schemas import JobSchema, ts
+from portal.api.schemas import JobSchema, pending_job, ts
 from portal.db import db
 from portal.errors import InvalidTransition, NotFound
 
@@ -109,8 +109,7 @@ def _pdf(file_id):
 
 
 def _rendering(kind: str):
-    resp = jsonify(JobSchema().dump({"status": "queued", "progress": 0, "kind": kind,
-                                     "title": "PDF being rendered"}))
+    resp = jsonify(JobSchema().dump(pending_job(kind, "PDF being rendered")))
     resp.status_code = 202
     resp.headers["Retry-After"] = "2"
     return resp

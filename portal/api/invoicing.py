@@ -10,7 +10,8 @@ from sqlalchemy.orm import selectinload
 from portal.accounts.models import Role
 from portal.api.auth import idempotent
 from portal.api.common import ListArgs, ListPlan, actor, list_documents, created, problems, make_blueprint, money, paged_schema
-from portal.api.schemas import BoundedInt, DecimalString, JobSchema, LockArgs, MoneyOut, job_dict, lock_or_current, plain, ts
+from portal.api.schemas import (BoundedInt, DecimalString, JobSchema, LockArgs, MoneyField, MoneyOut, amount_in, job_dict,
+                                 lock_or_current, pending_job, plain, ts)
 from portal.db import db
 from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.invoices import services as invoice_services
@@ -102,7 +103,7 @@ class InvoiceIn(Schema):
 
 
 class PaymentIn(LockArgs):
-    amount = DecimalString(required=True)
+    amount = MoneyField(required=True, metadata={"description": "In the invoice's currency."})
     date = fields.Date(required=True)
     reference = fields.String(load_default="", validate=validate.Length(max=100))
 
@@ -121,7 +122,7 @@ class CreditNoteIn(LockArgs):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     lines = fields.List(fields.Nested(CreditLineIn), validate=validate.Length(min=1, max=2000),
                         metadata={"description": "Credit by line quantities ..."})
-    amount = DecimalString(metadata={"description": "... or a net amount at tax_rate."})
+    amount = MoneyField(metadata={"description": "... or a net amount at tax_rate, in the invoice's currency."})
     tax_rate = DecimalString(allow_none=True)
 
 
@@ -268,8 +269,7 @@ def download_invoice_pdf(inv_id):
     if rec is not None and may_see(rec, actor()) and rec.company_id == actor().company_id:
         body = job_dict(rec)
     else:
-        body = {"id": None, "status": "queued", "progress": 0, "kind": "invoice-pdf", "title": "PDF being rendered",
-                "error": None, "created_at": None, "finished_at": None, "links": None}
+        body = pending_job("invoice-pdf", "PDF being rendered")
     resp = jsonify(JobSchema().dump(body))
     resp.status_code = 202
     resp.headers["Retry-After"] = "2"
@@ -285,7 +285,8 @@ def record_payment(data, inv_id):
     """Supplier accounts: record money received (partial allowed, overpayment refused)."""
     inv = _supplier_invoice(inv_id)
     invoice_services.record_payment(inv, actor(), lock_or_current(inv, data.get("lock_version")),
-                                    amount=str(data["amount"]), paid_on=data["date"].isoformat(),
+                                    amount=str(amount_in(data["amount"], inv.currency, "amount", "The payment")),
+                                    paid_on=data["date"].isoformat(),
                                     reference=data.get("reference") or "")
     return _fresh(inv.id)
 
@@ -324,7 +325,7 @@ def issue_credit_note(data):
             quantities[ln["invoice_line_id"]] = str(ln["quantity"])
     cn = invoice_services.create_credit_note(
         inv, actor(), lock_or_current(inv, data.get("lock_version")), quantities=quantities,
-        amount=str(data["amount"]) if has_amount else None,
+        amount=str(amount_in(data["amount"], inv.currency, "amount", "The credit amount")) if has_amount else None,
         tax_rate=None if data.get("tax_rate") is None else str(data["tax_rate"]), reason=data["reason"],
         reason_kind=data["reason_kind"])
     return _fresh(cn.id)

@@ -23,6 +23,9 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The API version (portal.api.versions) current when the token was created: its requests are answered in it
+    # unless they name another. Tokens created before versioning existed record the first version.
+    api_version: Mapped[str] = mapped_column(sa.String(10), server_default="2026-11-01")
 
     user = relationship("User", lazy="joined")
 

@@ -12,7 +12,8 @@ from sqlalchemy.orm import selectinload
 from portal.accounts.models import Role
 from portal.api.auth import idempotent
 from portal.api.common import ListArgs, ListPlan, actor, list_documents, created, links, make_blueprint, money, page_envelope, paged_schema, problems
-from portal.api.schemas import (BoundedInt, CommentArgs, DecimalString, LockArgs, MoneyIn, MoneyOut, ReasonArgs,
+from portal.api.schemas import (BoundedInt, CommentArgs, DecimalString, LockArgs, MoneyField, MoneyIn, MoneyOut,
+                                 ReasonArgs, VersionedMoneyOut, amount_in, versioned_money,
                                 RenamedFields, lock_or_current, plain, ts)
 from portal.catalog import services as catalog_services
 from portal.credit import services as credit_services
@@ -139,7 +140,8 @@ class AckLineIn(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(["accept", "change", "reject"]))
     quantity = DecimalString(allow_none=True)
     date = fields.Date(allow_none=True)
-    price = DecimalString(allow_none=True, metadata={"description": "A proposed unit price (decision change)"})
+    price = MoneyField(allow_none=True, metadata={"description": "A proposed unit price (decision change), in the "
+                                                                  "order's currency."})
     note = fields.String(allow_none=True, validate=validate.Length(max=500))
 
 
@@ -180,7 +182,7 @@ class CatalogQuery(RenamedFields, Schema):
 
 class BreakOut(Schema):
     min_quantity = DecimalString()
-    unit_price = DecimalString()
+    unit_price = VersionedMoneyOut(metadata={"description": "A decimal string in API version 2026-11-01."})
 
 
 class CatalogItemOut(Schema):
@@ -296,7 +298,8 @@ def list_catalog_items(supplier_id, page, q=None, category=None):
     items = [{"id": r.item.id, "sku": r.item.sku, "name": r.item.name, "description": r.item.description or "",
               "category": r.item.category or "", "unit": r.item.unit, "moq": plain(r.item.moq),
               "pack_size": plain(r.item.pack_size), "unit_price": money(r.unit_price, r.item.currency),
-              "price_breaks": [{"min_quantity": str(b["min_quantity"]), "unit_price": str(b["unit_price"])}
+              "price_breaks": [{"min_quantity": str(b["min_quantity"]),
+                                "unit_price": versioned_money(b["unit_price"], r.item.currency)}
                                for b in (r.price_breaks or [])], "special_price": r.special} for r in pg.items]
     return page_envelope(items, pg.total, pg.page, pg.per_page, "api_ordering.list_catalog_items")
 
@@ -380,11 +383,12 @@ def acknowledge_order(data, order_id):
     or reject (with a note). No lines = accept every line."""
     order = _order(order_id)
     decisions = {}
-    for ln in data.get("lines") or []:
+    for i, ln in enumerate(data.get("lines") or []):
+        price = amount_in(ln.get("price"), order.currency, f"lines.{i}.price", f"Line {i + 1}: the price")
         decisions[ln["order_line_id"]] = {
             "action": ln["decision"], "quantity": "" if ln.get("quantity") is None else str(ln["quantity"]),
             "date": ln["date"].isoformat() if ln.get("date") else "", "note": ln.get("note") or "",
-            "price": "" if ln.get("price") is None else str(ln["price"])}
+            "price": "" if price is None else str(price)}
     order_services.acknowledge(order, actor(), lock_or_current(order, data.get("lock_version")), decisions)
     return _fresh(order.id)
 
@@ -601,3 +605,4 @@ def get_shipment(shipment_id):
 
 # Draft edits, change orders, revisions and short-close (issue 12) live in their own module, on this blueprint.
 from portal.api import changes as _changes  # noqa: E402,F401
+from portal.api import approval_rules as _approval_rules  # noqa: E402,F401

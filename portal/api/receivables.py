@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from portal.accounts.models import Role
 from portal.api.common import actor, make_blueprint, money
-from portal.api.schemas import DecimalString, JobSchema, MoneyOut, job_dict, plain
+from portal.api.schemas import DecimalString, JobSchema, MoneyOut, job_dict, pending_job, plain
 from portal.api.spec import RATE_LIMIT_HEADERS
 from portal.db import db
 from portal.errors import Forbidden, NotFound
@@ -198,7 +198,7 @@ def dunning_letter(notice_id):
     if rec is not None and may_see(rec, user) and rec.company_id == user.company_id:
         body = job_dict(rec)
     else:
-        body = {"status": "queued", "progress": 0, "kind": "dunning-letter", "title": "Letter being rendered"}
+        body = pending_job("dunning-letter", "Letter being rendered")
     resp = jsonify(JobSchema().dump(body))
     resp.status_code = 202
     resp.headers["Retry-After"] = "2"

@@ -119,6 +119,68 @@ class Money(Schema):
 MoneyOut = MoneyIn = Money  # the names the resource modules import
 
 
+class MoneyAmount:
+    """A money input as read: the amount (Decimal) and the currency it was sent in (None: a bare decimal string
+    of the deprecated API version, meaning the document's currency)."""
+
+    __slots__ = ("amount", "currency")
+
+    def __init__(self, amount: Decimal, currency: str | None):
+        self.amount, self.currency = amount, currency
+
+    def __str__(self) -> str:  # what the services read (they take typed text)
+        return plain(self.amount)
+
+    def __repr__(self) -> str:
+        return f"MoneyAmount({self.amount!r}, {self.currency!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, MoneyAmount) and (self.amount, self.currency) == (other.amount, other.currency)
+
+
+class MoneyField(fields.Nested):
+    """A money input: a Money object ({"amount": "12.50", "currency": "EUR"}) in the current API version; the
+    deprecated version 2026-11-01 also reads a bare decimal string ("12.50") in the document's currency. Loads
+    as a :class:`MoneyAmount`; the view checks the currency against the document's with :func:`amount_in`.
+    Documented as the one Money schema."""
+
+    def __init__(self, **kwargs):
+        metadata = dict(kwargs.pop("metadata", None) or {})
+        from portal.api import versions
+
+        note = (f"API version {versions.LEGACY} (deprecated, sunset {versions.sunset(versions.LEGACY)}) also takes "
+                f"a bare decimal string in the document's currency.")
+        metadata["description"] = (metadata.get("description", "") + " " + note).strip()
+        super().__init__(Money, metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, partial=None, **kwargs):
+        from portal.api import versions
+
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            if versions.money_as_objects():
+                raise ValidationError(
+                    f"Send money as an object such as {{\"amount\": \"12.50\", \"currency\": \"EUR\"}} (API "
+                    f"version {versions.current()}); bare decimal strings are read only in the deprecated "
+                    f"version {versions.LEGACY}.")
+            return MoneyAmount(DecimalString()._deserialize(value, attr, data), None)
+        loaded = super()._deserialize(value, attr, data, partial=partial, **kwargs)
+        return MoneyAmount(loaded["amount"], loaded["currency"])
+
+
+def amount_in(value, currency: str, field: str, what: str = "The amount"):
+    """The Decimal of a money input (a :class:`MoneyAmount`; None passes through) after checking it is in the
+    document's ``currency`` (a 422 naming both currencies otherwise)."""
+    from portal.errors import ValidationFailed
+
+    if value is None or not isinstance(value, MoneyAmount):
+        return value
+    if value.currency is not None and value.currency != currency:
+        raise ValidationFailed(f"{what} is in {value.currency} but this document is in {currency}; send it in "
+                               f"{currency}. Nothing was saved.",
+                               errors={f"{field}.currency": f"Must be {currency}."})
+    return value.amount
+
+
 class ProblemSchema(Schema):
     """RFC 9457 problem details (served as application/problem+json)."""
 
@@ -142,6 +204,11 @@ def register_spec_components(spec) -> None:
     spec.components.parameter("IdempotencyKey", "header", {k: v for k, v in IDEMPOTENCY_KEY.items() if k != "in"})
     spec.components.header("Location", {"description": "The URL of the created resource.", "required": True,
                                         "schema": {"type": "string"}})
+    from portal.api import versions
+
+    spec.components.header("PortalVersion", {
+        "description": "The API version this answer is in (the token's, or the one the request named in "
+                       "`Portal-Version`).", "schema": {"type": "string", "enum": list(versions.VERSIONS)}})
     spec.components.header("IdempotentReplayed", {
         "description": "`true` when this answer is the stored answer to an earlier request with the same "
                        "Idempotency-Key.", "schema": {"type": "string", "enum": ["true"]}})
@@ -167,8 +234,16 @@ class JobSchema(Schema):
     progress = fields.Integer(metadata={"description": "0-100"})
     error = fields.String(allow_none=True)
     created_at = fields.DateTime(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True, metadata={"description": "Changes with status and progress."})
     finished_at = fields.DateTime(allow_none=True)
     links = fields.Nested(LinksSchema, allow_none=True)
+
+
+def pending_job(kind: str, title: str) -> dict:
+    """A 202's job while no job record can be shown (not yet recorded, or not the caller's to see): every field
+    of the Job schema, the unknown ones null."""
+    return {"id": None, "kind": kind, "title": title, "status": "queued", "progress": 0, "error": None,
+            "created_at": None, "updated_at": None, "finished_at": None, "links": None}
 
 
 def job_dict(rec) -> dict:
@@ -176,6 +251,7 @@ def job_dict(rec) -> dict:
 
     return {"id": rec.id, "kind": rec.kind, "title": rec.title, "status": rec.status.value,
             "progress": rec.progress, "error": rec.error, "created_at": ts(rec.created_at),
+            "updated_at": ts(rec.updated_at or rec.created_at),
             "finished_at": ts(rec.finished_at), "links": {"self": url_for("api_misc.get_job", job_id=rec.id)}}
 
 
@@ -219,3 +295,39 @@ def lock_or_current(obj, given):
     from portal.locking import CURRENT
 
     return CURRENT if given is None else given
+
+
+def exact_money(amount, currency: str) -> dict | None:
+    """Money without rounding: at least the currency's minor unit ("1.40"), more places when the amount has
+    them ("0.8125", a unit price)."""
+    from portal.money import minor_unit
+
+    if amount is None:
+        return None
+    d = Decimal(str(amount))
+    places = max(minor_unit(currency), -d.normalize().as_tuple().exponent)
+    return {"amount": format(d.quantize(Decimal(1).scaleb(-places)), "f"), "currency": currency}
+
+
+def versioned_money(amount, currency: str):
+    """An amount that answers in API version 2026-11-01 gave as a bare decimal string (price-break prices): a
+    Money object in the current version, the string in that one."""
+    from portal.api import versions
+
+    if amount is None:
+        return None
+    if versions.money_as_objects():
+        return exact_money(amount, currency)
+    return plain(amount)
+
+
+class VersionedMoneyOut(fields.Nested):
+    """Documented as Money (the current version); dumps the bare string that version 2026-11-01 answers with."""
+
+    def __init__(self, **kwargs):
+        super().__init__(Money, **kwargs)
+
+    def _serialize(self, nested_obj, attr, obj, **kwargs):
+        if isinstance(nested_obj, str):
+            return nested_obj
+        return super()._serialize(nested_obj, attr, obj, **kwargs)

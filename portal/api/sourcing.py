@@ -10,9 +10,11 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Company, Role
-from portal.api.common import ListArgs, ListPlan, actor, list_documents, created, links, make_blueprint, money, paged_schema
+from portal.api.common import (CursorArgs, ListArgs, ListPlan, actor, created, links, list_documents, make_blueprint, money,
+                               paged_schema)
 from portal.api.auth import idempotent, problem_body
-from portal.api.schemas import BoundedInt, DecimalString, MoneyOut, ProblemSchema, RenamedFields, plain, ts
+from portal.api.schemas import (BoundedInt, DecimalString, MoneyField, MoneyOut, ProblemSchema, RenamedFields, amount_in,
+                                 VersionedMoneyOut, plain, ts, versioned_money)
 from portal.db import db
 from portal.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from portal.quotes import award as award_service
@@ -45,7 +47,7 @@ class RfqLineIn(Schema):
     quantity = DecimalString()
     unit = fields.String(validate=validate.Length(max=csvlines.MAX_UNIT))
     part_number = fields.String(allow_none=True, validate=validate.Length(max=csvlines.MAX_PART_NUMBER))
-    target_price = DecimalString(allow_none=True)
+    target_price = MoneyField(allow_none=True, metadata={"description": "In the RFQ's currency."})
     notes = fields.String(validate=validate.Length(max=csvlines.MAX_NOTES))
     delete = fields.Boolean(metadata={"description": "PATCH only: remove the line with this id."})
 
@@ -178,12 +180,12 @@ class RfqQuery(ListArgs):
 
 class PriceBreakIn(Schema):
     min_quantity = DecimalString(required=True)
-    unit_price = DecimalString(required=True)
+    unit_price = MoneyField(required=True)
 
 
 class QuoteLineIn(Schema):
     rfq_line_id = BoundedInt(required=True)
-    unit_price = DecimalString(allow_none=True)
+    unit_price = MoneyField(allow_none=True, metadata={"description": "In the RFQ's currency."})
     # Limits: one source, the service's constants (portal/quotes/services.py)
     lead_time_days = BoundedInt(allow_none=True,
                                 validate=validate.Range(min=0, max=quote_services.MAX_LEAD_TIME_DAYS))
@@ -197,7 +199,7 @@ class QuoteLineIn(Schema):
 
 class QuoteIn(Schema):
     valid_until = fields.Date(allow_none=True)
-    shipping_cost = DecimalString(allow_none=True)
+    shipping_cost = MoneyField(allow_none=True, metadata={"description": "In the RFQ's currency."})
     delivery_terms = fields.String(validate=validate.Length(max=quote_services.MAX_TERMS))
     notes = fields.String(validate=validate.Length(max=quote_services.MAX_NOTES))
     lines = fields.List(fields.Nested(QuoteLineIn), required=True, validate=validate.Length(max=2000))
@@ -227,7 +229,7 @@ class SubmitIn(LockIn):
 
 class PriceBreakOut(Schema):
     min_quantity = DecimalString()
-    unit_price = DecimalString()
+    unit_price = VersionedMoneyOut(metadata={"description": "A decimal string in API version 2026-11-01."})
 
 
 class QuoteLineOut(Schema):
@@ -372,7 +374,14 @@ class AwardOut(Schema):
     note = fields.String()
     awarded_at = fields.DateTime()
     orders_created_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime(metadata={"description": "When it was made (the award moment)."})
+    updated_at = fields.DateTime(metadata={"description": "Changes when its orders are created."})
     lines = fields.List(fields.Nested(AwardLineOut))
+
+
+class AwardQuery(CursorArgs):
+    rfq_id = BoundedInt(strict=False, load_default=None, validate=validate.Range(min=1, max=2**31 - 1),
+                        metadata={"description": "Only the award of this RFQ."})
 
 
 def _order_schema():
@@ -459,7 +468,8 @@ def quote_dict(quote: Quote, viewer) -> dict:
                 "rfq_line_id": ql.rfq_line_id, "declined": ql.declined, "decline_reason": ql.decline_reason,
                 "unit_price": money(ql.unit_price, rfq.currency) if ql.unit_price is not None else None,
                 "lead_time_days": ql.lead_time_days, "moq": plain(ql.moq), "pack_size": plain(ql.pack_size),
-                "price_breaks": [{"min_quantity": str(b["min_quantity"]), "unit_price": str(b["unit_price"])}
+                "price_breaks": [{"min_quantity": str(b["min_quantity"]),
+                                  "unit_price": versioned_money(b["unit_price"], rfq.currency)}
                                  for b in (ql.price_breaks or [])],
             } for ql in sorted(version.lines, key=lambda q: q.rfq_line_id)]
     if not is_buyer:
@@ -511,6 +521,7 @@ def award_dict(award: Award) -> dict:
     cur = award.rfq.currency
     return {"id": award.id, "rfq_id": award.rfq_id, "mode": award.mode, "note": award.note or "",
             "awarded_at": ts(award.awarded_at), "orders_created_at": ts(award.orders_created_at),
+            "created_at": ts(award.awarded_at), "updated_at": ts(award.updated_at or award.awarded_at),
             "lines": [{"rfq_line_id": al.rfq_line_id, "quote_id": al.quote_id,
                        "supplier_id": al.supplier_company_id, "quantity": plain(al.quantity),
                        "unit_price": money(al.unit_price, cur), "line_total": money(al.line_total, cur)}
@@ -615,6 +626,14 @@ def _line_values(raw: dict) -> dict:
             if k in raw}
 
 
+def _check_line_money(lines: list[dict], currency: str) -> None:
+    """Target prices must be in the RFQ's currency (they become plain amounts here)."""
+    for i, raw in enumerate(lines):
+        if raw.get("target_price") is not None:
+            raw["target_price"] = amount_in(raw["target_price"], currency, f"lines.{i}.target_price",
+                                            f"Line {i + 1}: the target price")
+
+
 def _prevalidate_lines(lines: list[dict]) -> None:
     errors = {}
     for i, raw in enumerate(lines):
@@ -643,8 +662,9 @@ def create_rfq(data):
     user = actor()
     lines = data.pop("lines", None) or []
     supplier_ids = data.pop("supplier_ids", None) or []
-    _prevalidate_lines(lines)
     header = {k: v for k, v in data.items() if k in HEADER_KEYS}
+    _check_line_money(lines, (header.get("currency") or user.company.default_currency or "").strip().upper())
+    _prevalidate_lines(lines)
     rfq = rfq_services.create_rfq(user, **header)
     try:
         for raw in lines:
@@ -682,6 +702,7 @@ def patch_rfq(data, rfq_id):
     lines = data.pop("lines", None) or []
     supplier_ids = data.pop("supplier_ids", None)
     header = {k: v for k, v in data.items() if k in HEADER_KEYS}
+    _check_line_money(lines, (header.get("currency") or rfq.currency).strip().upper())
     new_lines = [raw for raw in lines if "id" not in raw]
     _prevalidate_lines(new_lines)
     if header:
@@ -758,24 +779,32 @@ def list_quotes(rfq_id):
     return {"items": [quote_dict(q, user) for q in quotes]}
 
 
-def _quote_input(data: dict) -> tuple[dict, list[dict]]:
+def _quote_input(data: dict, currency: str) -> tuple[dict, list[dict]]:
+    """The services' typed-text input from the API body; every money value must be in the RFQ's currency."""
     header = {k: data[k] for k in ("valid_until", "shipping_cost", "delivery_terms", "notes") if k in data}
     if "shipping_cost" in header and header["shipping_cost"] is not None:
-        header["shipping_cost"] = str(header["shipping_cost"])
+        header["shipping_cost"] = str(amount_in(header["shipping_cost"], currency, "shipping_cost",
+                                                "The shipping cost"))
     lines = []
-    for raw in data.get("lines") or []:
+    for i, raw in enumerate(data.get("lines") or []):
         line = {"rfq_line_id": raw["rfq_line_id"]}
         if raw.get("declined"):
             line.update(declined=True, decline_reason=raw.get("reason") or "")
         else:
-            for k in ("unit_price", "moq", "pack_size"):
+            if raw.get("unit_price") is not None:
+                line["unit_price"] = str(amount_in(raw["unit_price"], currency, f"lines.{i}.unit_price",
+                                                   f"Line {i + 1}: the unit price"))
+            for k in ("moq", "pack_size"):
                 if raw.get(k) is not None:
                     line[k] = str(raw[k])
             if raw.get("lead_time_days") is not None:
                 line["lead_time_days"] = str(raw["lead_time_days"])
             if raw.get("price_breaks"):
-                line["price_breaks"] = [{"min_quantity": str(b["min_quantity"]), "unit_price": str(b["unit_price"])}
-                                        for b in raw["price_breaks"]]
+                line["price_breaks"] = [
+                    {"min_quantity": str(b["min_quantity"]),
+                     "unit_price": str(amount_in(b["unit_price"], currency, f"lines.{i}.price_breaks.{j}.unit_price",
+                                                 f"Line {i + 1}: a price break"))}
+                    for j, b in enumerate(raw["price_breaks"])]
         lines.append(line)
     return header, lines
 
@@ -795,7 +824,7 @@ def save_quote(data, rfq_id):
     rfq = _supplier_rfq(rfq_id)
     if rfq.buyer_company_id == user.company_id or not user.has_role(Role.sales):
         raise Forbidden("Only the sales staff of an invited supplier can quote.")
-    header, lines = _quote_input(data)
+    header, lines = _quote_input(data, rfq.currency)
     quote = quote_services.find_quote(rfq.id, user.company_id)
     quote_services.validate_input(rfq, user, header, lines)
     expected = data.get("lock_version")
@@ -953,3 +982,40 @@ def create_award_orders(rfq_id):
     out = [order_dict(o, user) for o in orders]
     return {"award": award_dict(db.session.get(Award, award_id)), "orders": out, "orders_error": None}
 
+
+
+# --------------------------------------------------------------------------------------------- awards (change feed)
+
+def _procurement():
+    user = actor()
+    if not user.has_role(Role.procurement):
+        raise Forbidden("Only procurement can see awards.")
+    return user
+
+
+AWARD_LIST = ListPlan(Award)
+
+
+@bp.route("/awards", methods=["GET"])
+@bp.arguments(AwardQuery, location="query")
+@bp.response(200, paged_schema(AwardOut, "AwardPage"))
+def list_awards(args):
+    """Your company's awards (buyer procurement), in id order. Filters: `rfq_id`, `updated_since` (an award
+    changes when its orders are created), creation dates; `sort`; pages or the `starting_after` cursor."""
+    user = _procurement()
+    stmt = scoped(Award, user.company_id)
+    if args.get("rfq_id") is not None:
+        stmt = stmt.where(Award.rfq_id == args["rfq_id"])
+    return list_documents(stmt, AWARD_LIST, args, user.company_id, "api_sourcing.list_awards", award_dict,
+                          options=(selectinload(Award.lines), selectinload(Award.rfq)))
+
+
+@bp.route("/awards/<int(max=2147483647):award_id>", methods=["GET"])
+@bp.response(200, AwardOut)
+def get_award_by_id(award_id):
+    """One award of your company (buyer procurement; another company's is 404)."""
+    user = _procurement()
+    try:
+        return award_dict(get_for_company(Award, award_id, user.company_id))
+    except NotFound:
+        raise NotFound("No such award.") from None

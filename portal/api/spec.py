@@ -18,6 +18,8 @@ import http
 from apispec import BasePlugin
 from flask_smorest import Api as _Api
 
+from portal.api import versions
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 RATE_LIMIT_HEADERS = {
@@ -139,6 +141,7 @@ def _enum_names() -> dict[frozenset, str]:
     from portal.invoices.models import CreditReason, DocumentKind
     from portal.invoices.states import InvoiceStatus
     from portal.jobs.models import JobStatus
+    from portal.notifications.models import NotificationKind
     from portal.orders.models import LineAck, OrderSource
     from portal.orders.states import OrderStatus
     from portal.quotes.states import QuoteStatus
@@ -146,7 +149,7 @@ def _enum_names() -> dict[frozenset, str]:
 
     named = {cls.__name__: [m.value for m in cls] for cls in (
         CompanyKind, CreditReason, DocumentKind, InvoiceStatus, JobStatus, LineAck, OrderSource, OrderStatus,
-        QuoteStatus, RfqStatus)}
+        QuoteStatus, RfqStatus, NotificationKind)}
     named["InvoiceKind"] = named.pop("DocumentKind")
     named.update({"InvoiceStatusFilter": ["draft", "issued", "partially_paid", "paid", "open", "overdue"],
                   "AwardMode": ["whole", "split"], "ComparisonCellState": ["quoted", "declined", "missing"],
@@ -350,7 +353,7 @@ API_CONFIG = {
                                 "nothing. A key may be reused after 24 hours.\n\n"
                                 "**Lists** page with `page`/`per_page` or with a cursor: `starting_after=<id>` "
                                 "returns the items after that id (`links.next` carries it). Unknown query "
-                                "parameters are refused with 400."},
+                                "parameters are refused with 400.\n\n" + versions.describe()},
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearerAuth": []}],
     },

@@ -9,6 +9,39 @@ from sqlalchemy.orm import Mapped, mapped_column
 from portal.db import UTCDateTime, db, utcnow
 
 
+class NotificationKind(str, enum.Enum):
+    """What a notification is about (the API's named enum). ``notify(kind=...)`` takes these values; a kind
+    stored that is not listed reads as ``other``."""
+
+    approval = "approval"
+    credit_decision = "credit_decision"
+    credit_hold = "credit_hold"
+    invoice = "invoice"
+    invoice_reminder = "invoice-reminder"
+    order = "order"
+    quote_confirmed = "quote_confirmed"
+    quote_expired = "quote_expired"
+    quote_submitted = "quote_submitted"
+    quote_withdrawn = "quote_withdrawn"
+    rfq_amended = "rfq_amended"
+    rfq_answer = "rfq_answer"
+    rfq_awarded = "rfq_awarded"
+    rfq_cancelled = "rfq_cancelled"
+    rfq_closed = "rfq_closed"
+    rfq_invited = "rfq_invited"
+    rfq_not_awarded = "rfq_not_awarded"
+    rfq_question = "rfq_question"
+    webhook_disabled = "webhook_disabled"
+    other = "other"
+
+    @classmethod
+    def of(cls, value: str) -> "NotificationKind":
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.other
+
+
 class Notification(db.Model):
     """An in-app notice for one person (the bell)."""
 
@@ -26,6 +59,7 @@ class Notification(db.Model):
     message: Mapped[dict | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)  # read, mostly
 
     __table_args__ = (sa.Index("ix_notifications_user_unread", "user_id", "read_at", "id"),)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -93,9 +94,8 @@ def _require_admin(actor: User) -> None:
         raise Forbidden("Only an administrator of a buying company manages approval rules.")
 
 
-@_rollback_on_error
-def save_rule(actor: User, threshold_text, approvals_text, currency: str | None = None) -> ApprovalRule:
-    _require_admin(actor)
+def _clean_rule(actor: User, threshold_text, approvals_text, currency: str | None):
+    """The checks every way of saving a rule makes (page and API): (threshold, approvals, currency)."""
     threshold = to_decimal(threshold_text, "Threshold", places=2)
     if threshold < 0:
         raise ValidationFailed("The threshold cannot be negative.", errors={"threshold": "Enter 0 or more."})
@@ -118,23 +118,66 @@ def save_rule(actor: User, threshold_text, approvals_text, currency: str | None 
     currency = currency or actor.company.default_currency
     if currency not in CURRENCIES:
         raise ValidationFailed("Choose a currency.", errors={"currency": "Choose a currency."})
-    rule = db.session.scalar(sa.select(ApprovalRule).where(ApprovalRule.buyer_company_id == actor.company_id,
+    return threshold, count, currency
+
+
+def _rule_at(company_id: int, threshold) -> ApprovalRule | None:
+    return db.session.scalar(sa.select(ApprovalRule).where(ApprovalRule.buyer_company_id == company_id,
                                                            ApprovalRule.threshold == threshold))
-    if rule is None:
-        rule = ApprovalRule(buyer_company_id=actor.company_id, threshold=threshold, currency=currency)
-        db.session.add(rule)
-    rule.approvals_required = count
-    rule.currency = currency
+
+
+def _commit_rule(rule: ApprovalRule, actor: User) -> None:
     db.session.flush()
     from portal.audit.services import record
 
     record("approval_rule", rule.id, "saved", actor=actor, company_id=actor.company_id,
-           detail=f"above {threshold} {currency}: {count} approval(s)")
+           detail=f"above {rule.threshold} {rule.currency}: {rule.approvals_required} approval(s)")
     try:
         db.session.commit()
     except sa.exc.IntegrityError:
         db.session.rollback()
         raise Conflict("A rule with this threshold was just added; reload the page.")
+
+
+@_rollback_on_error
+def save_rule(actor: User, threshold_text, approvals_text, currency: str | None = None, *,
+              create_only: bool = False) -> ApprovalRule:
+    """Add a rule, or change the approvals of the rule with the same threshold (the page's form).
+    ``create_only``: a rule with this threshold is a 409 instead (the API's create)."""
+    _require_admin(actor)
+    threshold, count, currency = _clean_rule(actor, threshold_text, approvals_text, currency)
+    rule = _rule_at(actor.company_id, threshold)
+    if rule is not None and create_only:
+        raise Conflict(f"There is a rule for orders above {format_money(threshold, rule.currency)} already "
+                       f"(rule {rule.id}); change that one instead.", errors={"threshold": "Taken by another rule."})
+    if rule is None:
+        rule = ApprovalRule(buyer_company_id=actor.company_id, threshold=threshold, currency=currency)
+        db.session.add(rule)
+    rule.approvals_required = count
+    rule.currency = currency
+    _commit_rule(rule, actor)
+    return rule
+
+
+@_rollback_on_error
+def update_rule(actor: User, rule_id, *, threshold_text=None, approvals_text=None,
+                currency: str | None = None) -> ApprovalRule:
+    """Change one rule (what is not given stays), with the checks of ``save_rule``; moving it onto another
+    rule's threshold is a 409."""
+    _require_admin(actor)
+    rule = db.session.scalar(sa.select(ApprovalRule).where(ApprovalRule.id == rule_id,
+                                                           ApprovalRule.buyer_company_id == actor.company_id))
+    if rule is None:
+        raise NotFound("No such rule.")
+    threshold, count, currency = _clean_rule(
+        actor, rule.threshold.quantize(Decimal("0.01")) if threshold_text is None else threshold_text,
+        rule.approvals_required if approvals_text is None else approvals_text, currency or rule.currency)
+    other = _rule_at(actor.company_id, threshold)
+    if other is not None and other.id != rule.id:
+        raise Conflict(f"There is a rule for orders above {format_money(threshold, other.currency)} already "
+                       f"(rule {other.id}).", errors={"threshold": "Taken by another rule."})
+    rule.threshold, rule.approvals_required, rule.currency = threshold, count, currency
+    _commit_rule(rule, actor)
     return rule
 
 

@@ -192,6 +192,10 @@ class ApprovalRule(db.Model):
         sa.CheckConstraint("approvals_required BETWEEN 1 AND 5", name="approvals_range"),
     )
 
+    @classmethod
+    def visible_to(cls, company_id):
+        return cls.buyer_company_id == company_id
+
 
 class OrderApproval(db.Model):
     __tablename__ = "order_approvals"

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from portal.db import MONEY, QUANTITY, TimestampMixin, UTCDateTime, db, utcnow
 from portal.quotes.states import QuoteStatus
@@ -152,6 +152,8 @@ class Award(db.Model):
     awarded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Set by the ordering domain once purchase orders were created from this award.
     orders_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    created_at = synonym("awarded_at")  # the change feed's name for when it was made
 
     rfq: Mapped[Rfq] = relationship()
     lines: Mapped[list["AwardLine"]] = relationship(back_populates="award", cascade="all, delete-orphan",
@@ -159,6 +161,11 @@ class Award(db.Model):
     awarded_by = relationship("User")
 
     __table_args__ = (sa.CheckConstraint("mode IN ('whole', 'split')", name="mode_known"),)
+
+    @classmethod
+    def visible_to(cls, company_id):
+        """The buyer's decision: its suppliers learn their outcome from the RFQ, not the award."""
+        return cls.buyer_company_id == company_id
 
 
 class AwardLine(db.Model):

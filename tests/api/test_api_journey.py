@@ -45,19 +45,19 @@ def test_rfq_to_paid_invoice_through_the_api(client, banked_world, token_for, ru
 
     # two quotes; A revises its quote
     qa = ok(client.post(f"/api/v1/rfqs/{rid}/quotes", headers=sales_a, json={
-        "valid_until": valid_until, "shipping_cost": "25.00",
-        "lines": [{"rfq_line_id": bolt, "unit_price": "0.50", "lead_time_days": 10,
-                   "price_breaks": [{"min_quantity": "500", "unit_price": "0.45"}]},
-                  {"rfq_line_id": washer, "unit_price": "0.20", "lead_time_days": 10}]}), 201)
+        "valid_until": valid_until, "shipping_cost": {"amount": "25.00", "currency": "EUR"},
+        "lines": [{"rfq_line_id": bolt, "unit_price": {"amount": "0.50", "currency": "EUR"}, "lead_time_days": 10,
+                   "price_breaks": [{"min_quantity": "500", "unit_price": {"amount": "0.45", "currency": "EUR"}}]},
+                  {"rfq_line_id": washer, "unit_price": {"amount": "0.20", "currency": "EUR"}, "lead_time_days": 10}]}), 201)
     assert qa["status"] == "submitted" and qa["version"] == 1
     qa2 = ok(client.post(f"/api/v1/rfqs/{rid}/quotes", headers=sales_a, json={
-        "lines": [{"rfq_line_id": bolt, "unit_price": "0.40", "lead_time_days": 7},
-                  {"rfq_line_id": washer, "unit_price": "0.20", "lead_time_days": 10}]}), 201)
+        "lines": [{"rfq_line_id": bolt, "unit_price": {"amount": "0.40", "currency": "EUR"}, "lead_time_days": 7},
+                  {"rfq_line_id": washer, "unit_price": {"amount": "0.20", "currency": "EUR"}, "lead_time_days": 10}]}), 201)
     assert qa2["id"] == qa["id"] and qa2["version"] == 2 and qa2["status"] == "submitted"
     qb = ok(client.post(f"/api/v1/rfqs/{rid}/quotes", headers=sales_b, json={
         "valid_until": valid_until,
-        "lines": [{"rfq_line_id": bolt, "unit_price": "0.60", "lead_time_days": 5},
-                  {"rfq_line_id": washer, "unit_price": "0.10", "lead_time_days": 5}]}), 201)
+        "lines": [{"rfq_line_id": bolt, "unit_price": {"amount": "0.60", "currency": "EUR"}, "lead_time_days": 5},
+                  {"rfq_line_id": washer, "unit_price": {"amount": "0.10", "currency": "EUR"}, "lead_time_days": 5}]}), 201)
 
     # sealed while open: the buyer sees the quotes but no prices; no comparison
     quotes = ok(client.get(f"/api/v1/rfqs/{rid}/quotes", headers=buyer))["items"]
@@ -138,7 +138,8 @@ def test_rfq_to_paid_invoice_through_the_api(client, banked_world, token_for, ru
     assert gross.split(".")[0] in text.replace(",", "") and gross.split(".")[1] in text
 
     paid = ok(client.post(f"/api/v1/invoices/{inv['id']}/payments", headers=accounts_a, json={
-        "amount": gross, "date": utcnow().date().isoformat(), "reference": "BANK-1"}), 201)
+        "amount": {"amount": gross, "currency": "EUR"}, "date": utcnow().date().isoformat(), "reference": "BANK-1"}),
+        201)
     assert paid["status"] == "paid" and paid["open_amount"]["amount"] == "0.00"
 
     # the buyer's accounts people see the paid invoice; the buyer got notifications along the way

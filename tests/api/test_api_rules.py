@@ -37,9 +37,9 @@ BY_ID = [
     ("POST", "/api/v1/shipments/{shipment}/receipt", {}),
     ("GET", "/api/v1/invoices/{invoice}", None),
     ("GET", "/api/v1/invoices/{invoice}/pdf", None),
-    ("POST", "/api/v1/invoices/{invoice}/payments", {"amount": "1.00", "date": "2026-01-01"}),
+    ("POST", "/api/v1/invoices/{invoice}/payments", {"amount": {"amount": "1.00", "currency": "EUR"}, "date": "2026-01-01"}),
     ("POST", "/api/v1/credit-notes", {"invoice_id": "{invoice}", "reason": "x", "reason_kind": "other",
-                                      "amount": "1.00"}),
+                                      "amount": {"amount": "1.00", "currency": "EUR"}}),
     ("POST", "/api/v1/invoices", {"shipment_id": "{shipment}"}),
     ("POST", "/api/v1/invoices", {"order_id": "{order}"}),
     ("PUT", "/api/v1/credit-accounts/{buyer}",
@@ -231,7 +231,7 @@ def test_quote_with_bad_cells_saves_nothing(client, docs, token_for):
     before = db.session.query(QuoteVersion).count()
     r = client.post(f"/api/v1/rfqs/{docs.rfq.id}/quotes", headers=token_for(w.sales_b), json={
         "valid_until": (utcnow() + timedelta(days=9)).date().isoformat(),
-        "lines": [{"rfq_line_id": rfq_lines[0], "unit_price": "-1", "lead_time_days": 3},
+        "lines": [{"rfq_line_id": rfq_lines[0], "unit_price": {"amount": "-1", "currency": "EUR"}, "lead_time_days": 3},
                   {"rfq_line_id": rfq_lines[1], "declined": True}]})
     assert r.status_code == 422
     assert set(r.get_json()["errors"]) == {f"lines.{rfq_lines[0]}.unit_price", f"lines.{rfq_lines[1]}.decline_reason"}
@@ -244,7 +244,7 @@ def test_quote_draft_then_submit_and_withdraw(client, docs, token_for):
     a, b = (ln.id for ln in docs.rfq.lines)
     draft = client.post(f"/api/v1/rfqs/{docs.rfq.id}/quotes", headers=h, json={
         "submit": False, "valid_until": (utcnow() + timedelta(days=9)).date().isoformat(),
-        "lines": [{"rfq_line_id": a, "unit_price": "3.00", "lead_time_days": 3},
+        "lines": [{"rfq_line_id": a, "unit_price": {"amount": "3.00", "currency": "EUR"}, "lead_time_days": 3},
                   {"rfq_line_id": b, "declined": True, "reason": "Not our range"}]})
     assert draft.status_code == 201
     body = draft.get_json()
@@ -267,7 +267,7 @@ def test_incomplete_quote_is_saved_as_draft_but_not_submitted(client, docs, toke
     a = docs.rfq.lines[0].id
     r = client.post(f"/api/v1/rfqs/{docs.rfq.id}/quotes", headers=token_for(w.sales_b), json={
         "valid_until": (utcnow() + timedelta(days=9)).date().isoformat(),
-        "lines": [{"rfq_line_id": a, "unit_price": "3.00", "lead_time_days": 3}]})
+        "lines": [{"rfq_line_id": a, "unit_price": {"amount": "3.00", "currency": "EUR"}, "lead_time_days": 3}]})
     assert r.status_code == 422 and "saved but not submitted" in r.get_json()["detail"]
 
 
@@ -388,7 +388,7 @@ def test_idempotent_order_shipment_payment(client, docs, token_for):
     assert len(ids) == 1 and db.session.query(Shipment).count() == n + 1
 
     ha = {**token_for(w.accounts_a), "Idempotency-Key": "pay-1"}
-    pbody = {"amount": "1.00", "date": utcnow().date().isoformat(), "reference": "R"}
+    pbody = {"amount": {"amount": "1.00", "currency": "EUR"}, "date": utcnow().date().isoformat(), "reference": "R"}
     codes = [client.post(f"/api/v1/invoices/{docs.invoice.id}/payments", headers=ha, json=pbody).status_code
              for _ in range(2)]
     assert codes == [201, 201] and db.session.query(Payment).count() == 1

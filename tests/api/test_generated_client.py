@@ -107,14 +107,26 @@ def test_generated_client_drives_rfq_to_paid_invoice(app, generated, banked_worl
     opened = sourcing.publish_rfq.sync(rfq.id, client=buyer, body=m.VersionIn())
     assert opened.status == m.RfqStatus.OPEN
 
-    # the supplier quotes: its prices come back as Money
-    quote = sourcing.save_quote.sync(rfq.id, client=sales, body=m.QuoteIn(
-        valid_until=(utcnow() + timedelta(days=30)).date(), shipping_cost="25.00",
-        lines=[m.QuoteLineIn(rfq_line_id=rfq.lines[0].id, unit_price="0.40", lead_time_days=7)]))
+    # the supplier quotes: prices go in as Money (API version 2026-12-06) and come back as Money
+    eur = lambda amount: m.Money(amount=amount, currency="EUR")  # noqa: E731
+    saved = sourcing.save_quote.sync_detailed(rfq.id, client=sales, body=m.QuoteIn(
+        valid_until=(utcnow() + timedelta(days=30)).date(), shipping_cost=eur("25.00"),
+        lines=[m.QuoteLineIn(rfq_line_id=rfq.lines[0].id, unit_price=eur("0.40"), lead_time_days=7,
+                             price_breaks=[m.PriceBreakIn(min_quantity="5000", unit_price=eur("0.3850"))])]))
+    assert saved.status_code == 201 and saved.headers["Portal-Version"] == "2026-12-06"
+    quote = saved.parsed
     assert isinstance(quote, m.QuoteOut) and quote.status == m.QuoteStatus.SUBMITTED
     assert isinstance(quote.lines[0].unit_price, m.Money)
     assert (quote.lines[0].unit_price.amount, quote.lines[0].unit_price.currency) == ("0.40", "EUR")
     assert isinstance(quote.shipping_cost, m.Money) and quote.shipping_cost.amount == "25.00"
+    brk = quote.lines[0].price_breaks[0].unit_price  # a price break's price is Money too, to its last digit
+    assert isinstance(brk, m.Money) and (Decimal(brk.amount), brk.currency) == (Decimal("0.385"), "EUR")
+    # money in another currency than the RFQ's is refused with a typed problem, nothing saved
+    usd = sourcing.save_quote.sync_detailed(rfq.id, client=sales, body=m.QuoteIn(
+        shipping_cost=m.Money(amount="25.00", currency="USD"),
+        lines=[m.QuoteLineIn(rfq_line_id=rfq.lines[0].id, unit_price=eur("0.10"), lead_time_days=7)]))
+    assert usd.status_code == 422 and isinstance(usd.parsed, m.Problem)
+    assert usd.parsed.errors["shipping_cost.currency"] == "Must be EUR."
 
     # close, award -> a draft order
     assert sourcing.close_rfq.sync(rfq.id, client=buyer, body=m.VersionIn()).status == m.RfqStatus.CLOSED
@@ -160,7 +172,7 @@ def test_generated_client_drives_rfq_to_paid_invoice(app, generated, banked_worl
 
     # payment of the gross amount: paid, nothing open
     paid = invoicing.record_payment.sync(invoice.id, client=accounts, body=m.PaymentIn(
-        amount=invoice.total_gross.amount, date=utcnow().date(), reference="BANK-1"))
+        amount=invoice.total_gross, date=utcnow().date(), reference="BANK-1"))
     assert paid.status == m.InvoiceStatus.PAID and paid.open_amount == m.Money(amount="0.00", currency="EUR")
     assert Decimal(paid.payments[0].amount.amount) == gross
 

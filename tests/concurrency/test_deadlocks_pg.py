@@ -47,7 +47,8 @@ def test_twelve_api_payments_on_invoices_of_one_order(app, bw, issued_invoices, 
     headers = token_for(bw.accounts_a)
 
     def work(i):
-        return app.test_client().post(f"/api/v1/invoices/{ids[i]}/payments", json={"amount": "119.00", "date": day},
+        return app.test_client().post(f"/api/v1/invoices/{ids[i]}/payments",
+                                      json={"amount": {"amount": "119.00", "currency": "EUR"}, "date": day},
                                       headers=headers).status_code
 
     assert [v for ok, v in race(app, N, work)] == [201] * N
@@ -62,7 +63,9 @@ def test_twelve_api_credit_notes_on_invoices_of_one_order(app, bw, issued_invoic
 
     def work(i):
         r = app.test_client().post("/api/v1/credit-notes", json={"invoice_id": ids[i], "reason": "Discount",
-                                                                 "reason_kind": "other", "amount": "10.00"}, headers=headers)
+                                                                 "reason_kind": "other",
+                                                                 "amount": {"amount": "10.00", "currency": "EUR"}},
+                                                           headers=headers)
         return r.status_code, r.get_json()
 
     results = race(app, N, work)
@@ -112,7 +115,8 @@ def test_twelve_api_invoices_and_payments_mixed_on_one_order(app, bw, many_shipm
         c = app.test_client()
         if i % 2:
             return c.post("/api/v1/invoices", json={"shipment_id": ship_ids[i // 2]}, headers=headers).status_code
-        return c.post(f"/api/v1/invoices/{pay_ids[i // 2]}/payments", json={"amount": "119.00", "date": day},
+        return c.post(f"/api/v1/invoices/{pay_ids[i // 2]}/payments",
+                      json={"amount": {"amount": "119.00", "currency": "EUR"}, "date": day},
                       headers=headers).status_code
 
     assert [v for ok, v in race(app, N, work)] == [201] * N

@@ -172,7 +172,7 @@ def test_ten_identical_api_payments_answer_one_201_and_409s(app, bw, issued_invo
     inv = issued_invoices[0]
     inv_id, version = inv.id, inv.lock_version
     headers = token_for(bw.accounts_a)
-    body = {"amount": "10.00", "date": str(inv.issue_date), "lock_version": version}
+    body = {"amount": {"amount": "10.00", "currency": "EUR"}, "date": str(inv.issue_date), "lock_version": version}
 
     def work(i):
         return app.test_client().post(f"/api/v1/invoices/{inv_id}/payments", json=body, headers=headers).status_code
@@ -187,7 +187,8 @@ def test_ten_identical_api_credit_notes_answer_one_201_and_409s(app, bw, issued_
     inv = issued_invoices[0]
     inv_id, version = inv.id, inv.lock_version
     headers = token_for(bw.accounts_a)
-    body = {"invoice_id": inv_id, "reason": "Damaged", "reason_kind": "returned", "amount": "5.00",
+    body = {"invoice_id": inv_id, "reason": "Damaged", "reason_kind": "returned",
+            "amount": {"amount": "5.00", "currency": "EUR"},
             "lock_version": version}
 
     def work(i):

@@ -41,7 +41,8 @@ def test_rfq_quote_and_award_events_reach_both_sides_and_sealed_prices_stay_seal
         assert ev.resource_type == "rfq" and ev.resource_id == rfq["id"] and ev.data["status"] == "open"
     ok(client.post(f"/api/v1/rfqs/{rfq['id']}/quotes", headers=sales_a, json={
         "valid_until": (utcnow() + timedelta(days=30)).date().isoformat(),
-        "lines": [{"rfq_line_id": rfq["lines"][0]["id"], "unit_price": "0.50", "lead_time_days": 10}]}), 201)
+        "lines": [{"rfq_line_id": rfq["lines"][0]["id"], "unit_price": {"amount": "0.50", "currency": "EUR"},
+                   "lead_time_days": 10}]}), 201)
     (mine,) = events(world.supplier_a.id, "quote.submitted")
     (theirs,) = events(world.buyer.id, "quote.submitted")
     assert events(world.supplier_b.id, "quote.submitted") == []  # a competitor hears nothing

@@ -107,7 +107,7 @@ def test_the_api_keeps_to_plain_numbers_whatever_the_tokens_owner_locale(shipped
     db.session.commit()
     _tok, secret = create_token(iw.accounts_a, "erp")
     r = client.post(f"/api/v1/invoices/{inv.id}/payments", headers={"Authorization": f"Bearer {secret}"},
-                    json={"amount": "100,50", "date": utcnow().date().isoformat()})
+                    json={"amount": {"amount": "100,50", "currency": "EUR"}, "date": utcnow().date().isoformat()})
     # the API's decimal pattern (OpenAPI: ^-?[0-9]{1,14}(\.[0-9]{1,4})?$) refuses it before any locale is asked
     detail = r.get_json()["detail"]
     assert r.status_code == 422 and "digits with a point" in detail and "thousands separators" in detail

@@ -118,7 +118,7 @@ def test_edit_a_draft_over_the_api(world, api):
     assert r.json["total_net"]["amount"] == "60.00" and r.json["internal_notes"] == "budget 7"
     assert r.json["lines"][0]["cost_reference"] == "CC-9"
     r = api(world.procurement, "POST", f"/orders/{o.id}/draft",
-            {"lines": [{"order_line_id": line, "unit_price": "0.10"}]})
+            {"lines": [{"order_line_id": line, "unit_price": {"amount": "0.10", "currency": "EUR"}}]})
     assert r.status_code == 422 and "cannot be typed" in r.json["detail"]
     assert api(world.sales_b, "POST", f"/orders/{o.id}/draft", {"notes": "x"}).status_code == 404
 
@@ -127,7 +127,8 @@ def test_supplier_price_proposal_and_per_line_decision_over_the_api(world, api):
     o = factories.order(world.buyer, world.supplier_a, world.procurement, status="placed")
     l1, l2 = [ln.id for ln in fresh(o).lines]
     r = api(world.sales_a, "POST", f"/orders/{o.id}/acknowledge", {"lines": [
-        {"order_line_id": l1, "decision": "change", "price": "2.75", "note": "Steel price"},
+        {"order_line_id": l1, "decision": "change", "price": {"amount": "2.75", "currency": "EUR"},
+         "note": "Steel price"},
         {"order_line_id": l2, "decision": "change", "date": "2031-02-02", "note": "Batch"}]})
     assert r.status_code == 200, r.json
     assert r.json["lines"][0]["proposed_unit_price"]["amount"] == "2.75"

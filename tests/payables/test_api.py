@@ -64,7 +64,8 @@ def test_api_journey(client, pw, make_invoice, tokens, run_jobs):
     r = client.post(f"/api/v1/disputes/{d_id}/answer", headers=h["supplier"], json={"text": "Credit note follows"})
     assert r.status_code == 200 and r.json["status"] == "answered"
     r = client.post("/api/v1/credit-notes", headers=h["supplier"], json={
-        "invoice_id": bad.id, "reason_kind": "invoicing_error", "reason": "Price line 2", "amount": "30.00"})
+        "invoice_id": bad.id, "reason_kind": "invoicing_error", "reason": "Price line 2",
+        "amount": {"amount": "30.00", "currency": "EUR"}})
     assert r.status_code == 201
     cn_id = r.json["id"]
     r = client.post(f"/api/v1/disputes/{d_id}/resolve", headers=h["supplier"], json={"credit_note_id": cn_id})

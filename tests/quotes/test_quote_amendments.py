@@ -139,7 +139,8 @@ def test_api_quote_must_answer_the_current_amendment(client, world, rfq10, token
     headers = token_for(world.sales_a)
     rfq = amend_quantity(world, rfq10)
     body = {"valid_until": header()["valid_until"], "lines": [
-        {"rfq_line_id": ln.id, "unit_price": "1.00"} for ln in sorted(rfq.lines, key=lambda r: r.position)]}
+        {"rfq_line_id": ln.id, "unit_price": {"amount": "1.00", "currency": "EUR"}}
+        for ln in sorted(rfq.lines, key=lambda r: r.position)]}
     r = client.post(f"/api/v1/rfqs/{rfq.id}/quotes", headers=headers, json=body)  # no number: amendment 0
     assert r.status_code == 409 and r.mimetype == "application/problem+json"
     detail = r.get_json()["detail"]

@@ -77,7 +77,8 @@ def test_a_new_supplier_goes_from_profile_to_paid_invoice_through_the_api(client
     ok(client.post(f"/api/v1/rfqs/{rfq['id']}/publish", headers=buyer, json={}))
     quote = ok(client.post(f"/api/v1/rfqs/{rfq['id']}/quotes", headers=sales, json={
         "valid_until": (utcnow() + timedelta(days=30)).date().isoformat(),
-        "lines": [{"rfq_line_id": rfq["lines"][0]["id"], "unit_price": "0.45", "lead_time_days": 7}]}), 201)
+        "lines": [{"rfq_line_id": rfq["lines"][0]["id"], "unit_price": {"amount": "0.45", "currency": "EUR"},
+                   "lead_time_days": 7}]}), 201)
     ok(client.post(f"/api/v1/rfqs/{rfq['id']}/close", headers=buyer, json={}))
     award = ok(client.post(f"/api/v1/rfqs/{rfq['id']}/award", headers=buyer, json={"quote_id": quote["id"]}), 201)
     (order,) = award["orders"]
@@ -99,7 +100,8 @@ def test_a_new_supplier_goes_from_profile_to_paid_invoice_through_the_api(client
     due = (utcnow().date() + timedelta(days=14)).isoformat()
     assert inv["due_date"] == due
     paid = ok(client.post(f"/api/v1/invoices/{inv['id']}/payments", headers=accounts, json={
-        "amount": "535.50", "date": utcnow().date().isoformat(), "reference": "BANK-7"}), 201)
+        "amount": {"amount": "535.50", "currency": "EUR"}, "date": utcnow().date().isoformat(),
+        "reference": "BANK-7"}), 201)
     assert paid["status"] == "paid" and paid["open_amount"]["amount"] == "0.00"
     run_jobs()
 
