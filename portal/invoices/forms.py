@@ -29,7 +29,7 @@ class CreditNoteForm(FlaskForm):
         _l("What is the credit for?"), choices=[("", _l("Choose…"))] + [(r.value, _l(r.label)) for r in CreditReason],
         description=_l("Returned or rejected goods are never invoiced again; after an invoicing mistake the credited "
                     "quantity can be invoiced again (correctly)."))
-    mode = SelectField(_l("Credit"), choices=[("lines", _l("By line quantity")), ("amount", _l("By amount"))])
+    mode = SelectField(_l("Credit by"), choices=[("lines", _l("By line quantity")), ("amount", _l("By amount"))])
     amount = StringField(_l("Net amount to credit"), validators=[Optional(), Length(max=30)])
     tax_rate = StringField(_l("VAT rate (%)"), validators=[Optional(), Length(max=10)])
     reason = StringField(_l("Reason (printed on the credit note)"), validators=[Length(max=300)])
