@@ -9,7 +9,7 @@ from portal.notifications import models as _notifications  # noqa: F401
 from portal import numbering as _numbering  # noqa: F401
 
 for _name in ("rfq", "quotes", "catalog", "orders", "credit", "invoices", "receivables", "einvoice", "payables", "api",
-              "events", "webhooks"):
+              "events", "webhooks", "suppliers"):
     try:
         importlib.import_module(f"portal.{_name}.models")
     except ModuleNotFoundError as _exc:
