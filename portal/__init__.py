@@ -113,7 +113,7 @@ def _register_blueprints(app: Flask) -> None:
                    "portal.orders.views", "portal.orders.change_views", "portal.catalog.views",
                    "portal.credit.views", "portal.invoices.views", "portal.receivables.views",
                    "portal.einvoice.views", "portal.payables.views", "portal.analytics.views",
-                   "portal.webhooks.views"):
+                   "portal.webhooks.views", "portal.suppliers.views"):
         try:
             mod = __import__(module, fromlist=["bp"])
         except ModuleNotFoundError as exc:
