@@ -626,7 +626,7 @@ def answer_question(actor: User, question_id, text: str) -> QuestionnaireAnswer:
     text = _text(text, "The answer", "answer", required=True)
     ans = db.session.scalar(sa.select(QuestionnaireAnswer).where(
         QuestionnaireAnswer.question_id == q.id, QuestionnaireAnswer.supplier_company_id == actor.company_id)
-        .with_for_update())
+        .with_for_update(of=QuestionnaireAnswer).execution_options(populate_existing=True))
     if ans is None:
         ans = QuestionnaireAnswer(question_id=q.id, buyer_company_id=q.buyer_company_id,
                                   supplier_company_id=actor.company_id, answer=text, answered_by_id=actor.id)
