@@ -10,7 +10,8 @@ from portal.api.spec import API_CONFIG, api
 
 RESOURCE_MODULES = ["portal.api.companies", "portal.api.sourcing", "portal.api.ordering", "portal.api.invoicing",
                     "portal.api.receivables", "portal.api.einvoice", "portal.api.payables", "portal.api.misc",
-                    "portal.api.events", "portal.api.webhooks", "portal.api.company", "portal.api.extras"]
+                    "portal.api.events", "portal.api.webhooks", "portal.api.company", "portal.api.extras",
+                    "portal.api.suppliers_api"]
 
 docs_bp = Blueprint("api_docs", __name__, url_prefix="/api/v1")
 

@@ -155,6 +155,10 @@ def _enum_names() -> dict[frozenset, str]:
     from portal.api.common import SORTS
 
     named["ListSort"] = SORTS
+    from portal.suppliers.states import AnswerReview, CertificateType, SupplierStatus  # supplier onboarding
+
+    named.update({c.__name__: [m.value for m in c] for c in (AnswerReview, CertificateType, SupplierStatus)})
+    named["SupplierInvitationState"] = ["pending", "accepted", "expired", "revoked"]
     return {frozenset(values): name for name, values in named.items()}
 
 
