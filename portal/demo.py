@@ -64,7 +64,8 @@ PEOPLE = {
 
 # Domain seeders run after the accounts, each given {key: Company} and {email: User}.
 DOMAIN_SEEDERS = ["portal.rfq.demo", "portal.quotes.demo", "portal.catalog.demo", "portal.credit.demo",
-                  "portal.orders.demo", "portal.invoices.demo", "portal.einvoice.demo", "portal.payables.demo", "portal.receivables.demo"]
+                  "portal.orders.demo", "portal.invoices.demo", "portal.einvoice.demo", "portal.payables.demo", "portal.receivables.demo",
+                  "portal.suppliers.demo"]
 
 
 def seed(force: bool = False) -> str:
