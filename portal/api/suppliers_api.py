@@ -75,7 +75,7 @@ class SupplierStatusIn(Schema):
     lock_version = BoundedInt(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**31 - 1))
 
 
-class DocumentIn(Schema):
+class QualificationDocumentIn(Schema):
     cert_type = fields.String(required=True, validate=validate.OneOf([c.value for c in CertificateType]))
     number = fields.String(required=True, validate=validate.Length(min=1, max=100))
     issuer = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -85,7 +85,7 @@ class DocumentIn(Schema):
                                                               "Suppliers leave it out (their own)."})
 
 
-class DocumentOut(Schema):
+class QualificationDocumentOut(Schema):
     id = fields.Integer(required=True)
     supplier_company_id = fields.Integer(required=True)
     cert_type = fields.String(required=True, validate=validate.OneOf([c.value for c in CertificateType]))
@@ -97,15 +97,15 @@ class DocumentOut(Schema):
     updated_at = fields.DateTime(required=True)
 
 
-class DocumentQuery(CursorArgs):
+class QualificationDocumentQuery(CursorArgs):
     supplier_company_id = BoundedInt(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
 
 
-class QuestionIn(Schema):
+class SupplierQuestionIn(Schema):
     text = fields.String(required=True, validate=validate.Length(min=1, max=1000))
 
 
-class QuestionOut(Schema):
+class SupplierQuestionOut(Schema):
     id = fields.Integer(required=True)
     buyer_company_id = fields.Integer(required=True)
     position = fields.Integer(required=True)
@@ -114,11 +114,11 @@ class QuestionOut(Schema):
     updated_at = fields.DateTime(required=True)
 
 
-class AnswerIn(Schema):
+class QuestionnaireAnswerIn(Schema):
     answer = fields.String(required=True, validate=validate.Length(min=1, max=4000))
 
 
-class AnswerOut(Schema):
+class QuestionnaireAnswerOut(Schema):
     id = fields.Integer(required=True)
     question_id = fields.Integer(required=True)
     question = fields.String(required=True)
@@ -131,7 +131,7 @@ class AnswerOut(Schema):
     updated_at = fields.DateTime(required=True)
 
 
-class ReviewIn(Schema):
+class AnswerReviewIn(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(["accepted", "rejected"]))
     note = fields.String(load_default="", validate=validate.Length(max=2000),
                          metadata={"description": "Required to reject (the supplier is asked to revise)."})
@@ -256,8 +256,8 @@ def set_supplier_status(data, supplier_company_id):
 # --------------------------------------------------------------------------------------------- certificates
 
 @bp.route("/qualification-documents", methods=["GET"])
-@bp.arguments(DocumentQuery, location="query")
-@bp.response(200, paged_schema(DocumentOut, "QualificationDocumentPage"))
+@bp.arguments(QualificationDocumentQuery, location="query")
+@bp.response(200, paged_schema(QualificationDocumentOut, "QualificationDocumentPage"))
 def list_qualification_documents(args):
     """Certificates: a supplier's own, or (buyers) those of the suppliers you keep a status for."""
     cid = actor().company_id
@@ -269,8 +269,8 @@ def list_qualification_documents(args):
 
 
 @bp.route("/qualification-documents", methods=["POST"])
-@bp.arguments(DocumentIn)
-@bp.response(201, DocumentOut)
+@bp.arguments(QualificationDocumentIn)
+@bp.response(201, QualificationDocumentOut)
 @created("api_suppliers.get_qualification_document", document_id="id")
 def create_qualification_document(data):
     """Record a certificate (ISO 9001 ...) with its expiry date; an expiry in the past is 422. Both sides are
@@ -281,7 +281,7 @@ def create_qualification_document(data):
 
 
 @bp.route("/qualification-documents/<int(max=2147483647):document_id>", methods=["GET"])
-@bp.response(200, DocumentOut)
+@bp.response(200, QualificationDocumentOut)
 def get_qualification_document(document_id):
     """One certificate."""
     return document_dict(get_for_company(QualificationDocument, document_id, actor().company_id))
@@ -291,7 +291,7 @@ def get_qualification_document(document_id):
 
 @bp.route("/supplier-questions", methods=["GET"])
 @bp.arguments(CursorArgs, location="query")
-@bp.response(200, paged_schema(QuestionOut, "SupplierQuestionPage"))
+@bp.response(200, paged_schema(SupplierQuestionOut, "SupplierQuestionPage"))
 def list_supplier_questions(args):
     """Buyers: your questionnaire. Suppliers: the questions of the buyers that keep a status for you."""
     cid = actor().company_id
@@ -301,8 +301,8 @@ def list_supplier_questions(args):
 
 
 @bp.route("/supplier-questions", methods=["POST"])
-@bp.arguments(QuestionIn)
-@bp.response(201, QuestionOut)
+@bp.arguments(SupplierQuestionIn)
+@bp.response(201, SupplierQuestionOut)
 @created("api_suppliers.get_supplier_question", question_id="id")
 def create_supplier_question(data):
     """Add a question to your supplier questionnaire (buyers)."""
@@ -311,15 +311,15 @@ def create_supplier_question(data):
 
 
 @bp.route("/supplier-questions/<int(max=2147483647):question_id>", methods=["GET"])
-@bp.response(200, QuestionOut)
+@bp.response(200, SupplierQuestionOut)
 def get_supplier_question(question_id):
     """One question."""
     return question_dict(get_for_company(SupplierQuestion, question_id, actor().company_id))
 
 
 @bp.route("/supplier-questions/<int(max=2147483647):question_id>/answer", methods=["PUT"])
-@bp.arguments(AnswerIn)
-@bp.response(200, AnswerOut)
+@bp.arguments(QuestionnaireAnswerIn)
+@bp.response(200, QuestionnaireAnswerOut)
 def answer_supplier_question(data, question_id):
     """Answer a buyer's question (suppliers); a changed answer goes back to review."""
     ans = services.answer_question(actor(), question_id, data["answer"])
@@ -328,7 +328,7 @@ def answer_supplier_question(data, question_id):
 
 @bp.route("/questionnaire-answers", methods=["GET"])
 @bp.arguments(CursorArgs, location="query")
-@bp.response(200, paged_schema(AnswerOut, "QuestionnaireAnswerPage"))
+@bp.response(200, paged_schema(QuestionnaireAnswerOut, "QuestionnaireAnswerPage"))
 def list_questionnaire_answers(args):
     """Answers: the ones given to you (buyers) or yours (suppliers)."""
     cid = actor().company_id
@@ -338,8 +338,8 @@ def list_questionnaire_answers(args):
 
 
 @bp.route("/questionnaire-answers/<int(max=2147483647):answer_id>/review", methods=["POST"])
-@bp.arguments(ReviewIn)
-@bp.response(200, AnswerOut)
+@bp.arguments(AnswerReviewIn)
+@bp.response(200, QuestionnaireAnswerOut)
 def review_questionnaire_answer(data, answer_id):
     """Accept an answer, or reject it with a note (the supplier is asked to revise)."""
     ans = services.review_answer(actor(), answer_id, data["decision"], data["note"])

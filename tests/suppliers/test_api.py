@@ -95,4 +95,4 @@ def test_named_enums_in_the_document(client):
     spec = client.get(f"{API}/openapi.json").get_json()
     schemas = spec["components"]["schemas"]
     assert schemas["SupplierStatusOut"]["properties"]["status"] == {"$ref": "#/components/schemas/SupplierStatus"}
-    assert schemas["DocumentOut"]["properties"]["cert_type"] == {"$ref": "#/components/schemas/CertificateType"}
+    assert schemas["QualificationDocumentOut"]["properties"]["cert_type"] == {"$ref": "#/components/schemas/CertificateType"}
