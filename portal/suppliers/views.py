@@ -159,7 +159,8 @@ def _supplier_or_404(company_id):
 def detail(company_id):
     supplier = _supplier_or_404(company_id)
     rel = services.relation(current_user.company_id, supplier.id)
-    form = StatusForm(lock_version=rel.lock_version if rel else "")
+    suggested = "blocked" if rel is not None and rel.status.value == "approved" else "approved"
+    form = StatusForm(lock_version=rel.lock_version if rel else "", status=suggested)
     if request.method == "POST" and form.validate_on_submit():
         try:
             services.set_status(current_user, supplier.id, form.status.data, reason=form.reason.data,
