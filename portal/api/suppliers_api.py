@@ -98,7 +98,7 @@ class QualificationDocumentOut(Schema):
 
 
 class QualificationDocumentQuery(CursorArgs):
-    supplier_company_id = BoundedInt(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+    supplier_company_id = BoundedInt(strict=False, load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
 
 
 class SupplierQuestionIn(Schema):
