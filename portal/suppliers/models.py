@@ -7,6 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.accounts.models import Invitation
 from portal.db import TimestampMixin, UTCDateTime, db, utcnow
 from portal.suppliers.states import AnswerReview, CertificateType, SupplierStatus
 
@@ -47,15 +48,8 @@ class SupplierInvitation(db.Model):
     def visible_to(cls, company_id):
         return sa.or_(cls.buyer_company_id == company_id, cls.supplier_company_id == company_id)
 
-    @property
-    def state(self) -> str:
-        if self.accepted_at:
-            return "accepted"
-        if self.revoked_at:
-            return "revoked"
-        if self.expires_at <= utcnow():
-            return "expired"
-        return "pending"
+    # pending / accepted / revoked / expired: the same rule as a colleague's invitation
+    state = Invitation.state
 
 
 class SupplierRelation(TimestampMixin, db.Model):
