@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.accounts import services as accounts
@@ -320,7 +321,8 @@ def invitations_of(company_id: int, *, rfq_id=None, pending_only=False) -> list[
         stmt = stmt.where(SupplierInvitation.rfq_id == rfq_id)
     if pending_only:
         stmt = stmt.where(SupplierInvitation.accepted_at.is_(None), SupplierInvitation.revoked_at.is_(None))
-    return list(db.session.scalars(stmt.order_by(SupplierInvitation.id.desc())))
+    return list(db.session.scalars(stmt.options(selectinload(SupplierInvitation.rfq))
+                                   .order_by(SupplierInvitation.id.desc())))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -477,7 +479,8 @@ def directory(actor: User, *, q: str = "", status: str = "", limit: int = 200):
 
 def buyers_of(supplier_id: int) -> list[SupplierRelation]:
     return list(db.session.scalars(sa.select(SupplierRelation).where(
-        SupplierRelation.supplier_company_id == supplier_id).order_by(SupplierRelation.id)))
+        SupplierRelation.supplier_company_id == supplier_id).options(joinedload(SupplierRelation.buyer))
+        .order_by(SupplierRelation.id)))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -592,6 +595,24 @@ def questions_of(buyer_id: int) -> list[SupplierQuestion]:
     return list(db.session.scalars(sa.select(SupplierQuestion).where(
         SupplierQuestion.buyer_company_id == buyer_id, SupplierQuestion.active.is_(True))
         .order_by(SupplierQuestion.position, SupplierQuestion.id)))
+
+
+def questionnaires_for(supplier_id: int, buyer_ids) -> tuple[dict[int, list], dict[int, dict]]:
+    """The supplier's view of its buyers' questionnaires in two statements: {buyer: [questions]} and
+    {buyer: {question_id: answer}}."""
+    ids = list(buyer_ids)
+    questions: dict[int, list] = {b: [] for b in ids}
+    answers: dict[int, dict] = {b: {} for b in ids}
+    if not ids:
+        return questions, answers
+    for q in db.session.scalars(sa.select(SupplierQuestion).where(
+            SupplierQuestion.buyer_company_id.in_(ids), SupplierQuestion.active.is_(True))
+            .order_by(SupplierQuestion.position, SupplierQuestion.id)):
+        questions[q.buyer_company_id].append(q)
+    for a in db.session.scalars(sa.select(QuestionnaireAnswer).where(
+            QuestionnaireAnswer.supplier_company_id == supplier_id, QuestionnaireAnswer.buyer_company_id.in_(ids))):
+        answers[a.buyer_company_id][a.question_id] = a
+    return questions, answers
 
 
 @unit_of_work

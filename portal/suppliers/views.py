@@ -242,8 +242,8 @@ def remove_question(question_id):
 @supplier_only
 def my_buyers():
     rels = services.buyers_of(current_user.company_id)
-    sections = [(rel, services.questions_of(rel.buyer_company_id),
-                 services.answers_of(rel.buyer_company_id, current_user.company_id)) for rel in rels]
+    questions, answers = services.questionnaires_for(current_user.company_id, [r.buyer_company_id for r in rels])
+    sections = [(rel, questions[rel.buyer_company_id], answers[rel.buyer_company_id]) for rel in rels]
     return render_template("suppliers/my_buyers.html", sections=sections,
                            documents=services.documents_of(current_user.company_id),
                            cert_form=CertificateForm(formdata=None), answer_form=AnswerForm(formdata=None),

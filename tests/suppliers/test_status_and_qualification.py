@@ -236,3 +236,31 @@ def test_pages_render(world, login):
         assert login(world.procurement).get(path).status_code == 200, path
     assert login(world.sales_a).get("/suppliers/").status_code == 302
     assert login(world.buyer_accounts).get("/suppliers/").status_code == 403
+
+
+def test_the_directory_and_customers_pages_do_not_grow_with_rows(world, login, count_queries):
+    """Statements per page stay flat as suppliers, statuses and e-mail invitations are added."""
+    b, s = login(world.procurement), login(world.sales_a)
+
+    def measure():
+        with count_queries() as q:
+            assert b.get("/suppliers/").status_code == 200
+        with count_queries() as q2:
+            assert s.get("/suppliers/my-buyers").status_code == 200
+        return q.count, q2.count
+
+    services.set_status(world.procurement, world.supplier_a.id, "approved")
+    services.invite_new_supplier(world.procurement, email="one@new.test",
+                                 rfq_id=factories.rfq(world.buyer, world.procurement, status="draft").id)
+    services.add_question(world.procurement, "ISO 9001?")
+    few = measure()
+    for i in range(12):
+        c = factories.company("supplier", name=f"Extra Supplier {i}")
+        services.set_status(world.procurement, c.id, "approved")
+        services.invite_new_supplier(world.procurement, email=f"x{i}@new.test",
+                                     rfq_id=factories.rfq(world.buyer, world.procurement, status="draft").id)
+        other = factories.company("buyer", name=f"Extra Buyer {i}")
+        services.set_status(factories.user(other, "procurement"), world.supplier_a.id, "approved")
+        services.add_question(factories.user(other, "procurement"), f"Question {i}?")
+    print("statements (directory, customers):", few)
+    assert measure() == few, (few, measure())
