@@ -172,6 +172,13 @@ def answer_dict(a: QuestionnaireAnswer) -> dict:
             "created_at": ts(a.created_at), "updated_at": ts(a.updated_at)}
 
 
+def _page(model, args, endpoint: str, serialize, *where):
+    """One page of ``model`` rows the caller's company is party to (``where`` narrows it further)."""
+    cid = actor().company_id
+    stmt = sa.select(model).where(model.visible_to(cid), *where)
+    return list_documents(stmt, ListPlan(model), args, cid, f"api_suppliers.{endpoint}", serialize)
+
+
 def _fresh(model, obj_id):
     db.session.expire_all()
     return get_for_company(model, obj_id, actor().company_id)
@@ -184,10 +191,8 @@ def _fresh(model, obj_id):
 @bp.response(200, paged_schema(SupplierInvitationOut, "SupplierInvitationPage"))
 def list_supplier_invitations(args):
     """Your company's invitations of suppliers by e-mail (buyers)."""
-    cid = actor().company_id
-    stmt = sa.select(SupplierInvitation).where(SupplierInvitation.buyer_company_id == cid)
-    return list_documents(stmt, ListPlan(SupplierInvitation), args, cid, "api_suppliers.list_supplier_invitations",
-                          invitation_dict)
+    return _page(SupplierInvitation, args, "list_supplier_invitations", invitation_dict,
+                 SupplierInvitation.buyer_company_id == actor().company_id)
 
 
 @bp.route("/supplier-invitations", methods=["POST"])
@@ -229,10 +234,7 @@ def revoke_supplier_invitation(invitation_id):
 @bp.response(200, paged_schema(SupplierStatusOut, "SupplierStatusPage"))
 def list_supplier_statuses(args):
     """Buyers: your status for each supplier you keep one for. Suppliers: your status with each buyer."""
-    cid = actor().company_id
-    stmt = sa.select(SupplierRelation).where(SupplierRelation.visible_to(cid))
-    return list_documents(stmt, ListPlan(SupplierRelation), args, cid, "api_suppliers.list_supplier_statuses",
-                          status_dict)
+    return _page(SupplierRelation, args, "list_supplier_statuses", status_dict)
 
 
 @bp.route("/supplier-statuses/<int(max=2147483647):status_id>", methods=["GET"])
@@ -260,12 +262,9 @@ def set_supplier_status(data, supplier_company_id):
 @bp.response(200, paged_schema(QualificationDocumentOut, "QualificationDocumentPage"))
 def list_qualification_documents(args):
     """Certificates: a supplier's own, or (buyers) those of the suppliers you keep a status for."""
-    cid = actor().company_id
-    stmt = sa.select(QualificationDocument).where(QualificationDocument.visible_to(cid))
-    if args.get("supplier_company_id"):
-        stmt = stmt.where(QualificationDocument.supplier_company_id == args["supplier_company_id"])
-    return list_documents(stmt, ListPlan(QualificationDocument), args, cid,
-                          "api_suppliers.list_qualification_documents", document_dict)
+    only = args.get("supplier_company_id")
+    return _page(QualificationDocument, args, "list_qualification_documents", document_dict,
+                 *([QualificationDocument.supplier_company_id == only] if only else []))
 
 
 @bp.route("/qualification-documents", methods=["POST"])
@@ -294,10 +293,7 @@ def get_qualification_document(document_id):
 @bp.response(200, paged_schema(SupplierQuestionOut, "SupplierQuestionPage"))
 def list_supplier_questions(args):
     """Buyers: your questionnaire. Suppliers: the questions of the buyers that keep a status for you."""
-    cid = actor().company_id
-    stmt = sa.select(SupplierQuestion).where(SupplierQuestion.visible_to(cid), SupplierQuestion.active.is_(True))
-    return list_documents(stmt, ListPlan(SupplierQuestion), args, cid, "api_suppliers.list_supplier_questions",
-                          question_dict)
+    return _page(SupplierQuestion, args, "list_supplier_questions", question_dict, SupplierQuestion.active.is_(True))
 
 
 @bp.route("/supplier-questions", methods=["POST"])
@@ -331,10 +327,7 @@ def answer_supplier_question(data, question_id):
 @bp.response(200, paged_schema(QuestionnaireAnswerOut, "QuestionnaireAnswerPage"))
 def list_questionnaire_answers(args):
     """Answers: the ones given to you (buyers) or yours (suppliers)."""
-    cid = actor().company_id
-    stmt = sa.select(QuestionnaireAnswer).where(QuestionnaireAnswer.visible_to(cid))
-    return list_documents(stmt, ListPlan(QuestionnaireAnswer), args, cid,
-                          "api_suppliers.list_questionnaire_answers", answer_dict)
+    return _page(QuestionnaireAnswer, args, "list_questionnaire_answers", answer_dict)
 
 
 @bp.route("/questionnaire-answers/<int(max=2147483647):answer_id>/review", methods=["POST"])

@@ -19,8 +19,8 @@ def _pdf(title: str) -> bytes:
     text = title.replace("(", "[").replace(")", "]")
     stream = f"BT /F1 18 Tf 60 760 Td ({text}) Tj ET".encode("latin-1", "replace")
     objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+             b"/Resources << /Font << /F1 5 0 R >> >> >>"),
             b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
             b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     out, offsets = b"%PDF-1.4\n", []
@@ -35,7 +35,7 @@ def _pdf(title: str) -> bytes:
 
 
 def seed(companies: dict, users: dict) -> None:
-    hartmann, vandijk = companies["hartmann"], companies["vandijk"]
+    hartmann = companies["hartmann"]
     if db.session.scalar(sa.select(SupplierRelation.id).where(SupplierRelation.buyer_company_id == hartmann.id)
                          .limit(1)):
         return

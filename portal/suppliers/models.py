@@ -67,7 +67,7 @@ class SupplierRelation(TimestampMixin, db.Model):
 
     buyer = relationship("Company", foreign_keys=[buyer_company_id])
     supplier = relationship("Company", foreign_keys=[supplier_company_id], lazy="joined")
-    history: Mapped[list["SupplierStatusChange"]] = relationship(
+    history: Mapped[list[SupplierStatusChange]] = relationship(
         back_populates="relation", order_by="SupplierStatusChange.id.desc()", cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": lock_version}

@@ -175,8 +175,8 @@ def invite_new_supplier(actor: User, *, email: str, company_name: str = "", cont
     base = current_app.config.get("BASE_URL") or ""
     what = f" to quote for “{rfq.title}” ({rfq.reference})" if rfq else " as a supplier"
     body = [f"Hello {contact_name or company_name or email},", "",
-            f"{actor.name} of {actor.company.display_name} invites {company_name or 'your company'}{what} on the "
-            "Procurement Portal."]
+            (f"{actor.name} of {actor.company.display_name} invites {company_name or 'your company'}{what} on the "
+             "Procurement Portal.")]
     if message:
         body += ["", message]
     body += ["", f"Register your company within {days} days: {base}{invitation_path(token)}", "",
@@ -581,7 +581,7 @@ def remind_expiring_certificates() -> int:
                        link=f"/suppliers/{doc.supplier_company_id}")
             db.session.commit()
             sent += 1
-        except Exception:  # noqa: BLE001 - one bad row must not stop the others
+        except Exception:  # one bad row must not stop the others
             db.session.rollback()
             log.exception("certificate reminder %s failed", doc_id)
     return sent

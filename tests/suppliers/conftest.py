@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from portal.db import db
 from portal.notifications.models import OutboxMail
+from tests.api.conftest import token_for  # noqa: F401 - the API tests' token fixture
 from tests.rfq.conftest import _own_context_per_request, login  # noqa: F401 - one app context per request
 
 GOOD_VAT = "DE136695976"

@@ -7,7 +7,6 @@ from datetime import timedelta
 from portal.db import utcnow
 from portal.suppliers.models import QualificationDocument, SupplierInvitation
 from tests import factories
-from tests.api.conftest import token_for  # noqa: F401 - fixture
 from tests.suppliers.conftest import count
 
 API = "/api/v1"

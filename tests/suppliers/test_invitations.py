@@ -131,7 +131,7 @@ def test_forged_tampered_and_expired_links(world, client, app):
 
 
 def test_a_signature_older_than_the_ttl_is_expired(world, app, monkeypatch):
-    inv, token = services.invite_new_supplier(world.procurement, email="nora@neuland.test")
+    _inv, token = services.invite_new_supplier(world.procurement, email="nora@neuland.test")
     monkeypatch.setitem(app.config, "SUPPLIER_INVITATION_TTL_DAYS", 1)
     import time
 
