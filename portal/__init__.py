@@ -115,7 +115,7 @@ def _register_blueprints(app: Flask) -> None:
                    "portal.einvoice.views", "portal.payables.views", "portal.analytics.views",
                    "portal.webhooks.views",
                    "portal.budgets.views", "portal.requisitions.views",
-                   "portal.quotes.scoring_views", "portal.frameworks.views"):
+                   "portal.quotes.scoring_views", "portal.frameworks.views", "portal.suppliers.views"):
         try:
             mod = __import__(module, fromlist=["bp"])
         except ModuleNotFoundError as exc:

@@ -10,7 +10,7 @@ from portal import numbering as _numbering  # noqa: F401
 
 for _name in ("rfq", "quotes", "catalog", "orders", "credit", "invoices", "receivables", "einvoice", "payables", "api",
               "events", "webhooks",
-              "budgets", "requisitions"):
+              "budgets", "requisitions", "suppliers"):
     try:
         importlib.import_module(f"portal.{_name}.models")
     except ModuleNotFoundError as _exc:

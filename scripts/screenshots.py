@@ -49,6 +49,9 @@ PAGES = [
     ("27-dunning-on-invoice-buyer", "lukas.fischer@hartmann.example", "{dunned}"),
     ("28-change-view", "jonas.weber@hartmann.example", "{change}"),
     ("29-order-revisions", "jonas.weber@hartmann.example", "{changed_order}#revisions"),
+    ("30-suppliers-directory", "jonas.weber@hartmann.example", "/suppliers/"),
+    ("31-supplier-status", "jonas.weber@hartmann.example", "/suppliers/{nordstahl}"),
+    ("32-supplier-customers", "mia.schulz@nordstahl.example", "/suppliers/my-buyers"),
 ]
 
 
@@ -90,7 +93,7 @@ def resolve_paths(env) -> dict:
             "order": f"/orders/{order}" if order else "/orders/",
             "catalog": f"/catalog/suppliers/{nordstahl}" if nordstahl else "/catalog/",
             "invoice": f"/invoices/{invoice}" if invoice else "/invoices/",
-            "hartmann": hartmann, "dunned": f"/invoices/{dunned}" if dunned else "/invoices/",
+            "hartmann": hartmann, "nordstahl": nordstahl, "dunned": f"/invoices/{dunned}" if dunned else "/invoices/",
             "changed_order": f"/orders/{changed}" if changed else "/orders/",
             "change": f"/orders/{changed}/changes/{change}" if changed and change else "/orders/"}
 

@@ -12,7 +12,7 @@ RESOURCE_MODULES = ["portal.api.companies", "portal.api.sourcing", "portal.api.o
                     "portal.api.receivables", "portal.api.einvoice", "portal.api.payables", "portal.api.misc",
                     "portal.api.events", "portal.api.webhooks", "portal.api.company", "portal.api.extras",
                     "portal.api.documents_api", "portal.api.catalog_api",
-                    "portal.api.requisitions_api", "portal.api.frameworks_api"]
+                    "portal.api.requisitions_api", "portal.api.frameworks_api", "portal.api.suppliers_api"]
 
 docs_bp = Blueprint("api_docs", __name__, url_prefix="/api/v1")
 

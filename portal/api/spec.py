@@ -162,6 +162,10 @@ def _enum_names() -> dict[frozenset, str]:
     from portal.requisitions.states import RequisitionStatus
 
     named.update({cls.__name__: [m.value for m in cls] for cls in (BudgetMode, PeriodKind, RequisitionStatus)})
+    from portal.suppliers.states import AnswerReview, CertificateType, SupplierStatus  # supplier onboarding
+
+    named.update({c.__name__: [m.value for m in c] for c in (AnswerReview, CertificateType, SupplierStatus)})
+    named["SupplierInvitationState"] = ["pending", "accepted", "expired", "revoked"]
     return {frozenset(values): name for name, values in named.items()}
 
 

@@ -20,6 +20,7 @@ SWEEPS: list[str] = [
     "portal.webhooks.services.sweep",  # due webhook retries (and deliveries Redis lost)
     "portal.events.services.purge_expired",  # the change feed keeps EVENT_RETENTION_DAYS (>= 30)
     "portal.frameworks.services.sweep",  # framework agreements: expiry, and the notice 30 days before
+    "portal.suppliers.services.remind_expiring_certificates",  # certificates expiring within 30 days
     # last: enqueue work the database waits for but Redis lost (Redis was down) or a dead worker abandoned
     "portal.jobs.reconcile.reconcile",
 ]

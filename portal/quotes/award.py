@@ -37,6 +37,7 @@ from portal.quotes.states import QuoteStatus
 from portal.rfq import states as rfq_states
 from portal.rfq.models import Rfq
 from portal.rfq.states import RfqStatus
+from portal.suppliers.services import check_awardable
 
 ALREADY = "This RFQ has already been awarded."
 STALE = (
@@ -238,6 +239,7 @@ def _award_in_transaction(rfq, actor, *, mode, whole_quote_id, choices, note, ex
     if not award.lines:
         raise ValidationFailed(f"{rfq.reference} has no lines to award.")
 
+    check_awardable(rfq.buyer_company_id, {ln.supplier_company_id for ln in award.lines})
     db.session.add(award)
     from_state = rfq.status
     rfq.status = RfqStatus.awarded

@@ -46,6 +46,7 @@ from portal.rfq import csvlines, states
 from portal.rfq.models import Clarification, Rfq, RfqAmendment, RfqAttachment, RfqInvitation, RfqLine
 from portal.rfq.states import RfqStatus
 from portal.tenancy import get_for_company
+from portal.suppliers.services import check_invitable
 
 log = logging.getLogger(__name__)
 
@@ -817,6 +818,7 @@ def invite_suppliers(actor: User, rfq_id, supplier_ids) -> list[Company]:
     already = set(db.session.scalars(sa.select(RfqInvitation.supplier_company_id)
                                      .where(RfqInvitation.rfq_id == rfq.id)))
     new = [c for c in valid if c.id not in already]
+    check_invitable(rfq.buyer_company_id, [c.id for c in new])  # blocked suppliers are never invited
     for c in new:
         db.session.add(RfqInvitation(rfq_id=rfq.id, supplier_company_id=c.id, invited_by_id=actor.id))
         # Internal: suppliers must never learn who else was invited.

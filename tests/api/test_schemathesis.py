@@ -97,7 +97,9 @@ def test_every_operation_conforms_with_all_checks(app, api_headers):
 
 def test_stateful_links_reach_beyond_the_list_endpoints(app, api_headers, spec_links):
     """The stateful phase follows the declared links (create an RFQ -> read, amend, publish, close it ...)."""
-    schema = load_schema(app)
+    # Areas whose operations are checked one by one above but would dilute this derandomized walk (it is about
+    # the sourcing-to-invoice links); each is listed by its section tag.
+    schema = load_schema(app).exclude(tag=["Supplier onboarding"])
     checks = all_checks()
     headers = api_headers["procurement"]
     seen: set[str] = set()
