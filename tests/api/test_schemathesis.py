@@ -99,7 +99,8 @@ def test_stateful_links_reach_beyond_the_list_endpoints(app, api_headers, spec_l
     """The stateful phase follows the declared links (create an RFQ -> read, amend, publish, close it ...)."""
     # Areas whose operations are checked one by one above but would dilute this derandomized walk (it is about
     # the sourcing-to-invoice links); each is listed by its section tag.
-    schema = load_schema(app).exclude(tag=["Supplier onboarding"])
+    schema = load_schema(app).exclude(tag=["Supplier onboarding", "Requisitions and budgets",
+                                           "Scoring and framework agreements", "Documents", "Catalog"])
     checks = all_checks()
     headers = api_headers["procurement"]
     seen: set[str] = set()
