@@ -13,6 +13,7 @@ from portal.api.auth import idempotent
 from portal.api.common import actor, created, money
 from portal.api.spec import RATE_LIMIT_HEADERS
 from portal.api.ordering import OrderCreatedOut, OrderOut, _fresh, _order
+from portal.api.schemas import exact_money
 from portal.api.schemas import (BoundedInt, DecimalString, LockArgs, MoneyField, MoneyOut, amount_in, lock_or_current,
                                  plain, ts)
 from portal.errors import NotFound
@@ -164,8 +165,8 @@ def _line_dict(cl, currency: str) -> dict:
     return {"id": cl.id, "kind": cl.kind.value, "order_line_id": cl.order_line_id, "position": cl.position,
             "sku": cl.sku, "description": cl.description, "unit": cl.unit, "old_quantity": plain(cl.old_quantity),
             "new_quantity": plain(cl.new_quantity), "old_date": cl.old_date, "new_date": cl.new_date,
-            "old_unit_price": money(cl.old_unit_price, currency) if cl.old_unit_price is not None else None,
-            "new_unit_price": money(cl.new_unit_price, currency) if cl.new_unit_price is not None else None,
+            "old_unit_price": exact_money(cl.old_unit_price, currency) if cl.old_unit_price is not None else None,
+            "new_unit_price": exact_money(cl.new_unit_price, currency) if cl.new_unit_price is not None else None,
             "reason": cl.reason or "", "decision": cl.decision.value if cl.decision else "pending",
             "decision_reason": cl.decision_reason, "text": changes.line_text(cl, currency)}
 

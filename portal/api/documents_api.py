@@ -16,6 +16,7 @@ from marshmallow import Schema, fields, validate
 
 from portal.accounts.models import Role
 from portal.api.common import (UnsupportedMediaType, actor, created, make_blueprint, money, problems)
+from portal.api.schemas import exact_money
 from portal.api.schemas import BoundedInt, DecimalString, JobSchema, MoneyOut, job_dict, ts
 from portal.api.sourcing import PriceBreakOut
 from portal.api.spec import RATE_LIMIT_HEADERS
@@ -43,15 +44,7 @@ def binary_doc(description: str, media_types, *, text: bool = False) -> dict:
                     "headers": headers}}
 
 
-def unit_money(amount, currency: str) -> dict | None:
-    """A unit price as Money: the currency's minor unit at least, up to the 4 places unit prices keep."""
-    from decimal import Decimal
-
-    if amount is None:
-        return None
-    d = Decimal(amount)
-    text = f"{d:.2f}" if d == d.quantize(Decimal("0.01")) else format(d.normalize(), "f")
-    return {"amount": text, "currency": currency}
+unit_money = exact_money  # a unit price keeps its places (up to 4), at least the currency's minor unit
 
 
 def send_file_bytes(f) -> Response:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from portal.accounts.models import Role
 from portal.api.auth import idempotent
 from portal.api.common import ListArgs, ListPlan, actor, list_documents, created, problems, make_blueprint, money, paged_schema
+from portal.api.schemas import exact_money
 from portal.api.schemas import (BoundedInt, DecimalString, JobSchema, LockArgs, MoneyField, MoneyOut, amount_in, job_dict,
                                  lock_or_current, pending_job, plain, ts)
 from portal.db import db
@@ -144,7 +145,7 @@ def invoice_dict(inv: Invoice) -> dict:
         "notes": inv.notes or "", "created_at": ts(inv.created_at), "updated_at": ts(inv.updated_at),
         "lines": [{"id": ln.id, "position": ln.position, "order_line_id": ln.order_line_id,
                    "shipment_line_id": ln.shipment_line_id, "charge": ln.charge, "sku": ln.sku, "description": ln.description,
-                   "quantity": plain(ln.quantity), "unit": ln.unit, "unit_price": money(ln.unit_price, cur),
+                   "quantity": plain(ln.quantity), "unit": ln.unit, "unit_price": exact_money(ln.unit_price, cur),
                    "discount_percent": plain(ln.discount_percent), "tax_rate": plain(ln.tax_rate),
                    "net_amount": money(ln.net_amount, cur)} for ln in inv.lines],
         "payments": [{"id": p.id, "amount": money(p.amount, p.currency), "date": p.paid_on,

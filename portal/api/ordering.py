@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from portal.accounts.models import Role
 from portal.api.auth import idempotent
 from portal.api.common import ListArgs, ListPlan, actor, list_documents, created, links, make_blueprint, money, page_envelope, paged_schema, problems
+from portal.api.schemas import exact_money
 from portal.api.schemas import (BoundedInt, CommentArgs, DecimalString, LockArgs, MoneyField, MoneyIn, MoneyOut,
                                  ReasonArgs, VersionedMoneyOut, amount_in, versioned_money,
                                 RenamedFields, lock_or_current, plain, ts)
@@ -260,10 +261,10 @@ def _order_dict(o: PurchaseOrder, cur: str) -> dict:
         "reject_reason": o.reject_reason, "created_at": ts(o.created_at), "updated_at": ts(o.updated_at),
         "lines": [{"id": ln.id, "position": ln.position, "sku": ln.sku, "part_number": ln.part_number,
                    "description": ln.description, "unit": ln.unit, "quantity": plain(ln.quantity),
-                   "unit_price": money(ln.unit_price, cur), "line_total": money(ln.line_total, cur),
+                   "unit_price": exact_money(ln.unit_price, cur), "line_total": money(ln.line_total, cur),
                    "delivery_date": ln.delivery_date, "ack": ln.ack.value,
                    "proposed_quantity": plain(ln.proposed_quantity), "proposed_date": ln.proposed_date,
-                   "proposed_unit_price": money(ln.proposed_unit_price, cur)
+                   "proposed_unit_price": exact_money(ln.proposed_unit_price, cur)
                    if ln.proposed_unit_price is not None else None,
                    "ack_note": ln.ack_note, "shipped_quantity": plain(ln.shipped_quantity),
                    "short_closed_quantity": plain(ln.short_closed_quantity or 0),
@@ -297,7 +298,7 @@ def list_catalog_items(supplier_id, page, q=None, category=None):
     pg = catalog_services.buyer_catalog(user.company_id, supplier.id, q=q, category=category, page=page)
     items = [{"id": r.item.id, "sku": r.item.sku, "name": r.item.name, "description": r.item.description or "",
               "category": r.item.category or "", "unit": r.item.unit, "moq": plain(r.item.moq),
-              "pack_size": plain(r.item.pack_size), "unit_price": money(r.unit_price, r.item.currency),
+              "pack_size": plain(r.item.pack_size), "unit_price": exact_money(r.unit_price, r.item.currency),
               "price_breaks": [{"min_quantity": str(b["min_quantity"]),
                                 "unit_price": versioned_money(b["unit_price"], r.item.currency)}
                                for b in (r.price_breaks or [])], "special_price": r.special} for r in pg.items]

@@ -13,6 +13,7 @@ from portal.accounts.models import Company, Role
 from portal.api.common import (CursorArgs, ListArgs, ListPlan, actor, created, links, list_documents, make_blueprint, money,
                                paged_schema)
 from portal.api.auth import idempotent, problem_body
+from portal.api.schemas import exact_money
 from portal.api.schemas import (BoundedInt, DecimalString, MoneyField, MoneyOut, ProblemSchema, RenamedFields, amount_in,
                                  VersionedMoneyOut, plain, ts, versioned_money)
 from portal.db import db
@@ -466,7 +467,7 @@ def quote_dict(quote: Quote, viewer) -> dict:
             out["shipping_cost"] = money(version.shipping_cost, rfq.currency)
             out["lines"] = [{
                 "rfq_line_id": ql.rfq_line_id, "declined": ql.declined, "decline_reason": ql.decline_reason,
-                "unit_price": money(ql.unit_price, rfq.currency) if ql.unit_price is not None else None,
+                "unit_price": exact_money(ql.unit_price, rfq.currency) if ql.unit_price is not None else None,
                 "lead_time_days": ql.lead_time_days, "moq": plain(ql.moq), "pack_size": plain(ql.pack_size),
                 "price_breaks": [{"min_quantity": str(b["min_quantity"]),
                                   "unit_price": versioned_money(b["unit_price"], rfq.currency)}
@@ -524,7 +525,7 @@ def award_dict(award: Award) -> dict:
             "created_at": ts(award.awarded_at), "updated_at": ts(award.updated_at or award.awarded_at),
             "lines": [{"rfq_line_id": al.rfq_line_id, "quote_id": al.quote_id,
                        "supplier_id": al.supplier_company_id, "quantity": plain(al.quantity),
-                       "unit_price": money(al.unit_price, cur), "line_total": money(al.line_total, cur)}
+                       "unit_price": exact_money(al.unit_price, cur), "line_total": money(al.line_total, cur)}
                       for al in sorted(award.lines, key=lambda a: a.rfq_line_id)]}
 
 
