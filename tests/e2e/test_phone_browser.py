@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.phone_pages import main_pages
+from tests.e2e.phone_pages import main_pages, open_signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -30,24 +30,9 @@ WIDE = """
 
 @pytest.fixture
 def on_phone(browser, live_server):
-    """on_phone(user) -> a Playwright page at 390 × 844, signed in as that user (long timeouts: a busy machine)."""
-    from tests.factories import PASSWORD
-
+    """on_phone(user) -> a Playwright page at 390 × 844, signed in as that user."""
     contexts = []
-
-    def _open(user):
-        ctx = browser.new_context(viewport=PHONE)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        page.set_default_timeout(60000)
-        page.goto(live_server + "/signin")
-        page.get_by_label("Email").fill(user.email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/dashboard")
-        return page
-
-    yield _open
+    yield lambda user: open_signed_in(browser, live_server, user, PHONE, contexts)
     for c in contexts:
         c.close()
 
