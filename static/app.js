@@ -36,6 +36,10 @@
   document.querySelectorAll('form[data-confirm]').forEach(function (f) {
     f.addEventListener('submit', function (e) { if (!window.confirm(f.getAttribute('data-confirm'))) e.preventDefault(); });
   });
+  // A form that came back with errors: show the summary, or else the first field that is wrong (not the first field).
+  var summary = document.querySelector('.form-error-summary');
+  var invalid = document.querySelector('main .is-invalid');
+  if (summary) { summary.focus(); } else if (invalid) { invalid.focus(); }
   document.querySelectorAll('[data-local-time]').forEach(function (el) {
     // Purely informative: the server already renders times in the user's zone.
     el.title = el.getAttribute('data-local-time');
