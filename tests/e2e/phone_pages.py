@@ -43,16 +43,8 @@ def main_pages(world):
 
 
 def open_signed_in(browser, live_server, user, viewport, contexts, bypass_csp=False):
-    """A Playwright page signed in as ``user`` at ``viewport`` (long timeouts: the test machine is shared)."""
-    from tests.factories import PASSWORD
+    """A Playwright page signed in as ``user`` at ``viewport`` (long timeouts: the test machine is shared;
+    ``bypass_csp`` lets axe-core be injected inline)."""
+    from tests.e2e.conftest import sign_in
 
-    ctx = browser.new_context(viewport=viewport, bypass_csp=bypass_csp)  # axe-core is injected inline
-    contexts.append(ctx)
-    page = ctx.new_page()
-    page.set_default_timeout(60000)
-    page.goto(live_server + "/signin")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/dashboard")
-    return page
+    return sign_in(browser, live_server, user, contexts, viewport=viewport, timeout=60000, bypass_csp=bypass_csp)
