@@ -23,8 +23,10 @@ $(VENV)/.installed: $(BIN)/activate setup.cfg
 	$(BIN)/python -m portal.i18n
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed
+$(VENV)/.installed-dev: $(VENV)/.installed tests/e2e/axe/package-lock.json
 	$(BIN)/pip install -q -e '.[dev]'
+	# axe-core for the accessibility browser tests (tests/e2e/test_axe_browser.py); skipped without npm
+	if command -v npm >/dev/null; then cd tests/e2e/axe && npm ci --no-audit --no-fund --silent; fi
 	touch $@
 
 install: $(VENV)/.installed

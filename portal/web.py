@@ -161,8 +161,11 @@ def input_problem(max_depth: int) -> str | None:
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
-        return _error(400, "400", _("Your form was open too long or came from elsewhere (missing or wrong "
-                                    "security token). Reload the page and try again."))
+        if _wants_json():
+            return _error(400, "400", _("Your form was open too long or came from elsewhere (missing or wrong "
+                                        "security token). Reload the page and try again."))
+        from portal.formstate import csrf_refusal_page  # keeps the person's input (issue 19)
+        return csrf_refusal_page()
 
     @app.errorhandler(400)
     def bad_request(exc):

@@ -36,6 +36,19 @@
   document.querySelectorAll('form[data-confirm]').forEach(function (f) {
     f.addEventListener('submit', function (e) { if (!window.confirm(f.getAttribute('data-confirm'))) e.preventDefault(); });
   });
+  // A form that came back with errors: show the summary, or else the first field that is wrong (not the first field).
+  var summary = document.querySelector('.form-error-summary');
+  var invalid = document.querySelector('main .is-invalid');
+  if (summary) { summary.focus(); } else if (invalid) { invalid.focus(); }
+  // A box that scrolls sideways (a wide table on a phone) can be scrolled with the keyboard: it takes the focus.
+  function focusableScrollers() {
+    document.querySelectorAll('.table-responsive, .cmp-scroll, main table.table').forEach(function (el) {
+      if (el.scrollWidth > el.clientWidth + 1) { if (!el.hasAttribute('tabindex')) el.setAttribute('tabindex', '0'); }
+      else if (el.getAttribute('tabindex') === '0') { el.removeAttribute('tabindex'); }
+    });
+  }
+  focusableScrollers();
+  window.addEventListener('resize', focusableScrollers);
   document.querySelectorAll('[data-local-time]').forEach(function (el) {
     // Purely informative: the server already renders times in the user's zone.
     el.title = el.getAttribute('data-local-time');

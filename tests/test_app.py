@@ -55,8 +55,10 @@ def test_post_without_csrf_token_is_refused_with_a_sentence(app, world, client, 
     assert resp.status_code == 400
     body = text(resp)
     assert "Request refused" in body
-    assert "Your form was open too long or came from elsewhere (missing or wrong security token). " \
-           "Reload the page and try again." in body
+    assert "Your session ended; sign in again and submit once more." in body
+    # the person's input is kept (not the password)
+    assert f'name="email" value="{world.procurement.email}"' in body
+    assert factories.PASSWORD not in body
     assert location_path(client.get("/dashboard")) == "/signin"  # not signed in
 
 
@@ -66,7 +68,7 @@ def test_post_with_wrong_csrf_token_is_refused(app, world, client, monkeypatch):
     resp = client.post("/signin", data={"email": world.procurement.email, "password": factories.PASSWORD,
                                         "csrf_token": "forged"})
     assert resp.status_code == 400
-    assert "missing or wrong security token" in text(resp)
+    assert "Your session ended; sign in again and submit once more." in text(resp)
 
 
 def test_post_with_csrf_token_from_the_form_is_accepted(app, world, client, monkeypatch):
@@ -85,6 +87,20 @@ def test_signed_in_post_buttons_need_the_token_too(app, world, login, monkeypatc
     assert resp.status_code == 400
     assert "security token" in text(resp)
     assert fresh(world.procurement).active
+
+
+def test_a_refused_form_comes_back_with_the_input_and_a_fresh_token(app, world, login, monkeypatch):
+    c = login(world.buyer_admin)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    resp = c.post("/company/members", data={"name": "Ada Lovelace", "email": "ada@acme.test",
+                                                   "csrf_token": "expired"})
+    assert resp.status_code == 400
+    body = text(resp)
+    assert "Your input is kept below: submit once more." in body
+    assert 'name="name" value="Ada Lovelace"' in body and 'name="email" value="ada@acme.test"' in body
+    assert 'action="/company/members"' in body
+    assert 'name="csrf_token" value="expired"' not in body  # a fresh token
+    assert "Submit once more" in body
 
 
 # ------------------------------------------------------------------------------------------- errors

@@ -88,6 +88,23 @@ def browser(live_server):
         b.close()
 
 
+def sign_in(browser, live_server, user, contexts, *, password=None, viewport=None, timeout=15000, **context_args):
+    """A new browser context (appended to ``contexts`` for closing) and a page signed in as ``user``."""
+    from tests.factories import PASSWORD
+
+    ctx = browser.new_context(viewport=viewport or {"width": 1366, "height": 768}, accept_downloads=True,
+                              **context_args)
+    contexts.append(ctx)
+    page = ctx.new_page()
+    page.set_default_timeout(timeout)
+    page.goto(live_server + "/signin")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(password or PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/dashboard")
+    return page
+
+
 @pytest.fixture
 def signed_in(browser, live_server):
     """signed_in(user) -> a Playwright page signed in as that user (password from tests.factories)."""
@@ -96,16 +113,7 @@ def signed_in(browser, live_server):
     contexts = []
 
     def _open(user, password=PASSWORD):
-        ctx = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        page.set_default_timeout(15000)
-        page.goto(live_server + "/signin")
-        page.get_by_label("Email").fill(user.email)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/dashboard")
-        return page
+        return sign_in(browser, live_server, user, contexts, password=password)
 
     yield _open
     for c in contexts:
