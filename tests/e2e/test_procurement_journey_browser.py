@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -23,7 +22,16 @@ from playwright.sync_api import expect
 
 from portal.db import db
 from portal.notifications.models import OutboxMail
-from tests.e2e.pages import CENT, eur, flash, header_state, plain, reload_until
+from tests.e2e.pages import (
+    CENT,
+    eur,
+    flash,
+    header_state,
+    plain,
+    reload_until,
+    save_shot,
+    warm_up,
+)
 from tests.requisitions.conftest import rw  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.e2e
@@ -44,16 +52,7 @@ def money(d: Decimal) -> Decimal:
 
 
 def shot(page, name):
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
-
-
-def _warm_up(live_server):
-    import urllib.request
-
-    for _ in range(4):
-        urllib.request.urlopen(live_server + "/signin", timeout=180).read()
+    save_shot(page, SHOTS, name)
 
 
 def _link_from_outbox() -> str:
@@ -76,7 +75,7 @@ def _quote(page, prices):
 
 
 def test_from_requisition_to_invoice(live_server, signed_in, browser, rw):  # noqa: F811
-    _warm_up(live_server)
+    warm_up(live_server)
     estimate = sum(money(q * e) for _, q, e, _, _ in ITEMS)  # 136.00 + 50.00 + 76.00 = 262.00
 
     # ------------------------------------------------------------ 1. the engineer requests three items
