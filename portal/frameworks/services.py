@@ -368,8 +368,11 @@ def call_off(agreement: FrameworkAgreement, actor, quantities: dict, *, delivery
             delivery_date=delivery, payment_terms_days=payment_terms_for(a.supplier_company_id, a.buyer_company_id),
             notes=(notes or f"Call-off against framework agreement {a.reference}")[:4000],
             status=OrderStatus.draft, created_by_id=actor.id, total_net=ZERO)
+        # the award line goes along: the line is then "sourced" like an award's order line, and a requisition
+        # behind the RFQ gives it its cost centre and GL account and follows the order (portal/budgets/hooks.py)
         _build_lines(order, [{"part_number": ln.part_number, "description": ln.description, "unit": ln.unit,
-                              "quantity": qty, "unit_price": Decimal(ln.unit_price), "delivery_date": delivery}
+                              "quantity": qty, "unit_price": Decimal(ln.unit_price), "delivery_date": delivery,
+                              "award_line_id": ln.award_line_id}
                              for ln, qty in wanted])
         order.po_number = new_po_number(a.buyer_company_id)
         db.session.add(order)

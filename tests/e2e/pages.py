@@ -71,3 +71,20 @@ def number_in(text: str, prefix: str) -> str:
     m = re.search(re.escape(prefix) + r"\S+", text)
     assert m, f"no {prefix}… number in {text!r}"
     return m.group(0)
+
+
+def save_shot(page, directory: str | None, name: str) -> None:
+    """A full-page PNG of ``page`` as ``<directory>/<name>.png`` when a directory is given (an env variable)."""
+    if directory:
+        from pathlib import Path
+
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(directory) / f"{name}.png"), full_page=True)
+
+
+def warm_up(live_server: str, times: int = 4, timeout: float = 180) -> None:
+    """A loaded machine: let both gunicorn workers build the app before the browser's timeouts start."""
+    import urllib.request
+
+    for _ in range(times):
+        urllib.request.urlopen(live_server + "/signin", timeout=timeout).read()

@@ -19,6 +19,7 @@ from portal.orders.states import OrderStatus
 from portal.quotes import award as award_service
 from portal.quotes.models import Award
 from tests.frameworks.helpers import agreement, closed_with_quotes, fresh
+from tests.requisitions.conftest import rw  # noqa: F401  (fixture)
 
 
 def count(model, *where):
@@ -181,3 +182,46 @@ def test_the_sweep_runs_from_the_periodic_tick():
     from portal.jobs.periodic import SWEEPS
 
     assert "portal.frameworks.services.sweep" in SWEEPS
+
+
+def test_call_off_from_a_requisitions_rfq_takes_its_cost_centre_and_links_the_requisition(rw):  # noqa: F811
+    """A framework made from an RFQ that came from a requisition: the call-off's lines carry the award line, so
+    they take the requisition line's cost centre and GL account and the requisition line links the order line
+    (its amount is then committed once, through the order, not twice)."""
+    from datetime import timedelta
+
+    from portal.budgets.figures import figures_for
+    from portal.frameworks import services as fa_services
+    from portal.orders.states import OrderStatus
+    from portal.requisitions import services as req_services
+    from portal.requisitions.models import Requisition
+    from portal.rfq.models import Rfq
+    from portal.rfq.states import RfqStatus
+    from tests import factories
+    from tests.requisitions.conftest import line, raise_req
+
+    req = raise_req(rw, line(desc="Bearing", qty="10", price="5", cc=rw.cc, gl=rw.gl))
+    req_services.decide(rw.owner, req.id, None, "approved")
+    rfq = req_services.to_rfq(rw.procurement, [req.id], title="Spares")
+    rfq = db.session.get(Rfq, rfq.id)
+    rfq.status = RfqStatus.closed
+    db.session.commit()
+    q = factories.quote(rfq, rw.supplier_a, rw.sales_a, prices=["4.00"])
+    award = factories.award(rfq, rw.procurement, [(0, q, "10", "4.00")])
+    today = utcnow().date()
+    (agreement,) = fa_services.create_from_award(award.id, rw.procurement, valid_from=today,
+                                                 valid_until=today + timedelta(days=30))
+    order = fa_services.call_off(agreement, rw.procurement, {agreement.lines[0].id: "6"}).order
+    ol = order.lines[0]
+    assert (ol.cost_centre_id, ol.gl_account_id) == (rw.cc.id, rw.gl.id)
+    assert ol.award_line_id is not None
+    db.session.expire_all()
+    assert db.session.get(Requisition, req.id).lines[0].order_line_id == ol.id
+    before = figures_for(rw.buyer.id, "EUR", [rw.budget])[rw.budget.id]
+    assert before.committed == D("50.00")  # the requisition: its order is a draft, not sent
+    order = db.session.get(type(order), order.id)
+    order.status = OrderStatus.submitted
+    order.sent_at = utcnow()
+    db.session.commit()
+    after = figures_for(rw.buyer.id, "EUR", [rw.budget])[rw.budget.id]
+    assert after.committed == D("24.00")  # the sent call-off (6 × 4.00) only; the requisition no more
