@@ -24,23 +24,18 @@ class DocumentCounter(db.Model):
 
 
 def next_number(company_id: int, series: str, year: int) -> int:
+    """The series' next number: one upsert that creates the counter at 1 or adds 1 under the row lock it takes
+    (``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``: one round trip, where an insert-if-missing plus an
+    update took two on every document number)."""
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(
-        insert(DocumentCounter).values(company_id=company_id, series=series, year=year, last_value=0)
-        .on_conflict_do_nothing(index_elements=["company_id", "series", "year"])
-    )
-    value = db.session.execute(
-        sa.update(DocumentCounter)
-        .where(DocumentCounter.company_id == company_id, DocumentCounter.series == series,
-               DocumentCounter.year == year)
-        .values(last_value=DocumentCounter.last_value + 1)
-        .returning(DocumentCounter.last_value)
-    ).scalar_one()
-    return value
+    stmt = insert(DocumentCounter).values(company_id=company_id, series=series, year=year, last_value=1)
+    stmt = stmt.on_conflict_do_update(index_elements=["company_id", "series", "year"],
+                                      set_={"last_value": DocumentCounter.last_value + 1})
+    return db.session.execute(stmt.returning(DocumentCounter.last_value)).scalar_one()
 
 
 def format_reference(prefix: str, year: int, number: int, width: int) -> str:

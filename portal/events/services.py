@@ -65,8 +65,8 @@ def emit(company_ids, type: str, resource) -> None:  # noqa: A002 - the event's 
 
 def write_pending(session) -> list[Event]:
     """Turn the emitted events of this transaction into rows and delivery rows (flushes)."""
-    from portal.events.snapshots import build
-    from portal.webhooks.services import schedule_deliveries
+    from portal.events.snapshots import build, same_for_every_company
+    from portal.webhooks.services import enabled_endpoints, schedule_deliveries
 
     pending = session.info.pop(PENDING_KEY, None)
     if not pending:
@@ -76,19 +76,26 @@ def write_pending(session) -> list[Event]:
     now = utcnow()
     for item in pending:
         resource = item["resource"]
+        shared = None  # (rtype, snapshot) built once when every party sees the same document (an order: 2 parties)
         for cid in item["company_ids"]:
-            try:
-                rtype, snapshot = build(resource, cid)
-            except Exception:  # noqa: BLE001 - a snapshot must never cost the business change its commit
-                log.exception("event %s: no snapshot of %r", item["type"], resource)
-                rtype, snapshot = type(resource).__name__.lower(), {"id": resource.id}
+            if shared is not None:
+                rtype, snapshot = shared[0], dict(shared[1])
+            else:
+                try:
+                    rtype, snapshot = build(resource, cid)
+                    if same_for_every_company(resource):
+                        shared = (rtype, snapshot)
+                except Exception:  # noqa: BLE001 - a snapshot must never cost the business change its commit
+                    log.exception("event %s: no snapshot of %r", item["type"], resource)
+                    rtype, snapshot = type(resource).__name__.lower(), {"id": resource.id}
             ev = Event(company_id=cid, type=item["type"], resource_type=rtype, resource_id=resource.id,
                        data=snapshot, created_at=now)
             session.add(ev)
             events.append(ev)
     session.flush()
+    endpoints = enabled_endpoints({ev.company_id for ev in events})  # one SELECT for all of them, not one per event
     for ev in events:
-        schedule_deliveries(ev)
+        schedule_deliveries(ev, endpoints=endpoints.get(ev.company_id, []))
     return events
 
 

@@ -108,8 +108,19 @@ BUILDERS = {"Rfq": ("rfq", rfq), "Quote": ("quote", quote), "Award": ("award", a
             "PurchaseOrder": ("order", order), "Shipment": ("shipment", shipment), "Invoice": ("invoice", invoice)}
 
 
+# Builders whose snapshot differs by the company that sees it (sealed prices, own lines only); the others show
+# both parties the same document, so one event per party can share one snapshot (portal/events/services.py).
+PER_COMPANY = frozenset({quote, award})
+
+
 def build(resource, company_id: int) -> tuple[str, dict]:
     """(resource_type, snapshot) of an ORM object, as the given company may see it."""
     name = type(resource).__name__
     rtype, fn = BUILDERS.get(name, (name.lower(), generic))
     return rtype, fn(resource, company_id)
+
+
+def same_for_every_company(resource) -> bool:
+    """True when ``build(resource, c)`` is the same for every company ``c`` (built once per event, not per party)."""
+    _rtype, fn = BUILDERS.get(type(resource).__name__, (None, generic))
+    return fn not in PER_COMPANY

@@ -202,12 +202,28 @@ def _enqueue(delivery: WebhookDelivery, manual: bool = False) -> None:
     enqueue_after_commit(JOB, delivery.id, manual, queue=QUEUE, job_id=_job_id(delivery), timeout=60)
 
 
-def schedule_deliveries(ev: Event) -> list[WebhookDelivery]:
-    """One delivery per enabled endpoint of the event's company that wants its type (flushes; jobs after commit)."""
+def enabled_endpoints(company_ids) -> dict[int, list[WebhookEndpoint]]:
+    """The enabled endpoints of these companies, by company id (one SELECT)."""
+    out: dict[int, list[WebhookEndpoint]] = {}
+    ids = [c for c in company_ids if c is not None]
+    if not ids:
+        return out
+    for ep in db.session.scalars(sa.select(WebhookEndpoint).where(WebhookEndpoint.company_id.in_(ids),
+                                                                   WebhookEndpoint.enabled.is_(True))
+                                 .order_by(WebhookEndpoint.id)):
+        out.setdefault(ep.company_id, []).append(ep)
+    return out
+
+
+def schedule_deliveries(ev: Event, *, endpoints=None) -> list[WebhookDelivery]:
+    """One delivery per enabled endpoint of the event's company that wants its type (flushes; jobs after commit).
+    ``endpoints``: that company's enabled endpoints when the caller already read them (portal/events/services.py
+    reads them once for all the events of a commit)."""
     out = []
     now = utcnow()
-    for ep in db.session.scalars(sa.select(WebhookEndpoint).where(WebhookEndpoint.company_id == ev.company_id,
-                                                                   WebhookEndpoint.enabled.is_(True))):
+    if endpoints is None:
+        endpoints = enabled_endpoints([ev.company_id]).get(ev.company_id, [])
+    for ep in endpoints:
         if not ep.wants(ev.type):
             continue
         d = WebhookDelivery(endpoint_id=ep.id, event_id=ev.id, status=DeliveryStatus.pending, attempts=0,
