@@ -14,6 +14,7 @@ from marshmallow import Schema, fields, validate
 from portal.api.common import CursorArgs, ListPlan, actor, created, list_documents, make_blueprint, paged_schema, \
     problems
 from portal.api.documents_api import UploadIn, binary_doc, multipart, unit_money
+from portal.api.schemas import MoneyAmount, amount_in, versioned_money
 from portal.api.schemas import DecimalString, MoneyOut, plain, ts
 from portal.api.ordering import CatalogItemOut
 from portal.api.sourcing import PriceBreakIn, PriceBreakOut
@@ -137,23 +138,38 @@ def _editor():
     return user
 
 
-def _breaks_out(breaks) -> list[dict]:
-    return [{"min_quantity": str(b["min_quantity"]), "unit_price": str(b["unit_price"])} for b in (breaks or [])]
+def _breaks_out(breaks, currency: str) -> list[dict]:
+    """Price breaks as answered: the unit price is Money (a bare string in API version 2026-11-01)."""
+    return [{"min_quantity": str(b["min_quantity"]), "unit_price": versioned_money(b["unit_price"], currency)}
+            for b in (breaks or [])]
 
 
 def item_dict(it: CatalogItem) -> dict:
     return {"id": it.id, "sku": it.sku, "name": it.name, "description": it.description or "",
             "category": it.category or "", "unit": it.unit, "pack_size": plain(it.pack_size), "moq": plain(it.moq),
-            "unit_price": unit_money(it.unit_price, it.currency), "price_breaks": _breaks_out(it.price_breaks),
+            "unit_price": unit_money(it.unit_price, it.currency), "price_breaks": _breaks_out(it.price_breaks, it.currency),
             "active": it.active, "created_at": ts(it.created_at), "updated_at": ts(it.updated_at)}
 
 
-def _breaks_text(breaks) -> str:
-    return ";".join(f"{csvio.fmt_decimal(b['min_quantity'])}:{csvio.fmt_decimal(b['unit_price'])}"
-                    for b in breaks or ())
+def _breaks_text(breaks, currency: str | None) -> str:
+    """Price breaks as the CSV/form text the service checks; each break's price must be in the item's currency
+    (``currency``: the item's, or the one its new unit price names)."""
+    from babel.numbers import list_currencies
+
+    if currency not in list_currencies():
+        currency = None  # an unknown item currency is the service's sentence, not a break's
+    parts = []
+    for i, b in enumerate(breaks or ()):
+        price = b["unit_price"]
+        if currency is not None:
+            price = amount_in(price, currency, f"price_breaks.{i}.unit_price", "A price break")
+        elif isinstance(price, MoneyAmount):
+            price = price.amount
+        parts.append(f"{csvio.fmt_decimal(b['min_quantity'])}:{csvio.fmt_decimal(price)}")
+    return ";".join(parts)
 
 
-def _as_text(data: dict) -> dict:
+def _as_text(data: dict, currency: str | None = None) -> dict:
     """API input -> the text fields the service checks (the same checks as the form and the CSV)."""
     raw = {k: data[k] for k in ("sku", "name", "description", "category", "unit", "active") if k in data}
     for key in ("pack_size", "moq"):
@@ -163,7 +179,7 @@ def _as_text(data: dict) -> dict:
         raw["unit_price"] = csvio.fmt_decimal(data["unit_price"]["amount"])
         raw["currency"] = data["unit_price"]["currency"]
     if "price_breaks" in data:
-        raw["price_breaks"] = _breaks_text(data["price_breaks"])
+        raw["price_breaks"] = _breaks_text(data["price_breaks"], raw.get("currency") or currency)
     return raw
 
 
@@ -230,7 +246,7 @@ def update_catalog_item(data, item_id):
     """
     user = _editor()
     item = catalog_services.own_item(user, item_id)
-    fields_ = {**_current_text(item), **_as_text(data)}
+    fields_ = {**_current_text(item), **_as_text(data, item.currency)}
     return item_dict(catalog_services.update_item(user, item.id, fields_))
 
 
@@ -239,7 +255,7 @@ def update_catalog_item(data, item_id):
 def _price_dict(bp_: CatalogBuyerPrice, item: CatalogItem) -> dict:
     return {"id": bp_.id, "item_id": item.id, "buyer_company_id": bp_.buyer_company_id,
             "buyer_name": bp_.buyer.display_name if bp_.buyer else "",
-            "unit_price": unit_money(bp_.unit_price, item.currency), "price_breaks": _breaks_out(bp_.price_breaks)}
+            "unit_price": unit_money(bp_.unit_price, item.currency), "price_breaks": _breaks_out(bp_.price_breaks, item.currency)}
 
 
 @bp.route("/catalog/items/<int(max=2147483647):item_id>/buyer-prices", methods=["GET"])
@@ -267,7 +283,7 @@ def put_buyer_price(data, item_id, buyer_company_id):
                                f"{item.currency} too.", errors={"unit_price.currency": f"Use {item.currency}."})
     price = catalog_services.set_buyer_price(user, item.id, buyer_company_id,
                                              csvio.fmt_decimal(data["unit_price"]["amount"]),
-                                             _breaks_text(data.get("price_breaks")))
+                                             _breaks_text(data.get("price_breaks"), item.currency))
     item = catalog_services.own_item(user, item.id)
     return _price_dict(db.session.get(CatalogBuyerPrice, price.id), item)
 

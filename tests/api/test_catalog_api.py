@@ -25,8 +25,8 @@ def h(world, token_for):
 
 ITEM = {"sku": "NS-HB-M12", "name": "Hex bolt M12", "category": "Bolts", "unit": "pcs", "pack_size": "100",
         "moq": "500", "unit_price": {"amount": "0.2150", "currency": "EUR"},
-        "price_breaks": [{"min_quantity": "5000", "unit_price": "0.17"},
-                         {"min_quantity": "1000", "unit_price": "0.19"}]}
+        "price_breaks": [{"min_quantity": "5000", "unit_price": {"amount": "0.17", "currency": "EUR"}},
+                         {"min_quantity": "1000", "unit_price": {"amount": "0.19", "currency": "EUR"}}]}
 
 
 def test_create_read_change_and_list_own_items(client, world, h):
@@ -36,8 +36,8 @@ def test_create_read_change_and_list_own_items(client, world, h):
     assert resp.headers["Location"] == f"/api/v1/catalog/items/{item['id']}"
     assert item["unit_price"] == {"amount": "0.215", "currency": "EUR"}
     assert item["pack_size"] == "100" and item["moq"] == "500" and item["active"] is True
-    assert item["price_breaks"] == [{"min_quantity": "1000", "unit_price": "0.19"},
-                                    {"min_quantity": "5000", "unit_price": "0.17"}]  # sorted ascending
+    assert item["price_breaks"] == [{"min_quantity": "1000", "unit_price": {"amount": "0.19", "currency": "EUR"}},
+                                    {"min_quantity": "5000", "unit_price": {"amount": "0.17", "currency": "EUR"}}]
     assert client.get(resp.headers["Location"], headers=h["admin_a"]).get_json() == item
     changed = client.patch(f"/api/v1/catalog/items/{item['id']}", headers=h["sales_a"],
                            json={"active": False, "moq": None, "unit_price": {"amount": "0.20", "currency": "EUR"}})
@@ -78,7 +78,8 @@ def test_another_suppliers_item_is_404_and_buyers_and_accounts_may_not_edit(clie
     ({"moq": "0"}, "moq", "greater than zero"),
     ({"unit_price": {"amount": "-1.00", "currency": "EUR"}}, "unit_price", "cannot be negative"),
     ({"unit_price": {"amount": "1.00", "currency": "XYZ"}}, "currency", "is not a currency we know"),
-    ({"price_breaks": [{"min_quantity": "10", "unit_price": "1"}, {"min_quantity": "10", "unit_price": "2"}]},
+    ({"price_breaks": [{"min_quantity": "10", "unit_price": {"amount": "1", "currency": "EUR"}},
+                       {"min_quantity": "10", "unit_price": {"amount": "2", "currency": "EUR"}}]},
      "price_breaks", "appears twice"),
 ])
 def test_bad_items_get_a_sentence_and_nothing_is_saved(client, h, change, field, words):
@@ -103,7 +104,7 @@ def test_buyer_prices_set_replace_list_and_remove(client, world, h, token_for):
     url = f"/api/v1/catalog/items/{item.id}/buyer-prices"
     resp = client.put(f"{url}/{world.buyer.id}", headers=h["sales_a"], json={
         "unit_price": {"amount": "9.50", "currency": "EUR"},
-        "price_breaks": [{"min_quantity": "100", "unit_price": "9.00"}]})
+        "price_breaks": [{"min_quantity": "100", "unit_price": {"amount": "9.00", "currency": "EUR"}}]})
     assert resp.status_code == 200, resp.get_data(as_text=True)
     price = resp.get_json()
     assert price["buyer_company_id"] == world.buyer.id and price["unit_price"]["amount"] == "9.50"
@@ -204,3 +205,15 @@ def test_listing_the_catalog_costs_the_same_statements_for_5_or_100_items(client
 
     few, many = statements(5), statements(100)
     assert few == many <= 5, (few, many)
+
+
+def test_a_price_break_in_another_currency_is_refused_and_nothing_saved(client, world, h):
+    from portal.catalog.models import CatalogItem
+
+    resp = client.post("/api/v1/catalog/items", headers=h["sales_a"], json={
+        "sku": "CUR-1", "name": "Washer", "unit": "pcs", "unit_price": {"amount": "1.00", "currency": "EUR"},
+        "price_breaks": [{"min_quantity": "100", "unit_price": {"amount": "0.90", "currency": "USD"}}]})
+    assert resp.status_code == 422, resp.get_data(as_text=True)
+    assert "in USD but this document is in EUR" in resp.get_json()["detail"]
+    assert resp.get_json()["errors"] == {"price_breaks.0.unit_price.currency": "Must be EUR."}
+    assert CatalogItem.query.filter_by(sku="CUR-1").count() == 0

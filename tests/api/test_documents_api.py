@@ -147,10 +147,11 @@ def test_quote_attachments_are_404_for_other_suppliers_and_bad_files_saved_nothi
 # --------------------------------------------------------------------------------------------- quote versions
 
 def _submit_quote(client, headers, rfq, prices, shipping="10.00"):
-    lines = [{"rfq_line_id": ln.id, "unit_price": p, "lead_time_days": 5}
+    lines = [{"rfq_line_id": ln.id, "unit_price": {"amount": p, "currency": rfq.currency}, "lead_time_days": 5}
              for ln, p in zip(sorted(rfq.lines, key=lambda x: x.position), prices)]
     resp = client.post(f"/api/v1/rfqs/{rfq.id}/quotes", headers=headers, json={
-        "valid_until": (utcnow() + timedelta(days=30)).date().isoformat(), "shipping_cost": shipping,
+        "valid_until": (utcnow() + timedelta(days=30)).date().isoformat(),
+        "shipping_cost": {"amount": shipping, "currency": rfq.currency},
         "lines": lines})
     assert resp.status_code in (200, 201), resp.get_data(as_text=True)
     return resp.get_json()
