@@ -30,7 +30,7 @@ class RfqForm(VersionForm):
     delivery_address = TextAreaField(_l("Delivery address"), render_kw={"rows": 4, "maxlength": 1000})
     delivery_date = DateField(_l("Requested delivery date"), validators=[Optional()])
     incoterm = SelectField(_l("Incoterm (optional)"),
-                           choices=[("", "— none —")] + [(k, f"{k} — {v}") for k, v in INCOTERMS.items()],
+                           choices=[("", _l("— none —"))] + [(k, f"{k} — {v}") for k, v in INCOTERMS.items()],
                            validate_choice=False)
     payment_terms = StringField(_l("Requested payment terms"),
                                 render_kw={"placeholder": "e.g. 30 days net", "maxlength": 100})
