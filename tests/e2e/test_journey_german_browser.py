@@ -75,6 +75,9 @@ class GermanTour:
         main.wait_for()
         shown = main.inner_text()
         missing = [label for label in labels if label not in shown]
+        width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        if width[0] > width[1]:  # longer German words must not make the page wider than the window
+            missing.append(f"page is {width[0]} px wide in a {width[1]} px window")
         if missing:
             self.missing[page.url] = missing
         text = DATA.sub("", shown)
@@ -114,6 +117,10 @@ def test_the_journey_pages_in_german(world, browser, live_server, tmp_path):
     gross = eur_de(inv.total_gross)  # e.g. "8.009,34 €"
     assert re.fullmatch(r"\d{1,3}(\.\d{3})*,\d\d\xa0€", gross)
 
+    from urllib.request import urlopen
+
+    for _ in range(2):  # the first request of a fresh gunicorn worker can be slow on a busy machine
+        urlopen(live_server + "/signin", timeout=90).read()
     tour = GermanTour(browser, live_server, shots)
     try:
         # ------------------------------------------------------------------ procurement
