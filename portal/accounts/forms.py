@@ -26,9 +26,13 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 def country_choices():
-    from portal.accounts.services import country_names
+    from flask_babel import gettext
 
-    return [("", "Choose a country…")] + [(c, n) for c, n in country_names().items()]
+    from portal.accounts.services import country_names
+    from portal.i18n import page_language
+
+    # country names in the page's language (Babel's territory names), sorted as the reader reads them
+    return [("", gettext("Choose a country…"))] + [(c, n) for c, n in country_names(page_language()).items()]
 
 
 class SignInForm(FlaskForm):

@@ -29,7 +29,7 @@ class QuoteHeaderForm(FlaskForm):
     valid_until = StringField(_l("Valid until"), widget=DateInput(),
                               description=_l("Your prices hold until this date (inclusive)."))
     delivery_terms = StringField(_l("Delivery terms"), render_kw={
-        "maxlength": 200, "placeholder": "e.g. DAP Stuttgart, 2 weeks after order"})
+        "maxlength": 200, "placeholder": _l("e.g. DAP Stuttgart, 2 weeks after order")})
     shipping_cost = StringField(_l("Shipping cost"), render_kw={"inputmode": "decimal", "placeholder": "0.00"})
     notes = TextAreaField(_l("Notes to the buyer"), render_kw={"rows": 2, "maxlength": 5000})
 

@@ -23,17 +23,17 @@ class VersionForm(FlaskForm):
 
 class RfqForm(VersionForm):
     title = StringField(_l("Title"),
-                        render_kw={"placeholder": "e.g. Fasteners for assembly line 4", "maxlength": 200})
+                        render_kw={"placeholder": _l("e.g. Fasteners for assembly line 4"), "maxlength": 200})
     description = TextAreaField(_l("Description"), render_kw={"rows": 4, "maxlength": 10_000},
                                 description=_l("What the suppliers need to know: application, quality, packing."))
     currency = SelectField(_l("Currency"), choices=[(c, c) for c in CURRENCIES], validate_choice=False)
     delivery_address = TextAreaField(_l("Delivery address"), render_kw={"rows": 4, "maxlength": 1000})
     delivery_date = DateField(_l("Requested delivery date"), validators=[Optional()])
     incoterm = SelectField(_l("Incoterm (optional)"),
-                           choices=[("", "— none —")] + [(k, f"{k} — {v}") for k, v in INCOTERMS.items()],
+                           choices=[("", _l("— none —"))] + [(k, f"{k} — {v}") for k, v in INCOTERMS.items()],
                            validate_choice=False)
     payment_terms = StringField(_l("Requested payment terms"),
-                                render_kw={"placeholder": "e.g. 30 days net", "maxlength": 100})
+                                render_kw={"placeholder": _l("e.g. 30 days net"), "maxlength": 100})
     deadline = DateTimeLocalField(_l("Response deadline"), format=DATETIME_FORMATS, validators=[Optional()])
     sealed = BooleanField(_l("Sealed bidding — prices stay hidden from you until the deadline"), default=True)
     submit = SubmitField(_l("Save draft"))
