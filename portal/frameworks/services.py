@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from portal.accounts.models import Role
 from portal.audit.services import record as audit
 from portal.db import db, utcnow
+from portal.events.services import emit
 from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.frameworks.models import AgreementStatus, CallOff, CallOffLine, FrameworkAgreement, FrameworkLine
 from portal.locking import lock_row, retry_on_conflict
@@ -231,6 +232,7 @@ def create_from_award(award_id, actor, *, valid_from, valid_until, max_value=Non
                   detail=f"{a.reference} from the award of {rfq.reference}: {len(a.lines)} item(s), valid "
                          f"{start.isoformat()} to {end.isoformat()}"
                          + (f", capped at {format_money(a.max_value, a.currency)}" if a.max_value else ""))
+            emit([a.buyer_company_id, a.supplier_company_id], "framework_agreement.created", a)
             out.append(a)
         award.orders_created_at = utcnow()
         audit("rfq", rfq.id, "framework_agreements_created", actor=actor, company_id=award.buyer_company_id,
@@ -387,6 +389,8 @@ def call_off(agreement: FrameworkAgreement, actor, quantities: dict, *, delivery
               detail=f"{order.po_number}: {format_money(this_value, a.currency)}"
                      + (f" ({'; '.join(warnings)})" if warnings else ""),
               visible_to_company_id=a.buyer_company_id)
+        # The buyer's only: the supplier sees the call-off once its order is sent (order.submitted).
+        emit(a.buyer_company_id, "framework_agreement.called_off", a)
         db.session.commit()
         return CallOffResult(order, co, warnings)
     except Exception:
@@ -465,6 +469,7 @@ def sweep(today: date | None = None) -> dict:
                 audit("framework_agreement", a.id, "expired", from_state=AgreementStatus.active,
                       to_state=AgreementStatus.expired, company_id=a.buyer_company_id,
                       detail=f"{a.reference} ended on {a.valid_until.isoformat()}")
+                emit([a.buyer_company_id, a.supplier_company_id], "framework_agreement.expired", a)
                 expired += 1
             db.session.commit()
         except Exception:
@@ -492,6 +497,7 @@ def sweep(today: date | None = None) -> dict:
                 a.expiry_notice_sent_at = utcnow()
                 audit("framework_agreement", a.id, "expiry_notice", company_id=a.buyer_company_id,
                       detail=f"Both sides told that {a.reference} ends on {a.valid_until.isoformat()}")
+                emit([a.buyer_company_id, a.supplier_company_id], "framework_agreement.expiring", a)
                 noticed += 1
             db.session.commit()
         except Exception:

@@ -26,6 +26,7 @@ from portal.accounts.models import Company, Role, User
 from portal.audit.services import record
 from portal.db import db, utcnow
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.events.services import emit
 from portal.locking import check_fresh, lock_row
 from portal.notifications.services import company_users, notify, queue_mail
 from portal.suppliers import states
@@ -299,6 +300,7 @@ def _register(token, *, company_fields, contacts, name, password) -> User:
            body=f"{inv.email} registered {company.legal_name}"
                 + (f" and is invited to {rfq.reference}." if rfq is not None else "."),
            link=f"/suppliers/{company.id}")
+    emit(inv.buyer_company_id, "supplier_invitation.accepted", inv)
     return user
 
 
@@ -400,6 +402,7 @@ def set_status(actor: User, supplier_id, status, *, reason: str = "", lock_versi
            title=f"{actor.company.display_name}: your supplier status is {target.value}",
            body=reason or f"{actor.company.display_name} set your status to {target.value}.",
            link="/suppliers/my-buyers", mail=target != SupplierStatus.new)
+    emit([rel.buyer_company_id, rel.supplier_company_id], "supplier_status.changed", rel)
     db.session.flush()
     return rel
 
@@ -579,6 +582,8 @@ def remind_expiring_certificates() -> int:
                        title=f"{doc.supplier.display_name}: certificate {label} expires {when}",
                        body="Ask the supplier for the renewed certificate.",
                        link=f"/suppliers/{doc.supplier_company_id}")
+            emit([doc.supplier_company_id] + [rel.buyer_company_id for rel in buyers_of(doc.supplier_company_id)],
+                 "certificate.expiring", doc)
             db.session.commit()
             sent += 1
         except Exception:  # one bad row must not stop the others
