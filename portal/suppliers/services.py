@@ -504,9 +504,6 @@ def _date(value) -> date:
 def add_document(actor: User, *, cert_type, number: str, issuer: str, valid_until, filename: str | None = None,
                  data: bytes | None = None, supplier_id=None) -> QualificationDocument:
     """A certificate of the actor's own supplier company, or (a buyer) of one of its suppliers."""
-    from portal.documents.store import save_bytes
-    from portal.rfq.services import check_attachment
-
     if supplier_id in (None, "") or int(supplier_id) == actor.company_id:
         _require_supplier(actor)
         supplier = actor.company
@@ -528,13 +525,48 @@ def add_document(actor: User, *, cert_type, number: str, issuer: str, valid_unti
     doc = QualificationDocument(supplier_company_id=supplier.id, cert_type=kind, number=number, issuer=issuer,
                                 valid_until=until, uploaded_by_id=actor.id)
     if data:
-        clean, content_type = check_attachment(filename or "certificate.pdf", data)
-        doc.file_id = save_bytes(data, filename=clean, content_type=content_type, owner_company_id=supplier.id,
-                                 party_company_id=None if supplier.id == actor.company_id else actor.company_id).id
+        _store_file(doc, actor, filename or "certificate.pdf", data)
     db.session.add(doc)
     db.session.flush()
     record("supplier", supplier.id, "certificate_added", actor=actor, company_id=actor.company_id,
            detail=f"{states.CERTIFICATE_LABELS[kind]} {number}, valid until {until.isoformat()}")
+    return doc
+
+
+def _store_file(doc: QualificationDocument, actor: User, filename: str, data: bytes) -> None:
+    """The page's checks (type by content, size), then the file stored for the supplier (and the recording
+    buyer)."""
+    from portal.documents.store import save_bytes
+    from portal.rfq.services import check_attachment
+
+    clean, content_type = check_attachment(filename, data)
+    supplier_id = doc.supplier_company_id
+    doc.file_id = save_bytes(data, filename=clean, content_type=content_type, owner_company_id=supplier_id,
+                             party_company_id=None if supplier_id == actor.company_id else actor.company_id).id
+
+
+@unit_of_work
+def attach_document_file(actor: User, doc_id, *, filename: str, data: bytes) -> QualificationDocument:
+    """Give a recorded certificate its file (the API: fields first, then the file). The supplier for its own
+    certificates, or the buyer who recorded one; a certificate keeps its first file (record the renewed
+    certificate as a new one)."""
+    doc = get_for_company(QualificationDocument, doc_id, actor.company_id)
+    if doc.supplier_company_id == actor.company_id:
+        _require_supplier(actor)
+    else:
+        _require_buyer(actor)
+        recorder = db.session.get(User, doc.uploaded_by_id)
+        if recorder is None or recorder.company_id != actor.company_id:
+            raise Forbidden("Only the supplier, or the buyer who recorded the certificate, gives it its file.")
+    doc = lock_row(QualificationDocument, doc.id)
+    if doc.file_id is not None:
+        raise Conflict("This certificate has its file already; record the renewed certificate as a new one.")
+    if not data:
+        raise ValidationFailed("The file is empty.", errors={"file": "Choose a file."})
+    _store_file(doc, actor, filename or "certificate.pdf", data)
+    record("supplier", doc.supplier_company_id, "certificate_file_added", actor=actor, company_id=actor.company_id,
+           detail=f"{states.CERTIFICATE_LABELS[doc.cert_type]} {doc.number}: {filename}")
+    db.session.flush()
     return doc
 
 
