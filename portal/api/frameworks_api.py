@@ -230,7 +230,7 @@ class CallOffCreatedOut(Schema):
 
 
 def agreement_dict(a: FrameworkAgreement, user, use=None) -> dict:
-    use = use or fa.usage(a)
+    use = use or fa.usage(a, viewer_company_id=user.company_id)
     is_buyer = user.company_id == a.buyer_company_id
     return {
         "id": a.id, "reference": a.reference, "title": a.title, "status": a.status.value,
@@ -278,7 +278,7 @@ def list_agreements(args):
 
 
 def _batch(rows, user) -> list[dict]:
-    use = fa.usages(rows)
+    use = fa.usages(rows, viewer_company_id=user.company_id)
     return [agreement_dict(a, user, use[a.id]) for a in rows]
 
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
 
-from portal.api.common import CursorArgs, ListPlan, actor, created, list_documents, make_blueprint, paged_schema
+from portal.api.common import (CursorArgs, ListPlan, actor, created, list_documents, make_blueprint, paged_schema,
+                               problems)
+from portal.api.documents_api import (ATTACHMENT_MEDIA_TYPES, UploadIn, _upload, binary_doc, multipart,
+                                      send_file_bytes)
 from portal.api.schemas import BoundedInt, ts
 from portal.db import db
 from portal.errors import Conflict, NotFound
@@ -273,7 +276,7 @@ def list_qualification_documents(args):
 @created("api_suppliers.get_qualification_document", document_id="id")
 def create_qualification_document(data):
     """Record a certificate (ISO 9001 ...) with its expiry date; an expiry in the past is 422. Both sides are
-    reminded 30 days before it expires. (Files are uploaded on the page.)"""
+    reminded 30 days before it expires. Its file follows with POST /qualification-documents/{id}/file."""
     doc = services.add_document(actor(), cert_type=data["cert_type"], number=data["number"], issuer=data["issuer"],
                                 valid_until=data["valid_until"], supplier_id=data.get("supplier_company_id"))
     return document_dict(_fresh(QualificationDocument, doc.id))
@@ -284,6 +287,31 @@ def create_qualification_document(data):
 def get_qualification_document(document_id):
     """One certificate."""
     return document_dict(get_for_company(QualificationDocument, document_id, actor().company_id))
+
+
+@bp.route("/qualification-documents/<int(max=2147483647):document_id>/file", methods=["POST"])
+@multipart
+@bp.arguments(UploadIn, location="files")
+@bp.response(200, QualificationDocumentOut)
+@problems(403, 409, 415)
+def upload_qualification_document_file(files, document_id):
+    """Upload the certificate's file (multipart field `file`): PDF, PNG, JPEG or CSV, at most 5 MB, the bytes
+    what the extension says (the page's checks). The supplier for its own certificates, or the buyer who recorded
+    one; a certificate that has its file already is 409."""
+    filename, data = _upload(files)
+    doc = services.attach_document_file(actor(), document_id, filename=filename, data=data)
+    return document_dict(_fresh(QualificationDocument, doc.id))
+
+
+@bp.route("/qualification-documents/<int(max=2147483647):document_id>/file", methods=["GET"])
+@bp.doc(responses=binary_doc("The certificate's file, exactly the stored bytes.", ATTACHMENT_MEDIA_TYPES))
+def download_qualification_document_file(document_id):
+    """Download a certificate's file (the supplier's, or a buyer that keeps a status for it; 404 otherwise, and
+    when it has no file)."""
+    doc = get_for_company(QualificationDocument, document_id, actor().company_id)
+    if doc.file_id is None:
+        raise NotFound("This certificate has no file.")
+    return send_file_bytes(doc.file)
 
 
 # --------------------------------------------------------------------------------------------- questionnaire

@@ -126,3 +126,7 @@ def follow_order(session, order: PurchaseOrder) -> None:
             record("requisition", req.id, "status", company_id=req.company_id, from_state=req.status,
                    to_state=target, detail=f"{req.number}: follows {order.po_number} ({order.status.value})")
             req.status = target
+            if target == R.ordered:
+                from portal.events.services import emit
+
+                emit(req.company_id, "requisition.ordered", req)

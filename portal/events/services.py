@@ -35,6 +35,17 @@ EVENT_TYPES = {
     "invoice.paid": "An invoice was paid in full",
     "invoice.approved": "The buyer approved an invoice for payment",
     "dispute.opened": "The buyer disputed an invoice",
+    "requisition.submitted": "A requisition was submitted for approval",
+    "requisition.approved": "A requisition was approved",
+    "requisition.rejected": "A requisition was rejected",
+    "requisition.ordered": "Every line of a requisition is on a sent purchase order",
+    "framework_agreement.created": "A framework agreement was made from an award",
+    "framework_agreement.called_off": "The buyer called off against a framework agreement (a draft order)",
+    "framework_agreement.expiring": "A framework agreement ends within 30 days",
+    "framework_agreement.expired": "A framework agreement ended",
+    "supplier_status.changed": "A buyer approved or blocked a supplier",
+    "supplier_invitation.accepted": "An invited supplier registered on the portal",
+    "certificate.expiring": "A supplier's qualification certificate expires within 30 days",
 }
 
 
@@ -64,14 +75,15 @@ def emit(company_ids, type: str, resource) -> None:  # noqa: A002 - the event's 
 
 
 def write_pending(session) -> list[Event]:
-    """Turn the emitted events of this transaction into rows and delivery rows (flushes)."""
+    """Turn the emitted events of this transaction into rows and delivery rows (flushes first: a flush hook may
+    emit too, e.g. a requisition following its order)."""
     from portal.events.snapshots import build, same_for_every_company
     from portal.webhooks.services import enabled_endpoints, schedule_deliveries
 
+    session.flush()
     pending = session.info.pop(PENDING_KEY, None)
     if not pending:
         return []
-    session.flush()
     events = []
     now = utcnow()
     for item in pending:
@@ -101,6 +113,8 @@ def write_pending(session) -> list[Event]:
 
 @sa.event.listens_for(Session, "before_commit")
 def _write_before_commit(session):
+    if not session.info.get(PENDING_KEY) and (session.new or session.dirty or session.deleted):
+        session.flush()  # flush hooks may emit (portal.budgets.hooks: requisition.ordered)
     if session.info.get(PENDING_KEY):
         write_pending(session)
 

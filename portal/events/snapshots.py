@@ -100,12 +100,53 @@ def invoice(obj, company_id: int) -> dict:
     return d
 
 
+def requisition(obj, company_id: int) -> dict:
+    d = _pick(obj, "id", "number", "title", "status", "company_id", "requester_id", "currency", "submitted_at",
+              "approved_at", "decision_note", "updated_at", "lock_version")
+    d["total_estimated"] = _money(obj.total_estimated, obj.currency)
+    d["path"] = f"/api/v1/requisitions/{obj.id}"
+    return d
+
+
+def framework_agreement(obj, company_id: int) -> dict:
+    d = _pick(obj, "id", "reference", "title", "status", "buyer_company_id", "supplier_company_id", "award_id",
+              "rfq_id", "currency", "valid_from", "valid_until", "allow_exceed", "updated_at", "lock_version")
+    d["max_value"] = _money(obj.max_value, obj.currency)
+    d["path"] = f"/api/v1/framework-agreements/{obj.id}"
+    return d
+
+
+def supplier_relation(obj, company_id: int) -> dict:
+    d = _pick(obj, "buyer_company_id", "supplier_company_id", "status", "reason", "updated_at")
+    d["id"] = obj.id
+    d["path"] = f"/api/v1/supplier-statuses/{obj.id}"
+    return d
+
+
+def supplier_invitation(obj, company_id: int) -> dict:
+    d = _pick(obj, "id", "buyer_company_id", "supplier_company_id", "rfq_id", "email", "company_name",
+              "accepted_at")
+    d["path"] = f"/api/v1/supplier-invitations/{obj.id}"
+    return d
+
+
+def certificate(obj, company_id: int) -> dict:
+    d = _pick(obj, "id", "supplier_company_id", "cert_type", "number", "issuer", "valid_until")
+    d["path"] = f"/api/v1/qualification-documents/{obj.id}"
+    return d
+
+
 def generic(obj, company_id: int) -> dict:
     return {"id": getattr(obj, "id", None)}
 
 
 BUILDERS = {"Rfq": ("rfq", rfq), "Quote": ("quote", quote), "Award": ("award", award),
-            "PurchaseOrder": ("order", order), "Shipment": ("shipment", shipment), "Invoice": ("invoice", invoice)}
+            "PurchaseOrder": ("order", order), "Shipment": ("shipment", shipment), "Invoice": ("invoice", invoice),
+            "Requisition": ("requisition", requisition),
+            "FrameworkAgreement": ("framework_agreement", framework_agreement),
+            "SupplierRelation": ("supplier_relation", supplier_relation),
+            "SupplierInvitation": ("supplier_invitation", supplier_invitation),
+            "QualificationDocument": ("qualification_document", certificate)}
 
 
 # Builders whose snapshot differs by the company that sees it (sealed prices, own lines only); the others show

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from portal.accounts.models import Role
 from portal.audit.services import record as audit
 from portal.db import db, utcnow
+from portal.events.services import emit
 from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.frameworks.models import AgreementStatus, CallOff, CallOffLine, FrameworkAgreement, FrameworkLine
 from portal.locking import lock_row, retry_on_conflict
@@ -90,16 +91,21 @@ class Usage:
         return next((u for u in self.lines if u.line.id == line_id), None)
 
 
-def usage(agreement: FrameworkAgreement) -> Usage:
+def usage(agreement: FrameworkAgreement, *, viewer_company_id: int | None = None) -> Usage:
     """Consumed quantity per line and value, from the call-offs whose order is alive (two queries)."""
-    return usages([agreement])[agreement.id]
+    return usages([agreement], viewer_company_id=viewer_company_id)[agreement.id]
 
 
-def usages(agreements, *, exclude_order_id: int | None = None) -> dict[int, Usage]:
+def usages(agreements, *, exclude_order_id: int | None = None,
+           viewer_company_id: int | None = None) -> dict[int, Usage]:
     """``usage`` of many agreements at once (two queries, whatever their number: the list pages);
-    ``exclude_order_id`` leaves one call-off order out (checking an edit of it)."""
+    ``exclude_order_id`` leaves one call-off order out (checking an edit of it). With ``viewer_company_id`` only
+    the call-off orders that company may see count: the supplier's figures leave out the buyer's unsent drafts
+    (the caps are checked without it, on every live call-off)."""
     ids = [a.id for a in agreements]
     alive = PurchaseOrder.status.not_in(DEAD_ORDER_STATES)
+    if viewer_company_id is not None:
+        alive = sa.and_(alive, PurchaseOrder.visible_to(viewer_company_id))
     if exclude_order_id is not None:
         alive = sa.and_(alive, PurchaseOrder.id != exclude_order_id)
     by_line: dict[int, tuple[Decimal, Decimal]] = {}
@@ -231,6 +237,7 @@ def create_from_award(award_id, actor, *, valid_from, valid_until, max_value=Non
                   detail=f"{a.reference} from the award of {rfq.reference}: {len(a.lines)} item(s), valid "
                          f"{start.isoformat()} to {end.isoformat()}"
                          + (f", capped at {format_money(a.max_value, a.currency)}" if a.max_value else ""))
+            emit([a.buyer_company_id, a.supplier_company_id], "framework_agreement.created", a)
             out.append(a)
         award.orders_created_at = utcnow()
         audit("rfq", rfq.id, "framework_agreements_created", actor=actor, company_id=award.buyer_company_id,
@@ -364,7 +371,7 @@ def call_off(agreement: FrameworkAgreement, actor, quantities: dict, *, delivery
         buyer = a.buyer
         order = PurchaseOrder(
             buyer_company_id=a.buyer_company_id, supplier_company_id=a.supplier_company_id,
-            source=OrderSource.catalog, rfq_id=a.rfq_id, currency=a.currency, delivery_address=_address_text(buyer),
+            source=OrderSource.framework, rfq_id=a.rfq_id, currency=a.currency, delivery_address=_address_text(buyer),
             delivery_date=delivery, payment_terms_days=payment_terms_for(a.supplier_company_id, a.buyer_company_id),
             notes=(notes or f"Call-off against framework agreement {a.reference}")[:4000],
             status=OrderStatus.draft, created_by_id=actor.id, total_net=ZERO)
@@ -390,6 +397,8 @@ def call_off(agreement: FrameworkAgreement, actor, quantities: dict, *, delivery
               detail=f"{order.po_number}: {format_money(this_value, a.currency)}"
                      + (f" ({'; '.join(warnings)})" if warnings else ""),
               visible_to_company_id=a.buyer_company_id)
+        # The buyer's only: the supplier sees the call-off once its order is sent (order.submitted).
+        emit(a.buyer_company_id, "framework_agreement.called_off", a)
         db.session.commit()
         return CallOffResult(order, co, warnings)
     except Exception:
@@ -468,6 +477,7 @@ def sweep(today: date | None = None) -> dict:
                 audit("framework_agreement", a.id, "expired", from_state=AgreementStatus.active,
                       to_state=AgreementStatus.expired, company_id=a.buyer_company_id,
                       detail=f"{a.reference} ended on {a.valid_until.isoformat()}")
+                emit([a.buyer_company_id, a.supplier_company_id], "framework_agreement.expired", a)
                 expired += 1
             db.session.commit()
         except Exception:
@@ -482,19 +492,23 @@ def sweep(today: date | None = None) -> dict:
             a = lock_row(FrameworkAgreement, aid)
             if a.expiry_notice_sent_at is None and a.status == AgreementStatus.active:
                 days = (a.valid_until - today).days
-                u = usage(a)
-                body = (f"Framework agreement {a.reference} \u201c{a.title}\u201d between {a.buyer.display_name} and "
-                        f"{a.supplier.display_name} ends on {a.valid_until.isoformat()} (in {days} days). "
-                        f"Called off so far: {format_money(u.value, a.currency)}"
-                        + (f" of {format_money(a.max_value, a.currency)}" if a.max_value else "") + ".")
                 title = f"{a.reference} ends in {days} days"
+
+                def body(viewer_id, a=a, days=days):
+                    u = usage(a, viewer_company_id=viewer_id)  # the supplier's figure leaves unsent drafts out
+                    return (f"Framework agreement {a.reference} \u201c{a.title}\u201d between {a.buyer.display_name} "
+                            f"and {a.supplier.display_name} ends on {a.valid_until.isoformat()} (in {days} days). "
+                            f"Called off so far: {format_money(u.value, a.currency)}"
+                            + (f" of {format_money(a.max_value, a.currency)}" if a.max_value else "") + ".")
+
                 notify(company_users(a.buyer_company_id, Role.procurement), kind="framework_expiring",
-                       link=_link(a.id), title=title, body=body)
+                       link=_link(a.id), title=title, body=body(a.buyer_company_id))
                 notify(company_users(a.supplier_company_id, *SUPPLIER_ROLES), kind="framework_expiring",
-                       link=_link(a.id), title=title, body=body)
+                       link=_link(a.id), title=title, body=body(a.supplier_company_id))
                 a.expiry_notice_sent_at = utcnow()
                 audit("framework_agreement", a.id, "expiry_notice", company_id=a.buyer_company_id,
                       detail=f"Both sides told that {a.reference} ends on {a.valid_until.isoformat()}")
+                emit([a.buyer_company_id, a.supplier_company_id], "framework_agreement.expiring", a)
                 noticed += 1
             db.session.commit()
         except Exception:

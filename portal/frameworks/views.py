@@ -42,13 +42,13 @@ def index():
     if status not in (None, *(s.value for s in AgreementStatus)):
         status = None
     agreements = services.list_for(current_user.company_id, status=status)
-    use = services.usages(agreements)
+    use = services.usages(agreements, viewer_company_id=current_user.company_id)
     rows = [(a, use[a.id]) for a in agreements]
     return render_template("frameworks/index.html", rows=rows, status=status, statuses=list(AgreementStatus))
 
 
 def _render_detail(agreement, *, status=200, error=None, form=None):
-    use = services.usage(agreement)
+    use = services.usage(agreement, viewer_company_id=current_user.company_id)
     is_buyer = current_user.company_id == agreement.buyer_company_id
     can_call_off = (is_buyer and current_user.has_role(Role.procurement)
                     and services.is_valid_on(agreement, utcnow().date()))

@@ -17,6 +17,7 @@ class OrderSource(str, enum.Enum):
     catalog = "catalog"
     reorder = "reorder"
     api = "api"
+    framework = "framework"  # a call-off against a framework agreement (portal.frameworks)
 
 
 class LineAck(str, enum.Enum):

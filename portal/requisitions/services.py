@@ -78,6 +78,10 @@ def _move(req: Requisition, target: S, actor: User | None, detail: str = "") -> 
     req.status = target
     record("requisition", req.id, target.value, actor=actor, company_id=req.company_id, from_state=before,
            to_state=target, detail=detail)
+    if target.value in ("submitted", "approved", "rejected"):
+        from portal.events.services import emit
+
+        emit(req.company_id, f"requisition.{target.value}", req)
 
 
 # --------------------------------------------------------------------------------------------- raise and edit

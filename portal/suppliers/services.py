@@ -26,6 +26,7 @@ from portal.accounts.models import Company, Role, User
 from portal.audit.services import record
 from portal.db import db, utcnow
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.events.services import emit
 from portal.locking import check_fresh, lock_row
 from portal.notifications.services import company_users, notify, queue_mail
 from portal.suppliers import states
@@ -299,6 +300,7 @@ def _register(token, *, company_fields, contacts, name, password) -> User:
            body=f"{inv.email} registered {company.legal_name}"
                 + (f" and is invited to {rfq.reference}." if rfq is not None else "."),
            link=f"/suppliers/{company.id}")
+    emit(inv.buyer_company_id, "supplier_invitation.accepted", inv)
     return user
 
 
@@ -400,6 +402,7 @@ def set_status(actor: User, supplier_id, status, *, reason: str = "", lock_versi
            title=f"{actor.company.display_name}: your supplier status is {target.value}",
            body=reason or f"{actor.company.display_name} set your status to {target.value}.",
            link="/suppliers/my-buyers", mail=target != SupplierStatus.new)
+    emit([rel.buyer_company_id, rel.supplier_company_id], "supplier_status.changed", rel)
     db.session.flush()
     return rel
 
@@ -501,9 +504,6 @@ def _date(value) -> date:
 def add_document(actor: User, *, cert_type, number: str, issuer: str, valid_until, filename: str | None = None,
                  data: bytes | None = None, supplier_id=None) -> QualificationDocument:
     """A certificate of the actor's own supplier company, or (a buyer) of one of its suppliers."""
-    from portal.documents.store import save_bytes
-    from portal.rfq.services import check_attachment
-
     if supplier_id in (None, "") or int(supplier_id) == actor.company_id:
         _require_supplier(actor)
         supplier = actor.company
@@ -525,13 +525,48 @@ def add_document(actor: User, *, cert_type, number: str, issuer: str, valid_unti
     doc = QualificationDocument(supplier_company_id=supplier.id, cert_type=kind, number=number, issuer=issuer,
                                 valid_until=until, uploaded_by_id=actor.id)
     if data:
-        clean, content_type = check_attachment(filename or "certificate.pdf", data)
-        doc.file_id = save_bytes(data, filename=clean, content_type=content_type, owner_company_id=supplier.id,
-                                 party_company_id=None if supplier.id == actor.company_id else actor.company_id).id
+        _store_file(doc, actor, filename or "certificate.pdf", data)
     db.session.add(doc)
     db.session.flush()
     record("supplier", supplier.id, "certificate_added", actor=actor, company_id=actor.company_id,
            detail=f"{states.CERTIFICATE_LABELS[kind]} {number}, valid until {until.isoformat()}")
+    return doc
+
+
+def _store_file(doc: QualificationDocument, actor: User, filename: str, data: bytes) -> None:
+    """The page's checks (type by content, size), then the file stored for the supplier (and the recording
+    buyer)."""
+    from portal.documents.store import save_bytes
+    from portal.rfq.services import check_attachment
+
+    clean, content_type = check_attachment(filename, data)
+    supplier_id = doc.supplier_company_id
+    doc.file_id = save_bytes(data, filename=clean, content_type=content_type, owner_company_id=supplier_id,
+                             party_company_id=None if supplier_id == actor.company_id else actor.company_id).id
+
+
+@unit_of_work
+def attach_document_file(actor: User, doc_id, *, filename: str, data: bytes) -> QualificationDocument:
+    """Give a recorded certificate its file (the API: fields first, then the file). The supplier for its own
+    certificates, or the buyer who recorded one; a certificate keeps its first file (record the renewed
+    certificate as a new one)."""
+    doc = get_for_company(QualificationDocument, doc_id, actor.company_id)
+    if doc.supplier_company_id == actor.company_id:
+        _require_supplier(actor)
+    else:
+        _require_buyer(actor)
+        recorder = db.session.get(User, doc.uploaded_by_id)
+        if recorder is None or recorder.company_id != actor.company_id:
+            raise Forbidden("Only the supplier, or the buyer who recorded the certificate, gives it its file.")
+    doc = lock_row(QualificationDocument, doc.id)
+    if doc.file_id is not None:
+        raise Conflict("This certificate has its file already; record the renewed certificate as a new one.")
+    if not data:
+        raise ValidationFailed("The file is empty.", errors={"file": "Choose a file."})
+    _store_file(doc, actor, filename or "certificate.pdf", data)
+    record("supplier", doc.supplier_company_id, "certificate_file_added", actor=actor, company_id=actor.company_id,
+           detail=f"{states.CERTIFICATE_LABELS[doc.cert_type]} {doc.number}: {filename}")
+    db.session.flush()
     return doc
 
 
@@ -579,6 +614,8 @@ def remind_expiring_certificates() -> int:
                        title=f"{doc.supplier.display_name}: certificate {label} expires {when}",
                        body="Ask the supplier for the renewed certificate.",
                        link=f"/suppliers/{doc.supplier_company_id}")
+            emit([doc.supplier_company_id] + [rel.buyer_company_id for rel in buyers_of(doc.supplier_company_id)],
+                 "certificate.expiring", doc)
             db.session.commit()
             sent += 1
         except Exception:  # one bad row must not stop the others

@@ -18,6 +18,7 @@ from portal.orders.models import OrderLine, PurchaseOrder
 from portal.orders.states import OrderStatus
 from portal.quotes import award as award_service
 from portal.quotes.models import Award
+from tests.api.conftest import token_for  # noqa: F401 - the API tests' token fixture
 from tests.frameworks.helpers import agreement, closed_with_quotes, fresh
 from tests.requisitions.conftest import rw  # noqa: F401  (fixture)
 
@@ -225,3 +226,36 @@ def test_call_off_from_a_requisitions_rfq_takes_its_cost_centre_and_links_the_re
     db.session.commit()
     after = figures_for(rw.buyer.id, "EUR", [rw.budget])[rw.budget.id]
     assert after.committed == D("24.00")  # the sent call-off (6 × 4.00) only; the requisition no more
+
+
+def test_the_suppliers_consumed_total_leaves_out_the_buyers_unsent_drafts(world, client, token_for):
+    """The supplier sees a call-off only once its order is sent: its figures (page, API, expiry notice) count only
+    sent call-offs; the buyer's figures and the caps count the drafts too."""
+    a = agreement(world, max_value="1000", days=20)
+    l1, l2, _ = line_ids(a)
+    sent = fa.call_off(a, world.procurement, {l1: "10"}).order  # 10.00
+    assert sent.source.value == "framework"
+    draft = fa.call_off(fresh(a), world.procurement, {l2: "50"}).order  # 100.00, stays a draft
+    sent = db.session.get(PurchaseOrder, sent.id)
+    sent.status = OrderStatus.submitted  # sent: sent_at is stamped
+    db.session.commit()
+    assert db.session.get(PurchaseOrder, sent.id).sent_at is not None
+    assert db.session.get(PurchaseOrder, draft.id).sent_at is None
+    a = fresh(a)
+    assert fa.usage(a).value == D("110.00")
+    assert fa.usage(a, viewer_company_id=world.buyer.id).value == D("110.00")
+    supplier_use = fa.usage(a, viewer_company_id=world.supplier_a.id)
+    assert supplier_use.value == D("10.00") and supplier_use.call_offs == 1
+    assert supplier_use.line(l2).consumed == 0
+    theirs = client.get(f"/api/v1/framework-agreements/{a.id}", headers=token_for(world.sales_a)).get_json()
+    assert theirs["consumed_value"] == {"amount": "10.00", "currency": "EUR"}
+    assert theirs["remaining_value"] == {"amount": "990.00", "currency": "EUR"}
+    assert [c["order_id"] for c in theirs["call_offs"]] == [sent.id]
+    listed = client.get("/api/v1/framework-agreements", headers=token_for(world.sales_a)).get_json()["items"]
+    assert listed[0]["consumed_value"]["amount"] == "10.00"
+    mine = client.get(f"/api/v1/framework-agreements/{a.id}", headers=token_for(world.procurement)).get_json()
+    assert mine["consumed_value"] == {"amount": "110.00", "currency": "EUR"}
+    fa.sweep(utcnow().date())
+    body = db.session.scalar(sa.select(Notification.body).where(
+        Notification.company_id == world.supplier_a.id, Notification.kind == "framework_expiring"))
+    assert "10.00" in body and "110.00" not in body

@@ -95,3 +95,63 @@ def test_named_enums_in_the_document(client):
     schemas = spec["components"]["schemas"]
     assert schemas["SupplierStatusOut"]["properties"]["status"] == {"$ref": "#/components/schemas/SupplierStatus"}
     assert schemas["QualificationDocumentOut"]["properties"]["cert_type"] == {"$ref": "#/components/schemas/CertificateType"}
+
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def _upload_file(client, headers, doc_id, data, name="iso9001.pdf"):
+    from io import BytesIO
+
+    return client.post(f"{API}/qualification-documents/{doc_id}/file", headers=headers,
+                       data={"file": (BytesIO(data), name)}, content_type="multipart/form-data")
+
+
+def test_a_certificates_file_is_uploaded_through_the_api_with_the_pages_checks(world, client, token_for):
+    from portal.db import db
+    from portal.suppliers import services
+
+    services.set_status(world.procurement, world.supplier_a.id, "approved")
+    supplier = token_for(world.sales_a)
+    until = (utcnow().date() + timedelta(days=300)).isoformat()
+    doc = client.post(f"{API}/qualification-documents", headers=supplier,
+                      json={"cert_type": "iso9001", "number": "Q-7", "issuer": "TÜV", "valid_until": until})
+    assert doc.status_code == 201, doc.get_json()
+    doc_id = doc.get_json()["id"]
+    assert doc.get_json()["has_file"] is False
+    # not multipart: 415; no file field: 422; bytes that are not what the name says: 422, nothing stored
+    resp = client.post(f"{API}/qualification-documents/{doc_id}/file", headers=supplier, json={})
+    assert resp.status_code == 415
+    resp = client.post(f"{API}/qualification-documents/{doc_id}/file", headers=supplier, data={},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 422, resp.get_json()
+    resp = _upload_file(client, supplier, doc_id, b"MZ...")
+    assert resp.status_code == 422 and "does not contain what its name says" in resp.get_json()["detail"]
+    db.session.expire_all()
+    assert db.session.get(QualificationDocument, doc_id).file_id is None
+    # another supplier: 404; the buyer did not record it: 403
+    assert _upload_file(client, token_for(world.sales_b), doc_id, PDF).status_code == 404
+    assert _upload_file(client, token_for(world.procurement), doc_id, PDF).status_code == 403
+    resp = _upload_file(client, supplier, doc_id, PDF)
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["has_file"] is True
+    # once: a second file is 409
+    assert _upload_file(client, supplier, doc_id, PDF).status_code == 409
+    # both sides download it; another company gets 404
+    for who in (world.sales_a, world.procurement):
+        dl = client.get(f"{API}/qualification-documents/{doc_id}/file", headers=token_for(who))
+        assert dl.status_code == 200 and dl.data == PDF and dl.mimetype == "application/pdf"
+    assert client.get(f"{API}/qualification-documents/{doc_id}/file",
+                      headers=token_for(world.sales_b)).status_code == 404
+
+
+def test_the_buyer_who_recorded_a_certificate_uploads_its_file(world, client, token_for):
+    buyer = token_for(world.procurement)
+    until = (utcnow().date() + timedelta(days=300)).isoformat()
+    doc = client.post(f"{API}/qualification-documents", headers=buyer,
+                      json={"cert_type": "iso9001", "number": "Q-8", "issuer": "TÜV", "valid_until": until,
+                            "supplier_company_id": world.supplier_a.id}).get_json()
+    resp = _upload_file(client, buyer, doc["id"], PDF, "scan.pdf")
+    assert resp.status_code == 200 and resp.get_json()["has_file"] is True
+    dl = client.get(f"{API}/qualification-documents/{doc['id']}/file", headers=token_for(world.sales_a))
+    assert dl.status_code == 200 and dl.data == PDF
