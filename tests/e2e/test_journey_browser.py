@@ -123,7 +123,7 @@ def _source_and_award(world, signed_in, live_server, tmp_path) -> SimpleNamespac
 
     buyer.goto(rfq_url)
     buyer.get_by_role("link", name="Invite suppliers").click()
-    buyer.get_by_label("Name").fill("Supplier")
+    buyer.get_by_role("searchbox", name="Name").fill("Supplier")
     buyer.get_by_role("button", name="Search").click()
     buyer.wait_for_url(re.compile(r".*q=Supplier.*"))
     assert_labelled(buyer)
