@@ -46,7 +46,8 @@ PEOPLE = {
     "hartmann": [("Anna Keller", "anna.keller@hartmann.example", ["admin", "approver"]),
                  ("Jonas Weber", "jonas.weber@hartmann.example", ["procurement"]),
                  ("Petra Braun", "petra.braun@hartmann.example", ["approver"]),
-                 ("Lukas Fischer", "lukas.fischer@hartmann.example", ["accounts"])],
+                 ("Lukas Fischer", "lukas.fischer@hartmann.example", ["accounts"]),
+                 ("Felix Wagner", "felix.wagner@hartmann.example", ["requester"])],  # requisitions (portal/requisitions/demo.py)
     "vandijk": [("Sanne de Vries", "sanne.devries@vandijk.example", ["admin", "approver"]),
                 ("Daan Bakker", "daan.bakker@vandijk.example", ["procurement"]),
                 ("Eva Jansen", "eva.jansen@vandijk.example", ["accounts"])],
