@@ -134,6 +134,9 @@ class OrderIn(RenamedFields, Schema):
 class DecisionIn(LockArgs):
     decision = fields.String(required=True, validate=validate.OneOf(["approved", "rejected"]))
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
+    over_budget = fields.Boolean(load_default=False, metadata={
+        "description": "The owner of a cost centre whose blocking budget the order exceeds approves it over budget "
+                       "(see `GET /orders/{id}/budget-impact`)."})
 
 
 class AckLineIn(Schema):
@@ -372,7 +375,7 @@ def approve_order(data, order_id):
     """An approver decides the next approval step (`approved` or `rejected` with a comment)."""
     order = _order(order_id)
     approvals.decide(order, actor(), lock_or_current(order, data.get("lock_version")), data["decision"],
-                     data.get("comment") or "")
+                     data.get("comment") or "", over_budget=data.get("over_budget", False))
     return _fresh(order.id)
 
 

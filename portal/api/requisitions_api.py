@@ -3,6 +3,7 @@ impact, turn approved requisitions into an RFQ or catalog orders; keep the maste
 committed, actual and available figures (computed from the documents)."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import selectinload
 
@@ -29,6 +30,7 @@ from portal.budgets import services as budget_services
 from portal.budgets.figures import figures_for
 from portal.budgets.models import Budget, BudgetMode, CostCentre, GlAccount, PeriodKind
 from portal.db import db
+from portal.errors import NotFound
 from portal.requisitions import services
 from portal.requisitions.models import Requisition
 from portal.requisitions.states import RequisitionStatus
@@ -201,6 +203,32 @@ class BudgetImpactOut(Schema):
     rows = fields.List(fields.Nested(BudgetImpactRowOut), required=True)
 
 
+class OrderBudgetImpactRowOut(Schema):
+    cost_centre_id = fields.Integer(required=True)
+    order_amount = fields.Nested(MoneyOut, required=True, metadata={"description": "The order's lines on the cost "
+                                                                                    "centre."})
+    already_committed = fields.Nested(MoneyOut, required=True, metadata={
+        "description": "Of which approved requisition lines (on these order lines) already commit to the same "
+                       "budget: not counted twice."})
+    this_order = fields.Nested(MoneyOut, required=True, metadata={"description": "What sending the order adds."})
+    budget_id = fields.Integer(required=True, allow_none=True)
+    available = fields.Nested(MoneyOut, required=True, allow_none=True)
+    available_after = fields.Nested(MoneyOut, required=True, allow_none=True)
+    exceeds = fields.Boolean(required=True)
+
+
+class OrderBudgetImpactOut(Schema):
+    budget_mode = fields.String(required=True, validate=validate.OneOf([m.value for m in BudgetMode]))
+    day = fields.Date(required=True, metadata={"description": "The day whose budgets count (today, UTC)."})
+    counted = fields.Boolean(required=True, metadata={"description": "False: the order is not in the company "
+                                                                     "currency and counts in no budget."})
+    sent = fields.Boolean(required=True, metadata={"description": "True: the order was sent; its amount is in the "
+                                                                  "figures already and the rows are empty."})
+    waiting_for_owners = fields.List(fields.Integer(), required=True, metadata={
+        "description": "Cost centres (ids) whose owner must approve the order over budget before it is sent."})
+    rows = fields.List(fields.Nested(OrderBudgetImpactRowOut), required=True)
+
+
 class RequisitionSourcingIn(Schema):
     requisition_ids = fields.List(BoundedInt(**ID), required=True, validate=validate.Length(min=1, max=50))
     title = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
@@ -351,6 +379,35 @@ def requisition_budget_impact(requisition_id):
                       "available": money(r.figures.available, cur) if r.figures else None,
                       "available_after": money(r.available_after, cur) if r.figures else None,
                       "exceeds": r.exceeds} for r in summary.rows]}
+
+
+@bp.route("/orders/<int(max=2147483647):order_id>/budget-impact", methods=["GET"])
+@bp.response(200, OrderBudgetImpactOut)
+def order_budget_impact(order_id):
+    """What sending a purchase order today does to each of its cost centres' budgets (the buyer's; another
+    company's order is 404). Approve over budget: `POST /orders/{id}/approve` with `"over_budget": true`."""
+    from portal.budgets import orders as budget_orders
+    from portal.orders.approvals import current_round
+    from portal.orders.models import PurchaseOrder
+
+    user = _buyer()
+    order = db.session.scalar(sa.select(PurchaseOrder).where(PurchaseOrder.id == order_id,
+                                                             PurchaseOrder.buyer_company_id == user.company_id))
+    if order is None:
+        raise NotFound("No such order.")
+    sent = order.status not in budget_orders.BEFORE_SENDING
+    imp = budget_orders.order_impact(order)
+    cur = order.buyer.default_currency
+    waiting = [] if sent else budget_orders.pending_owners(order, [a.id for a in current_round(order)], imp)
+    return {"budget_mode": imp.mode.value, "day": imp.day, "counted": imp.counted, "sent": sent,
+            "waiting_for_owners": [c.id for c in waiting],
+            "rows": [] if sent else [
+                {"cost_centre_id": r.cost_centre.id, "order_amount": money(r.amount, order.currency),
+                 "already_committed": money(r.counted, cur), "this_order": money(r.net, order.currency),
+                 "budget_id": r.budget.id if r.budget else None,
+                 "available": money(r.figures.available, cur) if r.figures else None,
+                 "available_after": money(r.available_after, cur) if r.figures else None,
+                 "exceeds": r.exceeds} for r in imp.rows]}
 
 
 @bp.route("/requisitions/rfq", methods=["POST"])

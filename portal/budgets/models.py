@@ -134,3 +134,22 @@ class Budget(TimestampMixin, db.Model):
     @classmethod
     def visible_to(cls, company_id):
         return cls.company_id == company_id
+
+
+class OrderBudgetOverride(db.Model):
+    """A cost-centre owner's approval of a purchase order over budget: one row per cost centre the owner approved
+    it for, tied to the owner's approval step (portal/budgets/orders.py). A rejection starts a new approval round,
+    so an override counts only while its approval is in the order's current round. ``counts_as_approval`` is false
+    when the owner is no approver (or had approved the round already): then the step is only the budget decision
+    and does not count towards the approvals the company's amount rules ask for."""
+
+    __tablename__ = "order_budget_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("purchase_orders.id", ondelete="CASCADE"), index=True)
+    approval_id: Mapped[int] = mapped_column(sa.ForeignKey("order_approvals.id", ondelete="CASCADE"))
+    cost_centre_id: Mapped[int] = mapped_column(sa.ForeignKey("cost_centres.id"))
+    approver_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    counts_as_approval: Mapped[bool] = mapped_column(default=True)
+
+    __table_args__ = (sa.UniqueConstraint("approval_id", "cost_centre_id", name="uq_order_budget_overrides_step"),)

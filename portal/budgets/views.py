@@ -212,3 +212,20 @@ def order_cost_options(order):
     return {"cost_centres": services.cost_centres(cid), "gl_accounts": services.gl_accounts(cid),
             "editable": order.status.value in ("draft", "awaiting_approval")
             and current_user.has_role(Role.procurement, Role.admin)}
+
+
+@bp.app_template_global()
+def order_budget_impact(order):
+    """For the order page's impact include: the budget impact of an order not sent yet (the buyer's view)."""
+    from portal.budgets.orders import impact_for_page
+
+    return impact_for_page(order, current_user)
+
+
+@bp.app_template_global()
+def order_over_budget_choice(order) -> bool:
+    """For the order page's decision form: offer *approve over budget* to the owner whose budget it exceeds."""
+    from portal.budgets.orders import owner_may_decide
+    from portal.orders.approvals import current_round
+
+    return owner_may_decide(order, current_user, [a.id for a in current_round(order)])

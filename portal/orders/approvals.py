@@ -226,24 +226,34 @@ def can_decide(order: PurchaseOrder, user: User) -> str | None:
     """None when ``user`` may approve or reject the order now, else the sentence why not."""
     if order.buyer_company_id != user.company_id:
         return "Only the buyer's approvers decide on this order."
-    if not user.has_role(Role.approver):
+
+    def budget_owner() -> bool:
+        # The owner of a cost centre whose blocking budget the order exceeds decides over budget (portal.budgets).
+        from portal.budgets.orders import owner_may_decide
+
+        return owner_may_decide(order, user, [a.id for a in current_round(order)])
+
+    if not user.has_role(Role.approver) and not budget_owner():
         return "Only an approver can approve orders."
     if order.status != S.awaiting_approval:
         return f"This order is {order.status.label.lower()}, not awaiting approval."
     if user.id in (order.created_by_id, order.submitted_by_id):
         return "You cannot approve an order you created or submitted."
-    if any(a.approver_id == user.id for a in current_round(order)):
+    if any(a.approver_id == user.id for a in current_round(order)) and not budget_owner():
         return "You have already approved this order; another approver must give the next approval."
     return None
 
 
 @retry_on_conflict
 @_rollback_on_error
-def decide(order: PurchaseOrder, actor: User, expected_lock_version, decision: str, comment: str = "") -> PurchaseOrder:
-    """Approve or reject (with a comment) the next step of an order awaiting approval."""
+def decide(order: PurchaseOrder, actor: User, expected_lock_version, decision: str, comment: str = "",
+           over_budget: bool = False) -> PurchaseOrder:
+    """Approve or reject (with a comment) the next step of an order awaiting approval. ``over_budget``: the
+    cost-centre owner approves the order over budget (portal/budgets/orders.py)."""
     if decision not in ("approved", "rejected"):
         raise ValidationFailed("Choose approve or reject.")
     order = lock_order(order, actor)  # serialises concurrent approvers on the order row
+    order.budget_held = None  # set below when the budget check holds the order for the cost-centre owner
     if order.buyer_company_id != actor.company_id:
         raise Forbidden("Only the buyer's approvers decide on this order.")
     check_fresh(order, expected_lock_version)
@@ -258,10 +268,18 @@ def decide(order: PurchaseOrder, actor: User, expected_lock_version, decision: s
                                errors={"comment": "A comment is required when rejecting."})
     if len(comment) > 2000:
         raise ValidationFailed("The comment is too long (2,000 characters at most).")
+    from portal.budgets import orders as budget_check
+
+    owner_only = not actor.has_role(Role.approver) or any(a.approver_id == actor.id for a in current_round(order))
+    if decision == "approved" and owner_only and not over_budget:
+        raise ValidationFailed("As the cost-centre owner you approve this order over budget: tick "
+                               "'approve over budget'.", errors={"over_budget": "Tick to approve over budget."})
     step = max((a.step for a in order.approvals), default=0) + 1
-    db.session.add(OrderApproval(order_id=order.id, step=step, approver_id=actor.id, decision=decision,
-                                 comment=comment))
+    approval = OrderApproval(order_id=order.id, step=step, approver_id=actor.id, decision=decision, comment=comment)
+    db.session.add(approval)
     db.session.flush()
+    if decision == "approved" and over_budget:
+        budget_check.record_override(order, actor, approval, counts_as_approval=not owner_only)
     db.session.refresh(order, ["approvals"])
     required = required_approvals(order)
     from portal.notifications.services import notify
@@ -274,12 +292,23 @@ def decide(order: PurchaseOrder, actor: User, expected_lock_version, decision: s
         notify(buyers, kind="approval", title=f"Order {numbers_text(order)} was not approved",
                body=f"{actor.name}: {comment}", link=order_link(order))
     else:
-        done = len([a for a in current_round(order) if a.decision == "approved"])
-        if done >= max(required, 1):
+        round_ids = [a.id for a in current_round(order)]
+        given = [a for a in current_round(order) if a.decision == "approved"]
+        owner_steps = budget_check.budget_only_ids([a.id for a in given]) if required else set()
+        done = len([a for a in given if a.id not in owner_steps])
+        held = budget_check.check_send(order, actor, round_ids) if done >= max(required, 1) else None
+        if done >= max(required, 1) and not held:
             mark_submitted(order, actor, "approved", f"Approval {done} of {max(required, 1)}"
                            + (f": {comment}" if comment else ""))
             notify(buyers, kind="approval", title=f"Order {numbers_text(order)} is approved",
                    body="It went to the supplier's credit check.", link=order_link(order))
+        elif held:
+            from portal.audit.services import record
+
+            order.budget_held = held
+            record("order", order.id, "approval", actor=actor, company_id=actor.company_id,
+                   detail=f"Approval {done} of {max(required, 1)}" + (f": {comment}" if comment else ""))
+            _touch(order)
         else:
             from portal.audit.services import record
 

@@ -230,11 +230,17 @@ def submit(order: PurchaseOrder, actor: User, expected_lock_version) -> Purchase
     order.submitted_by_id = actor.id
     order.submitted_at = utcnow()
     required = approvals.required_approvals(order)
-    if required:
-        move(order, S.awaiting_approval, actor, "submitted",
+    # The budget check when the order would be sent now (portal/budgets/orders.py; the order row is locked):
+    # a blocking budget it exceeds holds it for the cost-centre owner's approval over budget.
+    from portal.budgets.orders import check_send
+
+    order.budget_held = None if required else check_send(order, actor, [])
+    if required or order.budget_held:
+        move(order, S.awaiting_approval, actor, "submitted", order.budget_held or
              f"Needs {required} approval{'s' if required > 1 else ''} "
              f"(total {format_money(order.total_net, order.currency)}).")
-        approvals.notify_approvers(order, actor)
+        if required:
+            approvals.notify_approvers(order, actor)
     else:
         mark_submitted(order, actor, "submitted")
     commit()

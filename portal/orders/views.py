@@ -183,7 +183,10 @@ def submit(order_id):
     except DomainError as exc:
         flash(exc.message, "danger")
     else:
-        if order.status == S.awaiting_approval:
+        if getattr(order, "budget_held", None):
+            flash(_("The order would exceed a budget: it waits for the cost-centre owner's approval over budget "
+                    "(the owner has been notified)."), "warning")
+        elif order.status == S.awaiting_approval:
             flash(_("The order needs approval first; the approvers have been notified."), "info")
         else:
             flash(_("The order is submitted; the supplier's credit check runs now."), "success")
@@ -234,8 +237,16 @@ def decide(order_id):
     if not decision:
         abort(400)
     msg = "You approved the order." if decision == "approved" else "You rejected the order; it is back in draft."
-    return _run(order, lambda: approvals.decide(order, current_user, form.lock_version.data, decision,
-                                                form.comment.data), msg)
+    over_budget = request.form.get("over_budget") in ("1", "on", "y")
+
+    def act():
+        done = approvals.decide(order, current_user, form.lock_version.data, decision, form.comment.data,
+                                over_budget=over_budget)
+        if getattr(done, "budget_held", None):
+            flash(_("The order would exceed a budget: it waits for the cost-centre owner's approval over budget "
+                    "(the owner has been notified)."), "warning")
+
+    return _run(order, act, msg)
 
 
 # --------------------------------------------------------------------------------------------- supplier actions
