@@ -19,6 +19,8 @@ Lock order — every path takes the row locks it needs in this order, and only i
     4. the pair's credit account, then its reservation rows          ``lock_pair_account``
     5. the document counter (PO, SO, DN, INV, CRN numbers)           ``portal.numbering.next_number``
     (a requisition's approval, never with an order: the requisition row, then its budget rows in id order)
+    (sending an order — its submit, or the approval that completes its round — after the order row: the budget
+     rows of its cost centres in id order, portal/budgets/orders.py; nothing else is locked in between)
     6. a webhook endpoint, then its delivery rows                    ``portal.webhooks.services``
        (events and new deliveries are written just before a business transaction commits, after its other
        locks; the delivery job holds the endpoint lock only to claim and to record, never during the request)
