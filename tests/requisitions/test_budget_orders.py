@@ -245,3 +245,22 @@ def test_another_companys_order_is_404(rw, token_for, client):
     assert client.get("/api/v1/orders/2147483647/budget-impact", headers=token_for(rw.procurement)).status_code == 404
     # the supplier of the order is no buying company: refused, nothing shown
     assert client.get(f"/api/v1/orders/{order.id}/budget-impact", headers=token_for(rw.sales_a)).status_code == 403
+
+
+def test_the_impact_takes_a_fixed_number_of_statements(rw, count_queries):
+    small = _order(rw, "10.00")
+    big = factories.order(rw.buyer, rw.supplier_a, rw.procurement, lines=[("1", "5.00")] * 12)
+    for i, ln in enumerate(big.lines):
+        ln.cost_centre_id = (rw.cc, rw.cc2, rw.cc)[i % 3].id
+    db.session.commit()
+    counts = []
+    for order in (small, big):
+        db.session.expire_all()
+        order = db.session.get(PurchaseOrder, order.id)
+        order.lines, order.buyer  # noqa: B018 - loaded as the page has them
+        with count_queries() as q:
+            imp = order_impact(order)
+        counts.append(q.count)
+    assert counts[0] == counts[1] <= 5, counts
+    assert [r.cost_centre.code for r in imp.rows] == ["CC-100", "CC-200"]
+    assert imp.rows[0].amount == Decimal("40.00") and imp.rows[1].figures is None  # CC-200 has no budget
