@@ -201,7 +201,10 @@ def test_the_supplier_api_answers_no_unsent_order(app, world, book, client):
     headers = {"Authorization": f"Bearer {raw}"}
     unsent_ids = {o.id for o in book.unsent.values()}
     failures, walked = [], set()
-    for endpoint, path, must_404 in _paths(app, book, api=True):
+    for n, (endpoint, path, must_404) in enumerate(_paths(app, book, api=True)):
+        if n and n % 400 == 0:  # a fresh token: the walk is longer than one token's rate limit (600 a minute)
+            _, raw = create_token(book.supplier_user, f"walk-{n}")
+            headers = {"Authorization": f"Bearer {raw}"}
         walked.add(endpoint)
         resp = client.get(path, headers=headers)
         if must_404 and resp.status_code != 404:
