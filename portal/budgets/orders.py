@@ -71,6 +71,7 @@ class OrderImpact:
     mode: BudgetMode
     counted: bool  # False: the order is in another currency than the company's and counts in no budget
     rows: list[OrderImpactRow] = field(default_factory=list)
+    waiting: list[CostCentre] = field(default_factory=list)  # for the page: owners still to approve over budget
 
     @property
     def exceeded(self) -> list[OrderImpactRow]:
@@ -146,11 +147,14 @@ def _counted_by_requisitions(order: PurchaseOrder, currency: str, budgets: dict[
     return out
 
 
-def impact_for_page(order: PurchaseOrder, viewer: User) -> OrderImpact | None:
-    """For the order page: the impact, for the buyer's people, while the order is not sent yet."""
+def impact_for_page(order: PurchaseOrder, viewer: User, round_ids: list[int]) -> OrderImpact | None:
+    """For the order page: the impact, for the buyer's people, while the order is not sent yet (and, waiting
+    for approval, the cost centres whose owner has still to approve it over budget)."""
     if viewer.company_id != order.buyer_company_id or order.status not in BEFORE_SENDING:
         return None
     imp = order_impact(order)
+    if order.status == OrderStatus.awaiting_approval:
+        imp.waiting = pending_owners(order, round_ids, imp)
     return imp if imp.rows else None
 
 

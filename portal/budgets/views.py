@@ -218,8 +218,9 @@ def order_cost_options(order):
 def order_budget_impact(order):
     """For the order page's impact include: the budget impact of an order not sent yet (the buyer's view)."""
     from portal.budgets.orders import impact_for_page
+    from portal.orders.approvals import current_round
 
-    return impact_for_page(order, current_user)
+    return impact_for_page(order, current_user, [a.id for a in current_round(order)])
 
 
 @bp.app_template_global()

@@ -162,6 +162,7 @@ def test_owner_without_approver_role_decides_over_budget_only(rw, login):
     assert approvals.can_decide(order, boss) is None
     page = login(boss).get(f"/orders/{order.id}").get_data(as_text=True)
     assert 'name="over_budget"' in page and 'data-testid="order-budget-impact"' in page
+    assert 'data-testid="waiting-for-owner"' in page and "CC-100 (" in page and boss.name in page
     with pytest.raises(ValidationFailed, match="tick"):
         _decide(order, boss, "approved")
     order = _decide(order, boss, "approved", over_budget=True)
