@@ -165,7 +165,8 @@ def _overridden(order: PurchaseOrder, round_ids: list[int]) -> set[int]:
     if not round_ids:
         return set()
     return set(db.session.scalars(
-        sa.select(OrderBudgetOverride.cost_centre_id).join(CostCentre, CostCentre.id == OrderBudgetOverride.cost_centre_id)
+        sa.select(OrderBudgetOverride.cost_centre_id)
+        .join(CostCentre, CostCentre.id == OrderBudgetOverride.cost_centre_id)
         .where(OrderBudgetOverride.order_id == order.id, OrderBudgetOverride.approval_id.in_(round_ids),
                OrderBudgetOverride.approver_id == CostCentre.owner_id)))
 
