@@ -6,9 +6,9 @@ three items on cost centre CC-4100; its owner Petra Braun approves and sees the 
 (the invitee follows the mailed link read from the outbox, registers its company and quotes); Nordstahl's Mia
 Schulz quotes too. Jonas closes the RFQ, sets scoring weights, scores, reads the ranking, awards Nordstahl and
 makes a framework agreement; two call-off orders consume it (consumed and remaining shown); the first call-off
-carries CC-4100, is sent, placed by the credit check, acknowledged, shipped, received, invoiced by Tobias Wolf,
-and Hartmann's matching approves the invoice for payment (Lukas Fischer reads the match). The budget page then
-shows committed and actual: the figures it showed before the journey plus the changes computed here with Decimal.
+carries CC-4100, is sent, put on credit hold (Hartmann has an overdue Nordstahl invoice in the demo) and
+released by Tobias Wolf (Nordstahl's accounts), acknowledged, shipped, received, invoiced by Tobias, and Hartmann's
+matching approves the invoice for payment (Lukas Fischer reads the match). The budget page then shows committed and actual: the figures it showed before the journey plus the changes computed here with Decimal.
 
 With JOURNEY_SCREENSHOTS=<dir> the key pages are saved as PNGs (docs/screenshots/jr-*.png come from here).
 """
@@ -25,6 +25,7 @@ from playwright.sync_api import expect
 
 from portal.accounts.models import Company, User
 from portal.budgets.models import CostCentre
+from portal.credit import ledger
 from portal.db import db
 from portal.demo import DEMO_PASSWORD
 from portal.notifications.models import OutboxMail
@@ -101,7 +102,7 @@ def test_from_requisition_to_invoice(live_server, signed_in, browser):
     felix, petra, jonas = (person(f"{n}@hartmann.example") for n in ("felix.wagner", "petra.braun", "jonas.weber"))
     lukas = person("lukas.fischer@hartmann.example")
     mia, tobias = person("mia.schulz@nordstahl.example"), person("tobias.wolf@nordstahl.example")
-    hartmann = db.session.get(Company, felix.company_id)
+    hartmann, nordstahl = db.session.get(Company, felix.company_id), db.session.get(Company, mia.company_id)
     centre = db.session.scalar(sa.select(CostCentre).where(CostCentre.company_id == hartmann.id,
                                                             CostCentre.code == CENTRE))
     assert centre.owner_id == petra.id
@@ -254,8 +255,19 @@ def test_from_requisition_to_invoice(live_server, signed_in, browser):
         expect(costs.get_by_label(f"Line {n} cost centre")).to_have_value(str(centre.id))
     buyer.get_by_role("button", name="Submit order").click()
     flash(buyer, "credit check runs now")
-    # Nordstahl gives Hartmann 50,000 EUR of credit in the demo: the background check places the order
-    reload_until(buyer, ".page-header .state-badge[data-state=placed]", timeout=60)
+    # Hartmann has an overdue invoice of Nordstahl's in the demo and Nordstahl's terms block on overdue
+    # invoices: the background check puts the call-off on credit hold; Nordstahl's accounts team releases it.
+    assert ledger.overdue_invoices_count(nordstahl.id, hartmann.id) > 0
+    reload_until(buyer, ".page-header .state-badge[data-state=credit_hold]", timeout=60)
+    acc = open_as(tobias)
+    acc.goto(live_server + "/dashboard")
+    acc.get_by_test_id("panel-orders-on-credit-hold").get_by_role("link", name="Open the hold queue").click()
+    hold = acc.get_by_test_id("hold-" + re.search(r"/orders/(\d+)", order_url).group(1))
+    hold.get_by_label("Comment").fill("Framework call-off; the overdue invoice is being paid.")
+    hold.get_by_role("button", name="Release and place").click()
+    flash(acc, "released from credit hold and placed")
+    buyer.reload()
+    header_state(buyer, "placed")
 
     # ------------------------------------------------------------ 8. acknowledged, shipped, received, invoiced
     sales.goto(order_url)
@@ -275,7 +287,6 @@ def test_from_requisition_to_invoice(live_server, signed_in, browser):
     flash(buyer, "recorded")
     header_state(buyer, "received")
 
-    acc = open_as(tobias)
     acc.goto(order_url)
     acc.get_by_role("link", name="Invoice the shipped quantities").click()
     acc.get_by_test_id("new-invoice").get_by_role("button", name="Save draft").click()
