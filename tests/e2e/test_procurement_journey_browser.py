@@ -294,8 +294,7 @@ def test_from_requisition_to_invoice(live_server, signed_in, browser):
     acc.get_by_role("button", name="Issue invoice").click()
     flash(acc, "Issued as INV-")
     assert acc.get_by_test_id("total-net").inner_text() == eur(values[0])
-    invoice_number = acc.locator("h1").inner_text().strip()
-    assert re.fullmatch(r"INV-\d{4}-\d+", invoice_number), invoice_number
+    invoice_number = re.search(r"INV-\d{4}-\d+", acc.locator("h1").inner_text()).group(0)
 
     # Hartmann's matching (tolerances with automatic approval in the demo) checks ordered = received = invoiced
     # and approves the invoice for payment; Lukas reads the match on the invoice Nordstahl issued.
