@@ -8,7 +8,9 @@ Schulz quotes too. Jonas closes the RFQ, sets scoring weights, scores, reads the
 makes a framework agreement; two call-off orders consume it (consumed and remaining shown); the first call-off
 carries CC-4100, is sent, put on credit hold (Hartmann has an overdue Nordstahl invoice in the demo) and
 released by Tobias Wolf (Nordstahl's accounts), acknowledged, shipped, received, invoiced by Tobias, and Hartmann's
-matching approves the invoice for payment (Lukas Fischer reads the match). The budget page then shows committed and actual: the figures it showed before the journey plus the changes computed here with Decimal.
+matching approves the invoice for payment (Lukas Fischer reads the match). The budget page then shows committed
+and actual: the figures it showed before the journey plus the changes computed here with Decimal. Last, Jonas
+rates Nordstahl on its supplier page (a rating of 6 refused with its sentence, 4.75 saved).
 
 With JOURNEY_SCREENSHOTS=<dir> the key pages are saved as PNGs (docs/screenshots/jr-*.png come from here).
 """
@@ -318,3 +320,17 @@ def test_from_requisition_to_invoice(live_server, signed_in, browser):
     assert after["available"] == before["available"] - money(ITEMS[2][1] * ITEMS[2][2]) - values[0]
     buyer.locator(f'tr[data-budget="{CENTRE}-{year}-01-01"]').scroll_into_view_if_needed()
     shot(buyer, "jr-08-budget-committed-actual")
+
+    # ------------------------------------------------------------ 10. Jonas rates Nordstahl after the delivery
+    buyer.goto(f"{live_server}/suppliers/{nordstahl.id}")
+    expect(buyer.get_by_test_id("rating-source")).to_have_text("stored")  # the demo's 4.5
+    expect(buyer.get_by_test_id("rating-effective")).to_contain_text("4.5")
+    buyer.get_by_label("Your rating (1 to 5)").fill("6")
+    buyer.get_by_test_id("rating-form").get_by_role("button", name="Save rating").click()
+    flash(buyer, "A rating is a number from 1 to 5 with at most two decimals")
+    expect(buyer.get_by_test_id("rating-effective")).to_contain_text("4.5")  # nothing saved
+    buyer.get_by_label("Your rating (1 to 5)").fill("4.75")
+    buyer.get_by_test_id("rating-form").get_by_role("button", name="Save rating").click()
+    flash(buyer, "Rating saved: 4.75 of 5.")
+    expect(buyer.get_by_test_id("rating-changes").locator("li").first).to_contain_text("4.5 → 4.75")
+    shot(buyer, "jr-09-supplier-rating")
