@@ -72,7 +72,8 @@ def test_the_comparison_page_makes_the_choice_clear(world, login):
     assert "Create purchase orders" in page and 'data-testid="or-framework"' in page
     preview = page.split('data-testid="framework-preview">', 1)[1].split("</p>", 1)[0]
     assert "This makes 2 agreements, one per awarded supplier" in preview
-    assert world.supplier_a.display_name in preview and world.supplier_b.display_name in preview
+    assert f"<strong>{world.supplier_b.display_name}</strong> (lines 1, 3)" in preview
+    assert f"<strong>{world.supplier_a.display_name}</strong> (line 2)" in preview
     made = make(world, award)
     page = html.unescape(c.get(f"/rfqs/{r.id}/comparison").get_data(as_text=True))
     refs = sorted(a.reference for a in made)
