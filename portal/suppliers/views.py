@@ -227,7 +227,7 @@ def rate(company_id):
     except DomainError as exc:
         _fail(exc)
         return redirect(url_for("suppliers.detail", company_id=supplier.id))
-    return redirect(url_for("suppliers.detail", company_id=supplier.id) + "#rating")
+    return redirect(url_for("suppliers.detail", company_id=supplier.id) + "#rating-card")
 
 
 def _contacts(company_id):

@@ -123,6 +123,7 @@ def test_the_supplier_page_shows_and_sets_the_rating(world, login):
     c = login(world.procurement)
     page = text(c.get(f"/suppliers/{world.supplier_a.id}"))
     assert 'data-testid="rating-form"' in page and "from history" in page and "3.5" in page and "2 scores" in page
+    assert page.count('id="rating"') == 1  # the label's target is the input (nothing else on the page has its id)
     resp = c.post(f"/suppliers/{world.supplier_a.id}/rating", data={"rating": "4.25"})
     assert resp.status_code == 302
     page = text(c.get(f"/suppliers/{world.supplier_a.id}"))
