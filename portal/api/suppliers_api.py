@@ -10,10 +10,10 @@ from portal.api.common import (CursorArgs, ListPlan, actor, created, list_docume
                                problems)
 from portal.api.documents_api import (ATTACHMENT_MEDIA_TYPES, UploadIn, _upload, binary_doc, multipart,
                                       send_file_bytes)
-from portal.api.schemas import BoundedInt, ts
+from portal.api.schemas import BoundedInt, DecimalString, ts
 from portal.db import db
 from portal.errors import Conflict, NotFound
-from portal.suppliers import services
+from portal.suppliers import ratings, services
 from portal.suppliers.models import (QualificationDocument, QuestionnaireAnswer, SupplierInvitation,
                                      SupplierQuestion, SupplierRelation)
 from portal.suppliers.states import AnswerReview, CertificateType, SupplierStatus
@@ -365,3 +365,57 @@ def review_questionnaire_answer(data, answer_id):
     """Accept an answer, or reject it with a note (the supplier is asked to revise)."""
     ans = services.review_answer(actor(), answer_id, data["decision"], data["note"])
     return answer_dict(_fresh(QuestionnaireAnswer, ans.id))
+
+
+# --------------------------------------------------------------------------------------------- rating
+
+RATING_SOURCES = ["stored", "history", "neutral"]
+
+
+class SupplierRatingOut(Schema):
+    supplier_company_id = fields.Integer(required=True)
+    supplier_name = fields.String(required=True)
+    rating = DecimalString(required=True, places=2, metadata={
+        "description": "The rating weighted scoring uses (1–5): stored, else history, else 3."})
+    source = fields.String(required=True, validate=validate.OneOf(RATING_SOURCES))
+    stored = DecimalString(required=True, allow_none=True, places=2, metadata={"description": "Your stored rating."})
+    stored_at = fields.DateTime(required=True, allow_none=True)
+    history = DecimalString(required=True, allow_none=True, places=2, metadata={
+        "description": "The mean of the 1–5 scores your team gave the supplier's quotes on free criteria."})
+    history_scores = fields.Integer(required=True, metadata={"description": "How many scores that mean is of."})
+
+
+class SupplierRatingIn(Schema):
+    rating = DecimalString(required=True, allow_none=True, places=2, metadata={
+        "description": "1 to 5, at most two decimals; null removes the stored rating (scoring falls back to the "
+                       "history, else 3)."})
+
+
+def _rating_dict(supplier_company_id: int) -> dict:
+    from portal.accounts.models import Company
+
+    r = ratings.rating_of(actor(), supplier_company_id)
+    return {"supplier_company_id": r.supplier_id, "supplier_name": db.session.get(Company, r.supplier_id).display_name,
+            "rating": f"{r.effective:.2f}", "source": r.source,
+            "stored": f"{r.stored:.2f}" if r.stored is not None else None, "stored_at": ts(r.stored_at),
+            "history": f"{r.history:.2f}" if r.history is not None else None, "history_scores": r.history_scores}
+
+
+@bp.route("/suppliers/<int(max=2147483647):supplier_company_id>/rating", methods=["GET"])
+@bp.response(200, SupplierRatingOut)
+def get_supplier_rating(supplier_company_id):
+    """Your rating of a supplier (procurement and administrators of a buying company; your own, never another
+    buyer's): the stored one, the one from your team's scores, and which of them weighted scoring uses."""
+    return _rating_dict(supplier_company_id)
+
+
+@bp.route("/suppliers/<int(max=2147483647):supplier_company_id>/rating", methods=["PUT"])
+@bp.arguments(SupplierRatingIn)
+@bp.response(200, SupplierRatingOut)
+def set_supplier_rating(data, supplier_company_id):
+    """Store your rating of a supplier (procurement), or remove it with null. Audited."""
+    if data["rating"] is None:
+        ratings.clear_rating(actor(), supplier_company_id)
+    else:
+        ratings.set_rating(actor(), supplier_company_id, data["rating"])
+    return _rating_dict(supplier_company_id)

@@ -111,27 +111,11 @@ def _quote_lead_time(cmp, quote_id: int) -> int | None:
 
 
 def _ratings(buyer_id: int, supplier_ids: list[int], rfq_id: int) -> dict[int, Decimal]:
-    """The rating (1–5) per supplier: stored, else the history of the team's free scores, else neutral."""
-    out = {sid: NEUTRAL_RATING for sid in supplier_ids}
-    if not supplier_ids:
-        return out
-    history = db.session.execute(
-        sa.select(Quote.supplier_company_id, sa.func.avg(QuoteScore.score))
-        .join(QuoteScore, QuoteScore.quote_id == Quote.id)
-        .join(ScoringCriterion, ScoringCriterion.id == QuoteScore.criterion_id)
-        .join(Rfq, Rfq.id == Quote.rfq_id)
-        .where(Rfq.buyer_company_id == buyer_id, Quote.rfq_id != rfq_id,
-               Quote.supplier_company_id.in_(supplier_ids))
-        .group_by(Quote.supplier_company_id)).all()
-    for sid, avg in history:
-        if avg is not None:
-            out[sid] = Decimal(str(avg)).quantize(CENT, rounding=ROUND_HALF_UP)
-    stored = db.session.execute(
-        sa.select(SupplierRating.supplier_company_id, SupplierRating.rating)
-        .where(SupplierRating.buyer_company_id == buyer_id, SupplierRating.supplier_company_id.in_(supplier_ids)))
-    for sid, rating in stored:
-        out[sid] = Decimal(rating)
-    return out
+    """The rating (1–5) per supplier: stored, else the history of the team's free scores, else neutral
+    (portal/suppliers/ratings.py, where the buyer also sees and sets it)."""
+    from portal.suppliers.ratings import ratings_of
+
+    return {sid: r.effective for sid, r in ratings_of(buyer_id, supplier_ids, exclude_rfq_id=rfq_id).items()}
 
 
 def _payment_terms(buyer_id: int, rows) -> dict[int, int]:
@@ -407,35 +391,10 @@ def set_scores(rfq: Rfq, actor, scores: list[dict]) -> int:
 
 
 def set_rating(actor, supplier_company_id: int, rating) -> SupplierRating:
-    """The buyer's stored rating of a supplier (1–5, two decimals)."""
-    from portal.accounts.models import Company
+    """The buyer's stored rating of a supplier (1–5, two decimals): portal.suppliers.ratings.set_rating."""
+    from portal.suppliers import ratings
 
-    try:
-        if not actor.has_role(Role.procurement):
-            raise Forbidden("Only procurement can rate suppliers.")
-        supplier = db.session.get(Company, int(supplier_company_id))
-        if supplier is None or not supplier.is_supplier:
-            raise NotFound("No such supplier.")
-        try:
-            value = Decimal(str(rating).strip())
-        except (InvalidOperation, ValueError):
-            raise ValidationFailed("A rating is a number from 1 to 5.")
-        if not value.is_finite() or not Decimal("1") <= value <= FIVE:
-            raise ValidationFailed("A rating is a number from 1 to 5.")
-        value = value.quantize(CENT, rounding=ROUND_HALF_UP)
-        row = db.session.scalar(sa.select(SupplierRating).where(
-            SupplierRating.buyer_company_id == actor.company_id,
-            SupplierRating.supplier_company_id == supplier.id))
-        if row is None:
-            row = SupplierRating(buyer_company_id=actor.company_id, supplier_company_id=supplier.id, rating=value)
-            db.session.add(row)
-        else:
-            row.rating = value
-        db.session.commit()
-        return row
-    except Exception:
-        db.session.rollback()
-        raise
+    return ratings.set_rating(actor, supplier_company_id, rating)
 
 
 # --------------------------------------------------------------------------------------------- the award

@@ -100,3 +100,9 @@ class ReviewForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """CSRF only: for POST buttons."""
+
+
+class RatingForm(FlaskForm):
+    rating = StringField(_l("Your rating (1 to 5)"), validators=[Optional(), Length(max=20)],
+                         description=_l("Used by the “supplier rating” criterion of weighted scoring."))
+    submit = SubmitField(_l("Save rating"))

@@ -10,14 +10,16 @@ from flask_login import current_user, login_required, login_user, logout_user
 from portal.accounts.models import Role
 from portal.db import utcnow
 from portal.documents.store import send_stored
-from portal.errors import DomainError
-from portal.suppliers import services
+from portal.errors import DomainError, ValidationFailed
+from portal.money import example_number, input_number
+from portal.suppliers import ratings, services
 from portal.suppliers.forms import (AnswerForm, CertificateForm, EmptyForm, InviteByEmailForm, PolicyForm,
-                                    QuestionForm, RegisterSupplierForm, ReviewForm, StatusForm)
+                                    QuestionForm, RatingForm, RegisterSupplierForm, ReviewForm, StatusForm)
 from portal.suppliers.models import QualificationDocument
 from portal.suppliers.states import CERTIFICATE_LABELS
 from portal.tenancy import company_kind_required, get_for_user, roles_required
 from portal.viewutil import form_error
+from portal.web import _locale
 
 bp = Blueprint("suppliers", __name__)
 
@@ -67,6 +69,7 @@ def index():
     q, status = request.args.get("q", ""), request.args.get("status", "")
     rows = services.directory(current_user, q=q, status=status)
     return render_template("suppliers/index.html", rows=rows, q=q, status=status,
+                           ratings=ratings.ratings_of(current_user.company_id, [c.id for c, _rel in rows]),
                            invite_form=InviteByEmailForm(formdata=None),
                            invitations=services.invitations_of(current_user.company_id)[:50],
                            policy_form=PolicyForm(formdata=None, obj=services.policy(current_user.company_id)),
@@ -172,14 +175,59 @@ def detail(company_id):
             return redirect(url_for("suppliers.detail", company_id=supplier.id))
     elif request.method == "POST":
         flash(_("Choose a status."), "warning")
+    return _detail_page(supplier, rel, form=form)
+
+
+def _detail_page(supplier, rel, *, form=None, rating_form=None, status=200):
     visible_docs = rel is not None
+    if form is None:
+        suggested = "blocked" if rel is not None and rel.status.value == "approved" else "approved"
+        form = StatusForm(formdata=None, lock_version=rel.lock_version if rel else "", status=suggested)
+    rating = ratings.rating_of(current_user, supplier.id)
+    if rating_form is None:
+        rating_form = RatingForm(formdata=None, rating=num_in(rating.stored) if rating.stored is not None else "")
     return render_template("suppliers/detail.html", supplier=supplier, rel=rel, form=form,
                            documents=services.documents_of(supplier.id) if visible_docs else [],
                            questions=services.questions_of(current_user.company_id),
                            answers=services.answers_of(current_user.company_id, supplier.id),
                            review_form=ReviewForm(formdata=None), cert_form=CertificateForm(formdata=None),
                            labels=CERTIFICATE_LABELS, action_form=EmptyForm(formdata=None),
-                           contacts=_contacts(supplier.id), today=utcnow().date())
+                           contacts=_contacts(supplier.id), today=utcnow().date(), rating=rating,
+                           rating_form=rating_form, rating_history=ratings.rating_history(
+                               current_user.company_id, supplier.id, limit=10)), status
+
+
+def num_in(value) -> str:
+    """A rating as the person writes it (4.5, or 4,5 in German)."""
+    return input_number(value, _locale())
+
+
+@bp.post("/suppliers/<int:company_id>/rating")
+@buyer_only
+def rate(company_id):
+    """Store (or, with ``clear``, remove) the buyer's rating of the supplier: procurement only."""
+    supplier = _supplier_or_404(company_id)
+    form = RatingForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        if request.form.get("clear"):
+            ratings.clear_rating(current_user, supplier.id)
+            flash(_("Stored rating removed: weighted scoring uses the supplier's history, else 3."), "success")
+        else:
+            row = ratings.set_rating(current_user, supplier.id, form.rating.data)
+            flash(_("Rating saved: %(rating)s of 5.", rating=num_in(row.rating)), "success")
+    except ValidationFailed:
+        sentence = _("A rating is a number from 1 to 5 with at most two decimals, such as %(example)s.",
+                     example=example_number("4.5"))
+        form.rating.errors = [sentence]
+        flash(sentence, "warning")
+        return _detail_page(supplier, services.relation(current_user.company_id, supplier.id), rating_form=form,
+                            status=422)
+    except DomainError as exc:
+        _fail(exc)
+        return redirect(url_for("suppliers.detail", company_id=supplier.id))
+    return redirect(url_for("suppliers.detail", company_id=supplier.id) + "#rating-card")
 
 
 def _contacts(company_id):

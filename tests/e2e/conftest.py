@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,8 +39,9 @@ def _wait_port(port: int, proc, timeout=30.0) -> None:
     raise RuntimeError("server did not start")
 
 
-@pytest.fixture(scope="module")
-def live_server(app, database_url, redis_url, tmp_path_factory):
+@contextmanager
+def serving(app, database_url, redis_url, inst: Path):
+    """gunicorn (2 workers) and an RQ worker on ``database_url``; yields the server's base URL."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not installed at {CHROMIUM} (.ci/run installs it)")
     pytest.importorskip("playwright.sync_api")
@@ -47,7 +49,6 @@ def live_server(app, database_url, redis_url, tmp_path_factory):
 
     e2e_redis = redis_url.rsplit("/", 1)[0] + "/" + ("15" if "postgres" in database_url else "14")
     Redis.from_url(e2e_redis).flushdb()
-    inst = tmp_path_factory.mktemp("e2e-instance")
     env = dict(os.environ, FLASK_APP="wsgi.py", PORTAL_DATABASE_URL=database_url, REDIS_URL=e2e_redis,
                PORTAL_SECRET_KEY="e2e-secret", PORTAL_INSTANCE_PATH=str(inst),
                PORTAL_UPLOAD_FOLDER=app.config["UPLOAD_FOLDER"], PORTAL_JOBS_MODE="rq",
@@ -74,6 +75,36 @@ def live_server(app, database_url, redis_url, tmp_path_factory):
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(app, database_url, redis_url, tmp_path_factory):
+    with serving(app, database_url, redis_url, tmp_path_factory.mktemp("e2e-instance")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def demo_live_server(app, database_url, redis_url, _demo_template, tmp_path_factory):
+    """The live server on a copy of the seeded demo (`flask demo seed`, the run's template database), with this
+    process's database session on the same copy for the whole module. A module that walks the demo data
+    overrides ``live_server`` with it (one server per module)."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from tests.conftest import IS_PG, _copy_database, _drop_database, _SwappedDatabase
+
+    _, template, _ = _demo_template
+    target = (f"{sa.engine.make_url(database_url).database}_e{uuid.uuid4().hex[:6]}" if IS_PG
+              else str(tmp_path_factory.mktemp("e2e-demo") / "demo.db"))
+    with app.app_context():
+        url = _copy_database(app, database_url, template, target)
+    try:
+        with app.app_context(), _SwappedDatabase(app, url), \
+                serving(app, url, redis_url, tmp_path_factory.mktemp("e2e-instance")) as base:
+            yield base
+    finally:
+        _drop_database(database_url, url)
 
 
 @pytest.fixture(scope="module")
