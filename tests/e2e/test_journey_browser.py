@@ -228,7 +228,7 @@ def _source_and_award(J: Journey, world, tmp_path) -> SimpleNamespace:
     buyer.goto(rfq_url)
     buyer.get_by_role("button", name=L.t("Publish")).click()
     flash(buyer, L.t("%(reference)s is published; the invited suppliers have been notified.", reference=reference))
-    expect(buyer.locator(".page-header .state-badge[data-state=open]")).to_have_text(L.state("open"))
+    expect(buyer.locator(".state-badge[data-state=open]")).to_have_text(L.state("open"))
     assert buyer.get_by_text(L.t("Sealed"), exact=True).first.is_visible()
     assert buyer.locator("#lines-h").inner_text() == f"{L.t('Lines')} (53)"
     expect(buyer.get_by_test_id("rfq-lines").locator("tbody tr")).to_have_count(53)
@@ -319,7 +319,7 @@ def _source_and_award(J: Journey, world, tmp_path) -> SimpleNamespace:
     buyer.get_by_role("button", name=L.t("Close early")).click()
     flash(buyer, L.n("%(reference)s is closed; %(num)d quote opened.", "%(reference)s is closed; %(num)d quotes opened.",
                      2, reference=reference))
-    expect(buyer.locator(".page-header .state-badge[data-state=closed]")).to_have_text(L.state("closed"))
+    expect(buyer.locator(".state-badge[data-state=closed]")).to_have_text(L.state("closed"))
     assert L.t("Quotes opened") in buyer.get_by_test_id("audit-trail").inner_text()
     assert L.eur(a_total) in buyer.get_by_test_id("quote-panel").inner_text()  # prices open now
 
@@ -357,10 +357,10 @@ def _source_and_award(J: Journey, world, tmp_path) -> SimpleNamespace:
     assert rows[ALPHA][-1] == L.eur(sum(a_totals[:3]) + A_SHIPPING)
     assert rows[BETA][-1] == L.eur(sum(b_totals[3:]) + B_SHIPPING)
     assert L.eur(expected_split) in award.locator("tfoot").inner_text()
-    expect(buyer.locator(".page-header .state-badge[data-state=awarded]")).to_have_text(L.state("awarded"))
+    expect(buyer.locator(".state-badge[data-state=awarded]")).to_have_text(L.state("awarded"))
     L.page(buyer, "award")
     buyer.goto(rfq_url)
-    expect(buyer.locator(".page-header .state-badge[data-state=awarded]")).to_have_count(1)
+    expect(buyer.locator(".state-badge[data-state=awarded]")).to_have_count(1)
     J.step("3 sealed, closed, compared, awarded")
 
     # ---------------------------------------------------------------- 4. the suppliers are told
