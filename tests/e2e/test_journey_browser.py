@@ -121,16 +121,15 @@ class Journey:
         page.get_by_role("navigation", name=self.L.t("Main")).get_by_role(
             "link", name=self.L.t(label), exact=True).first.click()
 
+    def tile(self, page, title: str):
+        """The dashboard panel whose heading is ``title`` in the run's language."""
+        return page.locator("section.dash-tile").filter(
+            has=page.get_by_role("heading", name=self.L.t(title), exact=True))
+
     def panels(self, page, *titles: str) -> dict[str, int]:
-        """The counts of the named dashboard panels, read from one load of the person's dashboard; each panel's
-        title is shown in the run's language."""
+        """The counts of the named dashboard panels, read from one load of the person's dashboard."""
         page.goto(self.live + "/dashboard")
-        counts = {}
-        for title in titles:
-            panel = page.get_by_test_id("panel-" + title.lower().replace(" ", "-"))
-            assert panel.locator(".panel-title").text_content().strip() == self.L.t(title), title
-            counts[title] = int(panel.get_by_test_id("panel-count").inner_text())
-        return counts
+        return {title: int(self.tile(page, title).get_by_test_id("panel-count").inner_text()) for title in titles}
 
     def panel(self, page, title: str) -> int:
         return self.panels(page, title)[title]
@@ -542,7 +541,7 @@ def _invoice_pdf_reads(J: Journey, path, number: str, gross: Decimal, *musts: st
 @pytest.mark.parametrize("language", ["en", "de"])
 def test_the_whole_journey_from_rfq_to_payment(language, world, browser, live_server, tmp_path):
     shots = os.environ.get("PORTAL_DE_SHOTS") if language == "de" else None
-    L = Lang(language, shots=Path(shots) if shots else None)
+    L = Lang(language, shots=Path(shots) if shots else None, problem_shots=tmp_path / "problems")
     people = _set_up_companies(world, L)
     warm_up(live_server, times=2)
     J = Journey(L, browser, live_server)
@@ -551,6 +550,8 @@ def test_the_whole_journey_from_rfq_to_payment(language, world, browser, live_se
     finally:
         J.close()
         print(f"[{language}] " + " · ".join(f"{name} {seconds:.1f} s" for name, seconds in J.steps))
+        for where, found in L.problems.items():
+            print(f"[{language}] {where}: {found}")
     L.assert_clean()
 
 
@@ -602,7 +603,7 @@ def _journey(J: Journey, world, people, tmp_path):
     # ------------------------------------------------------------ 7. the approver approves Beta's order
     approver = J.sign_in(world.approver)
     assert J.panel(approver, "Approvals waiting for me") == 1
-    approver.get_by_test_id("panel-approvals-waiting-for-me").get_by_role("link", name=L.t("Approval queue")).click()
+    J.tile(approver, "Approvals waiting for me").get_by_role("link", name=L.t("Approval queue")).click()
     queue = approver.get_by_test_id("approval-queue").locator("tbody tr")
     expect(queue).to_have_count(1)
     assert po_b in queue.inner_text() and L.eur(b_order) in queue.inner_text()
@@ -618,7 +619,7 @@ def _journey(J: Journey, world, people, tmp_path):
     acc_b = J.sign_in(people.accounts_b)
     acc_b.on("dialog", lambda d: d.accept())
     assert J.panel(acc_b, "Orders on credit hold") == 1
-    acc_b.get_by_test_id("panel-orders-on-credit-hold").get_by_role("link", name=L.t("Open the hold queue")).click()
+    J.tile(acc_b, "Orders on credit hold").get_by_role("link", name=L.t("Open the hold queue")).click()
     hold = acc_b.locator("[data-testid^=hold-]")
     expect(hold).to_have_count(1)
     expect(hold).to_contain_text(L.part("%(supplier)s has set no credit limit for %(buyer)s and no default."))
@@ -690,7 +691,7 @@ def _journey(J: Journey, world, people, tmp_path):
     a_tax = (a_net * VAT / 100).quantize(CENT, ROUND_HALF_UP)
     a_gross = a_net + a_tax
     assert J.panel(acc_a, "Shipments to invoice") == 2
-    acc_a.get_by_test_id("panel-shipments-to-invoice").get_by_role(
+    J.tile(acc_a, "Shipments to invoice").get_by_role(
         "link", name=re.compile("^" + re.escape(a_shipments[0]))).click()
     acc_a.wait_for_url(re.compile(r".*/invoices/new\?shipment_id=\d+$"))
     assert_labelled(acc_a)
