@@ -34,6 +34,12 @@ DATA = re.compile(r"\b(Item|Line|Test RFQ) \d+\b|SKU-\d+|P-\d+|\b[A-Z]{3} — .*
 # Sentences the server builds in English and stores (audit details), not yet worded at display time in the
 # reader's language (services are another change's work); left out of the English-word check until then.
 SERVER_BUILT = re.compile(r"\d+ line\(s\) imported from CSV \([^)]*\)|Sealed bidding: prices open at the deadline")
+# The elements that reach past the window's right edge (what makes a page scroll sideways).
+WIDER_JS = """() => Array.from(document.querySelectorAll('body *'))
+  .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
+  .map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && el.className.baseVal === undefined
+       ? '.' + el.className.trim().split(/\\s+/).join('.') : '') + ' → ' + Math.round(el.getBoundingClientRect().right))
+  .slice(0, 6)"""
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 _MARK = "\x00"
 
@@ -118,7 +124,7 @@ class Lang:
             found.append(f'<html lang="{lang}">')
         width, window = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         if width > window:  # longer German words must not make the page wider than the window
-            found.append(f"page is {width} px wide in a {window} px window")
+            found.append(f"page is {width} px wide in a {window} px window: {page.evaluate(WIDER_JS)}")
         if self.german:
             text = SERVER_BUILT.sub("", DATA.sub("", page.locator("main").inner_text()))
             if self.data is not None:

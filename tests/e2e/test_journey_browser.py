@@ -581,7 +581,7 @@ def _journey(J: Journey, world, people, tmp_path):
     assert buyer.get_by_test_id("order-total").inner_text() == L.eur(a_order)
     assert buyer.get_by_test_id("order-shipping").inner_text() == L.eur(A_SHIPPING)
     assert _order_column(buyer, 1)[0].startswith("HB-M8-40")
-    assert _order_column(buyer, 3) == [L.qty(q) for q, _, _ in TYPED]  # 12,5 in German
+    assert _order_column(buyer, 3) == [f"{L.qty(q)} {J.unit(u)}" for q, u, _ in TYPED]  # 12,5 ml in German
     L.page(buyer, "order-draft")
     buyer.get_by_role("button", name=L.t("Submit order")).click()
     flash(buyer, L.t("The order is submitted; the supplier's credit check runs now."))
