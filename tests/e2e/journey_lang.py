@@ -33,7 +33,14 @@ ENGLISH = re.compile(r"\b(the|and|your|you|with|for|this|are|has|not|will|from|S
 DATA = re.compile(r"\b(Item|Line|Test RFQ) \d+\b|SKU-\d+|P-\d+|\b[A-Z]{3} — .*")
 # Sentences the server builds in English and stores (audit details), not yet worded at display time in the
 # reader's language (services are another change's work); left out of the English-word check until then.
-SERVER_BUILT = re.compile(r"\d+ line\(s\) imported from CSV \([^)]*\)|Sealed bidding: prices open at the deadline")
+# rfq/services.py (audit details), orders/services.py (audit detail, change summary), orders/revisions.py (revision
+# summary), credit/providers.py (credit check reason), invoices/services.py (job title, the shipping line's
+# description, audit detail).
+SERVER_BUILT = re.compile("|".join([
+    r"\d+ line\(s\) imported from CSV \([^)]*\)", r"Sealed bidding: prices open at the deadline",
+    r"PO-\S+ from the award of \S+", r"Order placed\.", r"Exposure .*? within the limit\)\.?",
+    r"Total \S+ → \S+( if all are accepted)?", r"PDF of Invoice \S+", r"Shipping \(order \S+\)",
+    r"from shipment DN-\S+"]))
 # The elements that reach past the window's right edge (what makes a page scroll sideways).
 WIDER_JS = """() => Array.from(document.querySelectorAll('body *'))
   .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
@@ -117,6 +124,7 @@ class Lang:
         """The page is in this language and fits its window; German pages show no English sentence. Saves
         ``<shots>/<name>.png`` when the run has a screenshot folder."""
         page.locator("main").wait_for()
+        page.wait_for_load_state("load")  # the stylesheet applied: the menu's widths are the final ones
         where = f"{name or '?'} ({page.url})"
         found = []
         lang = page.locator("html").get_attribute("lang")

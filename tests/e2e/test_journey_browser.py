@@ -735,7 +735,7 @@ def _journey(J: Journey, world, people, tmp_path):
     admin_b.goto(live_server + "/company/")
     assert_labelled(admin_b)
     admin_b.get_by_label(L.t("IBAN")).fill("FR14 2004 1010 0505 0001 3M02 606")
-    admin_b.get_by_role("button", name=L.t("Save"), exact=True).click()
+    admin_b.get_by_role("button", name=L.t("Save profile")).click()
     flash(admin_b, L.t("Company profile saved."))
     L.page(admin_b, "company-profile")
 
