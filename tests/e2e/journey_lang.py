@@ -35,12 +35,12 @@ DATA = re.compile(r"\b(Item|Line|Test RFQ) \d+\b|SKU-\d+|P-\d+|\b[A-Z]{3} — .*
 # reader's language (services are another change's work); left out of the English-word check until then.
 # rfq/services.py (audit details), orders/services.py (audit detail, change summary), orders/revisions.py (revision
 # summary), credit/providers.py (credit check reason), invoices/services.py (job title, the shipping line's
-# description, audit detail).
+# description, audit details), the delivery note job's title (orders).
 SERVER_BUILT = re.compile("|".join([
     r"\d+ line\(s\) imported from CSV \([^)]*\)", r"Sealed bidding: prices open at the deadline",
     r"PO-\S+ from the award of \S+", r"Order placed\.", r"Exposure .*? within the limit\)\.?",
     r"Total \S+ → \S+( if all are accepted)?", r"PDF of Invoice \S+", r"Shipping \(order \S+\)",
-    r"from shipment DN-\S+"]))
+    r"from (shipment DN|order PO)-\S+", r"Delivery note DN-\S+"]))
 # The elements that reach past the window's right edge (what makes a page scroll sideways).
 WIDER_JS = """() => Array.from(document.querySelectorAll('body *'))
   .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
