@@ -14,7 +14,7 @@
           bar.style.width = job.progress + '%';
           bar.textContent = job.progress + '%';
           wrap.setAttribute('aria-valuenow', job.progress);
-          var label = job.status.charAt(0).toUpperCase() + job.status.slice(1);
+          var label = job.status_label || (job.status.charAt(0).toUpperCase() + job.status.slice(1));
           var badge = status.querySelector('.badge');
           badge.textContent = label;
           badge.setAttribute('data-state', job.status);

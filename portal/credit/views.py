@@ -81,7 +81,7 @@ def _account_form(buyer, account):
         except DomainError as exc:
             form_error(form, exc)
         else:
-            who = buyer.display_name if buyer else "buyers without their own account"
+            who = buyer.display_name if buyer else _("buyers without their own account")
             flash(_('Credit terms for %(who)s saved.', who=who), "success")
             return redirect(url_for("credit.accounts"))
     status = 422 if request.method == "POST" else 200

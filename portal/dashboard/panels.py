@@ -4,6 +4,7 @@ from flask import url_for
 
 from portal.accounts.models import Role
 from portal.accounts.services import members, pending_invitations
+from portal.i18n import state_label
 from portal.jobs.views import recent_for
 
 
@@ -24,7 +25,8 @@ def panels(user) -> list[dict]:
         out.append({
             "title": "Background jobs", "count": sum(1 for j in jobs if not j.done), "count_label": "running",
             "link": url_for("jobs.index"), "link_label": "All jobs",
-            "items": [(f"{j.title} — {j.status.value}", url_for("jobs.detail", job_id=j.id)) for j in jobs],
+            "items": [(f"{j.title} — {state_label(j.status).lower()}", url_for("jobs.detail", job_id=j.id))
+                      for j in jobs],  # the status word in the reader's language
             "empty": "", "position": "last",  # a status tile, not a to-do: after the work tiles
         })
     return out

@@ -79,7 +79,10 @@ def _queue_down(rec: JobRecord) -> bool:
 @login_required
 def status(job_id):
     rec = load_job(job_id)
-    return jsonify(services.as_dict(rec, result_url(rec)))
+    from portal.i18n import state_label
+
+    # the page's progress card shows the status word in the reader's language (static/app.js)
+    return jsonify({**services.as_dict(rec, result_url(rec)), "status_label": state_label(rec.status)})
 
 
 @bp.post("/<int:job_id>/retry")

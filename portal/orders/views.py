@@ -236,7 +236,8 @@ def decide(order_id):
     decision = "approved" if form.decision.data == "approve" else "rejected" if form.decision.data == "reject" else ""
     if not decision:
         abort(400)
-    msg = "You approved the order." if decision == "approved" else "You rejected the order; it is back in draft."
+    msg = (_("You approved the order.") if decision == "approved"
+           else _("You rejected the order; it is back in draft."))
     over_budget = request.form.get("over_budget") in ("1", "on", "y")
 
     def act():
@@ -293,9 +294,9 @@ def acknowledge(order_id):
             order = _load(order_id, selectinload(PurchaseOrder.lines))
         else:
             order = db.session.get(PurchaseOrder, order.id)
-            flash({S.acknowledged: "The order is acknowledged.",
-                   S.change_proposed: "Your proposed changes went to the buyer.",
-                   S.rejected: "You rejected every line, so the order is rejected."}.get(order.status, "Saved."),
+            flash({S.acknowledged: _("The order is acknowledged."),
+                   S.change_proposed: _("Your proposed changes went to the buyer."),
+                   S.rejected: _("You rejected every line, so the order is rejected.")}.get(order.status, _("Saved.")),
                   "success")
             return _detail(order)
     elif order.status != S.placed:
