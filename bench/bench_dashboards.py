@@ -150,10 +150,16 @@ def _label(path: str) -> str:
     return path.replace("page=100000", "page=<last>").replace("before=0", "before=0 (oldest)")
 
 
-def bench_app(prefix: str):
-    """(admin engine, database name, app) on a throwaway PostgreSQL database, inline jobs, with the engine options
-    production uses (portal/config.py)."""
-    admin, name, url = make_db()
+def bench_app(prefix: str, database: str | None = None):
+    """(admin engine, database name, app) on a throwaway PostgreSQL database (or the existing ``database``), inline
+    jobs, with the engine options production uses (portal/config.py)."""
+    if database:
+        from bench_aging import PG
+
+        admin = sa.create_engine(PG, isolation_level="AUTOCOMMIT")
+        name, url = database, sa.engine.make_url(PG).set(database=database).render_as_string(hide_password=False)
+    else:
+        admin, name, url = make_db()
     tmp = tempfile.mkdtemp(prefix=prefix)
     os.environ.update(PORTAL_DATABASE_URL=url, PORTAL_JOBS_MODE="inline", PORTAL_INSTANCE_PATH=tmp)
     from portal import create_app
