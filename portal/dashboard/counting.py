@@ -14,11 +14,13 @@ from portal.db import db
 CAP = 99
 
 
-def capped_count(stmt: sa.Select, cap: int = CAP) -> int:
+def capped_count(stmt: sa.Select, cap: int | None = None) -> int:
     """How many rows ``stmt`` (a SELECT of the matching rows) returns, counting no further than ``cap`` + 1."""
+    cap = CAP if cap is None else cap
     return int(db.session.scalar(sa.select(sa.func.count()).select_from(stmt.limit(cap + 1).subquery())) or 0)
 
 
-def count_text(n: int, cap: int = CAP) -> str:
+def count_text(n: int, cap: int | None = None) -> str:
     """The tile's figure: the count, or "99+" above the cap."""
+    cap = CAP if cap is None else cap
     return f"{cap}+" if n > cap else str(n)

@@ -9,7 +9,8 @@ from flask import url_for
 from babel.dates import format_date
 
 from portal.accounts.models import Role
-from portal.dashboard.counting import CAP, capped_count, count_text
+from portal.dashboard import counting
+from portal.dashboard.counting import capped_count
 from portal.db import db
 from portal.invoices import services
 from portal.invoices.models import DocumentKind, Invoice
@@ -25,8 +26,8 @@ def _overdue(company_col, company_id):
     Above the cap the tile links to the list's count and totals on request."""
     rows = db.session.execute(
         sa.select(Invoice.currency, Invoice.total_gross - Invoice.paid_amount - Invoice.credited_amount)
-        .where(company_col == company_id, services._overdue_clause()).limit(CAP + 1)).all()
-    if len(rows) > CAP:
+        .where(company_col == company_id, services._overdue_clause()).limit(counting.CAP + 1)).all()
+    if len(rows) > counting.CAP:
         return len(rows), None
     sums: dict[str, Decimal] = {}
     for currency, amount in rows:
@@ -65,7 +66,7 @@ def panels(user) -> list[dict]:
         ships = services.uninvoiced_shipments(user.company_id, limit=5)
         ships_count = capped_count(sa.select(Shipment.id).where(*services._uninvoiced_shipments_where(
             user.company_id))) if len(ships) == 5 else len(ships)
-        out.append({"title": gettext("Shipments to invoice"), "count": ships_count, "count_text": count_text(ships_count), "count_label": gettext("waiting"),
+        out.append({"title": gettext("Shipments to invoice"), "count": ships_count, "count_label": gettext("waiting"),
                     "link": url_for("invoices.index"), "link_label": gettext("Invoices"),
                     "items": [(gettext('%(number)s · PO %(po_number)s · %(display_name)s', number=s.number, po_number=s.order.po_number, display_name=s.order.buyer.display_name),
                                url_for("invoices.new", shipment_id=s.id)) for s in ships],
@@ -74,11 +75,11 @@ def panels(user) -> list[dict]:
         drafts_count, drafts = _first([Invoice.supplier_company_id == user.company_id,
                                        Invoice.status == InvoiceStatus.draft],
                                       [Invoice.due_date, Invoice.id.desc()])
-        out.append({"title": gettext("Overdue receivables"), "count": od, "count_text": count_text(od), "count_label": gettext("overdue"),
+        out.append({"title": gettext("Overdue receivables"), "count": od, "count_label": gettext("overdue"),
                     "link": url_for("invoices.index", status="overdue"), "link_label": gettext("Overdue invoices"),
                     "items": _overdue_items(od, sums, lambda a: gettext('Open: %(amounts)s', amounts=a), locale),
                     "empty": gettext("Nothing overdue.")})
-        out.append({"title": gettext("Draft invoices"), "count": drafts_count, "count_text": count_text(drafts_count), "count_label": gettext("drafts"),
+        out.append({"title": gettext("Draft invoices"), "count": drafts_count, "count_label": gettext("drafts"),
                     "link": url_for("invoices.index", status="draft"), "link_label": gettext("All drafts"),
                     "items": [(gettext('Draft #%(id)s · %(display_name)s · %(format_money)s', id=d.id, display_name=d.buyer.display_name, format_money=format_money(d.total_gross, d.currency, locale)),
                                url_for("invoices.detail", inv_id=d.id)) for d in drafts],
@@ -90,13 +91,13 @@ def panels(user) -> list[dict]:
                                         Invoice.approved_for_payment_at.is_(None)],
                                        [Invoice.due_date, Invoice.id.desc()])
         out.append({"title": gettext("Invoices to check and approve"), "count": check_count,
-                    "count_text": count_text(check_count), "count_label": gettext("to approve"),
+                    "count_label": gettext("to approve"),
                     "link": url_for("invoices.index", status="open"), "link_label": gettext("Open invoices"),
                     "items": [(gettext('%(number)s · %(display_name)s · %(format_money)s · due %(format_date)s', number=i.number, display_name=i.supplier.display_name, format_money=format_money(i.open_amount, i.currency, locale), format_date=format_date(i.due_date, 'medium', locale=locale)), url_for("invoices.detail", inv_id=i.id))
                               for i in to_check],
                     "empty": gettext("Nothing waiting for approval.")})
         od, sums = _overdue(Invoice.buyer_company_id, user.company_id)
-        out.append({"title": gettext("Overdue payables"), "count": od, "count_text": count_text(od), "count_label": gettext("overdue"),
+        out.append({"title": gettext("Overdue payables"), "count": od, "count_label": gettext("overdue"),
                     "link": url_for("invoices.index", status="overdue"), "link_label": gettext("Overdue"),
                     "items": _overdue_items(od, sums, lambda a: gettext('Owed: %(amounts)s', amounts=a), locale),
                     "empty": gettext("Nothing overdue.")})
