@@ -250,6 +250,14 @@ def run_size(n_orders: int, explain: bool, verify_kept: bool = False) -> dict:
                 "order list, buyer, keyset page": sa.select(PurchaseOrder).where(
                     PurchaseOrder.buyer_company_id == b.id, PurchaseOrder.id < deep_order)
                 .order_by(PurchaseOrder.id.desc()).limit(51),
+                # the dashboard tiles' bounded look-ups (portal/dashboard/counting.py, migration perfpages_0001)
+                "buyer tile, invoices to approve (capped count)": sa.select(Invoice.id).where(
+                    Invoice.buyer_company_id == b.id, Invoice.kind == "invoice",
+                    Invoice.status.in_(services.OPEN_STATUSES), Invoice.approved_for_payment_at.is_(None)).limit(100),
+                "buyer tile, overdue payables": sa.select(Invoice.id).where(
+                    Invoice.buyer_company_id == b.id, services._overdue_clause()).limit(100),
+                "supplier tile, overdue receivables": sa.select(Invoice.id).where(
+                    Invoice.supplier_company_id == s.id, services._overdue_clause()).limit(100),
             }
             for label, stmt in plans.items():
                 sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
