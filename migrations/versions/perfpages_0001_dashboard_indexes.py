@@ -19,7 +19,7 @@ TO_APPROVE = "kind = 'invoice' AND status IN ('issued', 'partially_paid') AND ap
 
 def upgrade():
     op.create_index('ix_invoices_buyer_status_due', 'invoices', ['buyer_company_id', 'status', 'due_date'])
-    op.create_index('ix_invoices_buyer_to_approve', 'invoices', ['buyer_company_id', 'due_date'],
+    op.create_index('ix_invoices_buyer_to_approve', 'invoices', ['buyer_company_id', 'due_date', 'id'],
                     postgresql_where=sa.text(TO_APPROVE), sqlite_where=sa.text(TO_APPROVE))
 
 

@@ -151,7 +151,7 @@ class Invoice(TimestampMixin, db.Model):
         # the dashboards' bounded look-ups (migration perfpages_0001): the buyer's overdue invoices, and the invoices
         # waiting for the buyer's approval in due-date order
         sa.Index("ix_invoices_buyer_status_due", "buyer_company_id", "status", "due_date"),
-        sa.Index("ix_invoices_buyer_to_approve", "buyer_company_id", "due_date",
+        sa.Index("ix_invoices_buyer_to_approve", "buyer_company_id", "due_date", "id",
                  postgresql_where=sa.text(TO_APPROVE), sqlite_where=sa.text(TO_APPROVE)),
         sa.CheckConstraint("total_net >= 0 AND total_tax >= 0 AND total_gross >= 0", name="totals_nonneg"),
         sa.CheckConstraint("paid_amount >= 0 AND credited_amount >= 0", name="paid_nonneg"),
