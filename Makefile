@@ -75,7 +75,7 @@ screenshots: install-dev
 	$(BIN)/python scripts/screenshots.py
 
 bench: install-dev
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py --markdown bench/RESULTS.md
 
 clean:
 	rm -rf $(VENV) instance *.egg-info

@@ -28,6 +28,16 @@ UI_ROUTES = [
     ("sales_a", "/dashboard"),
     ("buyer_accounts", "/dashboard"),
     ("accounts_a", "/dashboard"),
+    # keyset pages (oldest first), totals on request, and the other pages that list the grown documents
+    ("procurement", "/rfqs/?before=0"),
+    ("procurement", "/orders/?before=0"),
+    ("buyer_accounts", "/invoices/?before=0"),
+    ("accounts_a", "/invoices/?totals=1"),
+    ("accounts_a", "/invoices/?status=overdue"),
+    ("accounts_a", "/receivables/aging"),
+    ("buyer_accounts", "/payables/"),
+    ("sales_a", "/suppliers/my-buyers"),
+    ("procurement", "/catalog/suppliers"),
 ]
 API_ROUTES = [
     ("procurement", "/api/v1/rfqs"),
@@ -39,6 +49,12 @@ API_ROUTES = [
     ("accounts_a", "/api/v1/credit-notes"),
     ("procurement", "/api/v1/notifications"),
     ("procurement", "/api/v1/companies"),
+    ("accounts_a", "/api/v1/aging"),
+    ("accounts_a", "/api/v1/credit-holds"),
+    ("accounts_a", "/api/v1/credit-accounts"),
+    ("buyer_admin", "/api/v1/jobs"),
+    ("procurement", "/api/v1/events"),
+    ("accounts_a", "/api/v1/events"),
 ]
 
 

@@ -561,9 +561,15 @@ def list_credit_holds():
     """Supplier accounts team: orders on credit hold, oldest first, with the check's reason."""
     user = actor()
     _require_supplier_accounts(user)
+    held = credit_services.holds(user.company_id)
+    if held:  # lines and shipments of every held order in two statements, not two per order (issue 20)
+        db.session.scalars(sa.select(PurchaseOrder).where(PurchaseOrder.id.in_([o.id for o, _ in held]))
+                           .options(selectinload(PurchaseOrder.lines),
+                                    selectinload(PurchaseOrder.shipments).selectinload(Shipment.lines))
+                           .execution_options(populate_existing=True)).all()
     return {"items": [{"order": order_dict(o, user), "reason": cc.reason if cc else None,
                        "checked_at": ts(cc.checked_at) if cc else None}
-                      for o, cc in credit_services.holds(user.company_id)]}
+                      for o, cc in held]}
 
 
 def _hold(order_id) -> PurchaseOrder:

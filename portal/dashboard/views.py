@@ -7,6 +7,8 @@ import re
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from portal.dashboard.counting import count_text
+
 bp = Blueprint("dashboard", __name__)
 
 # Each module exposes panels(user) -> list of {"title", "count", "link", "items", "empty", "role"}.
@@ -78,5 +80,8 @@ def index():
                 raise
             continue
         panels.extend(mod.panels(current_user))
+    for p in panels:  # counts are capped (portal/dashboard/counting.py): "99+" above the cap
+        if isinstance(p.get("count"), int):
+            p.setdefault("count_text", count_text(p["count"]))
     return render_template("dashboard/index.html", panels=ordered(panels), count_label=count_label,
                            item_parts=item_parts)

@@ -71,6 +71,10 @@ class InvoiceSettings(db.Model):
     __table_args__ = (sa.CheckConstraint("default_tax_rate >= 0 AND default_tax_rate <= 100", name="tax_range"),)
 
 
+# issued invoices still open and not yet approved for payment (the partial index of the buyer's dashboard tile)
+TO_APPROVE = "kind = 'invoice' AND status IN ('issued', 'partially_paid') AND approved_for_payment_at IS NULL"
+
+
 class Invoice(TimestampMixin, db.Model):
     __tablename__ = "invoices"
     __label__ = "invoice"
@@ -144,6 +148,11 @@ class Invoice(TimestampMixin, db.Model):
         # the lists' status filter with their id order and keyset cursors (migration perf_0001)
         sa.Index("ix_invoices_buyer_status_id", "buyer_company_id", "status", "id"),
         sa.Index("ix_invoices_supplier_status_id", "supplier_company_id", "status", "id"),
+        # the dashboards' bounded look-ups (migration perfpages_0001): the buyer's overdue invoices, and the invoices
+        # waiting for the buyer's approval in due-date order
+        sa.Index("ix_invoices_buyer_status_due", "buyer_company_id", "status", "due_date"),
+        sa.Index("ix_invoices_buyer_to_approve", "buyer_company_id", "due_date", "id",
+                 postgresql_where=sa.text(TO_APPROVE), sqlite_where=sa.text(TO_APPROVE)),
         sa.CheckConstraint("total_net >= 0 AND total_tax >= 0 AND total_gross >= 0", name="totals_nonneg"),
         sa.CheckConstraint("paid_amount >= 0 AND credited_amount >= 0", name="paid_nonneg"),
         sa.CheckConstraint("paid_amount + credited_amount <= total_gross", name="not_overpaid"),

@@ -6,6 +6,7 @@ from flask import url_for
 from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Role
+from portal.dashboard.counting import capped_count
 from portal.db import db
 from portal.orders.models import PurchaseOrder, Shipment
 from portal.orders.states import OrderStatus
@@ -20,8 +21,8 @@ def _panel(title, orders_count, items, link, link_label, empty, role, label="ord
 
 
 def _orders(where, limit=5):
-    """(count, first ``limit`` orders) for one condition: two small queries."""
-    count = db.session.scalar(sa.select(sa.func.count(PurchaseOrder.id)).where(*where)) or 0
+    """(count capped at CAP + 1, first ``limit`` orders) for one condition: two small, bounded queries."""
+    count = capped_count(sa.select(PurchaseOrder.id).where(*where))
     rows = db.session.scalars(sa.select(PurchaseOrder).where(*where).order_by(PurchaseOrder.id.desc())
                               .limit(limit)).unique().all() if count else []
     return count, rows
@@ -46,7 +47,7 @@ def panels(user) -> list[dict]:
             out.append(_panel(title, n, _items(rows), url_for("orders.index", status=status.value), gettext("Show all"),
                               empty, "procurement"))
         to_receive = [Shipment.buyer_company_id == company.id, Shipment.received_at.is_(None)]
-        n = db.session.scalar(sa.select(sa.func.count(Shipment.id)).where(*to_receive)) or 0
+        n = capped_count(sa.select(Shipment.id).where(*to_receive))
         ships = db.session.scalars(sa.select(Shipment).options(selectinload(Shipment.order)).where(*to_receive)
                                    .order_by(Shipment.id).limit(5)).all() if n else []
         out.append(_panel(gettext("Shipments to receive"), n,
@@ -79,7 +80,7 @@ def _change_orders_panel(company) -> dict:
     where = [OrderChange.origin == ChangeOrigin.buyer, OrderChange.status == ChangeStatus.proposed,
              PurchaseOrder.supplier_scope(company.id)]
     stmt = sa.select(OrderChange).join(PurchaseOrder, PurchaseOrder.id == OrderChange.order_id).where(*where)
-    n = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    n = capped_count(stmt.with_only_columns(OrderChange.id))
     rows = db.session.scalars(stmt.order_by(OrderChange.id).limit(5)).all() if n else []
     items = [(gettext("%(po_number)s change %(number)s — %(buyer)s", po_number=c.order.po_number, number=c.number,
                       buyer=c.order.buyer.display_name),

@@ -7,6 +7,7 @@ from flask import url_for
 from flask_babel import gettext
 
 from portal.accounts.models import Role
+from portal.dashboard.counting import capped_count
 from portal.db import db, utcnow
 from portal.quotes.models import Quote
 from portal.quotes.states import QuoteStatus
@@ -17,7 +18,7 @@ LIMIT = 5
 
 
 def _count_and_top(stmt, order_by) -> tuple[int, list[Rfq]]:
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    count = capped_count(stmt)  # bounded: "99+" above the cap (portal/dashboard/counting.py)
     top = list(db.session.scalars(stmt.order_by(*order_by).limit(LIMIT))) if count else []
     return count, top
 
