@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'perfpages_0001'
-down_revision = 'onb_0001'
+down_revision = 'budgetpo_0001'
 branch_labels = None
 depends_on = None
 
