@@ -54,6 +54,23 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
+def cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process (kept across exec)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def commits() -> int:
+    from portal.db import db
+
+    db.session.rollback()
+    return db.session.scalar(sa.text("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", type=int, default=200, help="invoice PDF jobs through the worker (default 200)")
@@ -224,22 +241,26 @@ def run(app, a, env):
         Path(a.save_html).write_text(html)
     size = len(pdf.html_to_pdf(html))
     alone: list[float] = []
+    alone_cpu: list[float] = []
 
     def alone_loop(k):
         for _ in range(k):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             pdf.html_to_pdf(html)
             alone.append(time.perf_counter() - t)
+            alone_cpu.append(time.process_time() - c)
 
     alone_loop(a.alone // 2)
 
     # --- the real worker
+    time.sleep(1.0)
+    commits_before = commits()
     args = [str(ROOT / ".venv/bin/flask"), "jobs", "worker", "-q", "documents", *a.worker_args.split()]
     if a.no_recycle:
         args += ["--max-jobs", "0", "--max-rss-mb", "0"]
     worker = subprocess.Popen(args, env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               text=True)
-    samples: list[tuple[float, int, float]] = []  # (time, jobs finished, RSS MB)
+    samples: list[tuple[float, int, float, float]] = []  # (time, jobs finished, RSS MB, worker CPU s)
     marks = sorted({m for m in (100, 200, 500, a.jobs) if m <= a.jobs})
     at: dict[int, float] = {}
     peak = 0.0
@@ -248,7 +269,7 @@ def run(app, a, env):
         n = finished_registry(conn)
         r = rss_mb(worker.pid) or 0.0
         peak = max(peak, r)
-        samples.append((time.perf_counter(), n, r))
+        samples.append((time.perf_counter(), n, r, cpu_s(worker.pid) or 0.0))
         for m in marks:
             if m not in at and n >= m:
                 at[m] = r
@@ -262,6 +283,10 @@ def run(app, a, env):
     while not worker_idle(conn) and time.time() < deadline:
         time.sleep(0.1)
     idle_after = rss_mb(worker.pid)
+    first_done = next(x for x in samples if x[1] >= 1)
+    cpu_per_job = (samples[-1][3] - first_done[3]) / max(1, samples[-1][1] - first_done[1])
+    time.sleep(1.5)  # PostgreSQL publishes its statistics about once a second
+    commits_per_job = (commits() - commits_before - 1) / a.jobs
 
     first, last, n_ok = _records(rec_ids)
     job_seconds = (last - first).total_seconds()
@@ -276,6 +301,9 @@ def run(app, a, env):
           f"to last finish; {job_seconds / n_ok * 1000:.0f} ms per job)")
     print(f"  ratio worker / WeasyPrint alone : {rate_job / rate_alone:6.1%}  "
           f"(overhead {(job_seconds / n_ok - statistics.mean(alone)) * 1000:+.0f} ms per job)")
+    print(f"  CPU per PDF: WeasyPrint alone {statistics.mean(alone_cpu) * 1000:.0f} ms, worker per job "
+          f"{cpu_per_job * 1000:.0f} ms (ratio {statistics.mean(alone_cpu) / cpu_per_job:.1%}); "
+          f"{commits_per_job:.1f} database transactions per job")
     print("  worker RSS after " + ", ".join(f"{m} jobs {at.get(m, float('nan')):.0f} MB" for m in marks)
           + f"; peak {peak:.0f} MB; idle after the last {idle_after or 0:.0f} MB")
     if 100 in at and a.jobs in at:

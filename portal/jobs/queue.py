@@ -316,7 +316,7 @@ def task(tracked: bool = False):
                 if rec_id is not None:
                     _mark(rec_id, durable=False, status=JobStatus.running, started_at=utcnow(),
                           attempts=JobRecord.attempts + 1, error=None)
-                token = _progress_written.set({rec_id: time.monotonic()} if rec_id is not None else {})
+                token = _progress_written.set({rec_id: _clock()} if rec_id is not None else {})
                 try:
                     result = fn(*args)
                 except PermanentJobError as exc:
@@ -439,6 +439,7 @@ def _not_durable(conn) -> None:
 # A progress bar polls every few seconds: a running job writes its progress at most this often (a 20-line invoice
 # PDF is done in a quarter of a second; two progress transactions were a fifth of its time beyond the render).
 PROGRESS_EVERY = 1.0  # seconds
+_clock = time.monotonic
 _progress_written: contextvars.ContextVar[dict] = contextvars.ContextVar("portal_progress_written", default={})
 
 
@@ -449,7 +450,7 @@ def set_progress(rec_id: int | None, percent: int) -> None:
         return
     percent = max(0, min(100, int(percent)))
     written = _progress_written.get()
-    now = time.monotonic()
+    now = _clock()
     if rec_id in written and now - written[rec_id] < PROGRESS_EVERY:
         return
     with db.engine.begin() as conn:  # own short transaction: visible at once, independent of the job's work
