@@ -14,7 +14,7 @@ HERE = Path(__file__).resolve().parent
 if __name__ == "__main__":
     status = 0
     for script in ("bench_sourcing.py", "bench_orders.py", "bench_invoices.py", "bench_dashboards.py",
-                   "bench_aging.py", "bench_pages.py"):
+                   "bench_aging.py", "bench_pages.py", "bench_documents.py"):
         print(f"\n=== {script} ===", flush=True)
         status |= subprocess.call([sys.executable, str(HERE / script), *sys.argv[1:]])
     sys.exit(status)
