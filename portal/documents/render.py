@@ -449,9 +449,9 @@ def _in_child(fn, *args):
             status = 1
         finally:
             os._exit(status)
-    os.close(write_end)
     finished = False
     try:
+        os.close(write_end)
         with os.fdopen(read_end, "rb") as answer:
             payload = answer.read()
         finished = True

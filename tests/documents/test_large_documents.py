@@ -88,6 +88,7 @@ def test_when_the_worker_stops_waiting_the_child_is_killed(monkeypatch):
         pid = real_fork()
         if pid:
             children.append(pid)
+            signal.setitimer(signal.ITIMER_REAL, 0.5)  # the "job timeout", once the worker waits for the child
         return pid
 
     monkeypatch.setattr(render.os, "fork", fork)
@@ -99,7 +100,6 @@ def test_when_the_worker_stops_waiting_the_child_is_killed(monkeypatch):
         raise Timeout()
 
     old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, 0.5)
     started = time.monotonic()
     try:
         with pytest.raises(Timeout):
