@@ -18,6 +18,7 @@ import base64
 import binascii
 import logging
 import mimetypes
+import os
 import re
 import threading
 from datetime import date, datetime
@@ -377,21 +378,106 @@ def render_pdf(template_name: str, snapshot: dict) -> bytes:
     return html_to_pdf(render_html(template_name, snapshot))
 
 
-def html_to_pdf(html: str) -> bytes:
-    """HTML -> PDF with the cached stylesheet and fonts; every URL goes through the static-only fetcher."""
+def html_to_pdf(html: str, extra_stylesheets=(), **options) -> bytes:
+    """HTML -> PDF with the cached stylesheet (plus ``extra_stylesheets``, cached ``CSS`` objects) and fonts; every
+    URL goes through the static-only fetcher. In a worker that called ``isolate_large_documents``, a document whose
+    HTML is at least that long renders in a forked child process (see there); anything else in this process."""
+    with _render_lock:
+        if _isolation["min_html"] and len(html) >= _isolation["min_html"] and hasattr(os, "fork"):
+            data = _in_child(_write_pdf, html, tuple(extra_stylesheets), options)
+        else:
+            data = _write_pdf(html, tuple(extra_stylesheets), options)
+    count_rendered()
+    return data
+
+
+def _write_pdf(html: str, extra_stylesheets: tuple, options: dict) -> bytes:
     res = resources()
-    wp = _weasy()
     from weasyprint.urls import FatalURLFetchingError
 
-    with _render_lock:
+    try:
+        doc = _weasy().HTML(string=html, base_url=BASE_URL, url_fetcher=res["fetcher"])
+        return doc.write_pdf(stylesheets=[res["stylesheet"], *extra_stylesheets], font_config=res["font_config"],
+                             **options)
+    except FatalURLFetchingError as exc:
+        cause = exc.__cause__
+        raise DocumentRenderError(str(cause) if cause else str(exc)) from (cause or exc)
+
+
+# ------------------------------------------------------------------------------ large documents in a child
+
+
+# WeasyPrint keeps what a large document made it allocate: a 1,000-line invoice leaves its process at ~350 MB
+# (Python and Pango rarely give memory back). A worker renders such documents in a forked child instead: the child
+# starts with the parent's fonts and stylesheets (copy-on-write, nothing to load), renders, hands the PDF back
+# through a pipe and exits, and the worker's own memory stays where it was.
+_isolation = {"min_html": 0}
+
+
+def isolate_large_documents(min_html_chars: int) -> None:
+    """Render every document whose HTML has at least ``min_html_chars`` characters in a forked child process
+    (0: never). ``flask jobs worker`` turns this on (``--isolate-html-kb``); web processes render in-process."""
+    _isolation["min_html"] = max(0, int(min_html_chars))
+
+
+def _in_child(fn, *args):
+    """``fn(*args)`` (returning bytes) in a forked child; its exception, if any, is raised here. The child dies with
+    its parent (a worker killed mid-render leaves no orphan rendering on); when this process stops waiting (a job
+    timeout interrupts the read), the child is killed."""
+    import pickle
+    import signal
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: render, answer, leave without running any of the parent's clean-up
+        status = 0
         try:
-            doc = wp.HTML(string=html, base_url=BASE_URL, url_fetcher=res["fetcher"])
-            data = doc.write_pdf(stylesheets=[res["stylesheet"]], font_config=res["font_config"])
-            count_rendered()
-            return data
-        except FatalURLFetchingError as exc:
-            cause = exc.__cause__
-            raise DocumentRenderError(str(cause) if cause else str(exc)) from (cause or exc)
+            os.close(read_end)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            _die_with_parent()
+            try:
+                payload = b"P" + fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed to the parent
+                try:
+                    payload = b"E" + pickle.dumps(exc)
+                except Exception:  # noqa: BLE001 - an exception that does not pickle: its words
+                    payload = b"E" + pickle.dumps(DocumentRenderError(f"{type(exc).__name__}: {exc}"))
+            with os.fdopen(write_end, "wb") as out:
+                out.write(payload)
+        except BaseException:  # noqa: BLE001
+            status = 1
+        finally:
+            os._exit(status)
+    finished = False
+    try:
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as answer:
+            payload = answer.read()
+        finished = True
+    finally:
+        if not finished:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        _, status = os.waitpid(pid, 0)
+    if payload[:1] == b"P":
+        return payload[1:]
+    if payload[:1] == b"E":
+        raise pickle.loads(payload[1:])
+    raise DocumentRenderError(f"The document's rendering process ended without a result (status {status}).")
+
+
+def _die_with_parent() -> None:
+    """Linux: this (child) process gets SIGKILL when its parent dies."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - not Linux: the child still ends when it finds the pipe closed
+        pass
 
 
 def count_rendered() -> None:

@@ -42,20 +42,7 @@ def reset_cache() -> None:
 
 def html_to_pdf(html: str) -> bytes:
     """Like portal.documents.render.html_to_pdf, with the invoice stylesheet on top of the document one."""
-    res = docrender.resources()
-    wp = docrender._weasy()
-    from weasyprint.urls import FatalURLFetchingError
-
-    extra = invoice_stylesheet()
-    with docrender._render_lock:
-        try:
-            doc = wp.HTML(string=html, base_url=docrender.BASE_URL, url_fetcher=res["fetcher"])
-            data = doc.write_pdf(stylesheets=[res["stylesheet"], extra], font_config=res["font_config"])
-            docrender.count_rendered()
-            return data
-        except FatalURLFetchingError as exc:
-            cause = exc.__cause__
-            raise docrender.DocumentRenderError(str(cause) if cause else str(exc)) from (cause or exc)
+    return docrender.html_to_pdf(html, [invoice_stylesheet()])
 
 
 def logo_data_uri(file_id: int | None) -> str | None:

@@ -92,3 +92,26 @@ def test_a_worker_started_with_python_dash_m_restarts_the_same_way(monkeypatch):
     monkeypatch.setitem(sys.modules, "__main__", main)
     monkeypatch.setattr(sys, "argv", ["/venv/lib/python3.11/site-packages/flask/__main__.py", "jobs", "worker"])
     assert restart_argv() == [sys.executable, "-m", "flask", "jobs", "worker"]
+
+
+def test_the_worker_renders_large_documents_in_a_child_unless_told_not_to(app, monkeypatch):
+    from portal.documents import render
+
+    class Spy:
+        def __init__(self, names, connection, max_jobs, max_rss_mb):
+            self.recycle, self._stop_requested = None, True
+
+        def work(self, **kw):
+            return False
+
+    monkeypatch.setattr("portal.jobs.queue.recycling_worker_class", lambda: Spy)
+    monkeypatch.delenv("PORTAL_WORKER_ISOLATE_HTML_KB", raising=False)
+    render.isolate_large_documents(0)
+    assert app.test_cli_runner().invoke(args=["jobs", "worker", "-q", "mail", "--burst"]).exit_code == 0
+    assert render._isolation["min_html"] == 100 * 1024
+    monkeypatch.setenv("PORTAL_WORKER_ISOLATE_HTML_KB", "0")
+    assert app.test_cli_runner().invoke(args=["jobs", "worker", "-q", "mail", "--burst"]).exit_code == 0
+    assert render._isolation["min_html"] == 0
+    assert app.test_cli_runner().invoke(args=["jobs", "worker", "-q", "mail", "--burst",
+                                              "--isolate-html-kb", "300"]).exit_code == 0
+    assert render._isolation["min_html"] == 300 * 1024
