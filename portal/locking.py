@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from portal.db import db
 from portal.errors import Conflict, NotFound
+from portal.i18n import _l
 
 
 class _Current:
@@ -175,7 +176,7 @@ def retry_on_conflict(fn=None, *, attempts: int = RETRY_ATTEMPTS, base_delay: fl
                             raise
                         db.session.rollback()
                         if attempt == attempts:
-                            raise Conflict("Too many people changed this at the same moment; try again.") from exc
+                            raise Conflict(_l("Too many people changed this at the same moment; try again.")) from exc
                         time.sleep(base_delay * (2 ** (attempt - 1)) * (0.5 + random.random()))
             finally:
                 _in_unit.reset(token)
