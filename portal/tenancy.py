@@ -29,9 +29,9 @@ def get_for_company(model, obj_id, company_id: int, *, options=(), for_update: b
     try:
         obj_id = int(obj_id)
     except (TypeError, ValueError):
-        raise NotFound(_l("No such %(name__)s."), name__=model.__name__.lower())
+        raise NotFound(_l("No such %(what)s."), what=model.__name__.lower())
     if not 0 < obj_id <= MAX_ID:  # ids beyond the column's range exist for no one (and must not reach the DB)
-        raise NotFound(_l("No such %(getattr)s."), getattr=getattr(model, '__label__', model.__name__.lower()))
+        raise NotFound(_l("No such %(what)s."), what=getattr(model, '__label__', model.__name__.lower()))
     stmt = scoped(model, company_id).where(model.id == obj_id)
     if options:
         stmt = stmt.options(*options)
@@ -39,7 +39,7 @@ def get_for_company(model, obj_id, company_id: int, *, options=(), for_update: b
         stmt = stmt.with_for_update(of=model)
     obj = db.session.scalar(stmt)
     if obj is None:
-        raise NotFound(_l("No such %(getattr)s."), getattr=getattr(model, '__label__', model.__name__.lower()))
+        raise NotFound(_l("No such %(what)s."), what=getattr(model, '__label__', model.__name__.lower()))
     return obj
 
 

@@ -253,8 +253,8 @@ def _check_request():
     unknown = sorted(set(request.args) - allowed)
     if unknown:
         takes = ", ".join(sorted(allowed)) or "none"
-        raise MalformedRequest(_l("Unknown query parameter%(value)s: %(unknown)s. This operation takes: %(takes)s."),
-                               value='s' if len(unknown) > 1 else '', unknown=', '.join(unknown)[:300], takes=takes,
+        raise MalformedRequest(_l("Unknown query parameter%(s)s: %(unknown)s. This operation takes: %(takes)s."),
+                               s='s' if len(unknown) > 1 else '', unknown=', '.join(unknown)[:300], takes=takes,
                                errors={k[:100]: "Unknown parameter." for k in unknown[:20]})
     if info["json_body"] and request.method in WRITE_METHODS:
         has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")

@@ -424,8 +424,8 @@ def _validate_terms(limit_amount, currency, payment_terms_days) -> tuple[Decimal
     exponent = limit.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
         raise ValidationFailed(
-            _l("Credit limit has more than %(places)s decimal place%(value)s for %(currency)s."),
-            places=places, value='s' if places != 1 else '', currency=currency,
+            _l("Credit limit has more than %(places)s decimal place%(s)s for %(currency)s."),
+            places=places, s='s' if places != 1 else '', currency=currency,
             errors={"limit_amount": say(_l("Use at most %(places)s decimal places for %(currency)s."), places=places, currency=currency)})
     if limit < 0:
         raise ValidationFailed(_l("The credit limit cannot be negative; use 0 to allow no credit at all."),

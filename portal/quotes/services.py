@@ -426,8 +426,8 @@ def validate_input(rfq: Rfq, actor: User, header: dict, lines: list[dict],
             parts.append(errors["lines"])
         n = len(errors)
         raise ValidationFailed(
-            _l("Nothing was saved: %(num)s entr%(value)s correcting (%(parts)s). Each is marked beside its field."),
-            num=n, value='ies need' if n > 1 else 'y needs', parts='; '.join(parts), errors=errors)
+            _l("Nothing was saved: %(num)s entr%(v)s correcting (%(parts)s). Each is marked beside its field."),
+            num=n, v='ies need' if n > 1 else 'y needs', parts='; '.join(parts), errors=errors)
     return clean_header, clean_lines
 
 
@@ -647,9 +647,10 @@ def _incomplete_error(rfq: Rfq, version: QuoteVersion, *, verb: str) -> None:
         ps = [rl.position for rl in missing]
         many = len(ps) > 1
         raise ValidationFailed(
-            _l("Line%(value)s %(positions)s %(value2)s no price: enter a unit price or decline %(value3)s before "
+            _l("Line%(s)s %(positions)s %(v)s no price: enter a unit price or decline %(v2)s before "
                "you %(verb)s."),
-            value='s' if many else '', positions=_positions(ps), value2='have' if many else 'has', value3='each of them' if many else 'it', verb=verb,
+            s='s' if many else '', positions=_positions(ps), v='have' if many else 'has',
+            v2='each of them' if many else 'it', verb=verb,
             errors={line_key(rl.id, "unit_price"): "Enter a unit price, or decline the line."
                     for rl in missing})
     if answered and all(ql.declined for ql in answered.values()):

@@ -361,8 +361,9 @@ def _submit(req: Requisition, actor: User) -> None:
         missing = [str(ln.position) for ln in req.lines if ln.cost_centre_id is None]
         if missing:
             raise ValidationFailed(
-                _l("Your company requires a cost centre on every line; line%(value)s %(missing)s %(value2)s none."),
-                value='s' if len(missing) > 1 else '', missing=', '.join(missing), value2='have' if len(missing) > 1 else 'has',
+                _l("Your company requires a cost centre on every line; line%(s)s %(missing)s %(v)s none."),
+                s='s' if len(missing) > 1 else '', missing=', '.join(missing),
+                v='have' if len(missing) > 1 else 'has',
                 errors={"cost_centre_id": _l("Choose a cost centre.")})
     req.submitted_at = utcnow()
     # A new round: earlier decisions (a rejected round) no longer count.

@@ -62,8 +62,8 @@ def _event_types(values) -> list[str]:
                                errors={"event_types": _l("Choose at least one event type.")})
     unknown = sorted({v for v in values if v != "*" and v not in EVENT_TYPES})
     if unknown:
-        raise ValidationFailed(_l("Unknown event type%(value)s: %(unknown)s."),
-                               value='s' if len(unknown) > 1 else '', unknown=', '.join(unknown),
+        raise ValidationFailed(_l("Unknown event type%(s)s: %(unknown)s."),
+                               s='s' if len(unknown) > 1 else '', unknown=', '.join(unknown),
                                errors={"event_types": say(_l("Choose from: %(sorted)s or *."), sorted=', '.join(sorted(EVENT_TYPES)))})
     return ["*"] if "*" in values else sorted(set(values))
 
