@@ -67,8 +67,8 @@ def read_csv(data: bytes | str, *, required: list[str], optional: list[str] = ()
             parts.append(f"missing column(s): {', '.join(missing)}")
         if unknown:
             parts.append(f"unknown column(s): {', '.join(unknown)}")
-        raise ValidationFailed("The header row is wrong — " + "; ".join(parts) +
-                               f". Expected: {', '.join(list(required) + list(optional))}.")
+        raise ValidationFailed(_l("The header row is wrong — %(problems)s. Expected: %(expected)s."),
+                               problems="; ".join(parts), expected=", ".join(list(required) + list(optional)))
     rows = []
     try:
         for raw in reader:

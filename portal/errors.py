@@ -241,6 +241,14 @@ class _Errors(dict):
     def copy(self):
         return dict(self.items())
 
+    def __eq__(self, other) -> bool:
+        return dict(self.items()) == (dict(other.items()) if isinstance(other, _Errors) else other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return repr(self.copy())
+
     def english(self) -> dict:
         return {k: (v.english if isinstance(v, Said) else msgid_of(v) if _marked(v) else str(v))
                 for k, v in dict.items(self)}

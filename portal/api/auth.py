@@ -249,4 +249,5 @@ def problem_response(exc: DomainError):
 
 def problem_body(exc: DomainError) -> dict:
     return {"type": f"https://portal.example/problems/{type(exc).__name__.lower()}", "title": exc.title,
-            "status": exc.status, "detail": exc.message, "errors": exc.errors or {}}
+            "status": exc.status, "detail": exc.message,
+            "errors": exc.errors.copy() if exc.errors else {}}

@@ -643,8 +643,9 @@ def _prevalidate_lines(lines: list[dict]) -> None:
         for k, msg in errs.items():
             errors[f"lines.{i}.{k}"] = msg[:1].upper() + msg[1:]
     if errors:
-        raise ValidationFailed("Nothing was saved: " + " ".join(f"Line {int(k.split('.')[1]) + 1}: {v}"
-                                                               for k, v in errors.items()), errors=errors)
+        raise ValidationFailed(_l("Nothing was saved: %(problems)s"),
+                               problems=" ".join(f"Line {int(k.split('.')[1]) + 1}: {v}" for k, v in errors.items()),
+                               errors=errors)
 
 
 def _str_line(raw: dict) -> dict:

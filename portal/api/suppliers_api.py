@@ -209,7 +209,7 @@ def create_supplier_invitation(data):
     try:
         inv, _token = services.invite_new_supplier(actor(), **data)
     except services.AlreadyOnPortal as exc:
-        raise Conflict(exc.message, errors={**exc.errors, "company_id": str(exc.company.id)}) from None
+        raise Conflict(exc.said, errors={**exc.errors, "company_id": str(exc.company.id)}) from None
     return invitation_dict(_fresh(SupplierInvitation, inv.id))
 
 

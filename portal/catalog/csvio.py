@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from babel.numbers import list_currencies
+from flask_babel import gettext
 
 from portal.csvutil import FORMULA_PREFIXES, read_csv, safe_cell
 from portal.errors import ValidationFailed
@@ -101,11 +102,11 @@ def parse_decimal(text: str, label: str, *, positive=False, nonneg=False) -> Dec
     try:
         d = to_decimal(text, label, places=PLACES)
     except ValidationFailed as exc:
-        if "decimal places" in exc.message:
+        if "decimal places" in exc.english:
             raise ValidationFailed(_l("%(label)s has more than %(places)s decimal places (%(text)s); use at most "
                                       "%(places)s."),
                                    label=label, places=PLACES, text=text)
-        if "too large" in exc.message:
+        if "too large" in exc.english:
             raise ValidationFailed(_l("%(label)s is too large (%(text)s)."), label=label, text=text)
         raise ValidationFailed(_l("%(label)s must be a number such as 12.50, not “%(text)s”."),
                                label=label, text=text[:40])
@@ -205,8 +206,8 @@ def clean_item(raw: dict) -> tuple[dict, dict[str, str]]:
             out[key] = parse_decimal(text, FIELD_LABELS[key], **kw)
         except ValidationFailed as exc:
             msg = exc.message
-            if key == "moq" and "greater than zero" in msg:
-                msg += " Leave it empty for no minimum."
+            if key == "moq" and "greater than zero" in exc.english:
+                msg = gettext("%(problem)s Leave it empty for no minimum.", problem=msg)
             errors[key] = msg
     try:
         out["unit_price"] = parse_decimal(raw.get("unit_price") or "", "The unit price", nonneg=True)

@@ -770,7 +770,8 @@ def reorder(actor: User, order_id):
     merge sentences)."""
     order, lines, skipped, notes = prepare_reorder(actor, order_id)
     if not lines:
-        raise ValidationFailed(f"Nothing from {order.po_number} can be reordered. " + " ".join(skipped))
+        raise ValidationFailed(_l("Nothing from %(po_number)s can be reordered. %(skipped)s"),
+                               po_number=order.po_number, skipped=" ".join(skipped))
     new = _create_draft(actor, order.supplier_company_id, lines, source="reorder", reorder_of_id=order.id)
     return new, skipped, notes
 

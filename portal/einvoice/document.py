@@ -206,8 +206,8 @@ def check_can_issue(doc: Document) -> None:
         if not codes.country_ok(p.country):
             problems.append(f"the {who}'s country {p.country!r} is not an ISO 3166-1 code (BR-CL-14)")
     if problems:
-        raise ValidationFailed("No EN 16931 e-invoice can be made for " + doc.number + ": " + "; ".join(problems)
-                               + ".")
+        raise ValidationFailed(_l("No EN 16931 e-invoice can be made for %(number)s: %(problems)s."),
+                               number=doc.number, problems="; ".join(problems))
 
 
 # --------------------------------------------------------------------------------------------- formatting

@@ -94,9 +94,12 @@ def xml_from_pdf(data: bytes) -> bytes:
                 return names[wanted][0]
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError) as exc:
         raise ImportRefused(_l("The PDF cannot be read (%(error)s)."), error=type(exc).__name__)
-    raise ImportRefused("The PDF has no embedded e-invoice (no factur-x.xml / zugferd-invoice.xml attachment): "
-                        "it is a plain PDF, not a Factur-X/ZUGFeRD invoice."
-                        + (f" Attachments found: {', '.join(sorted(names))}." if names else ""))
+    if names:
+        raise ImportRefused(_l("The PDF has no embedded e-invoice (no factur-x.xml / zugferd-invoice.xml "
+                               "attachment): it is a plain PDF, not a Factur-X/ZUGFeRD invoice. Attachments found: "
+                               "%(names)s."), names=", ".join(sorted(names)))
+    raise ImportRefused(_l("The PDF has no embedded e-invoice (no factur-x.xml / zugferd-invoice.xml attachment): "
+                           "it is a plain PDF, not a Factur-X/ZUGFeRD invoice."))
 
 
 def parse_xml(xml: bytes) -> Document:

@@ -373,7 +373,8 @@ def call_off(agreement: FrameworkAgreement, actor, quantities: dict, *, delivery
                          over=f"this call-off of {money(this_value)}", agreed=lambda cap: f"value of {money(cap)}",
                          used="{pct} of the agreed value is now used", warnings=warnings, refusals=refusals)
         if refusals:
-            raise ValidationFailed(f"{a.reference} does not allow this call-off: " + "; ".join(refusals) + ".")
+            raise ValidationFailed(_l("%(reference)s does not allow this call-off: %(refusals)s."),
+                                   reference=a.reference, refusals="; ".join(refusals))
 
         buyer = a.buyer
         order = PurchaseOrder(
@@ -458,7 +459,8 @@ def guard_call_off_edit(order, quantities: dict, removed: set, adding: bool, app
                          over=f"this call-off at {money(new_value)}", agreed=lambda cap: f"value of {money(cap)}",
                          used="{pct} of the agreed value is now used", warnings=warnings, refusals=refusals)
     if refusals:
-        raise ValidationFailed(f"{a.reference} does not allow this change: " + "; ".join(refusals) + ".")
+        raise ValidationFailed(_l("%(reference)s does not allow this change: %(refusals)s."),
+                               reference=a.reference, refusals="; ".join(refusals))
     if apply:
         co.value = new_value
         a.updated_at = utcnow()

@@ -517,8 +517,8 @@ def parse_credit_reason(value) -> CreditReason:
     try:
         return CreditReason(getattr(value, "value", value))
     except ValueError:
-        raise ValidationFailed("Choose what the credit note is for: "
-                               + ", ".join(r.label.lower() for r in CreditReason) + ".",
+        raise ValidationFailed(_l("Choose what the credit note is for: %(reasons)s."),
+                               reasons=", ".join(r.label.lower() for r in CreditReason),
                                errors={"reason_kind": _l("Choose what the credit note is for.")})
 
 
@@ -562,8 +562,9 @@ def create_credit_note(inv: Invoice, actor: User, expected_lock_version, *, quan
         rate = ZERO if inv.reverse_charge else (to_decimal(tax_rate, "Tax rate", places=2)
                                                 if tax_rate not in (None, "") else (rates[0] if rates else ZERO))
         if rate not in rates and not inv.reverse_charge:
-            raise ValidationFailed("Use one of the invoice's tax rates: " + ", ".join(f"{r:.2f} %" for r in rates)
-                                   + ".", errors={"tax_rate": _l("Not a rate of this invoice.")})
+            raise ValidationFailed(_l("Use one of the invoice's tax rates: %(rates)s."),
+                                   rates=", ".join(f"{r:.2f} %" for r in rates),
+                                   errors={"tax_rate": _l("Not a rate of this invoice.")})
         cn.lines.append(InvoiceLine(position=1, description=f"Credit on invoice {inv.number}: {reason}"[:500],
                                     quantity=Decimal(1), unit="", unit_price=net, discount_percent=ZERO,
                                     tax_rate=rate, net_amount=net))
@@ -766,9 +767,9 @@ def approve_for_payment(inv: Invoice, actor: User, expected_lock_version, *, des
     problems = [f"line {r['line'].position}: " + "; ".join(r["problems"]) for r in match(inv) if r["problems"]]
     comment = (comment or "").strip()
     if problems and not despite_mismatches:
-        raise ValidationFailed("The invoice does not match what was ordered and received (" + ". ".join(problems)
-                               + "). Tick 'approve despite mismatches' and say why, or ask the supplier for a "
-                               "credit note.", errors={"despite": _l("Mismatches found.")})
+        raise ValidationFailed(_l("The invoice does not match what was ordered and received (%(problems)s). Tick "
+                                  "'approve despite mismatches' and say why, or ask the supplier for a credit note."),
+                               problems=". ".join(problems), errors={"despite": _l("Mismatches found.")})
     if problems and not comment:
         raise ValidationFailed(_l("Say why you approve despite the mismatches."),
                                errors={"comment": _l("Enter a comment.")})
@@ -898,7 +899,7 @@ def auto_invoice_shipment(shipment_id: int) -> Invoice | None:
 
         notify_company(inv.supplier_company_id, [Role.accounts], kind="invoice",
                        title=f"Draft invoice for shipment {shipment.number} needs you",
-                       body=f"It could not be issued automatically: {exc.message}", link=invoice_link(inv))
+                       body=f"It could not be issued automatically: {exc.english}", link=invoice_link(inv))
     db.session.commit()
     return inv
 

@@ -139,8 +139,9 @@ def reconcile(a: RemittanceAdvice, actor: User, expected_lock_version=locking.CU
             problems.append(f"{label(inv)}: open {amount_text(inv.open_amount, inv.currency)} in your books, the "
                             f"advice settles {amount_text(Decimal(ln['open']), inv.currency)}.")
     if problems:
-        raise ValidationFailed("The advice does not match your open items; nothing was recorded. " + " ".join(problems)
-                               + " Record the payment by hand or ask the buyer.", errors={"reconcile": _l("Mismatch.")})
+        raise ValidationFailed(_l("The advice does not match your open items; nothing was recorded. %(problems)s "
+                                  "Record the payment by hand or ask the buyer."),
+                               problems=" ".join(problems), errors={"reconcile": _l("Mismatch.")})
     for ln in a.lines:
         inv = invoices[ln["invoice_id"]]
         before = inv.status

@@ -192,8 +192,8 @@ def build_run(actor: User, *, due_by=None, invoice_ids=None, execution_date=None
             .options(*BARE).order_by(Invoice.id).with_for_update(of=Invoice).execution_options(populate_existing=True)).unique())
         missing = sorted(set(ids) - {i.id for i in rows})
         if missing:
-            raise ValidationFailed("No such invoice among the ones you received: " + ", ".join(map(str, missing[:20]))
-                                   + ".", errors={"invoice_ids": _l("Unknown invoice.")})
+            raise ValidationFailed(_l("No such invoice among the ones you received: %(ids)s."),
+                                   ids=", ".join(map(str, missing[:20])), errors={"invoice_ids": _l("Unknown invoice.")})
         claims = _claims(ids)
         candidates = []
         for inv in rows:
@@ -240,10 +240,11 @@ def build_run(actor: User, *, due_by=None, invoice_ids=None, execution_date=None
         if dropped and all("already in payment run" in why for _, why in dropped):
             raise Conflict(" ".join(why for _, why in dropped))
         if dropped:
-            raise ValidationFailed("Nothing to pay: " + " ".join(why for _, why in dropped),
+            raise ValidationFailed(_l("Nothing to pay: %(reasons)s"), reasons=" ".join(why for _, why in dropped),
                                    errors={"invoice_ids": _l("Nothing payable.")})
         if items:
-            raise ValidationFailed("Nothing to pay in a SEPA file: " + " ".join(i.note for i in items[:10]),
+            raise ValidationFailed(_l("Nothing to pay in a SEPA file: %(notes)s"),
+                                   notes=" ".join(i.note for i in items[:10]),
                                    errors={"due_by": _l("Nothing payable in EUR.")})
         raise ValidationFailed(_l("No approved, undisputed invoice is due by %(due)s."), due=due.isoformat(),
                                errors={"due_by": _l("Nothing due.")})
@@ -328,8 +329,8 @@ def approve_run(run: PaymentRun, actor: User, expected_lock_version=locking.CURR
     sepa.require_debtor_account(db.session.get(Company, run.buyer_company_id))
     notes = _recheck(run)
     if not run.included:
-        raise ValidationFailed(f"Nothing is left to pay in {run.reference}: " + " ".join(notes)
-                               + " Cancel the run.", errors={"approve": _l("Nothing left.")})
+        raise ValidationFailed(_l("Nothing is left to pay in %(reference)s: %(notes)s Cancel the run."),
+                               reference=run.reference, notes=" ".join(notes), errors={"approve": _l("Nothing left.")})
     run.status, run.approved_by_id, run.approved_at = RunStatus.approved, actor.id, utcnow()
     audit("payment_run", run.id, "approved", actor=actor, company_id=run.buyer_company_id,
           from_state=RunStatus.draft, to_state=RunStatus.approved,
@@ -380,8 +381,8 @@ def export_run(run: PaymentRun, actor: User, expected_lock_version=locking.CURRE
     iban, bic = sepa.require_debtor_account(buyer)
     notes = _recheck(run)
     if not run.included:
-        raise ValidationFailed(f"Nothing is left to pay in {run.reference}: " + " ".join(notes) + " Cancel the run.",
-                               errors={"export": _l("Nothing left.")})
+        raise ValidationFailed(_l("Nothing is left to pay in %(reference)s: %(notes)s Cancel the run."),
+                               reference=run.reference, notes=" ".join(notes), errors={"export": _l("Nothing left.")})
     data, msg_id = sepa.build_file(debtor_name=buyer.legal_name or buyer.display_name, iban=iban, bic=bic,
                                    execution_date=max(run.execution_date, utcnow().date()),
                                    transfers=transfers_of(run))

@@ -71,8 +71,9 @@ def require_debtor_account(company) -> tuple[str, str]:
     elif bic is None:
         problems.append(f"the BIC {company.bic} is not valid")
     if problems:
-        raise ValidationFailed(f"{company.display_name} has " + " and ".join(problems) + "; an administrator enters "
-                               "the company's bank account under Company settings before payment runs can be made.",
+        raise ValidationFailed(_l("%(company)s has %(problems)s; an administrator enters the company's bank account "
+                                  "under Company settings before payment runs can be made."),
+                               company=company.display_name, problems=" and ".join(problems),
                                errors={"iban": _l("Enter a valid IBAN and BIC.")})
     return iban, bic
 

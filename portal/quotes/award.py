@@ -240,7 +240,7 @@ def _award_in_transaction(rfq, actor, *, mode, whole_quote_id, choices, note, ex
                    "one instead."),
                 display_name=submitted_by_id[wanted[lines[0].id]].supplier.display_name, problems='; '.join(problems)
             )
-        raise ValidationFailed("These lines cannot be awarded as chosen: " + "; ".join(problems) + ".")
+        raise ValidationFailed(_l("These lines cannot be awarded as chosen: %(problems)s."), problems="; ".join(problems))
     if not award.lines:
         raise ValidationFailed(_l("%(reference)s has no lines to award."), reference=rfq.reference)
 

@@ -584,8 +584,8 @@ def to_orders(actor: User, req_ids):
     reqs = _approved_set(actor, req_ids)
     free = [f"{r.number} line {ln.position}" for r in reqs for ln in r.lines if ln.catalog_item_id is None]
     if free:
-        raise ValidationFailed("Only catalog items can be ordered directly; " + ", ".join(free)
-                               + (" are" if len(free) > 1 else " is") + " free text. Turn them into an RFQ instead.")
+        raise ValidationFailed(_l("Only catalog items can be ordered directly; %(items)s %(v)s free text. Turn them into "
+                                  "an RFQ instead."), items=", ".join(free), v="are" if len(free) > 1 else "is")
     by_supplier: dict[int, list[RequisitionLine]] = {}
     for req in reqs:
         for ln in req.lines:

@@ -877,7 +877,7 @@ def publish(actor: User, rfq_id, *, version=None) -> Rfq:
     _check_version(rfq, version)
     problems = publish_problems(rfq)
     if problems:
-        raise ValidationFailed("The RFQ cannot be published yet: " + "; ".join(problems) + ".")
+        raise ValidationFailed(_l("The RFQ cannot be published yet: %(problems)s."), problems="; ".join(problems))
     now = utcnow()
     rfq.status = RfqStatus.open
     rfq.published_at = now

@@ -151,9 +151,9 @@ def invite_new_supplier(actor: User, *, email: str, company_name: str = "", cont
             raise Conflict(_l("%(email)s belongs to %(display_name)s, which is on the portal but is not a supplier."),
                            email=email, display_name=c.display_name,
                            errors={"email": _l("Already on the portal (not a supplier).")})
-        raise AlreadyOnPortal(f"{email} is already on the portal at {c.display_name}. Invite "
-                              f"{c.display_name} instead.", c,
-                              errors={"email": f"Already on the portal at {c.display_name}."})
+        raise AlreadyOnPortal(_l("%(email)s is already on the portal at %(company)s. Invite %(company)s instead."), c,
+                              email=email, company=c.display_name,
+                              errors={"email": say(_l("Already on the portal at %(company)s."), company=c.display_name)})
     company_name = _text(company_name, "The company name", "company_name", max_len=200)
     contact_name = _text(contact_name, "The contact's name", "contact_name", max_len=120)
     message = _text(message, "The message", "message", max_len=2000)
@@ -423,10 +423,11 @@ def check_invitable(buyer_id: int, supplier_ids) -> None:
     blocked = [r for r in statuses(buyer_id, supplier_ids).values() if r.status == SupplierStatus.blocked]
     if blocked:
         blocked.sort(key=lambda r: r.supplier.display_name)
-        raise ValidationFailed(f"{_names(r.supplier for r in blocked)} "
-                               f"{'is' if len(blocked) == 1 else 'are'} blocked by your company and cannot be "
-                               "invited." + (f" Reason: {blocked[0].reason}" if len(blocked) == 1 and
-                                             blocked[0].reason else ""))
+        if len(blocked) == 1 and blocked[0].reason:
+            raise ValidationFailed(_l("%(names)s is blocked by your company and cannot be invited. Reason: %(reason)s"),
+                                   names=_names(r.supplier for r in blocked), reason=blocked[0].reason)
+        raise ValidationFailed(_l("%(names)s %(v)s blocked by your company and cannot be invited."),
+                               names=_names(r.supplier for r in blocked), v="is" if len(blocked) == 1 else "are")
 
 
 def check_awardable(buyer_id: int, supplier_ids) -> None:
