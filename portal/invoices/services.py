@@ -34,6 +34,7 @@ from portal.db import db, utcnow
 from portal.events.services import emit
 from portal.errors import Conflict, DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.i18n import _l
+from portal.notifications import messages as words
 from portal.errors import money_fig
 from portal.invoices import numbers
 from portal.invoices.models import (CreditReason, DocumentKind, Invoice, InvoiceLine, InvoiceSettings, InvoicingMode,
@@ -289,7 +290,8 @@ def create_draft(actor: User, *, shipment_id=None, order_id=None, edits: dict | 
     db.session.add(inv)
     db.session.flush()
     audit("invoice", inv.id, "created", actor=actor, company_id=inv.supplier_company_id, to_state=IS.draft,
-          detail=f"from {'shipment ' + shipment.number if shipment else 'order ' + order.po_number}",
+          detail=(words.msg(_l("from shipment %(number)s"), number=shipment.number) if shipment
+                  else words.msg(_l("from order %(number)s"), number=order.po_number)),
           visible_to_company_id=inv.supplier_company_id)
     if commit:
         db.session.commit()
@@ -446,7 +448,8 @@ def _finish_issue(inv: Invoice, actor: User | None, today: date, breakdown: list
                         queue="documents", job_id=f"invoice-pdf-{inv.id}")
     inv.pdf_job_id = rec.id
     audit("invoice", inv.id, "issued", actor=actor, company_id=inv.supplier_company_id, from_state=IS.draft,
-          to_state=IS.issued, detail=f"{inv.number}, {amount_text(inv.total_gross, inv.currency)}")
+          to_state=IS.issued, detail=words.msg(_l("%(number)s, %(total)s"), number=inv.number,
+                                               total=words.money(inv.total_gross, inv.currency)))
     emit([inv.buyer_company_id, inv.supplier_company_id], "invoice.issued", inv)
 
 
@@ -619,7 +622,8 @@ def create_credit_note(inv: Invoice, actor: User, expected_lock_version, *, quan
     inv.credited_amount = inv.credited_amount + cn.total_gross
     _settle_status(inv)
     audit("invoice", inv.id, "credited", actor=actor, company_id=inv.supplier_company_id,
-          detail=f"{cn.number}: {amount_text(cn.total_gross, inv.currency)} — {kind.label}: {reason}")
+          detail=words.msg(_l("%(number)s: %(total)s — %(kind)s: %(reason)s"), number=cn.number,
+                           total=words.money(cn.total_gross, inv.currency), kind=words.msg(kind.label), reason=reason))
     from portal.notifications.services import notify_company
 
     notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice",
@@ -703,8 +707,10 @@ def record_payment(inv: Invoice, actor: User, expected_lock_version, *, amount, 
     inv.paid_amount = inv.paid_amount + value
     _settle_status(inv)
     audit("invoice", inv.id, "payment recorded", actor=actor, company_id=inv.supplier_company_id,
-          from_state=before, to_state=inv.status, detail=f"{amount_text(value, inv.currency)} on {day.isoformat()}"
-          + (f", ref {p.reference}" if p.reference else ""))
+          from_state=before, to_state=inv.status,
+          detail=(words.msg(_l("%(amount)s on %(day)s, ref %(reference)s"), amount=words.money(value, inv.currency),
+                            day=words.day(day), reference=p.reference) if p.reference else
+                  words.msg(_l("%(amount)s on %(day)s"), amount=words.money(value, inv.currency), day=words.day(day))))
     from portal.notifications.services import notify_company
 
     notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice", mail=False,

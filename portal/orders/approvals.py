@@ -34,6 +34,7 @@ from portal.accounts.models import Role, User
 from portal.db import db, utcnow
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.i18n import _l
+from portal.notifications import messages as words
 from portal.errors import money_fig, state_fig
 from portal.locking import retry_on_conflict
 from portal.money import CURRENCIES, format_money, to_decimal
@@ -290,7 +291,9 @@ def decide(order: PurchaseOrder, actor: User, expected_lock_version, decision: s
             from portal.audit.services import record
 
             record("order", order.id, "approval", actor=actor, company_id=actor.company_id,
-                   detail=f"Approval {done} of {required}" + (f": {comment}" if comment else ""))
+                   detail=(words.msg(_l("Approval %(done)s of %(required)s: %(comment)s"), done=done,
+                                     required=required, comment=comment) if comment else
+                           words.msg(_l("Approval %(done)s of %(required)s"), done=done, required=required)))
             _touch(order)
             notify([u for u in approvers_for(order) if u.id != actor.id], kind="approval",
                    title=f"Order {numbers_text(order)} needs the next approval",
