@@ -279,11 +279,18 @@ def on_credit_hold(order: PurchaseOrder) -> None:
     db.session.flush()
     _notify_buyer(order, f"Order {numbers_text(order)} is on credit hold",
                   f"{order.supplier.display_name}'s credit check held the order; their accounts team decides.")
-    from portal.notifications.services import notify_company
+    from portal.notifications.messages import msg
+    from portal.notifications.services import company_users, notify
 
-    notify_company(order.supplier_company_id, (Role.accounts, Role.sales), kind="order",
-                   title=f"Order {numbers_text(order)} from {order.buyer.display_name} is on credit hold",
-                   body="Release or reject it on the order page.", link=order_link(order))
+    # Only the accounts team can release a hold: they are asked to decide; sales people are told who decides.
+    deciders = company_users(order.supplier_company_id, Role.accounts)
+    title = msg(_l("Order %(order)s from %(buyer)s is on credit hold"), order=numbers_text(order),
+                buyer=order.buyer.display_name)
+    notify(deciders, kind="order", title=title, body=msg(_l("Release or reject it on the order page.")),
+           link=order_link(order))
+    notify([u for u in company_users(order.supplier_company_id, Role.sales) if u not in deciders], kind="order",
+           title=title, body=msg(_l("Your accounts team decides whether the order goes ahead; you are told when it "
+                                    "does.")), link=order_link(order))
     emit([order.buyer_company_id, order.supplier_company_id], "order.credit_hold", order)
 
 
