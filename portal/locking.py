@@ -107,7 +107,9 @@ def lock_row(model, row_id, *, where=(), options=(), not_found: str | None = Non
             stmt = stmt.options(*options)
         obj = db.session.scalar(stmt.with_for_update(of=model).execution_options(populate_existing=True))
     if obj is None:
-        raise NotFound(not_found or f"No such {model.__name__.lower()}.")
+        if not_found:
+            raise NotFound(not_found)
+        raise NotFound(_l("No such %(what)s."), what=model.__name__.lower())
     db.session.info.setdefault(_LOCKED, set()).add(_key(obj))
     return obj
 

@@ -62,8 +62,9 @@ def unit_of_work_with(stale: str, race: str):
     return decorate
 
 
-unit_of_work = unit_of_work_with("This was changed by someone else since you opened the page; reload and try again.",
-                                 "Someone else saved the same code at the same moment; reload the page.")
+unit_of_work = unit_of_work_with(_l("This was changed by someone else since you opened the page; reload and try "
+                                    "again."),
+                                 _l("Someone else saved the same code at the same moment; reload the page."))
 
 
 def require_admin(actor: User) -> None:
@@ -320,9 +321,9 @@ def save_budget(actor: User, *, cost_centre_id, period_kind, period_start, amoun
     cost_centre_of(actor.company_id, cost_centre_id)  # 404 for another company's
     cc = lock_row(CostCentre, cost_centre_id, where=(CostCentre.company_id == actor.company_id,))
     if budget_id is not None:
-        budget = lock_checked(Budget, budget_id, lock_version, "This budget was changed since you opened it; "
-                              "reload the page.", required=False, where=(Budget.company_id == actor.company_id,),
-                              not_found="No such budget.")
+        budget = lock_checked(Budget, budget_id, lock_version, _l("This budget was changed since you opened it; "
+                                                                  "reload the page."), required=False, where=(Budget.company_id == actor.company_id,),
+                              not_found=_l("No such budget."))
     else:
         budget = None
     overlap = db.session.scalar(sa.select(Budget).where(
@@ -349,7 +350,7 @@ def save_budget(actor: User, *, cost_centre_id, period_kind, period_start, amoun
 @unit_of_work
 def delete_budget(actor: User, budget_id) -> None:
     require_admin(actor)
-    budget = lock_row(Budget, budget_id, where=(Budget.company_id == actor.company_id,), not_found="No such budget.")
+    budget = lock_row(Budget, budget_id, where=(Budget.company_id == actor.company_id,), not_found=_l("No such budget."))
     record("budget", budget.id, "deleted", actor=actor, company_id=actor.company_id,
            detail=f"{budget.cost_centre.code} {period_label(budget.period_kind, budget.period_start)}")
     db.session.delete(budget)

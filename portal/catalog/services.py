@@ -28,7 +28,7 @@ from portal.audit.services import record
 from portal.catalog import csvio
 from portal.catalog.models import CatalogBuyerPrice, CatalogItem
 from portal.db import db
-from portal.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from portal.errors import DomainError, Forbidden, NotFound, ValidationFailed, say
 from portal.i18n import _l
 from portal.money import format_quantity
 
@@ -293,7 +293,7 @@ def _sku_taken(supplier_id: int, sku: str, exclude_id: int | None = None) -> boo
 
 
 def _dup_sku(sku: str) -> ValidationFailed:
-    msg = f"Your catalog already has an item with SKU {sku}; choose another SKU or edit that item."
+    msg = say(_l("Your catalog already has an item with SKU %(sku)s; choose another SKU or edit that item."), sku=sku)
     return ValidationFailed(msg, errors={"sku": msg})
 
 

@@ -200,7 +200,7 @@ def create_from_award(award_id, actor, *, valid_from, valid_until, max_value=Non
         if not actor.has_role(*BUYER_ROLES):
             raise Forbidden(_l("Only procurement can make framework agreements."))
         award = lock_row(Award, award_id, where=(Award.buyer_company_id == actor.company_id,),
-                         not_found="No such award.")
+                         not_found=_l("No such award."))
         if award.orders_created_at is not None:
             raise InvalidTransition(_l("Orders or agreements were already made from this award."))
         start, end = _date(valid_from, "start of validity"), _date(valid_until, "end of validity")
@@ -318,7 +318,7 @@ def call_off(agreement: FrameworkAgreement, actor, quantities: dict, *, delivery
             raise Forbidden(_l("Only procurement can call off against a framework agreement."))
         a = lock_row(FrameworkAgreement, agreement.id,
                      where=(FrameworkAgreement.buyer_company_id == actor.company_id,),
-                     not_found="No such framework agreement.")
+                     not_found=_l("No such framework agreement."))
         today = utcnow().date()
         if a.status == AgreementStatus.expired or today > a.valid_until:
             raise ValidationFailed(_l("%(reference)s expired on %(valid_until)s; call-offs are no longer possible. "
@@ -425,7 +425,7 @@ def guard_call_off_edit(order, quantities: dict, removed: set, adding: bool, app
     co = db.session.scalar(sa.select(CallOff).where(CallOff.order_id == order.id))
     if co is None:
         return
-    a = lock_row(FrameworkAgreement, co.agreement_id, not_found="No such framework agreement.")
+    a = lock_row(FrameworkAgreement, co.agreement_id, not_found=_l("No such framework agreement."))
     if adding:
         raise ValidationFailed(_l("This order is a call-off against %(reference)s: add items with a new call-off "
                                   "from the agreement's page."), reference=a.reference)

@@ -125,7 +125,7 @@ def open_dispute(inv: Invoice, actor: User, expected_lock_version=locking.CURREN
 
 def _lock_dispute(d: Dispute, expected_lock_version) -> tuple[Invoice, Dispute]:
     inv = _lock_invoice_of(d.invoice_id)
-    d = locking.lock_row(Dispute, d.id, not_found="No such dispute.")
+    d = locking.lock_row(Dispute, d.id, not_found=_l("No such dispute."))
     locking.check_fresh(d, expected_lock_version, _stale)
     return inv, d
 

@@ -98,7 +98,7 @@ def save_settings(actor: User, expected_lock_version=locking.CURRENT, *, price_t
         db.session.add(s)
     else:
         locking.check_version(expected_lock_version, s.lock_version,
-                              "These settings changed since you opened the page; reload and try again.")
+                              _l("These settings changed since you opened the page; reload and try again."))
         for k, v in values.items():
             setattr(s, k, v)
     audit("company", actor.company_id, "payables tolerances saved", actor=actor, company_id=actor.company_id,

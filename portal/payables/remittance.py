@@ -119,7 +119,7 @@ def reconcile(a: RemittanceAdvice, actor: User, expected_lock_version=locking.CU
     nothing is recorded and the mismatches are named. Commits."""
     require_supplier(actor, a.supplier_company_id, "remittance advice")
     a = locking.lock_row(RemittanceAdvice, a.id, where=(RemittanceAdvice.supplier_company_id == actor.company_id,),
-                         not_found="No such remittance advice.")
+                         not_found=_l("No such remittance advice."))
     locking.check_fresh(a, expected_lock_version,
                         lambda x: f"Remittance advice {x.reference} changed since you opened the page; reload.")
     if a.status == RemittanceStatus.reconciled:

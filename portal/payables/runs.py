@@ -309,7 +309,7 @@ def _recheck(run: PaymentRun) -> list[str]:
 
 def _lock_run(run: PaymentRun, expected_lock_version) -> PaymentRun:
     run = locking.lock_row(PaymentRun, run.id, where=(PaymentRun.buyer_company_id == run.buyer_company_id,),
-                           not_found="No such payment run.")
+                           not_found=_l("No such payment run."))
     locking.check_fresh(run, expected_lock_version, _stale)
     return run
 

@@ -41,8 +41,8 @@ from portal.suppliers.services import check_awardable
 
 ALREADY = "This RFQ has already been awarded."
 STALE = (
-    "The RFQ changed after you opened this page (it was amended, closed or awarded). "
-    "Reload the comparison and check it again before awarding."
+    _l("The RFQ changed after you opened this page (it was amended, closed or awarded). Reload the comparison and "
+       "check it again before awarding.")
 )
 SUPPLIER_ROLES = (Role.sales, Role.admin)
 
@@ -95,7 +95,7 @@ def _int(value, what: str) -> int:
 
 def _lock(rfq: Rfq, actor) -> Rfq:
     """Re-load the RFQ under a row lock (PostgreSQL: SELECT ... FOR UPDATE), with fresh column values."""
-    return lock_row(Rfq, rfq.id, where=(Rfq.visible_to(actor.company_id),), not_found="No such RFQ.")
+    return lock_row(Rfq, rfq.id, where=(Rfq.visible_to(actor.company_id),), not_found=_l("No such RFQ."))
 
 
 def _check_actor(rfq: Rfq, actor) -> None:

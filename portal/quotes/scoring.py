@@ -235,7 +235,7 @@ def _check_buyer(rfq: Rfq, actor) -> None:
 
 def _lock(rfq: Rfq, actor) -> Rfq:
     _check_buyer(rfq, actor)
-    return lock_row(Rfq, rfq.id, where=(Rfq.visible_to(actor.company_id),), not_found="No such RFQ.")
+    return lock_row(Rfq, rfq.id, where=(Rfq.visible_to(actor.company_id),), not_found=_l("No such RFQ."))
 
 
 def _check_open_for_scoring(rfq: Rfq) -> None:

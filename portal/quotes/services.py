@@ -42,7 +42,7 @@ from portal.quotes.states import QuoteStatus
 from portal.rfq.models import Rfq, RfqInvitation, RfqLine
 from portal.rfq.states import RfqStatus
 
-STALE_MESSAGE = "This quote was changed in another tab or by a colleague; reload to see the latest version."
+STALE_MESSAGE = _l("This quote was changed in another tab or by a colleague; reload to see the latest version.")
 MAX_BREAKS = 20
 MAX_LEAD_TIME_DAYS = 3650
 MAX_REASON = 500
@@ -490,7 +490,7 @@ def _lock_quote(quote_or_id, actor: User) -> tuple[Rfq, Quote]:
     rfq = _lock_rfq(rfq_id)
     from portal.locking import lock_row
 
-    quote = lock_row(Quote, qid, where=(Quote.supplier_company_id == actor.company_id,), not_found="No such quote.")
+    quote = lock_row(Quote, qid, where=(Quote.supplier_company_id == actor.company_id,), not_found=_l("No such quote."))
     # Relationships to versions may have been loaded before the lock: load them again.
     db.session.expire(quote, ["draft_version", "current_version", "versions"])
     _require_supplier(actor, rfq)

@@ -49,12 +49,12 @@ ZERO = Decimal(0)
 MAX_LINES = 200
 MAX_TITLE = 200
 MAX_TEXT = 4000
-STALE = "This requisition changed since you opened it; reload the page and try again."
+STALE = _l("This requisition changed since you opened it; reload the page and try again.")
 PROCUREMENT = (Role.procurement, Role.admin)
 
 
 unit_of_work = budgets.unit_of_work_with(
-    STALE, "Someone else changed this requisition at the same moment; reload and try again.")
+    STALE, _l("Someone else changed this requisition at the same moment; reload and try again."))
 
 
 def link(req: Requisition) -> str:
@@ -70,7 +70,7 @@ def load(actor: User, req_id, *, for_update: bool = False, version=None) -> Requ
     if for_update:
         get_for_company(Requisition, req_id, actor.company_id)
         return lock_checked(Requisition, req_id, version, STALE, required=False,
-                            where=(Requisition.company_id == actor.company_id,), not_found="No such requisition.")
+                            where=(Requisition.company_id == actor.company_id,), not_found=_l("No such requisition."))
     return get_for_company(Requisition, req_id, actor.company_id)
 
 
@@ -526,7 +526,7 @@ def _approved_set(actor: User, req_ids) -> list[Requisition]:
     for rid in sorted(set(ids)):
         get_for_company(Requisition, rid, actor.company_id)
         req = lock_checked(Requisition, rid, None, STALE, required=False,
-                           where=(Requisition.company_id == actor.company_id,), not_found="No such requisition.")
+                           where=(Requisition.company_id == actor.company_id,), not_found=_l("No such requisition."))
         if req.status != S.approved:
             raise InvalidTransition(_l("%(number)s is %(state)s; only approved requisitions that are not yet being "
                                        "sourced can be turned into an RFQ or orders."),

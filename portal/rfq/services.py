@@ -51,8 +51,8 @@ from portal.suppliers.services import check_invitable
 
 log = logging.getLogger(__name__)
 
-STALE_MESSAGE = ("This RFQ was changed by someone else since you opened the form; reload and apply your "
-                 "change again.")
+STALE_MESSAGE = (_l("This RFQ was changed by someone else since you opened the form; reload and apply your change "
+                    "again."))
 INCOTERMS = {
     "EXW": "Ex Works", "FCA": "Free Carrier", "CPT": "Carriage Paid To",
     "CIP": "Carriage and Insurance Paid To",
@@ -141,7 +141,7 @@ def _check_version(rfq: Rfq, version) -> None:
     portal/credit/ledger.py), then compare the version the form was opened with; None skips (internal callers)."""
     from portal.locking import check_fresh, lock_row
 
-    lock_row(Rfq, rfq.id, not_found="No such RFQ.")
+    lock_row(Rfq, rfq.id, not_found=_l("No such RFQ."))
     check_fresh(rfq, version, STALE_MESSAGE, required=False, version_attr="version")
 
 

@@ -44,7 +44,7 @@ INVITATION_TTL_DAYS = 14
 REMIND_DAYS = 30  # certificates expiring within this many days are reminded, once, to both sides
 MAX_CONTACTS = 5
 MAX_TEXT = 4000
-STALE = "This supplier's status was changed by someone else since you opened the page; reload and try again."
+STALE = _l("This supplier's status was changed by someone else since you opened the page; reload and try again.")
 INVALID_LINK = "This invitation link is not valid. Ask the buyer who invited you for a new one."
 EXPIRED_LINK = "This invitation has expired. Ask the buyer who invited you to send a new one."
 

@@ -37,7 +37,7 @@ MAX_ATTEMPTS = len(SCHEDULE)
 LEASE_SECONDS = 120  # a claimed attempt is re-tried by the sweep if its worker died
 ROTATION_OVERLAP = timedelta(hours=24)  # the previous secret keeps signing this long after a rotation
 MAX_ENDPOINTS = 20
-STALE = "This endpoint was changed since you loaded it; reload and try again."
+STALE = _l("This endpoint was changed since you loaded it; reload and try again.")
 
 
 def total_retry_span() -> timedelta:
@@ -94,7 +94,7 @@ def load_endpoint(actor: User, endpoint_id) -> WebhookEndpoint:
 def _lock(actor: User, endpoint_id) -> WebhookEndpoint:
     require_admin(actor)
     return lock_row(WebhookEndpoint, endpoint_id, where=(WebhookEndpoint.company_id == actor.company_id,),
-                    not_found="No such webhook endpoint.")
+                    not_found=_l("No such webhook endpoint."))
 
 
 def create_endpoint(actor: User, *, url: str, event_types, description: str = "") -> tuple[WebhookEndpoint, str]:
@@ -356,7 +356,7 @@ def redeliver(actor: User, endpoint_id, delivery_id) -> WebhookDelivery:
     except (TypeError, ValueError):
         raise NotFound(_l("No such delivery.")) from None
     d = lock_row(WebhookDelivery, did, where=(WebhookDelivery.endpoint_id == ep.id,),
-                 not_found="No such delivery.")
+                 not_found=_l("No such delivery."))
     now = utcnow()
     d.status, d.attempts, d.round_started_at, d.next_attempt_at = DeliveryStatus.pending, 0, now, now
     d.error = None
