@@ -151,9 +151,9 @@ def invite_new_supplier(actor: User, *, email: str, company_name: str = "", cont
             raise Conflict(_l("%(email)s belongs to %(display_name)s, which is on the portal but is not a supplier."),
                            email=email, display_name=c.display_name,
                            errors={"email": _l("Already on the portal (not a supplier).")})
-        raise AlreadyOnPortal(_l("%(email)s is already on the portal at %(company)s. Invite %(company)s instead."), c,
-                              email=email, company=c.display_name,
-                              errors={"email": say(_l("Already on the portal at %(company)s."), company=c.display_name)})
+        raise AlreadyOnPortal(_l("%(email)s is already on the portal at %(name)s. Invite %(name)s instead."), c,
+                              email=email, name=c.display_name,
+                              errors={"email": say(_l("Already on the portal at %(name)s."), name=c.display_name)})
     company_name = _text(company_name, "The company name", "company_name", max_len=200)
     contact_name = _text(contact_name, "The contact's name", "contact_name", max_len=120)
     message = _text(message, "The message", "message", max_len=2000)
