@@ -953,8 +953,8 @@ class CsvRowErrors(ValidationFailed):
 
     def __init__(self, rows: list[CsvRowError]):
         n = len(rows)
-        super().__init__(f"Nothing was saved: the file has {n} problem{'s' if n != 1 else ''}. "
-                         "Correct them and upload again.")
+        super().__init__(_l("Nothing was saved: the file has %(num)s problem%(s)s. Correct them and upload again."),
+                         num=n, s="s" if n != 1 else "")
         self.rows = rows
 
 
