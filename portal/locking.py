@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from portal.db import db
 from portal.errors import Conflict, NotFound
+from portal.i18n import _l
 
 
 class _Current:
@@ -106,7 +107,9 @@ def lock_row(model, row_id, *, where=(), options=(), not_found: str | None = Non
             stmt = stmt.options(*options)
         obj = db.session.scalar(stmt.with_for_update(of=model).execution_options(populate_existing=True))
     if obj is None:
-        raise NotFound(not_found or f"No such {model.__name__.lower()}.")
+        if not_found:
+            raise NotFound(not_found)
+        raise NotFound(_l("No such %(what)s."), what=model.__name__.lower())
     db.session.info.setdefault(_LOCKED, set()).add(_key(obj))
     return obj
 
@@ -175,7 +178,7 @@ def retry_on_conflict(fn=None, *, attempts: int = RETRY_ATTEMPTS, base_delay: fl
                             raise
                         db.session.rollback()
                         if attempt == attempts:
-                            raise Conflict("Too many people changed this at the same moment; try again.") from exc
+                            raise Conflict(_l("Too many people changed this at the same moment; try again.")) from exc
                         time.sleep(base_delay * (2 ** (attempt - 1)) * (0.5 + random.random()))
             finally:
                 _in_unit.reset(token)

@@ -14,6 +14,8 @@ from babel.numbers import (NumberFormatError, format_currency, format_decimal, g
                            get_decimal_symbol, parse_decimal)
 
 from portal.errors import ValidationFailed
+from portal.i18n import _l
+from portal.errors import say
 
 # The currencies the portal offers in its forms. Any ISO 4217 code Babel knows is accepted by the services.
 CURRENCIES = ["EUR", "USD", "GBP", "CHF", "PLN", "SEK", "DKK", "CZK", "NOK", "JPY"]
@@ -95,25 +97,28 @@ def to_decimal(value, field: str = "amount", *, places: int = 4, max_digits: int
     else:
         text = str(value).strip().replace(" ", "")
         if text == "":
-            raise ValidationFailed(f"{field} is required.", errors={field: "Enter a number."})
+            raise ValidationFailed(_l("%(field)s is required."), field=field, errors={field: _l("Enter a number.")})
         try:
             d = parse_number(text)
         except InvalidOperation as exc:
             shown = str(value).strip()[:40]
             raise ValidationFailed(
-                f"{field}: “{shown}” is not a number (e.g. {example_number()}).",
-                errors={field: f"Enter a number such as {example_number()}."}
+                _l("%(field)s: “%(shown)s” is not a number (e.g. %(example_number)s)."),
+                field=field, shown=shown, example_number=example_number(),
+                errors={field: say(_l("Enter a number such as %(example_number)s."), example_number=example_number())}
             ) from exc
     if not d.is_finite():
-        raise ValidationFailed(f"{field} must be a finite number.", errors={field: "Enter a finite number."})
+        raise ValidationFailed(_l("%(field)s must be a finite number."), field=field,
+                               errors={field: _l("Enter a finite number.")})
     exponent = d.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
         raise ValidationFailed(
-            f"{field} has more than {places} decimal places.",
-            errors={field: f"Use at most {places} decimal places."},
+            _l("%(field)s has more than %(places)s decimal places."), field=field, places=places,
+            errors={field: say(_l("Use at most %(places)s decimal places."), places=places)},
         )
     if abs(d) >= Decimal(10) ** (max_digits - places):
-        raise ValidationFailed(f"{field} is too large.", errors={field: "This number is too large."})
+        raise ValidationFailed(_l("%(field)s is too large."), field=field,
+                               errors={field: _l("This number is too large.")})
     return d
 
 

@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 
 from portal.db import db
 from portal.errors import NotFound
+from portal.i18n import _l
 
 MAX_ID = 2**31 - 1  # primary keys are 32-bit integers
 
@@ -28,9 +29,9 @@ def get_for_company(model, obj_id, company_id: int, *, options=(), for_update: b
     try:
         obj_id = int(obj_id)
     except (TypeError, ValueError):
-        raise NotFound(f"No such {model.__name__.lower()}.")
+        raise NotFound(_l("No such %(what)s."), what=model.__name__.lower())
     if not 0 < obj_id <= MAX_ID:  # ids beyond the column's range exist for no one (and must not reach the DB)
-        raise NotFound(f"No such {getattr(model, '__label__', model.__name__.lower())}.")
+        raise NotFound(_l("No such %(what)s."), what=getattr(model, '__label__', model.__name__.lower()))
     stmt = scoped(model, company_id).where(model.id == obj_id)
     if options:
         stmt = stmt.options(*options)
@@ -38,7 +39,7 @@ def get_for_company(model, obj_id, company_id: int, *, options=(), for_update: b
         stmt = stmt.with_for_update(of=model)
     obj = db.session.scalar(stmt)
     if obj is None:
-        raise NotFound(f"No such {getattr(model, '__label__', model.__name__.lower())}.")
+        raise NotFound(_l("No such %(what)s."), what=getattr(model, '__label__', model.__name__.lower()))
     return obj
 
 
@@ -48,12 +49,12 @@ def get_child(model, child_id, label: str, *where):
     try:
         child_id = int(child_id)
     except (TypeError, ValueError):
-        raise NotFound(f"No such {label}.")
+        raise NotFound(_l("No such %(label)s."), label=label)
     obj = None
     if 0 < child_id <= MAX_ID:
         obj = db.session.scalar(sa.select(model).where(model.id == child_id, *where))
     if obj is None:
-        raise NotFound(f"No such {label}.")
+        raise NotFound(_l("No such %(label)s."), label=label)
     return obj
 
 

@@ -325,6 +325,11 @@ def init_app(app: Flask) -> None:
 
         return for_reader(notification, part, locale=_locale(), tz=str(_tz()))
 
+    @app.template_filter("audit_detail")
+    def audit_detail_filter(event) -> str:
+        """An audit event's detail in the reader's language and format (stored figures; old rows as stored)."""
+        return event.text(_locale(), str(_tz())) if hasattr(event, "text") else (getattr(event, "detail", "") or "")
+
     @app.context_processor
     def globals_():
         from portal.accounts.models import Role

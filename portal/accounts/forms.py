@@ -12,9 +12,9 @@ from portal.i18n import language_choices
 from portal.money import CURRENCIES
 
 ROLE_CHOICES = [(r.value, ROLE_LABELS[r]) for r in Role]
-KIND_CHOICES = [(CompanyKind.buyer.value, "Buyer — we purchase"),
-                (CompanyKind.supplier.value, "Supplier — we sell"),
-                (CompanyKind.both.value, "Both")]
+KIND_CHOICES = [(CompanyKind.buyer.value, _l("Buyer — we purchase")),
+                (CompanyKind.supplier.value, _l("Supplier — we sell")),
+                (CompanyKind.both.value, _l("Both"))]
 # The portal's text is English; the setting chooses how numbers, money and dates are written and read.
 LOCALE_CHOICES = [("en_GB", "UK: 1,234.50 · 1 Dec 2026"), ("en_US", "US: 1,234.50 · Dec 1, 2026"),
                   ("de_DE", "German: 1.234,50 · 01.12.2026"), ("fr_FR", "French: 1 234,50 · 1 déc. 2026")]

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import CURRENCY, TimestampMixin, UTCDateTime, db, utcnow
+from flask_babel import lazy_pgettext
 
 
 class CompanyKind(str, enum.Enum):
@@ -26,16 +27,19 @@ class Role(str, enum.Enum):
 
     @property
     def label(self) -> str:
-        return ROLE_LABELS[self]
+        """The role's name in the reader's language ("Einkauf"); the API and stored data keep the code."""
+        return str(ROLE_LABELS[self])
 
 
+# Lazy: worded when shown (members page, invitations, the user menu, forms), in the page's language.
+# Context "role": "Sales" the team (Vertrieb), not "Sales" the figures (Umsatz).
 ROLE_LABELS = {
-    Role.admin: "Administrator",
-    Role.procurement: "Procurement",
-    Role.sales: "Sales",
-    Role.accounts: "Accounts",
-    Role.approver: "Approver",
-    Role.requester: "Requester",
+    Role.admin: lazy_pgettext("role", "Administrator"),
+    Role.procurement: lazy_pgettext("role", "Procurement"),
+    Role.sales: lazy_pgettext("role", "Sales"),
+    Role.accounts: lazy_pgettext("role", "Accounts"),
+    Role.approver: lazy_pgettext("role", "Approver"),
+    Role.requester: lazy_pgettext("role", "Requester"),
 }
 
 

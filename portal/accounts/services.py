@@ -20,6 +20,8 @@ from portal.accounts.models import Company, CompanyKind, Invitation, Role, User
 from portal.audit.services import record
 from portal.db import db, utcnow
 from portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from portal.i18n import _l
+from portal.errors import say
 from portal.money import CURRENCIES
 
 PASSWORD_MIN = 10
@@ -42,8 +44,8 @@ def country_names(locale: str = "en") -> dict[str, str]:
 def normalise_country(cc: str) -> str:
     cc = (cc or "").strip().upper()
     if cc not in country_names():
-        raise ValidationFailed(f"{cc or 'Empty'} is not a known country code.",
-                               errors={"country": "Choose a country (two-letter ISO code such as DE)."})
+        raise ValidationFailed(_l("%(value)s is not a known country code."), value=cc or 'Empty',
+                               errors={"country": _l("Choose a country (two-letter ISO code such as DE).")})
     return cc
 
 
@@ -61,22 +63,24 @@ def normalise_vat(country: str, number: str | None) -> str | None:
     if cc in eu_vat.MEMBER_STATES or eu_cc in eu_vat.MEMBER_STATES:
         prefixed = number if number[:2].isalpha() else f"{eu_cc.upper()}{number}"
         if not eu_vat.is_valid(prefixed):
-            raise ValidationFailed(f"{number} is not a valid {country} VAT number.",
-                                   errors={"vat_number": f"Not a valid VAT number for {country} "
-                                                         "(check the digits and the country prefix)."})
+            raise ValidationFailed(_l("%(number)s is not a valid %(country)s VAT number."),
+                                   number=number, country=country,
+                                   errors={"vat_number": say(_l("Not a valid VAT number for %(country)s (check the "
+                                                                "digits and the country prefix)."), country=country)})
         compact = eu_vat.compact(prefixed)
         if compact[:2].lower() not in (cc, eu_cc):
-            raise ValidationFailed("The VAT number belongs to another country.",
-                                   errors={"vat_number": f"This VAT number is not from {country}."})
+            raise ValidationFailed(_l("The VAT number belongs to another country."),
+                                   errors={"vat_number": say(_l("This VAT number is not from %(country)s."), country=country)})
         return compact
     module = get_cc_module(cc, "vat")
     if module is not None:
         if not module.is_valid(number):
-            raise ValidationFailed(f"{number} is not a valid {country} VAT/tax number.",
-                                   errors={"vat_number": f"Not a valid VAT/tax number for {country}."})
+            raise ValidationFailed(_l("%(number)s is not a valid %(country)s VAT/tax number."),
+                                   number=number, country=country,
+                                   errors={"vat_number": say(_l("Not a valid VAT/tax number for %(country)s."), country=country)})
         return module.compact(number)
     if len(number) > 32:
-        raise ValidationFailed("The tax number is too long.", errors={"vat_number": "At most 32 characters."})
+        raise ValidationFailed(_l("The tax number is too long."), errors={"vat_number": _l("At most 32 characters.")})
     return number
 
 
@@ -85,8 +89,8 @@ def normalise_iban(value: str | None) -> str | None:
     if not value:
         return None
     if not iban_mod.is_valid(value):
-        raise ValidationFailed(f"{value} is not a valid IBAN.",
-                               errors={"iban": "Not a valid IBAN (check the country code and digits)."})
+        raise ValidationFailed(_l("%(value)s is not a valid IBAN."), value=value,
+                               errors={"iban": _l("Not a valid IBAN (check the country code and digits).")})
     return iban_mod.compact(value)
 
 
@@ -98,8 +102,8 @@ def normalise_bic(value: str | None) -> str | None:
     if not value:
         return None
     if not bic_mod.is_valid(value):
-        raise ValidationFailed(f"{value} is not a valid BIC.",
-                               errors={"bic": "Not a valid BIC (8 or 11 characters, e.g. COBADEFFXXX)."})
+        raise ValidationFailed(_l("%(value)s is not a valid BIC."), value=value,
+                               errors={"bic": _l("Not a valid BIC (8 or 11 characters, e.g. COBADEFFXXX).")})
     return bic_mod.compact(value)
 
 
@@ -149,8 +153,8 @@ def _email(value: str) -> str:
 
 def _ensure_email_free(email: str) -> None:
     if db.session.scalar(sa.select(User.id).where(sa.func.lower(User.email) == email)):
-        raise Conflict("An account with this email address already exists.",
-                       errors={"email": "An account with this email address already exists."})
+        raise Conflict(_l("An account with this email address already exists."),
+                       errors={"email": _l("An account with this email address already exists.")})
 
 
 def _commit_unique_email() -> None:
@@ -159,17 +163,18 @@ def _commit_unique_email() -> None:
         db.session.commit()
     except sa.exc.IntegrityError as exc:
         db.session.rollback()
-        raise Conflict("An account with this email address already exists.",
-                       errors={"email": "An account with this email address already exists."}) from exc
+        raise Conflict(_l("An account with this email address already exists."),
+                       errors={"email": _l("An account with this email address already exists.")}) from exc
 
 
 def _roles(values) -> list[Role]:
     try:
         roles = sorted({Role(v) for v in values}, key=lambda r: r.value)
     except ValueError as exc:
-        raise ValidationFailed(f"Unknown role: {exc}", errors={"roles": "Unknown role."}) from exc
+        raise ValidationFailed(_l("Unknown role: %(exc)s"), exc=exc, errors={"roles": _l("Unknown role.")}) from exc
     if not roles:
-        raise ValidationFailed("Give the person at least one role.", errors={"roles": "Choose at least one role."})
+        raise ValidationFailed(_l("Give the person at least one role."),
+                               errors={"roles": _l("Choose at least one role.")})
     return roles
 
 
@@ -183,21 +188,21 @@ def build_company(*, legal_name: str, display_name: str | None = None, country: 
                   bic: str | None = None, bank_name: str | None = None, website: str | None = None) -> Company:
     legal_name = (legal_name or "").strip()
     if not legal_name:
-        raise ValidationFailed("The company needs a legal name.", errors={"legal_name": "Required."})
+        raise ValidationFailed(_l("The company needs a legal name."), errors={"legal_name": _l("Required.")})
     country = normalise_country(country)
     vat = normalise_vat(country, vat_number)
     if vat and db.session.scalar(sa.select(Company.id).where(Company.vat_number == vat)):
-        raise Conflict(f"A company with VAT number {vat} is already registered.",
-                       errors={"vat_number": "A company with this VAT number is already registered."})
+        raise Conflict(_l("A company with VAT number %(vat)s is already registered."), vat=vat,
+                       errors={"vat_number": _l("A company with this VAT number is already registered.")})
     try:
         kind_enum = CompanyKind(kind)
     except ValueError as exc:
-        raise ValidationFailed("Choose whether the company buys, supplies or both.",
-                               errors={"kind": "Choose buyer, supplier or both."}) from exc
+        raise ValidationFailed(_l("Choose whether the company buys, supplies or both."),
+                               errors={"kind": _l("Choose buyer, supplier or both.")}) from exc
     currency = (currency or "").upper()
     if currency not in CURRENCIES:
-        raise ValidationFailed(f"{currency} is not a supported currency.",
-                               errors={"currency": f"Choose one of {', '.join(CURRENCIES)}."})
+        raise ValidationFailed(_l("%(currency)s is not a supported currency."), currency=currency,
+                               errors={"currency": say(_l("Choose one of %(currencies)s."), currencies=', '.join(CURRENCIES))})
     return Company(legal_name=legal_name, display_name=(display_name or "").strip() or legal_name,
                    country=country, vat_number=vat, kind=kind_enum, default_currency=currency,
                    address_line1=address_line1.strip(), address_line2=address_line2.strip(),
@@ -229,8 +234,9 @@ def normalise_website(value: str | None) -> str | None:
             or re.search(r"[\s<>\"'\\]", value)):
         raise ValidationFailed(msg, errors={"website": msg})
     if len(value) > MAX_WEBSITE:
-        raise ValidationFailed(f"The website address is too long; at most {MAX_WEBSITE} characters.",
-                               errors={"website": f"At most {MAX_WEBSITE} characters."})
+        raise ValidationFailed(_l("The website address is too long; at most %(max_website)s characters."),
+                               max_website=MAX_WEBSITE,
+                               errors={"website": say(_l("At most %(max_website)s characters."), max_website=MAX_WEBSITE)})
     return value
 
 
@@ -244,15 +250,15 @@ def create_company(**fields) -> Company:
 def update_company(company: Company, actor: User, **fields) -> Company:
     """Change the company's profile; its administrators and its accounts team may (bank details, addresses)."""
     if actor.company_id != company.id or not actor.has_role(Role.admin, Role.accounts):
-        raise Forbidden("Only your company's administrators or accounts team can change its profile.")
+        raise Forbidden(_l("Only your company's administrators or accounts team can change its profile."))
     country = normalise_country(fields.get("country", company.country))
     vat = normalise_vat(country, fields.get("vat_number", company.vat_number))
     if vat and db.session.scalar(sa.select(Company.id).where(Company.vat_number == vat, Company.id != company.id)):
-        raise Conflict("Another company is registered with this VAT number.",
-                       errors={"vat_number": "Another company is registered with this VAT number."})
+        raise Conflict(_l("Another company is registered with this VAT number."),
+                       errors={"vat_number": _l("Another company is registered with this VAT number.")})
     currency = fields.get("default_currency", company.default_currency).upper()
     if currency not in CURRENCIES:
-        raise ValidationFailed("Unsupported currency.", errors={"default_currency": "Unsupported currency."})
+        raise ValidationFailed(_l("Unsupported currency."), errors={"default_currency": _l("Unsupported currency.")})
     iban = normalise_iban(fields.get("iban", company.iban))
     if "bic" in fields:
         fields["bic"] = normalise_bic(fields["bic"]) or ""
@@ -265,7 +271,7 @@ def update_company(company: Company, actor: User, **fields) -> Company:
     if "website" in fields:
         company.website = website
     if not company.legal_name:
-        raise ValidationFailed("The company needs a legal name.", errors={"legal_name": "Required."})
+        raise ValidationFailed(_l("The company needs a legal name."), errors={"legal_name": _l("Required.")})
     company.display_name = company.display_name or company.legal_name
     company.country, company.vat_number, company.default_currency, company.iban = country, vat, currency, iban
     record("company", company.id, "profile_updated", actor=actor, company_id=company.id)
@@ -278,7 +284,7 @@ def sign_up(*, company_fields: dict, name: str, email: str, password: str) -> Us
     email = _email(email)
     _ensure_email_free(email)
     if not (name or "").strip():
-        raise ValidationFailed("Tell us your name.", errors={"name": "Required."})
+        raise ValidationFailed(_l("Tell us your name."), errors={"name": _l("Required.")})
     check_password_strength(password, email=email, name=name)
     company = build_company(**company_fields)
     db.session.add(company)
@@ -299,11 +305,11 @@ def sign_up(*, company_fields: dict, name: str, email: str, password: str) -> Us
 def create_user(*, company_id: int, email: str, name: str, roles, password: str, check_strength=True) -> User:
     company = db.session.get(Company, company_id)
     if company is None:
-        raise NotFound(f"No company with id {company_id}.")
+        raise NotFound(_l("No company with id %(company_id)s."), company_id=company_id)
     email = _email(email)
     _ensure_email_free(email)
     if not (name or "").strip():
-        raise ValidationFailed("A name is required.", errors={"name": "Required."})
+        raise ValidationFailed(_l("A name is required."), errors={"name": _l("Required.")})
     if check_strength:
         check_password_strength(password, email=email, name=name)
     user = User(company_id=company.id, email=email, name=name.strip(), password_hash=hash_password(password))
@@ -329,11 +335,11 @@ def authenticate(email: str, password: str) -> User:
         if _DUMMY_HASH is None:
             _DUMMY_HASH = hash_password(secrets.token_hex(8))
         check_password_hash(_DUMMY_HASH, password or "")  # same work whether or not the account exists
-        raise ValidationFailed("The email address or password is not correct.")
+        raise ValidationFailed(_l("The email address or password is not correct."))
     if not check_password_hash(user.password_hash, password or ""):
-        raise ValidationFailed("The email address or password is not correct.")
+        raise ValidationFailed(_l("The email address or password is not correct."))
     if not user.active:
-        raise Forbidden("This account has been deactivated. Ask your company's administrator.")
+        raise Forbidden(_l("This account has been deactivated. Ask your company's administrator."))
     user.last_login_at = utcnow()
     db.session.commit()
     return user
@@ -362,8 +368,8 @@ def sign_out_everywhere(user: User) -> None:
 
 def change_password(user: User, current: str, new: str) -> None:
     if not check_password_hash(user.password_hash, current or ""):
-        raise ValidationFailed("Your current password is not correct.",
-                               errors={"current_password": "Not correct."})
+        raise ValidationFailed(_l("Your current password is not correct."),
+                               errors={"current_password": _l("Not correct.")})
     check_password_strength(new, email=user.email, name=user.name)
     user.password_hash = hash_password(new)
     user.session_version += 1  # signs out every other session and remember-me cookie
@@ -380,14 +386,14 @@ def update_preferences(user: User, *, timezone: str, locale: str | None, name: s
     from portal.i18n import LANGUAGES
 
     if timezone not in available_timezones():
-        raise ValidationFailed("Unknown time zone.", errors={"timezone": "Choose a time zone from the list."})
+        raise ValidationFailed(_l("Unknown time zone."), errors={"timezone": _l("Choose a time zone from the list.")})
     if locale and locale not in ("en_GB", "en_US", "de_DE", "fr_FR"):
-        raise ValidationFailed("Choose a number and date format from the list.",
-                               errors={"locale": "Choose a format from the list."})
+        raise ValidationFailed(_l("Choose a number and date format from the list."),
+                               errors={"locale": _l("Choose a format from the list.")})
     if language is not ... and language and language not in LANGUAGES:
-        raise ValidationFailed("Choose a language from the list.", errors={"language": "Choose a language."})
+        raise ValidationFailed(_l("Choose a language from the list."), errors={"language": _l("Choose a language.")})
     if not (name or "").strip():
-        raise ValidationFailed("A name is required.", errors={"name": "Required."})
+        raise ValidationFailed(_l("A name is required."), errors={"name": _l("Required.")})
     user.timezone, user.format_choice, user.name = timezone, locale or None, name.strip()
     if language is not ...:
         user.language = language or None
@@ -400,7 +406,7 @@ def update_preferences(user: User, *, timezone: str, locale: str | None, name: s
 
 def _require_admin_of(actor: User, company: Company) -> None:
     if actor.company_id != company.id or not actor.has_role(Role.admin):
-        raise Forbidden("Only an administrator of this company can do that.")
+        raise Forbidden(_l("Only an administrator of this company can do that."))
 
 
 def _token_hash(token: str) -> str:
@@ -436,14 +442,14 @@ def invite(actor: User, *, email: str, name: str, roles) -> tuple[Invitation, st
 def find_invitation(token: str) -> Invitation:
     inv = db.session.scalar(sa.select(Invitation).where(Invitation.token_hash == _token_hash(token or "")))
     if inv is None:
-        raise NotFound("This invitation link is not valid.")
+        raise NotFound(_l("This invitation link is not valid."))
     state = inv.state
     if state == "accepted":
-        raise Conflict("This invitation has already been used. Sign in instead.")
+        raise Conflict(_l("This invitation has already been used. Sign in instead."))
     if state == "revoked":
-        raise Conflict("This invitation was withdrawn by the company's administrator.")
+        raise Conflict(_l("This invitation was withdrawn by the company's administrator."))
     if state == "expired":
-        raise Conflict("This invitation has expired. Ask your administrator for a new one.")
+        raise Conflict(_l("This invitation has expired. Ask your administrator for a new one."))
     return inv
 
 
@@ -459,7 +465,7 @@ def accept_invitation(token: str, *, name: str, password: str) -> User:
     _ensure_email_free(inv.email)
     name = (name or inv.name or "").strip()
     if not name:
-        raise ValidationFailed("Tell us your name.", errors={"name": "Required."})
+        raise ValidationFailed(_l("Tell us your name."), errors={"name": _l("Required.")})
     check_password_strength(password, email=inv.email, name=name)
     user = User(company_id=inv.company_id, email=inv.email, name=name, password_hash=hash_password(password))
     user.set_roles(inv.role_list)
@@ -481,7 +487,7 @@ def revoke_invitation(actor: User, invitation_id: int) -> None:
     inv = db.session.scalar(sa.select(Invitation).where(Invitation.id == inv.id).with_for_update()
                             .execution_options(populate_existing=True))
     if inv.state != "pending":
-        raise Conflict(f"This invitation is already {inv.state}.")
+        raise Conflict(_l("This invitation is already %(state)s."), state=inv.state)
     inv.revoked_at = utcnow()
     db.session.commit()
 
@@ -489,7 +495,7 @@ def revoke_invitation(actor: User, invitation_id: int) -> None:
 def _member(actor: User, user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None or user.company_id != actor.company_id:
-        raise NotFound("No such member.")
+        raise NotFound(_l("No such member."))
     return user
 
 
@@ -508,8 +514,8 @@ def set_member_roles(actor: User, user_id: int, roles) -> User:
     roles = _roles(roles)
     before = ", ".join(sorted(r.value for r in user.roles))
     if Role.admin in user.roles and Role.admin not in roles and _active_admins(actor.company_id) <= 1:
-        raise Conflict("The company needs at least one active administrator.",
-                       errors={"roles": "Keep the administrator role: this is the last administrator."})
+        raise Conflict(_l("The company needs at least one active administrator."),
+                       errors={"roles": _l("Keep the administrator role: this is the last administrator.")})
     was_approver = user.active and Role.approver in user.roles
     user.set_roles(roles)
     record("user", user.id, "roles_changed", actor=actor, company_id=actor.company_id,
@@ -536,9 +542,9 @@ def set_member_active(actor: User, user_id: int, active: bool) -> User:
     user = _member(actor, user_id)
     if not active:
         if user.id == actor.id:
-            raise Conflict("You cannot deactivate yourself.")
+            raise Conflict(_l("You cannot deactivate yourself."))
         if Role.admin in user.roles and _active_admins(actor.company_id) <= 1:
-            raise Conflict("The company needs at least one active administrator.")
+            raise Conflict(_l("The company needs at least one active administrator."))
     user.approval_warning = None
     if user.active != active:
         user.active = active

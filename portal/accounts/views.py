@@ -162,6 +162,8 @@ def profile():
             fields = {k: getattr(form, k).data for k in (
                 "legal_name", "display_name", "country", "vat_number", "address_line1", "address_line2",
                 "postcode", "city", "default_currency", "categories", "website", "iban", "bic", "bank_name")}
+            if not company.is_supplier:  # a buyer-only company is not asked what it supplies
+                fields.pop("categories")
             try:
                 services.update_company(company, current_user, **fields)
                 flash(_("Company profile saved."), "success")

@@ -13,6 +13,7 @@ from portal.api.common import actor, created, money
 from portal.api.ordering import bp
 from portal.api.schemas import BoundedInt, MoneyField, MoneyOut
 from portal.errors import Forbidden, NotFound
+from portal.i18n import _l
 from portal.orders import approvals
 from portal.orders.models import ApprovalRule
 from portal.tenancy import get_for_company
@@ -50,7 +51,7 @@ class ApprovalRulePatchIn(Schema):
 def _admin():
     user = actor()
     if not (user.company.is_buyer and user.has_role(Role.admin)):
-        raise Forbidden("Only an administrator of a buying company manages approval rules.")
+        raise Forbidden(_l("Only an administrator of a buying company manages approval rules."))
     return user
 
 
@@ -58,7 +59,7 @@ def _rule(rule_id) -> ApprovalRule:
     try:
         return get_for_company(ApprovalRule, rule_id, _admin().company_id)
     except NotFound:
-        raise NotFound("No such approval rule.") from None
+        raise NotFound(_l("No such approval rule.")) from None
 
 
 def rule_dict(rule: ApprovalRule, approvers: int) -> dict:

@@ -15,6 +15,7 @@ from portal.accounts.models import User
 from portal.api.models import ApiToken, IdempotencyRecord
 from portal.db import db, utcnow
 from portal.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from portal.i18n import _l
 
 TOKEN_PREFIX = "ppt_"
 
@@ -35,19 +36,21 @@ def create_token(user: User, name: str, expires_at: datetime | None = None,
 
     name = (name or "").strip()
     if not name:
-        raise ValidationFailed("Give the token a name, e.g. the system that will use it.",
-                               errors={"name": "Required."})
+        raise ValidationFailed(_l("Give the token a name, e.g. the system that will use it."),
+                               errors={"name": _l("Required.")})
     if len(name) > 100:
-        raise ValidationFailed("The name is too long.", errors={"name": "At most 100 characters."})
+        raise ValidationFailed(_l("The name is too long."), errors={"name": _l("At most 100 characters.")})
     if expires_at is not None and expires_at <= utcnow():
-        raise ValidationFailed("The expiry must be in the future.", errors={"expires_at": "Choose a future date."})
+        raise ValidationFailed(_l("The expiry must be in the future."),
+                               errors={"expires_at": _l("Choose a future date.")})
     if not user.active:
-        raise Forbidden("A deactivated user cannot create tokens.")
+        raise Forbidden(_l("A deactivated user cannot create tokens."))
     try:
         api_version = versions.check(api_version or versions.CURRENT)
     except versions.UnknownVersion:
-        raise ValidationFailed(f"There is no API version {api_version!r}; the versions are "
-                               f"{', '.join(versions.VERSIONS)}.", errors={"api_version": "Unknown version."}) from None
+        raise ValidationFailed(_l("There is no API version %(api_version)s; the versions are %(versions)s."),
+                               api_version=repr(api_version), versions=', '.join(versions.VERSIONS),
+                               errors={"api_version": _l("Unknown version.")}) from None
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     tok = ApiToken(user_id=user.id, name=name, prefix=raw[:12], token_hash=_hash(raw), expires_at=expires_at,
                    api_version=api_version)
@@ -59,7 +62,7 @@ def create_token(user: User, name: str, expires_at: datetime | None = None,
 def revoke_token(user: User, token_id: int) -> None:
     tok = db.session.get(ApiToken, token_id)
     if tok is None or tok.user_id != user.id:
-        raise NotFound("No such token.")
+        raise NotFound(_l("No such token."))
     if tok.revoked_at is None:
         tok.revoked_at = utcnow()
     db.session.commit()
@@ -74,12 +77,12 @@ def authenticate_request() -> User:
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
-        raise Unauthorized("Send a personal API token as 'Authorization: Bearer <token>'.")
+        raise Unauthorized(_l("Send a personal API token as 'Authorization: Bearer <token>'."))
     tok = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _hash(raw.strip())))
     if tok is None or tok.state != "active":
-        raise Unauthorized("The API token is unknown, revoked or expired.")
+        raise Unauthorized(_l("The API token is unknown, revoked or expired."))
     if not tok.user.active:
-        raise Unauthorized("The token's user has been deactivated.")
+        raise Unauthorized(_l("The token's user has been deactivated."))
     now = utcnow()
     if tok.last_used_at is None or (now - tok.last_used_at).total_seconds() > 60:
         db.session.execute(sa.update(ApiToken).where(ApiToken.id == tok.id).values(last_used_at=now))
@@ -100,8 +103,9 @@ def _requested_version(tok: ApiToken) -> str:
     try:
         return versions.check(asked)
     except versions.UnknownVersion:
-        raise MalformedRequest(f"There is no API version {asked.strip()[:40]!r}; send {versions.HEADER} as one of: "
-                               f"{', '.join(versions.VERSIONS)}.", errors={versions.HEADER: "Unknown version."}) \
+        raise MalformedRequest(_l("There is no API version %(asked)s; send %(header)s as one of: %(versions)s."),
+                               asked=repr(asked.strip()[:40]), header=versions.HEADER, versions=', '.join(versions.VERSIONS),
+                               errors={versions.HEADER: _l("Unknown version.")}) \
             from None
 
 
@@ -168,8 +172,8 @@ def idempotent(view):
         if key is None:
             return view(*args, **kwargs)
         if not IDEMPOTENCY_KEY_RE.match(key):
-            raise MalformedRequest("The Idempotency-Key must be 1 to 200 visible ASCII characters (no spaces).",
-                                   errors={"Idempotency-Key": "1-200 visible ASCII characters."})
+            raise MalformedRequest(_l("The Idempotency-Key must be 1 to 200 visible ASCII characters (no spaces)."),
+                                   errors={"Idempotency-Key": _l("1-200 visible ASCII characters.")})
         user, token_id = g.api_user, g.api_token_id
         fingerprint = request_fingerprint()
         scope = (IdempotencyRecord.token_id == token_id, IdempotencyRecord.method == request.method,
@@ -182,10 +186,10 @@ def idempotent(view):
             existing = None
         if existing is not None:
             if existing.body_hash != fingerprint:
-                raise ValidationFailed("This Idempotency-Key was already used with a different request body.",
-                                       errors={"Idempotency-Key": "Reused with a different body."})
+                raise ValidationFailed(_l("This Idempotency-Key was already used with a different request body."),
+                                       errors={"Idempotency-Key": _l("Reused with a different body.")})
             if existing.status_code is None:
-                raise Conflict("A request with this Idempotency-Key is still being processed.")
+                raise Conflict(_l("A request with this Idempotency-Key is still being processed."))
             headers = {"Idempotent-Replayed": "true"}
             stored = json.loads(existing.response_headers or "{}")
             headers.update({k: v for k, v in stored.items() if k in REPLAYED_HEADERS})
@@ -198,7 +202,7 @@ def idempotent(view):
             db.session.commit()
         except sa.exc.IntegrityError:
             db.session.rollback()
-            raise Conflict("A request with this Idempotency-Key is still being processed.") from None
+            raise Conflict(_l("A request with this Idempotency-Key is still being processed.")) from None
         rec_id = rec.id
         try:
             resp = view(*args, **kwargs)
@@ -245,4 +249,5 @@ def problem_response(exc: DomainError):
 
 def problem_body(exc: DomainError) -> dict:
     return {"type": f"https://portal.example/problems/{type(exc).__name__.lower()}", "title": exc.title,
-            "status": exc.status, "detail": exc.message, "errors": exc.errors or {}}
+            "status": exc.status, "detail": exc.message,
+            "errors": exc.errors.copy() if exc.errors else {}}

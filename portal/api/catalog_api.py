@@ -23,6 +23,8 @@ from portal.catalog import services as catalog_services
 from portal.catalog.models import CatalogBuyerPrice, CatalogItem
 from portal.db import db
 from portal.errors import NotFound, ValidationFailed
+from portal.i18n import _l
+from portal.errors import say
 
 bp = make_blueprint("api_catalog", "The supplier's own catalog: items, buyer prices, CSV export and import.",
                     tag="Catalog")
@@ -134,7 +136,7 @@ def _editor():
     if not catalog_services.can_edit(user):
         from portal.errors import Forbidden
 
-        raise Forbidden("Only the supplier's sales or admin people can change its catalog.")
+        raise Forbidden(_l("Only the supplier's sales or admin people can change its catalog."))
     return user
 
 
@@ -279,8 +281,9 @@ def put_buyer_price(data, item_id, buyer_company_id):
     user = _editor()
     item = catalog_services.own_item(user, item_id)
     if data["unit_price"]["currency"] != item.currency:
-        raise ValidationFailed(f"The item is priced in {item.currency}; give this buyer's price in "
-                               f"{item.currency} too.", errors={"unit_price.currency": f"Use {item.currency}."})
+        raise ValidationFailed(_l("The item is priced in %(currency)s; give this buyer's price in %(currency)s too."),
+                               currency=item.currency,
+                               errors={"unit_price.currency": say(_l("Use %(currency)s."), currency=item.currency)})
     price = catalog_services.set_buyer_price(user, item.id, buyer_company_id,
                                              csvio.fmt_decimal(data["unit_price"]["amount"]),
                                              _breaks_text(data.get("price_breaks"), item.currency))
@@ -298,7 +301,7 @@ def delete_buyer_price(item_id, buyer_company_id):
     price_id = db.session.scalar(sa.select(CatalogBuyerPrice.id).where(
         CatalogBuyerPrice.item_id == item.id, CatalogBuyerPrice.buyer_company_id == buyer_company_id))
     if price_id is None:
-        raise NotFound("This item has no price of its own for that buyer.")
+        raise NotFound(_l("This item has no price of its own for that buyer."))
     catalog_services.delete_buyer_price(user, item.id, price_id)
 
 
@@ -343,11 +346,11 @@ def _preview_dict(prev, token: str | None) -> dict:
 
 def _staged(user, token: str) -> bytes:
     if not TOKEN_RE.fullmatch(token):
-        raise NotFound("No such import: upload the file again.")
+        raise NotFound(_l("No such import: upload the file again."))
     try:
         return catalog_services.load_staged(user.company_id, token)
     except ValidationFailed:
-        raise NotFound("No such import (it was applied or has expired): upload the file again.") from None
+        raise NotFound(_l("No such import (it was applied or has expired): upload the file again.")) from None
 
 
 @bp.route("/catalog/imports", methods=["POST"])
@@ -396,7 +399,8 @@ def apply_catalog_import(token):
     data = _staged(user, token)
     prev = catalog_services.preview_import(user, data)
     if prev.errors:
-        raise ValidationFailed(f"The file has {len(prev.errors)} problem(s) now; nothing was imported.",
+        raise ValidationFailed(_l("The file has %(count)s problem(s) now; nothing was imported."),
+                               count=len(prev.errors),
                                errors={f"row {e.row}" + (f": {e.column}" if e.column else ""): e.message
                                        for e in prev.errors[:200]})
     result = catalog_services.apply_import(user, data)

@@ -17,6 +17,7 @@ from portal.api.schemas import exact_money
 from portal.api.schemas import (BoundedInt, DecimalString, LockArgs, MoneyField, MoneyOut, amount_in, lock_or_current,
                                  plain, ts)
 from portal.errors import NotFound
+from portal.i18n import _l
 from portal.orders import changes, drafts, revisions, shortclose
 from portal.orders.models import OrderChange
 
@@ -184,7 +185,7 @@ def _change_dict(c: OrderChange) -> dict:
 def _change(order, change_id) -> OrderChange:
     change = changes.get_change(order, change_id)
     if actor().company_id != order.buyer_company_id and not changes.sent_to_supplier(change):
-        raise NotFound("No such change.")
+        raise NotFound(_l("No such change."))
     return change
 
 
@@ -368,10 +369,11 @@ def revision_pdf(order_id, number):
     order = _order(order_id)
     rev = revisions.get_revision(order, number)
     if rev is None:
-        raise NotFound("No such revision.")
+        raise NotFound(_l("No such revision."))
     f = db.session.get(StoredFile, rev.pdf_file_id) if rev.pdf_file_id else None
     if f is None:
-        raise NotFound(f"The PDF of revision {rev.number} is still being rendered; try again shortly.")
+        raise NotFound(_l("The PDF of revision %(number)s is still being rendered; try again shortly."),
+                       number=rev.number)
     return Response(read_bytes(f), mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{f.filename}"', "ETag": f'"{f.sha256}"',
         "X-Content-SHA256": f.sha256})

@@ -15,6 +15,7 @@ from portal.api.auth import (MalformedRequest, Unauthorized, authenticate_reques
 from portal.api import versions
 from portal.api.spec import RATE_LIMIT_HEADERS
 from portal.errors import DomainError
+from portal.i18n import _l
 from portal.extensions import csrf
 from portal.ratelimit import counters
 
@@ -252,8 +253,8 @@ def _check_request():
     unknown = sorted(set(request.args) - allowed)
     if unknown:
         takes = ", ".join(sorted(allowed)) or "none"
-        raise MalformedRequest(f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: "
-                               f"{', '.join(unknown)[:300]}. This operation takes: {takes}.",
+        raise MalformedRequest(_l("Unknown query parameter%(s)s: %(unknown)s. This operation takes: %(takes)s."),
+                               s='s' if len(unknown) > 1 else '', unknown=', '.join(unknown)[:300], takes=takes,
                                errors={k[:100]: "Unknown parameter." for k in unknown[:20]})
     if info["json_body"] and request.method in WRITE_METHODS:
         has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
@@ -261,18 +262,19 @@ def _check_request():
             return
         if not request.is_json:
             raise UnsupportedMediaType(
-                f"Send the body as JSON with the header 'Content-Type: application/json' (this request said "
-                f"{(request.mimetype or 'nothing')[:100]!r}).")
+                _l("Send the body as JSON with the header 'Content-Type: application/json' (this request said "
+                   "%(value)s)."), value=repr((request.mimetype or 'nothing')[:100]))
         try:
             json.loads(request.get_data(cache=True))
         except UnicodeDecodeError:
-            raise MalformedRequest("The request body is not valid JSON: it is not UTF-8 text.") from None
+            raise MalformedRequest(_l("The request body is not valid JSON: it is not UTF-8 text.")) from None
         except ValueError as exc:
             where = f" at line {exc.lineno}, column {exc.colno}" if hasattr(exc, "lineno") else ""
             reason = getattr(exc, "msg", str(exc))
-            raise MalformedRequest(f"The request body is not valid JSON{where}: {reason}.") from None
+            raise MalformedRequest(_l("The request body is not valid JSON%(where)s: %(reason)s."),
+                                   where=where, reason=reason) from None
         except RecursionError:
-            raise MalformedRequest("The request body is nested too deeply.") from None
+            raise MalformedRequest(_l("The request body is nested too deeply.")) from None
 
 
 def _rate_limit_headers(resp):
@@ -313,8 +315,8 @@ def _refuse_address_after_failed_auth():
         reset = strategy.get_window_stats(item, "api-auth-failed", addr).reset_time
         wait = max(1, math.ceil(reset - time.time()))
         g.retry_after = wait
-        raise RateLimited(f"Too many requests with a missing or invalid API token from your address; retry in "
-                          f"{wait} s.")
+        raise RateLimited(_l("Too many requests with a missing or invalid API token from your address; retry in "
+                             "%(wait)s s."), wait=wait)
 
 
 def _rate_limit():
@@ -333,7 +335,7 @@ def _rate_limit():
     g.rate_limit = (item.amount, stats.remaining, wait)
     if not allowed:
         g.retry_after = wait
-        raise RateLimited(f"This token made too many requests; retry in {wait} s.")
+        raise RateLimited(_l("This token made too many requests; retry in %(wait)s s."), wait=wait)
 
 
 def domain_error(exc: DomainError):
@@ -456,8 +458,9 @@ def list_documents(stmt, plan: ListPlan, args: dict, company_id: int, endpoint: 
             if value is None:
                 from portal.errors import NotFound
 
-                raise NotFound(f"starting_after={after} is not an item of this list (it sorts by {sort}).",
-                               errors={"starting_after": "Use an id from this list."})
+                raise NotFound(_l("starting_after=%(after)s is not an item of this list (it sorts by %(sort)s)."),
+                               after=after, sort=sort,
+                               errors={"starting_after": _l("Use an id from this list.")})
             keyset = (sa.or_(column < value, sa.and_(column == value, model.id < after)) if desc else
                       sa.or_(column > value, sa.and_(column == value, model.id > after)))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0

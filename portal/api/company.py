@@ -13,6 +13,7 @@ from portal.api.common import UnsupportedMediaType, actor, make_blueprint, probl
 from portal.api.schemas import DecimalString, ts
 from portal.db import db
 from portal.errors import ValidationFailed
+from portal.i18n import _l
 
 bp = make_blueprint("api_company", "Your company's master data: profile, bank details, invoice settings, logo.",
                     tag="Company")
@@ -126,7 +127,7 @@ def _save_settings(user, company: Company, changes: dict, logo: bytes | None = N
 
     current = _settings(company)
     if current is None:
-        raise ValidationFailed("Invoice settings are for suppliers.")
+        raise ValidationFailed(_l("Invoice settings are for suppliers."))
     merged = {**current, **changes}
     invoice_services.save_settings(
         user, mode=merged["mode"], auto_issue=merged["auto_issue"], default_tax_rate=str(merged["default_tax_rate"]),
@@ -147,19 +148,19 @@ def patch_company(data):
     # the checksum is a rule of the portal (a 422 problem of its own type), not of the schema
     if settings and settings.get("default_tax_rate") is not None and \
             not (0 <= Decimal(settings["default_tax_rate"]) <= 100):
-        raise ValidationFailed("The default tax rate must be between 0 and 100 %.",
-                               errors={"invoice_settings": "default_tax_rate: 0 to 100."})
+        raise ValidationFailed(_l("The default tax rate must be between 0 and 100 %."),
+                               errors={"invoice_settings": _l("default_tax_rate: 0 to 100.")})
     if data.get("iban"):
         account_services.normalise_iban(data["iban"])
     if data.get("bic"):
         account_services.normalise_bic(data["bic"])
     if settings is not None and not company.is_supplier:
-        raise ValidationFailed("Invoice settings are for suppliers.",
-                               errors={"invoice_settings": "Your company does not invoice."})
+        raise ValidationFailed(_l("Invoice settings are for suppliers."),
+                               errors={"invoice_settings": _l("Your company does not invoice.")})
     if settings and not user.has_role("accounts"):  # checked before the profile is saved: nothing half-done
         from portal.errors import Forbidden
 
-        raise Forbidden("Only your accounts team changes the invoice settings.")
+        raise Forbidden(_l("Only your accounts team changes the invoice settings."))
     if data:
         account_services.update_company(company, user, **{k: ("" if v is None else v) for k, v in data.items()})
     if settings:
@@ -180,11 +181,11 @@ def put_logo(files):
     """Upload the logo printed on your invoices (suppliers' accounts team; PNG or JPEG, scaled to 600×200)."""
     user = actor()
     if request.mimetype != "multipart/form-data":
-        raise UnsupportedMediaType("Send the image as multipart/form-data with the field 'logo'.")
+        raise UnsupportedMediaType(_l("Send the image as multipart/form-data with the field 'logo'."))
     upload = files.get("logo") or request.files.get("logo")
     data = upload.read() if upload else b""
     if not data:
-        raise ValidationFailed("Send the image as the multipart field 'logo'.", errors={"logo": "Required."})
+        raise ValidationFailed(_l("Send the image as the multipart field 'logo'."), errors={"logo": _l("Required.")})
     _save_settings(user, _own(), {}, logo=data)
     return company_dict(_own())
 
@@ -222,7 +223,7 @@ def get_default_credit_account():
     _require_supplier_accounts(user)
     acc = default_account(user.company_id)
     if acc is None:
-        raise NotFound("No default credit account is set yet; PUT one.")
+        raise NotFound(_l("No default credit account is set yet; PUT one."))
     return _account_row(acc)
 
 

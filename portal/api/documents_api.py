@@ -22,6 +22,7 @@ from portal.api.sourcing import PriceBreakOut
 from portal.api.spec import RATE_LIMIT_HEADERS
 from portal.db import db, utcnow
 from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.i18n import _l
 
 bp = make_blueprint("api_documents", "Attachments of RFQs and quotes, quote versions, statements of account, a "
                                      "job's file and CSV exports.", tag="Documents")
@@ -108,7 +109,7 @@ def multipart(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if request.mimetype != "multipart/form-data":
-            raise UnsupportedMediaType("Send the file as multipart/form-data with the field 'file'.")
+            raise UnsupportedMediaType(_l("Send the file as multipart/form-data with the field 'file'."))
         return view(*args, **kwargs)
 
     return wrapped
@@ -117,8 +118,8 @@ def multipart(view):
 def _upload(files) -> tuple[str, bytes]:
     upload = files.get("file") or request.files.get("file")
     if upload is None or not getattr(upload, "filename", ""):
-        raise ValidationFailed("Send the file as the multipart field 'file', with its file name.",
-                               errors={"file": "Required."})
+        raise ValidationFailed(_l("Send the file as the multipart field 'file', with its file name."),
+                               errors={"file": _l("Required.")})
     return upload.filename, upload.read()
 
 
@@ -215,9 +216,9 @@ def _quote(quote_id):
 def _own_quote_for_sales(quote_id):
     quote, is_buyer = _quote(quote_id)
     if is_buyer:
-        raise Forbidden("Only the supplier can change its quote.")
+        raise Forbidden(_l("Only the supplier can change its quote."))
     if not actor().has_role(Role.sales):
-        raise Forbidden("Only your sales people change quotes.")
+        raise Forbidden(_l("Only your sales people change quotes."))
     return quote
 
 
@@ -411,7 +412,7 @@ def get_quote_version(quote_id, number):
     show, versions, rfq_lines, lines, totals = _versions(quote, is_buyer)
     v = next((x for x in versions if x.number == number), None)
     if v is None:
-        raise NotFound("No such version of this quote.")
+        raise NotFound(_l("No such version of this quote."))
     cur = quote.rfq.currency
     out = {**_version_summary(quote, v, show, totals), "quote_id": quote.id, "delivery_terms": None, "notes": None,
            "goods": None, "shipping": None, "lines_priced": 0, "lines_declined": 0, "lines_missing": 0,
@@ -507,15 +508,15 @@ def _statement_args(data) -> tuple[int, date, date]:
 
     user = actor()
     if not user.has_role(Role.accounts):
-        raise Forbidden("Only your accounts team sees statements of account.")
+        raise Forbidden(_l("Only your accounts team sees statements of account."))
     cid = data["counterparty_id"]
     if not any(p.id == cid for p in invoice_services.counterparties(user.company_id)):
-        raise NotFound("No invoices with such a company.")
+        raise NotFound(_l("No invoices with such a company."))
     today = utcnow().date()
     d_from = data.get("date_from") or (today.replace(day=1) - timedelta(days=90))
     d_to = data.get("date_to") or today
     if d_from > d_to:
-        raise ValidationFailed("The start date is after the end date.", errors={"from": "Before the end date."})
+        raise ValidationFailed(_l("The start date is after the end date."), errors={"from": _l("Before the end date.")})
     return cid, d_from, d_to
 
 
@@ -581,13 +582,13 @@ def download_job_file(job_id):
     user = actor()
     rec = get_for_company(JobRecord, job_id, user.company_id)
     if not may_see(rec, user):
-        raise NotFound("No such job.")
+        raise NotFound(_l("No such job."))
     if rec.status == JobStatus.failed:
-        raise InvalidTransition(f"The job failed: {rec.error or 'no reason recorded'}.")
+        raise InvalidTransition(_l("The job failed: %(value)s."), value=rec.error or 'no reason recorded')
     if rec.status != JobStatus.succeeded:
         return _accepted(rec)
     if rec.result_file is None:
-        raise NotFound("This job produced no file.")
+        raise NotFound(_l("This job produced no file."))
     return send_file_bytes(rec.result_file)
 
 
@@ -625,7 +626,7 @@ class InvoiceZipIn(Schema):
 def _accounts_user():
     user = actor()
     if not user.has_role(Role.accounts):
-        raise Forbidden("Only your accounts team exports invoices.")
+        raise Forbidden(_l("Only your accounts team exports invoices."))
     return user
 
 
@@ -675,7 +676,7 @@ def export_invoices_csv(args):
     try:  # built (and refused) before the first byte is sent; the batches only read
         clauses = invoice_export_clauses(user.company_id, args)
     except OverflowError:
-        raise ValidationFailed("A date is out of range.", errors={"updated_since": "Out of range."}) from None
+        raise ValidationFailed(_l("A date is out of range."), errors={"updated_since": _l("Out of range.")}) from None
 
     def next_batch(last: int):
         return list(db.session.scalars(sa.select(Invoice).where(*clauses, Invoice.id > last)

@@ -14,6 +14,7 @@ from portal.api.spec import RATE_LIMIT_HEADERS
 from portal.api.common import UnsupportedMediaType, actor, created, make_blueprint, problems
 from portal.api.schemas import DecimalString, JobSchema, job_dict, plain
 from portal.errors import Forbidden, ValidationFailed
+from portal.i18n import _l
 from portal.invoices.models import Invoice
 from portal.tenancy import get_for_company
 
@@ -70,7 +71,7 @@ class ImportOut(Schema):
 def _accounts():
     user = actor()
     if not user.has_role(Role.accounts):
-        raise Forbidden("Only accounts people work with invoices.")
+        raise Forbidden(_l("Only accounts people work with invoices."))
     return user
 
 
@@ -132,8 +133,8 @@ def import_einvoice(preview=False):
 
     user = _accounts()
     if request.mimetype not in IMPORT_TYPES:
-        raise UnsupportedMediaType("Send the e-invoice file itself as the body, with Content-Type application/xml "
-                                   "(CII or UBL) or application/pdf (Factur-X).")
+        raise UnsupportedMediaType(_l("Send the e-invoice file itself as the body, with Content-Type "
+                                      "application/xml (CII or UBL) or application/pdf (Factur-X)."))
     data = request.get_data(cache=False)
     name = "api-upload" + (".pdf" if data[:5] == b"%PDF-" else ".xml")
     if preview:

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from portal.api.common import actor, make_blueprint
 from portal.api.schemas import MAX_INT, ts
 from portal.errors import NotFound
+from portal.i18n import _l
 from portal.events import services as event_services
 from portal.events.models import Event
 
@@ -74,5 +75,5 @@ def get_event(event_id):
     try:
         ev = get_for_company(Event, event_id, actor().company_id)
     except NotFound:
-        raise NotFound("No such event.") from None
+        raise NotFound(_l("No such event.")) from None
     return event_dict(ev)

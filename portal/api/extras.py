@@ -11,6 +11,7 @@ from portal.api.sourcing import QuoteOut
 from portal.api.schemas import JobSchema, pending_job, ts
 from portal.db import db
 from portal.errors import InvalidTransition, NotFound
+from portal.i18n import _l
 
 bp = make_blueprint("api_extras", "RFQ questions and answers; purchase-order and delivery-note PDFs.",
                     tag="Questions and documents")
@@ -127,7 +128,7 @@ def order_pdf(order_id):
     if order.po_pdf_file_id:
         return _pdf(order.po_pdf_file_id)
     if order.placed_at is None:
-        raise InvalidTransition("The purchase order PDF is produced once the order is placed.")
+        raise InvalidTransition(_l("The purchase order PDF is produced once the order is placed."))
     return _rendering("po-pdf")
 
 
@@ -142,7 +143,7 @@ def delivery_note_pdf(shipment_id):
     try:
         shipment = get_for_company(Shipment, shipment_id, actor().company_id)
     except NotFound:
-        raise NotFound("No such shipment.") from None
+        raise NotFound(_l("No such shipment.")) from None
     if shipment.delivery_note_file_id:
         return _pdf(shipment.delivery_note_file_id)
     return _rendering("delivery-note")
@@ -199,5 +200,5 @@ def delete_invoice_draft(args, inv_id):
     user = actor()
     inv = get_for_company(Invoice, inv_id, user.company_id)
     if inv.supplier_company_id != user.company_id:
-        raise NotFound("No such invoice.")
+        raise NotFound(_l("No such invoice."))
     invoice_services.delete_draft(inv, user, _lock(args.get("lock_version")))

@@ -15,6 +15,7 @@ from portal.api.schemas import (BoundedInt, DecimalString, JobSchema, LockArgs, 
                                  lock_or_current, pending_job, plain, ts)
 from portal.db import db
 from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.i18n import _l
 from portal.invoices import services as invoice_services
 from portal.invoices.models import CreditReason, DocumentKind, Invoice
 from portal.invoices.states import InvoiceStatus
@@ -158,7 +159,7 @@ def invoice_dict(inv: Invoice) -> dict:
 def _accounts():
     user = actor()
     if not user.has_role(Role.accounts):
-        raise Forbidden("Only accounts people work with invoices.")
+        raise Forbidden(_l("Only accounts people work with invoices."))
     return user
 
 
@@ -170,7 +171,7 @@ def _invoice(inv_id) -> Invoice:
 def _supplier_invoice(inv_id) -> Invoice:
     inv = _invoice(inv_id)
     if inv.supplier_company_id != actor().company_id:
-        raise NotFound("No such invoice.")
+        raise NotFound(_l("No such invoice."))
     return inv
 
 
@@ -223,8 +224,8 @@ def issue_invoice(data):
     either an issued invoice or nothing."""
     user = _accounts()
     if (data.get("shipment_id") is None) == (data.get("order_id") is None):
-        raise ValidationFailed("Send either shipment_id or order_id.",
-                               errors={"shipment_id": "Either shipment_id or order_id."})
+        raise ValidationFailed(_l("Send either shipment_id or order_id."),
+                               errors={"shipment_id": _l("Either shipment_id or order_id.")})
     if not user.company.is_supplier:
         raise NotFound("No such shipment." if data.get("shipment_id") is not None else "No such order.")
     inv = invoice_services.create_draft(user, shipment_id=data.get("shipment_id"), order_id=data.get("order_id"),
@@ -265,7 +266,7 @@ def download_invoice_pdf(inv_id):
             "Content-Disposition": f'attachment; filename="{f.filename}"', "ETag": f'"{f.sha256}"',
             "X-Content-SHA256": f.sha256})
     if not inv.number:
-        raise InvalidTransition("A draft invoice has no PDF; issue it first.")
+        raise InvalidTransition(_l("A draft invoice has no PDF; issue it first."))
     rec = db.session.get(JobRecord, inv.pdf_job_id) if inv.pdf_job_id else None
     if rec is not None and may_see(rec, actor()) and rec.company_id == actor().company_id:
         body = job_dict(rec)
@@ -310,19 +311,20 @@ def issue_credit_note(data):
     at a tax rate (never more than the invoice's open amount)."""
     inv = _supplier_invoice(data["invoice_id"])
     if inv.kind != DocumentKind.invoice:
-        raise InvalidTransition("Only an issued invoice can be corrected by a credit note.")
+        raise InvalidTransition(_l("Only an issued invoice can be corrected by a credit note."))
     has_lines, has_amount = bool(data.get("lines")), data.get("amount") is not None
     if has_lines == has_amount:
-        raise ValidationFailed("Send either lines (quantities to credit) or amount.",
-                               errors={"lines": "Either lines or amount."})
+        raise ValidationFailed(_l("Send either lines (quantities to credit) or amount."),
+                               errors={"lines": _l("Either lines or amount.")})
     quantities = None
     if has_lines:
         known = {ln.id for ln in inv.lines}
         quantities = {}
         for ln in data["lines"]:
             if ln["invoice_line_id"] not in known:
-                raise ValidationFailed(f"Invoice line {ln['invoice_line_id']} is not on {inv.number}.",
-                                       errors={"lines": "Use the ids of the invoice's lines."})
+                raise ValidationFailed(_l("Invoice line %(ln)s is not on %(number)s."),
+                                       ln=ln['invoice_line_id'], number=inv.number,
+                                       errors={"lines": _l("Use the ids of the invoice's lines.")})
             quantities[ln["invoice_line_id"]] = str(ln["quantity"])
     cn = invoice_services.create_credit_note(
         inv, actor(), lock_or_current(inv, data.get("lock_version")), quantities=quantities,

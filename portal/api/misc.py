@@ -8,6 +8,7 @@ from portal.api.common import CursorArgs, ListPlan, actor, list_documents, make_
 from portal.api.schemas import JobSchema, job_dict, ts
 from portal.db import db
 from portal.errors import NotFound
+from portal.i18n import _l
 from portal.jobs.models import JobRecord, JobStatus
 from portal.notifications import services as notification_services
 from portal.notifications.models import Notification, NotificationKind
@@ -81,7 +82,7 @@ def get_job(job_id):
     user = actor()
     rec = get_for_company(JobRecord, job_id, user.company_id)
     if not may_see(rec, user):
-        raise NotFound("No such job.")
+        raise NotFound(_l("No such job."))
     return job_dict(rec)
 
 
@@ -117,7 +118,7 @@ def _own_notification(notification_id) -> Notification:
     n = db.session.scalar(sa.select(Notification).where(Notification.id == notification_id,
                                                         Notification.user_id == actor().id))
     if n is None:
-        raise NotFound("No such notification.")
+        raise NotFound(_l("No such notification."))
     return n
 
 

@@ -20,6 +20,7 @@ from portal.catalog import services as catalog_services
 from portal.credit import services as credit_services
 from portal.db import db
 from portal.errors import Forbidden
+from portal.i18n import _l
 from portal.orders import approvals, shipping
 from portal.orders import services as order_services
 from portal.orders.models import LineAck, OrderSource, PurchaseOrder, Shipment
@@ -296,7 +297,7 @@ def list_catalog_items(supplier_id, page, q=None, category=None):
     """A supplier's active catalog items at your prices (buyer procurement; pages of the catalog's size)."""
     user = actor()
     if not catalog_services.can_order(user):
-        raise Forbidden("Only a buyer's procurement people can order from a catalog.")
+        raise Forbidden(_l("Only a buyer's procurement people can order from a catalog."))
     supplier = catalog_services.catalog_supplier(supplier_id, user.company_id)
     pg = catalog_services.buyer_catalog(user.company_id, supplier.id, q=q, category=category, page=page)
     items = [{"id": r.item.id, "sku": r.item.sku, "name": r.item.name, "description": r.item.description or "",
@@ -468,8 +469,8 @@ def create_shipment(data, order_id):
     if unknown:
         from portal.errors import ValidationFailed
 
-        raise ValidationFailed(f"Unknown order line id(s): {', '.join(unknown[:10])}.",
-                               errors={"lines": "Use the ids of this order's lines."})
+        raise ValidationFailed(_l("Unknown order line id(s): %(unknown)s."), unknown=', '.join(unknown[:10]),
+                               errors={"lines": _l("Use the ids of this order's lines.")})
     shipment = shipping.record_shipment(order, actor(), lock_or_current(order, data.get("lock_version")),
                                         quantities, data.get("carrier") or "", data.get("tracking") or "")
     sid = shipment.id
@@ -497,8 +498,8 @@ def receive_shipment(data, shipment_id):
     if unknown:
         from portal.errors import ValidationFailed
 
-        raise ValidationFailed(f"Unknown shipment line id(s): {', '.join(unknown[:10])}.",
-                               errors={"lines": "Use the ids of this shipment's lines."})
+        raise ValidationFailed(_l("Unknown shipment line id(s): %(unknown)s."), unknown=', '.join(unknown[:10]),
+                               errors={"lines": _l("Use the ids of this shipment's lines.")})
     shipping.receive(order, shipment.id, user, lock_or_current(order, data.get("lock_version")), entries)
     db.session.expire_all()
     return shipment_dict(db.session.get(Shipment, shipment_id))
@@ -523,7 +524,7 @@ def _account_row(acc, buyer=None, unpaid=None, reserved=None, supplier_id=None) 
 
 def _require_supplier_accounts(user) -> None:
     if not (user.company.is_supplier and user.has_role(Role.accounts)):
-        raise Forbidden("Only a supplier's accounts team manages credit accounts.")
+        raise Forbidden(_l("Only a supplier's accounts team manages credit accounts."))
 
 
 @bp.route("/credit-accounts", methods=["GET"])
@@ -609,7 +610,7 @@ def get_shipment(shipment_id):
     try:
         shipment = _load(Shipment, shipment_id, actor().company_id)
     except NotFound:
-        raise NotFound("No such shipment.") from None
+        raise NotFound(_l("No such shipment.")) from None
     return shipment_dict(shipment)
 
 

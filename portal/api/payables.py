@@ -13,6 +13,7 @@ from portal.api.common import PageArgs, actor, created, make_blueprint, money, p
 from portal.api.schemas import BoundedInt, DecimalString, LockArgs, MoneyOut, lock_or_current, plain, ts
 from portal.db import db
 from portal.errors import Forbidden, NotFound
+from portal.i18n import _l
 from portal.invoices.models import Invoice
 from portal.payables import disputes as dispute_services
 from portal.payables import matching, remittance, runs
@@ -26,7 +27,7 @@ bp = make_blueprint("api_payables", "The buyer's accounts payable: approval, tol
 def _accounts(*roles):
     user = actor()
     if not user.has_role(*(roles or (Role.accounts, Role.admin))):
-        raise Forbidden("Only accounts people work with payables.")
+        raise Forbidden(_l("Only accounts people work with payables."))
     return user
 
 
@@ -68,7 +69,7 @@ def _buyer_invoice(inv_id) -> Invoice:
     user = _accounts()
     inv = get_for_company(Invoice, inv_id, user.company_id)
     if inv.buyer_company_id != user.company_id:
-        raise NotFound("No such invoice.")
+        raise NotFound(_l("No such invoice."))
     return inv
 
 
@@ -603,7 +604,7 @@ def remittance_pdf(a_id):
 
     a = _advice(a_id)
     if a.pdf_file_id is None:
-        raise Conflict("The PDF is being rendered; try again in a moment.")
+        raise Conflict(_l("The PDF is being rendered; try again in a moment."))
     f = db.session.get(StoredFile, a.pdf_file_id)
     return Response(read_bytes(f), mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{f.filename}"'})

@@ -11,6 +11,7 @@ from portal.api.schemas import DecimalString, JobSchema, MoneyOut, job_dict, pen
 from portal.api.spec import RATE_LIMIT_HEADERS
 from portal.db import db
 from portal.errors import Forbidden, NotFound
+from portal.i18n import _l
 from portal.invoices.models import Invoice
 from portal.receivables import aging as aging_mod
 from portal.receivables import dunning
@@ -105,14 +106,14 @@ class HistoryOut(Schema):
 def _accounts():
     user = actor()
     if not user.has_role(Role.accounts):
-        raise Forbidden("Only accounts people work with receivables.")
+        raise Forbidden(_l("Only accounts people work with receivables."))
     return user
 
 
 def _supplier_accounts():
     user = _accounts()
     if not user.company.is_supplier:
-        raise NotFound("Receivables aging is for suppliers.")
+        raise NotFound(_l("Receivables aging is for suppliers."))
     return user
 
 
@@ -144,7 +145,7 @@ def aging_items(buyer_id, currency=None, bucket=None):
     bucket), oldest due first, at most 500."""
     user = _supplier_accounts()
     if not aging_mod.is_customer(user.company_id, buyer_id):
-        raise NotFound("No such customer.")
+        raise NotFound(_l("No such customer."))
     rows = aging_mod.items(user.company_id, buyer_id, currency=currency, bucket=bucket)
     return {"items": [{"id": r["id"], "number": r["number"], "buyer_reference": r["buyer_reference"],
                        "issue_date": r["issue_date"], "due_date": r["due_date"], "days_late": r["days_late"],
@@ -193,7 +194,7 @@ def dunning_letter(notice_id):
         return Response(read_bytes(f), mimetype="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="{f.filename}"', "X-Content-SHA256": f.sha256})
     if not n.snapshot:
-        raise NotFound("This reminder was sent before letters existed; it has no PDF.")
+        raise NotFound(_l("This reminder was sent before letters existed; it has no PDF."))
     rec = db.session.get(JobRecord, n.pdf_job_id) if n.pdf_job_id else None
     if rec is not None and may_see(rec, user) and rec.company_id == user.company_id:
         body = job_dict(rec)

@@ -35,6 +35,7 @@ from portal.requisitions import services
 from portal.requisitions.models import Requisition
 from portal.requisitions.states import RequisitionStatus
 from portal.tenancy import get_for_company, scoped
+from portal.i18n import _l
 
 bp = make_blueprint("api_requisitions", "Requisitions, cost centres, GL accounts and budgets.",
                     tag="Requisitions and budgets")
@@ -286,7 +287,7 @@ def _buyer():
 
     user = actor()
     if not user.company.is_buyer:
-        raise Forbidden("Requisitions and budgets belong to buying companies.")
+        raise Forbidden(_l("Requisitions and budgets belong to buying companies."))
     return user
 
 

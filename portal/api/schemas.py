@@ -10,6 +10,8 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from portal.errors import DomainError
+from portal.i18n import _l
+from portal.errors import say
 from portal.money import to_decimal
 
 
@@ -175,9 +177,10 @@ def amount_in(value, currency: str, field: str, what: str = "The amount"):
     if value is None or not isinstance(value, MoneyAmount):
         return value
     if value.currency is not None and value.currency != currency:
-        raise ValidationFailed(f"{what} is in {value.currency} but this document is in {currency}; send it in "
-                               f"{currency}. Nothing was saved.",
-                               errors={f"{field}.currency": f"Must be {currency}."})
+        raise ValidationFailed(_l("%(what)s is in %(currency)s but this document is in %(currency2)s; send it in "
+                                  "%(currency2)s. Nothing was saved."),
+                               what=what, currency=value.currency, currency2=currency,
+                               errors={f"{field}.currency": say(_l("Must be %(currency)s."), currency=currency)})
     return value.amount
 
 

@@ -18,6 +18,7 @@ from portal.api.schemas import (BoundedInt, DecimalString, MoneyField, MoneyOut,
                                  VersionedMoneyOut, plain, ts, versioned_money)
 from portal.db import db
 from portal.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from portal.i18n import _l
 from portal.quotes import award as award_service
 from portal.quotes import comparison, outcome
 from portal.quotes import services as quote_services
@@ -534,7 +535,7 @@ def award_dict(award: Award) -> dict:
 def _viewer():
     user = actor()
     if not user.has_role(*RFQ_VIEW_ROLES):
-        raise Forbidden("Only procurement (buyer) or sales (supplier) people work with RFQs.")
+        raise Forbidden(_l("Only procurement (buyer) or sales (supplier) people work with RFQs."))
     return user
 
 
@@ -548,9 +549,9 @@ def _buyer_rfq(rfq_id) -> Rfq:
     user = actor()
     rfq = get_for_company(Rfq, rfq_id, user.company_id)
     if rfq.buyer_company_id != user.company_id:
-        raise NotFound("No such RFQ.")
+        raise NotFound(_l("No such RFQ."))
     if not user.has_role(Role.procurement):
-        raise Forbidden("Only procurement can do this.")
+        raise Forbidden(_l("Only procurement can do this."))
     return rfq
 
 
@@ -559,10 +560,10 @@ def _supplier_rfq(rfq_id) -> Rfq:
     rfq = get_for_company(Rfq, rfq_id, user.company_id)
     if rfq.buyer_company_id == user.company_id:
         if not user.has_role(*QUOTE_BUYER_ROLES):
-            raise Forbidden("Your role does not allow this.")
+            raise Forbidden(_l("Your role does not allow this."))
         return rfq
     if not quote_services.is_invited(rfq, user.company_id):
-        raise NotFound("No such RFQ.")
+        raise NotFound(_l("No such RFQ."))
     return rfq
 
 
@@ -571,14 +572,14 @@ def _quote(quote_id) -> tuple[Quote, bool]:
     quote = get_for_company(Quote, quote_id, user.company_id)
     is_buyer = quote.supplier_company_id != user.company_id
     if not user.has_role(*(QUOTE_BUYER_ROLES if is_buyer else QUOTE_SUPPLIER_ROLES)):
-        raise Forbidden("Your role does not allow this.")
+        raise Forbidden(_l("Your role does not allow this."))
     return quote, is_buyer
 
 
 def _own_quote(quote_id) -> Quote:
     quote, is_buyer = _quote(quote_id)
     if is_buyer:
-        raise Forbidden("Only the supplier can change its quote.")
+        raise Forbidden(_l("Only the supplier can change its quote."))
     return quote
 
 
@@ -642,8 +643,9 @@ def _prevalidate_lines(lines: list[dict]) -> None:
         for k, msg in errs.items():
             errors[f"lines.{i}.{k}"] = msg[:1].upper() + msg[1:]
     if errors:
-        raise ValidationFailed("Nothing was saved: " + " ".join(f"Line {int(k.split('.')[1]) + 1}: {v}"
-                                                               for k, v in errors.items()), errors=errors)
+        raise ValidationFailed(_l("Nothing was saved: %(problems)s"),
+                               problems=" ".join(f"Line {int(k.split('.')[1]) + 1}: {v}" for k, v in errors.items()),
+                               errors=errors)
 
 
 def _str_line(raw: dict) -> dict:
@@ -774,7 +776,7 @@ def list_quotes(rfq_id):
         quotes = sorted(comparison.load_submitted_quotes(rfq.id), key=lambda q: q.id)
     else:
         if not user.has_role(*QUOTE_SUPPLIER_ROLES):
-            raise Forbidden("Your role does not allow this.")
+            raise Forbidden(_l("Your role does not allow this."))
         q = quote_services.find_quote(rfq.id, user.company_id)
         quotes = [q] if q is not None else []
     return {"items": [quote_dict(q, user) for q in quotes]}
@@ -824,7 +826,7 @@ def save_quote(data, rfq_id):
     user = actor()
     rfq = _supplier_rfq(rfq_id)
     if rfq.buyer_company_id == user.company_id or not user.has_role(Role.sales):
-        raise Forbidden("Only the sales staff of an invited supplier can quote.")
+        raise Forbidden(_l("Only the sales staff of an invited supplier can quote."))
     header, lines = _quote_input(data, rfq.currency)
     quote = quote_services.find_quote(rfq.id, user.company_id)
     quote_services.validate_input(rfq, user, header, lines)
@@ -925,8 +927,8 @@ def award_rfq(data, rfq_id):
     rfq = _buyer_rfq(rfq_id)
     has_whole, has_lines = data.get("quote_id") is not None, bool(data.get("lines"))
     if has_whole == has_lines:
-        raise ValidationFailed("Send either quote_id (award every line to one quote) or lines (a split).",
-                               errors={"quote_id": "Either quote_id or lines.", "lines": "Either quote_id or lines."})
+        raise ValidationFailed(_l("Send either quote_id (award every line to one quote) or lines (a split)."),
+                               errors={"quote_id": _l("Either quote_id or lines."), "lines": _l("Either quote_id or lines.")})
     if has_whole:
         award = award_service.award_whole(rfq, user, data["quote_id"], data.get("note", ""),
                                           expected_version=data.get("version"))
@@ -934,8 +936,8 @@ def award_rfq(data, rfq_id):
         choices = {}
         for ln in data["lines"]:
             if ln["rfq_line_id"] in choices:
-                raise ValidationFailed(f"RFQ line {ln['rfq_line_id']} is given twice.",
-                                       errors={"lines": "Each RFQ line at most once."})
+                raise ValidationFailed(_l("RFQ line %(ln)s is given twice."), ln=ln['rfq_line_id'],
+                                       errors={"lines": _l("Each RFQ line at most once.")})
             choices[ln["rfq_line_id"]] = ln["quote_id"]
         award = award_service.award_split(rfq, user, choices, data.get("note", ""),
                                           expected_version=data.get("version"))
@@ -957,7 +959,7 @@ def get_award(rfq_id):
     rfq = _buyer_rfq(rfq_id)
     award = award_service.award_for(rfq.id, user.company_id)
     if award is None:
-        raise NotFound("This RFQ is not awarded.")
+        raise NotFound(_l("This RFQ is not awarded."))
     orders = db.session.scalars(sa.select(PurchaseOrder).where(PurchaseOrder.award_id == award.id)
                                 .order_by(PurchaseOrder.id))
     return {"award": award_dict(award), "orders": [order_dict(o, user) for o in orders], "orders_error": None}
@@ -975,7 +977,7 @@ def create_award_orders(rfq_id):
     rfq = _buyer_rfq(rfq_id)
     award = award_service.award_for(rfq.id, user.company_id)
     if award is None:
-        raise NotFound("This RFQ is not awarded.")
+        raise NotFound(_l("This RFQ is not awarded."))
     award_id = award.id
     orders = order_services.create_orders_from_award(award_id, user)
     from portal.api.ordering import order_dict
@@ -990,7 +992,7 @@ def create_award_orders(rfq_id):
 def _procurement():
     user = actor()
     if not user.has_role(Role.procurement):
-        raise Forbidden("Only procurement can see awards.")
+        raise Forbidden(_l("Only procurement can see awards."))
     return user
 
 
@@ -1019,4 +1021,4 @@ def get_award_by_id(award_id):
     try:
         return award_dict(get_for_company(Award, award_id, user.company_id))
     except NotFound:
-        raise NotFound("No such award.") from None
+        raise NotFound(_l("No such award.")) from None

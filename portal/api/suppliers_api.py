@@ -13,6 +13,7 @@ from portal.api.documents_api import (ATTACHMENT_MEDIA_TYPES, UploadIn, _upload,
 from portal.api.schemas import BoundedInt, DecimalString, ts
 from portal.db import db
 from portal.errors import Conflict, NotFound
+from portal.i18n import _l
 from portal.suppliers import ratings, services
 from portal.suppliers.models import (QualificationDocument, QuestionnaireAnswer, SupplierInvitation,
                                      SupplierQuestion, SupplierRelation)
@@ -208,7 +209,7 @@ def create_supplier_invitation(data):
     try:
         inv, _token = services.invite_new_supplier(actor(), **data)
     except services.AlreadyOnPortal as exc:
-        raise Conflict(exc.message, errors={**exc.errors, "company_id": str(exc.company.id)}) from None
+        raise Conflict(exc.said, errors={**exc.errors, "company_id": str(exc.company.id)}) from None
     return invitation_dict(_fresh(SupplierInvitation, inv.id))
 
 
@@ -218,7 +219,7 @@ def get_supplier_invitation(invitation_id):
     """One invitation by e-mail (the inviting buyer only)."""
     inv = get_for_company(SupplierInvitation, invitation_id, actor().company_id)
     if inv.buyer_company_id != actor().company_id:
-        raise NotFound("No such supplier invitation.")
+        raise NotFound(_l("No such supplier invitation."))
     return invitation_dict(inv)
 
 
@@ -310,7 +311,7 @@ def download_qualification_document_file(document_id):
     when it has no file)."""
     doc = get_for_company(QualificationDocument, document_id, actor().company_id)
     if doc.file_id is None:
-        raise NotFound("This certificate has no file.")
+        raise NotFound(_l("This certificate has no file."))
     return send_file_bytes(doc.file)
 
 

@@ -27,6 +27,7 @@ from portal.budgets.models import (
 )
 from portal.db import MAX_AMOUNT, db
 from portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from portal.i18n import _l
 from portal.locking import lock_checked, lock_row
 from portal.money import quantize, to_decimal
 from portal.tenancy import get_for_company
@@ -61,13 +62,14 @@ def unit_of_work_with(stale: str, race: str):
     return decorate
 
 
-unit_of_work = unit_of_work_with("This was changed by someone else since you opened the page; reload and try again.",
-                                 "Someone else saved the same code at the same moment; reload the page.")
+unit_of_work = unit_of_work_with(_l("This was changed by someone else since you opened the page; reload and try "
+                                    "again."),
+                                 _l("Someone else saved the same code at the same moment; reload the page."))
 
 
 def require_admin(actor: User) -> None:
     if not actor.company.is_buyer or not actor.has_role(Role.admin):
-        raise Forbidden("Only an administrator of a buying company keeps cost centres, GL accounts and budgets.")
+        raise Forbidden(_l("Only an administrator of a buying company keeps cost centres, GL accounts and budgets."))
 
 
 def _text(value, label: str, limit: int, field: str, errors: dict, *, required=True) -> str:
@@ -98,8 +100,8 @@ def save_settings(actor: User, *, cost_centre_required: bool, budget_mode) -> Bu
     try:
         mode = BudgetMode(str(budget_mode))
     except ValueError:
-        raise ValidationFailed("Choose warn or block for budgets that would be exceeded.",
-                               errors={"budget_mode": "warn or block"})
+        raise ValidationFailed(_l("Choose warn or block for budgets that would be exceeded."),
+                               errors={"budget_mode": _l("warn or block")})
     row = db.session.get(BudgetSettings, actor.company_id)
     if row is None:
         row = BudgetSettings(company_id=actor.company_id)
@@ -140,13 +142,13 @@ def _member(company_id: int, user_id) -> User:
     try:
         uid = int(user_id)
     except (TypeError, ValueError):
-        raise ValidationFailed("Choose the cost centre's owner.", errors={"owner_id": "Choose a person."})
+        raise ValidationFailed(_l("Choose the cost centre's owner."), errors={"owner_id": _l("Choose a person.")})
     user = db.session.get(User, uid) if 0 < uid <= 2**31 - 1 else None
     if user is None or user.company_id != company_id:
-        raise NotFound("No such person.")
+        raise NotFound(_l("No such person."))
     if not user.active:
-        raise ValidationFailed(f"{user.name} is deactivated; choose an active owner.",
-                               errors={"owner_id": "Choose an active person."})
+        raise ValidationFailed(_l("%(name)s is deactivated; choose an active owner."), name=user.name,
+                               errors={"owner_id": _l("Choose an active person.")})
     return user
 
 
@@ -164,7 +166,8 @@ def _save_coded(model, label: str, actor: User, row_id, code, name, **values):
                                                        sa.func.lower(model.code) == code.lower(),
                                                        model.id != (row.id or 0)))
     if clash:
-        raise ValidationFailed(f"There is already a {label} {code}.", errors={"code": "Already used."})
+        raise ValidationFailed(_l("There is already a %(label)s %(code)s."), label=label, code=code,
+                               errors={"code": _l("Already used.")})
     row.code, row.name = code, name
     for key, value in values.items():
         setattr(row, key, value)
@@ -212,16 +215,16 @@ def save_default(actor: User, *, category=None, user_id=None, cost_centre_id=Non
     require_admin(actor)
     category = " ".join(str(category or "").split()) or None
     if (category is None) == (user_id in (None, "")):
-        raise ValidationFailed("A default is for either a catalog category or a person.",
-                               errors={"category": "Enter a category or choose a person."})
+        raise ValidationFailed(_l("A default is for either a catalog category or a person."),
+                               errors={"category": _l("Enter a category or choose a person.")})
     if category and len(category) > 100:
-        raise ValidationFailed("The category is too long; at most 100 characters.")
+        raise ValidationFailed(_l("The category is too long; at most 100 characters."))
     user = _member(actor.company_id, user_id) if category is None else None
     cc = cost_centre_of(actor.company_id, cost_centre_id) if cost_centre_id not in (None, "") else None
     gl = gl_account_of(actor.company_id, gl_account_id) if gl_account_id not in (None, "") else None
     if cc is None and gl is None:
-        raise ValidationFailed("Choose a cost centre or a GL account for the default.",
-                               errors={"cost_centre_id": "Choose one."})
+        raise ValidationFailed(_l("Choose a cost centre or a GL account for the default."),
+                               errors={"cost_centre_id": _l("Choose one.")})
     where = (CostDefault.category == category) if category else (CostDefault.user_id == user.id)
     row = db.session.scalar(sa.select(CostDefault).where(CostDefault.company_id == actor.company_id, where))
     if row is None:
@@ -247,10 +250,10 @@ def get_for_company_default(company_id: int, default_id) -> CostDefault:
     try:
         did = int(default_id)
     except (TypeError, ValueError):
-        raise NotFound("No such default.")
+        raise NotFound(_l("No such default."))
     row = db.session.get(CostDefault, did) if 0 < did <= 2**31 - 1 else None
     if row is None or row.company_id != company_id:
-        raise NotFound("No such default.")
+        raise NotFound(_l("No such default."))
     return row
 
 
@@ -274,15 +277,16 @@ def _period(kind_text, start_value) -> tuple[PeriodKind, date, date]:
     try:
         kind = PeriodKind(str(kind_text))
     except ValueError:
-        raise ValidationFailed("Choose a period: month, quarter or year.", errors={"period_kind": "Choose one."})
+        raise ValidationFailed(_l("Choose a period: month, quarter or year."),
+                               errors={"period_kind": _l("Choose one.")})
     if isinstance(start_value, date):
         start = start_value
     else:
         try:
             start = date.fromisoformat(str(start_value or "").strip())
         except ValueError:
-            raise ValidationFailed("Enter the period's first day as YYYY-MM-DD.",
-                                   errors={"period_start": "YYYY-MM-DD"})
+            raise ValidationFailed(_l("Enter the period's first day as YYYY-MM-DD."),
+                                   errors={"period_start": _l("YYYY-MM-DD")})
     ok = start.day == 1 and (kind == PeriodKind.month or
                              (kind == PeriodKind.quarter and start.month in (1, 4, 7, 10)) or
                              (kind == PeriodKind.year and start.month == 1))
@@ -290,7 +294,8 @@ def _period(kind_text, start_value) -> tuple[PeriodKind, date, date]:
         what = {PeriodKind.month: "the first day of a month", PeriodKind.quarter:
                 "the first day of a quarter (1 January, 1 April, 1 July or 1 October)",
                 PeriodKind.year: "1 January"}[kind]
-        raise ValidationFailed(f"A {kind.value} budget starts on {what}.", errors={"period_start": what})
+        raise ValidationFailed(_l("A %(value)s budget starts on %(what)s."), value=kind.value, what=what,
+                               errors={"period_start": what})
     return kind, start, period_end(kind, start)
 
 
@@ -312,13 +317,13 @@ def save_budget(actor: User, *, cost_centre_id, period_kind, period_start, amoun
     kind, start, end = _period(period_kind, period_start)
     value = to_decimal(amount, "Amount", places=2)
     if value < 0 or value > MAX_AMOUNT:
-        raise ValidationFailed("The budget amount must be 0 or more.", errors={"amount": "0 or more."})
+        raise ValidationFailed(_l("The budget amount must be 0 or more."), errors={"amount": _l("0 or more.")})
     cost_centre_of(actor.company_id, cost_centre_id)  # 404 for another company's
     cc = lock_row(CostCentre, cost_centre_id, where=(CostCentre.company_id == actor.company_id,))
     if budget_id is not None:
-        budget = lock_checked(Budget, budget_id, lock_version, "This budget was changed since you opened it; "
-                              "reload the page.", required=False, where=(Budget.company_id == actor.company_id,),
-                              not_found="No such budget.")
+        budget = lock_checked(Budget, budget_id, lock_version, _l("This budget was changed since you opened it; "
+                                                                  "reload the page."), required=False, where=(Budget.company_id == actor.company_id,),
+                              not_found=_l("No such budget."))
     else:
         budget = None
     overlap = db.session.scalar(sa.select(Budget).where(
@@ -326,9 +331,10 @@ def save_budget(actor: User, *, cost_centre_id, period_kind, period_start, amoun
         Budget.id != (budget.id if budget else 0)).limit(1))
     if overlap is not None:
         raise ValidationFailed(
-            f"Cost centre {cc.code} already has a budget for {period_label(overlap.period_kind, overlap.period_start)}"
-            f" ({overlap.period_start.isoformat()} to {overlap.period_end.isoformat()}), which overlaps "
-            f"{period_label(kind, start)}. Change that budget instead.", errors={"period_start": "Overlaps."})
+            _l("Cost centre %(code)s already has a budget for %(period_label)s (%(period_start)s to "
+               "%(period_end)s), which overlaps %(period_label2)s. Change that budget instead."),
+            code=cc.code, period_label=period_label(overlap.period_kind, overlap.period_start), period_start=overlap.period_start.isoformat(), period_end=overlap.period_end.isoformat(), period_label2=period_label(kind, start),
+            errors={"period_start": _l("Overlaps.")})
     if budget is None:
         budget = Budget(company_id=actor.company_id, currency=actor.company.default_currency)
         db.session.add(budget)
@@ -344,7 +350,7 @@ def save_budget(actor: User, *, cost_centre_id, period_kind, period_start, amoun
 @unit_of_work
 def delete_budget(actor: User, budget_id) -> None:
     require_admin(actor)
-    budget = lock_row(Budget, budget_id, where=(Budget.company_id == actor.company_id,), not_found="No such budget.")
+    budget = lock_row(Budget, budget_id, where=(Budget.company_id == actor.company_id,), not_found=_l("No such budget."))
     record("budget", budget.id, "deleted", actor=actor, company_id=actor.company_id,
            detail=f"{budget.cost_centre.code} {period_label(budget.period_kind, budget.period_start)}")
     db.session.delete(budget)
@@ -374,11 +380,11 @@ def set_order_costs(actor: User, order_id, expected_lock_version, costs: dict):
         require_buyer(order, actor, roles=BUYER_ROLES)
         check_fresh(order, expected_lock_version)
         if order.status not in (OrderStatus.draft, OrderStatus.awaiting_approval):
-            raise ValidationFailed("Cost centres and GL accounts are set while the order is a draft.")
+            raise ValidationFailed(_l("Cost centres and GL accounts are set while the order is a draft."))
         lines = {str(ln.id): ln for ln in order.lines}
         for key in costs:
             if str(key) not in lines:
-                raise NotFound("No such order line.")
+                raise NotFound(_l("No such order line."))
         for key, values in costs.items():
             line = lines[str(key)]
             cc_id, gl_id = values.get("cost_centre_id"), values.get("gl_account_id")

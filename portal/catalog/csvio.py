@@ -18,9 +18,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from babel.numbers import list_currencies
+from flask_babel import gettext
 
 from portal.csvutil import FORMULA_PREFIXES, read_csv, safe_cell
 from portal.errors import ValidationFailed
+from portal.i18n import _l
+from portal.errors import number_fig
 from portal.money import to_decimal
 
 COLUMNS = ["sku", "name", "description", "category", "unit", "pack_size", "moq", "unit_price", "currency",
@@ -99,18 +102,20 @@ def parse_decimal(text: str, label: str, *, positive=False, nonneg=False) -> Dec
     try:
         d = to_decimal(text, label, places=PLACES)
     except ValidationFailed as exc:
-        if "decimal places" in exc.message:
-            raise ValidationFailed(f"{label} has more than {PLACES} decimal places ({text}); use at most "
-                                   f"{PLACES}.")
-        if "too large" in exc.message:
-            raise ValidationFailed(f"{label} is too large ({text}).")
-        raise ValidationFailed(f"{label} must be a number such as 12.50, not “{text[:40]}”.")
+        if "decimal places" in exc.english:
+            raise ValidationFailed(_l("%(label)s has more than %(places)s decimal places (%(text)s); use at most "
+                                      "%(places)s."),
+                                   label=label, places=PLACES, text=text)
+        if "too large" in exc.english:
+            raise ValidationFailed(_l("%(label)s is too large (%(text)s)."), label=label, text=text)
+        raise ValidationFailed(_l("%(label)s must be a number such as 12.50, not “%(text)s”."),
+                               label=label, text=text[:40])
     if d.is_signed() and d == 0:
         d = Decimal(0)
     if positive and d <= 0:
-        raise ValidationFailed(f"{label} must be greater than zero (you gave {text}).")
+        raise ValidationFailed(_l("%(label)s must be greater than zero (you gave %(text)s)."), label=label, text=text)
     if nonneg and d < 0:
-        raise ValidationFailed(f"{label} cannot be negative (you gave {text}).")
+        raise ValidationFailed(_l("%(label)s cannot be negative (you gave %(text)s)."), label=label, text=text)
     return d
 
 
@@ -122,16 +127,18 @@ def parse_breaks(text: str) -> list[dict]:
     out: dict[Decimal, Decimal] = {}
     parts = [p.strip() for p in re.split(r"[;\n]", text) if p.strip()]
     if len(parts) > MAX_BREAKS:
-        raise ValidationFailed(f"At most {MAX_BREAKS} price breaks are allowed; you gave {len(parts)}.")
+        raise ValidationFailed(_l("At most %(max_breaks)s price breaks are allowed; you gave %(count)s."),
+                               max_breaks=MAX_BREAKS, count=len(parts))
     for part in parts:
         if ":" not in part:
-            raise ValidationFailed(f"Write each price break as quantity:price, e.g. 500:0.95 — “{part[:40]}” "
-                                   "is not.")
+            raise ValidationFailed(_l("Write each price break as quantity:price, e.g. 500:0.95 — “%(part)s” is not."),
+                                   part=part[:40])
         qty_text, price_text = (s.strip() for s in part.split(":", 1))
         qty = parse_decimal(qty_text, "A price break quantity", positive=True)
         price = parse_decimal(price_text, "A price break price", nonneg=True)
         if qty in out:
-            raise ValidationFailed(f"The price break quantity {fmt_decimal(qty)} appears twice.")
+            raise ValidationFailed(_l("The price break quantity %(fmt_decimal)s appears twice."),
+                                   fmt_decimal=fmt_decimal(qty))
         out[qty] = price
     return [{"min_quantity": fmt_decimal(q), "unit_price": fmt_decimal(out[q])} for q in sorted(out)]
 
@@ -146,15 +153,16 @@ def parse_active(text: str) -> bool:
         return True
     if t in FALSE_WORDS:
         return False
-    raise ValidationFailed(f"Write yes or no for active, not “{text[:20]}”.")
+    raise ValidationFailed(_l("Write yes or no for active, not “%(text)s”."), text=text[:20])
 
 
 def parse_currency(text: str) -> str:
     code = (text or "").strip().upper()
     if not code:
-        raise ValidationFailed("The currency is required (a three-letter code such as EUR).")
+        raise ValidationFailed(_l("The currency is required (a three-letter code such as EUR)."))
     if code not in KNOWN_CURRENCIES:
-        raise ValidationFailed(f"“{text[:10]}” is not a currency we know; use a code such as EUR, USD or PLN.")
+        raise ValidationFailed(_l("“%(text)s” is not a currency we know; use a code such as EUR, USD or PLN."),
+                               text=text[:10])
     return code
 
 
@@ -198,8 +206,8 @@ def clean_item(raw: dict) -> tuple[dict, dict[str, str]]:
             out[key] = parse_decimal(text, FIELD_LABELS[key], **kw)
         except ValidationFailed as exc:
             msg = exc.message
-            if key == "moq" and "greater than zero" in msg:
-                msg += " Leave it empty for no minimum."
+            if key == "moq" and "greater than zero" in exc.english:
+                msg = gettext("%(problem)s Leave it empty for no minimum.", problem=msg)
             errors[key] = msg
     try:
         out["unit_price"] = parse_decimal(raw.get("unit_price") or "", "The unit price", nonneg=True)
@@ -230,19 +238,20 @@ def clean_item(raw: dict) -> tuple[dict, dict[str, str]]:
 def decode_upload(data: bytes, *, max_bytes: int = MAX_BYTES) -> str:
     """Refuse binary data, non-UTF-8 encodings and oversized files with one sentence each."""
     if len(data) > max_bytes:
-        raise ValidationFailed(f"The file is too large ({len(data) // 1024:,} KB); the limit is "
-                               f"{max_bytes // 1024:,} KB.", errors={"file": "File too large."})
+        raise ValidationFailed(_l("The file is too large (%(count)s KB); the limit is %(max_bytes)s KB."),
+                               count=number_fig(len(data) // 1024), max_bytes=number_fig(max_bytes // 1024),
+                               errors={"file": _l("File too large.")})
     if not data.strip():
-        raise ValidationFailed("The file is empty.", errors={"file": "The file is empty."})
+        raise ValidationFailed(_l("The file is empty."), errors={"file": _l("The file is empty.")})
     head = data[:8192]
     if b"\x00" in head or sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 100 + 1:
-        raise ValidationFailed("This is not a text CSV file (it contains binary data). Export the spreadsheet "
-                               "as “CSV UTF-8” and upload that.", errors={"file": "Not a CSV text file."})
+        raise ValidationFailed(_l("This is not a text CSV file (it contains binary data). Export the spreadsheet as "
+                                  "“CSV UTF-8” and upload that."), errors={"file": _l("Not a CSV text file.")})
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationFailed("The file is not UTF-8 encoded. In your spreadsheet choose “Save as… CSV UTF-8” "
-                               "and upload it again.", errors={"file": "Not UTF-8 encoded."})
+        raise ValidationFailed(_l("The file is not UTF-8 encoded. In your spreadsheet choose “Save as… CSV UTF-8” "
+                                  "and upload it again."), errors={"file": _l("Not UTF-8 encoded.")})
 
 
 def parse_catalog(data: bytes | str) -> ParsedCatalog:
@@ -309,7 +318,8 @@ def parse_order_csv(data: bytes) -> list[tuple[str, str, int]]:
             continue
         rows.append((plain_text(raw.get("sku", "")), raw.get("quantity", ""), raw["__line__"]))
     if errors:
-        raise ValidationFailed(f"{len(errors)} row(s) of the file are malformed; nothing was ordered.",
+        raise ValidationFailed(_l("%(count)s row(s) of the file are malformed; nothing was ordered."),
+                               count=len(errors),
                                errors=errors)
     return rows
 

@@ -28,7 +28,8 @@ from portal.audit.services import record
 from portal.catalog import csvio
 from portal.catalog.models import CatalogBuyerPrice, CatalogItem
 from portal.db import db
-from portal.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from portal.errors import DomainError, Forbidden, NotFound, ValidationFailed, say
+from portal.i18n import _l
 from portal.money import format_quantity
 
 PAGE_SIZE = 50
@@ -51,12 +52,12 @@ def can_order(user: User) -> bool:
 
 def _require_editor(actor: User) -> None:
     if not can_edit(actor):
-        raise Forbidden("Only the supplier's sales or admin people can change its catalog.")
+        raise Forbidden(_l("Only the supplier's sales or admin people can change its catalog."))
 
 
 def _require_buyer(actor: User) -> None:
     if not can_order(actor):
-        raise Forbidden("Only a buyer's procurement people can order from a catalog.")
+        raise Forbidden(_l("Only a buyer's procurement people can order from a catalog."))
 
 
 def own_item(actor: User, item_id, *, for_update: bool = False) -> CatalogItem:
@@ -64,14 +65,14 @@ def own_item(actor: User, item_id, *, for_update: bool = False) -> CatalogItem:
     try:
         item_id = int(item_id)
     except (TypeError, ValueError):
-        raise NotFound("No such catalog item.")
+        raise NotFound(_l("No such catalog item."))
     stmt = sa.select(CatalogItem).where(CatalogItem.id == item_id,
                                         CatalogItem.supplier_company_id == actor.company_id)
     if for_update:
         stmt = stmt.with_for_update(of=CatalogItem)
     item = db.session.scalar(stmt)
     if item is None:
-        raise NotFound("No such catalog item.")
+        raise NotFound(_l("No such catalog item."))
     return item
 
 
@@ -177,10 +178,10 @@ def catalog_supplier(supplier_id, buyer_company_id: int) -> Company:
     try:
         supplier_id = int(supplier_id)
     except (TypeError, ValueError):
-        raise NotFound("No such supplier.")
+        raise NotFound(_l("No such supplier."))
     company = db.session.get(Company, supplier_id)
     if company is None or not company.is_supplier or company.id == buyer_company_id:
-        raise NotFound("No such supplier.")
+        raise NotFound(_l("No such supplier."))
     return company
 
 
@@ -292,7 +293,7 @@ def _sku_taken(supplier_id: int, sku: str, exclude_id: int | None = None) -> boo
 
 
 def _dup_sku(sku: str) -> ValidationFailed:
-    msg = f"Your catalog already has an item with SKU {sku}; choose another SKU or edit that item."
+    msg = say(_l("Your catalog already has an item with SKU %(sku)s; choose another SKU or edit that item."), sku=sku)
     return ValidationFailed(msg, errors={"sku": msg})
 
 
@@ -369,7 +370,7 @@ def set_buyer_price(actor: User, item_id, buyer_company_id, unit_price: str, pri
     price = breaks = None
     try:
         if not (unit_price or "").strip():
-            raise ValidationFailed("The unit price is required.")
+            raise ValidationFailed(_l("The unit price is required."))
         price = csvio.parse_decimal(unit_price, "The unit price", nonneg=True)
     except ValidationFailed as exc:
         errors["unit_price"] = exc.message
@@ -394,7 +395,7 @@ def set_buyer_price(actor: User, item_id, buyer_company_id, unit_price: str, pri
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise ValidationFailed("This buyer's price was changed at the same moment; reload and try again.")
+        raise ValidationFailed(_l("This buyer's price was changed at the same moment; reload and try again."))
     return bp
 
 
@@ -465,10 +466,10 @@ def apply_import(actor: User, data: bytes) -> ImportPreview:
     """Check the file again and, only if it has no errors, upsert every row by SKU in one transaction."""
     prev = preview_import(actor, data)
     if prev.errors:
-        raise ValidationFailed(f"The file has {len(prev.errors)} problem(s); nothing was imported. Correct them "
-                               "and upload the file again.")
+        raise ValidationFailed(_l("The file has %(count)s problem(s); nothing was imported. Correct them and upload "
+                                  "the file again."), count=len(prev.errors))
     if not prev.rows:
-        raise ValidationFailed("The file has no rows to import.")
+        raise ValidationFailed(_l("The file has no rows to import."))
     try:
         new_items = []
         for r in prev.rows:
@@ -486,8 +487,8 @@ def apply_import(actor: User, data: bytes) -> ImportPreview:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise ValidationFailed("Someone changed the catalog while you imported (a SKU now exists twice); "
-                               "nothing was imported. Upload the file again.")
+        raise ValidationFailed(_l("Someone changed the catalog while you imported (a SKU now exists twice); nothing "
+                                  "was imported. Upload the file again."))
     return prev
 
 
@@ -517,11 +518,11 @@ def load_staged(company_id: int, token: str) -> bytes:
     from portal.storage import MissingObject, get_storage
 
     if not re.fullmatch(r"[0-9a-f]{32}", token or ""):
-        raise ValidationFailed("The preview expired; upload the file again.")
+        raise ValidationFailed(_l("The preview expired; upload the file again."))
     try:
         return get_storage().read(_stage_key(company_id, token))
     except MissingObject:
-        raise ValidationFailed("The preview expired; upload the file again.") from None
+        raise ValidationFailed(_l("The preview expired; upload the file again.")) from None
 
 
 def drop_staged(company_id: int, token: str) -> None:
@@ -666,10 +667,10 @@ def build_order_lines(buyer_company_id: int, supplier_id: int, rows) -> list[dic
 
 def _checked(priced: PricedRows) -> PricedRows:
     if not priced.row_count:
-        raise ValidationFailed("Enter at least one SKU and quantity.", errors={})
+        raise ValidationFailed(_l("Enter at least one SKU and quantity."), errors={})
     if priced.errors:
-        raise ValidationFailed(f"{len(priced.errors)} of {priced.row_count} line(s) need attention; nothing "
-                               "was ordered.", errors=dict(sorted(priced.errors.items())))
+        raise ValidationFailed(_l("%(count)s of %(row_count)s line(s) need attention; nothing was ordered."),
+                               count=len(priced.errors), row_count=priced.row_count, errors=dict(sorted(priced.errors.items())))
     return priced
 
 
@@ -684,7 +685,7 @@ def _create_draft(actor: User, supplier_id: int, lines: list[dict], **kw):
     try:
         from portal.orders.services import create_draft_order
     except ImportError:
-        raise ValidationFailed("Ordering is not available yet; your lines are valid but no order was created.")
+        raise ValidationFailed(_l("Ordering is not available yet; your lines are valid but no order was created."))
     return create_draft_order(actor, supplier_id, lines, **kw)
 
 
@@ -696,7 +697,8 @@ def order_from_rows(actor: User, supplier_id, rows, *, source: str = "catalog"):
     _require_buyer(actor)
     supplier = catalog_supplier(supplier_id, actor.company_id)
     if len(rows) > csvio.MAX_ORDER_ROWS:
-        raise ValidationFailed(f"An order takes at most {csvio.MAX_ORDER_ROWS} lines; split it.")
+        raise ValidationFailed(_l("An order takes at most %(max_order_rows)s lines; split it."),
+                               max_order_rows=csvio.MAX_ORDER_ROWS)
     priced = _checked(price_order_rows(actor.company_id, supplier.id, rows))
     return _create_draft(actor, supplier.id, priced.lines, source=source), priced.notes
 
@@ -720,13 +722,13 @@ def prepare_reorder(actor: User, order_id) -> tuple[object, list[dict], list[str
     try:
         order_id = int(order_id)
     except (TypeError, ValueError):
-        raise NotFound("No such order.")
+        raise NotFound(_l("No such order."))
     order = db.session.scalar(sa.select(PurchaseOrder).where(PurchaseOrder.id == order_id,
                                                              PurchaseOrder.buyer_company_id == actor.company_id))
     if order is None:
-        raise NotFound("No such order.")
+        raise NotFound(_l("No such order."))
     if order.source not in [OrderSource(s) for s in ORDERABLE_SOURCES]:
-        raise ValidationFailed("Only orders from a catalog, a reorder or an award can be reordered.")
+        raise ValidationFailed(_l("Only orders from a catalog, a reorder or an award can be reordered."))
     item_ids = [ln.catalog_item_id for ln in order.lines if ln.catalog_item_id]
     skus = [ln.sku for ln in order.lines if ln.sku and not ln.catalog_item_id]
     items_by_id: dict[int, CatalogItem] = {}
@@ -768,7 +770,8 @@ def reorder(actor: User, order_id):
     merge sentences)."""
     order, lines, skipped, notes = prepare_reorder(actor, order_id)
     if not lines:
-        raise ValidationFailed(f"Nothing from {order.po_number} can be reordered. " + " ".join(skipped))
+        raise ValidationFailed(_l("Nothing from %(po_number)s can be reordered. %(skipped)s"),
+                               po_number=order.po_number, skipped=" ".join(skipped))
     new = _create_draft(actor, order.supplier_company_id, lines, source="reorder", reorder_of_id=order.id)
     return new, skipped, notes
 

@@ -45,6 +45,7 @@ from portal.invoices.states import InvoiceStatus
 from portal.locking import lock_row
 from portal.money import ZERO, quantize
 from portal.orders.models import OrderLine, PurchaseOrder
+from portal.i18n import _l
 
 OPEN_STATUSES = (InvoiceStatus.issued, InvoiceStatus.partially_paid)
 
@@ -54,7 +55,7 @@ OPEN_STATUSES = (InvoiceStatus.issued, InvoiceStatus.partially_paid)
 def lock_order(order_id: int, *, where=(), with_lines: bool = False) -> PurchaseOrder:
     """Step 2: SELECT ... FOR UPDATE the purchase order and re-read it (NotFound when missing or not visible
     through ``where``). ``with_lines`` re-reads its lines too (quantities shipped are counted from them)."""
-    order = lock_row(PurchaseOrder, order_id, where=where, not_found="No such order.")
+    order = lock_row(PurchaseOrder, order_id, where=where, not_found=_l("No such order."))
     if with_lines:
         db.session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order.id)
                            .execution_options(populate_existing=True)).all()
@@ -63,7 +64,7 @@ def lock_order(order_id: int, *, where=(), with_lines: bool = False) -> Purchase
 
 def lock_invoice(invoice_id: int) -> Invoice:
     """Step 3: SELECT ... FOR UPDATE the invoice and re-read it."""
-    return lock_row(Invoice, invoice_id, not_found="No such invoice.")
+    return lock_row(Invoice, invoice_id, not_found=_l("No such invoice."))
 
 
 def lock_pair_account(supplier_id: int, buyer_id: int) -> CreditAccount | None:

@@ -21,6 +21,8 @@ from portal.credit.models import CreditCheck
 from portal.credit.providers import factor_sentence, percent_text, used_share, utilisation
 from portal.db import db
 from portal.errors import Conflict, InvalidTransition
+from portal.i18n import _l
+from portal.errors import state_fig
 from portal.orders.models import PurchaseOrder
 from portal.orders.states import OrderStatus
 
@@ -111,11 +113,12 @@ def request_recheck(order: PurchaseOrder, actor: User, *, expected_lock_version=
             except (TypeError, ValueError):
                 expected = -1
             if expected != order.lock_version:
-                raise Conflict(f"This order changed since you opened the page (it is now "
-                               f"{order.status.label.lower()}); reload and try again.")
+                raise Conflict(_l("This order changed since you opened the page (it is now %(state)s); reload and "
+                                  "try again."), state=state_fig(order.status))
         if order.status != OrderStatus.credit_hold:
-            raise InvalidTransition(f"Only an order on credit hold can be checked again; order {order.po_number} "
-                                    f"is {order.status.label.lower()}.")
+            raise InvalidTransition(_l("Only an order on credit hold can be checked again; order %(po_number)s is "
+                                       "%(state)s."),
+                                    po_number=order.po_number, state=state_fig(order.status))
         hold = _open_hold(order.id)
         job_id = f"credit-recheck-{order.id}-{hold.id if hold else 0}"
         record("order", order.id, "credit_recheck_requested", actor=actor, company_id=actor.company_id,

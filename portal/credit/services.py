@@ -36,6 +36,8 @@ from portal.credit.providers import (MANUAL, BuiltinProvider, CreditDecision, Cr
                                      fmt)
 from portal.db import db, utcnow
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.i18n import _l
+from portal.errors import say, state_fig
 from portal.locking import check_fresh, retry_on_conflict
 from portal.money import ZERO, minor_unit, quantize, to_decimal
 from portal.orders.models import PurchaseOrder
@@ -146,7 +148,7 @@ def check_order(order_id: int, *, recheck_by: int | None = None) -> CreditCheck 
     external = _external_first(order_id, expected)
     order = _load_order(order_id, lock=True)  # the order, then the pair's account (portal/credit/ledger.py)
     if order is None:
-        raise NotFound("No such order.")
+        raise NotFound(_l("No such order."))
     if order.status != expected:  # a concurrent check, a release by hand or the buyer decided it already
         db.session.rollback()
         return latest_check(order_id)
@@ -273,9 +275,9 @@ def checks_for(order: PurchaseOrder) -> list[CreditCheck]:
 
 def _require_accounts_of_supplier(actor: User, order: PurchaseOrder) -> None:
     if not order.visible_to_supplier(actor.company_id):
-        raise NotFound("No such order.")
+        raise NotFound(_l("No such order."))
     if not actor.has_role(Role.accounts):
-        raise Forbidden("Only the supplier's accounts team decides on credit holds.")
+        raise Forbidden(_l("Only the supplier's accounts team decides on credit holds."))
 
 
 def hold_for_supplier(actor: User, order_id) -> PurchaseOrder:
@@ -283,11 +285,11 @@ def hold_for_supplier(actor: User, order_id) -> PurchaseOrder:
     try:
         oid = int(order_id)
     except (TypeError, ValueError):
-        raise NotFound("No such order.")
+        raise NotFound(_l("No such order."))
     order = db.session.scalar(sa.select(PurchaseOrder).where(PurchaseOrder.id == oid,
                                                              PurchaseOrder.supplier_scope(actor.company_id)))
     if order is None:
-        raise NotFound("No such order.")
+        raise NotFound(_l("No such order."))
     return order
 
 
@@ -299,15 +301,16 @@ def _decide_hold(order: PurchaseOrder, actor: User, comment: str, expected_lock_
     _require_accounts_of_supplier(actor, order)
     comment = (comment or "").strip()
     if not comment:
-        raise ValidationFailed(f"Write a comment saying why you {verb} the order.",
-                               errors={"comment": "A comment is required."})
+        raise ValidationFailed(_l("Write a comment saying why you %(verb)s the order."), verb=verb,
+                               errors={"comment": _l("A comment is required.")})
     if len(comment) > 2000:
-        raise ValidationFailed("The comment is too long (2,000 characters at most).",
-                               errors={"comment": "At most 2,000 characters."})
+        raise ValidationFailed(_l("The comment is too long (2,000 characters at most)."),
+                               errors={"comment": _l("At most 2,000 characters.")})
     check_fresh(order, expected_lock_version, _stale, required=False)  # on the locked, re-read order
     if order.status != OrderStatus.credit_hold:
-        raise InvalidTransition(f"Only an order on credit hold can be released or rejected; "
-                                f"order {order.po_number} is {order.status.label.lower()}.")
+        raise InvalidTransition(_l("Only an order on credit hold can be released or rejected; order %(po_number)s "
+                                   "is %(state)s."),
+                                po_number=order.po_number, state=state_fig(order.status))
     return comment
 
 
@@ -336,7 +339,7 @@ def _commit_decision(order: PurchaseOrder) -> None:
         db.session.commit()
     except StaleDataError as exc:
         db.session.rollback()
-        raise Conflict("This order changed since you opened the page; reload and try again.") from exc
+        raise Conflict(_l("This order changed since you opened the page; reload and try again.")) from exc
 
 
 @retry_on_conflict
@@ -402,14 +405,15 @@ def holds_count(supplier_id: int) -> int:
 
 def _require_supplier_accounts(actor: User) -> None:
     if not actor.company.is_supplier or not actor.has_role(Role.accounts):
-        raise Forbidden("Only a supplier's accounts team sets credit limits and terms.")
+        raise Forbidden(_l("Only a supplier's accounts team sets credit limits and terms."))
 
 
 def _currency(value: str) -> str:
     code = (value or "").strip().upper()
     if len(code) != 3 or code not in list_currencies():
-        raise ValidationFailed(f"{value!r} is not a currency we know; use an ISO code such as EUR.",
-                               errors={"currency": "Use an ISO 4217 code such as EUR."})
+        raise ValidationFailed(_l("%(value)s is not a currency we know; use an ISO code such as EUR."),
+                               value=repr(value),
+                               errors={"currency": _l("Use an ISO 4217 code such as EUR.")})
     return code
 
 
@@ -420,19 +424,20 @@ def _validate_terms(limit_amount, currency, payment_terms_days) -> tuple[Decimal
     exponent = limit.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
         raise ValidationFailed(
-            f"Credit limit has more than {places} decimal place{'s' if places != 1 else ''} for {currency}.",
-            errors={"limit_amount": f"Use at most {places} decimal places for {currency}."})
+            _l("Credit limit has more than %(places)s decimal place%(s)s for %(currency)s."),
+            places=places, s='s' if places != 1 else '', currency=currency,
+            errors={"limit_amount": say(_l("Use at most %(places)s decimal places for %(currency)s."), places=places, currency=currency)})
     if limit < 0:
-        raise ValidationFailed("The credit limit cannot be negative; use 0 to allow no credit at all.",
-                               errors={"limit_amount": "Enter 0 or more."})
+        raise ValidationFailed(_l("The credit limit cannot be negative; use 0 to allow no credit at all."),
+                               errors={"limit_amount": _l("Enter 0 or more.")})
     try:
         terms = int(str(payment_terms_days).strip())
     except (TypeError, ValueError):
-        raise ValidationFailed("Payment terms must be a whole number of days.",
-                               errors={"payment_terms_days": "Enter whole days, e.g. 30."})
+        raise ValidationFailed(_l("Payment terms must be a whole number of days."),
+                               errors={"payment_terms_days": _l("Enter whole days, e.g. 30.")})
     if terms < 0 or terms > 365:
-        raise ValidationFailed("Payment terms must be between 0 and 365 days.",
-                               errors={"payment_terms_days": "Between 0 and 365 days."})
+        raise ValidationFailed(_l("Payment terms must be between 0 and 365 days."),
+                               errors={"payment_terms_days": _l("Between 0 and 365 days.")})
     return quantize(limit, currency), currency, terms
 
 
@@ -451,10 +456,10 @@ def buyer_for_supplier(actor: User, buyer_id) -> Company:
     try:
         bid = int(buyer_id)
     except (TypeError, ValueError):
-        raise NotFound("No such buyer.")
+        raise NotFound(_l("No such buyer."))
     buyer = db.session.get(Company, bid) if 0 < bid <= 2**31 - 1 else None
     if buyer is None or not buyer.is_buyer or buyer.id == actor.company_id:
-        raise NotFound("No such buyer.")
+        raise NotFound(_l("No such buyer."))
     return buyer
 
 

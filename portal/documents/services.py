@@ -6,6 +6,7 @@ from portal.audit.services import record as audit
 from portal.db import db
 from portal.documents.language import DOCUMENT_LANGUAGES
 from portal.errors import Forbidden, ValidationFailed
+from portal.i18n import _l
 
 
 def save_document_language(actor: User, *, language: str, bilingual: bool = False) -> Company:
@@ -13,11 +14,11 @@ def save_document_language(actor: User, *, language: str, bilingual: bool = Fals
     supplier, invoices, credit notes and dunning letters it receives as a buyer), and whether they also carry
     the English (or German) labels. Documents already issued keep the language they were frozen with."""
     if not (actor.has_role(Role.admin) or actor.has_role(Role.accounts)):
-        raise Forbidden("Only your company's administrators or accounts team can change the document language.")
+        raise Forbidden(_l("Only your company's administrators or accounts team can change the document language."))
     lang = (language or "").strip().lower()
     if lang not in DOCUMENT_LANGUAGES:
-        raise ValidationFailed("Choose English or German for your documents.",
-                               errors={"language": "Choose a language."})
+        raise ValidationFailed(_l("Choose English or German for your documents."),
+                               errors={"language": _l("Choose a language.")})
     try:
         company = db.session.get(Company, actor.company_id)
         company.language, company.bilingual_documents = lang, bool(bilingual)

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from portal.einvoice import codes
 from portal.errors import ValidationFailed
+from portal.i18n import _l
 from portal.money import minor_unit
 
 ZERO = Decimal("0")
@@ -130,8 +131,9 @@ def from_snapshot(snap: dict) -> Document:
     """The EN 16931 model of an issued invoice's frozen snapshot: the same numbers as its PDF."""
     currency = snap["currency"]
     if minor_unit(currency) > 2:
-        raise ValidationFailed(f"{currency} has {minor_unit(currency)} decimals; EN 16931 e-invoices allow at most "
-                               "two (BR-DEC-*), so this document has no e-invoice. The PDF is the invoice.")
+        raise ValidationFailed(_l("%(currency)s has %(minor_unit)s decimals; EN 16931 e-invoices allow at most two "
+                                  "(BR-DEC-*), so this document has no e-invoice. The PDF is the invoice."),
+                               currency=currency, minor_unit=minor_unit(currency))
     rc = bool(snap.get("reverse_charge"))
     lines = []
     for ln in snap.get("lines") or []:
@@ -204,8 +206,8 @@ def check_can_issue(doc: Document) -> None:
         if not codes.country_ok(p.country):
             problems.append(f"the {who}'s country {p.country!r} is not an ISO 3166-1 code (BR-CL-14)")
     if problems:
-        raise ValidationFailed("No EN 16931 e-invoice can be made for " + doc.number + ": " + "; ".join(problems)
-                               + ".")
+        raise ValidationFailed(_l("No EN 16931 e-invoice can be made for %(number)s: %(problems)s."),
+                               number=doc.number, problems="; ".join(problems))
 
 
 # --------------------------------------------------------------------------------------------- formatting

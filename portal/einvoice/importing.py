@@ -24,6 +24,7 @@ from portal.db import db, utcnow
 from portal.einvoice import codes
 from portal.einvoice.parse import ImportRefused, Parsed, read
 from portal.errors import Conflict, Forbidden, ValidationFailed
+from portal.i18n import _l
 from portal.invoices.models import DocumentKind, Invoice, InvoiceLine
 from portal.invoices.states import InvoiceStatus
 from portal.money import minor_unit, quantize
@@ -77,7 +78,7 @@ class Preview:
 
 def _require(actor: User) -> None:
     if not actor.has_role(Role.accounts):
-        raise Forbidden("Only your company's accounts team can import e-invoices.")
+        raise Forbidden(_l("Only your company's accounts team can import e-invoices."))
 
 
 # --------------------------------------------------------------------------------------------- checks
@@ -460,7 +461,8 @@ def import_file(actor: User, data: bytes, filename: str = "") -> Invoice:
         return inv
     except sa.exc.IntegrityError:
         db.session.rollback()
-        raise Conflict("This supplier invoice number was imported a moment ago by someone else; nothing was saved.")
+        raise Conflict(_l("This supplier invoice number was imported a moment ago by someone else; nothing was "
+                          "saved."))
     except Exception:
         db.session.rollback()
         raise

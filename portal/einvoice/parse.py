@@ -17,6 +17,7 @@ from lxml import etree
 from portal.einvoice import cii, ubl
 from portal.einvoice.document import ZERO, Document, Line, Party, TaxSubtotal
 from portal.errors import ValidationFailed
+from portal.i18n import _l
 
 MAX_BYTES = 10 * 1024 * 1024
 XML_NAMES = ("factur-x.xml", "zugferd-invoice.xml", "ZUGFeRD-invoice.xml", "xrechnung.xml")
@@ -45,8 +46,8 @@ def safe_parser() -> etree.XMLParser:
 
 def parse_tree(xml: bytes):
     if len(xml) > MAX_BYTES:
-        raise ImportRefused(f"The XML is {len(xml) // (1024 * 1024)} MB; e-invoices up to "
-                            f"{MAX_BYTES // (1024 * 1024)} MB are accepted.")
+        raise ImportRefused(_l("The XML is %(count)s MB; e-invoices up to %(max_bytes)s MB are accepted."),
+                            count=len(xml) // (1024 * 1024), max_bytes=MAX_BYTES // (1024 * 1024))
     head = xml[:4096]
     if b"<!DOCTYPE" in head or "<!DOCTYPE".encode("utf-16-le") in head or "<!DOCTYPE".encode("utf-16-be") in head:
         raise ImportRefused(DTD_REFUSED)
@@ -55,9 +56,9 @@ def parse_tree(xml: bytes):
     except etree.XMLSyntaxError as exc:
         if "entity" in str(exc).lower():
             raise ImportRefused(DTD_REFUSED)
-        raise ImportRefused(f"The file is not well-formed XML ({exc.msg or exc}).")
+        raise ImportRefused(_l("The file is not well-formed XML (%(value)s)."), value=exc.msg or exc)
     if root is None:
-        raise ImportRefused("The file is empty.")
+        raise ImportRefused(_l("The file is empty."))
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise ImportRefused(DTD_REFUSED)
@@ -67,15 +68,15 @@ def parse_tree(xml: bytes):
 def read(data: bytes, filename: str = "") -> Parsed:
     """A file as uploaded: PDF with embedded XML, or the XML itself."""
     if not data:
-        raise ImportRefused("The file is empty.")
+        raise ImportRefused(_l("The file is empty."))
     if len(data) > MAX_BYTES:
-        raise ImportRefused(f"The file is {len(data) / (1024 * 1024):.1f} MB; e-invoices up to "
-                            f"{MAX_BYTES // (1024 * 1024)} MB are accepted.")
+        raise ImportRefused(_l("The file is %(count)s MB; e-invoices up to %(max_bytes)s MB are accepted."),
+                            count=format(len(data) / (1024 * 1024), ".1f"), max_bytes=MAX_BYTES // (1024 * 1024))
     if data[:5] == b"%PDF-" or data.lstrip()[:5] == b"%PDF-":
         xml = xml_from_pdf(data)
         parsed = parse_xml_full(xml)
         if parsed.format != "cii":
-            raise ImportRefused("The PDF carries a UBL file; a Factur-X PDF carries CII XML (factur-x.xml).")
+            raise ImportRefused(_l("The PDF carries a UBL file; a Factur-X PDF carries CII XML (factur-x.xml)."))
         parsed.format = "facturx"
         return parsed
     return parse_xml_full(data)
@@ -92,10 +93,13 @@ def xml_from_pdf(data: bytes) -> bytes:
             if wanted in names:
                 return names[wanted][0]
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError) as exc:
-        raise ImportRefused(f"The PDF cannot be read ({type(exc).__name__}).")
-    raise ImportRefused("The PDF has no embedded e-invoice (no factur-x.xml / zugferd-invoice.xml attachment): "
-                        "it is a plain PDF, not a Factur-X/ZUGFeRD invoice."
-                        + (f" Attachments found: {', '.join(sorted(names))}." if names else ""))
+        raise ImportRefused(_l("The PDF cannot be read (%(error)s)."), error=type(exc).__name__)
+    if names:
+        raise ImportRefused(_l("The PDF has no embedded e-invoice (no factur-x.xml / zugferd-invoice.xml "
+                               "attachment): it is a plain PDF, not a Factur-X/ZUGFeRD invoice. Attachments found: "
+                               "%(names)s."), names=", ".join(sorted(names)))
+    raise ImportRefused(_l("The PDF has no embedded e-invoice (no factur-x.xml / zugferd-invoice.xml attachment): "
+                           "it is a plain PDF, not a Factur-X/ZUGFeRD invoice."))
 
 
 def parse_xml(xml: bytes) -> Document:
@@ -109,9 +113,9 @@ def parse_xml_full(xml: bytes) -> Parsed:
         return _Reader(root, "cii").parse_cii(xml)
     if ns in (ubl.INV, ubl.CRN):
         return _Reader(root, "ubl").parse_ubl(xml)
-    raise ImportRefused(f"The XML is not an EN 16931 invoice: its root element is {etree.QName(root).localname!r} "
-                        f"in {ns or 'no namespace'}; expected a CII CrossIndustryInvoice or a UBL Invoice / "
-                        "CreditNote.")
+    raise ImportRefused(_l("The XML is not an EN 16931 invoice: its root element is %(localname)s in %(value)s; "
+                           "expected a CII CrossIndustryInvoice or a UBL Invoice / CreditNote."),
+                        localname=repr(etree.QName(root).localname), value=ns or 'no namespace')
 
 
 class _Reader:

@@ -14,6 +14,7 @@ from portal.einvoice import cii, ubl
 from portal.einvoice.document import check_can_issue, from_snapshot
 from portal.einvoice.models import FORMATS, MEDIA_TYPES, EInvoiceSettings, preferred_format
 from portal.errors import Forbidden, InvalidTransition, ValidationFailed
+from portal.i18n import _l
 from portal.invoices.models import Invoice
 from portal.invoices.states import InvoiceStatus
 
@@ -35,14 +36,14 @@ def parse_format(value, inv: Invoice | None = None) -> str:
     if fmt in ("zugferd", "pdf"):
         fmt = "facturx"
     if fmt not in FORMATS:
-        raise ValidationFailed("Choose the e-invoice format: facturx (Factur-X/ZUGFeRD PDF), cii (CII XML) or ubl "
-                               "(UBL XML, Peppol BIS 3.0).", errors={"format": "facturx, cii or ubl."})
+        raise ValidationFailed(_l("Choose the e-invoice format: facturx (Factur-X/ZUGFeRD PDF), cii (CII XML) or "
+                                  "ubl (UBL XML, Peppol BIS 3.0)."), errors={"format": _l("facturx, cii or ubl.")})
     return fmt
 
 
 def _document(inv: Invoice):
     if inv.status == InvoiceStatus.draft or not inv.snapshot:
-        raise InvalidTransition("A draft has no e-invoice; issue it first.")
+        raise InvalidTransition(_l("A draft has no e-invoice; issue it first."))
     doc = from_snapshot(inv.snapshot)
     check_can_issue(doc)
     return doc
@@ -124,14 +125,14 @@ def settings_for(company_id: int) -> EInvoiceSettings:
 
 def save_settings(actor: User, *, default_format: str, routing_id: str = "") -> EInvoiceSettings:
     if not (actor.has_role(Role.admin) or actor.has_role(Role.accounts)):
-        raise Forbidden("Only your company's administrators or accounts team can change e-invoice settings.")
+        raise Forbidden(_l("Only your company's administrators or accounts team can change e-invoice settings."))
     fmt = (default_format or "").strip().lower()
     if fmt not in FORMATS:
-        raise ValidationFailed("Choose Factur-X, CII or UBL.", errors={"default_format": "Choose a format."})
+        raise ValidationFailed(_l("Choose Factur-X, CII or UBL."), errors={"default_format": _l("Choose a format.")})
     rid = (routing_id or "").strip()
     if len(rid) > 64 or any(ord(ch) < 32 for ch in rid):
-        raise ValidationFailed("The routing id (buyer reference, e.g. a Leitweg-ID) is at most 64 characters.",
-                               errors={"routing_id": "At most 64 characters."})
+        raise ValidationFailed(_l("The routing id (buyer reference, e.g. a Leitweg-ID) is at most 64 characters."),
+                               errors={"routing_id": _l("At most 64 characters.")})
     try:
         s = db.session.get(EInvoiceSettings, actor.company_id)
         if s is None:

@@ -19,6 +19,7 @@ from portal.audit.services import record as audit
 from portal.db import db, utcnow
 from portal.events.services import emit
 from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.i18n import _l
 from portal.frameworks.models import AgreementStatus, CallOff, CallOffLine, FrameworkAgreement, FrameworkLine
 from portal.locking import lock_row, retry_on_conflict
 from portal.money import ZERO, format_money, format_quantity, quantize, to_decimal
@@ -158,11 +159,12 @@ def _date(value, label: str) -> date:
         return value
     text = str(value or "").strip()
     if not text:
-        raise ValidationFailed(f"Enter the {label} (YYYY-MM-DD).")
+        raise ValidationFailed(_l("Enter the %(label)s (YYYY-MM-DD)."), label=label)
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValidationFailed(f"The {label} {text[:20]!r} is not a date (use YYYY-MM-DD).")
+        raise ValidationFailed(_l("The %(label)s %(text)s is not a date (use YYYY-MM-DD)."),
+                               label=label, text=repr(text[:20]))
 
 
 def _optional_amount(value, label: str) -> Decimal | None:
@@ -170,7 +172,8 @@ def _optional_amount(value, label: str) -> Decimal | None:
         return None
     d = to_decimal(value, label)
     if d <= 0:
-        raise ValidationFailed(f"The {label.lower()} must be more than 0 (or left empty for no cap).")
+        raise ValidationFailed(_l("The %(label)s must be more than 0 (or left empty for no cap)."),
+                               label=label.lower())
     return d
 
 
@@ -195,25 +198,25 @@ def create_from_award(award_id, actor, *, valid_from, valid_until, max_value=Non
 
     try:
         if not actor.has_role(*BUYER_ROLES):
-            raise Forbidden("Only procurement can make framework agreements.")
+            raise Forbidden(_l("Only procurement can make framework agreements."))
         award = lock_row(Award, award_id, where=(Award.buyer_company_id == actor.company_id,),
-                         not_found="No such award.")
+                         not_found=_l("No such award."))
         if award.orders_created_at is not None:
-            raise InvalidTransition("Orders or agreements were already made from this award.")
+            raise InvalidTransition(_l("Orders or agreements were already made from this award."))
         start, end = _date(valid_from, "start of validity"), _date(valid_until, "end of validity")
         if end < start:
-            raise ValidationFailed("The agreement must end on or after the day it starts.")
+            raise ValidationFailed(_l("The agreement must end on or after the day it starts."))
         if end < utcnow().date():
-            raise ValidationFailed("The end of validity is in the past; an agreement must still be valid.")
+            raise ValidationFailed(_l("The end of validity is in the past; an agreement must still be valid."))
         if (end - start).days > 366 * 5:
-            raise ValidationFailed("An agreement runs at most five years.")
+            raise ValidationFailed(_l("An agreement runs at most five years."))
         cap = _optional_amount(max_value, "Maximum value")
         rfq = award.rfq
         lines = list(db.session.execute(
             sa.select(AwardLine, RfqLine).join(RfqLine, RfqLine.id == AwardLine.rfq_line_id)
             .where(AwardLine.award_id == award.id).order_by(AwardLine.supplier_company_id, RfqLine.position)))
         if not lines:
-            raise ValidationFailed("This award has no awarded lines.")
+            raise ValidationFailed(_l("This award has no awarded lines."))
         by_supplier: dict[int, list] = {}
         for al, rl in lines:
             by_supplier.setdefault(al.supplier_company_id, []).append((al, rl))
@@ -309,19 +312,21 @@ def call_off(agreement: FrameworkAgreement, actor, quantities: dict, *, delivery
     try:
         if actor.company_id != agreement.buyer_company_id:
             if actor.company_id == agreement.supplier_company_id:
-                raise Forbidden("Only the buyer calls off against a framework agreement.")
-            raise NotFound("No such framework agreement.")
+                raise Forbidden(_l("Only the buyer calls off against a framework agreement."))
+            raise NotFound(_l("No such framework agreement."))
         if not actor.has_role(*BUYER_ROLES):
-            raise Forbidden("Only procurement can call off against a framework agreement.")
+            raise Forbidden(_l("Only procurement can call off against a framework agreement."))
         a = lock_row(FrameworkAgreement, agreement.id,
                      where=(FrameworkAgreement.buyer_company_id == actor.company_id,),
-                     not_found="No such framework agreement.")
+                     not_found=_l("No such framework agreement."))
         today = utcnow().date()
         if a.status == AgreementStatus.expired or today > a.valid_until:
-            raise ValidationFailed(f"{a.reference} expired on {a.valid_until.isoformat()}; call-offs are no "
-                                   f"longer possible. Agree a new framework or order another way.")
+            raise ValidationFailed(_l("%(reference)s expired on %(valid_until)s; call-offs are no longer possible. "
+                                      "Agree a new framework or order another way."),
+                                   reference=a.reference, valid_until=a.valid_until.isoformat())
         if today < a.valid_from:
-            raise ValidationFailed(f"{a.reference} is valid from {a.valid_from.isoformat()}; call off from then on.")
+            raise ValidationFailed(_l("%(reference)s is valid from %(valid_from)s; call off from then on."),
+                                   reference=a.reference, valid_from=a.valid_from.isoformat())
         lines = {ln.id: ln for ln in a.lines}
         wanted: list[tuple[FrameworkLine, Decimal]] = []
         for raw_id, raw_qty in (quantities or {}).items():
@@ -333,19 +338,21 @@ def call_off(agreement: FrameworkAgreement, actor, quantities: dict, *, delivery
                 lid = -1
             ln = lines.get(lid)
             if ln is None:
-                raise ValidationFailed(f"Item {raw_id} is not an item of {a.reference}.")
+                raise ValidationFailed(_l("Item %(raw_id)s is not an item of %(reference)s."),
+                                       raw_id=raw_id, reference=a.reference)
             qty = to_decimal(raw_qty, f"Quantity of {ln.description}")
             if qty < 0:
-                raise ValidationFailed(f"{ln.description}: the quantity cannot be negative.")
+                raise ValidationFailed(_l("%(description)s: the quantity cannot be negative."),
+                                       description=ln.description)
             if qty == 0:
                 continue
             wanted.append((ln, qty))
         if not wanted:
-            raise ValidationFailed("Enter a quantity for at least one item to call off.")
+            raise ValidationFailed(_l("Enter a quantity for at least one item to call off."))
         wanted.sort(key=lambda p: p[0].position)
         delivery = _date(delivery_date, "delivery date") if delivery_date not in (None, "") else None
         if delivery is not None and delivery < today:
-            raise ValidationFailed("The delivery date is in the past.")
+            raise ValidationFailed(_l("The delivery date is in the past."))
 
         use = usage(a)
         warnings, refusals = [], []
@@ -366,7 +373,8 @@ def call_off(agreement: FrameworkAgreement, actor, quantities: dict, *, delivery
                          over=f"this call-off of {money(this_value)}", agreed=lambda cap: f"value of {money(cap)}",
                          used="{pct} of the agreed value is now used", warnings=warnings, refusals=refusals)
         if refusals:
-            raise ValidationFailed(f"{a.reference} does not allow this call-off: " + "; ".join(refusals) + ".")
+            raise ValidationFailed(_l("%(reference)s does not allow this call-off: %(refusals)s."),
+                                   reference=a.reference, refusals="; ".join(refusals))
 
         buyer = a.buyer
         order = PurchaseOrder(
@@ -417,10 +425,10 @@ def guard_call_off_edit(order, quantities: dict, removed: set, adding: bool, app
     co = db.session.scalar(sa.select(CallOff).where(CallOff.order_id == order.id))
     if co is None:
         return
-    a = lock_row(FrameworkAgreement, co.agreement_id, not_found="No such framework agreement.")
+    a = lock_row(FrameworkAgreement, co.agreement_id, not_found=_l("No such framework agreement."))
     if adding:
-        raise ValidationFailed(f"This order is a call-off against {a.reference}: add items with a new call-off "
-                               "from the agreement's page.")
+        raise ValidationFailed(_l("This order is a call-off against %(reference)s: add items with a new call-off "
+                                  "from the agreement's page."), reference=a.reference)
     with db.session.no_autoflush:  # the editor may have set the new quantities on the lines already
         others = usages([a], exclude_order_id=order.id)[a.id]
         current = {ln.id: Decimal(ln.quantity) for ln in order.lines}
@@ -451,7 +459,8 @@ def guard_call_off_edit(order, quantities: dict, removed: set, adding: bool, app
                          over=f"this call-off at {money(new_value)}", agreed=lambda cap: f"value of {money(cap)}",
                          used="{pct} of the agreed value is now used", warnings=warnings, refusals=refusals)
     if refusals:
-        raise ValidationFailed(f"{a.reference} does not allow this change: " + "; ".join(refusals) + ".")
+        raise ValidationFailed(_l("%(reference)s does not allow this change: %(refusals)s."),
+                               reference=a.reference, refusals="; ".join(refusals))
     if apply:
         co.value = new_value
         a.updated_at = utcnow()

@@ -33,6 +33,9 @@ from portal.credit.ledger import overdue_clause as _overdue_clause
 from portal.db import db, utcnow
 from portal.events.services import emit
 from portal.errors import Conflict, DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.i18n import _l
+from portal.notifications import messages as words
+from portal.errors import money_fig
 from portal.invoices import numbers
 from portal.invoices.models import (CreditReason, DocumentKind, Invoice, InvoiceLine, InvoiceSettings, InvoicingMode,
                                     Payment)
@@ -80,7 +83,7 @@ def _rollback_on_error(fn):
             return fn(*args, **kwargs)
         except StaleDataError:
             db.session.rollback()
-            raise Conflict("This invoice changed since you opened the page; reload and try again.")
+            raise Conflict(_l("This invoice changed since you opened the page; reload and try again."))
         except Exception:
             db.session.rollback()
             raise
@@ -113,16 +116,16 @@ def check_fresh(inv: Invoice, expected_lock_version) -> None:
 
 def require_supplier_accounts(actor: User, company_id: int) -> None:
     if actor.company_id != company_id:
-        raise NotFound("No such invoice.")
+        raise NotFound(_l("No such invoice."))
     if not actor.has_role(Role.accounts):
-        raise Forbidden("Only your company's accounts team can do this.")
+        raise Forbidden(_l("Only your company's accounts team can do this."))
 
 
 def require_buyer_accounts(actor: User, inv: Invoice) -> None:
     if actor.company_id != inv.buyer_company_id or inv.status == IS.draft:
-        raise NotFound("No such invoice.")
+        raise NotFound(_l("No such invoice."))
     if not actor.has_role(Role.accounts):
-        raise Forbidden("Only your company's accounts team can do this.")
+        raise Forbidden(_l("Only your company's accounts team can do this."))
 
 
 def settings_for(supplier_id: int) -> InvoiceSettings:
@@ -190,7 +193,7 @@ def _load_source(actor: User, shipment_id=None, order_id=None) -> tuple[Purchase
         except (TypeError, ValueError):
             shipment = None
         if shipment is None or not shipment.order.visible_to_supplier(actor.company_id):
-            raise NotFound("No such shipment.")
+            raise NotFound(_l("No such shipment."))
         order = shipment.order
     else:
         try:
@@ -198,7 +201,7 @@ def _load_source(actor: User, shipment_id=None, order_id=None) -> tuple[Purchase
         except (TypeError, ValueError, OverflowError):
             order = None
         if order is None or not order.visible_to_supplier(actor.company_id):
-            raise NotFound("No such order.")
+            raise NotFound(_l("No such order."))
     return order, shipment
 
 
@@ -234,7 +237,7 @@ def _apply_edits(inv: Invoice, rows: list[tuple], reverse_charge: bool) -> None:
     if errors:
         raise ValidationFailed(" ".join(errors.values()), errors=errors)
     if not keep:
-        raise ValidationFailed("Keep at least one line with a quantity above 0.")
+        raise ValidationFailed(_l("Keep at least one line with a quantity above 0."))
     inv.lines[:] = keep
     for i, ln in enumerate(inv.lines, 1):
         ln.position = i
@@ -254,7 +257,8 @@ def create_draft(actor: User, *, shipment_id=None, order_id=None, edits: dict | 
     rows = proposal(order, shipment)
     if not rows:
         what = f"shipment {shipment.number}" if shipment else f"order {order.po_number}"
-        raise ValidationFailed(f"Everything shipped on {what} is already invoiced; there is nothing to invoice.")
+        raise ValidationFailed(_l("Everything shipped on %(what)s is already invoiced; there is nothing to invoice."),
+                               what=what)
     settings = settings_for(order.supplier_company_id)
     rc = reverse_charge_applies(order.supplier, order.buyer)
     inv = Invoice(kind=DocumentKind.invoice, supplier_company_id=order.supplier_company_id,
@@ -286,7 +290,8 @@ def create_draft(actor: User, *, shipment_id=None, order_id=None, edits: dict | 
     db.session.add(inv)
     db.session.flush()
     audit("invoice", inv.id, "created", actor=actor, company_id=inv.supplier_company_id, to_state=IS.draft,
-          detail=f"from {'shipment ' + shipment.number if shipment else 'order ' + order.po_number}",
+          detail=(words.msg(_l("from shipment %(number)s"), number=shipment.number) if shipment
+                  else words.msg(_l("from order %(number)s"), number=order.po_number)),
           visible_to_company_id=inv.supplier_company_id)
     if commit:
         db.session.commit()
@@ -300,7 +305,8 @@ def update_draft(inv: Invoice, actor: User, expected_lock_version, edits: dict, 
     require_supplier_accounts(actor, inv.supplier_company_id)
     inv = lock_fresh(inv, expected_lock_version)
     if inv.status != IS.draft:
-        raise InvalidTransition(f"{label(inv)} is issued and cannot be changed; issue a credit note instead.")
+        raise InvalidTransition(_l("%(label)s is issued and cannot be changed; issue a credit note instead."),
+                                label=label(inv))
     rows = []
     for ln in list(inv.lines):
         key = SHIPPING if ln.charge == SHIPPING else (ln.order_line_id or f"p{ln.position}")
@@ -323,8 +329,8 @@ def delete_draft(inv: Invoice, actor: User, expected_lock_version) -> None:
     require_supplier_accounts(actor, inv.supplier_company_id)
     inv = lock_fresh(inv, expected_lock_version)
     if inv.status != IS.draft:
-        raise InvalidTransition(f"{label(inv)} is issued; issued invoices are never deleted. "
-                                "Issue a credit note to correct it.")
+        raise InvalidTransition(_l("%(label)s is issued; issued invoices are never deleted. Issue a credit note to "
+                                   "correct it."), label=label(inv))
     audit("invoice", inv.id, "draft deleted", actor=actor, company_id=inv.supplier_company_id,
           visible_to_company_id=inv.supplier_company_id)
     db.session.delete(inv)
@@ -410,8 +416,8 @@ def _require_iban(supplier: Company) -> None:
         ok = False
     if not ok:
         raise ValidationFailed(
-            "Your company has no valid IBAN, and an invoice must show where to pay. Add your bank details "
-            "(IBAN) in the company profile, then issue again.", errors={"iban": "Missing or invalid IBAN."})
+            _l("Your company has no valid IBAN, and an invoice must show where to pay. Add your bank details (IBAN) "
+               "in the company profile, then issue again."), errors={"iban": _l("Missing or invalid IBAN.")})
 
 
 def _lock_order(order_id: int) -> PurchaseOrder:
@@ -442,7 +448,8 @@ def _finish_issue(inv: Invoice, actor: User | None, today: date, breakdown: list
                         queue="documents", job_id=f"invoice-pdf-{inv.id}")
     inv.pdf_job_id = rec.id
     audit("invoice", inv.id, "issued", actor=actor, company_id=inv.supplier_company_id, from_state=IS.draft,
-          to_state=IS.issued, detail=f"{inv.number}, {amount_text(inv.total_gross, inv.currency)}")
+          to_state=IS.issued, detail=words.msg(_l("%(number)s, %(total)s"), number=inv.number,
+                                               total=words.money(inv.total_gross, inv.currency)))
     emit([inv.buyer_company_id, inv.supplier_company_id], "invoice.issued", inv)
 
 
@@ -451,7 +458,7 @@ def _issue(inv: Invoice, actor: User | None, today: date | None = None, issued_a
     supplier = db.session.get(Company, inv.supplier_company_id)
     _require_iban(supplier)
     if not inv.lines:
-        raise ValidationFailed("An invoice needs at least one line.")
+        raise ValidationFailed(_l("An invoice needs at least one line."))
     order = None
     if inv.order_id:
         order = _lock_order(inv.order_id)  # serialises issues for one order: no double invoicing
@@ -497,7 +504,7 @@ def issue(inv: Invoice, actor: User, expected_lock_version) -> Invoice:
         _lock_order(inv.order_id)  # the order before the invoice (portal/credit/ledger.py)
     inv = lock_fresh(inv, expected_lock_version)
     if inv.status != IS.draft:
-        raise InvalidTransition(f"{label(inv)} is already issued.")
+        raise InvalidTransition(_l("%(label)s is already issued."), label=label(inv))
     _issue(inv, actor)
     db.session.commit()
     return inv
@@ -513,9 +520,9 @@ def parse_credit_reason(value) -> CreditReason:
     try:
         return CreditReason(getattr(value, "value", value))
     except ValueError:
-        raise ValidationFailed("Choose what the credit note is for: "
-                               + ", ".join(r.label.lower() for r in CreditReason) + ".",
-                               errors={"reason_kind": "Choose what the credit note is for."})
+        raise ValidationFailed(_l("Choose what the credit note is for: %(reasons)s."),
+                               reasons=", ".join(r.label.lower() for r in CreditReason),
+                               errors={"reason_kind": _l("Choose what the credit note is for.")})
 
 
 @retry_on_conflict
@@ -533,12 +540,12 @@ def create_credit_note(inv: Invoice, actor: User, expected_lock_version, *, quan
         _lock_order(inv.order_id)  # the order before the invoice (portal/credit/ledger.py)
     inv = lock_fresh(inv, expected_lock_version)
     if inv.kind != DocumentKind.invoice or inv.status == IS.draft:
-        raise InvalidTransition("Only an issued invoice can be corrected by a credit note.")
+        raise InvalidTransition(_l("Only an issued invoice can be corrected by a credit note."))
     kind = parse_credit_reason(reason_kind)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("Give a reason for the credit note (it is printed on it).",
-                               errors={"reason": "Enter a reason."})
+        raise ValidationFailed(_l("Give a reason for the credit note (it is printed on it)."),
+                               errors={"reason": _l("Enter a reason.")})
     cn = Invoice(kind=DocumentKind.credit_note, supplier_company_id=inv.supplier_company_id,
                  buyer_company_id=inv.buyer_company_id, series="CRN", status=IS.draft, order_id=inv.order_id,
                  shipment_id=inv.shipment_id, corrects_invoice_id=inv.id, currency=inv.currency,
@@ -548,16 +555,19 @@ def create_credit_note(inv: Invoice, actor: User, expected_lock_version, *, quan
     if amount not in (None, ""):
         net = to_decimal(amount, "Amount")
         if net <= 0:
-            raise ValidationFailed("The amount to credit must be above 0.", errors={"amount": "Enter an amount above 0."})
+            raise ValidationFailed(_l("The amount to credit must be above 0."),
+                                   errors={"amount": _l("Enter an amount above 0.")})
         if net != quantize(net, inv.currency):
-            raise ValidationFailed(f"Use at most {minor_unit(inv.currency)} decimals for {inv.currency}.",
-                                   errors={"amount": "Too many decimals."})
+            raise ValidationFailed(_l("Use at most %(minor_unit)s decimals for %(currency)s."),
+                                   minor_unit=minor_unit(inv.currency), currency=inv.currency,
+                                   errors={"amount": _l("Too many decimals.")})
         rates = sorted({Decimal(ln.tax_rate) for ln in inv.lines}, reverse=True)
         rate = ZERO if inv.reverse_charge else (to_decimal(tax_rate, "Tax rate", places=2)
                                                 if tax_rate not in (None, "") else (rates[0] if rates else ZERO))
         if rate not in rates and not inv.reverse_charge:
-            raise ValidationFailed("Use one of the invoice's tax rates: " + ", ".join(f"{r:.2f} %" for r in rates)
-                                   + ".", errors={"tax_rate": "Not a rate of this invoice."})
+            raise ValidationFailed(_l("Use one of the invoice's tax rates: %(rates)s."),
+                                   rates=", ".join(f"{r:.2f} %" for r in rates),
+                                   errors={"tax_rate": _l("Not a rate of this invoice.")})
         cn.lines.append(InvoiceLine(position=1, description=f"Credit on invoice {inv.number}: {reason}"[:500],
                                     quantity=Decimal(1), unit="", unit_price=net, discount_percent=ZERO,
                                     tax_rate=rate, net_amount=net))
@@ -593,13 +603,14 @@ def create_credit_note(inv: Invoice, actor: User, expected_lock_version, *, quan
         if errors:
             raise ValidationFailed(" ".join(errors.values()), errors=errors)
         if not cn.lines:
-            raise ValidationFailed("Enter a quantity for at least one line, or an amount to credit.")
+            raise ValidationFailed(_l("Enter a quantity for at least one line, or an amount to credit."))
     breakdown = compute_totals(cn)
     if cn.total_gross > inv.open_amount:
         raise ValidationFailed(
-            f"The open amount of invoice {inv.number} is {amount_text(inv.open_amount, inv.currency)}; a credit "
-            f"note of {amount_text(cn.total_gross, inv.currency)} would exceed it.",
-            errors={"amount": "More than the open amount."})
+            _l("The open amount of invoice %(number)s is %(open_amount)s; a credit note of %(total_gross)s would "
+               "exceed it."),
+            number=inv.number, open_amount=money_fig(inv.open_amount, inv.currency), total_gross=money_fig(cn.total_gross, inv.currency),
+            errors={"amount": _l("More than the open amount.")})
     db.session.add(cn)
     db.session.flush()
     today = utcnow().date()
@@ -611,7 +622,8 @@ def create_credit_note(inv: Invoice, actor: User, expected_lock_version, *, quan
     inv.credited_amount = inv.credited_amount + cn.total_gross
     _settle_status(inv)
     audit("invoice", inv.id, "credited", actor=actor, company_id=inv.supplier_company_id,
-          detail=f"{cn.number}: {amount_text(cn.total_gross, inv.currency)} — {kind.label}: {reason}")
+          detail=words.msg(_l("%(number)s: %(total)s — %(kind)s: %(reason)s"), number=cn.number,
+                           total=words.money(cn.total_gross, inv.currency), kind=words.msg(kind.label), reason=reason))
     from portal.notifications.services import notify_company
 
     notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice",
@@ -654,7 +666,8 @@ def _parse_date(text, label_: str, field: str) -> date:
     try:
         return date.fromisoformat(str(text or "").strip())
     except ValueError:
-        raise ValidationFailed(f"{label_}: enter a date like 2026-03-31.", errors={field: "Enter a date."})
+        raise ValidationFailed(_l("%(label_)s: enter a date like 2026-03-31."), label_=label_,
+                               errors={field: _l("Enter a date.")})
 
 
 @retry_on_conflict
@@ -665,26 +678,28 @@ def record_payment(inv: Invoice, actor: User, expected_lock_version, *, amount, 
     require_supplier_accounts(actor, inv.supplier_company_id)
     inv = lock_fresh(inv, expected_lock_version)
     if inv.kind != DocumentKind.invoice or inv.status == IS.draft:
-        raise InvalidTransition("Payments are recorded against issued invoices only.")
+        raise InvalidTransition(_l("Payments are recorded against issued invoices only."))
     value = to_decimal(amount, "Amount")
     if value <= 0:
-        raise ValidationFailed("A payment must be above 0.", errors={"amount": "Enter an amount above 0."})
+        raise ValidationFailed(_l("A payment must be above 0."), errors={"amount": _l("Enter an amount above 0.")})
     if value != quantize(value, inv.currency):
-        raise ValidationFailed(f"Use at most {minor_unit(inv.currency)} decimals for {inv.currency}.",
-                               errors={"amount": "Too many decimals."})
+        raise ValidationFailed(_l("Use at most %(minor_unit)s decimals for %(currency)s."),
+                               minor_unit=minor_unit(inv.currency), currency=inv.currency,
+                               errors={"amount": _l("Too many decimals.")})
     day = _parse_date(paid_on, "Payment date", "paid_on")
     if day > utcnow().date():
-        raise ValidationFailed("The payment date is in the future; record payments when the money has arrived.",
-                               errors={"paid_on": "Not in the future."})
+        raise ValidationFailed(_l("The payment date is in the future; record payments when the money has arrived."),
+                               errors={"paid_on": _l("Not in the future.")})
     if inv.issue_date and day < inv.issue_date - timedelta(days=365):
-        raise ValidationFailed("The payment date is more than a year before the invoice date.",
-                               errors={"paid_on": "Check the date."})
+        raise ValidationFailed(_l("The payment date is more than a year before the invoice date."),
+                               errors={"paid_on": _l("Check the date.")})
     if inv.open_amount <= 0:
-        raise InvalidTransition(f"{label(inv)} is settled; there is nothing left to pay.")
+        raise InvalidTransition(_l("%(label)s is settled; there is nothing left to pay."), label=label(inv))
     if value > inv.open_amount:
         raise ValidationFailed(
-            f"The open amount is {amount_text(inv.open_amount, inv.currency)}; a payment of "
-            f"{amount_text(value, inv.currency)} would overpay it.", errors={"amount": "More than the open amount."})
+            _l("The open amount is %(open_amount)s; a payment of %(value)s would overpay it."),
+            open_amount=money_fig(inv.open_amount, inv.currency), value=money_fig(value, inv.currency),
+            errors={"amount": _l("More than the open amount.")})
     p = Payment(invoice_id=inv.id, amount=value, currency=inv.currency, paid_on=day,
                 reference=(reference or "").strip()[:100], recorded_by_id=actor.id)
     db.session.add(p)
@@ -692,8 +707,10 @@ def record_payment(inv: Invoice, actor: User, expected_lock_version, *, amount, 
     inv.paid_amount = inv.paid_amount + value
     _settle_status(inv)
     audit("invoice", inv.id, "payment recorded", actor=actor, company_id=inv.supplier_company_id,
-          from_state=before, to_state=inv.status, detail=f"{amount_text(value, inv.currency)} on {day.isoformat()}"
-          + (f", ref {p.reference}" if p.reference else ""))
+          from_state=before, to_state=inv.status,
+          detail=(words.msg(_l("%(amount)s on %(day)s, ref %(reference)s"), amount=words.money(value, inv.currency),
+                            day=words.day(day), reference=p.reference) if p.reference else
+                  words.msg(_l("%(amount)s on %(day)s"), amount=words.money(value, inv.currency), day=words.day(day))))
     from portal.notifications.services import notify_company
 
     notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice", mail=False,
@@ -750,17 +767,18 @@ def approve_for_payment(inv: Invoice, actor: User, expected_lock_version, *, des
     require_buyer_accounts(actor, inv)
     inv = lock_fresh(inv, expected_lock_version)
     if inv.kind != DocumentKind.invoice:
-        raise InvalidTransition("Credit notes are not approved for payment.")
+        raise InvalidTransition(_l("Credit notes are not approved for payment."))
     if inv.approved_for_payment_at:
-        raise InvalidTransition(f"{label(inv)} is already approved for payment.")
+        raise InvalidTransition(_l("%(label)s is already approved for payment."), label=label(inv))
     problems = [f"line {r['line'].position}: " + "; ".join(r["problems"]) for r in match(inv) if r["problems"]]
     comment = (comment or "").strip()
     if problems and not despite_mismatches:
-        raise ValidationFailed("The invoice does not match what was ordered and received (" + ". ".join(problems)
-                               + "). Tick 'approve despite mismatches' and say why, or ask the supplier for a "
-                               "credit note.", errors={"despite": "Mismatches found."})
+        raise ValidationFailed(_l("The invoice does not match what was ordered and received (%(problems)s). Tick "
+                                  "'approve despite mismatches' and say why, or ask the supplier for a credit note."),
+                               problems=". ".join(problems), errors={"despite": _l("Mismatches found.")})
     if problems and not comment:
-        raise ValidationFailed("Say why you approve despite the mismatches.", errors={"comment": "Enter a comment."})
+        raise ValidationFailed(_l("Say why you approve despite the mismatches."),
+                               errors={"comment": _l("Enter a comment.")})
     inv.approved_for_payment_at = utcnow()
     inv.approved_for_payment_by_id = actor.id
     audit("invoice", inv.id, "approved for payment", actor=actor, company_id=inv.buyer_company_id,
@@ -784,17 +802,17 @@ def _normalise_logo(data: bytes) -> tuple[bytes, str]:
     from PIL import Image, UnidentifiedImageError
 
     if len(data) > LOGO_MAX_UPLOAD:
-        raise ValidationFailed(f"The logo is too large ({len(data) // 1024} KB); the limit is 2 MB.",
-                               errors={"logo": "At most 2 MB."})
+        raise ValidationFailed(_l("The logo is too large (%(count)s KB); the limit is 2 MB."), count=len(data) // 1024,
+                               errors={"logo": _l("At most 2 MB.")})
     try:
         img = Image.open(io.BytesIO(data))
         fmt = img.format
         img.load()
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
-        raise ValidationFailed("The logo must be a PNG or JPEG image.", errors={"logo": "PNG or JPEG only."})
+        raise ValidationFailed(_l("The logo must be a PNG or JPEG image."), errors={"logo": _l("PNG or JPEG only.")})
     if fmt not in ("PNG", "JPEG"):
-        raise ValidationFailed(f"The logo must be a PNG or JPEG image, not {fmt}.",
-                               errors={"logo": "PNG or JPEG only."})
+        raise ValidationFailed(_l("The logo must be a PNG or JPEG image, not %(fmt)s."), fmt=fmt,
+                               errors={"logo": _l("PNG or JPEG only.")})
     img.thumbnail((600, 200))
     out = io.BytesIO()
     if fmt == "PNG":
@@ -808,8 +826,8 @@ def _normalise_logo(data: bytes) -> tuple[bytes, str]:
         img.convert("RGB").save(out, "JPEG", quality=85)
         mime = "image/jpeg"
     if out.tell() > LOGO_MAX_STORED:
-        raise ValidationFailed("The logo is too detailed to embed; use a simpler image (under 60 KB once "
-                               "scaled to 600×200 px).", errors={"logo": "Too large once scaled."})
+        raise ValidationFailed(_l("The logo is too detailed to embed; use a simpler image (under 60 KB once scaled "
+                                  "to 600×200 px)."), errors={"logo": _l("Too large once scaled.")})
     return out.getvalue(), mime
 
 
@@ -818,23 +836,23 @@ def save_settings(actor: User, *, mode: str, auto_issue: bool, default_tax_rate,
                   footer_note: str, logo: bytes | None = None, remove_logo: bool = False) -> InvoiceSettings:
     require_supplier_accounts(actor, actor.company_id)
     if not actor.company.is_supplier:
-        raise Forbidden("Invoice settings are for suppliers.")
+        raise Forbidden(_l("Invoice settings are for suppliers."))
     try:
         mode_v = InvoicingMode(mode)
     except ValueError:
-        raise ValidationFailed("Choose per shipment or per order.", errors={"mode": "Choose a mode."})
+        raise ValidationFailed(_l("Choose per shipment or per order."), errors={"mode": _l("Choose a mode.")})
     rate = to_decimal(default_tax_rate, "Default tax rate", places=2)
     if not (ZERO <= rate <= HUNDRED):
-        raise ValidationFailed("The default tax rate must be between 0 and 100 %.",
-                               errors={"default_tax_rate": "0 to 100."})
+        raise ValidationFailed(_l("The default tax rate must be between 0 and 100 %."),
+                               errors={"default_tax_rate": _l("0 to 100.")})
     try:
         days = sorted({int(x) for x in (reminder_days or "").replace(" ", "").split(",") if x})
     except ValueError:
-        raise ValidationFailed("Dunning days: whole numbers separated by commas, e.g. 3,14,30.",
-                               errors={"reminder_days": "e.g. 3,14,30"})
+        raise ValidationFailed(_l("Dunning days: whole numbers separated by commas, e.g. 3,14,30."),
+                               errors={"reminder_days": _l("e.g. 3,14,30")})
     if any(d < 0 or d > 365 for d in days) or len(days) > 3:
-        raise ValidationFailed("Dunning days: up to three numbers between 0 and 365 (reminder, first dunning, "
-                               "final notice).", errors={"reminder_days": "Up to three, 0 to 365."})
+        raise ValidationFailed(_l("Dunning days: up to three numbers between 0 and 365 (reminder, first dunning, "
+                                  "final notice)."), errors={"reminder_days": _l("Up to three, 0 to 365.")})
     s = db.session.get(InvoiceSettings, actor.company_id)
     if s is None:
         s = InvoiceSettings(supplier_company_id=actor.company_id)
@@ -887,7 +905,7 @@ def auto_invoice_shipment(shipment_id: int) -> Invoice | None:
 
         notify_company(inv.supplier_company_id, [Role.accounts], kind="invoice",
                        title=f"Draft invoice for shipment {shipment.number} needs you",
-                       body=f"It could not be issued automatically: {exc.message}", link=invoice_link(inv))
+                       body=f"It could not be issued automatically: {exc.english}", link=invoice_link(inv))
     db.session.commit()
     return inv
 
@@ -1053,14 +1071,16 @@ def _guard_invoice_update(mapper, connection, target):
     if _was_issued(target):
         changed = _frozen_changes(target)
         if changed:
-            raise ImmutableInvoice(f"{label(target)} is issued and cannot be changed ({', '.join(changed)}); "
-                                   "issue a credit note to correct it.")
+            raise ImmutableInvoice(_l("%(label)s is issued and cannot be changed (%(changed)s); issue a credit note "
+                                      "to correct it."),
+                                   label=label(target), changed=', '.join(changed))
 
 
 @event.listens_for(Invoice, "before_delete")
 def _guard_invoice_delete(mapper, connection, target):
     if _was_issued(target):
-        raise ImmutableInvoice(f"{label(target)} is issued and can never be deleted; issue a credit note.")
+        raise ImmutableInvoice(_l("%(label)s is issued and can never be deleted; issue a credit note."),
+                               label=label(target))
 
 
 def _line_owner_issued(line: InvoiceLine) -> bool:
@@ -1073,19 +1093,19 @@ def _line_owner_issued(line: InvoiceLine) -> bool:
 @event.listens_for(InvoiceLine, "before_update")
 def _guard_line_update(mapper, connection, target):
     if _line_owner_issued(target):
-        raise ImmutableInvoice("The lines of an issued invoice cannot be changed; issue a credit note.")
+        raise ImmutableInvoice(_l("The lines of an issued invoice cannot be changed; issue a credit note."))
 
 
 @event.listens_for(InvoiceLine, "before_delete")
 def _guard_line_delete(mapper, connection, target):
     if _line_owner_issued(target):
-        raise ImmutableInvoice("The lines of an issued invoice cannot be deleted; issue a credit note.")
+        raise ImmutableInvoice(_l("The lines of an issued invoice cannot be deleted; issue a credit note."))
 
 
 @event.listens_for(InvoiceLine, "before_insert")
 def _guard_line_insert(mapper, connection, target):
     if _line_owner_issued(target):
-        raise ImmutableInvoice("Lines cannot be added to an issued invoice; issue a new invoice.")
+        raise ImmutableInvoice(_l("Lines cannot be added to an issued invoice; issue a new invoice."))
 
 
 __all__ = ["DomainError"]

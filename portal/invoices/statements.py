@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from portal.accounts.models import Company
 from portal.db import db
 from portal.errors import NotFound, ValidationFailed
+from portal.i18n import _l
 from portal.invoices.models import DocumentKind, Invoice, Payment
 from portal.invoices.states import InvoiceStatus
 from portal.money import ZERO
@@ -29,11 +30,11 @@ def _pair(company_id: int, counterparty_id: int):
 
 def statement(company_id: int, counterparty_id: int, date_from: date, date_to: date) -> dict:
     if date_from > date_to:
-        raise ValidationFailed("The start date is after the end date.", errors={"from": "Before the end date."})
+        raise ValidationFailed(_l("The start date is after the end date."), errors={"from": _l("Before the end date.")})
     me = db.session.get(Company, company_id)
     other = db.session.get(Company, counterparty_id)
     if other is None or other.id == company_id:
-        raise NotFound("No such company.")
+        raise NotFound(_l("No such company."))
     pair = _pair(company_id, counterparty_id)
     issued = Invoice.status != InvoiceStatus.draft
     sign = sa.case((Invoice.kind == DocumentKind.credit_note, -1), else_=1)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import enum
 
 from portal.errors import InvalidTransition
+from portal.i18n import _l
+from portal.errors import state_fig
 
 
 class InvoiceStatus(str, enum.Enum):
@@ -32,4 +34,5 @@ TRANSITIONS: dict[InvoiceStatus, set[InvoiceStatus]] = {
 def check(current: InvoiceStatus, target: InvoiceStatus) -> None:
     if target not in TRANSITIONS[current]:
         raise InvalidTransition(
-            f"An invoice that is {current.label.lower()} cannot become {target.label.lower()}.")
+            _l("An invoice that is %(state)s cannot become %(state2)s."),
+            state=state_fig(current), state2=state_fig(target))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from portal.db import db
 from portal.errors import InvalidTransition
+from portal.i18n import _l
 from portal.jobs.models import JobRecord, JobStatus
 from portal.jobs.queue import enqueue_after_commit
 
@@ -24,11 +25,11 @@ def retry(record: JobRecord, actor) -> JobRecord:
         try:
             stuck = is_stuck(record)
         except Exception as exc:  # noqa: BLE001 - Redis unreachable
-            raise InvalidTransition("The job queue is not reachable right now; the job runs as soon as it is "
-                                    "back.") from exc
+            raise InvalidTransition(_l("The job queue is not reachable right now; the job runs as soon as it is "
+                                       "back.")) from exc
         if not stuck:
-            raise InvalidTransition("Only a failed or stuck job can be retried; this one is still "
-                                    f"{record.status.value}.")
+            raise InvalidTransition(_l("Only a failed or stuck job can be retried; this one is still %(value)s."),
+                                    value=record.status.value)
     record.status = JobStatus.queued
     record.progress = 0
     record.error = None

@@ -33,6 +33,9 @@ from sqlalchemy.orm import selectinload
 from portal.accounts.models import Role, User
 from portal.db import db, utcnow
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.i18n import _l
+from portal.notifications import messages as words
+from portal.errors import money_fig, state_fig
 from portal.locking import retry_on_conflict
 from portal.money import CURRENCIES, format_money, to_decimal
 from portal.orders.models import ApprovalEscalation, ApprovalRule, OrderApproval, PurchaseOrder
@@ -91,22 +94,22 @@ def _names(users) -> str:
 
 def _require_admin(actor: User) -> None:
     if not actor.company.is_buyer or not actor.has_role(Role.admin):
-        raise Forbidden("Only an administrator of a buying company manages approval rules.")
+        raise Forbidden(_l("Only an administrator of a buying company manages approval rules."))
 
 
 def _clean_rule(actor: User, threshold_text, approvals_text, currency: str | None):
     """The checks every way of saving a rule makes (page and API): (threshold, approvals, currency)."""
     threshold = to_decimal(threshold_text, "Threshold", places=2)
     if threshold < 0:
-        raise ValidationFailed("The threshold cannot be negative.", errors={"threshold": "Enter 0 or more."})
+        raise ValidationFailed(_l("The threshold cannot be negative."), errors={"threshold": _l("Enter 0 or more.")})
     try:
         count = int(str(approvals_text).strip())
     except (TypeError, ValueError):
-        raise ValidationFailed("Approvals required must be a whole number from 1 to 5.",
-                               errors={"approvals_required": "A whole number from 1 to 5."})
+        raise ValidationFailed(_l("Approvals required must be a whole number from 1 to 5."),
+                               errors={"approvals_required": _l("A whole number from 1 to 5.")})
     if not 1 <= count <= 5:
-        raise ValidationFailed("Approvals required must be a whole number from 1 to 5.",
-                               errors={"approvals_required": "A whole number from 1 to 5."})
+        raise ValidationFailed(_l("Approvals required must be a whole number from 1 to 5."),
+                               errors={"approvals_required": _l("A whole number from 1 to 5.")})
     approvers = active_approvers(actor.company_id)
     if count > len(approvers):
         have = (f"only {len(approvers)} active approver{'s' if len(approvers) != 1 else ''} ({_names(approvers)})"
@@ -117,7 +120,7 @@ def _clean_rule(actor: User, threshold_text, approvals_text, currency: str | Non
                                             if approvers else "Give someone the approver role first."})
     currency = currency or actor.company.default_currency
     if currency not in CURRENCIES:
-        raise ValidationFailed("Choose a currency.", errors={"currency": "Choose a currency."})
+        raise ValidationFailed(_l("Choose a currency."), errors={"currency": _l("Choose a currency.")})
     return threshold, count, currency
 
 
@@ -136,7 +139,7 @@ def _commit_rule(rule: ApprovalRule, actor: User) -> None:
         db.session.commit()
     except sa.exc.IntegrityError:
         db.session.rollback()
-        raise Conflict("A rule with this threshold was just added; reload the page.")
+        raise Conflict(_l("A rule with this threshold was just added; reload the page."))
 
 
 @_rollback_on_error
@@ -148,8 +151,10 @@ def save_rule(actor: User, threshold_text, approvals_text, currency: str | None 
     threshold, count, currency = _clean_rule(actor, threshold_text, approvals_text, currency)
     rule = _rule_at(actor.company_id, threshold)
     if rule is not None and create_only:
-        raise Conflict(f"There is a rule for orders above {format_money(threshold, rule.currency)} already "
-                       f"(rule {rule.id}); change that one instead.", errors={"threshold": "Taken by another rule."})
+        raise Conflict(_l("There is a rule for orders above %(threshold)s already (rule %(id)s); change that one "
+                          "instead."),
+                       threshold=money_fig(threshold, rule.currency), id=rule.id,
+                       errors={"threshold": _l("Taken by another rule.")})
     if rule is None:
         rule = ApprovalRule(buyer_company_id=actor.company_id, threshold=threshold, currency=currency)
         db.session.add(rule)
@@ -168,14 +173,15 @@ def update_rule(actor: User, rule_id, *, threshold_text=None, approvals_text=Non
     rule = db.session.scalar(sa.select(ApprovalRule).where(ApprovalRule.id == rule_id,
                                                            ApprovalRule.buyer_company_id == actor.company_id))
     if rule is None:
-        raise NotFound("No such rule.")
+        raise NotFound(_l("No such rule."))
     threshold, count, currency = _clean_rule(
         actor, rule.threshold.quantize(Decimal("0.01")) if threshold_text is None else threshold_text,
         rule.approvals_required if approvals_text is None else approvals_text, currency or rule.currency)
     other = _rule_at(actor.company_id, threshold)
     if other is not None and other.id != rule.id:
-        raise Conflict(f"There is a rule for orders above {format_money(threshold, other.currency)} already "
-                       f"(rule {other.id}).", errors={"threshold": "Taken by another rule."})
+        raise Conflict(_l("There is a rule for orders above %(threshold)s already (rule %(id)s)."),
+                       threshold=money_fig(threshold, other.currency), id=other.id,
+                       errors={"threshold": _l("Taken by another rule.")})
     rule.threshold, rule.approvals_required, rule.currency = threshold, count, currency
     _commit_rule(rule, actor)
     return rule
@@ -187,7 +193,7 @@ def delete_rule(actor: User, rule_id) -> None:
     rule = db.session.scalar(sa.select(ApprovalRule).where(ApprovalRule.id == rule_id,
                                                            ApprovalRule.buyer_company_id == actor.company_id))
     if rule is None:
-        raise NotFound("No such rule.")
+        raise NotFound(_l("No such rule."))
     from portal.audit.services import record
 
     record("approval_rule", rule.id, "deleted", actor=actor, company_id=actor.company_id,
@@ -251,29 +257,30 @@ def decide(order: PurchaseOrder, actor: User, expected_lock_version, decision: s
     """Approve or reject (with a comment) the next step of an order awaiting approval. ``over_budget``: the
     cost-centre owner approves the order over budget (portal/budgets/orders.py)."""
     if decision not in ("approved", "rejected"):
-        raise ValidationFailed("Choose approve or reject.")
+        raise ValidationFailed(_l("Choose approve or reject."))
     order = lock_order(order, actor)  # serialises concurrent approvers on the order row
     order.budget_held = None  # set below when the budget check holds the order for the cost-centre owner
     if order.buyer_company_id != actor.company_id:
-        raise Forbidden("Only the buyer's approvers decide on this order.")
+        raise Forbidden(_l("Only the buyer's approvers decide on this order."))
     check_fresh(order, expected_lock_version)
     if order.status in (S.cancelled, S.rejected, S.closed):
-        raise InvalidTransition(f"This order is {order.status.label.lower()}; nothing more can be done with it.")
+        raise InvalidTransition(_l("This order is %(state)s; nothing more can be done with it."),
+                                state=state_fig(order.status))
     why_not = can_decide(order, actor)
     if why_not:
         raise (InvalidTransition if order.status != S.awaiting_approval else Forbidden)(why_not)
     comment = (comment or "").strip()
     if decision == "rejected" and not comment:
-        raise ValidationFailed("Say why you reject the order; the buyer sees your comment.",
-                               errors={"comment": "A comment is required when rejecting."})
+        raise ValidationFailed(_l("Say why you reject the order; the buyer sees your comment."),
+                               errors={"comment": _l("A comment is required when rejecting.")})
     if len(comment) > 2000:
-        raise ValidationFailed("The comment is too long (2,000 characters at most).")
+        raise ValidationFailed(_l("The comment is too long (2,000 characters at most)."))
     from portal.budgets import orders as budget_check
 
     owner_only = not actor.has_role(Role.approver) or any(a.approver_id == actor.id for a in current_round(order))
     if decision == "approved" and owner_only and not over_budget:
-        raise ValidationFailed("As the cost-centre owner you approve this order over budget: tick "
-                               "'approve over budget'.", errors={"over_budget": "Tick to approve over budget."})
+        raise ValidationFailed(_l("As the cost-centre owner you approve this order over budget: tick "
+                                  "'approve over budget'."), errors={"over_budget": _l("Tick to approve over budget.")})
     step = max((a.step for a in order.approvals), default=0) + 1
     approval = OrderApproval(order_id=order.id, step=step, approver_id=actor.id, decision=decision, comment=comment)
     db.session.add(approval)
@@ -313,7 +320,9 @@ def decide(order: PurchaseOrder, actor: User, expected_lock_version, decision: s
             from portal.audit.services import record
 
             record("order", order.id, "approval", actor=actor, company_id=actor.company_id,
-                   detail=f"Approval {done} of {required}" + (f": {comment}" if comment else ""))
+                   detail=(words.msg(_l("Approval %(done)s of %(required)s: %(comment)s"), done=done,
+                                     required=required, comment=comment) if comment else
+                           words.msg(_l("Approval %(done)s of %(required)s"), done=done, required=required)))
             _touch(order)
             notify([u for u in approvers_for(order) if u.id != actor.id], kind="approval",
                    title=f"Order {numbers_text(order)} needs the next approval",
@@ -520,8 +529,8 @@ def save_escalation_days(actor: User, days_text) -> int:
     except (TypeError, ValueError):
         days = 0
     if not 1 <= days <= 30:
-        raise ValidationFailed("Escalate after a whole number of working days from 1 to 30.",
-                               errors={"escalation_days": "A whole number from 1 to 30."})
+        raise ValidationFailed(_l("Escalate after a whole number of working days from 1 to 30."),
+                               errors={"escalation_days": _l("A whole number from 1 to 30.")})
     from portal.accounts.models import Company
     from portal.audit.services import record
 

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from portal.errors import ValidationFailed
+from portal.i18n import _l
 from portal.money import ZERO, format_money, format_quantity, quantize, to_decimal
 from portal.orders.core import open_quantity
 from portal.orders.models import ChangeKind, LineAck, OrderChangeLine, OrderLine, PurchaseOrder
@@ -31,7 +32,8 @@ def _parse_date(text, label) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValidationFailed(f"{label}: {text[:20]!r} is not a date (use YYYY-MM-DD).")
+        raise ValidationFailed(_l("%(label)s: %(text)s is not a date (use YYYY-MM-DD)."),
+                               label=label, text=repr(text[:20]))
 
 
 def _reason(text, limit=500) -> str:
@@ -234,8 +236,8 @@ def plan_buyer_change(order: PurchaseOrder, lines: dict, new_lines: list | None 
     if errors:
         raise ValidationFailed(" ".join(errors.values()), errors=errors)
     if not plan.lines:
-        raise ValidationFailed("The change is empty: change a quantity, a date or a price, add a line or cancel "
-                               "one.", errors={"change": "Nothing to change."})
+        raise ValidationFailed(_l("The change is empty: change a quantity, a date or a price, add a line or cancel "
+                                  "one."), errors={"change": _l("Nothing to change.")})
     for i, cl in enumerate(plan.lines):
         cl.id = -(i + 1)  # provisional ids so total_if can tell the lines apart before they are saved
     plan.new_total = total_if(order, plan.lines)
@@ -243,8 +245,8 @@ def plan_buyer_change(order: PurchaseOrder, lines: dict, new_lines: list | None 
         cl.id = None
     if plan.new_total - quantize(order.shipping_amount or ZERO, order.currency) <= 0 \
             and not any((ln.shipped_quantity or ZERO) > 0 for ln in order.lines):
-        raise ValidationFailed("This change would leave nothing on the order; cancel the order instead.",
-                               errors={"change": "Nothing would be left."})
+        raise ValidationFailed(_l("This change would leave nothing on the order; cancel the order instead."),
+                               errors={"change": _l("Nothing would be left.")})
     return plan
 
 

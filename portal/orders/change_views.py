@@ -12,6 +12,7 @@ from portal.db import db
 from portal.documents.models import StoredFile
 from portal.documents.store import send_stored
 from portal.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from portal.i18n import _l
 from portal.orders import changes, drafts, revisions, shortclose
 from portal.orders.core import BUYER_ROLES, require_buyer
 from portal.orders.forms import LockForm
@@ -263,7 +264,7 @@ def short_close(order_id):
         chosen = request.form.getlist("line")
         try:
             if not chosen:
-                raise ValidationFailed("Choose at least one line with an open quantity.")
+                raise ValidationFailed(_l("Choose at least one line with an open quantity."))
             shortclose.short_close(order, current_user, form.lock_version.data, request.form.get("reason", ""),
                                    chosen)
         except Forbidden:

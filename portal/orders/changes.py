@@ -32,6 +32,8 @@ from portal.audit.services import record
 from portal.credit import ledger
 from portal.db import db, utcnow
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.i18n import _l
+from portal.errors import state_fig
 from portal.locking import check_version, retry_on_conflict
 from portal.money import ZERO, format_money, quantize
 from portal.orders import approvals, revisions
@@ -95,10 +97,10 @@ def get_change(order: PurchaseOrder, change_id) -> OrderChange:
     try:
         cid = int(change_id)
     except (TypeError, ValueError):
-        raise NotFound("No such change.")
+        raise NotFound(_l("No such change."))
     change = db.session.get(OrderChange, cid) if 0 < cid <= 2**31 - 1 else None
     if change is None or change.order_id != order.id:
-        raise NotFound("No such change.")
+        raise NotFound(_l("No such change."))
     return change
 
 
@@ -106,14 +108,16 @@ def get_change(order: PurchaseOrder, change_id) -> OrderChange:
 
 def _require_changeable(order: PurchaseOrder) -> None:
     if order.status in FINAL:
-        raise InvalidTransition(f"This order is {order.status.label.lower()}; it can no longer be changed.")
+        raise InvalidTransition(_l("This order is %(state)s; it can no longer be changed."),
+                                state=state_fig(order.status))
     if order.status not in CHANGEABLE:
-        raise InvalidTransition(f"An order can be changed once the supplier has acknowledged it; this order is "
-                                f"{order.status.label.lower()}.")
+        raise InvalidTransition(_l("An order can be changed once the supplier has acknowledged it; this order is "
+                                   "%(state)s."), state=state_fig(order.status))
     current = open_change(order.id)
     if current is not None:
-        raise Conflict(f"Change {current.number} on this order is still open ({current.status.label.lower()}); "
-                       "it must be decided or withdrawn before another change.")
+        raise Conflict(_l("Change %(number)s on this order is still open (%(state)s); it must be decided or "
+                          "withdrawn before another change."),
+                       number=current.number, state=state_fig(current.status))
 
 
 def preview(order: PurchaseOrder, actor: User, lines: dict, new_lines: list | None = None) -> Plan:
@@ -255,7 +259,7 @@ def _lock_change(order: PurchaseOrder, change_id, expected_lock_version) -> Orde
 def decide_approval(order: PurchaseOrder, change_id, actor: User, expected_lock_version, decision: str,
                     comment: str = "") -> OrderChange:
     if decision not in ("approved", "rejected"):
-        raise ValidationFailed("Choose approve or reject.")
+        raise ValidationFailed(_l("Choose approve or reject."))
     order = lock_order(order, actor)
     change = _lock_change(order, change_id, expected_lock_version)
     why_not = can_approve(change, actor)
@@ -263,8 +267,8 @@ def decide_approval(order: PurchaseOrder, change_id, actor: User, expected_lock_
         raise (Conflict if change.status != ChangeStatus.awaiting_approval else Forbidden)(why_not)
     comment = _reason(comment, 2000)
     if decision == "rejected" and not comment:
-        raise ValidationFailed("Say why you reject the change; the buyer sees your comment.",
-                               errors={"comment": "A comment is required when rejecting."})
+        raise ValidationFailed(_l("Say why you reject the change; the buyer sees your comment."),
+                               errors={"comment": _l("A comment is required when rejecting.")})
     step = max((a.step for a in change.approvals), default=0) + 1
     change.approvals.append(OrderChangeApproval(step=step, approver_id=actor.id, decision=decision,
                                                 comment=comment))
@@ -315,11 +319,12 @@ def decide_credit_hold(order: PurchaseOrder, change_id, actor: User, expected_lo
     require_supplier(order, actor, roles=(Role.accounts, Role.admin))
     change = _lock_change(order, change_id, expected_lock_version)
     if change.status != ChangeStatus.credit_hold:
-        raise Conflict(f"Change {change.number} is {change.status.label.lower()}, not on credit hold.")
+        raise Conflict(_l("Change %(number)s is %(state)s, not on credit hold."),
+                       number=change.number, state=state_fig(change.status))
     comment = _reason(comment, 2000)
     if not release and not comment:
-        raise ValidationFailed("Say why you refuse the change; the buyer sees your comment.",
-                               errors={"comment": "A comment is required."})
+        raise ValidationFailed(_l("Say why you refuse the change; the buyer sees your comment."),
+                               errors={"comment": _l("A comment is required.")})
     if release:
         change.status = ChangeStatus.proposed
         record("order", order.id, "change_hold_released", actor=actor, company_id=actor.company_id,
@@ -348,9 +353,10 @@ def withdraw(order: PurchaseOrder, change_id, actor: User, expected_lock_version
     require_buyer(order, actor)
     change = _lock_change(order, change_id, expected_lock_version)
     if change.origin != ChangeOrigin.buyer:
-        raise Forbidden("The supplier's proposals are accepted or rejected, not withdrawn.")
+        raise Forbidden(_l("The supplier's proposals are accepted or rejected, not withdrawn."))
     if not change.is_open:
-        raise Conflict(f"Change {change.number} is {change.status.label.lower()}; it can no longer be withdrawn.")
+        raise Conflict(_l("Change %(number)s is %(state)s; it can no longer be withdrawn."),
+                       number=change.number, state=state_fig(change.status))
     was_sent = change.status == ChangeStatus.proposed
     change.status = ChangeStatus.withdrawn
     change.decided_at = utcnow()
@@ -485,7 +491,7 @@ def _apply_line(order: PurchaseOrder, change: OrderChange, cl: OrderChangeLine, 
         return
     line = next((ln for ln in order.lines if ln.id == cl.order_line_id), None)
     if line is None:
-        raise Conflict(f"Line {cl.position} is no longer on the order; reload the page.")
+        raise Conflict(_l("Line %(position)s is no longer on the order; reload the page."), position=cl.position)
     shipped = line.shipped_quantity or ZERO
     closed = line.short_closed_quantity or ZERO
     if cl.kind == ChangeKind.cancel:
@@ -495,15 +501,16 @@ def _apply_line(order: PurchaseOrder, change: OrderChange, cl: OrderChangeLine, 
             return
         left = line.quantity - shipped - closed
         if left <= 0:
-            raise Conflict(f"Line {cl.position} has nothing open any more (it shipped since the change was "
-                           "proposed); reload the page.")
+            raise Conflict(_l("Line %(position)s has nothing open any more (it shipped since the change was "
+                              "proposed); reload the page."), position=cl.position)
         line.short_closed_quantity = closed + left
         line.short_close_reason = (cl.reason or reason or "Cancelled by a change order")[:500]
         return
     if cl.new_quantity is not None:
         if cl.new_quantity < shipped + closed:
-            raise Conflict(f"Line {cl.position}: {_q(shipped)} {line.unit} shipped since the change was proposed; "
-                           f"the quantity can no longer be {_q(cl.new_quantity)}. Reject the line or reload.")
+            raise Conflict(_l("Line %(position)s: %(q)s %(unit)s shipped since the change was proposed; the "
+                              "quantity can no longer be %(q2)s. Reject the line or reload."),
+                           position=cl.position, q=_q(shipped), unit=line.unit, q2=_q(cl.new_quantity))
         line.quantity = cl.new_quantity
     if cl.new_date is not None:
         line.delivery_date = cl.new_date
@@ -529,12 +536,15 @@ def _decide(order: PurchaseOrder, change: OrderChange, actor: User, decisions: d
     """Flush-only core of a decision: the order locked, the change current. See ``decide``."""
     if change.status != ChangeStatus.proposed:
         who = f" by {change.decided_by.name}" if change.decided_by else ""
-        raise Conflict(f"Change {change.number} is already {change.status.label.lower()}{who}; reload the page.")
+        raise Conflict(_l("Change %(number)s is already %(state)s%(who)s; reload the page."),
+                       number=change.number, state=state_fig(change.status), who=who)
     if change.base_revision != (order.revision or 1):
-        raise Conflict(f"Change {change.number} was made for revision {change.base_revision}; the order is now on "
-                       f"revision {order.revision}. It is no longer current: reload the page.")
+        raise Conflict(_l("Change %(number)s was made for revision %(base_revision)s; the order is now on revision "
+                          "%(revision)s. It is no longer current: reload the page."),
+                       number=change.number, base_revision=change.base_revision, revision=order.revision)
     if order.status in FINAL:
-        raise InvalidTransition(f"This order is {order.status.label.lower()}; nothing more can be done with it.")
+        raise InvalidTransition(_l("This order is %(state)s; nothing more can be done with it."),
+                                state=state_fig(order.status))
     parsed, errors = _parse_decisions(change, decisions)
     if errors:
         raise ValidationFailed(" ".join(errors.values()), errors=errors)
@@ -638,8 +648,8 @@ def decide_all(order: PurchaseOrder, actor: User, accept: bool, reason: str = ""
     require_buyer(order, actor)
     if order.status != S.change_proposed:
         verb = "accept" if accept else "reject"
-        raise InvalidTransition(f"There are no proposed changes to {verb}; this order is "
-                                f"{order.status.label.lower()}.")
+        raise InvalidTransition(_l("There are no proposed changes to %(verb)s; this order is %(state)s."),
+                                verb=verb, state=state_fig(order.status))
     change = supplier_change_for(order)
     choice = "accept" if accept else "reject"
     decisions = {cl.id: {"decision": choice, "reason": reason or ("" if accept else "Rejected by the buyer")}

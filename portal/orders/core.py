@@ -18,6 +18,8 @@ from portal.credit import ledger
 from portal.db import db
 from portal.events.services import emit
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound
+from portal.i18n import _l
+from portal.errors import state_fig
 from portal.money import ZERO, quantize
 from portal.orders.models import LineAck, OrderLine, PurchaseOrder
 from portal.orders.states import OrderStatus, check
@@ -42,19 +44,19 @@ def numbers_text(order: PurchaseOrder) -> str:
 def require_buyer(order: PurchaseOrder, actor: User, roles=BUYER_ROLES) -> None:
     if actor.company_id != order.buyer_company_id:
         if actor.company_id == order.supplier_company_id:
-            raise Forbidden("Only the buyer can do this.")
-        raise NotFound("No such order.")
+            raise Forbidden(_l("Only the buyer can do this."))
+        raise NotFound(_l("No such order."))
     if not actor.has_role(*roles):
-        raise Forbidden("Your role does not allow this.")
+        raise Forbidden(_l("Your role does not allow this."))
 
 
 def require_supplier(order: PurchaseOrder, actor: User, roles=SUPPLIER_ROLES) -> None:
     if not order.visible_to_supplier(actor.company_id):
         if actor.company_id == order.buyer_company_id:
-            raise Forbidden("Only the supplier can do this.")
-        raise NotFound("No such order.")
+            raise Forbidden(_l("Only the supplier can do this."))
+        raise NotFound(_l("No such order."))
     if not actor.has_role(*roles):
-        raise Forbidden("Your role does not allow this.")
+        raise Forbidden(_l("Your role does not allow this."))
 
 
 def parse_lock_version(value) -> int | None:
@@ -91,7 +93,8 @@ def move(order: PurchaseOrder, target: OrderStatus, actor, action: str, detail: 
     """One lifecycle move: the transition table, the new status and the audit event."""
     current = order.status
     if current == S.cancelled or current == S.rejected or current == S.closed:
-        raise InvalidTransition(f"This order is {current.label.lower()}; nothing more can be done with it.")
+        raise InvalidTransition(_l("This order is %(state)s; nothing more can be done with it."),
+                                state=state_fig(current))
     check(current, target)
     order.status = target
     if current == target:  # e.g. a second partial shipment: the row must still change, so that forms opened
@@ -109,10 +112,10 @@ def commit() -> None:
         db.session.commit()
     except StaleDataError as exc:
         db.session.rollback()
-        raise Conflict("This order changed since you opened the page; reload and try again.") from exc
+        raise Conflict(_l("This order changed since you opened the page; reload and try again.")) from exc
     except sa.exc.IntegrityError as exc:
         db.session.rollback()
-        raise Conflict("Someone else changed this order at the same moment; reload and try again.") from exc
+        raise Conflict(_l("Someone else changed this order at the same moment; reload and try again.")) from exc
 
 
 def _rollback_on_error(fn):

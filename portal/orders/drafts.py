@@ -15,6 +15,7 @@ from portal.accounts.models import User
 from portal.audit.services import record
 from portal.db import db
 from portal.errors import InvalidTransition, ValidationFailed
+from portal.i18n import _l
 from portal.locking import retry_on_conflict
 from portal.money import format_money, to_decimal
 from portal.orders.core import (_rollback_on_error, check_fresh, commit, lock_order, recompute_totals,
@@ -37,7 +38,8 @@ def _parse_date(text, label) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValidationFailed(f"{label}: {text[:20]!r} is not a date (use YYYY-MM-DD).")
+        raise ValidationFailed(_l("%(label)s: %(text)s is not a date (use YYYY-MM-DD)."),
+                               label=label, text=repr(text[:20]))
 
 
 def _text(value, limit: int) -> str:
@@ -172,8 +174,9 @@ def update_draft(order: PurchaseOrder, actor: User, expected_lock_version, data:
     if errors:
         raise ValidationFailed(" ".join(errors.values()), errors=errors)
     if not kept and not new_specs:
-        raise ValidationFailed("An order needs at least one line; cancel the draft instead of removing every line.",
-                               errors={"lines": "At least one line."})
+        raise ValidationFailed(_l("An order needs at least one line; cancel the draft instead of removing every "
+                                  "line."),
+                               errors={"lines": _l("At least one line.")})
 
     # Apply: kept lines in their order, then new ones; a SKU appears once (the first line carries the total).
     final: list[OrderLine] = []
@@ -207,7 +210,7 @@ def update_draft(order: PurchaseOrder, actor: User, expected_lock_version, data:
                                    moq=spec["moq"], pack_size=spec["pack_size"], delivery_date=when,
                                    cost_reference=cost_ref))
     if len(final) + len(additions) > MAX_LINES:
-        raise ValidationFailed(f"An order takes at most {MAX_LINES} lines; split it.")
+        raise ValidationFailed(_l("An order takes at most %(max_lines)s lines; split it."), max_lines=MAX_LINES)
     removed = [ln for ln in order.lines if ln not in final]
     check_draft_lines(order, {ln.id: ln.quantity for ln in final}, {ln.id for ln in removed}, bool(additions))
     # Positions are unique per order: park the kept lines out of the way, then number everything 1..n.

@@ -17,6 +17,8 @@ from portal.credit import ledger
 from portal.db import db, utcnow
 from portal.events.services import emit
 from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.i18n import _l
+from portal.errors import state_fig
 from portal.locking import retry_on_conflict
 from portal.money import ZERO, format_money, quantize, to_decimal
 from portal.orders.models import LineAck, OrderLine, OrderSource, PurchaseOrder
@@ -65,7 +67,7 @@ def _address_text(company: Company) -> str:
 
 def _build_lines(order: PurchaseOrder, lines: list[dict]) -> None:
     if not lines:
-        raise ValidationFailed("An order needs at least one line.")
+        raise ValidationFailed(_l("An order needs at least one line."))
     errors = {}
     for i, spec in enumerate(lines, 1):
         try:
@@ -113,17 +115,17 @@ def build_draft_order(actor: User, supplier_company_id: int, lines: list[dict], 
     (requisitions turned into orders). Flushes only."""
     buyer = actor.company
     if not buyer.is_buyer:
-        raise Forbidden("Only a buying company can place orders.")
+        raise Forbidden(_l("Only a buying company can place orders."))
     if not actor.has_role(*BUYER_ROLES):
-        raise Forbidden("Your role does not allow creating orders.")
+        raise Forbidden(_l("Your role does not allow creating orders."))
     supplier = db.session.get(Company, supplier_company_id)
     if supplier is None or not supplier.is_supplier or supplier.id == buyer.id:
-        raise ValidationFailed("Choose a supplier.")
+        raise ValidationFailed(_l("Choose a supplier."))
     if reorder_of_id is not None:
         original = db.session.scalar(scoped(PurchaseOrder, buyer.id).where(PurchaseOrder.id == reorder_of_id,
                                                                             PurchaseOrder.buyer_company_id == buyer.id))
         if original is None:
-            raise NotFound("No such order to reorder.")
+            raise NotFound(_l("No such order to reorder."))
     if currency is None:
         currency = next((ln.get("currency") for ln in lines if ln.get("currency")), None) or buyer.default_currency
     order = PurchaseOrder(
@@ -151,9 +153,9 @@ def create_orders_from_award(award_id: int, actor: User) -> list[PurchaseOrder]:
     award = db.session.scalar(sa.select(Award).where(Award.id == award_id).with_for_update(of=Award)
                               .execution_options(populate_existing=True))
     if award is None or award.buyer_company_id != actor.company_id:
-        raise NotFound("No such award.")
+        raise NotFound(_l("No such award."))
     if not actor.has_role(*BUYER_ROLES):
-        raise Forbidden("Your role does not allow creating orders.")
+        raise Forbidden(_l("Your role does not allow creating orders."))
     if award.orders_created_at is not None:
         existing = list(db.session.scalars(sa.select(PurchaseOrder).where(PurchaseOrder.award_id == award.id)
                                            .order_by(PurchaseOrder.id)))
@@ -165,7 +167,7 @@ def create_orders_from_award(award_id: int, actor: User) -> list[PurchaseOrder]:
         sa.select(AwardLine).join(RfqLine, RfqLine.id == AwardLine.rfq_line_id)
         .where(AwardLine.award_id == award.id).order_by(AwardLine.supplier_company_id, RfqLine.position)))
     if not award_lines:
-        raise ValidationFailed("This award has no awarded lines.")
+        raise ValidationFailed(_l("This award has no awarded lines."))
     by_supplier: dict[int, list] = {}
     for al in award_lines:
         by_supplier.setdefault(al.supplier_company_id, []).append(al)
@@ -224,9 +226,10 @@ def submit(order: PurchaseOrder, actor: User, expected_lock_version) -> Purchase
     require_buyer(order, actor)
     check_fresh(order, expected_lock_version)
     if order.status != S.draft:
-        raise InvalidTransition(f"Only a draft can be submitted; this order is {order.status.label.lower()}.")
+        raise InvalidTransition(_l("Only a draft can be submitted; this order is %(state)s."),
+                                state=state_fig(order.status))
     if not order.lines:
-        raise ValidationFailed("Add at least one line before submitting.")
+        raise ValidationFailed(_l("Add at least one line before submitting."))
     order.submitted_by_id = actor.id
     order.submitted_at = utcnow()
     required = approvals.required_approvals(order)
@@ -282,11 +285,18 @@ def on_credit_hold(order: PurchaseOrder) -> None:
     db.session.flush()
     _notify_buyer(order, f"Order {numbers_text(order)} is on credit hold",
                   f"{order.supplier.display_name}'s credit check held the order; their accounts team decides.")
-    from portal.notifications.services import notify_company
+    from portal.notifications.messages import msg
+    from portal.notifications.services import company_users, notify
 
-    notify_company(order.supplier_company_id, (Role.accounts, Role.sales), kind="order",
-                   title=f"Order {numbers_text(order)} from {order.buyer.display_name} is on credit hold",
-                   body="Release or reject it on the order page.", link=order_link(order))
+    # Only the accounts team can release a hold: they are asked to decide; sales people are told who decides.
+    deciders = company_users(order.supplier_company_id, Role.accounts)
+    title = msg(_l("Order %(order)s from %(buyer)s is on credit hold"), order=numbers_text(order),
+                buyer=order.buyer.display_name)
+    notify(deciders, kind="order", title=title, body=msg(_l("Release or reject it on the order page.")),
+           link=order_link(order))
+    notify([u for u in company_users(order.supplier_company_id, Role.sales) if u not in deciders], kind="order",
+           title=title, body=msg(_l("Your accounts team decides whether the order goes ahead; you are told when it "
+                                    "does.")), link=order_link(order))
     emit([order.buyer_company_id, order.supplier_company_id], "order.credit_hold", order)
 
 
@@ -297,10 +307,11 @@ def on_credit_hold(order: PurchaseOrder) -> None:
 def _reason(text: str | None, what: str) -> str:
     reason = (text or "").strip()
     if not reason:
-        raise ValidationFailed(f"Give a reason for the {what}.", errors={"reason": "A reason is required."})
+        raise ValidationFailed(_l("Give a reason for the %(what)s."), what=what,
+                               errors={"reason": _l("A reason is required.")})
     if len(reason) > 2000:
-        raise ValidationFailed("The reason is too long (2,000 characters at most).",
-                               errors={"reason": "2,000 characters at most."})
+        raise ValidationFailed(_l("The reason is too long (2,000 characters at most)."),
+                               errors={"reason": _l("2,000 characters at most.")})
     return reason
 
 
@@ -312,7 +323,7 @@ def cancel(order: PurchaseOrder, actor: User, expected_lock_version, reason: str
     check_fresh(order, expected_lock_version)
     reason = _reason(reason, "cancellation")
     if order.status in SHIPPED_STATES:
-        raise InvalidTransition("Goods have already shipped on this order; it can no longer be cancelled.")
+        raise InvalidTransition(_l("Goods have already shipped on this order; it can no longer be cancelled."))
     was_with_supplier = order.sent_to_supplier
     move(order, S.cancelled, actor, "cancelled", reason)
     order.cancel_reason = reason
@@ -334,7 +345,8 @@ def reject(order: PurchaseOrder, actor: User, expected_lock_version, reason: str
     check_fresh(order, expected_lock_version)
     reason = _reason(reason, "rejection")
     if order.status != S.placed:
-        raise InvalidTransition(f"Only a placed order can be rejected; this one is {order.status.label.lower()}.")
+        raise InvalidTransition(_l("Only a placed order can be rejected; this one is %(state)s."),
+                                state=state_fig(order.status))
     _do_reject(order, actor, reason)
     commit()
     return order
@@ -365,7 +377,7 @@ def _parse_date(text, label) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValidationFailed(f"{label}: {text!r} is not a date (use YYYY-MM-DD).")
+        raise ValidationFailed(_l("%(label)s: %(text)s is not a date (use YYYY-MM-DD)."), label=label, text=repr(text))
 
 
 @retry_on_conflict
@@ -381,7 +393,8 @@ def acknowledge(order: PurchaseOrder, actor: User, expected_lock_version, decisi
     require_supplier(order, actor)
     check_fresh(order, expected_lock_version)
     if order.status != S.placed:
-        raise InvalidTransition(f"Only a placed order can be acknowledged; this one is {order.status.label.lower()}.")
+        raise InvalidTransition(_l("Only a placed order can be acknowledged; this one is %(state)s."),
+                                state=state_fig(order.status))
     errors: dict[str, str] = {}
     plan = []
     for line in order.lines:

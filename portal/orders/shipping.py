@@ -7,6 +7,8 @@ from portal.accounts.models import Role, User
 from portal.db import db, utcnow
 from portal.events.services import emit
 from portal.errors import InvalidTransition, NotFound, ValidationFailed
+from portal.i18n import _l
+from portal.errors import state_fig
 from portal.locking import retry_on_conflict
 from portal.money import ZERO, format_quantity, to_decimal
 from portal.orders.models import LineAck, PurchaseOrder, Shipment, ShipmentLine
@@ -37,10 +39,11 @@ def record_shipment(order: PurchaseOrder, actor: User, expected_lock_version, qu
     require_supplier(order, actor)
     check_fresh(order, expected_lock_version)
     if order.status in (S.cancelled, S.rejected, S.closed):
-        raise InvalidTransition(f"This order is {order.status.label.lower()}; nothing more can be done with it.")
+        raise InvalidTransition(_l("This order is %(state)s; nothing more can be done with it."),
+                                state=state_fig(order.status))
     if order.status not in SHIPPABLE:
-        raise InvalidTransition(f"Goods can be shipped once the order is acknowledged; this order is "
-                                f"{order.status.label.lower()}.")
+        raise InvalidTransition(_l("Goods can be shipped once the order is acknowledged; this order is %(state)s."),
+                                state=state_fig(order.status))
     errors: dict[str, str] = {}
     planned = []
     for line in order.lines:
@@ -72,7 +75,7 @@ def record_shipment(order: PurchaseOrder, actor: User, expected_lock_version, qu
     if errors:
         raise ValidationFailed(" ".join(errors.values()), errors=errors)
     if not planned:
-        raise ValidationFailed("Enter a quantity above 0 for at least one line.")
+        raise ValidationFailed(_l("Enter a quantity above 0 for at least one line."))
     carrier, tracking = (carrier or "").strip()[:100], (tracking or "").strip()[:100]
     shipment = Shipment(order_id=order.id, supplier_company_id=order.supplier_company_id,
                         buyer_company_id=order.buyer_company_id,
@@ -110,10 +113,10 @@ def load_shipment(order: PurchaseOrder, shipment_id) -> Shipment:
     try:
         sid = int(shipment_id)
     except (TypeError, ValueError):
-        raise NotFound("No such shipment.")
+        raise NotFound(_l("No such shipment."))
     shipment = next((s for s in order.shipments if s.id == sid), None)
     if shipment is None:
-        raise NotFound("No such shipment.")
+        raise NotFound(_l("No such shipment."))
     return shipment
 
 
@@ -127,9 +130,10 @@ def receive(order: PurchaseOrder, shipment_id, actor: User, expected_lock_versio
     check_fresh(order, expected_lock_version)
     shipment = load_shipment(order, shipment_id)
     if order.status in (S.cancelled, S.rejected, S.closed):
-        raise InvalidTransition(f"This order is {order.status.label.lower()}; nothing more can be done with it.")
+        raise InvalidTransition(_l("This order is %(state)s; nothing more can be done with it."),
+                                state=state_fig(order.status))
     if shipment.received_at is not None:
-        raise InvalidTransition(f"Shipment {shipment.number} was already received.")
+        raise InvalidTransition(_l("Shipment %(number)s was already received."), number=shipment.number)
     errors: dict[str, str] = {}
     plan = []
     for sl in shipment.lines:
@@ -212,8 +216,10 @@ def close(order: PurchaseOrder, actor: User, expected_lock_version) -> PurchaseO
     check_fresh(order, expected_lock_version)
     if order.status != S.received:
         if order.status in (S.cancelled, S.rejected, S.closed):
-            raise InvalidTransition(f"This order is {order.status.label.lower()}; nothing more can be done with it.")
-        raise InvalidTransition(f"Only a received order can be closed; this one is {order.status.label.lower()}.")
+            raise InvalidTransition(_l("This order is %(state)s; nothing more can be done with it."),
+                                    state=state_fig(order.status))
+        raise InvalidTransition(_l("Only a received order can be closed; this one is %(state)s."),
+                                state=state_fig(order.status))
     move(order, S.closed, actor, "closed")
     commit()
     return order

@@ -14,6 +14,8 @@ from portal.accounts.models import User
 from portal.audit.services import record
 from portal.credit import ledger
 from portal.errors import Conflict, InvalidTransition, ValidationFailed
+from portal.i18n import _l
+from portal.errors import state_fig
 from portal.locking import retry_on_conflict
 from portal.money import ZERO, format_money, format_quantity
 from portal.orders import revisions
@@ -42,20 +44,22 @@ def short_close(order: PurchaseOrder, actor: User, expected_lock_version, reason
     check_fresh(order, expected_lock_version)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("Give a reason for closing the open quantities.",
-                               errors={"reason": "A reason is required."})
+        raise ValidationFailed(_l("Give a reason for closing the open quantities."),
+                               errors={"reason": _l("A reason is required.")})
     if len(reason) > 500:
-        raise ValidationFailed("The reason is too long (500 characters at most).",
-                               errors={"reason": "500 characters at most."})
+        raise ValidationFailed(_l("The reason is too long (500 characters at most)."),
+                               errors={"reason": _l("500 characters at most.")})
     if order.status in (S.cancelled, S.rejected, S.closed):
-        raise InvalidTransition(f"This order is {order.status.label.lower()}; nothing more can be done with it.")
+        raise InvalidTransition(_l("This order is %(state)s; nothing more can be done with it."),
+                                state=state_fig(order.status))
     if order.status not in CLOSABLE:
-        raise InvalidTransition(f"Open quantities can be closed once the supplier has acknowledged the order; "
-                                f"this order is {order.status.label.lower()}.")
+        raise InvalidTransition(_l("Open quantities can be closed once the supplier has acknowledged the order; "
+                                   "this order is %(state)s."),
+                                state=state_fig(order.status))
     pending = open_change(order.id)
     if pending is not None:
-        raise Conflict(f"Change {pending.number} on this order is still open; it must be decided or withdrawn "
-                       "before open quantities are closed.")
+        raise Conflict(_l("Change %(number)s on this order is still open; it must be decided or withdrawn before "
+                          "open quantities are closed."), number=pending.number)
     by_id = {ln.id: ln for ln in order.lines}
     if line_ids is None:
         chosen = closable_lines(order)
@@ -67,18 +71,18 @@ def short_close(order: PurchaseOrder, actor: User, expected_lock_version, reason
             except (TypeError, ValueError):
                 line = None
             if line is None:
-                raise ValidationFailed("A line of another order was chosen; reload the page.")
+                raise ValidationFailed(_l("A line of another order was chosen; reload the page."))
             if open_quantity(line) <= 0:
-                raise ValidationFailed(f"Line {line.position}: nothing is open on this line.",
-                                       errors={f"line-{line.id}": "Nothing open."})
+                raise ValidationFailed(_l("Line %(position)s: nothing is open on this line."), position=line.position,
+                                       errors={f"line-{line.id}": _l("Nothing open.")})
             if line not in chosen:
                 chosen.append(line)
     if not chosen:
-        raise ValidationFailed("Choose at least one line with an open quantity.",
-                               errors={"lines": "Nothing chosen."})
+        raise ValidationFailed(_l("Choose at least one line with an open quantity."),
+                               errors={"lines": _l("Nothing chosen.")})
     if all(open_quantity(ln) <= 0 or ln in chosen for ln in order.lines) \
             and not any((ln.shipped_quantity or ZERO) > 0 for ln in order.lines):
-        raise InvalidTransition("Nothing has shipped on this order yet: cancel the order instead.")
+        raise InvalidTransition(_l("Nothing has shipped on this order yet: cancel the order instead."))
     revisions.first_revision(order)
     old_total = order.total_net
     parts = []

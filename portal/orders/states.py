@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 
 from portal.errors import InvalidTransition
+from portal.i18n import _l
+from portal.errors import state_fig
 
 
 class OrderStatus(str, enum.Enum):
@@ -61,4 +63,5 @@ OPEN_FOR_CREDIT = {S.placed, S.change_proposed, S.acknowledged, S.partially_ship
 def check(current: OrderStatus, target: OrderStatus) -> None:
     if target not in TRANSITIONS[current]:
         raise InvalidTransition(
-            f"An order that is {current.label.lower()} cannot become {target.label.lower()}.")
+            _l("An order that is %(state)s cannot become %(state2)s."),
+            state=state_fig(current), state2=state_fig(target))

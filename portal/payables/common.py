@@ -10,6 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.accounts.models import Role, User
 from portal.db import db
 from portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from portal.i18n import _l
 from portal.invoices.services import amount_text, label  # noqa: F401  (re-exported: one way to say amounts)
 
 BUYER_ACCOUNTS = (Role.accounts, Role.admin)
@@ -26,7 +27,7 @@ def unit_of_work(what: str):
                 return fn(*args, **kwargs)
             except StaleDataError:
                 db.session.rollback()
-                raise Conflict(f"This {what} changed since you opened the page; reload and try again.")
+                raise Conflict(_l("This %(what)s changed since you opened the page; reload and try again."), what=what)
             except Exception:
                 db.session.rollback()
                 raise
@@ -38,16 +39,16 @@ def unit_of_work(what: str):
 
 def require_buyer(actor: User, company_id: int, *roles, what: str = "invoice") -> None:
     if actor.company_id != company_id:
-        raise NotFound(f"No such {what}.")
+        raise NotFound(_l("No such %(what)s."), what=what)
     if not actor.has_role(*(roles or BUYER_ACCOUNTS)):
-        raise Forbidden("Only your company's accounts team can do this.")
+        raise Forbidden(_l("Only your company's accounts team can do this."))
 
 
 def require_supplier(actor: User, company_id: int, what: str = "invoice") -> None:
     if actor.company_id != company_id:
-        raise NotFound(f"No such {what}.")
+        raise NotFound(_l("No such %(what)s."), what=what)
     if not actor.has_role(Role.accounts, Role.admin):
-        raise Forbidden("Only your company's accounts team can do this.")
+        raise Forbidden(_l("Only your company's accounts team can do this."))
 
 
 def parse_date(value, label_: str, field: str) -> date:
@@ -56,7 +57,8 @@ def parse_date(value, label_: str, field: str) -> date:
     try:
         return date.fromisoformat(str(value or "").strip())
     except ValueError:
-        raise ValidationFailed(f"{label_}: enter a date like 2026-03-31.", errors={field: "Enter a date."})
+        raise ValidationFailed(_l("%(label_)s: enter a date like 2026-03-31."), label_=label_,
+                               errors={field: _l("Enter a date.")})
 
 
 def plain(d: Decimal | None) -> str | None:

@@ -14,6 +14,7 @@ from portal.audit.services import record as audit
 from portal.credit import ledger
 from portal.db import db, utcnow
 from portal.errors import InvalidTransition, NotFound, ValidationFailed
+from portal.i18n import _l
 from portal.invoices.models import DocumentKind, Invoice
 from portal.invoices.states import InvoiceStatus
 from portal.locking import retry_on_conflict
@@ -31,10 +32,11 @@ def _link(d: Dispute) -> str:
 def _text(value, what: str, *, required: bool = True) -> str:
     text = (value or "").strip()
     if required and not text:
-        raise ValidationFailed(f"Say {what}.", errors={"text": "Enter a text."})
+        raise ValidationFailed(_l("Say %(what)s."), what=what, errors={"text": _l("Enter a text.")})
     if len(text) > MAX_TEXT:
-        raise ValidationFailed(f"Keep it under {MAX_TEXT} characters ({len(text)} given).",
-                               errors={"text": "Too long."})
+        raise ValidationFailed(_l("Keep it under %(max_text)s characters (%(count)s given)."),
+                               max_text=MAX_TEXT, count=len(text),
+                               errors={"text": _l("Too long.")})
     return text
 
 
@@ -59,7 +61,7 @@ def _event(d: Dispute, kind: str, actor: User | None, company_id: int, text: str
 def _lock_invoice_of(invoice_id: int) -> Invoice:
     inv = db.session.get(Invoice, invoice_id)
     if inv is None:
-        raise NotFound("No such invoice.")
+        raise NotFound(_l("No such invoice."))
     if inv.order_id:
         ledger.lock_order(inv.order_id)
     return ledger.lock_invoice(inv.id)
@@ -72,29 +74,32 @@ def open_dispute(inv: Invoice, actor: User, expected_lock_version=locking.CURREN
     """The buyer's accounts team disputes an issued, open invoice (or one of its lines). Commits."""
     require_buyer(actor, inv.buyer_company_id)
     if inv.status == InvoiceStatus.draft:
-        raise NotFound("No such invoice.")
+        raise NotFound(_l("No such invoice."))
     reason = _text(reason, "why you dispute the invoice (the supplier reads it)")
     inv = _lock_invoice_of(inv.id)
     locking.check_fresh(inv, expected_lock_version,
                         lambda i: f"{label(i)} changed since you opened the page; reload and try again.")
     if inv.kind != DocumentKind.invoice:
-        raise InvalidTransition("A credit note cannot be disputed; dispute the invoice it corrects.")
+        raise InvalidTransition(_l("A credit note cannot be disputed; dispute the invoice it corrects."))
     if inv.disputed_at is not None:
-        raise InvalidTransition(f"{label(inv)} is already disputed; add to the open dispute instead.")
+        raise InvalidTransition(_l("%(label)s is already disputed; add to the open dispute instead."),
+                                label=label(inv))
     if inv.open_amount <= 0:
-        raise InvalidTransition(f"{label(inv)} is settled; there is nothing left to dispute.")
+        raise InvalidTransition(_l("%(label)s is settled; there is nothing left to dispute."), label=label(inv))
     scheduled = db.session.scalar(
         sa.select(PaymentRun.reference).join(PaymentRunItem, PaymentRunItem.run_id == PaymentRun.id)
         .where(PaymentRunItem.invoice_id == inv.id, PaymentRunItem.state == ItemState.included,
                PaymentRun.status.in_([RunStatus.exported, RunStatus.executed])))
     if scheduled:
-        raise InvalidTransition(f"{label(inv)} is in payment run {scheduled}, already sent to the bank; ask the "
-                                "supplier for a credit note instead.")
+        raise InvalidTransition(_l("%(label)s is in payment run %(scheduled)s, already sent to the bank; ask the "
+                                   "supplier for a credit note instead."),
+                                label=label(inv), scheduled=scheduled)
     line = None
     if invoice_line_id not in (None, ""):
         line = next((ln for ln in inv.lines if str(ln.id) == str(invoice_line_id)), None)
         if line is None:
-            raise ValidationFailed("That line is not on this invoice.", errors={"invoice_line_id": "Choose a line."})
+            raise ValidationFailed(_l("That line is not on this invoice."),
+                                   errors={"invoice_line_id": _l("Choose a line.")})
     d = Dispute(invoice_id=inv.id, buyer_company_id=inv.buyer_company_id, supplier_company_id=inv.supplier_company_id,
                 invoice_line_id=line.id if line else None, status=DisputeStatus.open, reason=reason,
                 opened_by_id=actor.id)
@@ -120,7 +125,7 @@ def open_dispute(inv: Invoice, actor: User, expected_lock_version=locking.CURREN
 
 def _lock_dispute(d: Dispute, expected_lock_version) -> tuple[Invoice, Dispute]:
     inv = _lock_invoice_of(d.invoice_id)
-    d = locking.lock_row(Dispute, d.id, not_found="No such dispute.")
+    d = locking.lock_row(Dispute, d.id, not_found=_l("No such dispute."))
     locking.check_fresh(d, expected_lock_version, _stale)
     return inv, d
 
@@ -203,8 +208,9 @@ def resolve(d: Dispute, actor: User, expected_lock_version=locking.CURRENT, *, c
     check_dispute(d.status, DisputeStatus.resolved)
     cn = next((c for c in credit_notes_for(d) if str(c.id) == str(credit_note_id)), None)
     if cn is None:
-        raise ValidationFailed(f"Choose a credit note issued against {label(inv)} (issue one first); each credit "
-                               "note resolves one dispute.", errors={"credit_note_id": "Choose a credit note."})
+        raise ValidationFailed(_l("Choose a credit note issued against %(label)s (issue one first); each credit "
+                                  "note resolves one dispute."), label=label(inv),
+                               errors={"credit_note_id": _l("Choose a credit note.")})
     d.status, d.closed_at, d.closed_by_id, d.credit_note_id = DisputeStatus.resolved, utcnow(), actor.id, cn.id
     _event(d, "resolved", actor, actor.company_id,
            f"Credit note {cn.number} ({amount_text(cn.total_gross, cn.currency)})" + (f": {text}" if text else ""))

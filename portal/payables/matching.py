@@ -19,6 +19,8 @@ from portal.audit.services import record as audit
 from portal.credit import ledger
 from portal.db import db, utcnow
 from portal.errors import NotFound, ValidationFailed
+from portal.i18n import _l
+from portal.errors import say
 from portal.invoices.models import DocumentKind, Invoice
 from portal.invoices.services import invoiced_by_order_line
 from portal.invoices.states import InvoiceStatus
@@ -48,20 +50,25 @@ def settings_for(company_id: int) -> PayablesSettings:
 def _percent(value, label_: str, field: str, maximum: Decimal = MAX_PERCENT) -> Decimal:
     d = to_decimal(value if value not in (None, "") else "0", label_, places=2, max_digits=5)
     if d < 0:
-        raise ValidationFailed(f"{label_} cannot be negative.", errors={field: "Enter 0 or more."})
+        raise ValidationFailed(_l("%(label_)s cannot be negative."), label_=label_,
+                               errors={field: _l("Enter 0 or more.")})
     if d > maximum:
-        raise ValidationFailed(f"{label_} of {plain(d)} % is beyond reason; at most {plain(maximum)} % is accepted.",
-                               errors={field: f"At most {plain(maximum)} %."})
+        raise ValidationFailed(_l("%(label_)s of %(d)s %% is beyond reason; at most %(maximum)s %% is accepted."),
+                               label_=label_, d=plain(d), maximum=plain(maximum),
+                               errors={field: say(_l("At most %(maximum)s %%."), maximum=plain(maximum))})
     return d
 
 
 def _amount(value, label_: str, field: str) -> Decimal:
     d = to_decimal(value if value not in (None, "") else "0", label_, places=2)
     if d < 0:
-        raise ValidationFailed(f"{label_} cannot be negative.", errors={field: "Enter 0 or more."})
+        raise ValidationFailed(_l("%(label_)s cannot be negative."), label_=label_,
+                               errors={field: _l("Enter 0 or more.")})
     if d > MAX_TOLERANCE_AMOUNT:
-        raise ValidationFailed(f"{label_} of {plain(d)} is beyond reason; at most {plain(MAX_TOLERANCE_AMOUNT)} is "
-                               "accepted.", errors={field: "Too large."})
+        raise ValidationFailed(_l("%(label_)s of %(d)s is beyond reason; at most %(max_tolerance_amount)s is "
+                                  "accepted."),
+                               label_=label_, d=plain(d), max_tolerance_amount=plain(MAX_TOLERANCE_AMOUNT),
+                               errors={field: _l("Too large.")})
     return d
 
 
@@ -73,7 +80,7 @@ def save_settings(actor: User, expected_lock_version=locking.CURRENT, *, price_t
     """The buyer's accounts team (or an admin) sets the tolerances. Negative or absurd values are refused."""
     require_buyer(actor, actor.company_id)
     if not actor.company.is_buyer:
-        raise ValidationFailed("Only a buying company has payables settings.")
+        raise ValidationFailed(_l("Only a buying company has payables settings."))
     values = dict(
         price_tolerance_percent=_percent(price_tolerance_percent, "Price tolerance", "price_tolerance_percent"),
         price_tolerance_amount=_amount(price_tolerance_amount, "Price tolerance per line", "price_tolerance_amount"),
@@ -86,12 +93,12 @@ def save_settings(actor: User, expected_lock_version=locking.CURRENT, *, price_t
                           .with_for_update().execution_options(populate_existing=True))
     if s is None:
         if expected_lock_version not in (locking.CURRENT, None, "", 0, "0"):
-            raise ValidationFailed("These settings changed since you opened the page; reload and try again.")
+            raise ValidationFailed(_l("These settings changed since you opened the page; reload and try again."))
         s = PayablesSettings(buyer_company_id=actor.company_id, **values)
         db.session.add(s)
     else:
         locking.check_version(expected_lock_version, s.lock_version,
-                              "These settings changed since you opened the page; reload and try again.")
+                              _l("These settings changed since you opened the page; reload and try again."))
         for k, v in values.items():
             setattr(s, k, v)
     audit("company", actor.company_id, "payables tolerances saved", actor=actor, company_id=actor.company_id,
@@ -116,7 +123,7 @@ def set_discount_terms(actor: User, supplier_id, *, percent, days) -> CashDiscou
     except (TypeError, ValueError):
         supplier = None
     if supplier is None or not supplier.is_supplier or supplier.id == actor.company_id:
-        raise NotFound("No such supplier.")
+        raise NotFound(_l("No such supplier."))
     row = db.session.scalar(sa.select(CashDiscountTerms).where(
         CashDiscountTerms.buyer_company_id == actor.company_id, CashDiscountTerms.supplier_company_id == supplier.id))
     if percent in (None, "") or to_decimal(percent, "Cash discount", places=2, max_digits=5) == 0:
@@ -128,10 +135,11 @@ def set_discount_terms(actor: User, supplier_id, *, percent, days) -> CashDiscou
     try:
         n_days = int(str(days).strip())
     except (TypeError, ValueError):
-        raise ValidationFailed("Cash discount days: enter a whole number of days (1 to 90).",
-                               errors={"discount_days": "Enter 1 to 90."})
+        raise ValidationFailed(_l("Cash discount days: enter a whole number of days (1 to 90)."),
+                               errors={"discount_days": _l("Enter 1 to 90.")})
     if not 1 <= n_days <= 90:
-        raise ValidationFailed("Cash discount days must be between 1 and 90.", errors={"discount_days": "Enter 1 to 90."})
+        raise ValidationFailed(_l("Cash discount days must be between 1 and 90."),
+                               errors={"discount_days": _l("Enter 1 to 90.")})
     if row is None:
         row = CashDiscountTerms(buyer_company_id=actor.company_id, supplier_company_id=supplier.id,
                                 discount_percent=pct, discount_days=n_days)

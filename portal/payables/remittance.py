@@ -21,6 +21,7 @@ from portal.accounts.models import Company, Role, User
 from portal.audit.services import record as audit
 from portal.db import db, utcnow
 from portal.errors import InvalidTransition, ValidationFailed
+from portal.i18n import _l
 from portal.invoices.models import DocumentKind, Invoice, Payment
 from portal.invoices.states import InvoiceStatus, check
 from portal.locking import retry_on_conflict
@@ -118,12 +119,13 @@ def reconcile(a: RemittanceAdvice, actor: User, expected_lock_version=locking.CU
     nothing is recorded and the mismatches are named. Commits."""
     require_supplier(actor, a.supplier_company_id, "remittance advice")
     a = locking.lock_row(RemittanceAdvice, a.id, where=(RemittanceAdvice.supplier_company_id == actor.company_id,),
-                         not_found="No such remittance advice.")
+                         not_found=_l("No such remittance advice."))
     locking.check_fresh(a, expected_lock_version,
                         lambda x: f"Remittance advice {x.reference} changed since you opened the page; reload.")
     if a.status == RemittanceStatus.reconciled:
-        raise InvalidTransition(f"Remittance advice {a.reference} was reconciled on "
-                                f"{a.reconciled_at:%Y-%m-%d}; its payments are recorded.")
+        raise InvalidTransition(_l("Remittance advice %(reference)s was reconciled on %(reconciled_at)s; its "
+                                   "payments are recorded."),
+                                reference=a.reference, reconciled_at=format(a.reconciled_at, "%Y-%m-%d"))
     ids = sorted(ln["invoice_id"] for ln in a.lines)
     invoices = {i.id: i for i in db.session.scalars(
         sa.select(Invoice).where(Invoice.id.in_(ids), Invoice.supplier_company_id == actor.company_id)
@@ -137,8 +139,9 @@ def reconcile(a: RemittanceAdvice, actor: User, expected_lock_version=locking.CU
             problems.append(f"{label(inv)}: open {amount_text(inv.open_amount, inv.currency)} in your books, the "
                             f"advice settles {amount_text(Decimal(ln['open']), inv.currency)}.")
     if problems:
-        raise ValidationFailed("The advice does not match your open items; nothing was recorded. " + " ".join(problems)
-                               + " Record the payment by hand or ask the buyer.", errors={"reconcile": "Mismatch."})
+        raise ValidationFailed(_l("The advice does not match your open items; nothing was recorded. %(problems)s "
+                                  "Record the payment by hand or ask the buyer."),
+                               problems=" ".join(problems), errors={"reconcile": _l("Mismatch.")})
     for ln in a.lines:
         inv = invoices[ln["invoice_id"]]
         before = inv.status

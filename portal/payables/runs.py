@@ -24,6 +24,7 @@ from portal.accounts.models import Company, User
 from portal.audit.services import record as audit
 from portal.db import db, utcnow
 from portal.errors import Conflict, InvalidTransition, ValidationFailed
+from portal.i18n import _l
 from portal.invoices.models import DocumentKind, Invoice
 from portal.invoices.states import InvoiceStatus
 from portal.locking import retry_on_conflict
@@ -136,14 +137,16 @@ def _parse_ids(invoice_ids) -> list[int]:
         try:
             i = int(v)
         except (TypeError, ValueError):
-            raise ValidationFailed(f"“{str(v)[:20]}” is not an invoice id.", errors={"invoice_ids": "Use ids."})
+            raise ValidationFailed(_l("“%(v)s” is not an invoice id."), v=str(v)[:20],
+                                   errors={"invoice_ids": _l("Use ids.")})
         if not 0 < i <= 2**31 - 1:
-            raise ValidationFailed(f"There is no invoice {i}.", errors={"invoice_ids": "Unknown id."})
+            raise ValidationFailed(_l("There is no invoice %(i)s."), i=i, errors={"invoice_ids": _l("Unknown id.")})
         ids.append(i)
     if not ids:
-        raise ValidationFailed("Choose at least one invoice.", errors={"invoice_ids": "Choose invoices."})
+        raise ValidationFailed(_l("Choose at least one invoice."), errors={"invoice_ids": _l("Choose invoices.")})
     if len(ids) > MAX_IDS:
-        raise ValidationFailed(f"At most {MAX_IDS} invoices go into one run.", errors={"invoice_ids": "Too many."})
+        raise ValidationFailed(_l("At most %(max_ids)s invoices go into one run."), max_ids=MAX_IDS,
+                               errors={"invoice_ids": _l("Too many.")})
     return sorted(set(ids))
 
 
@@ -165,18 +168,20 @@ def build_run(actor: User, *, due_by=None, invoice_ids=None, execution_date=None
     require_buyer(actor, actor.company_id, *BUYER_ACCOUNTS, what="payment run")
     buyer = db.session.get(Company, actor.company_id)
     if not buyer.is_buyer:
-        raise ValidationFailed("Only a buying company makes payment runs.")
+        raise ValidationFailed(_l("Only a buying company makes payment runs."))
     sepa.require_debtor_account(buyer)
     today = utcnow().date()
     exec_date = parse_date(execution_date, "Execution date", "execution_date") if execution_date else today
     if exec_date < today:
-        raise ValidationFailed("The execution date is in the past; the bank executes from today on.",
-                               errors={"execution_date": "Today or later."})
+        raise ValidationFailed(_l("The execution date is in the past; the bank executes from today on."),
+                               errors={"execution_date": _l("Today or later.")})
     if exec_date > today + timedelta(days=MAX_AHEAD_DAYS):
-        raise ValidationFailed(f"The execution date is more than {MAX_AHEAD_DAYS} days ahead.",
-                               errors={"execution_date": "Too far ahead."})
+        raise ValidationFailed(_l("The execution date is more than %(max_ahead_days)s days ahead."),
+                               max_ahead_days=MAX_AHEAD_DAYS,
+                               errors={"execution_date": _l("Too far ahead.")})
     if (due_by in (None, "")) == (not invoice_ids):
-        raise ValidationFailed("Give either a due-by date or a list of invoices.", errors={"due_by": "Enter a date."})
+        raise ValidationFailed(_l("Give either a due-by date or a list of invoices."),
+                               errors={"due_by": _l("Enter a date.")})
     terms = _terms(buyer.id)
     dropped: list[tuple[Invoice, str]] = []
     if invoice_ids:
@@ -187,8 +192,8 @@ def build_run(actor: User, *, due_by=None, invoice_ids=None, execution_date=None
             .options(*BARE).order_by(Invoice.id).with_for_update(of=Invoice).execution_options(populate_existing=True)).unique())
         missing = sorted(set(ids) - {i.id for i in rows})
         if missing:
-            raise ValidationFailed("No such invoice among the ones you received: " + ", ".join(map(str, missing[:20]))
-                                   + ".", errors={"invoice_ids": "Unknown invoice."})
+            raise ValidationFailed(_l("No such invoice among the ones you received: %(ids)s."),
+                                   ids=", ".join(map(str, missing[:20])), errors={"invoice_ids": _l("Unknown invoice.")})
         claims = _claims(ids)
         candidates = []
         for inv in rows:
@@ -203,7 +208,8 @@ def build_run(actor: User, *, due_by=None, invoice_ids=None, execution_date=None
     else:
         due = parse_date(due_by, "Due by", "due_by")
         if due > today + timedelta(days=366):
-            raise ValidationFailed("The due-by date is more than a year ahead.", errors={"due_by": "Too far ahead."})
+            raise ValidationFailed(_l("The due-by date is more than a year ahead."),
+                                   errors={"due_by": _l("Too far ahead.")})
         candidates = _candidates(buyer.id, due, terms, exec_date)
     run = PaymentRun(buyer_company_id=buyer.id, reference="", status=RunStatus.draft, currency=sepa.SEPA_CURRENCY,
                      due_by=due, execution_date=exec_date, created_by_id=actor.id)
@@ -234,13 +240,14 @@ def build_run(actor: User, *, due_by=None, invoice_ids=None, execution_date=None
         if dropped and all("already in payment run" in why for _, why in dropped):
             raise Conflict(" ".join(why for _, why in dropped))
         if dropped:
-            raise ValidationFailed("Nothing to pay: " + " ".join(why for _, why in dropped),
-                                   errors={"invoice_ids": "Nothing payable."})
+            raise ValidationFailed(_l("Nothing to pay: %(reasons)s"), reasons=" ".join(why for _, why in dropped),
+                                   errors={"invoice_ids": _l("Nothing payable.")})
         if items:
-            raise ValidationFailed("Nothing to pay in a SEPA file: " + " ".join(i.note for i in items[:10]),
-                                   errors={"due_by": "Nothing payable in EUR."})
-        raise ValidationFailed(f"No approved, undisputed invoice is due by {due.isoformat()}.",
-                               errors={"due_by": "Nothing due."})
+            raise ValidationFailed(_l("Nothing to pay in a SEPA file: %(notes)s"),
+                                   notes=" ".join(i.note for i in items[:10]),
+                                   errors={"due_by": _l("Nothing payable in EUR.")})
+        raise ValidationFailed(_l("No approved, undisputed invoice is due by %(due)s."), due=due.isoformat(),
+                               errors={"due_by": _l("Nothing due.")})
     inc = [i for i in items if i.state == ItemState.included]
     run.total_amount = sum((Decimal(i.pay_amount) for i in inc), ZERO)
     run.total_discount = sum((Decimal(i.discount_amount) for i in inc), ZERO)
@@ -257,8 +264,8 @@ def build_run(actor: User, *, due_by=None, invoice_ids=None, execution_date=None
     except sa.exc.IntegrityError as exc:
         if "uq_payment_run_items_claim" in str(exc.orig) or "payment_run_items.invoice_id" in str(exc.orig):
             db.session.rollback()
-            raise Conflict("Another payment run took some of these invoices at the same moment; reload and try "
-                           "again.") from exc
+            raise Conflict(_l("Another payment run took some of these invoices at the same moment; reload and try "
+                              "again.")) from exc
         raise
     n = len(inc)
     db.session.expire(run, ["items"])
@@ -302,7 +309,7 @@ def _recheck(run: PaymentRun) -> list[str]:
 
 def _lock_run(run: PaymentRun, expected_lock_version) -> PaymentRun:
     run = locking.lock_row(PaymentRun, run.id, where=(PaymentRun.buyer_company_id == run.buyer_company_id,),
-                           not_found="No such payment run.")
+                           not_found=_l("No such payment run."))
     locking.check_fresh(run, expected_lock_version, _stale)
     return run
 
@@ -316,13 +323,14 @@ def approve_run(run: PaymentRun, actor: User, expected_lock_version=locking.CURR
     run = _lock_run(run, expected_lock_version)
     check_run(run.status, RunStatus.approved)
     if run.created_by_id == actor.id:
-        raise ValidationFailed(f"You built payment run {run.reference}; someone else must approve it (four eyes).",
-                               errors={"approve": "Not by its builder."})
+        raise ValidationFailed(_l("You built payment run %(reference)s; someone else must approve it (four eyes)."),
+                               reference=run.reference,
+                               errors={"approve": _l("Not by its builder.")})
     sepa.require_debtor_account(db.session.get(Company, run.buyer_company_id))
     notes = _recheck(run)
     if not run.included:
-        raise ValidationFailed(f"Nothing is left to pay in {run.reference}: " + " ".join(notes)
-                               + " Cancel the run.", errors={"approve": "Nothing left."})
+        raise ValidationFailed(_l("Nothing is left to pay in %(reference)s: %(notes)s Cancel the run."),
+                               reference=run.reference, notes=" ".join(notes), errors={"approve": _l("Nothing left.")})
     run.status, run.approved_by_id, run.approved_at = RunStatus.approved, actor.id, utcnow()
     audit("payment_run", run.id, "approved", actor=actor, company_id=run.buyer_company_id,
           from_state=RunStatus.draft, to_state=RunStatus.approved,
@@ -362,17 +370,19 @@ def export_run(run: PaymentRun, actor: User, expected_lock_version=locking.CURRE
     require_buyer(actor, run.buyer_company_id, *RUN_APPROVERS, what="payment run")
     run = _lock_run(run, expected_lock_version)
     if run.status in (RunStatus.exported, RunStatus.executed):
-        raise InvalidTransition(f"Payment run {run.reference} was exported on {run.exported_at:%Y-%m-%d %H:%M} UTC; "
-                                "a run is exported once. Download the stored file again instead.")
+        raise InvalidTransition(_l("Payment run %(reference)s was exported on %(exported_at)s UTC; a run is "
+                                   "exported once. Download the stored file again instead."),
+                                reference=run.reference, exported_at=format(run.exported_at, "%Y-%m-%d %H:%M"))
     if run.status == RunStatus.draft:
-        raise InvalidTransition(f"Payment run {run.reference} must be approved before it is exported.")
+        raise InvalidTransition(_l("Payment run %(reference)s must be approved before it is exported."),
+                                reference=run.reference)
     check_run(run.status, RunStatus.exported)
     buyer = db.session.get(Company, run.buyer_company_id)
     iban, bic = sepa.require_debtor_account(buyer)
     notes = _recheck(run)
     if not run.included:
-        raise ValidationFailed(f"Nothing is left to pay in {run.reference}: " + " ".join(notes) + " Cancel the run.",
-                               errors={"export": "Nothing left."})
+        raise ValidationFailed(_l("Nothing is left to pay in %(reference)s: %(notes)s Cancel the run."),
+                               reference=run.reference, notes=" ".join(notes), errors={"export": _l("Nothing left.")})
     data, msg_id = sepa.build_file(debtor_name=buyer.legal_name or buyer.display_name, iban=iban, bic=bic,
                                    execution_date=max(run.execution_date, utcnow().date()),
                                    transfers=transfers_of(run))
@@ -400,15 +410,15 @@ def confirm_execution(run: PaymentRun, actor: User, expected_lock_version=lockin
     day = parse_date(executed_on, "Execution date", "executed_on")
     run = _lock_run(run, expected_lock_version)
     if run.status == RunStatus.draft or run.status == RunStatus.approved:
-        raise InvalidTransition(f"Payment run {run.reference} has not been exported yet.")
+        raise InvalidTransition(_l("Payment run %(reference)s has not been exported yet."), reference=run.reference)
     check_run(run.status, RunStatus.executed)
     today = utcnow().date()
     if day > today:
-        raise ValidationFailed("The execution date is in the future; confirm once the bank has executed the run.",
-                               errors={"executed_on": "Not in the future."})
+        raise ValidationFailed(_l("The execution date is in the future; confirm once the bank has executed the run."),
+                               errors={"executed_on": _l("Not in the future.")})
     if run.exported_at and day < run.exported_at.date() - timedelta(days=1):
-        raise ValidationFailed(f"The bank cannot have executed the run before it was exported "
-                               f"({run.exported_at.date().isoformat()}).", errors={"executed_on": "Too early."})
+        raise ValidationFailed(_l("The bank cannot have executed the run before it was exported (%(date)s)."),
+                               date=run.exported_at.date().isoformat(), errors={"executed_on": _l("Too early.")})
     run.status, run.executed_on, run.executed_at = RunStatus.executed, day, utcnow()
     from portal.payables.remittance import create_advices
 
@@ -428,8 +438,9 @@ def cancel_run(run: PaymentRun, actor: User, expected_lock_version=locking.CURRE
     require_buyer(actor, run.buyer_company_id, *RUN_APPROVERS, what="payment run")
     run = _lock_run(run, expected_lock_version)
     if run.status in (RunStatus.exported, RunStatus.executed):
-        raise InvalidTransition(f"Payment run {run.reference} was exported for the bank; it cannot be cancelled "
-                                "here (recall it at the bank).")
+        raise InvalidTransition(_l("Payment run %(reference)s was exported for the bank; it cannot be cancelled "
+                                   "here (recall it at the bank)."),
+                                reference=run.reference)
     check_run(run.status, RunStatus.cancelled)
     before = run.status
     for i in run.items:
@@ -471,6 +482,7 @@ def sepa_bytes(run: PaymentRun) -> bytes:
     from portal.documents.store import read_bytes
 
     if run.sepa_file_id is None:
-        raise InvalidTransition(f"Payment run {run.reference} has not been exported yet; approve and export it first.")
+        raise InvalidTransition(_l("Payment run %(reference)s has not been exported yet; approve and export it "
+                                   "first."), reference=run.reference)
     return read_bytes(db.session.get(StoredFile, run.sepa_file_id))
 

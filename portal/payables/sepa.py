@@ -16,6 +16,7 @@ from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError as StdnumError
 
 from portal.errors import ValidationFailed
+from portal.i18n import _l
 from portal.money import quantize
 
 SCHEMA = "pain.001.001.09"
@@ -70,9 +71,10 @@ def require_debtor_account(company) -> tuple[str, str]:
     elif bic is None:
         problems.append(f"the BIC {company.bic} is not valid")
     if problems:
-        raise ValidationFailed(f"{company.display_name} has " + " and ".join(problems) + "; an administrator enters "
-                               "the company's bank account under Company settings before payment runs can be made.",
-                               errors={"iban": "Enter a valid IBAN and BIC."})
+        raise ValidationFailed(_l("%(company)s has %(problems)s; an administrator enters the company's bank account "
+                                  "under Company settings before payment runs can be made."),
+                               company=company.display_name, problems=" and ".join(problems),
+                               errors={"iban": _l("Enter a valid IBAN and BIC.")})
     return iban, bic
 
 

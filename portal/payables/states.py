@@ -4,6 +4,8 @@ from __future__ import annotations
 import enum
 
 from portal.errors import InvalidTransition
+from portal.i18n import _l
+from portal.errors import state_fig
 
 
 class DisputeStatus(str, enum.Enum):
@@ -52,7 +54,8 @@ RUN_TRANSITIONS: dict[RunStatus, set[RunStatus]] = {
 
 def check_dispute(current: DisputeStatus, target: DisputeStatus) -> None:
     if target not in DISPUTE_TRANSITIONS[current]:
-        raise InvalidTransition(f"A dispute that is {current.label.lower()} cannot become {target.label.lower()}.")
+        raise InvalidTransition(_l("A dispute that is %(state)s cannot become %(state2)s."),
+                                state=state_fig(current), state2=state_fig(target))
 
 
 RUN_SENTENCES = {
@@ -65,5 +68,5 @@ RUN_SENTENCES = {
 
 def check_run(current: RunStatus, target: RunStatus) -> None:
     if target not in RUN_TRANSITIONS[current]:
-        raise InvalidTransition(f"A payment run that is {current.label.lower()} cannot be "
-                                f"{RUN_SENTENCES.get(target, target.value)}.")
+        raise InvalidTransition(_l("A payment run that is %(state)s cannot be %(get)s."),
+                                state=state_fig(current), get=RUN_SENTENCES.get(target, target.value))

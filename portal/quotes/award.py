@@ -41,8 +41,8 @@ from portal.suppliers.services import check_awardable
 
 ALREADY = "This RFQ has already been awarded."
 STALE = (
-    "The RFQ changed after you opened this page (it was amended, closed or awarded). "
-    "Reload the comparison and check it again before awarding."
+    _l("The RFQ changed after you opened this page (it was amended, closed or awarded). Reload the comparison and "
+       "check it again before awarding.")
 )
 SUPPLIER_ROLES = (Role.sales, Role.admin)
 
@@ -84,50 +84,54 @@ def award_for(rfq_id: int, company_id: int) -> Award | None:
 
 def _int(value, what: str) -> int:
     if value is None or str(value).strip() == "":
-        raise ValidationFailed(f"Choose the {what.lower()} to award.")
+        raise ValidationFailed(_l("Choose the %(what)s to award."), what=what.lower())
     try:
         if isinstance(value, bool):
             raise TypeError
         return int(str(value).strip())
     except (TypeError, ValueError):
-        raise ValidationFailed(f"{what} {value!r} is not a valid id.")
+        raise ValidationFailed(_l("%(what)s %(value)s is not a valid id."), what=what, value=repr(value))
 
 
 def _lock(rfq: Rfq, actor) -> Rfq:
     """Re-load the RFQ under a row lock (PostgreSQL: SELECT ... FOR UPDATE), with fresh column values."""
-    return lock_row(Rfq, rfq.id, where=(Rfq.visible_to(actor.company_id),), not_found="No such RFQ.")
+    return lock_row(Rfq, rfq.id, where=(Rfq.visible_to(actor.company_id),), not_found=_l("No such RFQ."))
 
 
 def _check_actor(rfq: Rfq, actor) -> None:
     if actor.company_id != rfq.buyer_company_id:
-        raise NotFound("No such RFQ.")
+        raise NotFound(_l("No such RFQ."))
     if not actor.has_role(Role.procurement):
-        raise Forbidden("Only procurement can award an RFQ.")
+        raise Forbidden(_l("Only procurement can award an RFQ."))
 
 
 def _check_rfq(rfq: Rfq, expected_version) -> None:
     if rfq.status == RfqStatus.awarded:
         raise Conflict(ALREADY)
     if rfq.status == RfqStatus.open:
-        raise InvalidTransition(f"{rfq.reference} is still open for quotes: close it first, then award it.")
+        raise InvalidTransition(_l("%(reference)s is still open for quotes: close it first, then award it."),
+                                reference=rfq.reference)
     rfq_states.check(rfq.status, RfqStatus.awarded)
     if not rfq.prices_visible_to_buyer:
-        raise InvalidTransition("The sealed bids have not been opened yet; they open when the RFQ is closed.")
+        raise InvalidTransition(_l("The sealed bids have not been opened yet; they open when the RFQ is closed."))
     check_fresh(rfq, expected_version, STALE, required=False, version_attr="version")  # under the row lock
 
 
 def _check_quote(quote: Quote | None, quote_id, rfq: Rfq, today) -> None:
     if quote is None:
-        raise ValidationFailed(f"Quote {quote_id} is not a quote for {rfq.reference}.")
+        raise ValidationFailed(_l("Quote %(quote_id)s is not a quote for %(reference)s."),
+                               quote_id=quote_id, reference=rfq.reference)
     name = quote.supplier.display_name
     if quote.status == QuoteStatus.withdrawn:
-        raise ValidationFailed(f"{name} withdrew its quote; a withdrawn quote cannot be awarded.")
+        raise ValidationFailed(_l("%(name)s withdrew its quote; a withdrawn quote cannot be awarded."), name=name)
     if quote.status != QuoteStatus.submitted or quote.current_version_id is None:
-        raise ValidationFailed(f"{name} has not submitted its quote; only submitted quotes can be awarded.")
+        raise ValidationFailed(_l("%(name)s has not submitted its quote; only submitted quotes can be awarded."),
+                               name=name)
     v = quote.current_version
     if v.valid_until is not None and v.valid_until < today:
         raise ValidationFailed(
-            f"The quote of {name} expired on {v.valid_until.isoformat()}; ask {name} to renew it before awarding."
+            _l("The quote of %(name)s expired on %(valid_until)s; ask %(name)s to renew it before awarding."),
+            name=name, valid_until=v.valid_until.isoformat()
         )
 
 
@@ -165,7 +169,7 @@ def _award_in_transaction(rfq, actor, *, mode, whole_quote_id, choices, note, ex
     today = utcnow().date()
     note = (note or "").strip()
     if len(note) > 2000:
-        raise ValidationFailed("The note is too long (at most 2,000 characters).")
+        raise ValidationFailed(_l("The note is too long (at most 2,000 characters)."))
 
     lines = load_lines(rfq.id)
     line_by_id = {ln.id: ln for ln in lines}
@@ -180,12 +184,13 @@ def _award_in_transaction(rfq, actor, *, mode, whole_quote_id, choices, note, ex
         wanted = {ln.id: qid for ln in lines}
     else:
         if not choices:
-            raise ValidationFailed("Choose a supplier for at least one line to award.")
+            raise ValidationFailed(_l("Choose a supplier for at least one line to award."))
         wanted = {}
         for raw_line, raw_quote in choices.items():
             lid, qid = _int(raw_line, "Line"), _int(raw_quote, "Quote")
             if lid not in line_by_id:
-                raise ValidationFailed(f"Line id {lid} is not a line of {rfq.reference}.")
+                raise ValidationFailed(_l("Line id %(lid)s is not a line of %(reference)s."),
+                                       lid=lid, reference=rfq.reference)
             wanted[lid] = qid
         for qid in sorted(set(wanted.values())):
             _check_quote(submitted_by_id.get(qid) or _any_quote(qid, rfq.id), qid, rfq, today)
@@ -231,13 +236,13 @@ def _award_in_transaction(rfq, actor, *, mode, whole_quote_id, choices, note, ex
     if problems:
         if mode == "whole":
             raise ValidationFailed(
-                f"The quote of {submitted_by_id[wanted[lines[0].id]].supplier.display_name} does not cover "
-                f"every line "
-                f"({'; '.join(problems)}). Award the lines one by one instead."
+                _l("The quote of %(display_name)s does not cover every line (%(problems)s). Award the lines one by "
+                   "one instead."),
+                display_name=submitted_by_id[wanted[lines[0].id]].supplier.display_name, problems='; '.join(problems)
             )
-        raise ValidationFailed("These lines cannot be awarded as chosen: " + "; ".join(problems) + ".")
+        raise ValidationFailed(_l("These lines cannot be awarded as chosen: %(problems)s."), problems="; ".join(problems))
     if not award.lines:
-        raise ValidationFailed(f"{rfq.reference} has no lines to award.")
+        raise ValidationFailed(_l("%(reference)s has no lines to award."), reference=rfq.reference)
 
     check_awardable(rfq.buyer_company_id, {ln.supplier_company_id for ln in award.lines})
     db.session.add(award)

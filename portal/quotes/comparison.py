@@ -33,6 +33,7 @@ from sqlalchemy.orm import contains_eager, lazyload
 from portal.accounts.models import Company, Role
 from portal.db import db, utcnow
 from portal.errors import Forbidden, NotFound
+from portal.i18n import _l
 from portal.money import ZERO, quantize
 from portal.quotes import pricing
 from portal.quotes.models import Quote, QuoteLine, QuoteVersion
@@ -422,9 +423,9 @@ def build(rfq: Rfq, *, today: date | None = None) -> Comparison:
 def check_viewer(rfq: Rfq, user) -> None:
     """Only the buyer company's procurement people see the comparison (others: NotFound / Forbidden)."""
     if user.company_id != rfq.buyer_company_id:
-        raise NotFound("No such RFQ.")
+        raise NotFound(_l("No such RFQ."))
     if not user.has_role(Role.procurement):
-        raise Forbidden("Only procurement can compare and award quotes.")
+        raise Forbidden(_l("Only procurement can compare and award quotes."))
 
 
 def sealed_sentence(deadline_text: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation, localcontext
 
 from portal.errors import ValidationFailed
+from portal.i18n import _l
 from portal.money import format_quantity, quantize
 
 __all__ = [
@@ -134,8 +135,8 @@ def check_quantity(quantity, moq=None, pack_size=None, unit: str = "pcs") -> Non
     fq = format_quantity
     if q <= 0:
         raise ValidationFailed(
-            "The quantity must be greater than zero.",
-            errors={"quantity": "Enter a quantity greater than zero."},
+            _l("The quantity must be greater than zero."),
+            errors={"quantity": _l("Enter a quantity greater than zero.")},
         )
     if moq_d is not None and q < moq_d:
         smallest = ordered_quantity(moq_d, None, pack)

@@ -27,6 +27,7 @@ from portal.accounts.models import Role
 from portal.audit.services import record as audit
 from portal.db import db, utcnow
 from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.i18n import _l
 from portal.locking import lock_row
 from portal.quotes import comparison
 from portal.quotes.models import Quote
@@ -211,21 +212,22 @@ def ranking(rfq: Rfq, cmp=None, *, viewer_id: int | None = None) -> Ranking:
 
 def _check_buyer(rfq: Rfq, actor) -> None:
     if actor.company_id != rfq.buyer_company_id:
-        raise NotFound("No such RFQ.")
+        raise NotFound(_l("No such RFQ."))
     if not actor.has_role(Role.procurement):
-        raise Forbidden("Only procurement can set the scoring of an RFQ.")
+        raise Forbidden(_l("Only procurement can set the scoring of an RFQ."))
 
 
 def _lock(rfq: Rfq, actor) -> Rfq:
     _check_buyer(rfq, actor)
-    return lock_row(Rfq, rfq.id, where=(Rfq.visible_to(actor.company_id),), not_found="No such RFQ.")
+    return lock_row(Rfq, rfq.id, where=(Rfq.visible_to(actor.company_id),), not_found=_l("No such RFQ."))
 
 
 def _check_open_for_scoring(rfq: Rfq) -> None:
     if rfq.status == RfqStatus.awarded:
-        raise InvalidTransition(f"{rfq.reference} is awarded: its scoring is part of the decision and stays as it was.")
+        raise InvalidTransition(_l("%(reference)s is awarded: its scoring is part of the decision and stays as it "
+                                   "was."), reference=rfq.reference)
     if rfq.status == RfqStatus.cancelled:
-        raise InvalidTransition(f"{rfq.reference} was cancelled; there is nothing to score.")
+        raise InvalidTransition(_l("%(reference)s was cancelled; there is nothing to score."), reference=rfq.reference)
 
 
 def _weight(value, n: int) -> Decimal:
@@ -233,11 +235,12 @@ def _weight(value, n: int) -> Decimal:
     try:
         w = Decimal(text)
     except (InvalidOperation, ValueError):
-        raise ValidationFailed(f"Criterion {n}: the weight {text[:20]!r} is not a number (e.g. 40).")
+        raise ValidationFailed(_l("Criterion %(num)s: the weight %(text)s is not a number (e.g. 40)."),
+                               num=n, text=repr(text[:20]))
     if not w.is_finite() or w <= 0 or w > HUNDRED:
-        raise ValidationFailed(f"Criterion {n}: the weight must be more than 0 and at most 100 %.")
+        raise ValidationFailed(_l("Criterion %(num)s: the weight must be more than 0 and at most 100 %%."), num=n)
     if w != w.quantize(CENT):
-        raise ValidationFailed(f"Criterion {n}: use at most two decimals for a weight.")
+        raise ValidationFailed(_l("Criterion %(num)s: use at most two decimals for a weight."), num=n)
     return w
 
 
@@ -252,9 +255,9 @@ def set_criteria(rfq: Rfq, actor, specs: list[dict]) -> list[ScoringCriterion]:
         rfq = _lock(rfq, actor)
         _check_open_for_scoring(rfq)
         if not specs:
-            raise ValidationFailed("Add at least one criterion.")
+            raise ValidationFailed(_l("Add at least one criterion."))
         if len(specs) > MAX_CRITERIA:
-            raise ValidationFailed(f"At most {MAX_CRITERIA} criteria.")
+            raise ValidationFailed(_l("At most %(max_criteria)s criteria."), max_criteria=MAX_CRITERIA)
         existing = {c.id: c for c in criteria_for(rfq.id)}
         seen_kinds: set[CriterionKind] = set()
         parsed = []
@@ -263,15 +266,18 @@ def set_criteria(rfq: Rfq, actor, specs: list[dict]) -> list[ScoringCriterion]:
             try:
                 kind = CriterionKind(raw_kind)
             except ValueError:
-                raise ValidationFailed(f"Criterion {n}: choose a kind (price, lead time, payment terms, rating or "
-                                       f"a free criterion).")
+                raise ValidationFailed(_l("Criterion %(num)s: choose a kind (price, lead time, payment terms, "
+                                          "rating or a free criterion)."),
+                                       num=n)
             if kind != CriterionKind.custom:
                 if kind in seen_kinds:
-                    raise ValidationFailed(f"{KIND_NAMES[kind]} is listed twice; keep it once.")
+                    raise ValidationFailed(_l("%(kind_names)s is listed twice; keep it once."),
+                                           kind_names=KIND_NAMES[kind])
                 seen_kinds.add(kind)
             name = str(spec.get("name") or "").strip()[:120] or KIND_NAMES.get(kind, "")
             if not name:
-                raise ValidationFailed(f"Criterion {n}: name the free criterion (e.g. Quality of samples).")
+                raise ValidationFailed(_l("Criterion %(num)s: name the free criterion (e.g. Quality of samples)."),
+                                       num=n)
             weight = _weight(spec.get("weight"), n)
             cid = spec.get("id")
             if cid not in (None, ""):
@@ -280,13 +286,15 @@ def set_criteria(rfq: Rfq, actor, specs: list[dict]) -> list[ScoringCriterion]:
                 except (TypeError, ValueError):
                     cid = -1
                 if cid not in existing:
-                    raise ValidationFailed(f"Criterion {n}: no such criterion on {rfq.reference}.")
+                    raise ValidationFailed(_l("Criterion %(num)s: no such criterion on %(reference)s."),
+                                           num=n, reference=rfq.reference)
             else:
                 cid = None
             parsed.append((cid, kind, name, weight))
         total = sum((w for *_, w in parsed), Decimal("0"))
         if total != HUNDRED:
-            raise ValidationFailed(f"The weights add up to {_pct(total)} %; they must add up to exactly 100 %.")
+            raise ValidationFailed(_l("The weights add up to %(pct)s %%; they must add up to exactly 100 %%."),
+                                   pct=_pct(total))
 
         keep = {cid for cid, *_ in parsed if cid is not None}
         for cid, c in existing.items():
@@ -303,7 +311,8 @@ def set_criteria(rfq: Rfq, actor, specs: list[dict]) -> list[ScoringCriterion]:
             if cid is not None:
                 c = existing[cid]
                 if c.kind != kind:
-                    raise ValidationFailed(f"Criterion {pos}: its kind cannot change; remove it and add a new one.")
+                    raise ValidationFailed(_l("Criterion %(pos)s: its kind cannot change; remove it and add a new "
+                                              "one."), pos=pos)
                 c.name, c.weight, c.position = name, weight, pos
             else:
                 c = ScoringCriterion(rfq_id=rfq.id, kind=kind, name=name, weight=weight, position=pos)
@@ -330,9 +339,10 @@ def _score(value, label: str) -> int:
             raise ValueError
         score = int(d)
     except (InvalidOperation, ValueError):
-        raise ValidationFailed(f"{label}: a score is a whole number from 1 to 5.")
+        raise ValidationFailed(_l("%(label)s: a score is a whole number from 1 to 5."), label=label)
     if not 1 <= score <= 5:
-        raise ValidationFailed(f"{label}: the score {score} is outside 1–5; score from 1 (poor) to 5 (excellent).")
+        raise ValidationFailed(_l("%(label)s: the score %(score)s is outside 1–5; score from 1 (poor) to 5 "
+                                  "(excellent)."), label=label, score=score)
     return score
 
 
@@ -354,15 +364,18 @@ def set_scores(rfq: Rfq, actor, scores: list[dict]) -> int:
             try:
                 cid, qid = int(item.get("criterion_id")), int(item.get("quote_id"))
             except (TypeError, ValueError):
-                raise ValidationFailed("Each score names a criterion and a quote.")
+                raise ValidationFailed(_l("Each score names a criterion and a quote."))
             c = criteria.get(cid)
             if c is None:
-                raise ValidationFailed(f"Criterion {cid} is not a criterion of {rfq.reference}.")
+                raise ValidationFailed(_l("Criterion %(cid)s is not a criterion of %(reference)s."),
+                                       cid=cid, reference=rfq.reference)
             if c.kind != CriterionKind.custom:
-                raise ValidationFailed(f"{c.name} is computed from the quotes; only free criteria are scored by hand.")
+                raise ValidationFailed(_l("%(name)s is computed from the quotes; only free criteria are scored by "
+                                          "hand."), name=c.name)
             q = quotes.get(qid)
             if q is None:
-                raise ValidationFailed(f"Quote {qid} is not a submitted quote of {rfq.reference}.")
+                raise ValidationFailed(_l("Quote %(qid)s is not a submitted quote of %(reference)s."),
+                                       qid=qid, reference=rfq.reference)
             label = f"{c.name} for {q.supplier.display_name}"
             raw = item.get("score")
             row = existing.get((cid, qid))

@@ -32,6 +32,7 @@ from portal.csvutil import read_csv, safe_cell
 from portal.db import db, utcnow
 from portal.events.services import emit
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.errors import say
 from portal.money import ZERO, minor_unit, quantize, to_decimal
 from portal.notifications.messages import day, msg
 from portal.notifications.services import notify_company
@@ -41,7 +42,7 @@ from portal.quotes.states import QuoteStatus
 from portal.rfq.models import Rfq, RfqInvitation, RfqLine
 from portal.rfq.states import RfqStatus
 
-STALE_MESSAGE = "This quote was changed in another tab or by a colleague; reload to see the latest version."
+STALE_MESSAGE = _l("This quote was changed in another tab or by a colleague; reload to see the latest version.")
 MAX_BREAKS = 20
 MAX_LEAD_TIME_DAYS = 3650
 MAX_REASON = 500
@@ -425,8 +426,8 @@ def validate_input(rfq: Rfq, actor: User, header: dict, lines: list[dict],
             parts.append(errors["lines"])
         n = len(errors)
         raise ValidationFailed(
-            f"Nothing was saved: {n} entr{'ies need' if n > 1 else 'y needs'} correcting "
-            f"({'; '.join(parts)}). Each is marked beside its field.", errors=errors)
+            _l("Nothing was saved: %(num)s entr%(v)s correcting (%(parts)s). Each is marked beside its field."),
+            num=n, v='ies need' if n > 1 else 'y needs', parts='; '.join(parts), errors=errors)
     return clean_header, clean_lines
 
 
@@ -445,23 +446,24 @@ def require_open(rfq: Rfq, actor: User | None) -> None:
     if rfq.accepting_quotes:
         return
     if rfq.status == RfqStatus.cancelled:
-        raise InvalidTransition("This RFQ was cancelled; quotes are locked.")
+        raise InvalidTransition(_l("This RFQ was cancelled; quotes are locked."))
     if outcome.lock_reason(rfq) == "closed_early":
-        raise InvalidTransition(f"{rfq.buyer.display_name} closed this RFQ early on "
-                                f"{_fmt_time(rfq.closed_at, actor)}; quotes are locked.")
+        raise InvalidTransition(_l("%(display_name)s closed this RFQ early on %(fmt_time)s; quotes are locked."),
+                                display_name=rfq.buyer.display_name, fmt_time=_fmt_time(rfq.closed_at, actor))
     if rfq.deadline <= utcnow():
         raise InvalidTransition(
-            f"The deadline for this RFQ passed at {_fmt_time(rfq.deadline, actor)}; quotes are locked.")
-    raise InvalidTransition(f"This RFQ is {rfq.status.value}; quotes are locked.")
+            _l("The deadline for this RFQ passed at %(fmt_time)s; quotes are locked."),
+            fmt_time=_fmt_time(rfq.deadline, actor))
+    raise InvalidTransition(_l("This RFQ is %(value)s; quotes are locked."), value=rfq.status.value)
 
 
 def _require_supplier(actor: User, rfq: Rfq) -> None:
     """The actor is sales staff of a supplier invited to this (published) RFQ."""
     if not actor.company.is_supplier or not actor.has_role(Role.sales):
-        raise Forbidden("Only the sales staff of an invited supplier can quote.")
+        raise Forbidden(_l("Only the sales staff of an invited supplier can quote."))
     if rfq.status == RfqStatus.draft or rfq.buyer_company_id == actor.company_id or not is_invited(
             rfq, actor.company_id):
-        raise NotFound("No such RFQ.")
+        raise NotFound(_l("No such RFQ."))
 
 
 def _check_lock(quote: Quote, expected) -> None:
@@ -475,7 +477,7 @@ def _lock_rfq(rfq_id: int) -> Rfq:
     rfq = db.session.scalar(sa.select(Rfq).where(Rfq.id == rfq_id).with_for_update(read=True, of=Rfq)
                             .execution_options(populate_existing=True))
     if rfq is None:
-        raise NotFound("No such RFQ.")
+        raise NotFound(_l("No such RFQ."))
     return rfq
 
 
@@ -484,11 +486,11 @@ def _lock_quote(quote_or_id, actor: User) -> tuple[Rfq, Quote]:
     qid = getattr(quote_or_id, "id", quote_or_id)
     rfq_id = db.session.scalar(sa.select(Quote.rfq_id).where(Quote.id == qid))
     if rfq_id is None:
-        raise NotFound("No such quote.")
+        raise NotFound(_l("No such quote."))
     rfq = _lock_rfq(rfq_id)
     from portal.locking import lock_row
 
-    quote = lock_row(Quote, qid, where=(Quote.supplier_company_id == actor.company_id,), not_found="No such quote.")
+    quote = lock_row(Quote, qid, where=(Quote.supplier_company_id == actor.company_id,), not_found=_l("No such quote."))
     # Relationships to versions may have been loaded before the lock: load them again.
     db.session.expire(quote, ["draft_version", "current_version", "versions"])
     _require_supplier(actor, rfq)
@@ -619,7 +621,7 @@ def save_draft(quote: Quote, actor: User, header: dict, lines: list[dict], expec
     require_open(rfq, actor)
     draft = quote.draft_version
     if draft is None:
-        raise InvalidTransition("There is no draft to save: open the quote and click Revise to change it.")
+        raise InvalidTransition(_l("There is no draft to save: open the quote and click Revise to change it."))
     clean_header, clean_lines = validate_input(rfq, actor, header, lines)
     for k, v in clean_header.items():
         setattr(draft, k, v)
@@ -645,13 +647,15 @@ def _incomplete_error(rfq: Rfq, version: QuoteVersion, *, verb: str) -> None:
         ps = [rl.position for rl in missing]
         many = len(ps) > 1
         raise ValidationFailed(
-            f"Line{'s' if many else ''} {_positions(ps)} {'have' if many else 'has'} no price: enter a unit "
-            f"price or decline {'each of them' if many else 'it'} before you {verb}.",
+            _l("Line%(s)s %(positions)s %(v)s no price: enter a unit price or decline %(v2)s before "
+               "you %(verb)s."),
+            s='s' if many else '', positions=_positions(ps), v='have' if many else 'has',
+            v2='each of them' if many else 'it', verb=verb,
             errors={line_key(rl.id, "unit_price"): "Enter a unit price, or decline the line."
                     for rl in missing})
     if answered and all(ql.declined for ql in answered.values()):
-        raise ValidationFailed(f"Every line is declined. Price at least one line to {verb}; to take no part, "
-                               "simply don't submit a quote.")
+        raise ValidationFailed(_l("Every line is declined. Price at least one line to %(verb)s; to take no part, "
+                                  "simply don't submit a quote."), verb=verb)
 
 
 @_unit_of_work
@@ -670,15 +674,15 @@ def submit(quote: Quote, actor: User, expected_lock_version, rfq_amendment_no=No
     states.check(quote.status, QuoteStatus.submitted)
     draft = quote.draft_version
     if draft is None:
-        raise InvalidTransition("There is no draft to submit: click Revise to change your quote.")
+        raise InvalidTransition(_l("There is no draft to submit: click Revise to change your quote."))
     if rfq_amendment_no is None:
         amendments.check(rfq, draft.rfq_amendment_no, api=api)
     if draft.valid_until is None:
-        raise ValidationFailed("Enter how long the quote is valid before you submit.",
-                               errors={"valid_until": "Enter the date until which your prices hold."})
+        raise ValidationFailed(_l("Enter how long the quote is valid before you submit."),
+                               errors={"valid_until": _l("Enter the date until which your prices hold.")})
     if draft.valid_until < utcnow().date():
-        raise ValidationFailed("The validity date is in the past; enter a new one before you submit.",
-                               errors={"valid_until": "The validity date cannot be in the past."})
+        raise ValidationFailed(_l("The validity date is in the past; enter a new one before you submit."),
+                               errors={"valid_until": _l("The validity date cannot be in the past.")})
     _incomplete_error(rfq, draft, verb="submit")
     now = utcnow()
     previous = quote.status
@@ -730,11 +734,11 @@ def withdraw(quote: Quote, actor: User, reason: str, expected_lock_version=None)
     states.check(quote.status, QuoteStatus.withdrawn)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("Tell the buyer why you withdraw the quote.",
-                               errors={"reason": "Give a short reason."})
+        raise ValidationFailed(_l("Tell the buyer why you withdraw the quote."),
+                               errors={"reason": _l("Give a short reason.")})
     if len(reason) > MAX_REASON:
-        raise ValidationFailed("The reason is too long.",
-                               errors={"reason": f"At most {MAX_REASON} characters."})
+        raise ValidationFailed(_l("The reason is too long."),
+                               errors={"reason": say(_l("At most %(max_reason)s characters."), max_reason=MAX_REASON)})
     previous = quote.status
     quote.status = QuoteStatus.withdrawn
     quote.withdrawn_at = utcnow()
@@ -761,15 +765,16 @@ def confirm(quote: Quote, actor: User, expected_lock_version=None) -> Quote:
     require_open(rfq, actor)
     if quote.status != QuoteStatus.submitted or quote.current_version is None:
         raise InvalidTransition(
-            f"A quote that is {quote.status.value} cannot be confirmed; submit it instead.")
+            _l("A quote that is %(value)s cannot be confirmed; submit it instead."), value=quote.status.value)
     states.check(quote.status, QuoteStatus.submitted)
     current = quote.current_version
     if not quote.needs_reconfirmation and current.rfq_amendment_no >= rfq.amendment_no:
         raise InvalidTransition(
-            "This quote already answers the latest version of the RFQ; nothing to confirm.")
+            _l("This quote already answers the latest version of the RFQ; nothing to confirm."))
     if current.valid_until is not None and current.valid_until < utcnow().date():
-        raise ValidationFailed(f"Your quote was valid until {current.valid_until.isoformat()}; revise it "
-                               "with a new validity date instead of confirming it.")
+        raise ValidationFailed(_l("Your quote was valid until %(valid_until)s; revise it with a new validity date "
+                                  "instead of confirming it."),
+                               valid_until=current.valid_until.isoformat())
     _incomplete_error(rfq, current, verb="confirm")
     number = current.number + 1
     if quote.draft_version is not None:
@@ -810,7 +815,7 @@ def discard_draft(quote: Quote, actor: User, expected_lock_version) -> Quote | N
     require_open(rfq, actor)
     draft = quote.draft_version
     if draft is None:
-        raise InvalidTransition("There is no draft to discard.")
+        raise InvalidTransition(_l("There is no draft to discard."))
     quote.draft_version = None
     db.session.flush()
     if quote.current_version_id is None:
@@ -868,24 +873,26 @@ def add_attachment(quote: Quote, actor: User, *, filename: str, data: bytes) -> 
     rfq, quote = _lock_quote(quote, actor)
     require_open(rfq, actor)
     if quote.draft_version is None:
-        raise InvalidTransition("Attachments belong to a version of the quote: click Revise to add one.")
+        raise InvalidTransition(_l("Attachments belong to a version of the quote: click Revise to add one."))
     name = _safe_filename(filename)
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if ext not in ATTACHMENT_TYPES:
-        raise ValidationFailed("Attach PDF, image (PNG, JPEG, GIF, WebP) or CSV files only.",
-                               errors={"file": "This file type is not accepted."})
+        raise ValidationFailed(_l("Attach PDF, image (PNG, JPEG, GIF, WebP) or CSV files only."),
+                               errors={"file": _l("This file type is not accepted.")})
     if not data:
-        raise ValidationFailed("The file is empty.", errors={"file": "The file is empty."})
+        raise ValidationFailed(_l("The file is empty."), errors={"file": _l("The file is empty.")})
     if len(data) > MAX_ATTACHMENT_BYTES:
-        raise ValidationFailed(f"The file is too large ({len(data) // 1024} KB); the limit is "
-                               f"{MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB.", errors={"file": "Too large."})
+        raise ValidationFailed(_l("The file is too large (%(count)s KB); the limit is %(max_attachment_bytes)s MB."),
+                               count=len(data) // 1024, max_attachment_bytes=MAX_ATTACHMENT_BYTES // (1024 * 1024),
+                               errors={"file": _l("Too large.")})
     if not _sniff(ext, data):
-        raise ValidationFailed(f"The file's content is not a {ext.upper()} file.",
-                               errors={"file": "The content does not match the file type."})
+        raise ValidationFailed(_l("The file's content is not a %(ext)s file."), ext=ext.upper(),
+                               errors={"file": _l("The content does not match the file type.")})
     count = db.session.scalar(sa.select(sa.func.count(QuoteAttachment.id))
                               .where(QuoteAttachment.quote_id == quote.id))
     if count >= MAX_ATTACHMENTS:
-        raise ValidationFailed(f"A quote can carry at most {MAX_ATTACHMENTS} attachments.")
+        raise ValidationFailed(_l("A quote can carry at most %(max_attachments)s attachments."),
+                               max_attachments=MAX_ATTACHMENTS)
     # party_company_id stays None: the general /files/<id> download would bypass the seal and the draft rule.
     f = save_bytes(data, filename=name, content_type=ATTACHMENT_TYPES[ext],
                    owner_company_id=quote.supplier_company_id, party_company_id=None)
@@ -905,10 +912,10 @@ def remove_attachment(quote: Quote, actor: User, attachment_id: int) -> None:
     att = db.session.scalar(sa.select(QuoteAttachment).where(QuoteAttachment.id == attachment_id,
                                                              QuoteAttachment.quote_id == quote.id))
     if att is None:
-        raise NotFound("No such attachment.")
+        raise NotFound(_l("No such attachment."))
     if not is_draft_attachment(quote, att):
         raise InvalidTransition(
-            f"{att.file.filename} was submitted with the quote and stays with that version.")
+            _l("%(filename)s was submitted with the quote and stays with that version."), filename=att.file.filename)
     db.session.delete(att)
     _touch(quote)
     record("quote", quote.id, "attachment_removed", actor=actor, company_id=actor.company_id,
@@ -924,11 +931,11 @@ def attachment_for(quote: Quote, attachment_id: int, viewer: User) -> QuoteAttac
     """An attachment the viewer may download (the quote was already loaded through tenancy)."""
     for_buyer = viewer.company_id != quote.supplier_company_id
     if for_buyer and not buyer_can_see_prices(quote.rfq):
-        raise Forbidden("Attachments of a sealed quote open when the RFQ closes.")
+        raise Forbidden(_l("Attachments of a sealed quote open when the RFQ closes."))
     for att in attachments_of(quote, for_buyer=for_buyer):
         if att.id == attachment_id:
             return att
-    raise NotFound("No such attachment.")
+    raise NotFound(_l("No such attachment."))
 
 
 # ============================================================================================ CSV
@@ -946,8 +953,8 @@ class CsvRowErrors(ValidationFailed):
 
     def __init__(self, rows: list[CsvRowError]):
         n = len(rows)
-        super().__init__(f"Nothing was saved: the file has {n} problem{'s' if n != 1 else ''}. "
-                         "Correct them and upload again.")
+        super().__init__(_l("Nothing was saved: the file has %(num)s problem%(s)s. Correct them and upload again."),
+                         num=n, s="s" if n != 1 else "")
         self.rows = rows
 
 
@@ -997,7 +1004,7 @@ def export_lines(quote: Quote, *, for_buyer: bool) -> tuple[str, str]:
     (else the submitted version), the buyer the submitted version once the prices are visible (else Forbidden)."""
     if for_buyer:
         if not buyer_can_see_prices(quote.rfq):
-            raise Forbidden("The prices of this sealed quote open when the RFQ closes.")
+            raise Forbidden(_l("The prices of this sealed quote open when the RFQ closes."))
         version = quote.current_version
     else:
         version = quote.draft_version or quote.current_version

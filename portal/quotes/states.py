@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 
 from portal.errors import InvalidTransition
+from portal.i18n import _l
 
 
 class QuoteStatus(str, enum.Enum):
@@ -24,4 +25,5 @@ PAST_TENSE = {QuoteStatus.submitted: "submitted", QuoteStatus.withdrawn: "withdr
 
 def check(current: QuoteStatus, target: QuoteStatus) -> None:
     if target not in TRANSITIONS[current]:
-        raise InvalidTransition(f"A quote that is {current.value} cannot be {PAST_TENSE[target]}.")
+        raise InvalidTransition(_l("A quote that is %(value)s cannot be %(past_tense)s."),
+                                value=current.value, past_tense=PAST_TENSE[target])

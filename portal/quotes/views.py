@@ -13,6 +13,7 @@ from werkzeug.routing import BuildError
 from portal.accounts.models import Role
 from portal.documents.store import send_stored
 from portal.errors import Conflict, DomainError, NotFound
+from portal.i18n import _l
 from portal.quotes import amendments, outcome, services
 from portal.quotes.forms import (AttachmentForm, CsvUploadForm, LockForm, QuoteHeaderForm, QuoteLinesForm,
                                  WithdrawForm)
@@ -216,7 +217,7 @@ def upload_csv(rfq_id):
         if quote is not None and (expected is None or expected == 0):
             raise Conflict(services.STALE_MESSAGE)
         if quote is not None and quote.draft_version is None:
-            raise Conflict("Click Revise before you upload new prices for a submitted quote.")
+            raise Conflict(_l("Click Revise before you upload new prices for a submitted quote."))
         base = services.version_as_input(quote.draft_version if quote else None)
         merged = services.parse_lines_csv(rfq, current_user, data, base)
         if quote is None:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from portal.accounts.models import Company
 from portal.db import db, utcnow
 from portal.errors import ValidationFailed
+from portal.i18n import _l
 from portal.invoices.models import DocumentKind, Invoice
 from portal.invoices.states import InvoiceStatus
 from portal.money import quantize
@@ -48,8 +49,8 @@ def bucket_clause(key: str, as_of: date):
         if k == "not_due":  # an invoice without a due date (never the case once issued) is not due
             return sa.or_(Invoice.due_date.is_(None), *parts)
         return sa.and_(*parts)
-    raise ValidationFailed("Unknown aging bucket; choose not due, 1–30, 31–60, 61–90 or over 90 days.",
-                           errors={"bucket": "Unknown bucket."})
+    raise ValidationFailed(_l("Unknown aging bucket; choose not due, 1–30, 31–60, 61–90 or over 90 days."),
+                           errors={"bucket": _l("Unknown bucket.")})
 
 
 def _bucket_sums(as_of: date):

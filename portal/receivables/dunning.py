@@ -28,6 +28,7 @@ from portal.audit.services import record as audit
 from portal.credit.ledger import lock_invoice, overdue_clause
 from portal.db import db, utcnow
 from portal.errors import Conflict, Forbidden, ValidationFailed
+from portal.i18n import _l
 from portal.invoices.models import Invoice, InvoiceSettings
 from portal.locking import retry_on_conflict
 from portal.money import quantize, to_decimal
@@ -72,9 +73,11 @@ def _day_field(value, name: str, label: str) -> int | None:
     try:
         d = int(text)
     except ValueError:
-        raise ValidationFailed(f"{label}: a whole number of days, e.g. 14.", errors={name: "Whole days."})
+        raise ValidationFailed(_l("%(label)s: a whole number of days, e.g. 14."), label=label,
+                               errors={name: _l("Whole days.")})
     if not 0 <= d <= 365:
-        raise ValidationFailed(f"{label}: between 0 and 365 days after the due date.", errors={name: "0 to 365."})
+        raise ValidationFailed(_l("%(label)s: between 0 and 365 days after the due date."), label=label,
+                               errors={name: _l("0 to 365.")})
     return d
 
 
@@ -83,42 +86,44 @@ def save_settings(actor: User, *, level1="", level2="", level3="", charge_intere
     """The supplier's accounts team sets the days of each level and the late-payment interest. One commit."""
     try:
         if actor.company is None or not actor.company.is_supplier:
-            raise Forbidden("Dunning settings are for suppliers.")
+            raise Forbidden(_l("Dunning settings are for suppliers."))
         if not actor.has_role(Role.accounts):
-            raise Forbidden("Only your company's accounts team can change dunning settings.")
+            raise Forbidden(_l("Only your company's accounts team can change dunning settings."))
         today = today or utcnow().date()
         labels = [("level1", LEVELS[1]), ("level2", LEVELS[2]), ("level3", LEVELS[3])]
         days = [_day_field(v, n, lab) for v, (n, lab) in zip((level1, level2, level3), labels)]
         given = [d for d in days if d is not None]
         if any(d is None for d in days[:len(given)]):
-            raise ValidationFailed("Fill the levels in order: a first dunning needs a payment reminder before it, "
-                                   "a final notice a first dunning.", errors={"level1": "Fill levels in order."})
+            raise ValidationFailed(_l("Fill the levels in order: a first dunning needs a payment reminder before "
+                                      "it, a final notice a first dunning."),
+                                   errors={"level1": _l("Fill levels in order.")})
         if any(b <= a for a, b in zip(given, given[1:])):
-            raise ValidationFailed("Each level must come later than the one before it (e.g. 3, 14, 30 days).",
-                                   errors={"level2": "Later than the level before."})
+            raise ValidationFailed(_l("Each level must come later than the one before it (e.g. 3, 14, 30 days)."),
+                                   errors={"level2": _l("Later than the level before.")})
         rate = None
         if str(reference_rate or "").strip():
             rate = to_decimal(reference_rate, "Reference rate", places=3)
             if not Decimal("-10") <= rate <= Decimal("50"):
-                raise ValidationFailed("The reference rate is a percentage between -10 and 50 (the ECB rate was "
-                                       "between -0.5 and 4.5 since 1999).", errors={"reference_rate": "-10 to 50."})
+                raise ValidationFailed(_l("The reference rate is a percentage between -10 and 50 (the ECB rate was "
+                                          "between -0.5 and 4.5 since 1999)."),
+                                       errors={"reference_rate": _l("-10 to 50.")})
         rate_date = None
         if str(reference_rate_date or "").strip():
             try:
                 rate_date = date.fromisoformat(str(reference_rate_date).strip())
             except ValueError:
-                raise ValidationFailed("The date of the reference rate: a date like 2026-07-01.",
-                                       errors={"reference_rate_date": "YYYY-MM-DD."})
+                raise ValidationFailed(_l("The date of the reference rate: a date like 2026-07-01."),
+                                       errors={"reference_rate_date": _l("YYYY-MM-DD.")})
             if rate_date > today:
-                raise ValidationFailed("The reference rate's date is in the future; enter the rate in force today "
-                                       "and the date it took effect.", errors={"reference_rate_date": "Not later "
-                                                                                                      "than today."})
+                raise ValidationFailed(_l("The reference rate's date is in the future; enter the rate in force "
+                                          "today and the date it took effect."),
+                                       errors={"reference_rate_date": _l("Not later than today.")})
             if rate_date.year < 1999:
-                raise ValidationFailed("The reference rate's date is before 1999.",
-                                       errors={"reference_rate_date": "From 1999."})
+                raise ValidationFailed(_l("The reference rate's date is before 1999."),
+                                       errors={"reference_rate_date": _l("From 1999.")})
         if charge_interest and (rate is None or rate_date is None):
-            raise ValidationFailed("To charge late-payment interest, enter the reference rate and the date it "
-                                   "applies from.", errors={"reference_rate": "Needed for interest."})
+            raise ValidationFailed(_l("To charge late-payment interest, enter the reference rate and the date it "
+                                      "applies from."), errors={"reference_rate": _l("Needed for interest.")})
         inv_s = db.session.get(InvoiceSettings, actor.company_id)
         if inv_s is None:
             from portal.invoices.services import settings_for
@@ -138,8 +143,8 @@ def save_settings(actor: User, *, level1="", level2="", level3="", charge_intere
         db.session.commit()
     except (StaleDataError, sa.exc.IntegrityError):
         db.session.rollback()
-        raise Conflict("Someone else saved the dunning settings at the same moment; reload the page and check "
-                       "them.")
+        raise Conflict(_l("Someone else saved the dunning settings at the same moment; reload the page and check "
+                          "them."))
     except Exception:
         db.session.rollback()
         raise

@@ -30,6 +30,8 @@ from portal.errors import (
     NotFound,
     ValidationFailed,
 )
+from portal.i18n import _l
+from portal.errors import state_fig
 from portal.locking import lock_checked, retry_on_conflict
 from portal.money import CURRENCIES, format_money, quantize, to_decimal
 from portal.numbering import format_reference, next_number
@@ -47,12 +49,12 @@ ZERO = Decimal(0)
 MAX_LINES = 200
 MAX_TITLE = 200
 MAX_TEXT = 4000
-STALE = "This requisition changed since you opened it; reload the page and try again."
+STALE = _l("This requisition changed since you opened it; reload the page and try again.")
 PROCUREMENT = (Role.procurement, Role.admin)
 
 
 unit_of_work = budgets.unit_of_work_with(
-    STALE, "Someone else changed this requisition at the same moment; reload and try again.")
+    STALE, _l("Someone else changed this requisition at the same moment; reload and try again."))
 
 
 def link(req: Requisition) -> str:
@@ -61,14 +63,14 @@ def link(req: Requisition) -> str:
 
 def _require_buyer(actor: User) -> None:
     if not actor.company.is_buyer:
-        raise Forbidden("Requisitions belong to buying companies.")
+        raise Forbidden(_l("Requisitions belong to buying companies."))
 
 
 def load(actor: User, req_id, *, for_update: bool = False, version=None) -> Requisition:
     if for_update:
         get_for_company(Requisition, req_id, actor.company_id)
         return lock_checked(Requisition, req_id, version, STALE, required=False,
-                            where=(Requisition.company_id == actor.company_id,), not_found="No such requisition.")
+                            where=(Requisition.company_id == actor.company_id,), not_found=_l("No such requisition."))
     return get_for_company(Requisition, req_id, actor.company_id)
 
 
@@ -95,7 +97,8 @@ def _parse_day(value, label: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValidationFailed(f"{label}: “{text[:20]}” is not a date (use YYYY-MM-DD).")
+        raise ValidationFailed(_l("%(label)s: “%(text)s” is not a date (use YYYY-MM-DD)."),
+                               label=label, text=text[:20])
 
 
 def _clean_lines(actor: User, currency: str, specs: list[dict], *, check_dates: bool) -> list[dict]:
@@ -107,7 +110,7 @@ def _clean_lines(actor: User, currency: str, specs: list[dict], *, check_dates: 
     specs = [s for s in specs if any(str(s.get(k) or "").strip() for k in
                                      ("description", "catalog_item_id", "quantity", "estimated_price"))]
     if len(specs) > MAX_LINES:
-        raise ValidationFailed(f"A requisition has at most {MAX_LINES} lines.")
+        raise ValidationFailed(_l("A requisition has at most %(max_lines)s lines."), max_lines=MAX_LINES)
     rows = budgets.cost_defaults(actor.company_id)
     today = utcnow().date()
     for i, spec in enumerate(specs, 1):
@@ -120,47 +123,52 @@ def _clean_lines(actor: User, currency: str, specs: list[dict], *, check_dates: 
                     sa.func.lower(CatalogItem.sku) == sku.lower(), CatalogItem.active.is_(True))
                     .order_by(CatalogItem.id).limit(1))
                 if item is None:
-                    raise ValidationFailed(f"{label}: no catalog item has the SKU “{sku[:40]}”.")
+                    raise ValidationFailed(_l("%(label)s: no catalog item has the SKU “%(sku)s”."),
+                                           label=label, sku=sku[:40])
             elif str(spec.get("catalog_item_id") or "").strip():
                 try:
                     item_id = int(spec["catalog_item_id"])
                 except (TypeError, ValueError):
-                    raise ValidationFailed(f"{label}: no such catalog item.")
+                    raise ValidationFailed(_l("%(label)s: no such catalog item."), label=label)
                 item = db.session.get(CatalogItem, item_id) if 0 < item_id <= 2**31 - 1 else None
                 if item is None or not item.active:
-                    raise NotFound("No such catalog item.")
+                    raise NotFound(_l("No such catalog item."))
             description = " ".join(str(spec.get("description") or "").split()) or (item.name if item else "")
             if not description:
-                raise ValidationFailed(f"{label}: say what you need (a description or a catalog item).")
+                raise ValidationFailed(_l("%(label)s: say what you need (a description or a catalog item)."),
+                                       label=label)
             if len(description) > 500:
-                raise ValidationFailed(f"{label}: the description is too long; at most 500 characters.")
+                raise ValidationFailed(_l("%(label)s: the description is too long; at most 500 characters."),
+                                       label=label)
             quantity = to_decimal(spec.get("quantity"), f"{label} quantity")
             if quantity <= 0:
-                raise ValidationFailed(f"{label}: the quantity must be more than 0.")
+                raise ValidationFailed(_l("%(label)s: the quantity must be more than 0."), label=label)
             price_text = str(spec.get("estimated_price") or "").strip()
             if price_text:
                 price = to_decimal(price_text, f"{label} estimated price")
             elif item is not None:
                 price = item.unit_price
             else:
-                raise ValidationFailed(f"{label}: enter an estimated unit price.")
+                raise ValidationFailed(_l("%(label)s: enter an estimated unit price."), label=label)
             if price < 0:
-                raise ValidationFailed(f"{label}: the estimated price cannot be negative.")
+                raise ValidationFailed(_l("%(label)s: the estimated price cannot be negative."), label=label)
             if item is not None and not price_text and item.currency != currency:
-                raise ValidationFailed(f"{label}: the catalog price is in {item.currency}; enter an estimate in "
-                                       f"{currency}.")
+                raise ValidationFailed(_l("%(label)s: the catalog price is in %(currency)s; enter an estimate in "
+                                          "%(currency2)s."),
+                                       label=label, currency=item.currency, currency2=currency)
             unit = " ".join(str(spec.get("unit") or "").split()) or (item.unit if item else "pcs")
             if len(unit) > 16:
-                raise ValidationFailed(f"{label}: the unit is too long (e.g. pcs, kg, m).")
+                raise ValidationFailed(_l("%(label)s: the unit is too long (e.g. pcs, kg, m)."), label=label)
             needed_by = _parse_day(spec.get("needed_by"), f"{label} needed by")
             if check_dates and needed_by is not None and needed_by < today:
-                raise ValidationFailed(f"{label}: the needed-by date is in the past.")
+                raise ValidationFailed(_l("%(label)s: the needed-by date is in the past."), label=label)
             cc_id = spec.get("cost_centre_id")
             gl_id = spec.get("gl_account_id")
             cc = budgets.cost_centre_of(actor.company_id, cc_id) if str(cc_id or "").strip() else None
             gl = budgets.gl_account_of(actor.company_id, gl_id) if str(gl_id or "").strip() else None
             if cc is not None and not cc.active:
-                raise ValidationFailed(f"{label}: cost centre {cc.code} is no longer in use.")
+                raise ValidationFailed(_l("%(label)s: cost centre %(code)s is no longer in use."),
+                                       label=label, code=cc.code)
             d_cc, d_gl = budgets.default_for(actor.company_id, category=item.category if item else None,
                                              user_id=actor.id, rows=rows)
         except ValidationFailed as exc:
@@ -202,21 +210,22 @@ def save(actor: User, *, req_id=None, version=None, title, justification="", lin
             sid = 0
         supplier = db.session.get(Company, sid) if 0 < sid <= 2**31 - 1 else None
         if supplier is None or not supplier.is_supplier:
-            raise NotFound("No such supplier.")
+            raise NotFound(_l("No such supplier."))
     if req_id is None:
         currency = (currency or actor.company.default_currency).upper()
         if currency not in CURRENCIES:
-            raise ValidationFailed("Choose a currency.", errors={"currency": "Choose a currency."})
+            raise ValidationFailed(_l("Choose a currency."), errors={"currency": _l("Choose a currency.")})
         req = Requisition(company_id=actor.company_id, requester_id=actor.id, currency=currency, status=S.draft)
     else:
         req = load(actor, req_id, for_update=True, version=version)
         if req.requester_id != actor.id:
-            raise Forbidden("Only the requester edits a requisition.")
+            raise Forbidden(_l("Only the requester edits a requisition."))
         if req.status != S.draft:
-            raise InvalidTransition(f"Only a draft can be edited; this requisition is {req.status.label.lower()}.")
+            raise InvalidTransition(_l("Only a draft can be edited; this requisition is %(state)s."),
+                                    state=state_fig(req.status))
     clean = _clean_lines(actor, req.currency, lines or [], check_dates=True)
     if not clean:
-        raise ValidationFailed("A requisition needs at least one line.", errors={"lines": "Add a line."})
+        raise ValidationFailed(_l("A requisition needs at least one line."), errors={"lines": _l("Add a line.")})
     req.title, req.justification = title, justification
     req.suggested_supplier_id = supplier.id if supplier else None
     req.suggested_supplier_text = supplier_text
@@ -325,8 +334,9 @@ def _approve(req: Requisition, actor: User | None) -> ImpactSummary:
             parts = "; ".join(f"{r.cost_centre.code} has {format_money(r.figures.available, req.currency)} "
                               f"available, this requisition needs {format_money(r.amount, req.currency)}"
                               for r in blocked)
-            raise ValidationFailed(f"The budget would be exceeded ({parts}). The cost-centre owner can approve "
-                                   "over budget, or the budget can be raised.", errors={"budget": "Exceeded."})
+            raise ValidationFailed(_l("The budget would be exceeded (%(parts)s). The cost-centre owner can approve "
+                                      "over budget, or the budget can be raised."),
+                                   parts=parts, errors={"budget": _l("Exceeded.")})
     req.approved_at = utcnow()
     req.approved_on = today
     detail = "; ".join(f"{r.cost_centre.code}: {format_money(r.available_after, req.currency)} left"
@@ -344,16 +354,17 @@ def _approve(req: Requisition, actor: User | None) -> ImpactSummary:
 
 def _submit(req: Requisition, actor: User) -> None:
     if req.requester_id != actor.id:
-        raise Forbidden("Only the requester submits a requisition.")
+        raise Forbidden(_l("Only the requester submits a requisition."))
     if not req.lines:
-        raise ValidationFailed("A requisition needs at least one line.")
+        raise ValidationFailed(_l("A requisition needs at least one line."))
     if budgets.settings_for(req.company_id).cost_centre_required:
         missing = [str(ln.position) for ln in req.lines if ln.cost_centre_id is None]
         if missing:
             raise ValidationFailed(
-                f"Your company requires a cost centre on every line; line{'s' if len(missing) > 1 else ''} "
-                f"{', '.join(missing)} {'have' if len(missing) > 1 else 'has'} none.",
-                errors={"cost_centre_id": "Choose a cost centre."})
+                _l("Your company requires a cost centre on every line; line%(s)s %(missing)s %(v)s none."),
+                s='s' if len(missing) > 1 else '', missing=', '.join(missing),
+                v='have' if len(missing) > 1 else 'has',
+                errors={"cost_centre_id": _l("Choose a cost centre.")})
     req.submitted_at = utcnow()
     # A new round: earlier decisions (a rejected round) no longer count.
     _move(req, S.submitted, actor, f"{format_money(req.total_estimated, req.currency)}")
@@ -370,7 +381,8 @@ def _submit(req: Requisition, actor: User) -> None:
 def submit(actor: User, req_id, version=None) -> Requisition:
     req = load(actor, req_id, for_update=True, version=version)
     if req.status != S.draft:
-        raise InvalidTransition(f"This requisition is {req.status.label.lower()}; only a draft is submitted.")
+        raise InvalidTransition(_l("This requisition is %(state)s; only a draft is submitted."),
+                                state=state_fig(req.status))
     _submit(req, actor)
     return req
 
@@ -381,17 +393,17 @@ def decide(actor: User, req_id, version, decision: str, comment: str = "", over_
     """Approve or reject (with a comment) the next step. The row lock serialises approvers of one requisition;
     the budget rows' locks (taken when the round completes) serialise approvals on one budget."""
     if decision not in ("approved", "rejected"):
-        raise ValidationFailed("Choose approve or reject.")
+        raise ValidationFailed(_l("Choose approve or reject."))
     req = load(actor, req_id, for_update=True, version=version)
     kind, why_not = can_decide(req, actor)
     if why_not:
         raise (InvalidTransition if req.status != S.submitted else Forbidden)(why_not)
     comment = str(comment or "").strip()
     if decision == "rejected" and not comment:
-        raise ValidationFailed("Say why you reject the requisition; the requester sees your comment.",
-                               errors={"comment": "A comment is required when rejecting."})
+        raise ValidationFailed(_l("Say why you reject the requisition; the requester sees your comment."),
+                               errors={"comment": _l("A comment is required when rejecting.")})
     if len(comment) > 2000:
-        raise ValidationFailed("The comment is too long (2,000 characters at most).")
+        raise ValidationFailed(_l("The comment is too long (2,000 characters at most)."))
     step = max((a.step for a in req.approvals), default=0) + 1
     req.approvals.append(RequisitionApproval(step=step, kind=kind, approver_id=actor.id, decision=decision,
                                              comment=comment, over_budget=bool(over_budget) and kind == "owner"))
@@ -422,13 +434,13 @@ def cancel(actor: User, req_id, version=None, reason: str = "") -> Requisition:
     reason = str(reason or "").strip()
     if req.status in (S.draft, S.submitted):
         if req.requester_id != actor.id and not actor.has_role(Role.admin):
-            raise Forbidden("Only the requester cancels a requisition before it is approved.")
+            raise Forbidden(_l("Only the requester cancels a requisition before it is approved."))
     elif req.status in (S.approved, S.sourcing):
         if not actor.has_role(*PROCUREMENT):
-            raise Forbidden("Procurement cancels an approved requisition.")
+            raise Forbidden(_l("Procurement cancels an approved requisition."))
         if not reason:
-            raise ValidationFailed("Say why you cancel the approved requisition; the requester sees it.",
-                                   errors={"reason": "Enter a reason."})
+            raise ValidationFailed(_l("Say why you cancel the approved requisition; the requester sees it."),
+                                   errors={"reason": _l("Enter a reason.")})
     check(req.status, S.cancelled)
     req.decision_note = reason or None
     _move(req, S.cancelled, actor, reason)
@@ -440,7 +452,7 @@ def cancel(actor: User, req_id, version=None, reason: str = "") -> Requisition:
 def reopen(actor: User, req_id, version=None) -> Requisition:
     req = load(actor, req_id, for_update=True, version=version)
     if req.requester_id != actor.id:
-        raise Forbidden("Only the requester reopens a rejected requisition.")
+        raise Forbidden(_l("Only the requester reopens a rejected requisition."))
     _move(req, S.draft, actor, "reopened")
     return req
 
@@ -452,9 +464,9 @@ def add_attachment(actor: User, req_id, *, filename: str, data: bytes) -> Requis
 
     req = load(actor, req_id, for_update=True)
     if req.requester_id != actor.id or req.status != S.draft:
-        raise InvalidTransition("Attachments are added by the requester while the requisition is a draft.")
+        raise InvalidTransition(_l("Attachments are added by the requester while the requisition is a draft."))
     if len(req.attachments) >= 10:
-        raise ValidationFailed("A requisition takes at most 10 attachments.")
+        raise ValidationFailed(_l("A requisition takes at most 10 attachments."))
     name, content_type = check_attachment(filename, data)
     stored = save_bytes(data, filename=name, content_type=content_type, owner_company_id=req.company_id)
     att = RequisitionAttachment(requisition_id=req.id, file_id=stored.id, filename=name, uploaded_by_id=actor.id)
@@ -488,7 +500,7 @@ def approval_queue(actor: User) -> list[Requisition]:
 
 def procurement_queue(actor: User) -> list[Requisition]:
     if not actor.has_role(*PROCUREMENT):
-        raise Forbidden("Procurement's queue is for procurement.")
+        raise Forbidden(_l("Procurement's queue is for procurement."))
     return list(db.session.scalars(
         sa.select(Requisition).where(Requisition.company_id == actor.company_id,
                                      Requisition.status.in_((S.approved, S.sourcing)))
@@ -500,27 +512,29 @@ def procurement_queue(actor: User) -> list[Requisition]:
 
 def _approved_set(actor: User, req_ids) -> list[Requisition]:
     if not actor.has_role(*PROCUREMENT):
-        raise Forbidden("Only procurement turns requisitions into RFQs and orders.")
+        raise Forbidden(_l("Only procurement turns requisitions into RFQs and orders."))
     ids = []
     for rid in req_ids or []:
         try:
             ids.append(int(rid))
         except (TypeError, ValueError):
-            raise NotFound("No such requisition.")
+            raise NotFound(_l("No such requisition."))
     if not ids:
-        raise ValidationFailed("Choose at least one approved requisition.", errors={"requisitions": "Choose one."})
+        raise ValidationFailed(_l("Choose at least one approved requisition."),
+                               errors={"requisitions": _l("Choose one.")})
     reqs = []
     for rid in sorted(set(ids)):
         get_for_company(Requisition, rid, actor.company_id)
         req = lock_checked(Requisition, rid, None, STALE, required=False,
-                           where=(Requisition.company_id == actor.company_id,), not_found="No such requisition.")
+                           where=(Requisition.company_id == actor.company_id,), not_found=_l("No such requisition."))
         if req.status != S.approved:
-            raise InvalidTransition(f"{req.number} is {req.status.label.lower()}; only approved requisitions that "
-                                    "are not yet being sourced can be turned into an RFQ or orders.")
+            raise InvalidTransition(_l("%(number)s is %(state)s; only approved requisitions that are not yet being "
+                                       "sourced can be turned into an RFQ or orders."),
+                                    number=req.number, state=state_fig(req.status))
         reqs.append(req)
     currencies = {r.currency for r in reqs}
     if len(currencies) > 1:
-        raise ValidationFailed("The requisitions are in different currencies; source them separately.")
+        raise ValidationFailed(_l("The requisitions are in different currencies; source them separately."))
     return reqs
 
 
@@ -570,8 +584,8 @@ def to_orders(actor: User, req_ids):
     reqs = _approved_set(actor, req_ids)
     free = [f"{r.number} line {ln.position}" for r in reqs for ln in r.lines if ln.catalog_item_id is None]
     if free:
-        raise ValidationFailed("Only catalog items can be ordered directly; " + ", ".join(free)
-                               + (" are" if len(free) > 1 else " is") + " free text. Turn them into an RFQ instead.")
+        raise ValidationFailed(_l("Only catalog items can be ordered directly; %(items)s %(v)s free text. Turn them into "
+                                  "an RFQ instead."), items=", ".join(free), v="are" if len(free) > 1 else "is")
     by_supplier: dict[int, list[RequisitionLine]] = {}
     for req in reqs:
         for ln in req.lines:

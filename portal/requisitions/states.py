@@ -54,4 +54,4 @@ COMMITTING = (S.approved, S.sourcing)
 def check(current: RequisitionStatus, target: RequisitionStatus) -> None:
     if target not in TRANSITIONS[current]:
         raise InvalidTransition(
-            f"A requisition that is {current.value} cannot become {target.value}.")
+            _l("A requisition that is %(value)s cannot become %(value2)s."), value=current.value, value2=target.value)

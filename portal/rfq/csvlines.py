@@ -14,6 +14,8 @@ from decimal import Decimal, InvalidOperation
 
 from portal.csvutil import read_csv, safe_cell
 from portal.errors import ValidationFailed
+from portal.i18n import _l
+from portal.errors import number_fig
 from portal.money import example_number, parse_number, to_decimal
 
 REQUIRED = ["description", "quantity"]
@@ -65,19 +67,21 @@ class ParsedLines:
 def decode_upload(data: bytes) -> str:
     """Turn an uploaded file into text, refusing binary data, non-UTF-8 encodings and oversized files."""
     if len(data) > MAX_BYTES:
-        raise ValidationFailed(f"The file is too large ({len(data) // 1024:,} KB); the limit for a CSV of "
-                               f"lines is {MAX_BYTES // 1024:,} KB.", errors={"file": "File too large."})
+        raise ValidationFailed(_l("The file is too large (%(count)s KB); the limit for a CSV of lines is "
+                                  "%(max_bytes)s KB."),
+                               count=number_fig(len(data) // 1024), max_bytes=number_fig(MAX_BYTES // 1024),
+                               errors={"file": _l("File too large.")})
     if not data.strip():
-        raise ValidationFailed("The file is empty.", errors={"file": "The file is empty."})
+        raise ValidationFailed(_l("The file is empty."), errors={"file": _l("The file is empty.")})
     if b"\x00" in data[:8192] or _looks_binary(data[:8192]):
-        raise ValidationFailed("This is not a text CSV file (it contains binary data). Export the "
-                               "spreadsheet as “CSV UTF-8” and upload that.",
-                               errors={"file": "Not a CSV text file."})
+        raise ValidationFailed(_l("This is not a text CSV file (it contains binary data). Export the spreadsheet as "
+                                  "“CSV UTF-8” and upload that."),
+                               errors={"file": _l("Not a CSV text file.")})
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationFailed("The file is not UTF-8 encoded. In your spreadsheet choose “Save as… CSV "
-                               "UTF-8” and upload it again.", errors={"file": "Not UTF-8 encoded."})
+        raise ValidationFailed(_l("The file is not UTF-8 encoded. In your spreadsheet choose “Save as… CSV UTF-8” "
+                                  "and upload it again."), errors={"file": _l("Not UTF-8 encoded.")})
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -90,14 +94,15 @@ def _looks_binary(head: bytes) -> bool:
 
 def check_text(text: str) -> str:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
-        raise ValidationFailed(f"The pasted text is too large; the limit is {MAX_BYTES // 1024:,} KB.",
-                               errors={"text": "Too large."})
+        raise ValidationFailed(_l("The pasted text is too large; the limit is %(max_bytes)s KB."),
+                               max_bytes=number_fig(MAX_BYTES // 1024),
+                               errors={"text": _l("Too large.")})
     if "\x00" in text or _looks_binary(text[:8192].encode("utf-8", "replace")):
-        raise ValidationFailed("The pasted text contains binary data; paste rows copied from a spreadsheet.",
-                               errors={"text": "Not CSV text."})
+        raise ValidationFailed(_l("The pasted text contains binary data; paste rows copied from a spreadsheet."),
+                               errors={"text": _l("Not CSV text.")})
     if not text.strip():
-        raise ValidationFailed("Paste some lines or choose a CSV file.",
-                               errors={"text": "Nothing to import."})
+        raise ValidationFailed(_l("Paste some lines or choose a CSV file."),
+                               errors={"text": _l("Nothing to import.")})
     return text
 
 

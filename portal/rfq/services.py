@@ -36,6 +36,7 @@ from portal.db import db, utcnow
 from portal.events.services import emit
 from portal.documents.store import save_bytes
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.errors import number_fig
 from portal.notifications.messages import moment, msg
 from portal.notifications.services import company_users, notify
 from portal.numbering import format_reference, next_number
@@ -50,8 +51,8 @@ from portal.suppliers.services import check_invitable
 
 log = logging.getLogger(__name__)
 
-STALE_MESSAGE = ("This RFQ was changed by someone else since you opened the form; reload and apply your "
-                 "change again.")
+STALE_MESSAGE = (_l("This RFQ was changed by someone else since you opened the form; reload and apply your change "
+                    "again."))
 INCOTERMS = {
     "EXW": "Ex Works", "FCA": "Free Carrier", "CPT": "Carriage Paid To",
     "CIP": "Carriage and Insurance Paid To",
@@ -100,8 +101,7 @@ def unit_of_work(fn):
         except IntegrityError as exc:
             db.session.rollback()
             log.info("integrity error in %s: %s", fn.__name__, exc)
-            raise Conflict("Someone else changed this RFQ at the same moment; reload the page and try "
-                           "again.") from exc
+            raise Conflict(_l("Someone else changed this RFQ at the same moment; reload the page and try again.")) from exc
         except BaseException:
             db.session.rollback()
             raise
@@ -111,19 +111,19 @@ def unit_of_work(fn):
 
 def _require_procurement(actor: User) -> None:
     if not (actor.company.is_buyer and actor.has_role(Role.procurement)):
-        raise Forbidden("Only procurement staff of a buying company can do that.")
+        raise Forbidden(_l("Only procurement staff of a buying company can do that."))
 
 
 def _require_sales(actor: User) -> None:
     if not (actor.company.is_supplier and actor.has_role(Role.sales)):
-        raise Forbidden("Only sales staff of an invited supplier can do that.")
+        raise Forbidden(_l("Only sales staff of an invited supplier can do that."))
 
 
 def load_visible(rfq_id, company_id: int) -> Rfq:
     """The RFQ if ``company_id`` is a party: the buyer, or an invited supplier once it was published."""
     rfq = get_for_company(Rfq, rfq_id, company_id)
     if rfq.buyer_company_id != company_id and rfq.published_at is None:
-        raise NotFound("No such RFQ.")
+        raise NotFound(_l("No such RFQ."))
     return rfq
 
 
@@ -132,7 +132,7 @@ def _own_rfq(actor: User, rfq_id) -> Rfq:
     _require_procurement(actor)
     rfq = load_visible(rfq_id, actor.company_id)
     if rfq.buyer_company_id != actor.company_id:
-        raise Forbidden("Only the buyer can change this RFQ.")
+        raise Forbidden(_l("Only the buyer can change this RFQ."))
     return rfq
 
 
@@ -141,7 +141,7 @@ def _check_version(rfq: Rfq, version) -> None:
     portal/credit/ledger.py), then compare the version the form was opened with; None skips (internal callers)."""
     from portal.locking import check_fresh, lock_row
 
-    lock_row(Rfq, rfq.id, not_found="No such RFQ.")
+    lock_row(Rfq, rfq.id, not_found=_l("No such RFQ."))
     check_fresh(rfq, version, STALE_MESSAGE, required=False, version_attr="version")
 
 
@@ -162,10 +162,10 @@ def _draft_only(rfq: Rfq) -> int | None:
 
 def _require_editable(rfq: Rfq) -> None:
     if rfq.status not in EDITABLE:
-        raise InvalidTransition(f"An RFQ that is {rfq.status.value} can no longer be changed.")
+        raise InvalidTransition(_l("An RFQ that is %(value)s can no longer be changed."), value=rfq.status.value)
     if rfq.status == RfqStatus.open and rfq.deadline <= utcnow():
-        raise InvalidTransition("The response deadline has passed; the RFQ is being closed and can no longer "
-                                "be changed.")
+        raise InvalidTransition(_l("The response deadline has passed; the RFQ is being closed and can no longer be "
+                                   "changed."))
 
 
 def _sentence(text: str) -> str:
@@ -437,7 +437,7 @@ def update_rfq(actor: User, rfq_id, *, version=None, **fields) -> Rfq:
     changes = _header_changes(rfq, clean)
     if not changes:
         if rfq.status == RfqStatus.open:
-            raise ValidationFailed("Nothing was changed, so no amendment was sent to the suppliers.")
+            raise ValidationFailed(_l("Nothing was changed, so no amendment was sent to the suppliers."))
         return rfq
     for key, value in clean.items():
         setattr(rfq, key, value)
@@ -506,10 +506,10 @@ def get_line(rfq: Rfq, line_id) -> RfqLine:
     try:
         line_id = int(line_id)
     except (TypeError, ValueError):
-        raise NotFound("No such line.")
+        raise NotFound(_l("No such line."))
     line = db.session.scalar(sa.select(RfqLine).where(RfqLine.id == line_id, RfqLine.rfq_id == rfq.id))
     if line is None:
-        raise NotFound("No such line.")
+        raise NotFound(_l("No such line."))
     return line
 
 
@@ -549,7 +549,7 @@ def add_line(actor: User, rfq_id, *, version=None, **values) -> RfqLine:
     clean, errors = csvlines.clean_line(values)
     _line_errors(errors)
     if _line_count(rfq.id) >= MAX_LINES:
-        raise ValidationFailed(f"An RFQ can have at most {MAX_LINES:,} lines.")
+        raise ValidationFailed(_l("An RFQ can have at most %(max_lines)s lines."), max_lines=number_fig(MAX_LINES))
     line = RfqLine(rfq_id=rfq.id, position=_next_position(rfq), **clean)
     db.session.add(line)
     _touch(rfq)
@@ -573,7 +573,7 @@ def update_line(actor: User, rfq_id, line_id, *, version=None, **values) -> RfqL
     changes = _line_changes(rfq, line, clean)
     if not changes:
         if rfq.status == RfqStatus.open:
-            raise ValidationFailed("Nothing was changed, so no amendment was sent to the suppliers.")
+            raise ValidationFailed(_l("Nothing was changed, so no amendment was sent to the suppliers."))
         return line
     for key, value in clean.items():
         setattr(line, key, value)
@@ -596,7 +596,7 @@ def delete_line(actor: User, rfq_id, line_id, *, version=None) -> None:
     line = get_line(rfq, line_id)
     position, text = line.position, _line_text(line)
     if rfq.status == RfqStatus.open and _line_count(rfq.id) <= 1:
-        raise ValidationFailed("A published RFQ needs at least one line; cancel the RFQ instead.")
+        raise ValidationFailed(_l("A published RFQ needs at least one line; cancel the RFQ instead."))
     db.session.delete(line)
     db.session.flush()
     _touch(rfq)
@@ -619,8 +619,8 @@ def preview_import(actor: User, rfq_id, text: str) -> csvlines.ParsedLines:
     _require_editable(rfq)
     parsed = csvlines.parse(text)
     if _line_count(rfq.id) + len(parsed.rows) > MAX_LINES:
-        raise ValidationFailed(f"An RFQ can have at most {MAX_LINES:,} lines; this file would make "
-                               f"{_line_count(rfq.id) + len(parsed.rows):,}.")
+        raise ValidationFailed(_l("An RFQ can have at most %(max_lines)s lines; this file would make %(line_count)s."),
+                               max_lines=number_fig(MAX_LINES), line_count=number_fig(_line_count(rfq.id) + len(parsed.rows)))
     return parsed
 
 
@@ -632,14 +632,14 @@ def import_lines(actor: User, rfq_id, *, text: str, version=None) -> int:
     _check_version(rfq, version)
     parsed = csvlines.parse(text)
     if parsed.errors:
-        raise ValidationFailed(f"The CSV has {len(parsed.errors)} problem(s); nothing was imported. Correct "
-                               "the rows listed and preview again.")
+        raise ValidationFailed(_l("The CSV has %(count)s problem(s); nothing was imported. Correct the rows listed "
+                                  "and preview again."), count=len(parsed.errors))
     if not parsed.rows:
-        raise ValidationFailed("The CSV has no lines to import.")
+        raise ValidationFailed(_l("The CSV has no lines to import."))
     existing = _line_count(rfq.id)
     if existing + len(parsed.rows) > MAX_LINES:
-        raise ValidationFailed(f"An RFQ can have at most {MAX_LINES:,} lines; this file would make "
-                               f"{existing + len(parsed.rows):,}.")
+        raise ValidationFailed(_l("An RFQ can have at most %(max_lines)s lines; this file would make %(existing)s."),
+                               max_lines=number_fig(MAX_LINES), existing=number_fig(existing + len(parsed.rows)))
     start = _next_position(rfq)
     for i, row in enumerate(parsed.rows):
         values = {k: v for k, v in row.items() if k != "row"}
@@ -681,30 +681,32 @@ def check_attachment(filename: str, data: bytes) -> tuple[str, str]:
     and the bytes must be what the extension says."""
     ext = (filename or "").rsplit(".", 1)[-1].lower() if "." in (filename or "") else ""
     if ext not in ATTACHMENT_TYPES:
-        raise ValidationFailed(f"“{_short(filename or 'This file', 60)}” is not an allowed type. Attach PDF, "
-                               "PNG, JPEG or CSV files.", errors={"file": "Allowed: PDF, PNG, JPEG, CSV."})
+        raise ValidationFailed(_l("“%(short)s” is not an allowed type. Attach PDF, PNG, JPEG or CSV files."),
+                               short=_short(filename or 'This file', 60),
+                               errors={"file": _l("Allowed: PDF, PNG, JPEG, CSV.")})
     if not data:
-        raise ValidationFailed("The file is empty.", errors={"file": "The file is empty."})
+        raise ValidationFailed(_l("The file is empty."), errors={"file": _l("The file is empty.")})
     if len(data) > MAX_ATTACHMENT_BYTES:
         size = len(data) / 1024 / 1024
-        raise ValidationFailed(f"The file is too large ({size:.1f} MB); attachments may be at most "
-                               f"{MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB each.",
-                               errors={"file": "At most 5 MB."})
+        raise ValidationFailed(_l("The file is too large (%(size)s MB); attachments may be at most "
+                                  "%(max_attachment_bytes)s MB each."),
+                               size=format(size, ".1f"), max_attachment_bytes=MAX_ATTACHMENT_BYTES // (1024 * 1024),
+                               errors={"file": _l("At most 5 MB.")})
     content_type, magics = ATTACHMENT_TYPES[ext]
     if magics is not None:
         if not any(data.startswith(m) for m in magics):
-            raise ValidationFailed(f"The file does not contain what its name says (.{ext}); attach a real "
-                                   f"{ext.upper()} file.",
-                                   errors={"file": "Content does not match the type."})
+            raise ValidationFailed(_l("The file does not contain what its name says (.%(ext)s); attach a real "
+                                      "%(ext2)s file."), ext=ext, ext2=ext.upper(),
+                                   errors={"file": _l("Content does not match the type.")})
     else:
         try:
             csvlines.decode_upload(data) if len(data) <= csvlines.MAX_BYTES else data.decode("utf-8-sig")
         except (ValidationFailed, UnicodeDecodeError):
-            raise ValidationFailed("The CSV attachment is not a UTF-8 text file.",
-                                   errors={"file": "Not a UTF-8 CSV file."})
+            raise ValidationFailed(_l("The CSV attachment is not a UTF-8 text file."),
+                                   errors={"file": _l("Not a UTF-8 CSV file.")})
         if b"\x00" in data:
-            raise ValidationFailed("The CSV attachment contains binary data.",
-                                   errors={"file": "Binary data."})
+            raise ValidationFailed(_l("The CSV attachment contains binary data."),
+                                   errors={"file": _l("Binary data.")})
     return _clean_filename(filename, ext), content_type
 
 
@@ -716,7 +718,8 @@ def add_attachment(actor: User, rfq_id, *, filename: str, data: bytes) -> RfqAtt
     count = db.session.scalar(sa.select(sa.func.count(RfqAttachment.id))
                               .where(RfqAttachment.rfq_id == rfq.id))
     if count >= MAX_ATTACHMENTS:
-        raise ValidationFailed(f"An RFQ can have at most {MAX_ATTACHMENTS} attachments.")
+        raise ValidationFailed(_l("An RFQ can have at most %(max_attachments)s attachments."),
+                               max_attachments=MAX_ATTACHMENTS)
     stored = save_bytes(data, filename=name, content_type=content_type, owner_company_id=rfq.buyer_company_id)
     att = RfqAttachment(rfq_id=rfq.id, file_id=stored.id, uploaded_by_id=actor.id)
     db.session.add(att)
@@ -802,19 +805,19 @@ def invite_suppliers(actor: User, rfq_id, supplier_ids) -> list[Company]:
     Suppliers invited to a published RFQ are notified at once."""
     rfq = _own_rfq(actor, rfq_id)
     if rfq.status not in EDITABLE:
-        raise InvalidTransition(f"Suppliers cannot be invited to an RFQ that is {rfq.status.value}.")
+        raise InvalidTransition(_l("Suppliers cannot be invited to an RFQ that is %(value)s."), value=rfq.status.value)
     if rfq.status == RfqStatus.open and rfq.deadline <= utcnow():
-        raise InvalidTransition("The response deadline has passed; no more suppliers can be invited.")
+        raise InvalidTransition(_l("The response deadline has passed; no more suppliers can be invited."))
     try:
         ids = sorted({int(i) for i in supplier_ids or []})
     except (TypeError, ValueError):
-        raise ValidationFailed("Choose suppliers from the directory.")
+        raise ValidationFailed(_l("Choose suppliers from the directory."))
     if not ids:
-        raise ValidationFailed("Choose at least one supplier to invite.")
+        raise ValidationFailed(_l("Choose at least one supplier to invite."))
     companies = list(db.session.scalars(sa.select(Company).where(Company.id.in_(ids))))
     valid = [c for c in companies if c.is_supplier and c.id != actor.company_id]
     if len(valid) != len(ids):
-        raise ValidationFailed("Only supplier companies from the directory can be invited.")
+        raise ValidationFailed(_l("Only supplier companies from the directory can be invited."))
     already = set(db.session.scalars(sa.select(RfqInvitation.supplier_company_id)
                                      .where(RfqInvitation.rfq_id == rfq.id)))
     new = [c for c in valid if c.id not in already]
@@ -835,16 +838,16 @@ def remove_invitation(actor: User, rfq_id, supplier_id) -> None:
     """Withdraw an invitation — only while the RFQ is a draft (nobody was told yet)."""
     rfq = _own_rfq(actor, rfq_id)
     if rfq.status != RfqStatus.draft:
-        raise InvalidTransition("Invitations can only be removed while the RFQ is a draft; published "
-                                "invitations stay.")
+        raise InvalidTransition(_l("Invitations can only be removed while the RFQ is a draft; published invitations "
+                                   "stay."))
     try:
         supplier_id = int(supplier_id)
     except (TypeError, ValueError):
-        raise NotFound("No such invitation.")
+        raise NotFound(_l("No such invitation."))
     inv = db.session.scalar(sa.select(RfqInvitation).where(RfqInvitation.rfq_id == rfq.id,
                                                            RfqInvitation.supplier_company_id == supplier_id))
     if inv is None:
-        raise NotFound("No such invitation.")
+        raise NotFound(_l("No such invitation."))
     name = inv.supplier.display_name
     db.session.delete(inv)
     record("rfq", rfq.id, "supplier_removed", actor=actor, company_id=rfq.buyer_company_id, detail=name,
@@ -874,7 +877,7 @@ def publish(actor: User, rfq_id, *, version=None) -> Rfq:
     _check_version(rfq, version)
     problems = publish_problems(rfq)
     if problems:
-        raise ValidationFailed("The RFQ cannot be published yet: " + "; ".join(problems) + ".")
+        raise ValidationFailed(_l("The RFQ cannot be published yet: %(problems)s."), problems="; ".join(problems))
     now = utcnow()
     rfq.status = RfqStatus.open
     rfq.published_at = now
@@ -892,19 +895,19 @@ def extend_deadline(actor: User, rfq_id, *, deadline: datetime, version=None) ->
     """Move an open RFQ's deadline later (never earlier, never into the past): an amendment."""
     rfq = _own_rfq(actor, rfq_id)
     if rfq.status != RfqStatus.open:
-        raise InvalidTransition(f"Only an open RFQ's deadline can be extended; this one is "
-                                f"{rfq.status.value}.")
+        raise InvalidTransition(_l("Only an open RFQ's deadline can be extended; this one is %(value)s."),
+                                value=rfq.status.value)
     _require_editable(rfq)
     _check_version(rfq, version)
     if deadline is None or not isinstance(deadline, datetime) or deadline.tzinfo is None:
-        raise ValidationFailed("Choose the new deadline (date and time).", errors={"deadline": "Required."})
+        raise ValidationFailed(_l("Choose the new deadline (date and time)."), errors={"deadline": _l("Required.")})
     deadline = deadline.astimezone(timezone.utc)
     if deadline <= utcnow():
-        raise ValidationFailed("The new deadline is in the past; choose a later date and time.",
-                               errors={"deadline": "The new deadline is in the past."})
+        raise ValidationFailed(_l("The new deadline is in the past; choose a later date and time."),
+                               errors={"deadline": _l("The new deadline is in the past.")})
     if deadline <= rfq.deadline:
-        raise ValidationFailed("A deadline can only be extended: choose a date and time after the current "
-                               "deadline.", errors={"deadline": "Must be later than the current deadline."})
+        raise ValidationFailed(_l("A deadline can only be extended: choose a date and time after the current "
+                                  "deadline."), errors={"deadline": _l("Must be later than the current deadline.")})
     old = rfq.deadline
     rfq.deadline = deadline
     text = f"Deadline extended from {_utc_text(old)} to {_utc_text(deadline)}"
@@ -1009,11 +1012,12 @@ def cancel(actor: User, rfq_id, *, reason: str, version=None) -> Rfq:
     _check_version(rfq, version)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("Give a reason for cancelling; the invited suppliers will see it.",
-                               errors={"reason": "A reason is required."})
+        raise ValidationFailed(_l("Give a reason for cancelling; the invited suppliers will see it."),
+                               errors={"reason": _l("A reason is required.")})
     if len(reason) > MAX_TEXT:
-        raise ValidationFailed(f"The reason is too long; at most {MAX_TEXT:,} characters.",
-                               errors={"reason": "Too long."})
+        raise ValidationFailed(_l("The reason is too long; at most %(max_text)s characters."),
+                               max_text=number_fig(MAX_TEXT),
+                               errors={"reason": _l("Too long.")})
     previous = rfq.status
     rfq.status = RfqStatus.cancelled
     rfq.cancel_reason = reason
@@ -1043,16 +1047,17 @@ def ask_question(actor: User, rfq_id, *, question: str) -> Clarification:
     _require_sales(actor)
     rfq = load_visible(rfq_id, actor.company_id)  # not invited: NotFound
     if rfq.buyer_company_id == actor.company_id:
-        raise Forbidden("You cannot ask questions on your own RFQ.")
+        raise Forbidden(_l("You cannot ask questions on your own RFQ."))
     if rfq.status != RfqStatus.open or rfq.deadline <= utcnow():
-        raise InvalidTransition(f"Questions can only be asked while the RFQ is open; it is "
-                                f"{rfq.status.value}.")
+        raise InvalidTransition(_l("Questions can only be asked while the RFQ is open; it is %(value)s."),
+                                value=rfq.status.value)
     question = (question or "").strip()
     if not question:
-        raise ValidationFailed("Write your question first.", errors={"question": "Write your question."})
+        raise ValidationFailed(_l("Write your question first."), errors={"question": _l("Write your question.")})
     if len(question) > MAX_TEXT:
-        raise ValidationFailed(f"The question is too long; at most {MAX_TEXT:,} characters.",
-                               errors={"question": "Too long."})
+        raise ValidationFailed(_l("The question is too long; at most %(max_text)s characters."),
+                               max_text=number_fig(MAX_TEXT),
+                               errors={"question": _l("Too long.")})
     c = Clarification(rfq_id=rfq.id, asked_by_company_id=actor.company_id, asked_by_id=actor.id,
                       question=question)
     db.session.add(c)
@@ -1073,24 +1078,25 @@ def answer_question(actor: User, rfq_id, clarification_id, *, answer: str) -> Cl
     """The buyer answers; the Q&A becomes visible to every invited supplier, without who asked."""
     rfq = _own_rfq(actor, rfq_id)
     if rfq.status != RfqStatus.open:
-        raise InvalidTransition(f"Questions can only be answered while the RFQ is open; it is "
-                                f"{rfq.status.value}.")
+        raise InvalidTransition(_l("Questions can only be answered while the RFQ is open; it is %(value)s."),
+                                value=rfq.status.value)
     try:
         clarification_id = int(clarification_id)
     except (TypeError, ValueError):
-        raise NotFound("No such question.")
+        raise NotFound(_l("No such question."))
     c = db.session.scalar(sa.select(Clarification).where(Clarification.id == clarification_id,
                                                          Clarification.rfq_id == rfq.id))
     if c is None:
-        raise NotFound("No such question.")
+        raise NotFound(_l("No such question."))
     if c.answer:
-        raise Conflict("This question was already answered.")
+        raise Conflict(_l("This question was already answered."))
     answer = (answer or "").strip()
     if not answer:
-        raise ValidationFailed("Write the answer first.", errors={"answer": "Write the answer."})
+        raise ValidationFailed(_l("Write the answer first."), errors={"answer": _l("Write the answer.")})
     if len(answer) > MAX_TEXT:
-        raise ValidationFailed(f"The answer is too long; at most {MAX_TEXT:,} characters.",
-                               errors={"answer": "Too long."})
+        raise ValidationFailed(_l("The answer is too long; at most %(max_text)s characters."),
+                               max_text=number_fig(MAX_TEXT),
+                               errors={"answer": _l("Too long.")})
     c.answer, c.answered_by_id, c.answered_at = answer, actor.id, utcnow()
     record("rfq", rfq.id, "question_answered", actor=actor, company_id=rfq.buyer_company_id,
            detail=f"Q: {_short(c.question, 100)}")

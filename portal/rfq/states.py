@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 
 from portal.errors import InvalidTransition
+from portal.i18n import _l
 
 
 class RfqStatus(str, enum.Enum):
@@ -31,4 +32,5 @@ PAST_TENSE = {
 def check(current: RfqStatus, target: RfqStatus) -> None:
     """Raise InvalidTransition (a sentence for the person; 409 in the API) for an illegal move."""
     if target not in TRANSITIONS[current]:
-        raise InvalidTransition(f"An RFQ that is {current.value} cannot be {PAST_TENSE[target]}.")
+        raise InvalidTransition(_l("An RFQ that is %(value)s cannot be %(past_tense)s."),
+                                value=current.value, past_tense=PAST_TENSE[target])

@@ -26,6 +26,8 @@ from portal.accounts.models import Company, Role, User
 from portal.audit.services import record
 from portal.db import db, utcnow
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.i18n import _l
+from portal.errors import number_fig, say
 from portal.events.services import emit
 from portal.locking import check_fresh, lock_row
 from portal.notifications.services import company_users, notify, queue_mail
@@ -42,7 +44,7 @@ INVITATION_TTL_DAYS = 14
 REMIND_DAYS = 30  # certificates expiring within this many days are reminded, once, to both sides
 MAX_CONTACTS = 5
 MAX_TEXT = 4000
-STALE = "This supplier's status was changed by someone else since you opened the page; reload and try again."
+STALE = _l("This supplier's status was changed by someone else since you opened the page; reload and try again.")
 INVALID_LINK = "This invitation link is not valid. Ask the buyer who invited you for a new one."
 EXPIRED_LINK = "This invitation has expired. Ask the buyer who invited you to send a new one."
 
@@ -62,7 +64,7 @@ def unit_of_work(fn):
         except IntegrityError as exc:
             db.session.rollback()
             log.info("integrity error in %s: %s", fn.__name__, exc)
-            raise Conflict("Someone else made the same change at the same moment; reload the page.") from exc
+            raise Conflict(_l("Someone else made the same change at the same moment; reload the page.")) from exc
         except BaseException:
             db.session.rollback()
             raise
@@ -80,21 +82,22 @@ class AlreadyOnPortal(Conflict):
 
 def _require_buyer(actor: User) -> None:
     if not (actor.company.is_buyer and actor.has_role(Role.procurement, Role.admin)):
-        raise Forbidden("Only procurement staff or administrators of a buying company can do that.")
+        raise Forbidden(_l("Only procurement staff or administrators of a buying company can do that."))
 
 
 def _require_supplier(actor: User) -> None:
     if not actor.company.is_supplier:
-        raise Forbidden("Only people of a supplier company can do that.")
+        raise Forbidden(_l("Only people of a supplier company can do that."))
 
 
 def _text(value, what: str, field: str, *, required=False, max_len=MAX_TEXT) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise ValidationFailed(f"{what} is required.", errors={field: "Required."})
+        raise ValidationFailed(_l("%(what)s is required."), what=what, errors={field: _l("Required.")})
     if len(value) > max_len:
-        raise ValidationFailed(f"{what} is too long (at most {max_len:,} characters).",
-                               errors={field: f"At most {max_len:,} characters."})
+        raise ValidationFailed(_l("%(what)s is too long (at most %(max_len)s characters)."),
+                               what=what, max_len=number_fig(max_len),
+                               errors={field: say(_l("At most %(max_len)s characters."), max_len=number_fig(max_len))})
     return value
 
 
@@ -124,11 +127,11 @@ def _invitable_rfq(actor: User, rfq_id):
 
     rfq = load_visible(rfq_id, actor.company_id)
     if rfq.buyer_company_id != actor.company_id:
-        raise Forbidden("Only the buyer can invite suppliers to this RFQ.")
+        raise Forbidden(_l("Only the buyer can invite suppliers to this RFQ."))
     if rfq.status not in (RfqStatus.draft, RfqStatus.open):
-        raise InvalidTransition(f"Suppliers cannot be invited to an RFQ that is {rfq.status.value}.")
+        raise InvalidTransition(_l("Suppliers cannot be invited to an RFQ that is %(value)s."), value=rfq.status.value)
     if rfq.status == RfqStatus.open and rfq.deadline <= utcnow():
-        raise InvalidTransition("The response deadline has passed; no more suppliers can be invited.")
+        raise InvalidTransition(_l("The response deadline has passed; no more suppliers can be invited."))
     return rfq
 
 
@@ -142,14 +145,15 @@ def invite_new_supplier(actor: User, *, email: str, company_name: str = "", cont
     if existing is not None:
         c = existing.company
         if c.id == actor.company_id:
-            raise Conflict(f"{email} is a colleague at your own company.",
-                           errors={"email": "This is someone of your own company."})
+            raise Conflict(_l("%(email)s is a colleague at your own company."), email=email,
+                           errors={"email": _l("This is someone of your own company.")})
         if not c.is_supplier:
-            raise Conflict(f"{email} belongs to {c.display_name}, which is on the portal but is not a supplier.",
-                           errors={"email": "Already on the portal (not a supplier)."})
-        raise AlreadyOnPortal(f"{email} is already on the portal at {c.display_name}. Invite "
-                              f"{c.display_name} instead.", c,
-                              errors={"email": f"Already on the portal at {c.display_name}."})
+            raise Conflict(_l("%(email)s belongs to %(display_name)s, which is on the portal but is not a supplier."),
+                           email=email, display_name=c.display_name,
+                           errors={"email": _l("Already on the portal (not a supplier).")})
+        raise AlreadyOnPortal(_l("%(email)s is already on the portal at %(name)s. Invite %(name)s instead."), c,
+                              email=email, name=c.display_name,
+                              errors={"email": say(_l("Already on the portal at %(name)s."), name=c.display_name)})
     company_name = _text(company_name, "The company name", "company_name", max_len=200)
     contact_name = _text(contact_name, "The contact's name", "contact_name", max_len=120)
     message = _text(message, "The message", "message", max_len=2000)
@@ -160,8 +164,9 @@ def invite_new_supplier(actor: User, *, email: str, company_name: str = "", cont
         SupplierInvitation.expires_at > utcnow(),
         SupplierInvitation.rfq_id == rfq.id if rfq else SupplierInvitation.rfq_id.is_(None)))
     if pending is not None:
-        raise Conflict(f"{email} was already invited on {pending.created_at:%d %b %Y}; that invitation is still "
-                       "pending.", errors={"email": "Already invited; the invitation is pending."})
+        raise Conflict(_l("%(email)s was already invited on %(created_at)s; that invitation is still pending."),
+                       email=email, created_at=format(pending.created_at, "%d %b %Y"),
+                       errors={"email": _l("Already invited; the invitation is pending.")})
     nonce = secrets.token_urlsafe(24)
     days = ttl_days()
     inv = SupplierInvitation(buyer_company_id=actor.company_id, rfq_id=rfq.id if rfq else None, email=email,
@@ -209,9 +214,9 @@ def find_invitation(token: str) -> SupplierInvitation:
 def _check_pending(inv: SupplierInvitation) -> None:
     state = inv.state
     if state == "accepted":
-        raise Conflict("This invitation has already been used: your company is registered. Sign in instead.")
+        raise Conflict(_l("This invitation has already been used: your company is registered. Sign in instead."))
     if state == "revoked":
-        raise Conflict("This invitation was withdrawn by the buyer.")
+        raise Conflict(_l("This invitation was withdrawn by the buyer."))
     if state == "expired":
         raise Conflict(EXPIRED_LINK)
 
@@ -223,15 +228,17 @@ def _contacts(rows) -> list[SupplierContact]:
         if not any(row.values()):
             continue
         if not row["name"]:
-            raise ValidationFailed(f"Contact {i + 1} needs a name.", errors={f"contact{i}_name": "Required."})
+            raise ValidationFailed(_l("Contact %(i)s needs a name."), i=i + 1,
+                                   errors={f"contact{i}_name": _l("Required.")})
         if row["email"]:
             row["email"] = accounts._email(row["email"])
         for key, n in (("name", 120), ("function", 80), ("phone", 40)):
             if len(row[key]) > n:
-                raise ValidationFailed(f"Contact {i + 1}: the {key} is too long (at most {n} characters).")
+                raise ValidationFailed(_l("Contact %(i)s: the %(key)s is too long (at most %(num)s characters)."),
+                                       i=i + 1, key=key, num=n)
         out.append(SupplierContact(**row))
     if len(out) > MAX_CONTACTS:
-        raise ValidationFailed(f"At most {MAX_CONTACTS} contacts.")
+        raise ValidationFailed(_l("At most %(max_contacts)s contacts."), max_contacts=MAX_CONTACTS)
     return out
 
 
@@ -244,8 +251,8 @@ def register_supplier(token: str, *, company_fields: dict, contacts=(), name: st
         return user
     except IntegrityError as exc:
         db.session.rollback()
-        raise Conflict("An account with this email address or a company with this VAT number was registered at "
-                       "the same moment; sign in instead.") from exc
+        raise Conflict(_l("An account with this email address or a company with this VAT number was registered at "
+                          "the same moment; sign in instead.")) from exc
     except BaseException:
         db.session.rollback()
         raise
@@ -263,7 +270,7 @@ def _register(token, *, company_fields, contacts, name, password) -> User:
     accounts.check_password_strength(password, email=inv.email, name=name)
     fields = dict(company_fields)
     if not (fields.get("vat_number") or "").strip():
-        raise ValidationFailed("Enter your company's VAT id.", errors={"vat_number": "Required."})
+        raise ValidationFailed(_l("Enter your company's VAT id."), errors={"vat_number": _l("Required.")})
     fields["kind"] = "supplier"
     company = accounts.build_company(**fields)
     contact_rows = _contacts(contacts)
@@ -309,10 +316,10 @@ def revoke_invitation(actor: User, invitation_id) -> SupplierInvitation:
     _require_buyer(actor)
     inv = get_for_company(SupplierInvitation, invitation_id, actor.company_id)
     if inv.buyer_company_id != actor.company_id:
-        raise NotFound("No such supplier invitation.")
+        raise NotFound(_l("No such supplier invitation."))
     inv = lock_row(SupplierInvitation, inv.id)
     if inv.state != "pending":
-        raise Conflict(f"This invitation is already {inv.state}.")
+        raise Conflict(_l("This invitation is already %(state)s."), state=inv.state)
     inv.revoked_at = utcnow()
     return inv
 
@@ -352,10 +359,10 @@ def _supplier_company(supplier_id, actor: User) -> Company:
     try:
         sid = int(supplier_id)
     except (TypeError, ValueError):
-        raise NotFound("No such supplier.") from None
+        raise NotFound(_l("No such supplier.")) from None
     company = db.session.get(Company, sid) if 0 < sid < 2**31 else None
     if company is None or not company.is_supplier or company.id == actor.company_id:
-        raise NotFound("No such supplier.")
+        raise NotFound(_l("No such supplier."))
     return company
 
 
@@ -387,7 +394,7 @@ def set_status(actor: User, supplier_id, status, *, reason: str = "", lock_versi
     try:
         target = SupplierStatus(status)
     except ValueError:
-        raise ValidationFailed("Choose approved or blocked.", errors={"status": "Choose a status."}) from None
+        raise ValidationFailed(_l("Choose approved or blocked."), errors={"status": _l("Choose a status.")}) from None
     reason = _text(reason, "The reason", "reason", required=target == SupplierStatus.blocked, max_len=2000)
     rel = _ensure_relation(actor.company_id, supplier, actor, "First status")
     rel = lock_row(SupplierRelation, rel.id)
@@ -416,10 +423,11 @@ def check_invitable(buyer_id: int, supplier_ids) -> None:
     blocked = [r for r in statuses(buyer_id, supplier_ids).values() if r.status == SupplierStatus.blocked]
     if blocked:
         blocked.sort(key=lambda r: r.supplier.display_name)
-        raise ValidationFailed(f"{_names(r.supplier for r in blocked)} "
-                               f"{'is' if len(blocked) == 1 else 'are'} blocked by your company and cannot be "
-                               "invited." + (f" Reason: {blocked[0].reason}" if len(blocked) == 1 and
-                                             blocked[0].reason else ""))
+        if len(blocked) == 1 and blocked[0].reason:
+            raise ValidationFailed(_l("%(names)s is blocked by your company and cannot be invited. Reason: %(reason)s"),
+                                   names=_names(r.supplier for r in blocked), reason=blocked[0].reason)
+        raise ValidationFailed(_l("%(names)s %(v)s blocked by your company and cannot be invited."),
+                               names=_names(r.supplier for r in blocked), v="is" if len(blocked) == 1 else "are")
 
 
 def check_awardable(buyer_id: int, supplier_ids) -> None:
@@ -448,7 +456,7 @@ def policy(company_id: int) -> BuyerSupplierPolicy:
 @unit_of_work
 def set_policy(actor: User, *, only_approved_awards: bool) -> BuyerSupplierPolicy:
     if not (actor.company.is_buyer and actor.has_role(Role.admin)):
-        raise Forbidden("Only an administrator of a buying company can change this setting.")
+        raise Forbidden(_l("Only an administrator of a buying company can change this setting."))
     row = db.session.get(BuyerSupplierPolicy, actor.company_id, with_for_update=True)
     if row is None:
         row = BuyerSupplierPolicy(company_id=actor.company_id)
@@ -496,8 +504,8 @@ def _date(value) -> date:
     try:
         return date.fromisoformat(str(value or "").strip())
     except ValueError:
-        raise ValidationFailed("Enter the expiry date as a date (YYYY-MM-DD).",
-                               errors={"valid_until": "A date."}) from None
+        raise ValidationFailed(_l("Enter the expiry date as a date (YYYY-MM-DD)."),
+                               errors={"valid_until": _l("A date.")}) from None
 
 
 @unit_of_work
@@ -514,14 +522,14 @@ def add_document(actor: User, *, cert_type, number: str, issuer: str, valid_unti
     try:
         kind = CertificateType(cert_type)
     except ValueError:
-        raise ValidationFailed("Choose the certificate type.", errors={"cert_type": "Choose a type."}) from None
+        raise ValidationFailed(_l("Choose the certificate type."), errors={"cert_type": _l("Choose a type.")}) from None
     number = _text(number, "The certificate number", "number", required=True, max_len=100)
     issuer = _text(issuer, "The issuer", "issuer", required=True, max_len=200)
     until = _date(valid_until)
     today = utcnow().date()
     if until < today:
-        raise ValidationFailed(f"The certificate expired on {until.isoformat()}; upload a certificate that is "
-                               "still valid.", errors={"valid_until": "This date is in the past."})
+        raise ValidationFailed(_l("The certificate expired on %(until)s; upload a certificate that is still valid."),
+                               until=until.isoformat(), errors={"valid_until": _l("This date is in the past.")})
     doc = QualificationDocument(supplier_company_id=supplier.id, cert_type=kind, number=number, issuer=issuer,
                                 valid_until=until, uploaded_by_id=actor.id)
     if data:
@@ -557,12 +565,12 @@ def attach_document_file(actor: User, doc_id, *, filename: str, data: bytes) -> 
         _require_buyer(actor)
         recorder = db.session.get(User, doc.uploaded_by_id)
         if recorder is None or recorder.company_id != actor.company_id:
-            raise Forbidden("Only the supplier, or the buyer who recorded the certificate, gives it its file.")
+            raise Forbidden(_l("Only the supplier, or the buyer who recorded the certificate, gives it its file."))
     doc = lock_row(QualificationDocument, doc.id)
     if doc.file_id is not None:
-        raise Conflict("This certificate has its file already; record the renewed certificate as a new one.")
+        raise Conflict(_l("This certificate has its file already; record the renewed certificate as a new one."))
     if not data:
-        raise ValidationFailed("The file is empty.", errors={"file": "Choose a file."})
+        raise ValidationFailed(_l("The file is empty."), errors={"file": _l("Choose a file.")})
     _store_file(doc, actor, filename or "certificate.pdf", data)
     record("supplier", doc.supplier_company_id, "certificate_file_added", actor=actor, company_id=actor.company_id,
            detail=f"{states.CERTIFICATE_LABELS[doc.cert_type]} {doc.number}: {filename}")
@@ -574,7 +582,7 @@ def attach_document_file(actor: User, doc_id, *, filename: str, data: bytes) -> 
 def remove_document(actor: User, doc_id) -> None:
     doc = get_for_company(QualificationDocument, doc_id, actor.company_id)
     if doc.supplier_company_id != actor.company_id:
-        raise Forbidden("Only the supplier can remove its certificates.")
+        raise Forbidden(_l("Only the supplier can remove its certificates."))
     db.session.delete(doc)
 
 
@@ -670,7 +678,7 @@ def remove_question(actor: User, question_id) -> None:
     _require_buyer(actor)
     q = get_for_company(SupplierQuestion, question_id, actor.company_id)
     if q.buyer_company_id != actor.company_id:
-        raise NotFound("No such question.")
+        raise NotFound(_l("No such question."))
     q.active = False
 
 
@@ -680,7 +688,7 @@ def answer_question(actor: User, question_id, text: str) -> QuestionnaireAnswer:
     _require_supplier(actor)
     q = get_for_company(SupplierQuestion, question_id, actor.company_id)
     if q.buyer_company_id == actor.company_id or not q.active:
-        raise NotFound("No such question.")
+        raise NotFound(_l("No such question."))
     text = _text(text, "The answer", "answer", required=True)
     ans = db.session.scalar(sa.select(QuestionnaireAnswer).where(
         QuestionnaireAnswer.question_id == q.id, QuestionnaireAnswer.supplier_company_id == actor.company_id)
@@ -701,13 +709,13 @@ def review_answer(actor: User, answer_id, decision, note: str = "") -> Questionn
     _require_buyer(actor)
     ans = get_for_company(QuestionnaireAnswer, answer_id, actor.company_id)
     if ans.buyer_company_id != actor.company_id:
-        raise Forbidden("Only the buyer who asked reviews the answer.")
+        raise Forbidden(_l("Only the buyer who asked reviews the answer."))
     try:
         decision = AnswerReview(decision)
     except ValueError:
         decision = None
     if decision not in (AnswerReview.accepted, AnswerReview.rejected):
-        raise ValidationFailed("Accept or reject the answer.", errors={"decision": "Accept or reject."})
+        raise ValidationFailed(_l("Accept or reject the answer."), errors={"decision": _l("Accept or reject.")})
     note = _text(note, "The note", "note", required=decision == AnswerReview.rejected, max_len=2000)
     ans.review, ans.review_note, ans.reviewed_by_id, ans.reviewed_at = decision, note, actor.id, utcnow()
     if decision == AnswerReview.rejected:

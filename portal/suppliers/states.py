@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 
 from portal.errors import InvalidTransition
+from portal.i18n import _l
 
 
 class SupplierStatus(str, enum.Enum):
@@ -22,7 +23,8 @@ TRANSITIONS: dict[SupplierStatus, set[SupplierStatus]] = {
 def check(current: SupplierStatus, target: SupplierStatus) -> None:
     """Raise InvalidTransition (a sentence; 409 in the API) for an illegal move."""
     if target not in TRANSITIONS[current]:
-        raise InvalidTransition(f"A supplier that is {current.value} cannot become {target.value}.")
+        raise InvalidTransition(_l("A supplier that is %(value)s cannot become %(value2)s."),
+                                value=current.value, value2=target.value)
 
 
 class AnswerReview(str, enum.Enum):

@@ -378,7 +378,7 @@ def register(token):
                                               contacts=form.contacts(), name=form.name.data,
                                               password=form.password.data)
         except DomainError as exc:
-            if exc.status == 404 or (exc.status == 409 and "invitation" in exc.message):
+            if exc.status == 404 or (exc.status == 409 and "invitation" in exc.english):
                 return render_template("accounts/invitation_invalid.html", message=exc.message), 410
             form_error(form, exc)
         else:

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from flask import current_app
 
 from portal.errors import ValidationFailed
+from portal.i18n import _l
+from portal.errors import say
 
 MAX_URL = 500
 RESPONSE_PEEK = 2048  # bytes of the receiver's answer kept in the log
@@ -43,10 +45,10 @@ def check_url(url: str) -> str:
     url = (url or "").strip()
     msg = "Enter the receiver as an https:// (or http://) address, e.g. https://erp.example.com/hooks/portal."
     if not url:
-        raise ValidationFailed("The endpoint needs a URL.", errors={"url": "Required."})
+        raise ValidationFailed(_l("The endpoint needs a URL."), errors={"url": _l("Required.")})
     if len(url) > MAX_URL:
-        raise ValidationFailed(f"The URL is too long; at most {MAX_URL} characters.",
-                               errors={"url": f"At most {MAX_URL} characters."})
+        raise ValidationFailed(_l("The URL is too long; at most %(max_url)s characters."), max_url=MAX_URL,
+                               errors={"url": say(_l("At most %(max_url)s characters."), max_url=MAX_URL)})
     try:
         parts = urlsplit(url)
         port = parts.port

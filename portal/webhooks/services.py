@@ -21,6 +21,7 @@ from portal.accounts.models import Role, User
 from portal.audit.services import record
 from portal.db import db, utcnow
 from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.errors import say
 from portal.events.models import Event
 from portal.jobs import enqueue_after_commit
 from portal.locking import check_fresh, lock_row
@@ -36,7 +37,7 @@ MAX_ATTEMPTS = len(SCHEDULE)
 LEASE_SECONDS = 120  # a claimed attempt is re-tried by the sweep if its worker died
 ROTATION_OVERLAP = timedelta(hours=24)  # the previous secret keeps signing this long after a rotation
 MAX_ENDPOINTS = 20
-STALE = "This endpoint was changed since you loaded it; reload and try again."
+STALE = _l("This endpoint was changed since you loaded it; reload and try again.")
 
 
 def total_retry_span() -> timedelta:
@@ -47,7 +48,7 @@ def total_retry_span() -> timedelta:
 
 def require_admin(actor: User) -> None:
     if not actor.has_role(Role.admin):
-        raise Forbidden("Only your company's administrators manage webhook endpoints.")
+        raise Forbidden(_l("Only your company's administrators manage webhook endpoints."))
 
 
 def _event_types(values) -> list[str]:
@@ -57,20 +58,21 @@ def _event_types(values) -> list[str]:
         values = [v.strip() for v in values.split(",")]
     values = [v.strip() for v in (values or []) if isinstance(v, str) and v.strip()]
     if not values:
-        raise ValidationFailed("Choose at least one event type (or \"*\" for all).",
-                               errors={"event_types": "Choose at least one event type."})
+        raise ValidationFailed(_l("Choose at least one event type (or \"*\" for all)."),
+                               errors={"event_types": _l("Choose at least one event type.")})
     unknown = sorted({v for v in values if v != "*" and v not in EVENT_TYPES})
     if unknown:
-        raise ValidationFailed(f"Unknown event type{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.",
-                               errors={"event_types": f"Choose from: {', '.join(sorted(EVENT_TYPES))} or *."})
+        raise ValidationFailed(_l("Unknown event type%(s)s: %(unknown)s."),
+                               s='s' if len(unknown) > 1 else '', unknown=', '.join(unknown),
+                               errors={"event_types": say(_l("Choose from: %(sorted)s or *."), sorted=', '.join(sorted(EVENT_TYPES)))})
     return ["*"] if "*" in values else sorted(set(values))
 
 
 def _description(value) -> str:
     value = (value or "").strip()
     if len(value) > 200:
-        raise ValidationFailed("The description is too long; at most 200 characters.",
-                               errors={"description": "At most 200 characters."})
+        raise ValidationFailed(_l("The description is too long; at most 200 characters."),
+                               errors={"description": _l("At most 200 characters.")})
     return value
 
 
@@ -86,13 +88,13 @@ def load_endpoint(actor: User, endpoint_id) -> WebhookEndpoint:
     try:
         return get_for_company(WebhookEndpoint, endpoint_id, actor.company_id)
     except NotFound:
-        raise NotFound("No such webhook endpoint.") from None
+        raise NotFound(_l("No such webhook endpoint.")) from None
 
 
 def _lock(actor: User, endpoint_id) -> WebhookEndpoint:
     require_admin(actor)
     return lock_row(WebhookEndpoint, endpoint_id, where=(WebhookEndpoint.company_id == actor.company_id,),
-                    not_found="No such webhook endpoint.")
+                    not_found=_l("No such webhook endpoint."))
 
 
 def create_endpoint(actor: User, *, url: str, event_types, description: str = "") -> tuple[WebhookEndpoint, str]:
@@ -104,7 +106,8 @@ def create_endpoint(actor: User, *, url: str, event_types, description: str = ""
     count = db.session.scalar(sa.select(sa.func.count()).select_from(WebhookEndpoint)
                               .where(WebhookEndpoint.company_id == actor.company_id)) or 0
     if count >= MAX_ENDPOINTS:
-        raise ValidationFailed(f"A company can have at most {MAX_ENDPOINTS} webhook endpoints; remove one first.")
+        raise ValidationFailed(_l("A company can have at most %(max_endpoints)s webhook endpoints; remove one first."),
+                               max_endpoints=MAX_ENDPOINTS)
     secret = signing.new_secret()
     ep = WebhookEndpoint(company_id=actor.company_id, url=url, event_types=types, description=description,
                          secret=secret, enabled=True, created_by_id=actor.id)
@@ -347,13 +350,13 @@ def redeliver(actor: User, endpoint_id, delivery_id) -> WebhookDelivery:
     """Send a delivery again now (any state), as a fresh round of attempts. Commits; the job runs after."""
     ep = _lock(actor, endpoint_id)
     if not ep.enabled:
-        raise InvalidTransition("The endpoint is disabled; enable it before redelivering.")
+        raise InvalidTransition(_l("The endpoint is disabled; enable it before redelivering."))
     try:
         did = int(delivery_id)
     except (TypeError, ValueError):
-        raise NotFound("No such delivery.") from None
+        raise NotFound(_l("No such delivery.")) from None
     d = lock_row(WebhookDelivery, did, where=(WebhookDelivery.endpoint_id == ep.id,),
-                 not_found="No such delivery.")
+                 not_found=_l("No such delivery."))
     now = utcnow()
     d.status, d.attempts, d.round_started_at, d.next_attempt_at = DeliveryStatus.pending, 0, now, now
     d.error = None

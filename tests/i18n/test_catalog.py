@@ -11,7 +11,8 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "portal" / "translations" / "de" / "LC_MESSAGES" / "messages.po"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None,
+            "pgettext": ((1, "c"), 2), "lazy_pgettext": ((1, "c"), 2)}
 
 
 def _methods():
@@ -23,10 +24,10 @@ def _methods():
 
 def extracted() -> dict:
     found = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+    for filename, lineno, message, _comments, context in extract_from_dir(
             str(ROOT), _methods(), keywords=KEYWORDS):
         key = message if isinstance(message, str) else message[0]
-        found.setdefault(key, (message, f"{filename}:{lineno}"))
+        found.setdefault((key, context), (message, f"{filename}:{lineno}"))
     return found
 
 
@@ -34,8 +35,8 @@ def test_every_marked_message_has_a_german_translation():
     with PO.open("rb") as f:
         catalog = read_po(f, locale="de")
     problems = []
-    for key, (message, where) in extracted().items():
-        entry = catalog.get(key)
+    for (key, context), (message, where) in extracted().items():
+        entry = catalog.get(key, context=context)
         if entry is None:
             problems.append(f"missing: {key!r} ({where})")
         elif entry.fuzzy:
@@ -48,9 +49,13 @@ def test_every_marked_message_has_a_german_translation():
 def test_no_msgid_twice_in_the_po_file():
     ids = []
     current = None
+    context = ""
     for line in PO.read_text(encoding="utf-8").splitlines():
-        if line.startswith("msgid "):
-            current = [line[6:]]
+        if line.startswith("msgctxt "):
+            context = line[8:] + "\x04"  # "Sales" the role and "Sales" the figures are two messages
+        elif line.startswith("msgid "):
+            current = [context + line[6:]]
+            context = ""
             ids.append(current)
         elif line.startswith('"') and current is not None:
             current.append(line)

@@ -168,7 +168,7 @@ def test_payment_form_messages(shipped, iw, login):
     r = c.post(f"/invoices/{inv.id}/payments", data={"amount": "2000", "paid_on": utcnow().date().isoformat(),
                                                      "lock_version": inv.lock_version})
     assert r.status_code == 422
-    assert "The open amount is 1,154.30 EUR; a payment of 2,000.00 EUR would overpay it." in r.get_data(as_text=True)
+    assert "The open amount is €1,154.30; a payment of €2,000.00 would overpay it." in r.get_data(as_text=True)
     r = c.post(f"/invoices/{inv.id}/payments", data={"amount": "100", "paid_on": utcnow().date().isoformat(),
                                                      "lock_version": inv.lock_version - 1})
     assert r.status_code == 422 and "changed since you opened" in r.get_data(as_text=True)
