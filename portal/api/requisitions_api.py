@@ -395,7 +395,7 @@ def order_budget_impact(order_id):
     order = db.session.scalar(sa.select(PurchaseOrder).where(PurchaseOrder.id == order_id,
                                                              PurchaseOrder.buyer_company_id == user.company_id))
     if order is None:  # another company's, the supplier's too: budgets are the buyer's alone
-        raise NotFound("No such order.")
+        raise NotFound(_l("No such order."))
     sent = order.status not in budget_orders.BEFORE_SENDING
     imp = budget_orders.order_impact(order)
     cur = order.buyer.default_currency

@@ -32,6 +32,7 @@ from portal.audit.services import record
 from portal.budgets.figures import Figures, figures_for
 from portal.budgets.models import Budget, BudgetMode, BudgetSettings, CostCentre, OrderBudgetOverride
 from portal.db import db, utcnow
+from portal.i18n import _l
 from portal.errors import ValidationFailed
 from portal.money import format_money
 from portal.orders.models import PurchaseOrder
@@ -195,8 +196,8 @@ def record_override(order: PurchaseOrder, actor: User, approval, *, counts_as_ap
     actor owns, and the audit event. Refused (nothing saved) when the actor owns none of them."""
     centres = _owned(order, actor)
     if not centres:
-        raise ValidationFailed("Only the owner of a cost centre on this order can approve it over budget.",
-                               errors={"over_budget": "Not the cost-centre owner."})
+        raise ValidationFailed(_l("Only the owner of a cost centre on this order can approve it over budget."),
+                               errors={"over_budget": _l("Not the cost-centre owner.")})
     for c in centres:
         db.session.add(OrderBudgetOverride(order_id=order.id, approval_id=approval.id, cost_centre_id=c.id,
                                            approver_id=actor.id, counts_as_approval=counts_as_approval))

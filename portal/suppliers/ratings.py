@@ -16,6 +16,7 @@ from portal.accounts.models import Company, Role, User
 from portal.audit.models import AuditEvent
 from portal.audit.services import record
 from portal.db import db
+from portal.i18n import _l
 from portal.errors import Forbidden, ValidationFailed
 from portal.money import to_decimal
 from portal.quotes.models import Quote
@@ -78,11 +79,11 @@ def ratings_of(buyer_id: int, supplier_ids, *, exclude_rfq_id: int | None = None
 
 def _require_buyer(actor: User, *, write: bool) -> None:
     if not actor.company.is_buyer:
-        raise Forbidden("Only a buying company rates suppliers.")
+        raise Forbidden(_l("Only a buying company rates suppliers."))
     if write and not actor.has_role(Role.procurement):
-        raise Forbidden("Only procurement can rate suppliers.")
+        raise Forbidden(_l("Only procurement can rate suppliers."))
     if not write and not actor.has_role(Role.procurement, Role.admin):
-        raise Forbidden("Only procurement staff or administrators see supplier ratings.")
+        raise Forbidden(_l("Only procurement staff or administrators see supplier ratings."))
 
 
 def _supplier(actor: User, supplier_id) -> Company:
@@ -99,13 +100,13 @@ def rating_of(actor: User, supplier_id) -> Rating:
 def parse_rating(value) -> Decimal:
     """A typed rating (the person's number format) as a Decimal of two places in [1, 5], else a sentence."""
     if value is None or str(value).strip() == "":
-        raise ValidationFailed(RANGE, errors={"rating": "Enter a number from 1 to 5."})
+        raise ValidationFailed(RANGE, errors={"rating": _l("Enter a number from 1 to 5.")})
     try:
         d = to_decimal(value, "Rating", places=2, max_digits=6)
     except ValidationFailed:
-        raise ValidationFailed(RANGE, errors={"rating": "Enter a number from 1 to 5."}) from None
+        raise ValidationFailed(RANGE, errors={"rating": _l("Enter a number from 1 to 5.")}) from None
     if not ONE <= d <= FIVE:
-        raise ValidationFailed(RANGE, errors={"rating": "Enter a number from 1 to 5."})
+        raise ValidationFailed(RANGE, errors={"rating": _l("Enter a number from 1 to 5.")})
     return d.quantize(CENT)
 
 
