@@ -10,6 +10,7 @@ from email.message import EmailMessage
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale, gettext as _
+from sqlalchemy.orm import Session, lazyload
 
 from portal.accounts.models import Role, User, UserRole
 from portal.db import db, utcnow
@@ -22,10 +23,12 @@ __all__ = ["Message", "msg", "notify", "notify_company", "queue_mail"]
 
 
 def company_users(company_id: int, *roles: Role) -> list[User]:
+    """The company's active people (with one of ``roles``): one SELECT (the roles are filtered in SQL and not
+    loaded; ``has_role`` on one of them loads them then)."""
     stmt = sa.select(User).where(User.company_id == company_id, User.active.is_(True))
     if roles:
         stmt = stmt.where(User.id.in_(sa.select(UserRole.user_id).where(UserRole.role.in_(roles))))
-    return list(db.session.scalars(stmt.order_by(User.id)))
+    return list(db.session.scalars(stmt.order_by(User.id).options(lazyload(User.role_rows))))
 
 
 def notify(users, *, kind: str, title: str | Message, body: str | Message = "", link: str | None = None,
@@ -79,13 +82,38 @@ def _mail_body(user: User, body: str, link: str | None) -> str:
     return "\n".join(lines)
 
 
+MAILS_KEY = "portal_unsent_mails"
+MAIL_JOB = "portal.notifications.jobs.send_mail_job"
+
+
 def queue_mail(to: str, subject: str, body: str, *, company_id: int | None = None) -> OutboxMail:
+    """Add an outbox mail to the unit of work; its send job is enqueued after commit (flush only: no flush of its
+    own — the mails of a transaction are inserted together when it flushes, and their jobs are scheduled just
+    before it commits, see ``_schedule_mails``). The row is the outbox: a lost job is re-enqueued by reconcile."""
     mail = OutboxMail(to_address=to, subject=subject, body=body, company_id=company_id)
     db.session.add(mail)
-    db.session.flush()
-    enqueue_after_commit("portal.notifications.jobs.send_mail_job", mail.id, queue="mail",
-                         job_id=f"mail-{mail.id}")
+    db.session.info.setdefault(MAILS_KEY, []).append(mail)
     return mail
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _schedule_mails(session):
+    """One flush for every mail of the transaction (an INSERT of all of them), then each mail's send job after
+    the commit (``enqueue_after_commit``: dropped if the transaction rolls back). A mail added in a savepoint
+    that was rolled back is no longer persistent and gets no job."""
+    mails = session.info.pop(MAILS_KEY, None)
+    if not mails:
+        return
+    session.flush()
+    for mail in mails:
+        if sa.inspect(mail).persistent:
+            enqueue_after_commit(MAIL_JOB, mail.id, queue="mail", job_id=f"mail-{mail.id}")
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_mails(session, transaction):
+    if transaction.parent is None:  # the outermost transaction ended (committed, rolled back or closed)
+        session.info.pop(MAILS_KEY, None)
 
 
 def smtp_configured() -> bool:
