@@ -54,7 +54,7 @@ def notify(users, *, kind: str, title: str | Message, body: str | Message = "", 
             with force_locale(language):
                 subject = _text(title, language, fmt, user.timezone)
                 text = _mail_body(user, _text(body, language, fmt, user.timezone), link)
-            queue_mail(user.email, subject[:250], text, company_id=user.company_id)
+            _add_mail(user.email, subject[:250], text, company_id=user.company_id)
 
 
 def recipient_language(user: User) -> str:
@@ -87,9 +87,18 @@ MAIL_JOB = "portal.notifications.jobs.send_mail_job"
 
 
 def queue_mail(to: str, subject: str, body: str, *, company_id: int | None = None) -> OutboxMail:
-    """Add an outbox mail to the unit of work; its send job is enqueued after commit (flush only: no flush of its
-    own — the mails of a transaction are inserted together when it flushes, and their jobs are scheduled just
-    before it commits, see ``_schedule_mails``). The row is the outbox: a lost job is re-enqueued by reconcile."""
+    """One outbox mail now (flushed: it has its id) and its send job after commit."""
+    mail = OutboxMail(to_address=to, subject=subject, body=body, company_id=company_id)
+    db.session.add(mail)
+    db.session.flush()
+    enqueue_after_commit(MAIL_JOB, mail.id, queue="mail", job_id=f"mail-{mail.id}")
+    return mail
+
+
+def _add_mail(to: str, subject: str, body: str, *, company_id: int | None = None) -> OutboxMail:
+    """``queue_mail`` without a flush of its own (what ``notify`` uses): the mails of a transaction are inserted
+    together with its other rows when it flushes, and their send jobs are scheduled just before it commits
+    (``_schedule_mails``). The row is the outbox either way: a lost job is re-enqueued by reconcile."""
     mail = OutboxMail(to_address=to, subject=subject, body=body, company_id=company_id)
     db.session.add(mail)
     db.session.info.setdefault(MAILS_KEY, []).append(mail)
