@@ -98,6 +98,8 @@ def main() -> int:
               f"{count['n'] / n:.1f} statements/check, wall {wall / n * 1000:.1f} ms/check ({n / wall:.1f}/s), "
               f"CPU {cpu / n * 1000:.1f} ms/check ({n / cpu:.1f}/s CPU-bound); load {os.getloadavg()[0]:.1f}")
         if prof:
+            if os.environ.get("PROFILE_OUT"):
+                prof.dump_stats(os.environ["PROFILE_OUT"])  # for pstats / snakeviz
             pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
             pstats.Stats(prof).sort_stats("cumulative").print_stats(r"/portal/", 60)
             pstats.Stats(prof).sort_stats("tottime").print_stats(20)
