@@ -30,6 +30,8 @@ def main() -> int:
     ap.add_argument("--orders", type=int, default=200)
     ap.add_argument("--lines", type=int, default=50)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--cpu", action="store_true", help="profile CPU time (time.process_time) instead of wall time")
+    ap.add_argument("--statements", action="store_true", help="print the SQL of one check (the first measured)")
     args = ap.parse_args()
     import sqlalchemy as sa
     from redis import Redis
@@ -62,12 +64,27 @@ def main() -> int:
 
         q._worker_app = app
         count = {"n": 0}
-        sa.event.listen(engine, "before_cursor_execute", lambda *a, **k: count.__setitem__("n", count["n"] + 1))
+        shown: list[str] = []
+
+        def counted(conn, cursor, statement, parameters, context, executemany):
+            count["n"] += 1
+            if shown and shown[0] == "on":
+                shown.append(" ".join(statement.split())[:160])
+
+        sa.event.listen(engine, "before_cursor_execute", counted)
         warm = min(20, len(ids) // 4)
         for oid in ids[:warm]:
             credit_check_job(oid)
+        if args.statements:
+            shown.append("on")
+            credit_check_job(ids[warm])
+            print(f"statements of one check ({len(shown) - 1}):")
+            for i, line in enumerate(shown[1:], 1):
+                print(f"  {i:2d}. {line}")
+            shown.clear()
+            warm += 1
         count["n"] = 0
-        prof = cProfile.Profile() if args.profile else None
+        prof = (cProfile.Profile(time.process_time) if args.cpu else cProfile.Profile()) if args.profile else None
         w0, c0 = time.perf_counter(), time.process_time()
         if prof:
             prof.enable()
@@ -81,7 +98,10 @@ def main() -> int:
               f"{count['n'] / n:.1f} statements/check, wall {wall / n * 1000:.1f} ms/check ({n / wall:.1f}/s), "
               f"CPU {cpu / n * 1000:.1f} ms/check ({n / cpu:.1f}/s CPU-bound); load {os.getloadavg()[0]:.1f}")
         if prof:
+            if os.environ.get("PROFILE_OUT"):
+                prof.dump_stats(os.environ["PROFILE_OUT"])  # for pstats / snakeviz
             pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(r"/portal/", 60)
             pstats.Stats(prof).sort_stats("tottime").print_stats(20)
         with app.app_context():
             db.engine.dispose()

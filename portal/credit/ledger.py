@@ -190,8 +190,13 @@ def _open_reservation(order: PurchaseOrder) -> CreditReservation | None:
 
 
 def reserve(order: PurchaseOrder) -> CreditReservation:
-    """The order passed its credit check (or its hold was released): its net total counts as exposure."""
-    res = db.session.scalar(sa.select(CreditReservation).where(CreditReservation.order_id == order.id))
+    """The order passed its credit check (or its hold was released): its net total counts as exposure.
+
+    An order never placed before (no ``placed_at``: a reservation is only ever made when an order is placed) has
+    no reservation row, so there is nothing to look up; the new row goes out with the caller's flush."""
+    res = None
+    if order.placed_at is not None:
+        res = db.session.scalar(sa.select(CreditReservation).where(CreditReservation.order_id == order.id))
     if res is None:
         res = CreditReservation(order_id=order.id, supplier_company_id=order.supplier_company_id,
                                 buyer_company_id=order.buyer_company_id)
@@ -200,7 +205,6 @@ def reserve(order: PurchaseOrder) -> CreditReservation:
     res.currency = order.currency
     res.status = ReservationStatus.reserved
     res.closed_at = None
-    db.session.flush()
     return res
 
 

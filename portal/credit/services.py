@@ -227,7 +227,7 @@ def _place(order: PurchaseOrder, *, actor: User | None = None, detail: str | Non
         from portal.orders.numbers import new_supplier_order_number
 
         order.supplier_order_number = new_supplier_order_number(order.supplier_company_id)
-    db.session.flush()
+    # No flush here: the order's UPDATE and what the hook added go out with the decision's one flush at commit.
 
 
 def _hold(order: PurchaseOrder) -> None:

@@ -10,6 +10,7 @@ from email.message import EmailMessage
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale, gettext as _
+from sqlalchemy.orm import Session, lazyload
 
 from portal.accounts.models import Role, User, UserRole
 from portal.db import db, utcnow
@@ -22,10 +23,12 @@ __all__ = ["Message", "msg", "notify", "notify_company", "queue_mail"]
 
 
 def company_users(company_id: int, *roles: Role) -> list[User]:
+    """The company's active people (with one of ``roles``): one SELECT (the roles are filtered in SQL and not
+    loaded; ``has_role`` on one of them loads them then)."""
     stmt = sa.select(User).where(User.company_id == company_id, User.active.is_(True))
     if roles:
         stmt = stmt.where(User.id.in_(sa.select(UserRole.user_id).where(UserRole.role.in_(roles))))
-    return list(db.session.scalars(stmt.order_by(User.id)))
+    return list(db.session.scalars(stmt.order_by(User.id).options(lazyload(User.role_rows))))
 
 
 def notify(users, *, kind: str, title: str | Message, body: str | Message = "", link: str | None = None,
@@ -51,7 +54,7 @@ def notify(users, *, kind: str, title: str | Message, body: str | Message = "", 
             with force_locale(language):
                 subject = _text(title, language, fmt, user.timezone)
                 text = _mail_body(user, _text(body, language, fmt, user.timezone), link)
-            queue_mail(user.email, subject[:250], text, company_id=user.company_id)
+            _add_mail(user.email, subject[:250], text, company_id=user.company_id)
 
 
 def recipient_language(user: User) -> str:
@@ -79,13 +82,47 @@ def _mail_body(user: User, body: str, link: str | None) -> str:
     return "\n".join(lines)
 
 
+MAILS_KEY = "portal_unsent_mails"
+MAIL_JOB = "portal.notifications.jobs.send_mail_job"
+
+
 def queue_mail(to: str, subject: str, body: str, *, company_id: int | None = None) -> OutboxMail:
+    """One outbox mail now (flushed: it has its id) and its send job after commit."""
     mail = OutboxMail(to_address=to, subject=subject, body=body, company_id=company_id)
     db.session.add(mail)
     db.session.flush()
-    enqueue_after_commit("portal.notifications.jobs.send_mail_job", mail.id, queue="mail",
-                         job_id=f"mail-{mail.id}")
+    enqueue_after_commit(MAIL_JOB, mail.id, queue="mail", job_id=f"mail-{mail.id}")
     return mail
+
+
+def _add_mail(to: str, subject: str, body: str, *, company_id: int | None = None) -> OutboxMail:
+    """``queue_mail`` without a flush of its own (what ``notify`` uses): the mails of a transaction are inserted
+    together with its other rows when it flushes, and their send jobs are scheduled just before it commits
+    (``_schedule_mails``). The row is the outbox either way: a lost job is re-enqueued by reconcile."""
+    mail = OutboxMail(to_address=to, subject=subject, body=body, company_id=company_id)
+    db.session.add(mail)
+    db.session.info.setdefault(MAILS_KEY, []).append(mail)
+    return mail
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _schedule_mails(session):
+    """One flush for every mail of the transaction (an INSERT of all of them), then each mail's send job after
+    the commit (``enqueue_after_commit``: dropped if the transaction rolls back). A mail added in a savepoint
+    that was rolled back is no longer persistent and gets no job."""
+    mails = session.info.pop(MAILS_KEY, None)
+    if not mails:
+        return
+    session.flush()
+    for mail in mails:
+        if sa.inspect(mail).persistent:
+            enqueue_after_commit(MAIL_JOB, mail.id, queue="mail", job_id=f"mail-{mail.id}")
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_mails(session, transaction):
+    if transaction.parent is None:  # the outermost transaction ended (committed, rolled back or closed)
+        session.info.pop(MAILS_KEY, None)
 
 
 def smtp_configured() -> bool:

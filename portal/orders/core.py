@@ -142,21 +142,53 @@ def mark_submitted(order: PurchaseOrder, actor, action: str, detail: str = "") -
     enqueue_credit_check(order)
 
 
-def _notify_buyer(order: PurchaseOrder, title: str, body: str = "", extra_users=()) -> None:
+def recipients(order: PurchaseOrder) -> tuple[list[User], list[User]]:
+    """Who hears of the order, in one SELECT: (the buyer's active procurement people and the order's creator if
+    active; the supplier's active sales people, none while the order was never sent). Roles are filtered in SQL
+    and not loaded. The creator is then in the session, so ``order.created_by`` costs no statement."""
+    from sqlalchemy.orm import lazyload
+
+    from portal.accounts.models import UserRole
+
+    def having(company_id, role):
+        return sa.and_(User.company_id == company_id,
+                       User.id.in_(sa.select(UserRole.user_id).where(UserRole.role == role)))
+
+    who = [having(order.buyer_company_id, Role.procurement), User.id == order.created_by_id]
+    to_supplier = order.sent_to_supplier
+    if to_supplier:
+        who.append(having(order.supplier_company_id, Role.sales))
+    buyer_side, supplier_side = [], []
+    for user in db.session.scalars(sa.select(User).where(User.active.is_(True), sa.or_(*who))
+                                   .order_by(User.id).options(lazyload(User.role_rows))):
+        if user.company_id == order.supplier_company_id and user.id != order.created_by_id:
+            supplier_side.append(user)
+        elif user.company_id == order.buyer_company_id or user.id == order.created_by_id:
+            buyer_side.append(user)
+    return buyer_side, supplier_side
+
+
+def _notify_buyer(order: PurchaseOrder, title: str, body: str = "", extra_users=(), people=None) -> None:
+    """``people``: the buyer's side from ``recipients`` when the caller has it (no SELECT here then)."""
     from portal.notifications.services import company_users, notify
 
-    people = list(company_users(order.buyer_company_id, Role.procurement))
-    creator = db.session.get(User, order.created_by_id)
-    if creator is not None and creator.active:
-        people.append(creator)
-    people.extend(extra_users)
+    if people is None:
+        people = list(company_users(order.buyer_company_id, Role.procurement))
+        creator = db.session.get(User, order.created_by_id)
+        if creator is not None and creator.active:
+            people.append(creator)
+    people = [*people, *extra_users]
     notify(people, kind="order", title=title, body=body, link=order_link(order))
 
 
-def _notify_supplier(order: PurchaseOrder, title: str, body: str = "") -> None:
-    from portal.notifications.services import notify_company
+def _notify_supplier(order: PurchaseOrder, title: str, body: str = "", people=None) -> None:
+    """``people``: the supplier's side from ``recipients`` when the caller has it (no SELECT here then)."""
+    from portal.notifications.services import notify, notify_company
 
     if not order.sent_to_supplier:  # an order never sent is the buyer's alone: nothing to tell the supplier
+        return
+    if people is not None:
+        notify(people, kind="order", title=title, body=body, link=order_link(order))
         return
     notify_company(order.supplier_company_id, (Role.sales,), kind="order", title=title, body=body,
                    link=order_link(order))

@@ -70,10 +70,13 @@ def get_revision(order: PurchaseOrder, number) -> OrderRevision | None:
                                                             OrderRevision.number == n))
 
 
-def first_revision(order: PurchaseOrder) -> OrderRevision:
+def first_revision(order: PurchaseOrder, *, placing: bool = False) -> OrderRevision:
     """Revision 1 (the order as placed), made once; flush only. An order placed before revisions existed gets
-    its revision 1 from its state before the first change, with the PDF it already has."""
-    rev = get_revision(order, 1)
+    its revision 1 from its state before the first change, with the PDF it already has.
+
+    ``placing``: the order is being placed for the first time (it had no ``placed_at``), so it has no revision
+    yet: no look-up, and the row is left to the caller's flush (the credit check's one flush)."""
+    rev = None if placing else get_revision(order, 1)
     if rev is not None:
         return rev
     order.revision = 1
@@ -87,7 +90,8 @@ def first_revision(order: PurchaseOrder) -> OrderRevision:
         f = db.session.get(StoredFile, order.po_pdf_file_id)
         rev.pdf_sha256 = f.sha256 if f else None
     db.session.add(rev)
-    db.session.flush()
+    if not placing:
+        db.session.flush()
     return rev
 
 
