@@ -1,6 +1,11 @@
 """Browser tests: the real app under gunicorn on a free loopback port, a real RQ worker and Redis, and Debian's
 Chromium driven by Playwright. The server and worker share the test run's database (tables are emptied after
 each test, like every other test) and use a Redis database of their own.
+
+One server, one worker and one Chromium serve the whole of tests/e2e (package scope: started by the first
+browser test, stopped after the last, before any other test runs); each module still starts with an empty
+Redis apart from the worker's own queue keys (sign-in limits and the like start afresh, as with a server per
+module). Starting them per module cost ~20 starts of two gunicorn workers, a worker and Chromium per run.
 """
 from __future__ import annotations
 
@@ -38,8 +43,8 @@ def _wait_port(port: int, proc, timeout=30.0) -> None:
     raise RuntimeError("server did not start")
 
 
-@pytest.fixture(scope="module")
-def live_server(app, database_url, redis_url, tmp_path_factory):
+@pytest.fixture(scope="package")
+def _live_stack(app, database_url, redis_url, tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not installed at {CHROMIUM} (.ci/run installs it)")
     pytest.importorskip("playwright.sync_api")
@@ -61,23 +66,60 @@ def live_server(app, database_url, redis_url, tmp_path_factory):
                               start_new_session=True)
     try:
         _wait_port(port, server)
-        yield f"http://127.0.0.1:{port}"
+        _warm_up(f"http://127.0.0.1:{port}", server)
+        yield f"http://127.0.0.1:{port}", e2e_redis
     finally:
-        for p in (server, worker):
+        # gunicorn: SIGINT is its quick shutdown (SIGTERM waits up to 30 s for kept-alive browser connections);
+        # the worker: a warm shutdown, killed if a job of a finished test still runs
+        for p, sig in ((server, signal.SIGINT), (worker, signal.SIGTERM)):
             try:
-                os.killpg(p.pid, signal.SIGTERM)
+                os.killpg(p.pid, sig)
             except ProcessLookupError:
                 pass
         for p in (server, worker):
             try:
-                p.wait(timeout=10)
+                p.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=10)
         log.close()
 
 
+def _warm_up(url: str, server, timeout: float = 180.0) -> None:
+    """Wait until the sign-in page answers a few times: gunicorn binds the port before its workers have built the
+    app, which on a loaded machine outlasts a page's timeout (the first test would fail)."""
+    import urllib.request
+
+    deadline = time.time() + timeout
+    answered = 0
+    while answered < 4:
+        if server.poll() is not None:
+            raise RuntimeError(f"server exited with {server.returncode}")
+        if time.time() > deadline:
+            raise RuntimeError(f"{url}/signin did not answer within {timeout:.0f} s")
+        try:
+            with urllib.request.urlopen(url + "/signin", timeout=60) as r:
+                answered += r.status == 200
+        except OSError:
+            time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
-def browser(live_server):
+def live_server(_live_stack):
+    """The shared server's address; each module starts with that server's Redis emptied of everything but the
+    worker's RQ keys (rate-limit windows, caches), as if the server were its own."""
+    from redis import Redis
+
+    url, e2e_redis = _live_stack
+    r = Redis.from_url(e2e_redis)
+    stale = [k for k in r.scan_iter(count=1000) if not k.startswith(b"rq:")]
+    if stale:
+        r.delete(*stale)
+    return url
+
+
+@pytest.fixture(scope="package")
+def _chromium(_live_stack):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -86,6 +128,11 @@ def browser(live_server):
                                     "--disable-component-update", "--no-first-run", "--disable-sync"])
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def browser(_chromium, live_server):
+    return _chromium
 
 
 def sign_in(browser, live_server, user, contexts, *, password=None, viewport=None, timeout=15000, **context_args):
