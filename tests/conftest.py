@@ -36,8 +36,12 @@ def pytest_addoption(parser):
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--split-dialects"):
         elsewhere = "dialect_free" if IS_PG else "e2e"
-        keep = [item for item in items if not item.get_closest_marker(elsewhere)]
-        moved = [item for item in items if item.get_closest_marker(elsewhere)]
+
+        def runs_elsewhere(item):  # (a PostgreSQL-only test stays in the PostgreSQL run whatever its markers)
+            return item.get_closest_marker(elsewhere) and not (IS_PG and item.get_closest_marker("postgres"))
+
+        keep = [item for item in items if not runs_elsewhere(item)]
+        moved = [item for item in items if runs_elsewhere(item)]
         if moved:
             config.hook.pytest_deselected(items=moved)
             items[:] = keep
