@@ -1,5 +1,6 @@
 # make run  — set everything up and serve the portal with demo data
-# make test — set everything up and run every test (SQLite and PostgreSQL, real Redis)
+# make test — set everything up and run every test (SQLite and PostgreSQL side by side, real Redis; browser tests
+#             in the PostgreSQL run, dialect_free tests in the SQLite run: scripts/test.sh, README "Tests")
 # make cluster — a multi-host topology on this machine (two web, two workers, scheduler, Redis, S3); Ctrl-C stops it
 # make test-deep — the model-based order-to-cash test, long (MODEL_EXAMPLES x MODEL_STEPS, PostgreSQL)
 SHELL := /bin/bash

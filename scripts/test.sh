@@ -3,8 +3,13 @@
 # The PostgreSQL run creates a throwaway database and drops it afterwards (tests/conftest.py); each run has a
 # Redis of its own, so the two runs go side by side (one per core): the SQLite run's output is printed when both
 # are done. TEST_SERIAL=1 runs them one after the other.
+# --split-dialects (tests/conftest.py): what does not depend on the database runs in one of the two runs only —
+# the browser tests (marker e2e) in the PostgreSQL run, the tests marked dialect_free (checked to send no SQL) in
+# the SQLite run — so every test runs, the database-specific ones on both. `./scripts/test.sh postgres` and
+# `make test-sqlite` run everything on their one database.
 set -uo pipefail
 BIN=.venv/bin
+SPLIT=--split-dialects
 PG_URL="${PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
 status=0
 if [ "${1:-all}" = "postgres" ]; then
@@ -14,17 +19,17 @@ if [ "${1:-all}" = "postgres" ]; then
 fi
 if [ -n "${TEST_SERIAL:-}" ]; then
   echo "=== pytest on SQLite ==="
-  PORTAL_TEST_DATABASE_URL=sqlite "$BIN/pytest" -q ${PYTEST_ARGS:-} || status=1
+  PORTAL_TEST_DATABASE_URL=sqlite "$BIN/pytest" -q $SPLIT ${PYTEST_ARGS:-} || status=1
   echo "=== pytest on PostgreSQL ($PG_URL) ==="
-  PORTAL_TEST_DATABASE_URL="$PG_URL" "$BIN/pytest" -q ${PYTEST_ARGS:-} || status=1
+  PORTAL_TEST_DATABASE_URL="$PG_URL" "$BIN/pytest" -q $SPLIT ${PYTEST_ARGS:-} || status=1
   exit $status
 fi
 sqlite_log=$(mktemp)
 trap 'rm -f "$sqlite_log"' EXIT
-PORTAL_TEST_DATABASE_URL=sqlite "$BIN/pytest" -q -p no:cacheprovider ${PYTEST_ARGS:-} >"$sqlite_log" 2>&1 &
+PORTAL_TEST_DATABASE_URL=sqlite "$BIN/pytest" -q -p no:cacheprovider $SPLIT ${PYTEST_ARGS:-} >"$sqlite_log" 2>&1 &
 sqlite_pid=$!
 echo "=== pytest on PostgreSQL ($PG_URL); SQLite runs beside it ==="
-PORTAL_TEST_DATABASE_URL="$PG_URL" "$BIN/pytest" -q -p no:cacheprovider ${PYTEST_ARGS:-} || status=1
+PORTAL_TEST_DATABASE_URL="$PG_URL" "$BIN/pytest" -q -p no:cacheprovider $SPLIT ${PYTEST_ARGS:-} || status=1
 wait "$sqlite_pid" || status=1
 echo "=== pytest on SQLite ==="
 cat "$sqlite_log"

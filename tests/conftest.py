@@ -25,13 +25,78 @@ DB_SPEC = os.environ.get("PORTAL_TEST_DATABASE_URL", "sqlite")
 IS_PG = DB_SPEC.startswith("postgres")
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--split-dialects", action="store_true", default=False,
+        help="make test's two side-by-side runs share the tests that do not depend on the database dialect: browser "
+             "tests (marker e2e) run only in the PostgreSQL run, tests marked dialect_free only in the SQLite run "
+             "(the others are deselected, and the summary says how many and where they run).")
+
+
 def pytest_collection_modifyitems(config, items):
+    if config.getoption("--split-dialects"):
+        elsewhere = "dialect_free" if IS_PG else "e2e"
+
+        def runs_elsewhere(item):  # (a PostgreSQL-only test stays in the PostgreSQL run whatever its markers)
+            return item.get_closest_marker(elsewhere) and not (IS_PG and item.get_closest_marker("postgres"))
+
+        keep = [item for item in items if not runs_elsewhere(item)]
+        moved = [item for item in items if runs_elsewhere(item)]
+        if moved:
+            config.hook.pytest_deselected(items=moved)
+            items[:] = keep
+            config._portal_split = (len(moved), elsewhere, "SQLite" if IS_PG else "PostgreSQL")
     if IS_PG:
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (PORTAL_TEST_DATABASE_URL=postgresql://...)")
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and getattr(session.config, "_portal_split", None):
+        session.exitstatus = pytest.ExitCode.OK  # all of them run in the other run (e.g. PYTEST_ARGS=tests/e2e)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    split = getattr(config, "_portal_split", None)
+    if split:
+        terminalreporter.write_line(f"--split-dialects: {split[0]} tests marked {split[1]} deselected here; "
+                                    f"they run in the {split[2]} run.")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    if fixturedef.scope not in ("function", "module"):  # the run's app, databases and servers are shared
+        return (yield)
+    return (yield from _without_sql(request.node, f"the setup of fixture {fixturedef.argname!r}"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    return (yield from _without_sql(item, "the test"))
+
+
+def _without_sql(item, phase):
+    """A test marked dialect_free runs in one of make test's two runs only, so it must not touch the database:
+    a statement sent by the test or by its function- or module-scoped fixtures fails it, on either database."""
+    if not item.get_closest_marker("dialect_free"):
+        return (yield)
+    sent: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        sent.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", seen)
+    try:
+        result = yield
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
+    if sent:
+        pytest.fail(f"{item.nodeid} is marked dialect_free but sent {len(sent)} SQL statement(s) in {phase} "
+                    f"(first: {sent[0][:160]!r}): drop the marker so that it runs on both databases", pytrace=False)
+    return result
 
 
 def _free_port() -> int:
@@ -299,19 +364,23 @@ def demo_db(app, database_url, _demo_template, tmp_path):
 
 
 def _truncate(app):
-    """Empty every table. On PostgreSQL only the tables a test wrote to (one probe query), with DELETE and the
-    foreign-key triggers off for the transaction: TRUNCATE of all ~40 tables costs about a second per test."""
+    """Empty every table the test wrote to (one probe query finds them). On PostgreSQL with DELETE and the
+    foreign-key triggers off for the transaction: TRUNCATE of all ~80 tables costs about a second per test; on
+    SQLite a DELETE per written table, children first (a DELETE of each of the ~80 tables was ~80 statements
+    after every test, most of them on empty tables)."""
     from portal.db import db
 
     names = [t.name for t in db.metadata.sorted_tables]
+    probe = " UNION ALL ".join(f"SELECT '{n}' WHERE EXISTS (SELECT 1 FROM \"{n}\")" for n in names)
     if not IS_PG:
         with db.engine.begin() as conn:
+            used = {row[0] for row in conn.execute(sa.text(probe))}
             for t in reversed(names):
-                conn.execute(sa.text(f'DELETE FROM "{t}"'))
+                if t in used:
+                    conn.execute(sa.text(f'DELETE FROM "{t}"'))
             if conn.execute(sa.text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first():
                 conn.execute(sa.text("DELETE FROM sqlite_sequence"))
         return
-    probe = " UNION ALL ".join(f"SELECT '{n}' WHERE EXISTS (SELECT 1 FROM \"{n}\")" for n in names)
     with db.engine.connect() as conn:
         used = [row[0] for row in conn.execute(sa.text(probe))]
         conn.rollback()

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.dialect_free  # sends no SQL: make test runs it in one of its two runs (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ["portal.orders.services", "portal.orders.core", "portal.orders.approvals", "portal.orders.shipping",
             "portal.credit.services", "portal.credit.ledger", "portal.invoices.services"]

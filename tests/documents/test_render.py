@@ -11,6 +11,8 @@ import pytest
 from portal.documents import render
 from portal.documents.render import BASE_URL, DocumentRenderError, RefusedURL
 
+pytestmark = pytest.mark.dialect_free  # sends no SQL: make test runs it in one of its two runs (tests/conftest.py)
+
 PDFTOTEXT = shutil.which("pdftotext")
 needs_pdftotext = pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext (poppler-utils) is not installed")
 

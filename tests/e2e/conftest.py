@@ -1,6 +1,11 @@
 """Browser tests: the real app under gunicorn on a free loopback port, a real RQ worker and Redis, and Debian's
 Chromium driven by Playwright. The server and worker share the test run's database (tables are emptied after
 each test, like every other test) and use a Redis database of their own.
+
+One server, one worker and one Chromium serve the whole of tests/e2e (package scope: started by the first
+browser test, stopped after the last, before any other test runs); each module still starts with an empty
+Redis apart from the worker's own queue keys (sign-in limits and the like start afresh, as with a server per
+module). Starting them per module cost ~20 starts of two gunicorn workers, a worker and Chromium per run.
 """
 from __future__ import annotations
 
@@ -40,14 +45,16 @@ def _wait_port(port: int, proc, timeout=30.0) -> None:
 
 
 @contextmanager
-def serving(app, database_url, redis_url, inst: Path):
-    """gunicorn (2 workers) and an RQ worker on ``database_url``; yields the server's base URL."""
+def serving(app, database_url, redis_url, inst: Path, redis_db: str | None = None):
+    """gunicorn (2 workers) and an RQ worker on ``database_url`` with a Redis database of their own; yields the
+    server's base URL and that Redis URL, once the sign-in page answers; kills both at the end."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not installed at {CHROMIUM} (.ci/run installs it)")
     pytest.importorskip("playwright.sync_api")
     from redis import Redis
 
-    e2e_redis = redis_url.rsplit("/", 1)[0] + "/" + ("15" if "postgres" in database_url else "14")
+    db_no = redis_db or ("15" if "postgres" in database_url else "14")
+    e2e_redis = redis_url.rsplit("/", 1)[0] + "/" + db_no
     Redis.from_url(e2e_redis).flushdb()
     env = dict(os.environ, FLASK_APP="wsgi.py", PORTAL_DATABASE_URL=database_url, REDIS_URL=e2e_redis,
                PORTAL_SECRET_KEY="e2e-secret", PORTAL_INSTANCE_PATH=str(inst),
@@ -62,32 +69,71 @@ def serving(app, database_url, redis_url, inst: Path):
                               start_new_session=True)
     try:
         _wait_port(port, server)
-        yield f"http://127.0.0.1:{port}"
+        _warm_up(f"http://127.0.0.1:{port}", server)
+        yield f"http://127.0.0.1:{port}", e2e_redis
     finally:
-        for p in (server, worker):
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for p in (server, worker):
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        _kill(server, worker)
         log.close()
 
 
+@pytest.fixture(scope="package")
+def _live_stack(app, database_url, redis_url, tmp_path_factory):
+    with serving(app, database_url, redis_url, tmp_path_factory.mktemp("e2e-instance")) as stack:
+        yield stack
+
+
+def _kill(*procs) -> None:
+    """Stop test servers at once (SIGKILL to each process group): nothing of a finished test needs a graceful
+    shutdown, and the graceful ones waited here ~20 s per stop (gunicorn's workers did not exit within 10 s of
+    SIGTERM, and an idle `flask jobs worker` starts its loop again after SIGTERM)."""
+    for p in procs:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for p in procs:
+        p.wait(timeout=30)
+
+
+def _warm_up(url: str, server, timeout: float = 180.0) -> None:
+    """Wait until the sign-in page answers a few times: gunicorn binds the port before its workers have built the
+    app, which on a loaded machine outlasts a page's timeout (the first test would fail)."""
+    import urllib.request
+
+    deadline = time.time() + timeout
+    answered = 0
+    while answered < 4:
+        if server.poll() is not None:
+            raise RuntimeError(f"server exited with {server.returncode}")
+        if time.time() > deadline:
+            raise RuntimeError(f"{url}/signin did not answer within {timeout:.0f} s")
+        try:
+            with urllib.request.urlopen(url + "/signin", timeout=60) as r:
+                answered += r.status == 200
+        except OSError:
+            time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
-def live_server(app, database_url, redis_url, tmp_path_factory):
-    with serving(app, database_url, redis_url, tmp_path_factory.mktemp("e2e-instance")) as url:
-        yield url
+def live_server(_live_stack):
+    """The shared server's address; each module starts with that server's Redis emptied of everything but the
+    worker's RQ keys (rate-limit windows, caches), as if the server were its own."""
+    from redis import Redis
+
+    url, e2e_redis = _live_stack
+    r = Redis.from_url(e2e_redis)
+    stale = [k for k in r.scan_iter(count=1000) if not k.startswith(b"rq:")]
+    if stale:
+        r.delete(*stale)
+    return url
 
 
 @pytest.fixture(scope="module")
 def demo_live_server(app, database_url, redis_url, _demo_template, tmp_path_factory):
-    """The live server on a copy of the seeded demo (`flask demo seed`, the run's template database), with this
-    process's database session on the same copy for the whole module. A module that walks the demo data
-    overrides ``live_server`` with it (one server per module)."""
+    """A server and worker of the module's own on a copy of the seeded demo (`flask demo seed`, the run's template
+    database), with this process's database session on the same copy for the whole module, and a Redis database
+    apart from the shared stack's (its worker must not take the shared server's jobs). A module that walks the
+    demo data overrides ``live_server`` with it."""
     import uuid
 
     import sqlalchemy as sa
@@ -101,14 +147,15 @@ def demo_live_server(app, database_url, redis_url, _demo_template, tmp_path_fact
         url = _copy_database(app, database_url, template, target)
     try:
         with app.app_context(), _SwappedDatabase(app, url), \
-                serving(app, url, redis_url, tmp_path_factory.mktemp("e2e-instance")) as base:
+                serving(app, url, redis_url, tmp_path_factory.mktemp("e2e-instance"),
+                        redis_db="13" if IS_PG else "12") as (base, _redis):
             yield base
     finally:
         _drop_database(database_url, url)
 
 
-@pytest.fixture(scope="module")
-def browser(live_server):
+@pytest.fixture(scope="package")
+def _chromium(_live_stack):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -117,6 +164,11 @@ def browser(live_server):
                                     "--disable-component-update", "--no-first-run", "--disable-sync"])
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def browser(_chromium, live_server):
+    return _chromium
 
 
 def sign_in(browser, live_server, user, contexts, *, password=None, viewport=None, timeout=15000, **context_args):

@@ -6,8 +6,12 @@ import importlib.util
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from portal.einvoice import code_lists, codes, ubl
 from portal.einvoice.validation import artefacts_dir
+
+pytestmark = pytest.mark.dialect_free  # sends no SQL: make test runs it in one of its two runs (tests/conftest.py)
 
 
 def _script():

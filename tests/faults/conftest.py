@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import _free_port, _wait_port
+from tests.e2e.conftest import _free_port, _kill, _wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -171,16 +171,7 @@ class Stack:
         return (self.tmp / "stack.log").read_text()[-4000:]
 
     def stop(self):
-        for p in self.procs:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for p in self.procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        _kill(*self.procs)  # at once: a graceful stop waited up to 10 s per process
         self.redis.stop()
         self.smtp.close()
         self.log.close()
