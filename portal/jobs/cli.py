@@ -61,7 +61,9 @@ def worker(queues, burst, max_jobs, max_rss_mb, isolate_html_kb):
         if w.recycle:
             _start_afresh(w.recycle)
             return  # only reached when exec is replaced in tests
-        if burst or getattr(w, "_stop_requested", True):
+        # A stop signal ends the loop: RQ sets _stop_requested only when the signal comes during a job; an idle
+        # worker's work() returns with _shutdown_requested_date set instead (it was restarted here before).
+        if burst or getattr(w, "_stop_requested", True) or getattr(w, "_shutdown_requested_date", None):
             return
         current_app.logger.warning("Worker: the work loop ended unexpectedly; starting again in 2 seconds")
         time.sleep(2)
