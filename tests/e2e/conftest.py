@@ -77,7 +77,11 @@ def serving(app, database_url, redis_url, inst: Path, redis_db: str | None = Non
 
 
 @pytest.fixture(scope="package")
-def _live_stack(app, database_url, redis_url, tmp_path_factory):
+def _live_stack(app, database_url, redis_url, tmp_path_factory, request):
+    if any("demo_live_server" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        # The demo template is a copy of the run's database, which must have no open connections then: seed it
+        # before the shared server and worker connect (PostgreSQL's CREATE DATABASE … TEMPLATE).
+        request.getfixturevalue("_demo_template")
     with serving(app, database_url, redis_url, tmp_path_factory.mktemp("e2e-instance")) as stack:
         yield stack
 
