@@ -63,9 +63,12 @@ def add_rate(actor: User, *, currency, rate, valid_from) -> ExchangeRate:
     own = actor.company.default_currency
     code = _currency(currency, own)
     value = to_decimal(rate, "Rate", places=8)
-    if value <= 0 or value > MAX_RATE:
+    if value <= 0:
         raise ValidationFailed(_l("The rate must be more than 0: the %(own)s amount one %(code)s buys."), own=own,
                                code=code, errors={"rate": _l("More than 0.")})
+    if value > MAX_RATE:
+        raise ValidationFailed(_l("The rate is too large; at most 10 digits before the decimal point."),
+                               errors={"rate": _l("Too large.")})
     day = _day(valid_from)
     taken = db.session.scalar(sa.select(ExchangeRate.id).where(
         ExchangeRate.company_id == actor.company_id, ExchangeRate.currency == code, ExchangeRate.valid_from == day))
