@@ -152,3 +152,27 @@ def test_order_check_converts_with_todays_rate_rounded_per_line(rw, login):
     assert row.available_after == Decimal("-0.26") and row.exceeds
     page = c.get(f"/orders/{order.id}").get_data(as_text=True)
     assert 'data-testid="converted-at"' in page and "1 USD = 2.5 EUR" in page
+
+
+def test_demo_rates_and_a_pln_order_the_budget_counts(rw, login):
+    from portal.budgets import demo
+    from portal.budgets.figures import figures_for
+    from portal.budgets.services import budgets_of
+
+    rw.cc.code = "CC-4100"
+    db.session.commit()
+    companies = {"hartmann": rw.buyer, "polmet": rw.supplier_b}
+    users = {"anna.keller@hartmann.example": rw.buyer_admin, "jonas.weber@hartmann.example": rw.procurement}
+    demo.seed(companies, users)
+    demo.seed(companies, users)  # nothing twice
+    order = db.session.scalar(sa.select(PurchaseOrder).where(PurchaseOrder.currency == "PLN"))
+    assert order.sent_at is not None and len(rates.rates_of(rw.buyer.id)) in (2, 3)
+    today = utcnow().date()
+    rate = Decimal("0.2345") if today.month > 1 else Decimal("0.2310")
+    # per line: 1,276.00 / 1,062.00 / 446.10 PLN
+    expected = sum((Decimal(x) * rate).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+                   for x in ("1276.00", "1062.00", "446.10"))
+    figs = figures_for(rw.buyer.id, "EUR", budgets_of(rw.buyer.id))
+    assert figs[rw.budget.id].committed_orders == expected and not figs[rw.budget.id].left_out
+    c = login(rw.procurement)
+    assert 'data-testid="left-out"' not in c.get("/budgets/").get_data(as_text=True)
