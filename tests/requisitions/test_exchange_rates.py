@@ -176,3 +176,23 @@ def test_demo_rates_and_a_pln_order_the_budget_counts(rw, login):
     assert figs[rw.budget.id].committed_orders == expected and not figs[rw.budget.id].left_out
     c = login(rw.procurement)
     assert 'data-testid="left-out"' not in c.get("/budgets/").get_data(as_text=True)
+
+
+def test_a_foreign_order_impact_takes_one_statement_more_whatever_its_lines(rw, count_queries):
+    rates.add_rate(rw.buyer_admin, currency="USD", rate="0.9", valid_from=utcnow().date())
+    small = _usd_order(rw, ("1", "10.00"))
+    big = _usd_order(rw, *[("1", "5.00")] * 12)
+    for i, ln in enumerate(big.lines):
+        ln.cost_centre_id = (rw.cc, rw.cc2, rw.cc)[i % 3].id
+    db.session.commit()
+    counts = []
+    for order in (small, big):
+        db.session.expire_all()
+        order = db.session.get(PurchaseOrder, order.id)
+        order.lines, order.buyer  # noqa: B018 - loaded as the page has them
+        with count_queries() as q:
+            imp = order_impact(order)
+        counts.append(q.count)
+    # the 7 of an order in the company currency (test_budget_orders.py) + the rate valid today
+    assert counts[0] == counts[1] == 8, (counts, [s[:90] for s in q.statements])
+    assert imp.rows[0].amount == Decimal("36.00")  # 8 lines × 5 USD × 0.9 on CC-100
