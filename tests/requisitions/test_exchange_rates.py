@@ -16,6 +16,7 @@ from portal.db import db, utcnow
 from portal.errors import Forbidden, ValidationFailed
 from portal.orders.models import PurchaseOrder
 from tests import factories
+from tests.requisitions.conftest import impact_statements
 
 
 @pytest.fixture
@@ -185,14 +186,7 @@ def test_a_foreign_order_impact_takes_one_statement_more_whatever_its_lines(rw, 
     for i, ln in enumerate(big.lines):
         ln.cost_centre_id = (rw.cc, rw.cc2, rw.cc)[i % 3].id
     db.session.commit()
-    counts = []
-    for order in (small, big):
-        db.session.expire_all()
-        order = db.session.get(PurchaseOrder, order.id)
-        order.lines, order.buyer  # noqa: B018 - loaded as the page has them
-        with count_queries() as q:
-            imp = order_impact(order)
-        counts.append(q.count)
+    counts, imp, q = impact_statements(count_queries, (small, big))
     # the 7 of an order in the company currency (test_budget_orders.py) + the rate valid today
     assert counts[0] == counts[1] == 8, (counts, [s[:90] for s in q.statements])
     assert imp.rows[0].amount == Decimal("36.00")  # 8 lines × 5 USD × 0.9 on CC-100
