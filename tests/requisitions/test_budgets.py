@@ -167,6 +167,9 @@ def test_figures_equal_a_from_scratch_recomputation_after_a_sequence(rw, count_q
     f = check()
     assert (f.committed_orders, f.actual) == (Decimal("270.16"), Decimal("180.00"))
     assert f.available == Decimal("1000.00") - Decimal("100.00") - Decimal("270.16") - Decimal("180.00")
+    # the page's spend by cost centre converts the same way: 60.00 EUR + 80 USD × 1.5
+    spend = budgets.spend_by(cid, "EUR", "cost_centre", date(today.year, 1, 1), today)
+    assert [(r["code"], r["amount"], r["lines"]) for r in spend] == [("CC-100", Decimal("180.00"), 2)]
 
 
 def test_block_mode_refuses_beyond_budget_unless_owner_overrides(rw):
