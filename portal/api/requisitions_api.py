@@ -406,12 +406,12 @@ def requisition_budget_impact(requisition_id):
     """What approving the requisition today does to each of its cost centres' budgets."""
     req = get_for_company(Requisition, requisition_id, _buyer().company_id)
     summary = services.budget_impact(req)
-    cur = req.currency
+    cur = summary.currency  # the company's (an amount in another currency converted), or the requisition's
     return {"budget_mode": budget_services.settings_for(req.company_id).budget_mode.value,
             "rows": [{"cost_centre_id": r.cost_centre.id, "requisition_amount": money(r.amount, cur),
                       "budget_id": r.budget.id if r.budget else None,
-                      "available": money(r.figures.available, cur) if r.figures else None,
-                      "available_after": money(r.available_after, cur) if r.figures else None,
+                      "available": money(r.figures.available, r.budget.currency) if r.figures else None,
+                      "available_after": money(r.available_after, r.budget.currency) if r.figures else None,
                       "exceeds": r.exceeds} for r in summary.rows]}
 
 

@@ -207,6 +207,9 @@ class Impact:
 @dataclass
 class ImpactSummary:
     rows: list[Impact] = field(default_factory=list)
+    currency: str = ""   # of the rows' amounts: the company's, or the requisition's when it is not counted
+    counted: bool = True  # False: another currency without a rate valid on the day (counts in no budget)
+    rate: Decimal | None = None  # another currency: the rate its lines are converted with, rounded per line
 
     @property
     def exceeded(self) -> list[Impact]:
@@ -217,12 +220,22 @@ def impact(req: Requisition, day: date, *, lock: bool = False) -> ImpactSummary:
     """The requisition's amount per cost centre against the budget that covers ``day``. ``lock``: take the budget
     rows FOR UPDATE (in id order) before reading the figures — the approval's protection against a concurrent
     approval spending the same money (lock order: the requisition row, then its budget rows)."""
+    from portal.accounts.models import Company
+
+    company_currency = db.session.get(Company, req.company_id).default_currency
+    summary = ImpactSummary(currency=company_currency, counted=req.currency == company_currency)
+    if not summary.counted and any(line.cost_centre_id is not None for line in req.lines):
+        summary.rate = rate_valid(req.company_id, req.currency, day)  # as the figures will count it once approved
+        summary.counted = summary.rate is not None
+        summary.currency = company_currency if summary.counted else req.currency
     per_cc: dict[int, Decimal] = {}
     centres = {}
     for line in req.lines:
         if line.cost_centre_id is None:
             continue
-        per_cc[line.cost_centre_id] = per_cc.get(line.cost_centre_id, ZERO) + line.line_total
+        amount = line.line_total if summary.rate is None else quantize(line.line_total * summary.rate,
+                                                                        company_currency)
+        per_cc[line.cost_centre_id] = per_cc.get(line.cost_centre_id, ZERO) + amount
         centres[line.cost_centre_id] = line.cost_centre
     budgets = {}
     for cc_id in sorted(per_cc):
@@ -235,15 +248,14 @@ def impact(req: Requisition, day: date, *, lock: bool = False) -> ImpactSummary:
             sa.select(Budget).where(Budget.id.in_(ids)).order_by(Budget.id).with_for_update(of=Budget)
             .execution_options(populate_existing=True))}
         budgets = {cc: locked[b.id] for cc, b in budgets.items() if b.id in locked}
-    currency = req.currency
-    usable = [b for b in budgets.values() if b.currency == currency]
+    currency = company_currency
+    usable = [b for b in budgets.values() if b.currency == currency] if summary.counted else []
     figs = figures_for(req.company_id, currency, usable)
-    rows = []
     for cc_id in sorted(per_cc, key=lambda c: centres[c].code):
         b = budgets.get(cc_id)
-        fig = figs.get(b.id) if b is not None and b.currency == currency else None
-        rows.append(Impact(cost_centre=centres[cc_id], amount=per_cc[cc_id], budget=b, figures=fig))
-    return ImpactSummary(rows=rows)
+        fig = figs.get(b.id) if b is not None else None
+        summary.rows.append(Impact(cost_centre=centres[cc_id], amount=per_cc[cc_id], budget=b, figures=fig))
+    return summary
 
 
 # --------------------------------------------------------------------------------------------- from scratch

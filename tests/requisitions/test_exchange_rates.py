@@ -190,3 +190,32 @@ def test_a_foreign_order_impact_takes_one_statement_more_whatever_its_lines(rw, 
     # the 7 of an order in the company currency (test_budget_orders.py) + the rate valid today
     assert counts[0] == counts[1] == 8, (counts, [s[:90] for s in q.statements])
     assert imp.rows[0].amount == Decimal("36.00")  # 8 lines × 5 USD × 0.9 on CC-100
+
+
+def test_a_requisition_in_another_currency_is_checked_converted(rw, login):
+    from portal.budgets import services as budgets
+    from portal.budgets.figures import figures_for
+    from portal.requisitions import services
+    from tests.requisitions.conftest import line, raise_req
+
+    budgets.save_settings(rw.buyer_admin, cost_centre_required=False, budget_mode="block")
+    req = services.save(rw.engineer, title="US test rig", justification="Only sold in the US", currency="USD",
+                        lines=[line(qty="1", price="0.05", cc=rw.cc), line(qty="1", price="0.05", cc=rw.cc),
+                               line(qty="1", price="600.00", cc=rw.cc)], submit=True)
+    summary = services.budget_impact(req)
+    assert not summary.counted and summary.rows[0].figures is None
+    c = login(rw.owner)
+    assert 'data-testid="no-rate"' in c.get(f"/requisitions/{req.id}").get_data(as_text=True)
+    rates.add_rate(rw.buyer_admin, currency="USD", rate="1.5", valid_from=utcnow().date())
+    summary = services.budget_impact(req)
+    # 0.05 × 1.5 = 0.075 → 0.08 per line; 600 × 1.5 = 900
+    assert summary.counted and summary.rows[0].amount == Decimal("900.16")
+    assert summary.rows[0].available_after == Decimal("99.84") and not summary.exceeded
+    assert 'data-testid="converted-at"' in c.get(f"/requisitions/{req.id}").get_data(as_text=True)
+    rates.add_rate(rw.buyer_admin, currency="USD", rate="2", valid_from=utcnow().date() - timedelta(days=1))
+    services.decide(rw.owner, req.id, None, "approved")
+    figs = figures_for(rw.buyer.id, "EUR", budgets.budgets_of(rw.buyer.id))
+    assert figs[rw.budget.id].committed_requisitions == Decimal("900.16")  # today's rate, as checked
+    over = raise_req(rw, line(qty="1", price="100.00", cc=rw.cc))
+    with pytest.raises(ValidationFailed, match="budget would be exceeded"):
+        services.decide(rw.owner, over.id, None, "approved")
