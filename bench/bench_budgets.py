@@ -165,6 +165,30 @@ def run(app, a):
 
     n, ms = measure(eng, api)
     print(f"  {'API GET /api/v1/budgets':<24}: {n} statements, median {ms:7.1f} ms (whole request)")
+    if a.usd_every:
+        compare_currencies(eng, buyer.id, lambda: figures_for(buyer.id, "EUR", budgets_of(buyer.id)))
+
+
+def compare_currencies(eng, buyer_id, figures):
+    """The cost of the conversion, measured in one session on the same rows: the figures with the USD documents
+    as they are, then with the same documents relabelled EUR (no rate looked up), interleaved three times."""
+    def relabel(to, frm):
+        with eng.begin() as c:
+            for table in ("purchase_orders", "invoices"):
+                c.execute(sa.text(f"UPDATE {table} SET currency = :to WHERE buyer_company_id = :b AND currency = :frm"
+                                  ), {"to": to, "frm": frm, "b": buyer_id})
+        with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            for table in ("purchase_orders", "invoices"):
+                c.execute(sa.text(f"VACUUM ANALYZE {table}"))
+
+    usd_ms, eur_ms = [], []
+    for _ in range(3):
+        usd_ms.append(measure(eng, figures)[1])
+        relabel("EUR", "USD")
+        eur_ms.append(measure(eng, figures)[1])
+        relabel("USD", "EUR")
+    print(f"  conversion cost, same rows, interleaved: figures {sorted(usd_ms)[1]:.1f} ms with the USD documents "
+          f"converted vs {sorted(eur_ms)[1]:.1f} ms with them in EUR (x{sorted(usd_ms)[1] / sorted(eur_ms)[1]:.2f})")
 
 
 if __name__ == "__main__":
