@@ -100,18 +100,38 @@ def rate_valid(company_id: int, currency: str, day: date) -> Decimal | None:
     return None if rate is None else Decimal(str(rate))
 
 
+def rate_ranges(company_id: int):
+    """The company's rates as day ranges (a CTE: currency, rate, from, up to excluding; the last one open): a
+    document joins the one range its day falls in — a hash join on the currency instead of a look-up per line."""
+    frm = ExchangeRate.valid_from
+    return (sa.select(ExchangeRate.currency.label("cur"), ExchangeRate.rate.label("rate"), frm.label("frm"),
+                      sa.func.lead(frm).over(partition_by=ExchangeRate.currency, order_by=frm).label("upto"))
+            .where(ExchangeRate.company_id == company_id).cte("rates"))
+
+
+def in_range(rates, doc_currency, day):
+    return sa.and_(rates.c.cur == doc_currency, rates.c.frm <= day, sa.or_(rates.c.upto.is_(None), rates.c.upto > day))
+
+
+def converted_by(rates, currency: str, amount, doc_currency):
+    return sa.case((doc_currency == currency, amount),
+                   else_=sa.func.round(amount * rates.c.rate, minor_unit(currency)))
+
+
 def _document_rows(company_id: int, currency: str):
     """(kind, document id, cost centre, day, amount in the company currency or NULL, the document's currency) of
     every document line that counts against a budget."""
+    rates = rate_ranges(company_id)
     live_order = sa.and_(PurchaseOrder.sent_at.is_not(None), PurchaseOrder.status.not_in(DEAD_ORDERS))
     on_sent = (sa.select(OrderLine.id).join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
                .where(OrderLine.id == RequisitionLine.order_line_id, live_order).exists())
     req = (sa.select(sa.literal("req").label("kind"), Requisition.id.label("doc"),
                      RequisitionLine.cost_centre_id.label("cc"), Requisition.approved_on.label("day"),
-                     converted(company_id, currency, RequisitionLine.line_total, Requisition.currency,
-                               Requisition.approved_on).label("amount"),
+                     converted_by(rates, currency, RequisitionLine.line_total, Requisition.currency).label("amount"),
                      Requisition.currency.label("cur"))
+           .select_from(RequisitionLine)
            .join(Requisition, Requisition.id == RequisitionLine.requisition_id)
+           .outerjoin(rates, in_range(rates, Requisition.currency, Requisition.approved_on))
            .where(Requisition.company_id == company_id, Requisition.status.in_(COMMITTING),
                   RequisitionLine.cost_centre_id.is_not(None), ~on_sent))
     billed = (sa.select(InvoiceLine.order_line_id.label("olid"), sa.func.sum(InvoiceLine.net_amount).label("net"))
@@ -122,16 +142,19 @@ def _document_rows(company_id: int, currency: str):
     open_amount = OrderLine.line_total - sa.func.coalesce(billed.c.net, 0)
     sent_day = _utc_day(PurchaseOrder.sent_at)
     po = (sa.select(sa.literal("po"), PurchaseOrder.id, OrderLine.cost_centre_id, sent_day,
-                    converted(company_id, currency, sa.case((open_amount > 0, open_amount), else_=sa.literal(0)),
-                              PurchaseOrder.currency, sent_day),
+                    converted_by(rates, currency, sa.case((open_amount > 0, open_amount), else_=sa.literal(0)),
+                                  PurchaseOrder.currency),
                     PurchaseOrder.currency)
+          .select_from(OrderLine)
           .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
           .outerjoin(billed, billed.c.olid == OrderLine.id)
+          .outerjoin(rates, in_range(rates, PurchaseOrder.currency, sent_day))
           .where(PurchaseOrder.buyer_company_id == company_id, live_order, OrderLine.cost_centre_id.is_not(None)))
     act = (sa.select(sa.literal("act"), Invoice.id, InvoiceLine.cost_centre_id, Invoice.issue_date,
-                     converted(company_id, currency, InvoiceLine.net_amount, Invoice.currency, Invoice.issue_date),
-                     Invoice.currency)
+                     converted_by(rates, currency, InvoiceLine.net_amount, Invoice.currency), Invoice.currency)
+           .select_from(InvoiceLine)
            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+           .outerjoin(rates, in_range(rates, Invoice.currency, Invoice.issue_date))
            .where(Invoice.buyer_company_id == company_id, Invoice.kind == DocumentKind.invoice,
                   Invoice.approved_for_payment_at.is_not(None), InvoiceLine.cost_centre_id.is_not(None)))
     return sa.union_all(req, po, act).subquery("docs")

@@ -406,14 +406,16 @@ def spend_by(company_id: int, currency: str, dimension: str, date_from: date, da
     """Approved-invoice spend (actual) per cost centre or GL account for invoice dates in [from, to], in
     ``currency`` (the company's; invoices in another currency converted per line like the budget figures, left out
     without a rate): one statement. Lines without the dimension are one row with code None."""
-    from portal.budgets.figures import converted
+    from portal.budgets.figures import converted_by, in_range, rate_ranges
     from portal.invoices.models import DocumentKind, Invoice, InvoiceLine
 
     model, column = ((CostCentre, InvoiceLine.cost_centre_id) if dimension == "cost_centre"
                      else (GlAccount, InvoiceLine.gl_account_id))
-    amount = converted(company_id, currency, InvoiceLine.net_amount, Invoice.currency, Invoice.issue_date)
+    rates = rate_ranges(company_id)
+    amount = converted_by(rates, currency, InvoiceLine.net_amount, Invoice.currency)
     stmt = (sa.select(model.code, model.name, sa.func.sum(amount), sa.func.count(InvoiceLine.id))
             .select_from(InvoiceLine).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .outerjoin(rates, in_range(rates, Invoice.currency, Invoice.issue_date))
             .outerjoin(model, model.id == column)
             .where(Invoice.buyer_company_id == company_id, Invoice.kind == DocumentKind.invoice,
                    Invoice.approved_for_payment_at.is_not(None), amount.is_not(None),
