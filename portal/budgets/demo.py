@@ -1,6 +1,7 @@
 """Demo: Hartmann keeps exchange rates for the currencies its suppliers quote in (PLN for Polmet in Poznań, CHF),
 and a PLN order from Polmet on cost centre CC-4100 that the maintenance budget counts converted at the rate valid
-on its send day. Runs after portal/requisitions/demo.py (the cost centres); does nothing twice."""
+on its send day (Petra and Anna approve it: another currency takes the highest approval tier). Runs after
+portal/requisitions/demo.py (the cost centres); does nothing twice."""
 from __future__ import annotations
 
 from datetime import date
@@ -17,7 +18,10 @@ PLN_LINES = [("Deep groove ball bearing 6206-2RS, FAG", "40", "31.90"),
 def seed(companies: dict, users: dict) -> None:
     from portal.budgets import rates
     from portal.budgets.models import CostCentre, ExchangeRate
+    from portal.orders import approvals
     from portal.orders import services as orders
+    from portal.orders.models import PurchaseOrder
+    from portal.orders.states import OrderStatus
 
     hartmann, polmet = companies.get("hartmann"), companies.get("polmet")
     admin = users.get("anna.keller@hartmann.example")
@@ -43,4 +47,12 @@ def seed(companies: dict, users: dict) -> None:
     for line in order.lines:
         line.cost_centre_id = cc.id
     db.session.commit()
-    orders.submit(order, buyer, order.lock_version)
+    order = orders.submit(order, buyer, order.lock_version)
+    # an order in another currency takes the highest tier of Hartmann's approval rules: Petra and Anna approve
+    for email in ("petra.braun@hartmann.example", "anna.keller@hartmann.example"):
+        order = db.session.get(PurchaseOrder, order.id)
+        approver = users.get(email)
+        if order.status != OrderStatus.awaiting_approval or approver is None:
+            break
+        approvals.decide(order, approver, order.lock_version, "approved",
+                         comment="Local stock at Polmet, cheaper than importing.")
