@@ -1,11 +1,12 @@
 """Budget view benchmark (prints figures; not part of the test suite).
 
-  .venv/bin/python bench/bench_budgets.py [--lines 100000] [--centres 20]
+  .venv/bin/python bench/bench_budgets.py [--lines 100000] [--centres 20] [--usd-every 5]
 
 A buyer with ``--lines`` purchase-order lines (10 per order, every order sent and acknowledged) spread over
 ``--centres`` cost centres, a fifth of the lines billed on approved invoices and a year budget per cost centre,
 bulk-inserted with INSERT … SELECT generate_series on a
-throwaway PostgreSQL database. Prints, for the figures service, the budget page, its CSV and the API: the statements
+throwaway PostgreSQL database. Every ``--usd-every``-th order (and its invoices) is in USD, converted by the
+buyer's twelve monthly USD rates (0: all in EUR). Prints, for the figures service, the budget page, its CSV and the API: the statements
 sent and the median of 7 runs. The statement counts must not grow with the data; times are upper bounds on a
 shared 2-core machine.
 """
@@ -29,6 +30,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lines", type=int, default=100_000)
     ap.add_argument("--centres", type=int, default=20)
+    ap.add_argument("--usd-every", type=int, default=5)
     a = ap.parse_args()
     admin, name, url = make_db()
     tmp = tempfile.mkdtemp(prefix="bench-budgets-")
@@ -94,9 +96,15 @@ def run(app, a):
             INSERT INTO purchase_orders (buyer_company_id, supplier_company_id, po_number, source, currency,
               delivery_address, payment_terms_days, notes, status, shipping_amount, total_net, created_by_id,
               internal_notes, revision, lock_version, sent_at, created_at, updated_at)
-            SELECT :b, :s, 'PO-B-' || lpad(g::text, 7, '0'), 'catalog', 'EUR', 'x', 30, '', 'acknowledged', 0,
+            SELECT :b, :s, 'PO-B-' || lpad(g::text, 7, '0'), 'catalog',
+              CASE WHEN :every > 0 AND g % :every = 0 THEN 'USD' ELSE 'EUR' END, 'x', 30, '', 'acknowledged', 0,
               1000, :u, '', 1, 1, make_date(:y, 1 + g % 12, 1 + g % 28)::timestamptz, now(), now()
-            FROM generate_series(1, :n) g"""), {"b": buyer.id, "s": supplier.id, "u": u.id, "y": year, "n": orders})
+            FROM generate_series(1, :n) g"""), {"b": buyer.id, "s": supplier.id, "u": u.id, "y": year, "n": orders,
+                                                "every": a.usd_every})
+        c.execute(sa.text("""
+            INSERT INTO exchange_rates (company_id, currency, rate, valid_from, created_at, updated_at)
+            SELECT :b, 'USD', 0.9 + m / 1000.0, make_date(:y, m, 1), now(), now() FROM generate_series(1, 12) m"""),
+            {"b": buyer.id, "y": year})
         c.execute(sa.text("""
             INSERT INTO order_lines (order_id, position, description, unit, quantity, unit_price, line_total, ack,
               cost_reference, short_closed_quantity, shipped_quantity, accepted_quantity, rejected_quantity,
@@ -111,21 +119,23 @@ def run(app, a):
               order_id, currency, issue_date, supply_date, due_date, payment_terms_days, buyer_reference,
               reverse_charge, total_net, total_tax, total_gross, paid_amount, credited_amount, notes, created_by_id,
               lock_version, approved_for_payment_at, created_at, updated_at)
-            SELECT 'invoice', :s, :b, 'INV', :y, ol.id, 'INV-B-' || ol.id, 'issued', ol.order_id, 'EUR',
+            SELECT 'invoice', :s, :b, 'INV', :y, ol.id, 'INV-B-' || ol.id, 'issued', ol.order_id, o.currency,
               make_date(:y, 1 + ol.id % 12, 1 + ol.id % 28), NULL, NULL, 30, '', false, 60, 0, 60, 0, 0, '', :u, 1,
               now(), now(), now()
-            FROM order_lines ol WHERE ol.id % 5 = 0"""), {"b": buyer.id, "s": supplier.id, "u": u.id, "y": year})
+            FROM order_lines ol JOIN purchase_orders o ON o.id = ol.order_id
+            WHERE ol.id % 5 = 0"""), {"b": buyer.id, "s": supplier.id, "u": u.id, "y": year})
         c.execute(sa.text("""
             INSERT INTO invoice_lines (invoice_id, position, order_line_id, description, quantity, unit, unit_price,
               discount_percent, tax_rate, net_amount, cost_centre_id, gl_account_id)
             SELECT i.id, 1, i.sequence, 'Part', 6, 'pcs', 10, 0, 0, 60, ol.cost_centre_id, ol.gl_account_id
             FROM invoices i JOIN order_lines ol ON ol.id = i.sequence WHERE i.buyer_company_id = :b"""),
             {"b": buyer.id})
-        for t in ("purchase_orders", "order_lines", "invoices", "invoice_lines"):
+        for t in ("purchase_orders", "order_lines", "invoices", "invoice_lines", "exchange_rates"):
             c.execute(sa.text(f"ANALYZE {t}"))
     n_lines = db.session.scalar(sa.text("SELECT count(*) FROM order_lines"))
     print(f"Budgets: {n_lines:,} purchase-order lines on {orders:,} sent orders, {a.centres} cost centres, "
-          f"{n_lines // 5:,} approved invoice lines; inserted in {time.perf_counter() - t0:.1f} s")
+          f"{n_lines // 5:,} approved invoice lines; inserted in {time.perf_counter() - t0:.1f} s; "
+          + (f"every {a.usd_every}th order and its invoices in USD" if a.usd_every else "all in EUR"))
     rows = budgets_of(buyer.id)
     figs = figures_for(buyer.id, "EUR", rows)
     total = sum((f.committed for f in figs.values()), 0)
@@ -155,6 +165,30 @@ def run(app, a):
 
     n, ms = measure(eng, api)
     print(f"  {'API GET /api/v1/budgets':<24}: {n} statements, median {ms:7.1f} ms (whole request)")
+    if a.usd_every:
+        compare_currencies(eng, buyer.id, lambda: figures_for(buyer.id, "EUR", budgets_of(buyer.id)))
+
+
+def compare_currencies(eng, buyer_id, figures):
+    """The cost of the conversion, measured in one session on the same rows: the figures with the USD documents
+    as they are, then with the same documents relabelled EUR (no rate looked up), interleaved three times."""
+    def relabel(to, frm):
+        with eng.begin() as c:
+            for table in ("purchase_orders", "invoices"):
+                c.execute(sa.text(f"UPDATE {table} SET currency = :to WHERE buyer_company_id = :b AND currency = :frm"
+                                  ), {"to": to, "frm": frm, "b": buyer_id})
+        with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            for table in ("purchase_orders", "invoices"):
+                c.execute(sa.text(f"VACUUM ANALYZE {table}"))
+
+    usd_ms, eur_ms = [], []
+    for _ in range(3):
+        usd_ms.append(measure(eng, figures)[1])
+        relabel("EUR", "USD")
+        eur_ms.append(measure(eng, figures)[1])
+        relabel("USD", "EUR")
+    print(f"  conversion cost, same rows, interleaved: figures {sorted(usd_ms)[1]:.1f} ms with the USD documents "
+          f"converted vs {sorted(eur_ms)[1]:.1f} ms with them in EUR (x{sorted(usd_ms)[1] / sorted(eur_ms)[1]:.2f})")
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ PEOPLE = {
 # Domain seeders run after the accounts, each given {key: Company} and {email: User}.
 DOMAIN_SEEDERS = ["portal.rfq.demo", "portal.quotes.demo", "portal.catalog.demo", "portal.credit.demo",
                   "portal.orders.demo", "portal.invoices.demo", "portal.einvoice.demo", "portal.payables.demo", "portal.receivables.demo",
-                  "portal.requisitions.demo", "portal.frameworks.demo", "portal.suppliers.demo",
+                  "portal.requisitions.demo", "portal.budgets.demo", "portal.frameworks.demo", "portal.suppliers.demo",
                   "portal.documents.demo"]  # last: the languages of documents issued from now on
 
 

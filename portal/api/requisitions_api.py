@@ -26,9 +26,10 @@ from portal.api.schemas import (
     plain,
     ts,
 )
+from portal.budgets import rates
 from portal.budgets import services as budget_services
 from portal.budgets.figures import figures_for
-from portal.budgets.models import Budget, BudgetMode, CostCentre, GlAccount, PeriodKind
+from portal.budgets.models import Budget, BudgetMode, CostCentre, ExchangeRate, GlAccount, PeriodKind
 from portal.db import db
 from portal.errors import NotFound
 from portal.requisitions import services
@@ -105,6 +106,31 @@ class BudgetIn(Schema):
     period_kind = fields.String(required=True, validate=validate.OneOf([k.value for k in PeriodKind]))
     period_start = fields.Date(required=True, metadata={"description": "The period's first day."})
     amount = DecimalString(required=True, places=2, metadata={"description": "In the company currency."})
+
+
+class ExchangeRateOut(Schema):
+    id = fields.Integer(required=True)
+    currency = fields.String(required=True, metadata={"description": "The foreign currency (ISO 4217).",
+                                                      "example": "USD"})
+    rate = fields.String(required=True, metadata={
+        "description": "Units of the company currency per 1 unit of the foreign currency, exact (8 places at most).",
+        "example": "0.92500000"})
+    company_currency = fields.String(required=True, metadata={"example": "EUR"})
+    valid_from = fields.Date(required=True, metadata={"description": "Valid from this day until the next rate of "
+                                                                     "the same currency."})
+
+
+class ExchangeRateList(Schema):
+    items = fields.List(fields.Nested(ExchangeRateOut), required=True)
+
+
+class ExchangeRateIn(Schema):
+    currency = fields.String(required=True, validate=validate.Length(min=1, max=3),
+                             metadata={"description": "ISO 4217, not the company's own.", "example": "USD"})
+    rate = DecimalString(required=True, places=8, metadata={
+        "description": "More than 0: units of the company currency per 1 unit of the foreign currency.",
+        "example": "0.925"})
+    valid_from = fields.Date(required=True)
 
 
 class BudgetSettingsOut(Schema):
@@ -221,8 +247,15 @@ class OrderBudgetImpactRowOut(Schema):
 class OrderBudgetImpactOut(Schema):
     budget_mode = fields.String(required=True, validate=validate.OneOf([m.value for m in BudgetMode]))
     day = fields.Date(required=True, metadata={"description": "The day whose budgets count (today, UTC)."})
-    counted = fields.Boolean(required=True, metadata={"description": "False: the order is not in the company "
-                                                                     "currency and counts in no budget."})
+    counted = fields.Boolean(required=True, metadata={"description": "False: the order is in another currency "
+                                                                     "than the company's and the company has no "
+                                                                     "exchange rate for it valid on the day: it "
+                                                                     "counts in no budget."})
+    exchange_rate = fields.String(required=True, allow_none=True, metadata={
+        "description": "An order in another currency: the company's rate valid on the day (company currency per 1 "
+                       "unit) its lines are converted with, rounded per line; the amounts are in the company "
+                       "currency. Null for an order in the company currency or without a rate.",
+        "example": "0.92500000"})
     sent = fields.Boolean(required=True, metadata={"description": "True: the order was sent; its amount is in the "
                                                                   "figures already and the rows are empty."})
     waiting_for_owners = fields.List(fields.Integer(), required=True, metadata={
@@ -373,12 +406,12 @@ def requisition_budget_impact(requisition_id):
     """What approving the requisition today does to each of its cost centres' budgets."""
     req = get_for_company(Requisition, requisition_id, _buyer().company_id)
     summary = services.budget_impact(req)
-    cur = req.currency
+    cur = summary.currency  # the company's (an amount in another currency converted), or the requisition's
     return {"budget_mode": budget_services.settings_for(req.company_id).budget_mode.value,
             "rows": [{"cost_centre_id": r.cost_centre.id, "requisition_amount": money(r.amount, cur),
                       "budget_id": r.budget.id if r.budget else None,
-                      "available": money(r.figures.available, cur) if r.figures else None,
-                      "available_after": money(r.available_after, cur) if r.figures else None,
+                      "available": money(r.figures.available, r.budget.currency) if r.figures else None,
+                      "available_after": money(r.available_after, r.budget.currency) if r.figures else None,
                       "exceeds": r.exceeds} for r in summary.rows]}
 
 
@@ -399,12 +432,14 @@ def order_budget_impact(order_id):
     sent = order.status not in budget_orders.BEFORE_SENDING
     imp = budget_orders.order_impact(order)
     cur = order.buyer.default_currency
+    amount_cur = cur if imp.rate is not None else order.currency
     waiting = [] if sent else budget_orders.pending_owners(order, [a.id for a in current_round(order)], imp)
     return {"budget_mode": imp.mode.value, "day": imp.day, "counted": imp.counted, "sent": sent,
+            "exchange_rate": None if imp.rate is None else f"{imp.rate:.8f}",
             "waiting_for_owners": [c.id for c in waiting],
             "rows": [] if sent else [
-                {"cost_centre_id": r.cost_centre.id, "order_amount": money(r.amount, order.currency),
-                 "already_committed": money(r.counted, cur), "this_order": money(r.net, order.currency),
+                {"cost_centre_id": r.cost_centre.id, "order_amount": money(r.amount, amount_cur),
+                 "already_committed": money(r.counted, cur), "this_order": money(r.net, amount_cur),
                  "budget_id": r.budget.id if r.budget else None,
                  "available": money(r.figures.available, cur) if r.figures else None,
                  "available_after": money(r.available_after, cur) if r.figures else None,
@@ -532,3 +567,46 @@ def create_budget(data):
 def get_budget(budget_id):
     """One budget with its figures."""
     return _budget_dicts([get_for_company(Budget, budget_id, _buyer().company_id)])[0]
+
+
+# --------------------------------------------------------------------------------------------- exchange rates
+
+def _rate_dict(r: ExchangeRate) -> dict:
+    return {"id": r.id, "currency": r.currency, "rate": f"{r.rate:.8f}", "valid_from": r.valid_from,
+            "company_currency": actor().company.default_currency}
+
+
+@bp.route("/exchange-rates", methods=["GET"])
+@bp.response(200, ExchangeRateList)
+def list_exchange_rates():
+    """The company's exchange rates, by currency, the newest first. Budget figures convert a document in another
+    currency with the rate valid on its date (the latest ``valid_from`` on or before it); without one it is left
+    out."""
+    return {"items": [_rate_dict(r) for r in rates.rates_of(_buyer().company_id)]}
+
+
+@bp.route("/exchange-rates", methods=["POST"])
+@bp.arguments(ExchangeRateIn)
+@bp.response(201, ExchangeRateOut)
+@created("api_requisitions.get_exchange_rate", rate_id="id")
+def create_exchange_rate(data):
+    """An administrator adds a rate; an unknown currency, the company's own, a rate of 0 or less, or a second rate
+    of the currency from the same day is a 422."""
+    return _rate_dict(rates.add_rate(_buyer(), currency=data["currency"], rate=str(data["rate"]),
+                                     valid_from=data["valid_from"]))
+
+
+@bp.route("/exchange-rates/<int(max=2147483647):rate_id>", methods=["GET"])
+@bp.response(200, ExchangeRateOut)
+def get_exchange_rate(rate_id):
+    """One exchange rate (another company's is 404)."""
+    return _rate_dict(get_for_company(ExchangeRate, rate_id, _buyer().company_id))
+
+
+@bp.route("/exchange-rates/<int(max=2147483647):rate_id>", methods=["DELETE"])
+@bp.response(204)
+def delete_exchange_rate(rate_id):
+    """An administrator deletes a rate (another company's is 404); documents it converted count with the rate
+    valid before it, or are left out."""
+    row = get_for_company(ExchangeRate, rate_id, _buyer().company_id)
+    rates.delete_rate(actor(), row.id)

@@ -153,3 +153,27 @@ class OrderBudgetOverride(db.Model):
     counts_as_approval: Mapped[bool] = mapped_column(default=True)
 
     __table_args__ = (sa.UniqueConstraint("approval_id", "cost_centre_id", name="uq_order_budget_overrides_step"),)
+
+
+class ExchangeRate(TimestampMixin, db.Model):
+    """A buying company's exchange rate: ``rate`` units of the company currency buy one unit of ``currency``, from
+    ``valid_from`` until the next rate of the same currency. Budget figures convert a document in ``currency`` with
+    the rate valid on the document's date (portal/budgets/figures.py)."""
+
+    __tablename__ = "exchange_rates"
+    __label__ = "exchange rate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id"))
+    currency: Mapped[str] = mapped_column(CURRENCY)
+    rate: Mapped[Decimal] = mapped_column(sa.Numeric(18, 8, asdecimal=True))
+    valid_from: Mapped[date] = mapped_column(sa.Date)
+
+    __table_args__ = (
+        sa.UniqueConstraint("company_id", "currency", "valid_from", name="uq_exchange_rates_day"),
+        sa.CheckConstraint("rate > 0", name="rate_positive"),
+    )
+
+    @classmethod
+    def visible_to(cls, company_id):
+        return cls.company_id == company_id

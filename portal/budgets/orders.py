@@ -29,12 +29,12 @@ import sqlalchemy as sa
 
 from portal.accounts.models import User
 from portal.audit.services import record
-from portal.budgets.figures import Figures, figures_for
+from portal.budgets.figures import Figures, converted, figures_for, rate_valid
 from portal.budgets.models import Budget, BudgetMode, BudgetSettings, CostCentre, OrderBudgetOverride
 from portal.db import db, utcnow
 from portal.i18n import _l
 from portal.errors import ValidationFailed
-from portal.money import format_money
+from portal.money import format_money, quantize
 from portal.orders.models import PurchaseOrder
 from portal.orders.states import OrderStatus
 from portal.requisitions.models import Requisition, RequisitionLine
@@ -70,7 +70,8 @@ class OrderImpactRow:
 class OrderImpact:
     day: date
     mode: BudgetMode
-    counted: bool  # False: the order is in another currency than the company's and counts in no budget
+    counted: bool  # False: the order is in another currency without a rate valid on the day: it counts nowhere
+    rate: Decimal | None = None  # the rate the order's lines are converted with (another currency than the company's)
     rows: list[OrderImpactRow] = field(default_factory=list)
     waiting: list[CostCentre] = field(default_factory=list)  # for the page: owners still to approve over budget
 
@@ -90,13 +91,17 @@ def order_impact(order: PurchaseOrder, day: date | None = None, *, lock: bool = 
     day = day or utcnow().date()
     company_id = order.buyer_company_id
     currency = order.buyer.default_currency
+    out = OrderImpact(day=day, mode=budget_mode(company_id), counted=order.currency == currency)
+    if not any(line.cost_centre_id is not None for line in order.lines):
+        return out
+    if not out.counted:  # another currency: the rate valid on the day (one more statement), or not counted
+        out.rate = rate_valid(company_id, order.currency, day)
+        out.counted = out.rate is not None
     per_cc: dict[int, Decimal] = {}
     for line in order.lines:
         if line.cost_centre_id is not None:
-            per_cc[line.cost_centre_id] = per_cc.get(line.cost_centre_id, ZERO) + line.line_total
-    out = OrderImpact(day=day, mode=budget_mode(company_id), counted=order.currency == currency)
-    if not per_cc:
-        return out
+            amount = line.line_total if out.rate is None else quantize(line.line_total * out.rate, currency)
+            per_cc[line.cost_centre_id] = per_cc.get(line.cost_centre_id, ZERO) + amount
     centres = _centres(list(per_cc))
     budgets: dict[int, Budget] = {}
     if out.counted:
@@ -135,16 +140,19 @@ def _counted_by_requisitions(order: PurchaseOrder, currency: str, budgets: dict[
     line_ids = [ln.id for ln in order.lines if ln.id is not None]
     if not line_ids or not budgets:
         return {}
+    amount = converted(order.buyer_company_id, currency, RequisitionLine.line_total, Requisition.currency,
+                       Requisition.approved_on)  # as the figures count it (None: left out for want of a rate)
     rows = db.session.execute(
-        sa.select(RequisitionLine.cost_centre_id, RequisitionLine.line_total, Requisition.approved_on)
+        sa.select(RequisitionLine.cost_centre_id, amount, Requisition.approved_on)
         .join(Requisition, Requisition.id == RequisitionLine.requisition_id)
         .where(RequisitionLine.order_line_id.in_(line_ids), Requisition.status.in_(COMMITTING),
-               Requisition.currency == currency, RequisitionLine.cost_centre_id.is_not(None)))
+               RequisitionLine.cost_centre_id.is_not(None)))
     out: dict[int, Decimal] = {}
     for cc_id, amount, approved_on in rows:
         b = budgets.get(cc_id)
-        if b is not None and approved_on is not None and b.period_start <= approved_on <= b.period_end:
-            out[cc_id] = out.get(cc_id, ZERO) + amount
+        if amount is not None and b is not None and approved_on is not None and \
+                b.period_start <= approved_on <= b.period_end:
+            out[cc_id] = out.get(cc_id, ZERO) + quantize(Decimal(str(amount)), currency)
     return out
 
 

@@ -403,18 +403,23 @@ def set_order_costs(actor: User, order_id, expected_lock_version, costs: dict):
 
 
 def spend_by(company_id: int, currency: str, dimension: str, date_from: date, date_to: date) -> list[dict]:
-    """Approved-invoice spend (actual) per cost centre or GL account for invoice dates in [from, to]: one
-    statement. Lines without the dimension are one row with code None."""
+    """Approved-invoice spend (actual) per cost centre or GL account for invoice dates in [from, to], in
+    ``currency`` (the company's; invoices in another currency converted per line like the budget figures, left out
+    without a rate): one statement. Lines without the dimension are one row with code None."""
+    from portal.budgets.figures import converted_by, in_range, rate_ranges
     from portal.invoices.models import DocumentKind, Invoice, InvoiceLine
 
     model, column = ((CostCentre, InvoiceLine.cost_centre_id) if dimension == "cost_centre"
                      else (GlAccount, InvoiceLine.gl_account_id))
-    stmt = (sa.select(model.code, model.name, sa.func.sum(InvoiceLine.net_amount), sa.func.count(InvoiceLine.id))
+    rates = rate_ranges(company_id)
+    amount = converted_by(rates, currency, InvoiceLine.net_amount, Invoice.currency)
+    stmt = (sa.select(model.code, model.name, sa.func.sum(amount), sa.func.count(InvoiceLine.id))
             .select_from(InvoiceLine).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .outerjoin(rates, in_range(rates, Invoice.currency, Invoice.issue_date))
             .outerjoin(model, model.id == column)
             .where(Invoice.buyer_company_id == company_id, Invoice.kind == DocumentKind.invoice,
-                   Invoice.approved_for_payment_at.is_not(None), Invoice.currency == currency,
+                   Invoice.approved_for_payment_at.is_not(None), amount.is_not(None),
                    Invoice.issue_date >= date_from, Invoice.issue_date <= date_to)
-            .group_by(model.code, model.name).order_by(sa.func.sum(InvoiceLine.net_amount).desc()))
-    return [{"code": code, "name": name, "amount": Decimal(str(total or 0)), "lines": n}
+            .group_by(model.code, model.name).order_by(sa.func.sum(amount).desc()))
+    return [{"code": code, "name": name, "amount": quantize(Decimal(str(total or 0)), currency), "lines": n}
             for code, name, total, n in db.session.execute(stmt)]

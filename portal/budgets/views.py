@@ -21,12 +21,13 @@ from flask_login import current_user
 
 from portal.accounts.models import Role
 from portal.accounts.services import members
-from portal.budgets import services
-from portal.budgets.figures import figures_for
-from portal.budgets.models import Budget, CostCentre, GlAccount, PeriodKind
+from portal.budgets import rates, services
+from portal.budgets.figures import figures_for, left_out
+from portal.budgets.models import Budget, CostCentre, ExchangeRate, GlAccount, PeriodKind
 from portal.csvutil import safe_cell
 from portal.db import utcnow
 from portal.errors import DomainError
+from portal.money import CURRENCIES
 from portal.orders.models import PurchaseOrder
 from portal.tenancy import company_kind_required, get_for_user, roles_required
 from portal.viewutil import stream_in_app_context
@@ -67,7 +68,7 @@ def index():
         by_cc=services.spend_by(company.id, company.default_currency, "cost_centre", year_start, today),
         by_gl=services.spend_by(company.id, company.default_currency, "gl", year_start, today),
         currency=company.default_currency, year=today.year, is_admin=current_user.has_role(Role.admin),
-        values=request.form), (422 if request.method == "POST" else 200)
+        left_out=left_out(figures.values()), values=request.form), (422 if request.method == "POST" else 200)
 
 
 @bp.post("/<int(max=2147483647):budget_id>/delete")
@@ -182,6 +183,38 @@ def settings():
                            defaults=services.cost_defaults(cid), cost_centres=services.cost_centres(cid, active_only=True),
                            gl_accounts=services.gl_accounts(cid, active_only=True),
                            people=[m for m in members(cid) if m.active]), status
+
+
+@bp.route("/exchange-rates", methods=["GET", "POST"])
+@roles_required(Role.admin)
+@company_kind_required("buyer")
+def exchange_rates():
+    status = 200
+    if request.method == "POST":
+        f = request.form
+        try:
+            rates.add_rate(current_user, currency=f.get("currency"), rate=f.get("rate"), valid_from=f.get("valid_from"))
+            flash(_("Exchange rate saved."), "success")
+            return redirect(url_for("budgets.exchange_rates"))
+        except DomainError as exc:
+            _fail(exc)
+            status = 422
+    return render_template("budgets/exchange_rates.html", rows=rates.rates_of(current_user.company_id),
+                           currency=current_user.company.default_currency, currencies=CURRENCIES,
+                           values=request.form), status
+
+
+@bp.post("/exchange-rates/<int(max=2147483647):rate_id>/delete")
+@roles_required(Role.admin)
+@company_kind_required("buyer")
+def delete_exchange_rate(rate_id):
+    row = get_for_user(ExchangeRate, rate_id)
+    try:
+        rates.delete_rate(current_user, row.id)
+        flash(_("Exchange rate deleted."), "success")
+    except DomainError as exc:
+        _fail(exc)
+    return redirect(url_for("budgets.exchange_rates"))
 
 
 @bp.post("/orders/<int(max=2147483647):order_id>/costs")

@@ -46,3 +46,20 @@ def raise_req(w, *lines_, submit=True, title="Spare parts for line 3", who=None)
 
     return services.save(who or w.engineer, title=title, justification="Line 3 stands still",
                          lines=list(lines_) or [line(cc=w.cc, gl=w.gl)], submit=submit)
+
+
+def impact_statements(count_queries, orders) -> tuple[list[int], object, object]:
+    """The statements ``order_impact`` sends for each of ``orders`` (lines and buyer loaded as the page has them):
+    (counts, the last impact, the last recorder)."""
+    from portal.budgets.orders import order_impact
+    from portal.orders.models import PurchaseOrder
+
+    counts: list[int] = []
+    for order in orders:
+        db.session.expire_all()
+        order = db.session.get(PurchaseOrder, order.id)
+        order.lines, order.buyer  # noqa: B018 - loaded as the page has them
+        with count_queries() as q:
+            imp = order_impact(order)
+        counts.append(q.count)
+    return counts, imp, q

@@ -21,7 +21,7 @@ from portal.orders import services as orders
 from portal.orders.models import ApprovalRule, PurchaseOrder
 from portal.orders.states import OrderStatus as S
 from tests import factories
-from tests.requisitions.conftest import line, raise_req
+from tests.requisitions.conftest import impact_statements, line, raise_req
 
 
 @pytest.fixture
@@ -255,14 +255,7 @@ def test_the_impact_takes_a_fixed_number_of_statements(rw, count_queries):
     for i, ln in enumerate(big.lines):
         ln.cost_centre_id = (rw.cc, rw.cc2, rw.cc)[i % 3].id
     db.session.commit()
-    counts = []
-    for order in (small, big):
-        db.session.expire_all()
-        order = db.session.get(PurchaseOrder, order.id)
-        order.lines, order.buyer  # noqa: B018 - loaded as the page has them
-        with count_queries() as q:
-            imp = order_impact(order)
-        counts.append(q.count)
+    counts, imp, q = impact_statements(count_queries, (small, big))
     # settings, cost centres, budgets, figures, requisition lines, and the owners' roles (loaded with the
     # cost centres and with the budgets' cost centres)
     assert counts[0] == counts[1] == 7, (counts, [s[:90] for s in q.statements])

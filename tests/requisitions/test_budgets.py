@@ -141,6 +141,35 @@ def test_figures_equal_a_from_scratch_recomputation_after_a_sequence(rw, count_q
                                                                        Decimal("60.00"))
     assert f.available == Decimal("750.00")
     assert item is not None
+    # 7. an order in USD counts converted with the rate valid on its send day, rounded per line; without a rate it
+    #    is left out and named
+    from datetime import timedelta
+
+    from portal.budgets import rates
+
+    usd = factories.order(rw.buyer, rw.supplier_a, rw.procurement, status="acknowledged", currency="USD",
+                          lines=[("10", "20.00"), ("1", "0.05"), ("1", "0.05")])
+    for ln in usd.lines:
+        ln.cost_centre_id = rw.cc.id
+    db.session.commit()
+    f = check()
+    assert f.committed_orders == Decimal("90.00") and f.left_out == {"USD": {("po", usd.id)}}
+    today = utcnow().date()
+    rates.add_rate(rw.buyer_admin, currency="USD", rate="2", valid_from=today + timedelta(days=1))  # not yet valid
+    assert check().left_out == {"USD": {("po", usd.id)}}
+    rates.add_rate(rw.buyer_admin, currency="USD", rate="1.5", valid_from=date(today.year, 1, 1))
+    f = check()
+    # 200 × 1.5 = 300; 0.05 × 1.5 = 0.075 → 0.08 per line, so 0.16 (not 0.15 for the two together)
+    assert (f.committed_orders, f.left_out) == (Decimal("390.16"), {})
+    # 8. an approved USD invoice on it: 4 × 20 USD billed → 120.00 actual, at the rate valid on the invoice date
+    inv = _approve_invoice(rw, usd, "4")
+    assert inv.currency == "USD"
+    f = check()
+    assert (f.committed_orders, f.actual) == (Decimal("270.16"), Decimal("180.00"))
+    assert f.available == Decimal("1000.00") - Decimal("100.00") - Decimal("270.16") - Decimal("180.00")
+    # the page's spend by cost centre converts the same way: 60.00 EUR + 80 USD × 1.5
+    spend = budgets.spend_by(cid, "EUR", "cost_centre", date(today.year, 1, 1), today)
+    assert [(r["code"], r["amount"], r["lines"]) for r in spend] == [("CC-100", Decimal("180.00"), 2)]
 
 
 def test_block_mode_refuses_beyond_budget_unless_owner_overrides(rw):
