@@ -51,9 +51,9 @@ class Figure:
         if self.kind == "number":
             return format_decimal(self.value, locale=locale, decimal_quantization=False)
         if self.kind == "state":
-            from portal.i18n import page_language, state_label
+            from portal.i18n import page_language, state_in_sentence
 
-            return self.neutral() if page_language() == "en" else state_label(self.value)
+            return self.neutral() if page_language() == "en" else state_in_sentence(self.neutral())
         return _local(self.value, locale)
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid

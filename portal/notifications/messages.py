@@ -48,6 +48,16 @@ def moment(value: datetime) -> dict:
     return {"$datetime": value.astimezone(UTC).isoformat()}
 
 
+def number(value) -> dict:
+    """A quantity or count, written in the reader's number format ("10.5" / "10,5")."""
+    return {"$number": format(Decimal(str(value)).normalize(), "f")}
+
+
+def joined(parts, sep: str = "; ") -> dict:
+    """Several phrases (messages or plain text) in one figure, each worded for the reader, joined by ``sep``."""
+    return {"$join": [_plain(p) for p in parts], "sep": sep}
+
+
 def _plain(value):
     if isinstance(value, Message):  # a phrase inside a sentence ("closed early by …"), translated as well
         return {"$msg": value.to_json()}
@@ -69,6 +79,12 @@ def _format_param(value, locale: str, tz: str):
 
     if "$msg" in value:
         return render(value["$msg"], locale=locale, tz=tz)
+    if "$join" in value:
+        return str(value.get("sep", "; ")).join(str(_format_param(p, locale, tz)) for p in value["$join"])
+    if "$number" in value:
+        from babel.numbers import format_decimal
+
+        return format_decimal(Decimal(value["$number"]), locale=locale, decimal_quantization=False)
     if "$money" in value:
         return format_money(Decimal(value["$money"]), value.get("currency") or "EUR", locale)
     if "$date" in value:
