@@ -287,7 +287,6 @@ def on_credit_hold(order: PurchaseOrder) -> None:
     db.session.flush()
     _notify_buyer(order, f"Order {numbers_text(order)} is on credit hold",
                   f"{order.supplier.display_name}'s credit check held the order; their accounts team decides.")
-    from portal.notifications.messages import msg
     from portal.notifications.services import company_users, notify
 
     # Only the accounts team can release a hold: they are asked to decide; sales people are told who decides.
