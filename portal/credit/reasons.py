@@ -99,7 +99,7 @@ def _percent_figure(share):
     share = Decimal(str(share))
     if share.is_infinite():
         return msg(_l("more than %(percent)s"), percent="100 %")
-    return joined([number((share * 100).quantize(Decimal("1"))), "%"], " ")
+    return joined([number((share * 100).quantize(Decimal(1))), "%"], " ")
 
 
 def factor_message(factor: dict):
