@@ -13,10 +13,10 @@ from portal.i18n import _l
 
 # (pattern of the stored English title, the message it says in words); the groups are the message's figures.
 PATTERNS = [
-    (re.compile(r"PDF of Invoice (?P<number>\S+)"), _l("PDF of invoice %(number)s")),
-    (re.compile(r"PDF of Credit note (?P<number>\S+)"), _l("PDF of credit note %(number)s")),
-    (re.compile(r"PDF of Draft invoice #(?P<number>\d+)"), _l("PDF of draft invoice #%(number)s")),
-    (re.compile(r"PDF of Draft credit note #(?P<number>\d+)"), _l("PDF of draft credit note #%(number)s")),
+    (re.compile(r"PDF of Invoice (?P<number>\S+)"), _l("PDF of Invoice %(number)s")),
+    (re.compile(r"PDF of Credit note (?P<number>\S+)"), _l("PDF of Credit note %(number)s")),
+    (re.compile(r"PDF of Draft invoice #(?P<number>\d+)"), _l("PDF of Draft invoice #%(number)s")),
+    (re.compile(r"PDF of Draft credit note #(?P<number>\d+)"), _l("PDF of Draft credit note #%(number)s")),
     (re.compile(r"Delivery note (?P<number>\S+)"), _l("Delivery note %(number)s")),
     (re.compile(r"Factur-X PDF of (?P<number>\S+)"), _l("Factur-X PDF of %(number)s")),
     (re.compile(r"Remittance advice (?P<reference>\S+)"), _l("Remittance advice %(reference)s")),
