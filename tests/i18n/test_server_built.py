@@ -5,7 +5,6 @@ figures; the stored English text stays as it was (API, search) and old rows keep
 from __future__ import annotations
 
 import html
-from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import force_locale
