@@ -21,7 +21,17 @@ def _english_value(value):
     if not isinstance(value, dict):
         return value
     if "$money" in value:
+        if value.get("symbol"):
+            from decimal import Decimal
+
+            from portal.money import format_money
+
+            return format_money(Decimal(value["$money"]), value.get("currency") or "EUR")
         return _neutral_money(value["$money"], value.get("currency"))
+    if "$quantity" in value:
+        from portal.money import format_quantity
+
+        return format_quantity(value["$quantity"])
     if "$date" in value:
         return value["$date"]
     if "$datetime" in value:

@@ -34,8 +34,15 @@ def msg(msgid, **params) -> Message:
     return Message(str(msgid), {k: _plain(v) for k, v in params.items()})
 
 
-def money(amount, currency: str) -> dict:
-    return {"$money": str(Decimal(str(amount))), "currency": currency}
+def money(amount, currency: str, *, symbol: bool = False) -> dict:
+    """``symbol``: the stored English text writes it as pages do ("€2.50"), not "2.50 EUR"."""
+    value = {"$money": str(Decimal(str(amount))), "currency": currency}
+    return {**value, "symbol": True} if symbol else value
+
+
+def quantity(value) -> dict:
+    """A quantity as the portal shows quantities (grouped, no needless decimals): "1,000" / "1.000", "80.5" / "80,5"."""
+    return {"$quantity": str(Decimal(str(value)))}
 
 
 def day(value: date) -> dict:
@@ -81,6 +88,10 @@ def _format_param(value, locale: str, tz: str):
         return render(value["$msg"], locale=locale, tz=tz)
     if "$join" in value:
         return str(value.get("sep", "; ")).join(str(_format_param(p, locale, tz)) for p in value["$join"])
+    if "$quantity" in value:
+        from portal.money import format_quantity
+
+        return format_quantity(Decimal(value["$quantity"]), locale)
     if "$number" in value:
         from babel.numbers import format_decimal
 
