@@ -100,6 +100,14 @@ def test_the_suppliers_change_summary_in_german_with_german_figures(world, order
             "Summe 730,00\xa0€ → 681,25\xa0€, wenn alle angenommen werden") in page
     assert "if all are accepted" not in page
 
+    services.accept_changes(fresh(o), world.procurement, fresh(o).lock_version)
+    decided = _events("order", o.id, "changes_decided")[-1]
+    assert decided.detail.startswith("Change 1: accepted line 1: quantity 100 → 80.5 (Stock); accepted line 2: date ")
+    assert decided.detail.endswith(". Total €730.00 → €681.25.")
+    german = _german_text(decided)
+    assert german.startswith("Änderung 1: angenommen: Position 1: Menge 100 → 80,5 (Stock); angenommen: Position 2: ")
+    assert german.endswith(". Summe 730,00\xa0€ → 681,25\xa0€.")
+
 
 def test_a_state_inside_a_sentence_is_lower_case_and_a_quoted_one_keeps_its_badge(world, order_in,  # noqa: F811
                                                                                  app):
