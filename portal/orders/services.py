@@ -139,7 +139,8 @@ def build_draft_order(actor: User, supplier_company_id: int, lines: list[dict], 
     db.session.add(order)
     db.session.flush()
     record("order", order.id, "created", actor=actor, company_id=buyer.id, to_state=S.draft,
-           detail=f"{order.po_number}: {len(order.lines)} line(s) from {source}")
+           detail=msg(_l("%(number)s: %(n)s line(s) from %(source)s"), number=order.po_number, n=len(order.lines),
+                      source=msg(SOURCE_WORDS[OrderSource(source)])))
     return order
 
 
@@ -456,7 +457,7 @@ def acknowledge(order: PurchaseOrder, actor: User, expected_lock_version, decisi
     if not order.supplier_order_number:
         order.supplier_order_number = new_supplier_order_number(order.supplier_company_id)
     if all(p[1] == LineAck.accepted for p in plan):
-        move(order, S.acknowledged, actor, "acknowledged", "All lines accepted.")
+        move(order, S.acknowledged, actor, "acknowledged", msg(_l("All lines accepted.")))
         order.acknowledged_at = utcnow()
         _notify_buyer(order, f"Order {numbers_text(order)} acknowledged by {order.supplier.display_name}")
     else:
@@ -472,6 +473,11 @@ def acknowledge(order: PurchaseOrder, actor: User, expected_lock_version, decisi
                       summary + ". Accept or reject the changes on the order page.")
     commit()
     return order
+
+
+# How an order came to be, inside its "created" history sentence.
+SOURCE_WORDS = {OrderSource.award: _l("award"), OrderSource.catalog: _l("catalog"), OrderSource.reorder: _l("reorder"),
+                OrderSource.api: _l("api"), OrderSource.framework: _l("framework")}
 
 
 def _change_text(line: OrderLine):
