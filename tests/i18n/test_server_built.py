@@ -17,6 +17,7 @@ from tests.accounts.helpers import fresh
 from tests.credit.conftest import account, submitted  # noqa: F401 - fixtures
 from tests.invoices.conftest import issued_for, iw, ship  # noqa: F401 - fixtures and helpers
 from tests.orders.conftest import order_in  # noqa: F401 - fixture
+from tests.requisitions.conftest import rw  # noqa: F401 - fixture
 
 
 def _text(resp) -> str:
@@ -193,3 +194,14 @@ def test_orders_from_an_award_and_the_shipping_line_in_the_documents_language(iw
     iw.buyer.language = "en"  # a buyer that reads English documents gets the English line
     db.session.commit()
     assert inv_services._shipping_text(fresh(order)) == f"Shipping (order {order.po_number})"
+
+
+# ------------------------------------------------------------------------------------------------- requisitions
+
+def test_a_requisitions_history_is_worded_for_the_reader(rw):  # noqa: F811
+    from tests.requisitions.conftest import line, raise_req
+
+    req = raise_req(rw, line(qty="10", price="1234.5"), submit=False)
+    created = _events("requisition", req.id, "created")[-1]
+    assert created.detail == f"{req.number}: 1 line(s), €12,345.00"
+    assert _german_text(created) == f"{req.number}: 1 Position(en), 12.345,00\xa0€"
