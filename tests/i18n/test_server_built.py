@@ -4,8 +4,6 @@ invoice (in the *document's* language) and status words inside sentences. German
 figures; the stored English text stays as it was (API, search) and old rows keep their stored text."""
 from __future__ import annotations
 
-import html
-
 import sqlalchemy as sa
 from flask_babel import force_locale
 
@@ -15,19 +13,16 @@ from portal.errors import InvalidTransition
 from tests import factories
 from tests.accounts.helpers import fresh
 from tests.credit.conftest import account, submitted  # noqa: F401 - fixtures
+from tests.i18n.test_service_messages_pages import _german, _text
 from tests.invoices.conftest import issued_for, iw, ship  # noqa: F401 - fixtures and helpers
 from tests.orders.conftest import order_in  # noqa: F401 - fixture
 from tests.requisitions.conftest import rw  # noqa: F401 - fixture
 
 
-def _text(resp) -> str:
-    return html.unescape(resp.get_data(as_text=True))
-
-
-def _german(*users):
-    for user in users:
-        user.language = "de"
-    db.session.commit()
+def _german_order_page(login, user, order_id) -> str:
+    """The order page as ``user`` sees it reading German."""
+    _german(user)
+    return _text(login(user).get(f"/orders/{order_id}"))
 
 
 def _events(entity_type, entity_id, action):
@@ -54,8 +49,7 @@ def test_the_credit_checks_reason_in_the_history_is_german_with_german_figures(w
     # the English text is what it always was (the check's own reason)
     assert passed.detail == ("Exposure 1,234.50 EUR is within the limit of 5,000.00 EUR (3,765.50 EUR still "
                              "available; 25 % used, within the limit).")
-    _german(world.procurement)
-    page = _text(login(world.procurement).get(f"/orders/{order.id}"))
+    page = _german_order_page(login, world.procurement, order.id)
     assert ("Obligo 1.234,50\xa0€ liegt innerhalb des Limits von 5.000,00\xa0€ (3.765,50\xa0€ noch verfügbar; "
             "25 % ausgeschöpft, innerhalb des Limits).") in page
     assert "Kreditprüfung bestanden." in page  # the "placed" event
@@ -95,8 +89,7 @@ def test_the_suppliers_change_summary_in_german_with_german_figures(world, order
     proposed = _events("order", o.id, "change_proposed")[-1]
     assert proposed.detail == ("line 1: quantity 100 -> 80.5 (Stock); line 2: date -> 2030-01-15 (Later). "
                                "Total 730.00 EUR → 681.25 EUR if all are accepted")
-    _german(world.procurement)
-    page = _text(login(world.procurement).get(f"/orders/{o.id}"))
+    page = _german_order_page(login, world.procurement, o.id)
     assert ("Position 1: Menge 100 -> 80,5 (Stock); Position 2: Datum -> 15.01.2030 (Later). "
             "Summe 730,00\xa0€ → 681,25\xa0€, wenn alle angenommen werden") in page
     assert "if all are accepted" not in page
