@@ -198,3 +198,15 @@ def test_a_requisitions_history_is_worded_for_the_reader(rw):  # noqa: F811
     created = _events("requisition", req.id, "created")[-1]
     assert created.detail == f"{req.number}: 1 line(s), €12,345.00"
     assert _german_text(created) == f"{req.number}: 1 Position(en), 12.345,00\xa0€"
+
+
+def test_an_order_sent_over_budget_says_so_in_german_with_german_figures(rw):  # noqa: F811
+    from tests.requisitions.test_budget_orders import _events as budget_events
+    from tests.requisitions.test_budget_orders import _order, _submit
+
+    order = _submit(rw, _order(rw, "1200.00"))  # the company warns: sent, and recorded
+    [ev] = budget_events(order, "over_budget")
+    assert ev.detail == ("Sent over budget (the company warns): CC-100 has €1,000.00 available, this order needs "
+                         "€1,200.00 (-€200.00 after)")
+    assert _german_text(ev) == ("Über Budget gesendet (das Unternehmen warnt nur): CC-100 hat 1.000,00\xa0€ verfügbar, "
+                                "diese Bestellung benötigt 1.200,00\xa0€ (danach -200,00\xa0€)")
