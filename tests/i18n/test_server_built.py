@@ -54,6 +54,7 @@ def test_the_credit_checks_reason_in_the_history_is_german_with_german_figures(w
             "25 % ausgeschöpft, innerhalb des Limits).") in page
     assert "Kreditprüfung bestanden." in page  # the "placed" event
     assert "Bestellung erteilt." in page  # revision 1's summary
+    assert "Eingereicht → Erteilt" in page and "Submitted → Placed" not in page  # the history's status moves
     assert "is within the limit" not in page and "Order placed." not in page
     english = _text(login(world.sales_a).get(f"/orders/{order.id}"))
     assert "Exposure €1,234.50 is within the limit of €5,000.00" in english and "Order placed." in english
