@@ -284,7 +284,8 @@ def on_credit_hold(order: PurchaseOrder) -> None:
     if order.status != S.credit_hold:
         move(order, S.credit_hold, None, "credit_hold", msg(_l("Credit check put the order on hold.")))
     else:
-        record("order", order.id, "credit_hold", to_state=S.credit_hold, detail=msg(_l("Credit check put the order on hold.")))
+        record("order", order.id, "credit_hold", to_state=S.credit_hold,
+               detail=msg(_l("Credit check put the order on hold.")))
     db.session.flush()
     _notify_buyer(order, f"Order {numbers_text(order)} is on credit hold",
                   f"{order.supplier.display_name}'s credit check held the order; their accounts team decides.")
