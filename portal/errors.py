@@ -41,7 +41,8 @@ class Figure:
             return f"{self.value:,}"
         return _neutral(self.value)
 
-    def local(self, locale: str) -> str:
+    def local(self, locale: str, *, quoted: bool = False) -> str:
+        """``quoted``: the sentence quotes the figure („%(state)s“), so a status keeps its badge form."""
         from babel.numbers import format_decimal
 
         if self.kind == "money":
@@ -51,9 +52,12 @@ class Figure:
         if self.kind == "number":
             return format_decimal(self.value, locale=locale, decimal_quantization=False)
         if self.kind == "state":
-            from portal.i18n import page_language, state_label
+            from portal.i18n import page_language, state_in_sentence, state_label
 
-            return self.neutral() if page_language() == "en" else state_label(self.value)
+            if page_language() == "en":
+                return self.neutral()
+            # inside a sentence its sentence form ("ist bereits angenommen"), quoted its badge ("„Entwurf“")
+            return state_label(self.value) if quoted else state_in_sentence(self.neutral())
         return _local(self.value, locale)
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
@@ -149,14 +153,14 @@ class Said:
 
     def text(self, locale: str | None) -> str:
         """The sentence in the current gettext language; figures in ``locale`` (None: the neutral format)."""
+        translated = _translate(self.msgid) if _marked(self.raw) else str(self.raw)
         if locale is None:
             values = {k: (v.neutral() if isinstance(v, Figure) else _neutral(v)) for k, v in self.figures.items()}
         else:
-            values = {k: (v.local(locale) if isinstance(v, Figure) else _local(v, locale))
-                      for k, v in self.figures.items()}
+            values = {k: (v.local(locale, quoted=_quoted(translated, k)) if isinstance(v, Figure)
+                          else _local(v, locale)) for k, v in self.figures.items()}
         if not _marked(self.raw):
             return _fill(str(self.raw), values)
-        translated = _translate(self.msgid)
         try:
             return _fill(translated, values)
         except (KeyError, ValueError, TypeError):  # a translation that lost a figure: English is safe
@@ -172,6 +176,12 @@ class Said:
 def say(text, **figures) -> Said:
     """A phrase with figures for ``errors={...}`` (the exception's own sentence takes the figures directly)."""
     return Said(text, figures)
+
+
+def _quoted(text: str, name: str) -> bool:
+    """Whether the sentence puts the figure ``name`` in quotation marks („%(state)s“, "%(state)s", “%(state)s”)."""
+    at = text.find(f"%({name})s")
+    return at > 0 and text[at - 1] in "„\"“‘'«»"
 
 
 def _fill(text: str, values: dict) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, request
-from flask_babel import Babel, lazy_gettext as _l
+from flask_babel import Babel, lazy_gettext as _l, lazy_pgettext
 from flask_login import current_user
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -68,6 +68,73 @@ def state_label(state) -> str:
     key = getattr(state, "value", state)
     label = STATES.get(str(key))
     return str(label) if label is not None else str(key).replace("_", " ").capitalize()
+
+
+# The same statuses inside a sentence ("This order is %(state)s …"): lower case where the language writes it so
+# ("ist bereits angenommen", not "ist bereits Angenommen"), keyed by the English words (``state_fig``'s neutral).
+STATES_IN_SENTENCE = {
+    "acknowledged": lazy_pgettext("state in sentence", "acknowledged"),
+    "answered": lazy_pgettext("state in sentence", "answered"),
+    "approved": lazy_pgettext("state in sentence", "approved"),
+    "awaiting approval": lazy_pgettext("state in sentence", "awaiting approval"),
+    "cancelled": lazy_pgettext("state in sentence", "cancelled"),
+    "change proposed": lazy_pgettext("state in sentence", "change proposed"),
+    "closed": lazy_pgettext("state in sentence", "closed"),
+    "credit hold": lazy_pgettext("state in sentence", "credit hold"),
+    "decided": lazy_pgettext("state in sentence", "decided"),
+    "draft": lazy_pgettext("state in sentence", "draft"),
+    "executed": lazy_pgettext("state in sentence", "executed"),
+    "exported": lazy_pgettext("state in sentence", "exported"),
+    "issued": lazy_pgettext("state in sentence", "issued"),
+    "open": lazy_pgettext("state in sentence", "open"),
+    "ordered": lazy_pgettext("state in sentence", "ordered"),
+    "paid": lazy_pgettext("state in sentence", "paid"),
+    "partially paid": lazy_pgettext("state in sentence", "partially paid"),
+    "partially shipped": lazy_pgettext("state in sentence", "partially shipped"),
+    "placed": lazy_pgettext("state in sentence", "placed"),
+    "proposed": lazy_pgettext("state in sentence", "proposed"),
+    "received": lazy_pgettext("state in sentence", "received"),
+    "rejected": lazy_pgettext("state in sentence", "rejected"),
+    "resolved": lazy_pgettext("state in sentence", "resolved"),
+    "shipped": lazy_pgettext("state in sentence", "shipped"),
+    "sourcing": lazy_pgettext("state in sentence", "sourcing"),
+    "submitted": lazy_pgettext("state in sentence", "submitted"),
+    "superseded": lazy_pgettext("state in sentence", "superseded"),
+    "withdrawn": lazy_pgettext("state in sentence", "withdrawn"),
+    "awarded": lazy_pgettext("state in sentence", "awarded"),
+    "expired": lazy_pgettext("state in sentence", "expired"),
+    "locked": lazy_pgettext("state in sentence", "locked"),
+    "revised": lazy_pgettext("state in sentence", "revised"),
+    "queued": lazy_pgettext("state in sentence", "queued"),
+    "running": lazy_pgettext("state in sentence", "running"),
+    "succeeded": lazy_pgettext("state in sentence", "succeeded"),
+    "failed": lazy_pgettext("state in sentence", "failed"),
+    "pending": lazy_pgettext("state in sentence", "pending"),
+    "accepted": lazy_pgettext("state in sentence", "accepted"),
+    "revoked": lazy_pgettext("state in sentence", "revoked"),
+    "active": lazy_pgettext("state in sentence", "active"),
+    "inactive": lazy_pgettext("state in sentence", "inactive"),
+    "sent": lazy_pgettext("state in sentence", "sent"),
+    "kept": lazy_pgettext("state in sentence", "kept"),
+    "sealed": lazy_pgettext("state in sentence", "sealed"),
+    "won": lazy_pgettext("state in sentence", "won"),
+    "lost": lazy_pgettext("state in sentence", "lost"),
+    "declined": lazy_pgettext("state in sentence", "declined"),
+    "published": lazy_pgettext("state in sentence", "published"),
+    "invited": lazy_pgettext("state in sentence", "invited"),
+    "not submitted": lazy_pgettext("state in sentence", "not submitted"),
+    "delivered": lazy_pgettext("state in sentence", "delivered"),
+    "disabled": lazy_pgettext("state in sentence", "disabled"),
+    "stuck": lazy_pgettext("state in sentence", "stuck"),
+    "partially awarded": lazy_pgettext("state in sentence", "partially awarded"),
+}
+
+
+def state_in_sentence(words: str) -> str:
+    """A status inside a sentence in the page's language; ``words`` is its English lower-case form ("credit hold").
+    A status without a sentence form keeps its English words."""
+    label = STATES_IN_SENTENCE.get(str(words))
+    return str(label) if label is not None else str(words)
 
 
 def tr(text) -> str:

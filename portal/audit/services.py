@@ -11,21 +11,38 @@ from portal.notifications.messages import Message
 def english(message: Message) -> str:
     """The English text of a message: the msgid with its figures in the neutral format the details always had
     ("1,190.00 EUR", "2026-03-31")."""
+    values = {key: _english_value(value) for key, value in message.params.items()}
+    return message.msgid % values if values else message.msgid.replace("%%", "%")
+
+
+def _english_value(value):
     from portal.errors import _neutral_money
 
-    values = {}
-    for key, value in message.params.items():
-        if isinstance(value, dict) and "$money" in value:
-            values[key] = _neutral_money(value["$money"], value.get("currency"))
-        elif isinstance(value, dict) and "$date" in value:
-            values[key] = value["$date"]
-        elif isinstance(value, dict) and "$datetime" in value:
-            values[key] = value["$datetime"][:16].replace("T", " ")
-        elif isinstance(value, dict) and "$msg" in value:
-            values[key] = english(Message(value["$msg"][0], value["$msg"][1] or {}))
-        else:
-            values[key] = value
-    return message.msgid % values if values else message.msgid.replace("%%", "%")
+    if not isinstance(value, dict):
+        return value
+    if "$money" in value:
+        if value.get("symbol"):
+            from decimal import Decimal
+
+            from portal.money import format_money
+
+            return format_money(Decimal(value["$money"]), value.get("currency") or "EUR")
+        return _neutral_money(value["$money"], value.get("currency"))
+    if "$quantity" in value:
+        from portal.money import format_quantity
+
+        return format_quantity(value["$quantity"])
+    if "$date" in value:
+        return value["$date"]
+    if "$datetime" in value:
+        return value["$datetime"][:16].replace("T", " ")
+    if "$msg" in value:
+        return english(Message(value["$msg"][0], value["$msg"][1] or {}))
+    if "$join" in value:  # several phrases (notifications.messages.joined)
+        return str(value.get("sep", "; ")).join(str(_english_value(p)) for p in value["$join"])
+    if "$number" in value:
+        return value["$number"]
+    return value
 
 
 def record(entity_type: str, entity_id: int, action: str, *, actor=None, company_id=None,

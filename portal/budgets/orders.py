@@ -28,13 +28,14 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from portal.accounts.models import User
-from portal.audit.services import record
+from portal.audit.services import english, record
 from portal.budgets.figures import Figures, converted, figures_for, rate_valid
 from portal.budgets.models import Budget, BudgetMode, BudgetSettings, CostCentre, OrderBudgetOverride
 from portal.db import db, utcnow
 from portal.i18n import _l
+from portal.notifications import messages as words
 from portal.errors import ValidationFailed
-from portal.money import format_money, quantize
+from portal.money import quantize
 from portal.orders.models import PurchaseOrder
 from portal.orders.states import OrderStatus
 from portal.requisitions.models import Requisition, RequisitionLine
@@ -211,7 +212,8 @@ def record_override(order: PurchaseOrder, actor: User, approval, *, counts_as_ap
                                            approver_id=actor.id, counts_as_approval=counts_as_approval))
     db.session.flush()
     record("order", order.id, "over_budget_approved", actor=actor, company_id=order.buyer_company_id,
-           detail="Approved over budget by the cost-centre owner for " + ", ".join(c.code for c in centres),
+           detail=words.msg(_l("Approved over budget by the cost-centre owner for %(codes)s"),
+                            codes=", ".join(c.code for c in centres)),
            visible_to_company_id=order.buyer_company_id)
     return centres
 
@@ -226,9 +228,11 @@ def budget_only_ids(approval_ids: list[int]) -> set[int]:
 
 # --------------------------------------------------------------------------------------------- the check
 
-def _row_text(r: OrderImpactRow, currency: str) -> str:
-    return (f"{r.cost_centre.code} has {format_money(r.figures.available, currency)} available, this order needs "
-            f"{format_money(r.net, currency)}")
+def _row_text(r: OrderImpactRow, currency: str):
+    """A cost centre over budget, as a message for the history (worded for the reader)."""
+    return words.msg(_l("%(code)s has %(available)s available, this order needs %(net)s"), code=r.cost_centre.code,
+                     available=words.money(r.figures.available, currency, symbol=True),
+                     net=words.money(r.net, currency, symbol=True))
 
 
 def check_send(order: PurchaseOrder, actor: User | None, round_ids: list[int]) -> str | None:
@@ -241,25 +245,30 @@ def check_send(order: PurchaseOrder, actor: User | None, round_ids: list[int]) -
     if not over:
         return None
     currency = order.buyer.default_currency
-    detail = "; ".join(f"{_row_text(r, currency)} ({format_money(r.available_after, currency)} after)" for r in over)
+    detail = words.joined([words.msg(_l("%(row)s (%(after)s after)"), row=_row_text(r, currency),
+                                     after=words.money(r.available_after, currency, symbol=True)) for r in over])
     actor_company = getattr(actor, "company_id", None)
     if imp.mode == BudgetMode.warn:
         record("order", order.id, "over_budget", actor=actor, company_id=actor_company,
-               detail=f"Sent over budget (the company warns): {detail}", visible_to_company_id=order.buyer_company_id)
+               detail=words.msg(_l("Sent over budget (the company warns): %(rows)s"), rows=detail),
+               visible_to_company_id=order.buyer_company_id)
         return None
     waiting = pending_owners(order, round_ids, imp)
     if not waiting:
         record("order", order.id, "over_budget", actor=actor, company_id=actor_company,
-               detail=f"Sent over budget with the cost-centre owner's approval: {detail}",
+               detail=words.msg(_l("Sent over budget with the cost-centre owner's approval: %(rows)s"), rows=detail),
                visible_to_company_id=order.buyer_company_id)
         return None
     blocked = [r for r in over if r.cost_centre in waiting]
     owners = [c.owner for c in waiting if c.owner is not None and c.owner.active]
     who = (", ".join(dict.fromkeys(o.name for o in owners)) if owners else
-           "nobody: the cost centre has no active owner; an administrator names one or raises the budget")
-    sentence = (f"The budget would be exceeded ({'; '.join(_row_text(r, currency) for r in blocked)}). The order "
-                f"waits for the cost-centre owner's approval over budget: {who}.")
-    record("order", order.id, "budget_hold", actor=actor, company_id=actor_company, detail=sentence,
+           words.msg(_l("nobody: the cost centre has no active owner; an administrator names one or raises the "
+                        "budget")))
+    held = words.msg(_l("The budget would be exceeded (%(rows)s). The order waits for the cost-centre owner's "
+                        "approval over budget: %(who)s."), rows=words.joined([_row_text(r, currency) for r in blocked]),
+                     who=who)
+    sentence = english(held)  # kept on the order (budget_held) as the English sentence
+    record("order", order.id, "budget_hold", actor=actor, company_id=actor_company, detail=held,
            visible_to_company_id=order.buyer_company_id)
     if owners:
         from portal.notifications.services import notify

@@ -28,6 +28,7 @@ from portal.budgets.models import (
 from portal.db import MAX_AMOUNT, db
 from portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from portal.i18n import _l
+from portal.notifications import messages as words
 from portal.locking import lock_checked, lock_row
 from portal.money import quantize, to_decimal
 from portal.tenancy import get_for_company
@@ -391,7 +392,7 @@ def set_order_costs(actor: User, order_id, expected_lock_version, costs: dict):
             line.cost_centre_id = cost_centre_of(actor.company_id, cc_id).id if str(cc_id or "").strip() else None
             line.gl_account_id = gl_account_of(actor.company_id, gl_id).id if str(gl_id or "").strip() else None
         record("order", order.id, "cost_centres", actor=actor, company_id=actor.company_id,
-               detail="cost centres and GL accounts set", visible_to_company_id=order.buyer_company_id)
+               detail=words.msg(_l("cost centres and GL accounts set")), visible_to_company_id=order.buyer_company_id)
         from sqlalchemy.orm.attributes import flag_modified
 
         flag_modified(order, "status")  # a new version: forms opened before are stale

@@ -14,6 +14,7 @@ from babel.numbers import format_decimal
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from portal.i18n import _l
 from portal.money import format_money
 
 # The factors the portal words itself; anything else is an external provider's text, shown as stored.
@@ -87,3 +88,71 @@ def reason(check, locale: str = "en_GB") -> str:
     if check.outcome == "hold":
         text = f"{text} {_('The order is on hold for a manual decision.')}"
     return text
+
+
+# ------------------------------------------------------------------------------- the reason in the order's history
+
+def _percent_figure(share):
+    """The used share as a figure of a stored message: "95 %" (grouped for the reader), or "more than 100 %"."""
+    from portal.notifications.messages import joined, msg, number
+
+    share = Decimal(str(share))
+    if share.is_infinite():
+        return msg(_l("more than %(percent)s"), percent="100 %")
+    return joined([number((share * 100).quantize(Decimal(1))), "%"], " ")
+
+
+def factor_message(factor: dict):
+    """One factor as a stored message (message id + figures), worded when the history is read; None for a factor
+    the portal does not word itself."""
+    from portal.notifications.messages import money, msg
+
+    kind, f = factor.get("factor"), factor.get("figures") or {}
+    cur = f.get("currency", "")
+    if kind == "overdue_invoices":
+        n = int(f.get("count", 0))
+        if n == 1:
+            return msg(_l("The buyer has 1 overdue invoice at this supplier, and overdue invoices block new orders."))
+        return msg(_l("The buyer has %(num)s overdue invoices at this supplier, and overdue invoices block new "
+                      "orders."), num=n)
+    if kind == "over_limit":
+        return msg(_l("Exposure %(exposure)s would exceed the limit of %(limit)s by %(over)s (%(percent)s used, over "
+                      "the limit)."), exposure=money(f["exposure"], cur), limit=money(f["limit"], cur),
+                   over=money(f["over"], cur), percent=_percent_figure(f["share"]))
+    if kind == "within_limit":
+        from portal.credit.providers import utilisation
+
+        words = {"ok": _l("within the limit"), "near": _l("near the limit"), "over": _l("over the limit")}
+        return msg(_l("Exposure %(exposure)s is within the limit of %(limit)s (%(available)s still available; "
+                      "%(percent)s used, %(words)s)."), exposure=money(f["exposure"], cur),
+                   limit=money(f["limit"], cur), available=money(f["available"], cur),
+                   percent=_percent_figure(f["share"]),
+                   words=msg(words[utilisation(Decimal(str(f["share"])))]))
+    if kind == "no_limit":
+        return msg(_l("%(supplier)s has set no credit limit for %(buyer)s and no default."),
+                   supplier=f.get("supplier") or msg(_l("The supplier")), buyer=f.get("buyer") or msg(_l("the buyer")))
+    if kind == "currency_mismatch":
+        return msg(_l("The order is in %(order_currency)s but the credit limit is kept in %(limit_currency)s; amounts "
+                      "are not converted."), order_currency=f.get("order_currency", ""),
+                   limit_currency=f.get("limit_currency", ""))
+    if kind == "external":  # an external provider's own words, as it gave them
+        return str(f.get("reason") or "")
+    return None
+
+
+def history_detail(decision, asked_by=None):
+    """The audit detail of a credit decision: its factors as stored messages (the order's history words them in
+    the reader's language and format; the English text is the decision's reason, as before). A decision whose
+    factors the portal does not word (or has none) keeps its English sentence."""
+    from portal.notifications.messages import joined, msg
+
+    again = f"Checked again at the request of {asked_by.name}: " if asked_by else ""
+    parts = [factor_message(f) for f in decision.factors or ()]
+    if not parts or any(p is None for p in parts):
+        return again + decision.reason
+    if not decision.approved and all(f.get("factor") in OWN_FACTORS for f in decision.factors):
+        parts.append(msg(_l("The order is on hold for a manual decision.")))
+    reason = joined(parts, " ")
+    if asked_by is None:
+        return msg("%(reason)s", reason=reason)
+    return msg(_l("Checked again at the request of %(name)s: %(reason)s"), name=asked_by.name, reason=reason)

@@ -24,7 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal.accounts.models import Company, Role, User
 from portal.audit.services import record
-from portal.credit import ledger
+from portal.credit import ledger, reasons
 # The ledger (exposure, reservations, the pair's account lock and the lock order) lives in portal.credit.ledger;
 # these names stay importable from here for the views and older callers.
 from portal.credit.ledger import (adjust_reservation, consume_reservation, convert_reservation,  # noqa: F401
@@ -37,6 +37,7 @@ from portal.credit.providers import (MANUAL, BuiltinProvider, CreditDecision, Cr
 from portal.db import db, utcnow
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.i18n import _l
+from portal.notifications.messages import msg
 from portal.errors import say, state_fig
 from portal.locking import check_fresh, retry_on_conflict
 from portal.money import ZERO, minor_unit, quantize, to_decimal
@@ -180,17 +181,16 @@ def check_order(order_id: int, *, recheck_by: int | None = None) -> CreditCheck 
         checked_at=utcnow())
     db.session.add(cc)
     before = order.status
-    again = f"Checked again at the request of {asked_by.name}: " if asked_by else ""
     if decision.approved:
         _reserve(order)
-        _place(order, detail=("Credit check passed when checked again." if asked_by else None))
+        _place(order, detail=(msg(_l("Credit check passed when checked again.")) if asked_by else None))
         record("order", order.id, "credit_check_passed", from_state=before, to_state=order.status,
-               detail=again + decision.reason)
+               detail=reasons.history_detail(decision, asked_by))
     else:
         if order.status != OrderStatus.credit_hold:
             _hold(order)  # the orders hook records the "credit_hold" move; this event carries the figures' reason
         record("order", order.id, "credit_check_hold", from_state=before, to_state=order.status,
-               detail=again + decision.reason)
+               detail=reasons.history_detail(decision, asked_by))
     outcome = cc.outcome
     try:
         db.session.commit()

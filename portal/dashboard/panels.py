@@ -5,6 +5,7 @@ from flask import url_for
 from portal.accounts.models import Role
 from portal.accounts.services import members, pending_invitations
 from portal.i18n import state_label
+from portal.jobs.titles import job_title
 from portal.jobs.views import recent_for
 
 
@@ -25,7 +26,7 @@ def panels(user) -> list[dict]:
         out.append({
             "title": "Background jobs", "count": sum(1 for j in jobs if not j.done), "count_label": "running",
             "link": url_for("jobs.index"), "link_label": "All jobs",
-            "items": [(f"{j.title} — {state_label(j.status).lower()}", url_for("jobs.detail", job_id=j.id))
+            "items": [(f"{job_title(j.title)} — {state_label(j.status).lower()}", url_for("jobs.detail", job_id=j.id))
                       for j in jobs],  # the status word in the reader's language
             "empty": "", "position": "last",  # a status tile, not a to-do: after the work tiles
         })

@@ -20,6 +20,7 @@ from portal.db import db, utcnow
 from portal.events.services import emit
 from portal.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.i18n import _l
+from portal.notifications import messages as words
 from portal.frameworks.models import AgreementStatus, CallOff, CallOffLine, FrameworkAgreement, FrameworkLine
 from portal.locking import lock_row, retry_on_conflict
 from portal.money import ZERO, format_money, format_quantity, quantize, to_decimal
@@ -237,9 +238,13 @@ def create_from_award(award_id, actor, *, valid_from, valid_until, max_value=Non
             db.session.flush()
             audit("framework_agreement", a.id, "created", actor=actor, company_id=a.buyer_company_id,
                   to_state=AgreementStatus.active,
-                  detail=f"{a.reference} from the award of {rfq.reference}: {len(a.lines)} item(s), valid "
-                         f"{start.isoformat()} to {end.isoformat()}"
-                         + (f", capped at {format_money(a.max_value, a.currency)}" if a.max_value else ""))
+                  detail=words.msg(
+                      _l("%(reference)s from the award of %(rfq)s: %(n)s item(s), valid %(start)s to %(end)s"
+                         "%(cap)s"), reference=a.reference, rfq=rfq.reference, n=len(a.lines),
+                      start=words.day(start), end=words.day(end),
+                      cap=words.joined([words.msg(_l(", capped at %(value)s"),
+                                                  value=words.money(a.max_value, a.currency, symbol=True))]
+                                       if a.max_value else [], "")))
             emit([a.buyer_company_id, a.supplier_company_id], "framework_agreement.created", a)
             out.append(a)
         award.orders_created_at = utcnow()
@@ -400,7 +405,8 @@ def call_off(agreement: FrameworkAgreement, actor, quantities: dict, *, delivery
         a.updated_at = utcnow()  # the agreement's consumption changed (API: updated_since)
         db.session.flush()
         audit("order", order.id, "created", actor=actor, company_id=a.buyer_company_id, to_state=OrderStatus.draft,
-              detail=f"{order.po_number}: call-off against {a.reference}, {len(order.lines)} line(s)")
+              detail=words.msg(_l("%(number)s: call-off against %(reference)s, %(n)s line(s)"),
+                               number=order.po_number, reference=a.reference, n=len(order.lines)))
         audit("framework_agreement", a.id, "called_off", actor=actor, company_id=a.buyer_company_id,
               detail=f"{order.po_number}: {format_money(this_value, a.currency)}"
                      + (f" ({'; '.join(warnings)})" if warnings else ""),
@@ -485,7 +491,8 @@ def sweep(today: date | None = None) -> dict:
                 a.status = AgreementStatus.expired
                 audit("framework_agreement", a.id, "expired", from_state=AgreementStatus.active,
                       to_state=AgreementStatus.expired, company_id=a.buyer_company_id,
-                      detail=f"{a.reference} ended on {a.valid_until.isoformat()}")
+                      detail=words.msg(_l("%(reference)s ended on %(day)s"), reference=a.reference,
+                                       day=words.day(a.valid_until)))
                 emit([a.buyer_company_id, a.supplier_company_id], "framework_agreement.expired", a)
                 expired += 1
             db.session.commit()
@@ -516,7 +523,8 @@ def sweep(today: date | None = None) -> dict:
                        link=_link(a.id), title=title, body=body(a.supplier_company_id))
                 a.expiry_notice_sent_at = utcnow()
                 audit("framework_agreement", a.id, "expiry_notice", company_id=a.buyer_company_id,
-                      detail=f"Both sides told that {a.reference} ends on {a.valid_until.isoformat()}")
+                      detail=words.msg(_l("Both sides told that %(reference)s ends on %(day)s"),
+                                       reference=a.reference, day=words.day(a.valid_until)))
                 emit([a.buyer_company_id, a.supplier_company_id], "framework_agreement.expiring", a)
                 noticed += 1
             db.session.commit()

@@ -35,7 +35,7 @@ from portal.events.services import emit
 from portal.errors import Conflict, DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.i18n import _l
 from portal.notifications import messages as words
-from portal.errors import money_fig
+from portal.errors import money_fig, msgid_of
 from portal.invoices import numbers
 from portal.invoices.models import (CreditReason, DocumentKind, Invoice, InvoiceLine, InvoiceSettings, InvoicingMode,
                                     Payment)
@@ -48,7 +48,7 @@ from portal.locking import retry_on_conflict
 from portal.money import ZERO, minor_unit, quantize, to_decimal
 from portal.orders.models import OrderLine, PurchaseOrder, Shipment
 from portal.orders.states import OrderStatus
-from portal.documents.language import recipient_settings
+from portal.documents.language import company_language, gettext_in, recipient_settings
 
 PDF_JOB = "portal.invoices.jobs.invoice_pdf_job"
 REVERSE_CHARGE_NOTE = "Reverse charge: VAT to be accounted for by the recipient (Art. 196 Directive 2006/112/EC)"
@@ -74,6 +74,13 @@ def invoice_link(inv: Invoice) -> str:
 def label(inv: Invoice) -> str:
     what = "Credit note" if inv.kind == DocumentKind.credit_note else "Invoice"
     return f"{what} {inv.number}" if inv.number else f"Draft {what.lower()} #{inv.id}"
+
+
+def _shipping_text(order) -> str:
+    """The freight line's description: a line of the document, so in the document's language (the buyer's, as the
+    invoice's snapshot will be), not the language of whoever drafts it."""
+    return gettext_in(company_language(order.buyer), msgid_of(_l("Shipping (order %(number)s)"))) % {
+        "number": order.po_number}
 
 
 def _rollback_on_error(fn):
@@ -278,7 +285,7 @@ def create_draft(actor: User, *, shipment_id=None, order_id=None, edits: dict | 
         parsed.append((ln, qty, disc, tax))
     shipping = shipping_to_bill(order)
     if shipping > 0:  # the order's freight goes on its first invoice (the person may leave it for a later one)
-        ln = InvoiceLine(position=len(rows) + 1, charge=SHIPPING, description=f"Shipping (order {order.po_number})",
+        ln = InvoiceLine(position=len(rows) + 1, charge=SHIPPING, description=_shipping_text(order),
                          quantity=Decimal(1), unit="flat", unit_price=shipping, discount_percent=ZERO,
                          tax_rate=ZERO if rc else settings.default_tax_rate, net_amount=ZERO)
         inv.lines.append(ln)

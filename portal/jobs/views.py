@@ -11,9 +11,11 @@ from portal.errors import DomainError
 from portal.jobs import services
 from portal.jobs.models import JobRecord
 from portal.jobs.services import may_see
+from portal.jobs.titles import job_title
 from portal.tenancy import get_for_user, scoped
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
+bp.add_app_template_filter(job_title, "job_title")  # titles in the reader's language (portal/jobs/titles.py)
 
 
 def result_url(rec: JobRecord) -> str | None:

@@ -34,8 +34,15 @@ def msg(msgid, **params) -> Message:
     return Message(str(msgid), {k: _plain(v) for k, v in params.items()})
 
 
-def money(amount, currency: str) -> dict:
-    return {"$money": str(Decimal(str(amount))), "currency": currency}
+def money(amount, currency: str, *, symbol: bool = False) -> dict:
+    """``symbol``: the stored English text writes it as pages do ("€2.50"), not "2.50 EUR"."""
+    value = {"$money": str(Decimal(str(amount))), "currency": currency}
+    return {**value, "symbol": True} if symbol else value
+
+
+def quantity(value) -> dict:
+    """A quantity as the portal shows quantities (grouped, no needless decimals): "1,000" / "1.000", "80.5" / "80,5"."""
+    return {"$quantity": str(Decimal(str(value)))}
 
 
 def day(value: date) -> dict:
@@ -46,6 +53,16 @@ def moment(value: datetime) -> dict:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return {"$datetime": value.astimezone(UTC).isoformat()}
+
+
+def number(value) -> dict:
+    """A quantity or count, written in the reader's number format ("10.5" / "10,5")."""
+    return {"$number": format(Decimal(str(value)).normalize(), "f")}
+
+
+def joined(parts, sep: str = "; ") -> dict:
+    """Several phrases (messages or plain text) in one figure, each worded for the reader, joined by ``sep``."""
+    return {"$join": [_plain(p) for p in parts], "sep": sep}
 
 
 def _plain(value):
@@ -69,6 +86,16 @@ def _format_param(value, locale: str, tz: str):
 
     if "$msg" in value:
         return render(value["$msg"], locale=locale, tz=tz)
+    if "$join" in value:
+        return str(value.get("sep", "; ")).join(str(_format_param(p, locale, tz)) for p in value["$join"])
+    if "$quantity" in value:
+        from portal.money import format_quantity
+
+        return format_quantity(Decimal(value["$quantity"]), locale)
+    if "$number" in value:
+        from babel.numbers import format_decimal
+
+        return format_decimal(Decimal(value["$number"]), locale=locale, decimal_quantization=False)
     if "$money" in value:
         return format_money(Decimal(value["$money"]), value.get("currency") or "EUR", locale)
     if "$date" in value:

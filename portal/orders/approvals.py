@@ -129,12 +129,21 @@ def _rule_at(company_id: int, threshold) -> ApprovalRule | None:
                                                            ApprovalRule.threshold == threshold))
 
 
+def _approval_detail(done: int, required: int, comment: str | None):
+    """ "Approval 1 of 2: comment" in the history, worded for the reader."""
+    if comment:
+        return words.msg(_l("Approval %(done)s of %(required)s: %(comment)s"), done=done, required=required,
+                         comment=comment)
+    return words.msg(_l("Approval %(done)s of %(required)s"), done=done, required=required)
+
+
 def _commit_rule(rule: ApprovalRule, actor: User) -> None:
     db.session.flush()
     from portal.audit.services import record
 
     record("approval_rule", rule.id, "saved", actor=actor, company_id=actor.company_id,
-           detail=f"above {rule.threshold} {rule.currency}: {rule.approvals_required} approval(s)")
+           detail=words.msg(_l("above %(threshold)s: %(n)s approval(s)"), n=rule.approvals_required,
+                            threshold=words.money(rule.threshold, rule.currency)))
     try:
         db.session.commit()
     except sa.exc.IntegrityError:
@@ -197,7 +206,7 @@ def delete_rule(actor: User, rule_id) -> None:
     from portal.audit.services import record
 
     record("approval_rule", rule.id, "deleted", actor=actor, company_id=actor.company_id,
-           detail=f"above {rule.threshold} {rule.currency}")
+           detail=words.msg(_l("above %(threshold)s"), threshold=words.money(rule.threshold, rule.currency)))
     db.session.delete(rule)
     db.session.commit()
 
@@ -305,8 +314,7 @@ def decide(order: PurchaseOrder, actor: User, expected_lock_version, decision: s
         done = len([a for a in given if a.id not in owner_steps])
         held = budget_check.check_send(order, actor, round_ids) if done >= max(required, 1) else None
         if done >= max(required, 1) and not held:
-            mark_submitted(order, actor, "approved", f"Approval {done} of {max(required, 1)}"
-                           + (f": {comment}" if comment else ""))
+            mark_submitted(order, actor, "approved", _approval_detail(done, max(required, 1), comment))
             notify(buyers, kind="approval", title=f"Order {numbers_text(order)} is approved",
                    body="It went to the supplier's credit check.", link=order_link(order))
         elif held:
@@ -314,15 +322,13 @@ def decide(order: PurchaseOrder, actor: User, expected_lock_version, decision: s
 
             order.budget_held = held
             record("order", order.id, "approval", actor=actor, company_id=actor.company_id,
-                   detail=f"Approval {done} of {max(required, 1)}" + (f": {comment}" if comment else ""))
+                   detail=_approval_detail(done, max(required, 1), comment))
             _touch(order)
         else:
             from portal.audit.services import record
 
             record("order", order.id, "approval", actor=actor, company_id=actor.company_id,
-                   detail=(words.msg(_l("Approval %(done)s of %(required)s: %(comment)s"), done=done,
-                                     required=required, comment=comment) if comment else
-                           words.msg(_l("Approval %(done)s of %(required)s"), done=done, required=required)))
+                   detail=_approval_detail(done, required, comment))
             _touch(order)
             notify([u for u in approvers_for(order) if u.id != actor.id], kind="approval",
                    title=f"Order {numbers_text(order)} needs the next approval",
@@ -538,6 +544,6 @@ def save_escalation_days(actor: User, days_text) -> int:
     before = company.approval_escalation_days
     company.approval_escalation_days = days
     record("company", company.id, "approval_escalation_days", actor=actor, company_id=company.id,
-           detail=f"{before} → {days} working days")
+           detail=words.msg(_l("%(before)s → %(days)s working days"), before=before, days=days))
     db.session.commit()
     return days

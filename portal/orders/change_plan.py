@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from portal.errors import ValidationFailed
 from portal.i18n import _l
-from portal.money import ZERO, format_money, format_quantity, quantize, to_decimal
+from portal.money import ZERO, format_quantity, quantize, to_decimal
 from portal.orders.core import open_quantity
 from portal.orders.models import ChangeKind, LineAck, OrderChangeLine, OrderLine, PurchaseOrder
 
@@ -40,25 +40,47 @@ def _reason(text, limit=500) -> str:
     return (str(text) if text is not None else "").strip()[:limit]
 
 
-def line_text(cl: OrderChangeLine, currency: str) -> str:
-    """"line 2: quantity 100 → 80, date 2027-01-10 → 2027-01-20" (old → new, what changed only)."""
+def line_message(cl: OrderChangeLine, currency: str):
+    """A change line as a message with its figures (worded for the reader: history, change pages)."""
+    from portal.notifications.messages import day, joined, money, msg, quantity
+
+    def when(value):
+        return day(value) if value else msg(_l("as ordered"))
+
     if cl.kind == ChangeKind.add:
-        text = (f"new line {cl.position}: {cl.sku or cl.description} × {_q(cl.new_quantity)} {cl.unit} at "
-                f"{format_money(cl.new_unit_price, currency)}" + (f", date {_d(cl.new_date)}" if cl.new_date else ""))
+        figures = {"position": cl.position, "item": cl.sku or cl.description, "quantity": quantity(cl.new_quantity),
+                   "unit": cl.unit, "price": money(cl.new_unit_price, currency, symbol=True)}
+        if cl.new_date:
+            text = msg(_l("new line %(position)s: %(item)s × %(quantity)s %(unit)s at %(price)s, date %(date)s"),
+                       date=day(cl.new_date), **figures)
+        else:
+            text = msg(_l("new line %(position)s: %(item)s × %(quantity)s %(unit)s at %(price)s"), **figures)
     elif cl.kind == ChangeKind.cancel:
-        text = f"line {cl.position}: cancel the open {_q(cl.new_quantity or 0)} {cl.unit}" \
-            if cl.new_quantity else f"line {cl.position}: cancelled"
+        text = (msg(_l("line %(position)s: cancel the open %(quantity)s %(unit)s"), position=cl.position,
+                    quantity=quantity(cl.new_quantity), unit=cl.unit) if cl.new_quantity
+                else msg(_l("line %(position)s: cancelled"), position=cl.position))
     else:
         parts = []
         if cl.new_quantity is not None:
-            parts.append(f"quantity {_q(cl.old_quantity)} → {_q(cl.new_quantity)}")
+            parts.append(msg(_l("quantity %(old)s → %(new)s"), old=quantity(cl.old_quantity),
+                             new=quantity(cl.new_quantity)))
         if cl.new_date is not None:
-            parts.append(f"date {_d(cl.old_date)} → {_d(cl.new_date)}")
+            parts.append(msg(_l("date %(old)s → %(new)s"), old=when(cl.old_date), new=when(cl.new_date)))
         if cl.new_unit_price is not None:
-            parts.append(f"price {format_money(cl.old_unit_price, currency)} → "
-                         f"{format_money(cl.new_unit_price, currency)}")
-        text = f"line {cl.position}: " + ", ".join(parts)
-    return text + (f" ({cl.reason})" if cl.reason else "")
+            parts.append(msg(_l("price %(old)s → %(new)s"), old=money(cl.old_unit_price, currency, symbol=True),
+                             new=money(cl.new_unit_price, currency, symbol=True)))
+        text = msg(_l("line %(position)s: %(changes)s"), position=cl.position, changes=joined(parts, ", "))
+    if cl.reason:
+        return msg("%(text)s (%(reason)s)", text=text, reason=cl.reason)
+    return text
+
+
+def line_text(cl: OrderChangeLine, currency: str) -> str:
+    """"line 2: quantity 100 → 80, date 2027-01-10 → 2027-01-20" (old → new, what changed only), in English (the
+    API, notifications); pages word ``line_message`` for the reader."""
+    from portal.audit.services import english
+
+    return english(line_message(cl, currency))
 
 
 # --------------------------------------------------------------------------------------------- the plan

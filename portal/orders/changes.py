@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import flag_modified
 
 from portal.accounts.models import Role, User
-from portal.audit.services import record
+from portal.audit.services import english, record
 from portal.credit import ledger
 from portal.db import db, utcnow
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
@@ -37,7 +37,8 @@ from portal.errors import state_fig
 from portal.locking import check_version, retry_on_conflict
 from portal.money import ZERO, format_money, quantize
 from portal.orders import approvals, revisions
-from portal.orders.change_plan import (MAX_NEW_LINES, Plan, _q, _reason, line_text,  # noqa: F401
+from portal.notifications.messages import joined, money, msg
+from portal.orders.change_plan import (MAX_NEW_LINES, Plan, _q, _reason, line_message, line_text,  # noqa: F401
                                        plan_buyer_change, total_if)
 from portal.orders.core import (BUYER_ROLES, SUPPLIER_ROLES, _notify_buyer, _notify_supplier, _rollback_on_error,
                                 check_fresh, commit, lock_order, move, numbers_text, open_quantity,
@@ -160,9 +161,8 @@ def propose(order: PurchaseOrder, actor: User, expected_lock_version, lines: dic
     change.lines = plan.lines
     db.session.add(change)
     db.session.flush()
-    summary = "; ".join(line_text(cl, order.currency) for cl in change.lines)
-    totals = (f"Total {format_money(change.old_total, order.currency)} → "
-              f"{format_money(change.new_total, order.currency)}.")
+    summary = joined([line_message(cl, order.currency) for cl in change.lines])
+    totals = _totals(change.old_total, change.new_total, order.currency)
     required_now = approvals.required_for_total(order, order.total_net)
     required_new = approvals.required_for_total(order, change.new_total)
     _touch(order)
@@ -170,15 +170,23 @@ def propose(order: PurchaseOrder, actor: User, expected_lock_version, lines: dic
         change.status = ChangeStatus.awaiting_approval
         change.approvals_required = required_new
         record("order", order.id, "change_awaiting_approval", actor=actor, company_id=actor.company_id,
-               detail=f"Change {change.number}: {summary}. {totals} Needs {required_new} approval(s).",
+               detail=msg(_l("Change %(number)s: %(summary)s. %(totals)s Needs %(n)s approval(s)."),
+                          number=change.number, summary=summary, totals=totals, n=required_new),
                visible_to_company_id=order.buyer_company_id)
         _notify_approvers(order, change, actor)
     else:
         record("order", order.id, "change_proposed", actor=actor, company_id=actor.company_id,
-               detail=f"Change {change.number}: {summary}. {totals}")
+               detail=msg(_l("Change %(number)s: %(summary)s. %(totals)s"), number=change.number, summary=summary,
+                          totals=totals))
         _credit_step(order, change)
     commit()
     return change
+
+
+def _totals(old, new, currency: str):
+    """ "Total €730.00 → €681.25." as a message (worded for the reader)."""
+    return msg(_l("Total %(old)s → %(new)s."), old=money(old, currency, symbol=True),
+               new=money(new, currency, symbol=True))
 
 
 def _touch(order: PurchaseOrder) -> None:
@@ -199,7 +207,7 @@ def _credit_step(order: PurchaseOrder, change: OrderChange) -> None:
         return
     change.status = ChangeStatus.credit_hold
     record("order", order.id, "change_credit_hold", company_id=order.supplier_company_id,
-           detail=f"Change {change.number} is on credit hold: {why}.")
+           detail=msg(_l("Change %(number)s is on credit hold: %(why)s."), number=change.number, why=why))
     from portal.notifications.services import notify_company
 
     notify_company(order.supplier_company_id, (Role.accounts, Role.admin), kind="order",
@@ -280,20 +288,24 @@ def decide_approval(order: PurchaseOrder, change_id, actor: User, expected_lock_
         change.status = ChangeStatus.withdrawn
         change.decided_at = utcnow()
         record("order", order.id, "change_not_approved", actor=actor, company_id=actor.company_id,
-               detail=f"Change {change.number}: {comment}", visible_to_company_id=order.buyer_company_id)
+               detail=msg(_l("Change %(number)s: %(comment)s"), number=change.number, comment=comment),
+               visible_to_company_id=order.buyer_company_id)
         notify([proposer] if proposer else [], kind="approval",
                title=f"Change {change.number} to order {numbers_text(order)} was not approved",
                body=f"{actor.name}: {comment}", link=order_link(order))
     else:
         done = len([a for a in change.approvals if a.decision == "approved"])
         record("order", order.id, "change_approval", actor=actor, company_id=actor.company_id,
-               detail=f"Change {change.number}: approval {done} of {change.approvals_required}"
-                      + (f": {comment}" if comment else ""), visible_to_company_id=order.buyer_company_id)
+               detail=(msg(_l("Change %(number)s: approval %(done)s of %(required)s: %(comment)s"),
+                           number=change.number, done=done, required=change.approvals_required, comment=comment)
+                       if comment else msg(_l("Change %(number)s: approval %(done)s of %(required)s"),
+                                           number=change.number, done=done, required=change.approvals_required)),
+               visible_to_company_id=order.buyer_company_id)
         if done >= change.approvals_required:
             record("order", order.id, "change_proposed", actor=proposer, company_id=order.buyer_company_id,
-                   detail=f"Change {change.number}: " + "; ".join(line_text(cl, order.currency) for cl in change.lines)
-                          + f". Total {format_money(change.old_total, order.currency)} → "
-                            f"{format_money(change.new_total, order.currency)}.")
+                   detail=msg(_l("Change %(number)s: %(summary)s. %(totals)s"), number=change.number,
+                              summary=joined([line_message(cl, order.currency) for cl in change.lines]),
+                              totals=_totals(change.old_total, change.new_total, order.currency)))
             _credit_step(order, change)
             notify([proposer] if proposer else [], kind="approval",
                    title=f"Change {change.number} to order {numbers_text(order)} is approved",
@@ -328,7 +340,8 @@ def decide_credit_hold(order: PurchaseOrder, change_id, actor: User, expected_lo
     if release:
         change.status = ChangeStatus.proposed
         record("order", order.id, "change_hold_released", actor=actor, company_id=actor.company_id,
-               detail=f"Change {change.number}" + (f": {comment}" if comment else ""))
+               detail=(msg(_l("Change %(number)s: %(comment)s"), number=change.number, comment=comment) if comment
+                       else msg(_l("Change %(number)s"), number=change.number)))
         _notify_supplier(order, f"Change {change.number} to order {numbers_text(order)} was released from credit "
                                 "hold", "Accept or reject each line on the order page.")
     else:
@@ -336,7 +349,7 @@ def decide_credit_hold(order: PurchaseOrder, change_id, actor: User, expected_lo
         change.decided_at = utcnow()
         change.decided_by_id = actor.id
         record("order", order.id, "change_hold_refused", actor=actor, company_id=actor.company_id,
-               detail=f"Change {change.number}: {comment}")
+               detail=msg(_l("Change %(number)s: %(comment)s"), number=change.number, comment=comment))
     _notify_buyer(order, f"Change {change.number} to order {numbers_text(order)} "
                          + ("was released from credit hold" if release else "was refused on credit grounds"),
                   comment)
@@ -361,7 +374,7 @@ def withdraw(order: PurchaseOrder, change_id, actor: User, expected_lock_version
     change.status = ChangeStatus.withdrawn
     change.decided_at = utcnow()
     record("order", order.id, "change_withdrawn", actor=actor, company_id=actor.company_id,
-           detail=f"Change {change.number} withdrawn.")
+           detail=msg(_l("Change %(number)s withdrawn."), number=change.number))
     if was_sent:
         _notify_supplier(order, f"{order.buyer.display_name} withdrew change {change.number} to order "
                                 f"{numbers_text(order)}")
@@ -567,32 +580,36 @@ def _decide(order: PurchaseOrder, change: OrderChange, actor: User, decisions: d
     change.status = ChangeStatus.decided
     change.decided_by_id = actor.id
     change.decided_at = utcnow()
-    done = "; ".join(("accepted " if cl.decision == LineDecision.accepted else "rejected ")
-                     + line_text(cl, order.currency)
-                     + (f" — {cl.decision_reason}" if cl.decision == LineDecision.rejected else "")
-                     for cl in change.lines)
-    totals = f"Total {format_money(old_total, order.currency)} → {format_money(order.total_net, order.currency)}."
+    done = joined([msg(_l("accepted %(line)s"), line=line_message(cl, order.currency))
+                   if cl.decision == LineDecision.accepted else
+                   msg(_l("rejected %(line)s — %(reason)s"), line=line_message(cl, order.currency),
+                       reason=cl.decision_reason or "") for cl in change.lines])
+    totals = _totals(old_total, order.total_net, order.currency)
     if accepted:
         kind = "supplier proposal" if change.origin == ChangeOrigin.supplier else "change order"
         summary = f"Change {change.number} ({kind}): " \
-                  + "; ".join(line_text(cl, order.currency) for cl in accepted) + f". {totals}"
+                  + "; ".join(line_text(cl, order.currency) for cl in accepted) + f". {english(totals)}"
         rev = revisions.new_revision(order, summary, change_id=change.id, proposed_by=change.proposed_by_id,
                                      accepted_by=actor)
         change.revision_number = rev.number
     if change.origin == ChangeOrigin.supplier:
         if order.status == S.change_proposed:
-            move(order, S.acknowledged, actor, "changes_decided", f"Change {change.number}: {done}. {totals}")
+            move(order, S.acknowledged, actor, "changes_decided",
+                 msg(_l("Change %(number)s: %(done)s. %(totals)s"), number=change.number, done=done, totals=totals))
             order.acknowledged_at = utcnow()
         else:
             record("order", order.id, "changes_decided", actor=actor, company_id=actor.company_id,
-                   detail=f"Change {change.number}: {done}. {totals}")
+                   detail=msg(_l("Change %(number)s: %(done)s. %(totals)s"), number=change.number, done=done,
+                              totals=totals))
     else:
         if order.status == S.partially_shipped and all(open_quantity(ln) == 0 for ln in order.lines):
-            move(order, S.shipped, actor, "change_decided", f"Change {change.number}: {done}. {totals} Nothing is "
-                                                            "left to ship.")
+            move(order, S.shipped, actor, "change_decided",
+                 msg(_l("Change %(number)s: %(done)s. %(totals)s Nothing is left to ship."), number=change.number,
+                     done=done, totals=totals))
         else:
             record("order", order.id, "change_decided", actor=actor, company_id=actor.company_id,
-                   detail=f"Change {change.number}: {done}. {totals}")
+                   detail=msg(_l("Change %(number)s: %(done)s. %(totals)s"), number=change.number, done=done,
+                              totals=totals))
             _touch(order)
     return change
 

@@ -18,6 +18,7 @@ from portal.errors import InvalidTransition, ValidationFailed
 from portal.i18n import _l
 from portal.locking import retry_on_conflict
 from portal.money import format_money, to_decimal
+from portal.notifications import messages as words
 from portal.orders.core import (_rollback_on_error, check_fresh, commit, lock_order, recompute_totals,
                                 require_buyer)
 from portal.orders.guards import check_draft_lines
@@ -228,9 +229,11 @@ def update_draft(order: PurchaseOrder, actor: User, expected_lock_version, data:
     recompute_totals(order)
     db.session.flush()
     record("order", order.id, "draft_edited", actor=actor, company_id=actor.company_id,
-           detail=f"{len(order.lines)} line(s), total {format_money(order.total_net, order.currency)}"
-                  + (f"; {len(removed)} removed" if removed else "")
-                  + (f"; {len(additions)} added" if additions else ""),
+           detail=words.msg(_l("%(n)s line(s), total %(total)s%(more)s"), n=len(order.lines),
+                            total=words.money(order.total_net, order.currency, symbol=True),
+                            more=words.joined(
+                                ([words.msg(_l("; %(n)s removed"), n=len(removed))] if removed else [])
+                                + ([words.msg(_l("; %(n)s added"), n=len(additions))] if additions else []), "")),
            visible_to_company_id=order.buyer_company_id)
     commit()
     return order, notes

@@ -12,7 +12,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from portal.accounts.models import Company, Role, User
-from portal.audit.services import record
+from portal.audit.services import english, record
 from portal.credit import ledger
 from portal.db import db, utcnow
 from portal.events.services import emit
@@ -21,6 +21,7 @@ from portal.i18n import _l
 from portal.errors import state_fig
 from portal.locking import retry_on_conflict
 from portal.money import ZERO, format_money, quantize, to_decimal
+from portal.notifications.messages import day, joined, money, msg, number
 from portal.orders.models import LineAck, OrderLine, OrderSource, PurchaseOrder
 from portal.orders import approvals, changes, revisions
 # The lifecycle's shared steps live in portal.orders.core (approvals and shipping use them too); importable
@@ -138,7 +139,8 @@ def build_draft_order(actor: User, supplier_company_id: int, lines: list[dict], 
     db.session.add(order)
     db.session.flush()
     record("order", order.id, "created", actor=actor, company_id=buyer.id, to_state=S.draft,
-           detail=f"{order.po_number}: {len(order.lines)} line(s) from {source}")
+           detail=msg(_l("%(number)s: %(n)s line(s) from %(source)s"), number=order.po_number, n=len(order.lines),
+                      source=msg(SOURCE_WORDS[OrderSource(source)])))
     return order
 
 
@@ -196,7 +198,8 @@ def create_orders_from_award(award_id: int, actor: User) -> list[PurchaseOrder]:
         db.session.add(order)
         db.session.flush()
         record("order", order.id, "created", actor=actor, company_id=buyer.id, to_state=S.draft,
-               detail=f"{order.po_number} from the award of {rfq.reference}")
+               detail=msg(_l("%(number)s from the award of %(rfq)s"), number=order.po_number,
+                          rfq=rfq.reference))
         orders.append(order)
     award.orders_created_at = utcnow()
     # The buyer's alone: draft orders, and the PO numbers of every awarded supplier (a supplier must not learn
@@ -256,7 +259,7 @@ def on_placed(order: PurchaseOrder, actor: User | None = None, detail: str | Non
     ``actor``/``detail``: who placed it and why, for the history (a hold released by hand is no passed check)."""
     from portal.jobs import enqueue_after_commit
 
-    detail = detail or "Credit check passed."
+    detail = detail or msg(_l("Credit check passed."))
     # Nothing is flushed in between (issue 20): the number, the recipients and the lines are read first, and the
     # order's UPDATE, revision 1, the audit rows, the notices and their mails go out in the caller's one flush
     # (one INSERT per table), instead of ~10 flushes, each a round trip and a unit-of-work pass.
@@ -284,13 +287,13 @@ def on_placed(order: PurchaseOrder, actor: User | None = None, detail: str | Non
 def on_credit_hold(order: PurchaseOrder) -> None:
     """Flush-only hook, called inside the credit check's transaction when the order goes on credit hold."""
     if order.status != S.credit_hold:
-        move(order, S.credit_hold, None, "credit_hold", "Credit check put the order on hold.")
+        move(order, S.credit_hold, None, "credit_hold", msg(_l("Credit check put the order on hold.")))
     else:
-        record("order", order.id, "credit_hold", to_state=S.credit_hold, detail="Credit check put the order on hold.")
+        record("order", order.id, "credit_hold", to_state=S.credit_hold,
+               detail=msg(_l("Credit check put the order on hold.")))
     db.session.flush()
     _notify_buyer(order, f"Order {numbers_text(order)} is on credit hold",
                   f"{order.supplier.display_name}'s credit check held the order; their accounts team decides.")
-    from portal.notifications.messages import msg
     from portal.notifications.services import company_users, notify
 
     # Only the accounts team can release a hold: they are asked to decide; sales people are told who decides.
@@ -460,32 +463,46 @@ def acknowledge(order: PurchaseOrder, actor: User, expected_lock_version, decisi
     if not order.supplier_order_number:
         order.supplier_order_number = new_supplier_order_number(order.supplier_company_id)
     if all(p[1] == LineAck.accepted for p in plan):
-        move(order, S.acknowledged, actor, "acknowledged", "All lines accepted.")
+        move(order, S.acknowledged, actor, "acknowledged", msg(_l("All lines accepted.")))
         order.acknowledged_at = utcnow()
         _notify_buyer(order, f"Order {numbers_text(order)} acknowledged by {order.supplier.display_name}")
     else:
-        summary = "; ".join(_change_text(p[0]) for p in plan if p[1] != LineAck.accepted)
+        proposed = [_change_text(p[0]) for p in plan if p[1] != LineAck.accepted]
+        summary = "; ".join(english(t) for t in proposed)
         change = changes.supplier_proposal(order, actor, plan)
         summary += (f". Total {format_money(order.total_net, order.currency)} → "
                     f"{format_money(change.new_total, order.currency)} if all are accepted")
-        move(order, S.change_proposed, actor, "change_proposed", summary)
+        move(order, S.change_proposed, actor, "change_proposed",
+             msg(_l("%(changes)s. Total %(old)s → %(new)s if all are accepted"), changes=joined(proposed),
+                 old=money(order.total_net, order.currency), new=money(change.new_total, order.currency)))
         _notify_buyer(order, f"{order.supplier.display_name} proposes changes to order {numbers_text(order)}",
                       summary + ". Accept or reject the changes on the order page.")
     commit()
     return order
 
 
-def _change_text(line: OrderLine) -> str:
+# How an order came to be, inside its "created" history sentence.
+SOURCE_WORDS = {OrderSource.award: _l("award"), OrderSource.catalog: _l("catalog"), OrderSource.reorder: _l("reorder"),
+                OrderSource.api: _l("api"), OrderSource.framework: _l("framework")}
+
+
+def _change_text(line: OrderLine):
+    """A line's proposal as a message (worded for the reader; ``english()`` gives the stored text)."""
     if line.ack == LineAck.rejected:
-        return f"line {line.position} rejected ({line.ack_note})"
+        return msg(_l("line %(position)s rejected (%(note)s)"), position=line.position, note=line.ack_note or "")
     parts = []
     if line.proposed_quantity is not None:
-        parts.append(f"quantity {line.quantity.normalize():f} -> {line.proposed_quantity.normalize():f}")
+        parts.append(msg(_l("quantity %(old)s -> %(new)s"), old=number(line.quantity),
+                         new=number(line.proposed_quantity)))
     if line.proposed_date is not None:
-        parts.append(f"date -> {line.proposed_date.isoformat()}")
+        parts.append(msg(_l("date -> %(date)s"), date=day(line.proposed_date)))
     if line.proposed_unit_price is not None:
-        parts.append(f"price {line.unit_price.normalize():f} -> {line.proposed_unit_price.normalize():f}")
-    return f"line {line.position}: " + ", ".join(parts) + (f" ({line.ack_note})" if line.ack_note else "")
+        parts.append(msg(_l("price %(old)s -> %(new)s"), old=number(line.unit_price),
+                         new=number(line.proposed_unit_price)))
+    if line.ack_note:
+        return msg(_l("line %(position)s: %(changes)s (%(note)s)"), position=line.position,
+                   changes=joined(parts, ", "), note=line.ack_note)
+    return msg(_l("line %(position)s: %(changes)s"), position=line.position, changes=joined(parts, ", "))
 
 
 @retry_on_conflict

@@ -11,6 +11,7 @@ from portal.i18n import _l
 from portal.errors import state_fig
 from portal.locking import retry_on_conflict
 from portal.money import ZERO, format_quantity, to_decimal
+from portal.notifications.messages import joined, msg, quantity
 from portal.orders.models import LineAck, PurchaseOrder, Shipment, ShipmentLine
 from portal.orders.numbers import new_delivery_note_number
 from portal.orders.core import (_notify_buyer, _notify_supplier, _rollback_on_error, check_fresh, commit,
@@ -89,9 +90,12 @@ def record_shipment(order: PurchaseOrder, actor: User, expected_lock_version, qu
     _keep_invoice_quantities(order)
     complete = all(open_quantity(line) == 0 for line in order.lines)
     target = S.shipped if complete else S.partially_shipped
-    move(order, target, actor, "shipped", f"{shipment.number}: " + ", ".join(
-        f"line {ln.position} × {_q(q)}" for ln, q in planned) + (f" via {carrier}" if carrier else "")
-        + (f", tracking {tracking}" if tracking else ""))
+    how = ([msg(_l(" via %(carrier)s"), carrier=carrier)] if carrier else []) + (
+        [msg(_l(", tracking %(tracking)s"), tracking=tracking)] if tracking else [])
+    move(order, target, actor, "shipped", msg(
+        "%(number)s: %(lines)s%(how)s", number=shipment.number, how=joined(how, ""),
+        lines=joined([msg(_l("line %(position)s × %(quantity)s"), position=ln.position, quantity=quantity(q))
+                      for ln, q in planned], ", ")))
     start_tracked(DELIVERY_NOTE_JOB, shipment.id, kind="delivery-note", title=f"Delivery note {shipment.number}",
                   company_id=order.supplier_company_id, user_id=actor.id, queue="documents",
                   job_id=f"delivery-note-{shipment.id}")
@@ -171,9 +175,11 @@ def receive(order: PurchaseOrder, shipment_id, actor: User, expected_lock_versio
     db.session.flush()
     if any(r for _, _, r, _ in plan):
         _keep_invoice_quantities(order)  # rejected goods are not invoiced: the kept open quantities shrink
-    detail = f"{shipment.number}: " + ", ".join(
-        f"line {sl.order_line.position} accepted {_q(a)}" + (f", rejected {_q(r)} ({why})" if r else "")
-        for sl, a, r, why in plan)
+    detail = msg("%(number)s: %(lines)s", number=shipment.number, lines=joined([
+        msg(_l("line %(position)s accepted %(accepted)s, rejected %(rejected)s (%(why)s)"),
+            position=sl.order_line.position, accepted=quantity(a), rejected=quantity(r), why=why) if r else
+        msg(_l("line %(position)s accepted %(accepted)s"), position=sl.order_line.position, accepted=quantity(a))
+        for sl, a, r, why in plan], ", "))
     all_received = all(s.received_at is not None for s in order.shipments)
     if order.status == S.shipped and all_received:
         move(order, S.received, actor, "received", detail)

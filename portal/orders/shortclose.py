@@ -11,13 +11,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from portal.accounts.models import User
-from portal.audit.services import record
+from portal.audit.services import english, record
 from portal.credit import ledger
 from portal.errors import Conflict, InvalidTransition, ValidationFailed
 from portal.i18n import _l
 from portal.errors import state_fig
 from portal.locking import retry_on_conflict
-from portal.money import ZERO, format_money, format_quantity
+from portal.money import ZERO, format_money
+from portal.notifications.messages import joined, money, msg, quantity
 from portal.orders import revisions
 from portal.orders.core import (_notify_supplier, _rollback_on_error, check_fresh, commit, lock_order, move,
                                 numbers_text, open_quantity, recompute_totals, require_buyer)
@@ -90,19 +91,23 @@ def short_close(order: PurchaseOrder, actor: User, expected_lock_version, reason
         left = open_quantity(line)
         line.short_closed_quantity = (line.short_closed_quantity or ZERO) + left
         line.short_close_reason = reason
-        parts.append(f"line {line.position}: {format_quantity(left)} {line.unit} closed")
+        parts.append(msg(_l("line %(position)s: %(quantity)s %(unit)s closed"), position=line.position,
+                         quantity=quantity(left), unit=line.unit))
     recompute_totals(order)
     delta = order.total_net - old_total
-    text = "; ".join(parts)
+    text = "; ".join(english(p) for p in parts)  # the revision's summary and the supplier's notice (English)
     totals = f"Total {format_money(old_total, order.currency)} → {format_money(order.total_net, order.currency)}."
+    detail = msg(_l("Short-closed (%(reason)s): %(lines)s. Total %(old)s → %(new)s."), reason=reason,
+                 lines=joined(parts), old=money(old_total, order.currency, symbol=True),
+                 new=money(order.total_net, order.currency, symbol=True))
     if order.status in OPEN_FOR_CREDIT and delta:
         ledger.adjust_reservation_by(order, delta)
     if all(open_quantity(ln) == 0 for ln in order.lines) and order.status == S.partially_shipped:
-        move(order, S.shipped, actor, "short_closed", f"Short-closed ({reason}): {text}. {totals}")
+        move(order, S.shipped, actor, "short_closed", detail)
         _follow_invoicing(order)
     else:
         record("order", order.id, "short_closed", actor=actor, company_id=actor.company_id,
-               detail=f"Short-closed ({reason}): {text}. {totals}")
+               detail=detail)
         from sqlalchemy.orm.attributes import flag_modified
 
         flag_modified(order, "status")

@@ -15,6 +15,7 @@ from portal.credit import ledger
 from portal.db import db, utcnow
 from portal.errors import InvalidTransition, NotFound, ValidationFailed
 from portal.i18n import _l
+from portal.notifications import messages as words
 from portal.invoices.models import DocumentKind, Invoice
 from portal.invoices.states import InvoiceStatus
 from portal.locking import retry_on_conflict
@@ -216,7 +217,8 @@ def resolve(d: Dispute, actor: User, expected_lock_version=locking.CURRENT, *, c
            f"Credit note {cn.number} ({amount_text(cn.total_gross, cn.currency)})" + (f": {text}" if text else ""))
     inv.disputed_at = None
     audit("invoice", inv.id, "dispute resolved", actor=actor, company_id=inv.supplier_company_id,
-          detail=f"by credit note {cn.number}", visible_to_company_id=inv.buyer_company_id)
+          detail=words.msg(_l("by credit note %(number)s"), number=cn.number),
+          visible_to_company_id=inv.buyer_company_id)
     from portal.payables.matching import match_and_store
 
     match_and_store(inv, None)

@@ -20,6 +20,7 @@ from portal.credit import ledger
 from portal.db import db, utcnow
 from portal.errors import NotFound, ValidationFailed
 from portal.i18n import _l
+from portal.notifications import messages as words
 from portal.errors import say
 from portal.invoices.models import DocumentKind, Invoice
 from portal.invoices.services import invoiced_by_order_line
@@ -265,7 +266,8 @@ def match_and_store(inv: Invoice, actor: User | None = None) -> InvoiceMatch:
         inv.approved_for_payment_by_id = None
         m.auto_approved = True
         audit("invoice", inv.id, "approved for payment automatically", actor=actor, company_id=inv.buyer_company_id,
-              detail=f"{status.label}: within the tolerances", visible_to_company_id=inv.buyer_company_id)
+              detail=words.msg(_l("%(status)s: within the tolerances"), status=words.msg(status.label)),
+              visible_to_company_id=inv.buyer_company_id)
     db.session.flush()
     return m
 

@@ -22,6 +22,7 @@ from portal.audit.services import record as audit
 from portal.db import db, utcnow
 from portal.errors import InvalidTransition, ValidationFailed
 from portal.i18n import _l
+from portal.notifications import messages as words
 from portal.invoices.models import DocumentKind, Invoice, Payment
 from portal.invoices.states import InvoiceStatus, check
 from portal.locking import retry_on_conflict
@@ -157,8 +158,12 @@ def reconcile(a: RemittanceAdvice, actor: User, expected_lock_version=locking.CU
         _settle(inv)
         audit("invoice", inv.id, "payment recorded", actor=actor, company_id=inv.supplier_company_id,
               from_state=before, to_state=inv.status,
-              detail=f"{amount_text(paid, inv.currency)} on {a.paid_on.isoformat()} by remittance {a.reference}"
-                     + (f", cash discount {amount_text(disc, inv.currency)}" if disc else ""))
+              detail=(words.msg(_l("%(amount)s on %(day)s by remittance %(reference)s, cash discount %(discount)s"),
+                                amount=words.money(paid, inv.currency), day=words.day(a.paid_on),
+                                reference=a.reference, discount=words.money(disc, inv.currency)) if disc else
+                      words.msg(_l("%(amount)s on %(day)s by remittance %(reference)s"),
+                                amount=words.money(paid, inv.currency), day=words.day(a.paid_on),
+                                reference=a.reference)))
     a.status, a.reconciled_at, a.reconciled_by_id = RemittanceStatus.reconciled, utcnow(), actor.id
     from portal.notifications.services import notify_company
 

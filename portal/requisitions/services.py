@@ -31,6 +31,7 @@ from portal.errors import (
     ValidationFailed,
 )
 from portal.i18n import _l
+from portal.notifications import messages as words
 from portal.errors import state_fig
 from portal.locking import lock_checked, retry_on_conflict
 from portal.money import CURRENCIES, format_money, quantize, to_decimal
@@ -72,6 +73,10 @@ def load(actor: User, req_id, *, for_update: bool = False, version=None) -> Requ
         return lock_checked(Requisition, req_id, version, STALE, required=False,
                             where=(Requisition.company_id == actor.company_id,), not_found=_l("No such requisition."))
     return get_for_company(Requisition, req_id, actor.company_id)
+
+
+# The kinds of a requisition's approval steps, inside its history sentence.
+APPROVAL_KIND_WORDS = {"owner": _l("cost-centre owner"), "amount": _l("amount")}
 
 
 def _move(req: Requisition, target: S, actor: User | None, detail: str = "") -> None:
@@ -241,7 +246,8 @@ def save(actor: User, *, req_id=None, version=None, title, justification="", lin
     req.total_estimated = sum((c["line_total"] for c in clean), ZERO)
     db.session.flush()
     record("requisition", req.id, "saved" if req_id else "created", actor=actor, company_id=req.company_id,
-           detail=f"{req.number}: {len(clean)} line(s), {format_money(req.total_estimated, req.currency)}")
+           detail=words.msg(_l("%(number)s: %(n)s line(s), %(total)s"), number=req.number, n=len(clean),
+                            total=words.money(req.total_estimated, req.currency, symbol=True)))
     if submit:
         _submit(req, actor)
     return req
@@ -339,8 +345,10 @@ def _approve(req: Requisition, actor: User | None) -> ImpactSummary:
                                    parts=parts, errors={"budget": _l("Exceeded.")})
     req.approved_at = utcnow()
     req.approved_on = today
-    detail = "; ".join(f"{r.cost_centre.code}: {format_money(r.available_after, req.currency)} left"
-                       for r in summary.rows if r.figures is not None)
+    detail = words.msg("%(rows)s", rows=words.joined([
+        words.msg(_l("%(code)s: %(amount)s left"), code=r.cost_centre.code,
+                  amount=words.money(r.available_after, req.currency, symbol=True))
+        for r in summary.rows if r.figures is not None]))
     _move(req, S.approved, actor, detail)
     from portal.notifications.services import company_users, notify
 
@@ -367,7 +375,8 @@ def _submit(req: Requisition, actor: User) -> None:
                 errors={"cost_centre_id": _l("Choose a cost centre.")})
     req.submitted_at = utcnow()
     # A new round: earlier decisions (a rejected round) no longer count.
-    _move(req, S.submitted, actor, f"{format_money(req.total_estimated, req.currency)}")
+    _move(req, S.submitted, actor, words.msg("%(total)s", total=words.money(req.total_estimated, req.currency,
+                                                                              symbol=True)))
     db.session.flush()
     wait = pending(req)
     if not wait["owners"] and not wait["amount"]:
@@ -421,7 +430,8 @@ def decide(actor: User, req_id, version, decision: str, comment: str = "", over_
             _approve(req, actor)
         else:
             record("requisition", req.id, "approval", actor=actor, company_id=req.company_id,
-                   detail=f"{kind} approval" + (f": {comment}" if comment else ""))
+                   detail=words.msg(_l("%(kind)s approval: %(comment)s") if comment else _l("%(kind)s approval"),
+                                    kind=words.msg(APPROVAL_KIND_WORDS.get(kind, kind)), comment=comment))
             req.updated_at = utcnow()
             _notify_next(req, actor)
     return req
@@ -453,7 +463,7 @@ def reopen(actor: User, req_id, version=None) -> Requisition:
     req = load(actor, req_id, for_update=True, version=version)
     if req.requester_id != actor.id:
         raise Forbidden(_l("Only the requester reopens a rejected requisition."))
-    _move(req, S.draft, actor, "reopened")
+    _move(req, S.draft, actor, words.msg(_l("reopened")))
     return req
 
 
@@ -567,7 +577,7 @@ def to_rfq(actor: User, req_ids, *, title: str | None = None, deadline=None):
                 target_price=str(ln.estimated_price), notes=f"{req.number} line {ln.position}")
             db.session.flush()
             ln.rfq_line_id = line.id
-        _move(req, S.sourcing, actor, f"RFQ {rfq.reference}")
+        _move(req, S.sourcing, actor, words.msg(_l("RFQ %(reference)s"), reference=rfq.reference))
     return rfq
 
 
@@ -614,7 +624,8 @@ def to_orders(actor: User, req_ids):
             ol.cost_reference = (ln.requisition.number + (" " + ol.cost_reference if ol.cost_reference else ""))[:100]
         orders.append(order)
     for req in reqs:
-        _move(req, S.sourcing, actor, "orders " + ", ".join(o.po_number for o in orders))
+        _move(req, S.sourcing, actor, words.msg(_l("orders %(numbers)s"),
+                                                numbers=", ".join(o.po_number for o in orders)))
     db.session.flush()
     return orders
 

@@ -648,8 +648,10 @@ def import_lines(actor: User, rfq_id, *, text: str, version=None) -> int:
     _touch(rfq)
     n = len(parsed.rows)
     span = f"line {start}" if n == 1 else f"lines {start}–{end}"
+    detail = (msg(_l("%(n)s line(s) imported from CSV (line %(start)s)"), n=n, start=start) if n == 1 else
+              msg(_l("%(n)s line(s) imported from CSV (lines %(start)s–%(end)s)"), n=n, start=start, end=end))
     record("rfq", rfq.id, "lines_imported", actor=actor, company_id=rfq.buyer_company_id,
-           visible_to_company_id=_draft_only(rfq), detail=f"{n} line(s) imported from CSV ({span})")
+           visible_to_company_id=_draft_only(rfq), detail=detail)
     if rfq.status == RfqStatus.open:
         _amend(rfq, actor, [f"{n} line(s) added by CSV import ({span})"])
     return n
@@ -883,8 +885,8 @@ def publish(actor: User, rfq_id, *, version=None) -> Rfq:
     rfq.published_at = now
     record("rfq", rfq.id, "published", actor=actor, company_id=rfq.buyer_company_id,
            from_state=RfqStatus.draft, to_state=RfqStatus.open,
-           detail="Sealed bidding: prices open at the deadline" if rfq.sealed
-           else "Unsealed: prices are visible as quotes arrive")
+           detail=msg(_l("Sealed bidding: prices open at the deadline")) if rfq.sealed
+           else msg(_l("Unsealed: prices are visible as quotes arrive")))
     _notify_invited(rfq, _supplier_sales(rfq))
     emit([rfq.buyer_company_id, *(i.supplier_company_id for i in rfq.invitations)], "rfq.published", rfq)
     return rfq
