@@ -31,9 +31,9 @@ def _imports(module: str) -> set[str]:
 
 
 def test_the_ledger_imports_only_models_and_helpers():
-    allowed = {"portal.db", "portal.money", "portal.errors", "portal.locking"}
+    allowed = {"portal.db", "portal.money", "portal.errors", "portal.locking", "portal.i18n"}
     imported = {m for m in _imports("portal.credit.ledger") if not m.startswith(("portal.db.", "portal.money.",
-                                                                                   "portal.locking."))}
+                                                                                   "portal.locking.", "portal.i18n."))}
     bad = {m for m in imported if m not in allowed and not m.split(".")[-1] in ("models", "states")
            and not m.rsplit(".", 1)[0].endswith((".models", ".states"))}
     assert not bad, bad

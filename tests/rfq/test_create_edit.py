@@ -140,7 +140,7 @@ def test_stale_edit_form_is_refused(world, login, draft):
     services.update_rfq(world.procurement2, draft.id, version=stale, title="Changed by a colleague")
     resp = login(world.procurement).post(f"/rfqs/{draft.id}/edit", data=_form(title="Mine", version=stale))
     assert resp.status_code == 200
-    assert services.STALE_MESSAGE in text(resp)
+    assert str(services.STALE_MESSAGE) in text(resp)
     assert fresh(draft).title == "Changed by a colleague"
 
 

@@ -98,7 +98,7 @@ def test_stale_confirm_is_refused(world, login, draft):
     stale = draft.version
     services.add_line(world.procurement2, draft.id, description="x", quantity="1")
     resp = confirm(login(world.procurement), draft, GOOD, version=stale)
-    assert services.STALE_MESSAGE in text(resp)
+    assert str(services.STALE_MESSAGE) in text(resp)
     assert count(RfqLine, RfqLine.rfq_id == draft.id) == 4
 
 
