@@ -80,8 +80,13 @@ def test_the_tiles_read_their_indexes(app, iw):
     ).order_by(Invoice.due_date, Invoice.id).limit(5)
     overdue = sa.select(Invoice.id).where(Invoice.buyer_company_id == iw.buyer.id, overdue_clause()).limit(100)
     db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
-    for stmt, index in ((to_approve, "ix_invoices_buyer_to_approve"), (overdue, "ix_invoices_buyer_status_due")):
+    # The overdue look-up has no order: on a table this small the planner may take either index that starts with
+    # (buyer, status) depending on the statistics autovacuum has gathered so far (the whole suite's run took
+    # (buyer, status, id)); on a large table the due-date range makes (buyer, status, due_date) the cheaper one.
+    for stmt, indexes in ((to_approve, ("ix_invoices_buyer_to_approve",)),
+                          (overdue, ("ix_invoices_buyer_status_due", "ix_invoices_buyer_status_id"))):
         sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
         plan = "\n".join(r[0] for r in db.session.execute(sa.text("EXPLAIN " + sql)))
-        assert index in plan and "Sort" not in plan, plan  # read in order: no sort of the matching rows
+        assert any(f"Index Scan using {i} " in plan or f"Index Only Scan using {i} " in plan for i in indexes), plan
+        assert "Seq Scan" not in plan and "Sort" not in plan, plan  # read in order: no sort of the matching rows
     db.session.rollback()
