@@ -232,9 +232,11 @@ def approvers_for(order: PurchaseOrder) -> list[User]:
 def notify_approvers(order: PurchaseOrder, actor: User) -> None:
     from portal.notifications.services import notify
 
-    notify(approvers_for(order), kind="approval", title=f"Order {numbers_text(order)} needs your approval",
-           body=f"{actor.name} submitted {order.po_number} to {order.supplier.display_name} for "
-                f"{format_money(order.total_net, order.currency)}.", link=order_link(order))
+    notify(approvers_for(order), kind="approval",
+           title=words.msg(_l("Order %(order)s needs your approval"), order=numbers_text(order)),
+           body=words.msg(_l("%(name)s submitted %(po)s to %(supplier)s for %(total)s."), name=actor.name,
+                          po=order.po_number, supplier=order.supplier.display_name,
+                          total=words.money(order.total_net, order.currency)), link=order_link(order))
 
 
 def can_decide(order: PurchaseOrder, user: User) -> str | None:
@@ -305,8 +307,9 @@ def decide(order: PurchaseOrder, actor: User, expected_lock_version, decision: s
     buyers = [u for u in (creator, submitter) if u is not None]
     if decision == "rejected":
         move(order, S.draft, actor, "approval_rejected", comment)
-        notify(buyers, kind="approval", title=f"Order {numbers_text(order)} was not approved",
-               body=f"{actor.name}: {comment}", link=order_link(order))
+        notify(buyers, kind="approval", title=words.msg(_l("Order %(order)s was not approved"),
+                                                        order=numbers_text(order)),
+               body=words.msg("%(name)s: %(comment)s", name=actor.name, comment=comment), link=order_link(order))
     else:
         round_ids = [a.id for a in current_round(order)]
         given = [a for a in current_round(order) if a.decision == "approved"]
@@ -315,8 +318,8 @@ def decide(order: PurchaseOrder, actor: User, expected_lock_version, decision: s
         held = budget_check.check_send(order, actor, round_ids) if done >= max(required, 1) else None
         if done >= max(required, 1) and not held:
             mark_submitted(order, actor, "approved", _approval_detail(done, max(required, 1), comment))
-            notify(buyers, kind="approval", title=f"Order {numbers_text(order)} is approved",
-                   body="It went to the supplier's credit check.", link=order_link(order))
+            notify(buyers, kind="approval", title=words.msg(_l("Order %(order)s is approved"), order=numbers_text(order)),
+                   body=words.msg(_l("It went to the supplier's credit check.")), link=order_link(order))
         elif held:
             from portal.audit.services import record
 
@@ -331,8 +334,9 @@ def decide(order: PurchaseOrder, actor: User, expected_lock_version, decision: s
                    detail=_approval_detail(done, required, comment))
             _touch(order)
             notify([u for u in approvers_for(order) if u.id != actor.id], kind="approval",
-                   title=f"Order {numbers_text(order)} needs the next approval",
-                   body=f"{actor.name} gave approval {done} of {required}.", link=order_link(order))
+                   title=words.msg(_l("Order %(order)s needs the next approval"), order=numbers_text(order)),
+                   body=words.msg(_l("%(name)s gave approval %(done)s of %(required)s."), name=actor.name, done=done,
+                                  required=required), link=order_link(order))
     commit()
     return order
 
@@ -435,7 +439,7 @@ def warn_dead_ends(company_id: int, actor: User, what: str) -> str | None:
     sentence = f"{what} {ends.sentence()}"
     record("company", company_id, "approvals_dead_end", actor=actor, company_id=company_id, detail=sentence)
     notify(company_users(company_id, Role.admin), kind="approval",
-           title="Some orders can no longer be approved", body=sentence, link="/orders/approvals")
+           title=words.msg(_l("Some orders can no longer be approved")), body=sentence, link="/orders/approvals")
     return sentence
 
 
@@ -510,20 +514,33 @@ def escalate_waiting_orders(now: datetime | None = None) -> int:
             continue  # already escalated (by an earlier or a concurrent sweep)
         days = order.buyer.approval_escalation_days or 3
         given, needed = approvals_given(order), max(required_approvals(order), 1)
-        left = remaining_approvers(order)
-        who = (f"{_names(left)} can give the next approval" if left and not is_stuck(order)
-               else "nobody left can give the approvals it needs")
-        body = (f"{order.po_number} to {order.supplier.display_name} "
-                f"({format_money(order.total_net, order.currency)}) has waited for approval for more than {days} "
-                f"working day{'s' if days != 1 else ''} (submitted {order.submitted_at:%Y-%m-%d %H:%M} UTC; "
-                f"{given} of {needed} approval{'s' if needed != 1 else ''} given); {who}.")
+        body = _escalation_message(order, days, given, needed, remaining_approvers(order))
         record("order", order.id, "approval_escalated", company_id=order.buyer_company_id, detail=body)
         notify(company_users(order.buyer_company_id, Role.admin), kind="approval",
-               title=f"Order {numbers_text(order)} is waiting too long for approval", body=body,
-               link=order_link(order))
+               title=words.msg(_l("Order %(order)s is waiting too long for approval"), order=numbers_text(order)),
+               body=body, link=order_link(order))
         done += 1
     db.session.commit()
     return done
+
+
+def _escalation_message(order: PurchaseOrder, days: int, given: int, needed: int, left) -> words.Message:
+    """The escalation's sentence (notice and history), worded for the reader."""
+    if left and not is_stuck(order):
+        names = [u.name for u in left]
+        who = words.msg(_l("%(names)s can give the next approval"), names=names[0] if len(names) == 1 else
+                        words.msg(_l("%(names)s and %(last)s"), names=", ".join(names[:-1]), last=names[-1]))
+    else:
+        who = words.msg(_l("nobody left can give the approvals it needs"))
+    waited = (words.msg(_l("%(days)s working day"), days=days) if days == 1
+              else words.msg(_l("%(days)s working days"), days=days))
+    approvals_given = (words.msg(_l("%(given)s of %(needed)s approval given"), given=given, needed=needed)
+                       if needed == 1 else
+                       words.msg(_l("%(given)s of %(needed)s approvals given"), given=given, needed=needed))
+    return words.msg(_l("%(po)s to %(supplier)s (%(total)s) has waited for approval for more than %(waited)s "
+                        "(submitted %(submitted)s; %(approvals)s); %(who)s."), po=order.po_number,
+                     supplier=order.supplier.display_name, total=words.money(order.total_net, order.currency),
+                     waited=waited, submitted=words.moment(order.submitted_at), approvals=approvals_given, who=who)
 
 
 @_rollback_on_error

@@ -35,7 +35,7 @@ from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, Vali
 from portal.i18n import _l
 from portal.errors import state_fig
 from portal.locking import check_version, retry_on_conflict
-from portal.money import ZERO, format_money, quantize
+from portal.money import ZERO, quantize
 from portal.orders import approvals, revisions
 from portal.notifications.messages import joined, money, msg
 from portal.orders.change_plan import (MAX_NEW_LINES, Plan, _q, _reason, line_message, line_text,  # noqa: F401
@@ -200,22 +200,26 @@ def _credit_step(order: PurchaseOrder, change: OrderChange) -> None:
     fits, why = ledger.fits_limit(order, change.new_total - change.old_total)
     if fits:
         change.status = ChangeStatus.proposed
-        _notify_supplier(order, f"{order.buyer.display_name} proposes change {change.number} to order "
-                                f"{numbers_text(order)} rev. {order.revision}",
-                         "; ".join(line_text(cl, order.currency) for cl in change.lines)
-                         + f". New total {format_money(change.new_total, order.currency)}. Accept or reject each line.")
+        _notify_supplier(order, msg(_l("%(buyer)s proposes change %(number)s to order %(order)s rev. %(revision)s"),
+                                    buyer=order.buyer.display_name, number=change.number, order=numbers_text(order),
+                                    revision=order.revision),
+                         msg(_l("%(lines)s. New total %(total)s. Accept or reject each line."),
+                             lines=joined([line_message(cl, order.currency) for cl in change.lines]),
+                             total=money(change.new_total, order.currency)))
         return
     change.status = ChangeStatus.credit_hold
     record("order", order.id, "change_credit_hold", company_id=order.supplier_company_id,
            detail=msg(_l("Change %(number)s is on credit hold: %(why)s."), number=change.number, why=why))
     from portal.notifications.services import notify_company
 
-    notify_company(order.supplier_company_id, (Role.accounts, Role.admin), kind="order",
-                   title=f"Change {change.number} to order {numbers_text(order)} is on credit hold",
-                   body=f"It would raise the order to {format_money(change.new_total, order.currency)}: {why}. "
-                        "Release or refuse it on the order page.", link=order_link(order))
-    _notify_buyer(order, f"Change {change.number} to order {numbers_text(order)} is on credit hold",
-                  f"{order.supplier.display_name}'s accounts team decides: {why}.")
+    title = msg(_l("Change %(number)s to order %(order)s is on credit hold"), number=change.number,
+                order=numbers_text(order))
+    notify_company(order.supplier_company_id, (Role.accounts, Role.admin), kind="order", title=title,
+                   body=msg(_l("It would raise the order to %(total)s: %(why)s. Release or refuse it on the order "
+                               "page."), total=money(change.new_total, order.currency), why=why),
+                   link=order_link(order))
+    _notify_buyer(order, title, msg(_l("%(supplier)s's accounts team decides: %(why)s."),
+                                    supplier=order.supplier.display_name, why=why))
 
 
 # --------------------------------------------------------------------------------------------- approvals
@@ -230,10 +234,11 @@ def _notify_approvers(order: PurchaseOrder, change: OrderChange, actor: User) ->
     from portal.notifications.services import notify
 
     notify(_approvers(order, change), kind="approval",
-           title=f"Change {change.number} to order {numbers_text(order)} needs your approval",
-           body=f"{actor.name} proposes to change {order.po_number} from "
-                f"{format_money(change.old_total, order.currency)} to "
-                f"{format_money(change.new_total, order.currency)}.", link=order_link(order))
+           title=msg(_l("Change %(number)s to order %(order)s needs your approval"), number=change.number,
+                     order=numbers_text(order)),
+           body=msg(_l("%(name)s proposes to change %(po)s from %(old)s to %(new)s."), name=actor.name,
+                    po=order.po_number, old=money(change.old_total, order.currency),
+                    new=money(change.new_total, order.currency)), link=order_link(order))
 
 
 def can_approve(change: OrderChange, user: User) -> str | None:
@@ -291,8 +296,9 @@ def decide_approval(order: PurchaseOrder, change_id, actor: User, expected_lock_
                detail=msg(_l("Change %(number)s: %(comment)s"), number=change.number, comment=comment),
                visible_to_company_id=order.buyer_company_id)
         notify([proposer] if proposer else [], kind="approval",
-               title=f"Change {change.number} to order {numbers_text(order)} was not approved",
-               body=f"{actor.name}: {comment}", link=order_link(order))
+               title=msg(_l("Change %(number)s to order %(order)s was not approved"), number=change.number,
+                         order=numbers_text(order)),
+               body=msg("%(name)s: %(comment)s", name=actor.name, comment=comment), link=order_link(order))
     else:
         done = len([a for a in change.approvals if a.decision == "approved"])
         record("order", order.id, "change_approval", actor=actor, company_id=actor.company_id,
@@ -308,12 +314,15 @@ def decide_approval(order: PurchaseOrder, change_id, actor: User, expected_lock_
                               totals=_totals(change.old_total, change.new_total, order.currency)))
             _credit_step(order, change)
             notify([proposer] if proposer else [], kind="approval",
-                   title=f"Change {change.number} to order {numbers_text(order)} is approved",
-                   body="It went to the supplier.", link=order_link(order))
+                   title=msg(_l("Change %(number)s to order %(order)s is approved"), number=change.number,
+                             order=numbers_text(order)),
+                   body=msg(_l("It went to the supplier.")), link=order_link(order))
         else:
             notify([u for u in _approvers(order, change) if u.id != actor.id], kind="approval",
-                   title=f"Change {change.number} to order {numbers_text(order)} needs the next approval",
-                   body=f"{actor.name} gave approval {done} of {change.approvals_required}.", link=order_link(order))
+                   title=msg(_l("Change %(number)s to order %(order)s needs the next approval"),
+                             number=change.number, order=numbers_text(order)),
+                   body=msg(_l("%(name)s gave approval %(done)s of %(required)s."), name=actor.name, done=done,
+                            required=change.approvals_required), link=order_link(order))
     _touch(order)
     commit()
     return change
@@ -342,17 +351,18 @@ def decide_credit_hold(order: PurchaseOrder, change_id, actor: User, expected_lo
         record("order", order.id, "change_hold_released", actor=actor, company_id=actor.company_id,
                detail=(msg(_l("Change %(number)s: %(comment)s"), number=change.number, comment=comment) if comment
                        else msg(_l("Change %(number)s"), number=change.number)))
-        _notify_supplier(order, f"Change {change.number} to order {numbers_text(order)} was released from credit "
-                                "hold", "Accept or reject each line on the order page.")
+        _notify_supplier(order, msg(_l("Change %(number)s to order %(order)s was released from credit hold"),
+                                    number=change.number, order=numbers_text(order)),
+                         msg(_l("Accept or reject each line on the order page.")))
     else:
         change.status = ChangeStatus.withdrawn
         change.decided_at = utcnow()
         change.decided_by_id = actor.id
         record("order", order.id, "change_hold_refused", actor=actor, company_id=actor.company_id,
                detail=msg(_l("Change %(number)s: %(comment)s"), number=change.number, comment=comment))
-    _notify_buyer(order, f"Change {change.number} to order {numbers_text(order)} "
-                         + ("was released from credit hold" if release else "was refused on credit grounds"),
-                  comment)
+    _notify_buyer(order, msg(_l("Change %(number)s to order %(order)s was released from credit hold") if release
+                             else _l("Change %(number)s to order %(order)s was refused on credit grounds"),
+                             number=change.number, order=numbers_text(order)), comment)
     _touch(order)
     commit()
     return change
@@ -376,8 +386,8 @@ def withdraw(order: PurchaseOrder, change_id, actor: User, expected_lock_version
     record("order", order.id, "change_withdrawn", actor=actor, company_id=actor.company_id,
            detail=msg(_l("Change %(number)s withdrawn."), number=change.number))
     if was_sent:
-        _notify_supplier(order, f"{order.buyer.display_name} withdrew change {change.number} to order "
-                                f"{numbers_text(order)}")
+        _notify_supplier(order, msg(_l("%(buyer)s withdrew change %(number)s to order %(order)s"),
+                                    buyer=order.buyer.display_name, number=change.number, order=numbers_text(order)))
     _touch(order)
     commit()
     return change
@@ -618,14 +628,16 @@ def _notify_decided(order: PurchaseOrder, change: OrderChange, actor: User) -> N
     accepted = sum(1 for cl in change.lines if cl.decision == LineDecision.accepted)
     rejected = len(change.lines) - accepted
     label = revisions.revision_label(order)
-    title = (f"{actor.company.display_name} decided change {change.number} to order {numbers_text(order)}: "
-             f"{accepted} accepted, {rejected} rejected")
-    body = (f"The order is now {label}, total {format_money(order.total_net, order.currency)}." if accepted
-            else f"Nothing changed; the order stays {label}.")
-    rejected_text = "; ".join(f"line {cl.position}: {cl.decision_reason}" for cl in change.lines
-                              if cl.decision == LineDecision.rejected)
-    if rejected_text:
-        body += f" Rejected: {rejected_text}."
+    title = msg(_l("%(company)s decided change %(number)s to order %(order)s: %(accepted)s accepted, %(rejected)s "
+                   "rejected"), company=actor.company.display_name, number=change.number, order=numbers_text(order),
+                accepted=accepted, rejected=rejected)
+    body = (msg(_l("The order is now %(revision)s, total %(total)s."), revision=label,
+                total=money(order.total_net, order.currency)) if accepted
+            else msg(_l("Nothing changed; the order stays %(revision)s."), revision=label))
+    reasons = [msg(_l("line %(position)s: %(reason)s"), position=cl.position, reason=cl.decision_reason)
+               for cl in change.lines if cl.decision == LineDecision.rejected]
+    if reasons:
+        body = msg(_l("%(outcome)s Rejected: %(reasons)s."), outcome=body, reasons=joined(reasons))
     if change.origin == ChangeOrigin.supplier:
         _notify_supplier(order, title, body)
     else:

@@ -21,6 +21,7 @@ from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound
 from portal.i18n import _l
 from portal.errors import state_fig
 from portal.money import ZERO, quantize
+from portal.notifications.messages import Message
 from portal.orders.models import LineAck, OrderLine, PurchaseOrder
 from portal.orders.states import OrderStatus, check
 
@@ -168,8 +169,9 @@ def recipients(order: PurchaseOrder) -> tuple[list[User], list[User]]:
     return buyer_side, supplier_side
 
 
-def _notify_buyer(order: PurchaseOrder, title: str, body: str = "", extra_users=(), people=None) -> None:
-    """``people``: the buyer's side from ``recipients`` when the caller has it (no SELECT here then)."""
+def _notify_buyer(order: PurchaseOrder, title: str | Message, body: str | Message = "", extra_users=(),
+                  people=None) -> None:
+    """``title``/``body``: a ``msg(...)`` worded for each reader (or plain text, shown as stored). ``people``: the buyer's side from ``recipients`` when the caller has it (no SELECT here then)."""
     from portal.notifications.services import company_users, notify
 
     if people is None:
@@ -181,8 +183,8 @@ def _notify_buyer(order: PurchaseOrder, title: str, body: str = "", extra_users=
     notify(people, kind="order", title=title, body=body, link=order_link(order))
 
 
-def _notify_supplier(order: PurchaseOrder, title: str, body: str = "", people=None) -> None:
-    """``people``: the supplier's side from ``recipients`` when the caller has it (no SELECT here then)."""
+def _notify_supplier(order: PurchaseOrder, title: str | Message, body: str | Message = "", people=None) -> None:
+    """``title``/``body``: as for ``_notify_buyer``. ``people``: the supplier's side from ``recipients`` when the caller has it (no SELECT here then)."""
     from portal.notifications.services import notify, notify_company
 
     if not order.sent_to_supplier:  # an order never sent is the buyer's alone: nothing to tell the supplier

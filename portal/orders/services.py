@@ -12,7 +12,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from portal.accounts.models import Company, Role, User
-from portal.audit.services import english, record
+from portal.audit.services import record
 from portal.credit import ledger
 from portal.db import db, utcnow
 from portal.events.services import emit
@@ -274,12 +274,15 @@ def on_placed(order: PurchaseOrder, actor: User | None = None, detail: str | Non
         order.placed_at = order.placed_at or utcnow()
         buyer_side, supplier_side = recipients(order)
         revisions.first_revision(order, placing=first_time)
-        title = f"Order {numbers_text(order)} placed"
-        _notify_buyer(order, title, f"{order.supplier.display_name} received your purchase order "
-                                   f"{order.po_number} (their order {order.supplier_order_number}).", people=buyer_side)
-        _notify_supplier(order, f"New order {numbers_text(order)} from {order.buyer.display_name}",
-                         f"Purchase order {order.po_number} ({format_money(order.total_net, order.currency)}) is waiting for "
-                         f"your acknowledgement as {order.supplier_order_number}.", people=supplier_side)
+        _notify_buyer(order, msg(_l("Order %(order)s placed"), order=numbers_text(order)),
+                      msg(_l("%(supplier)s received your purchase order %(po)s (their order %(their)s)."),
+                          supplier=order.supplier.display_name, po=order.po_number,
+                          their=order.supplier_order_number), people=buyer_side)
+        _notify_supplier(order, msg(_l("New order %(order)s from %(buyer)s"), order=numbers_text(order),
+                                    buyer=order.buyer.display_name),
+                         msg(_l("Purchase order %(po)s (%(total)s) is waiting for your acknowledgement as %(their)s."),
+                             po=order.po_number, total=money(order.total_net, order.currency),
+                             their=order.supplier_order_number), people=supplier_side)
     enqueue_after_commit(PO_PDF_JOB, order.id, queue="documents", job_id=f"po-pdf-{order.id}")
     emit([order.buyer_company_id, order.supplier_company_id], "order.placed", order)
 
@@ -292,8 +295,9 @@ def on_credit_hold(order: PurchaseOrder) -> None:
         record("order", order.id, "credit_hold", to_state=S.credit_hold,
                detail=msg(_l("Credit check put the order on hold.")))
     db.session.flush()
-    _notify_buyer(order, f"Order {numbers_text(order)} is on credit hold",
-                  f"{order.supplier.display_name}'s credit check held the order; their accounts team decides.")
+    _notify_buyer(order, msg(_l("Order %(order)s is on credit hold"), order=numbers_text(order)),
+                  msg(_l("%(supplier)s's credit check held the order; their accounts team decides."),
+                      supplier=order.supplier.display_name))
     from portal.notifications.services import company_users, notify
 
     # Only the accounts team can release a hold: they are asked to decide; sales people are told who decides.
@@ -338,8 +342,8 @@ def cancel(order: PurchaseOrder, actor: User, expected_lock_version, reason: str
     changes.supersede_open_changes(order, "the order was cancelled")
     _release_credit(order)
     if was_with_supplier:
-        _notify_supplier(order, f"Order {numbers_text(order)} was cancelled by {order.buyer.display_name}",
-                         f"Reason: {reason}")
+        _notify_supplier(order, msg(_l("Order %(order)s was cancelled by %(buyer)s"), order=numbers_text(order),
+                                    buyer=order.buyer.display_name), msg(_l("Reason: %(reason)s"), reason=reason))
     commit()
     return order
 
@@ -365,8 +369,8 @@ def _do_reject(order: PurchaseOrder, actor, reason: str) -> None:
     order.reject_reason = reason
     changes.supersede_open_changes(order, "the order was rejected")
     _release_credit(order)
-    _notify_buyer(order, f"Order {numbers_text(order)} was rejected by {order.supplier.display_name}",
-                  f"Reason: {reason}")
+    _notify_buyer(order, msg(_l("Order %(order)s was rejected by %(supplier)s"), order=numbers_text(order),
+                             supplier=order.supplier.display_name), msg(_l("Reason: %(reason)s"), reason=reason))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -465,18 +469,19 @@ def acknowledge(order: PurchaseOrder, actor: User, expected_lock_version, decisi
     if all(p[1] == LineAck.accepted for p in plan):
         move(order, S.acknowledged, actor, "acknowledged", msg(_l("All lines accepted.")))
         order.acknowledged_at = utcnow()
-        _notify_buyer(order, f"Order {numbers_text(order)} acknowledged by {order.supplier.display_name}")
+        _notify_buyer(order, msg(_l("Order %(order)s acknowledged by %(supplier)s"), order=numbers_text(order),
+                                 supplier=order.supplier.display_name))
     else:
         proposed = [_change_text(p[0]) for p in plan if p[1] != LineAck.accepted]
-        summary = "; ".join(english(t) for t in proposed)
         change = changes.supplier_proposal(order, actor, plan)
-        summary += (f". Total {format_money(order.total_net, order.currency)} → "
-                    f"{format_money(change.new_total, order.currency)} if all are accepted")
         move(order, S.change_proposed, actor, "change_proposed",
              msg(_l("%(changes)s. Total %(old)s → %(new)s if all are accepted"), changes=joined(proposed),
                  old=money(order.total_net, order.currency), new=money(change.new_total, order.currency)))
-        _notify_buyer(order, f"{order.supplier.display_name} proposes changes to order {numbers_text(order)}",
-                      summary + ". Accept or reject the changes on the order page.")
+        _notify_buyer(order, msg(_l("%(supplier)s proposes changes to order %(order)s"),
+                                 supplier=order.supplier.display_name, order=numbers_text(order)),
+                      msg(_l("%(changes)s. Total %(old)s → %(new)s if all are accepted. Accept or reject the changes "
+                             "on the order page."), changes=joined(proposed),
+                          old=money(order.total_net, order.currency), new=money(change.new_total, order.currency)))
     commit()
     return order
 

@@ -104,10 +104,14 @@ def record_shipment(order: PurchaseOrder, actor: User, expected_lock_version, qu
 
     enqueue_after_commit("portal.invoices.jobs.on_shipment_recorded", shipment.id, queue="default",
                          job_id=f"invoice-auto-{shipment.id}")
-    _notify_buyer(order, f"Shipment {shipment.number} for order {numbers_text(order)}",
-                  f"{order.supplier.display_name} shipped " + ("the rest of " if complete else "part of ")
-                  + f"your order{f' via {carrier}' if carrier else ''}{f' (tracking {tracking})' if tracking else ''}."
-                  + " Record the goods receipt when it arrives.")
+    sent = ([msg(_l(" via %(carrier)s"), carrier=carrier)] if carrier else []) + (
+        [msg(_l(" (tracking %(tracking)s)"), tracking=tracking)] if tracking else [])
+    _notify_buyer(order, msg(_l("Shipment %(number)s for order %(order)s"), number=shipment.number,
+                             order=numbers_text(order)),
+                  msg(_l("%(supplier)s shipped the rest of your order%(how)s. Record the goods receipt when it "
+                         "arrives.") if complete else
+                      _l("%(supplier)s shipped part of your order%(how)s. Record the goods receipt when it arrives."),
+                      supplier=order.supplier.display_name, how=joined(sent, "")))
     emit([order.buyer_company_id, order.supplier_company_id], "shipment.created", shipment)
     commit()
     return shipment
@@ -191,7 +195,8 @@ def receive(order: PurchaseOrder, shipment_id, actor: User, expected_lock_versio
         flag_modified(order, "status")  # forms opened before this receipt are stale
     if any(r for _, _, r, _ in plan):
         _rejected_leave_the_ledger(order)
-        _notify_supplier(order, f"Goods rejected on {shipment.number} (order {numbers_text(order)})", detail)
+        _notify_supplier(order, msg(_l("Goods rejected on %(number)s (order %(order)s)"), number=shipment.number,
+                                    order=numbers_text(order)), detail)
     emit([order.buyer_company_id, order.supplier_company_id], "shipment.received", shipment)
     commit()
     return shipment

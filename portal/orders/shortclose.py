@@ -113,9 +113,12 @@ def short_close(order: PurchaseOrder, actor: User, expected_lock_version, reason
         flag_modified(order, "status")
     revisions.new_revision(order, f"Short-closed: {text} ({reason}). {totals}", proposed_by=actor,
                            accepted_by=actor)
-    _notify_supplier(order, f"{order.buyer.display_name} closed open quantities of order {numbers_text(order)} "
-                            f"(now {revisions.revision_label(order)})",
-                     f"{text[0].upper() + text[1:]}. Reason: {reason}. Nothing more is owed on these lines.")
+    first = msg(_l("Line %(position)s: %(quantity)s %(unit)s closed"), **parts[0].params)  # the sentence's start
+    _notify_supplier(order, msg(_l("%(buyer)s closed open quantities of order %(order)s (now %(revision)s)"),
+                                buyer=order.buyer.display_name, order=numbers_text(order),
+                                revision=revisions.revision_label(order)),
+                     msg(_l("%(lines)s. Reason: %(reason)s. Nothing more is owed on these lines."),
+                         lines=joined([first, *parts[1:]]), reason=reason))
     commit()
     return order
 
