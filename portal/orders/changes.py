@@ -218,7 +218,7 @@ def _credit_step(order: PurchaseOrder, change: OrderChange) -> None:
                    body=msg(_l("It would raise the order to %(total)s: %(why)s. Release or refuse it on the order "
                                "page."), total=money(change.new_total, order.currency), why=why),
                    link=order_link(order))
-    _notify_buyer(order, title, msg(_l("%(supplier)s's accounts team decides: %(why)s."),
+    _notify_buyer(order, title, msg(_l("The accounts team of %(supplier)s decides: %(why)s."),
                                     supplier=order.supplier.display_name, why=why))
 
 

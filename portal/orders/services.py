@@ -296,7 +296,7 @@ def on_credit_hold(order: PurchaseOrder) -> None:
                detail=msg(_l("Credit check put the order on hold.")))
     db.session.flush()
     _notify_buyer(order, msg(_l("Order %(order)s is on credit hold"), order=numbers_text(order)),
-                  msg(_l("%(supplier)s's credit check held the order; their accounts team decides."),
+                  msg(_l("The credit check of %(supplier)s held the order; their accounts team decides."),
                       supplier=order.supplier.display_name))
     from portal.notifications.services import company_users, notify
 
