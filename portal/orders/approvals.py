@@ -318,7 +318,8 @@ def decide(order: PurchaseOrder, actor: User, expected_lock_version, decision: s
         held = budget_check.check_send(order, actor, round_ids) if done >= max(required, 1) else None
         if done >= max(required, 1) and not held:
             mark_submitted(order, actor, "approved", _approval_detail(done, max(required, 1), comment))
-            notify(buyers, kind="approval", title=words.msg(_l("Order %(order)s is approved"), order=numbers_text(order)),
+            notify(buyers, kind="approval",
+                   title=words.msg(_l("Order %(order)s is approved"), order=numbers_text(order)),
                    body=words.msg(_l("It went to the supplier's credit check.")), link=order_link(order))
         elif held:
             from portal.audit.services import record

@@ -171,7 +171,8 @@ def recipients(order: PurchaseOrder) -> tuple[list[User], list[User]]:
 
 def _notify_buyer(order: PurchaseOrder, title: str | Message, body: str | Message = "", extra_users=(),
                   people=None) -> None:
-    """``title``/``body``: a ``msg(...)`` worded for each reader (or plain text, shown as stored). ``people``: the buyer's side from ``recipients`` when the caller has it (no SELECT here then)."""
+    """``title``/``body``: a ``msg(...)`` worded for each reader (or plain text, shown as stored). ``people``: the
+    buyer's side from ``recipients`` when the caller has it (no SELECT here then)."""
     from portal.notifications.services import company_users, notify
 
     if people is None:
@@ -184,7 +185,8 @@ def _notify_buyer(order: PurchaseOrder, title: str | Message, body: str | Messag
 
 
 def _notify_supplier(order: PurchaseOrder, title: str | Message, body: str | Message = "", people=None) -> None:
-    """``title``/``body``: as for ``_notify_buyer``. ``people``: the supplier's side from ``recipients`` when the caller has it (no SELECT here then)."""
+    """``title``/``body``: as for ``_notify_buyer``. ``people``: the supplier's side from ``recipients`` when the
+    caller has it (no SELECT here then)."""
     from portal.notifications.services import notify, notify_company
 
     if not order.sent_to_supplier:  # an order never sent is the buyer's alone: nothing to tell the supplier
