@@ -3,7 +3,6 @@ figures ("2.980,00 €", "06.11.2026"), an English reader in English; the row ke
 figures, mails go out in the recipient's language."""
 from __future__ import annotations
 
-import html
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -11,29 +10,25 @@ import sqlalchemy as sa
 
 from portal.audit.models import AuditEvent
 from portal.db import db
-from portal.notifications.models import Notification, OutboxMail
+from portal.notifications.models import Notification
 from portal.orders import approvals, services
 from portal.orders.states import OrderStatus as S
 from tests import factories
 from tests.accounts.helpers import fresh
-
-LINES = [(Decimal("1000"), Decimal("2.50")), (Decimal("40"), Decimal("12.00"))]  # 2,500.00 + 480.00 = 2,980.00
+from tests.i18n.test_notifications import _mail
+from tests.i18n.test_notifications import _page as _page_at
 
 
 def _page(client) -> str:
-    resp = client.get("/notifications/")
-    assert resp.status_code == 200
-    return html.unescape(resp.get_data(as_text=True))
+    return _page_at(client, "/notifications/")
+
+
+LINES = [(Decimal("1000"), Decimal("2.50")), (Decimal("40"), Decimal("12.00"))]  # 2,500.00 + 480.00 = 2,980.00
 
 
 def _notice(user, like: str) -> Notification:
     return db.session.scalars(sa.select(Notification).where(Notification.user_id == user.id,
                                                             Notification.title.like(like))).one()
-
-
-def _mail(user) -> OutboxMail:
-    return db.session.scalars(sa.select(OutboxMail).where(OutboxMail.to_address == user.email)
-                              .order_by(OutboxMail.id.desc())).first()
 
 
 def test_supplier_proposal_reads_german_for_a_german_buyer_and_english_for_an_english_one(world, login):
