@@ -359,8 +359,8 @@ def release_hold(order: PurchaseOrder, actor: User, comment: str, *, expected_lo
     record("order", order.id, "credit_hold_released", actor=actor, from_state=before, to_state=order.status,
            detail=comment)
     _notify_buyer(order, msg(_l("Order %(po)s was released from credit hold"), po=order.po_number),
-                  msg(_l("%(supplier)s released the order: %(comment)s"), supplier=order.supplier.display_name,
-                      comment=comment))
+                  msg(_l("%(supplier)s released the order: %(comment)s"),
+                      supplier=order.supplier.display_name, comment=comment))
     _commit_decision(order)
     return order
 
@@ -380,8 +380,8 @@ def reject_hold(order: PurchaseOrder, actor: User, comment: str, *, expected_loc
     record("order", order.id, "credit_hold_rejected", actor=actor, from_state=before, to_state=order.status,
            detail=comment)
     _notify_buyer(order, msg(_l("Order %(po)s was rejected on credit grounds"), po=order.po_number),
-                  msg(_l("%(supplier)s rejected the order: %(comment)s"), supplier=order.supplier.display_name,
-                      comment=comment))
+                  msg(_l("%(supplier)s rejected the order: %(comment)s"),
+                      supplier=order.supplier.display_name, comment=comment))
     _commit_decision(order)
     return order
 

@@ -503,10 +503,11 @@ def _issue(inv: Invoice, actor: User | None, today: date | None = None, issued_a
                    title=words.msg(_l("%(document)s from %(supplier)s"), document=label_msg(inv),
                                    supplier=supplier.display_name),
                    body=(words.msg(_l("%(total)s, due %(due)s (your PO %(po)s)."), po=inv.buyer_reference,
-                                   total=words.money(inv.total_gross, inv.currency), due=words.day(inv.due_date))
+                                   total=words.money(inv.total_gross, inv.currency),
+                                   due=words.day(inv.due_date))
                          if inv.buyer_reference else
-                         words.msg(_l("%(total)s, due %(due)s."), total=words.money(inv.total_gross, inv.currency),
-                                   due=words.day(inv.due_date))),
+                         words.msg(_l("%(total)s, due %(due)s."),
+                                   total=words.money(inv.total_gross, inv.currency), due=words.day(inv.due_date))),
                    link=invoice_link(inv))
     from portal.jobs import enqueue_after_commit
 
@@ -737,8 +738,9 @@ def record_payment(inv: Invoice, actor: User, expected_lock_version, *, amount, 
 
     notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice", mail=False,
                    title=words.msg(_l("Payment received for %(document)s"), document=label_msg(inv)),
-                   body=words.msg(_l("%(amount)s on %(day)s; open: %(open)s."), amount=words.money(value, inv.currency),
-                                  day=words.day(day), open=words.money(inv.open_amount, inv.currency)),
+                   body=words.msg(_l("%(amount)s on %(day)s; open: %(open)s."),
+                                  amount=words.money(value, inv.currency), day=words.day(day),
+                                  open=words.money(inv.open_amount, inv.currency)),
                    link=invoice_link(inv))
     emit([inv.buyer_company_id, inv.supplier_company_id],
          "invoice.paid" if inv.status == IS.paid else "invoice.payment_recorded", inv)
@@ -927,7 +929,8 @@ def auto_invoice_shipment(shipment_id: int) -> Invoice | None:
         from portal.notifications.services import notify_company
 
         notify_company(inv.supplier_company_id, [Role.accounts], kind="invoice",
-                       title=words.msg(_l("Draft invoice for shipment %(number)s needs you"), number=shipment.number),
+                       title=words.msg(_l("Draft invoice for shipment %(number)s needs you"),
+                                       number=shipment.number),
                        body=words.msg(_l("It could not be issued automatically: %(reason)s"),
                                       reason=exc.english if exc.said.figures else words.msg(exc.said.msgid)),
                        link=invoice_link(inv))

@@ -19,7 +19,8 @@ from portal.notifications import messages as words
 from portal.invoices.models import DocumentKind, Invoice
 from portal.invoices.states import InvoiceStatus
 from portal.locking import retry_on_conflict
-from portal.payables.common import amount_text, label, label_msg, require_buyer, require_supplier, unit_of_work
+from portal.payables.common import (amount_text, label, label_msg, require_buyer, require_supplier,
+                                    unit_of_work)
 from portal.payables.models import Dispute, DisputeEvent, ItemState, PaymentRun, PaymentRunItem
 from portal.payables.states import DisputeStatus, RunStatus, check_dispute
 
@@ -115,12 +116,13 @@ def open_dispute(inv: Invoice, actor: User, expected_lock_version=locking.CURREN
 
     notify_company(inv.supplier_company_id, [Role.accounts], kind="invoice",
                    title=(words.msg(_l("%(buyer)s disputes line %(position)s of %(document)s"),
-                                    buyer=inv.buyer.display_name, position=line.position, document=label_msg(inv))
+                                    buyer=inv.buyer.display_name, position=line.position,
+                                    document=label_msg(inv))
                           if line else
                           words.msg(_l("%(buyer)s disputes %(document)s"), buyer=inv.buyer.display_name,
                                     document=label_msg(inv))),
-                   body=words.msg(_l("%(reason)s\n\nThe invoice (%(open)s open) is not due while the dispute is open; "
-                                     "answer it or resolve it with a credit note."), reason=reason,
+                   body=words.msg(_l("%(reason)s\n\nThe invoice (%(open)s open) is not due while the dispute is "
+                                     "open; answer it or resolve it with a credit note."), reason=reason,
                                   open=words.money(inv.open_amount, inv.currency)), link=_link(d))
     from portal.events.services import emit
 
@@ -170,7 +172,8 @@ def reply(d: Dispute, actor: User, expected_lock_version=locking.CURRENT, *, tex
 
     notify_company(d.supplier_company_id, [Role.accounts], kind="invoice",
                    title=words.msg(_l("%(buyer)s replied on the dispute of %(document)s"),
-                                   buyer=inv.buyer.display_name, document=label_msg(inv)), body=text, link=_link(d))
+                                   buyer=inv.buyer.display_name, document=label_msg(inv)),
+                   body=text, link=_link(d))
     db.session.commit()
     return d
 
@@ -232,11 +235,13 @@ def resolve(d: Dispute, actor: User, expected_lock_version=locking.CURRENT, *, c
     match_and_store(inv, None)
     from portal.notifications.services import notify_company
 
-    figures = {"credited": words.money(cn.total_gross, cn.currency), "open": words.money(inv.open_amount, inv.currency)}
+    figures = {"credited": words.money(cn.total_gross, cn.currency),
+               "open": words.money(inv.open_amount, inv.currency)}
     notify_company(d.buyer_company_id, [Role.accounts], kind="invoice",
                    title=words.msg(_l("Dispute of %(document)s resolved by credit note %(number)s"),
                                    document=label_msg(inv), number=cn.number),
-                   body=(words.msg(_l("%(credited)s credited; open now %(open)s. %(text)s"), text=text, **figures)
+                   body=(words.msg(_l("%(credited)s credited; open now %(open)s. %(text)s"), text=text,
+                                   **figures)
                          if text else words.msg(_l("%(credited)s credited; open now %(open)s."), **figures)),
                    link=_link(d))
     db.session.commit()

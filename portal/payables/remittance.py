@@ -84,14 +84,14 @@ def create_advices(run: PaymentRun, actor: User | None) -> list[RemittanceAdvice
         paid = {"amount": words.money(a.amount, a.currency), "day": words.day(a.paid_on),
                 "invoices": ", ".join(ln["number"] for ln in lines)}
         notify_company(t["supplier_id"], [Role.accounts], kind="invoice",
-                       title=words.msg(_l("Remittance advice %(reference)s from %(buyer)s"), reference=a.reference,
-                                       buyer=buyer.display_name),
-                       body=(words.msg(_l("%(amount)s paid on %(day)s for %(invoices)s (cash discount %(discount)s). "
-                                          "Reconcile it in the portal to record the payments."),
+                       title=words.msg(_l("Remittance advice %(reference)s from %(buyer)s"),
+                                       reference=a.reference, buyer=buyer.display_name),
+                       body=(words.msg(_l("%(amount)s paid on %(day)s for %(invoices)s (cash discount "
+                                          "%(discount)s). Reconcile it in the portal to record the payments."),
                                        discount=words.money(a.discount_total, a.currency), **paid)
                              if a.discount_total else
-                             words.msg(_l("%(amount)s paid on %(day)s for %(invoices)s. Reconcile it in the portal to "
-                                          "record the payments."), **paid)),
+                             words.msg(_l("%(amount)s paid on %(day)s for %(invoices)s. Reconcile it in the "
+                                          "portal to record the payments."), **paid)),
                        link=_link(a))
         advices.append(a)
     return advices
@@ -175,7 +175,8 @@ def reconcile(a: RemittanceAdvice, actor: User, expected_lock_version=locking.CU
     notify_company(a.buyer_company_id, [Role.accounts], kind="invoice", mail=False,
                    title=words.msg(_l("%(supplier)s reconciled remittance advice %(reference)s"),
                                    supplier=a.supplier.display_name, reference=a.reference),
-                   body=words.msg(_l("%(amount)s confirmed as received."), amount=words.money(a.amount, a.currency)),
+                   body=words.msg(_l("%(amount)s confirmed as received."),
+                                  amount=words.money(a.amount, a.currency)),
                    link=_link(a))
     db.session.commit()
     return a

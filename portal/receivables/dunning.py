@@ -257,17 +257,19 @@ def _notify(inv: Invoice, notice: DunningNotice) -> None:
     figures = {"number": inv.number, "total": money(inv.total_gross, inv.currency), "due": day(inv.due_date),
                "days": number(notice.days_late), "open": money(notice.open_amount, inv.currency)}
     if notice.interest_amount:
-        facts = msg(_l("Invoice %(number)s of %(total)s was due on %(due)s (%(days)s days ago); %(open)s is still "
-                       "open. Late-payment interest of %(interest)s (%(rate)s %% a year) is claimed on the letter."),
+        facts = msg(_l("Invoice %(number)s of %(total)s was due on %(due)s (%(days)s days ago); %(open)s is "
+                       "still open. Late-payment interest of %(interest)s (%(rate)s %% a year) is claimed on the "
+                       "letter."),
                     interest=money(notice.interest_amount, inv.currency), rate=number(notice.interest_rate),
                     **figures)
     else:
-        facts = msg(_l("Invoice %(number)s of %(total)s was due on %(due)s (%(days)s days ago); %(open)s is still "
-                       "open."), **figures)
+        facts = msg(_l("Invoice %(number)s of %(total)s was due on %(due)s (%(days)s days ago); %(open)s is "
+                       "still open."), **figures)
     notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice-reminder",
-                   title=msg(_l("%(level)s: invoice %(number)s from %(supplier)s"), level=level, number=inv.number,
-                             supplier=inv.supplier.display_name),
-                   body=msg(_l("%(facts)s Please arrange payment; the letter is on the invoice page."), facts=facts),
+                   title=msg(_l("%(level)s: invoice %(number)s from %(supplier)s"), level=level,
+                             number=inv.number, supplier=inv.supplier.display_name),
+                   body=msg(_l("%(facts)s Please arrange payment; the letter is on the invoice page."),
+                            facts=facts),
                    link=link)
     notify_company(inv.supplier_company_id, [Role.accounts], kind="invoice-reminder", mail=False,
                    title=msg(_l("%(level)s sent to %(buyer)s for invoice %(number)s"), level=level,

@@ -410,8 +410,8 @@ def set_status(actor: User, supplier_id, status, *, reason: str = "", lock_versi
     notify(company_users(supplier.id, Role.admin, Role.sales), kind="supplier_status",
            title=msg(_l("%(buyer)s: your supplier status is %(status)s"), buyer=actor.company.display_name,
                      status=msg(target.value)),
-           body=reason or msg(_l("%(buyer)s set your status to %(status)s."), buyer=actor.company.display_name,
-                              status=msg(target.value)),
+           body=reason or msg(_l("%(buyer)s set your status to %(status)s."),
+                              buyer=actor.company.display_name, status=msg(target.value)),
            link="/suppliers/my-buyers", mail=target != SupplierStatus.new)
     emit([rel.buyer_company_id, rel.supplier_company_id], "supplier_status.changed", rel)
     db.session.flush()
@@ -616,8 +616,8 @@ def remind_expiring_certificates() -> int:
             doc = db.session.get(QualificationDocument, doc_id)
             label = f"{states.CERTIFICATE_LABELS[doc.cert_type]} {doc.number}"
             days = (doc.valid_until - today).days
-            when = (msg(_l("on %(date)s (in %(days)s days)"), date=day(doc.valid_until), days=number(days)) if days
-                    else msg(_l("today")))
+            when = (msg(_l("on %(date)s (in %(days)s days)"), date=day(doc.valid_until), days=number(days))
+                    if days else msg(_l("today")))
             notify(company_users(doc.supplier_company_id, Role.admin, Role.sales), kind="certificate_expiring",
                    title=msg(_l("Your certificate %(label)s expires %(when)s"), label=label, when=when),
                    body=msg(_l("Upload the renewed certificate so your customers keep you qualified.")),
