@@ -274,8 +274,8 @@ def _notify_suppliers_of_new(agreements) -> None:
         notify(company_users(a.supplier_company_id, *SUPPLIER_ROLES), kind="framework_agreement",
                link=_link(a.id),
                title=words.msg(_l("Framework agreement %(reference)s"), reference=a.reference),
-               body=words.msg(_l("%(buyer)s made framework agreement %(reference)s with you: %(count)s item(s) "
-                                 "at the agreed prices, valid %(start)s to %(end)s. Call-off orders follow."),
+               body=words.msg(_l("%(buyer)s made framework agreement %(reference)s with you: %(count)s "
+                                 "item(s) at the agreed prices, valid %(start)s to %(end)s. Call-off orders follow."),
                               buyer=a.buyer.display_name, reference=a.reference,
                               count=words.number(len(a.lines)), start=words.day(a.valid_from),
                               end=words.day(a.valid_until)))
@@ -520,9 +520,9 @@ def sweep(today: date | None = None) -> dict:
                                "supplier": a.supplier.display_name, "end": words.day(a.valid_until),
                                "days": words.number(days), "used": words.money(u.value, a.currency)}
                     if a.max_value:
-                        return words.msg(_l("Framework agreement %(reference)s “%(title)s” between %(buyer)s "
-                                            "and %(supplier)s ends on %(end)s (in %(days)s days). Called off so "
-                                            "far: %(used)s of %(max)s."),
+                        return words.msg(_l("Framework agreement %(reference)s “%(title)s” between "
+                                            "%(buyer)s and %(supplier)s ends on %(end)s (in %(days)s days). "
+                                            "Called off so far: %(used)s of %(max)s."),
                                          max=words.money(a.max_value, a.currency), **figures)
                     return words.msg(_l("Framework agreement %(reference)s “%(title)s” between %(buyer)s and "
                                         "%(supplier)s ends on %(end)s (in %(days)s days). Called off so far: "

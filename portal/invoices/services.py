@@ -507,7 +507,8 @@ def _issue(inv: Invoice, actor: User | None, today: date | None = None, issued_a
                                    due=words.day(inv.due_date))
                          if inv.buyer_reference else
                          words.msg(_l("%(total)s, due %(due)s."),
-                                   total=words.money(inv.total_gross, inv.currency), due=words.day(inv.due_date))),
+                                   total=words.money(inv.total_gross, inv.currency),
+                                   due=words.day(inv.due_date))),
                    link=invoice_link(inv))
     from portal.jobs import enqueue_after_commit
 

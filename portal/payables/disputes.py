@@ -121,8 +121,8 @@ def open_dispute(inv: Invoice, actor: User, expected_lock_version=locking.CURREN
                           if line else
                           words.msg(_l("%(buyer)s disputes %(document)s"), buyer=inv.buyer.display_name,
                                     document=label_msg(inv))),
-                   body=words.msg(_l("%(reason)s\n\nThe invoice (%(open)s open) is not due while the dispute is "
-                                     "open; answer it or resolve it with a credit note."), reason=reason,
+                   body=words.msg(_l("%(reason)s\n\nThe invoice (%(open)s open) is not due while the dispute "
+                                     "is open; answer it or resolve it with a credit note."), reason=reason,
                                   open=words.money(inv.open_amount, inv.currency)), link=_link(d))
     from portal.events.services import emit
 

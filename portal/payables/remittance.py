@@ -87,7 +87,8 @@ def create_advices(run: PaymentRun, actor: User | None) -> list[RemittanceAdvice
                        title=words.msg(_l("Remittance advice %(reference)s from %(buyer)s"),
                                        reference=a.reference, buyer=buyer.display_name),
                        body=(words.msg(_l("%(amount)s paid on %(day)s for %(invoices)s (cash discount "
-                                          "%(discount)s). Reconcile it in the portal to record the payments."),
+                                          "%(discount)s). Reconcile it in the portal to record the "
+                                          "payments."),
                                        discount=words.money(a.discount_total, a.currency), **paid)
                              if a.discount_total else
                              words.msg(_l("%(amount)s paid on %(day)s for %(invoices)s. Reconcile it in the "

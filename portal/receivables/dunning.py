@@ -258,8 +258,8 @@ def _notify(inv: Invoice, notice: DunningNotice) -> None:
                "days": number(notice.days_late), "open": money(notice.open_amount, inv.currency)}
     if notice.interest_amount:
         facts = msg(_l("Invoice %(number)s of %(total)s was due on %(due)s (%(days)s days ago); %(open)s is "
-                       "still open. Late-payment interest of %(interest)s (%(rate)s %% a year) is claimed on the "
-                       "letter."),
+                       "still open. Late-payment interest of %(interest)s (%(rate)s %% a year) is claimed on "
+                       "the letter."),
                     interest=money(notice.interest_amount, inv.currency), rate=number(notice.interest_rate),
                     **figures)
     else:
