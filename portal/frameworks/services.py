@@ -275,7 +275,8 @@ def _notify_suppliers_of_new(agreements) -> None:
                link=_link(a.id),
                title=words.msg(_l("Framework agreement %(reference)s"), reference=a.reference),
                body=words.msg(_l("%(buyer)s made framework agreement %(reference)s with you: %(count)s "
-                                 "item(s) at the agreed prices, valid %(start)s to %(end)s. Call-off orders follow."),
+                                 "item(s) at the agreed prices, valid %(start)s to %(end)s. Call-off orders "
+                                 "follow."),
                               buyer=a.buyer.display_name, reference=a.reference,
                               count=words.number(len(a.lines)), start=words.day(a.valid_from),
                               end=words.day(a.valid_until)))
