@@ -1,0 +1,79 @@
+"""Notices of the credit, receivables, requisition and supplier domains are worded when read (issue 19): the real
+service call stores a message with figures; a German reader (and their mail) gets German words and German money
+and dates, an English reader English ones."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import force_locale
+
+from portal.credit import services as credit
+from portal.credit.models import CreditAccount
+from portal.db import db
+from portal.notifications.messages import for_reader
+from portal.notifications.models import Notification, OutboxMail
+from portal.receivables import dunning
+from tests import factories
+from tests.receivables.conftest import open_invoice, set_days
+
+
+def _notice(user, kind) -> Notification:
+    return db.session.scalars(sa.select(Notification).where(Notification.user_id == user.id,
+                                                            Notification.kind == kind)
+                              .order_by(Notification.id.desc())).first()
+
+
+def _read(n: Notification, part: str, language: str) -> str:
+    with force_locale(language):
+        return for_reader(n, part, locale="de_DE" if language == "de" else "en_GB", tz="Europe/Berlin")
+
+
+def _mail(user) -> OutboxMail:
+    return db.session.scalars(sa.select(OutboxMail).where(OutboxMail.to_address == user.email)
+                              .order_by(OutboxMail.id.desc())).first()
+
+
+def test_a_dunning_reminder_reads_german_with_german_money_and_dates(world):
+    world.supplier_a.iban = "DE89370400440532013000"
+    world.buyer_accounts.language = "de"
+    db.session.commit()
+    set_days(world.supplier_a, "3")
+    inv = open_invoice(world, "1234.50", days_late=4)
+    assert dunning.run_dunning() == 1
+    buyer_note, supplier_note = _notice(world.buyer_accounts, "invoice-reminder"), _notice(world.accounts_a,
+                                                                                            "invoice-reminder")
+    german = _read(buyer_note, "body", "de")
+    assert f"Rechnung {inv.number} über 1.234,50\xa0€ war am {inv.due_date.strftime('%d.%m.%Y')} fällig" in german
+    assert "(vor 4 Tagen)" in german and "Bitte veranlassen Sie die Zahlung" in german
+    assert "1,234.50" not in german and "Please" not in german
+    assert _read(buyer_note, "title", "de") == f"Zahlungserinnerung: Rechnung {inv.number} von " \
+                                               f"{world.supplier_a.display_name}"
+    # The mail to the German reader is German too; the stored row keeps the English text for the API.
+    mail = _mail(world.buyer_accounts)
+    assert mail.subject.startswith("Zahlungserinnerung: Rechnung") and "1.234,50\xa0€" in mail.body
+    assert buyer_note.title.startswith("Payment reminder: invoice") and "€1,234.50" in buyer_note.body
+    english = _read(supplier_note, "body", "en")
+    assert f"Invoice {inv.number} of €1,234.50 was due on" in english and "(4 days ago)" in english
+    assert _read(supplier_note, "title", "en") == (f"Payment reminder sent to {world.buyer.display_name} "
+                                                    f"for invoice {inv.number}")
+
+
+def test_a_credit_hold_decision_reads_german_for_a_german_buyer(world):
+    world.procurement.language = "de"
+    db.session.add(CreditAccount(supplier_company_id=world.supplier_a.id, buyer_company_id=world.buyer.id,
+                                 limit_amount=Decimal("1000"), currency="EUR", payment_terms_days=30,
+                                 block_on_overdue=True))
+    db.session.commit()
+    order = factories.order(world.buyer, world.supplier_a, world.procurement, status="submitted",
+                            lines=[("1", "1500")], currency="EUR")
+    credit.check_order(order.id)
+    credit.release_hold(db.session.get(type(order), order.id), world.accounts_a, "Bekannter Kunde.")
+    note = _notice(world.procurement, "credit_decision")
+    assert _read(note, "title", "de") == f"Bestellung {order.po_number} wurde aus der Kreditsperre freigegeben"
+    assert _read(note, "body", "de") == f"{world.supplier_a.display_name} hat die Bestellung freigegeben: " \
+                                        "Bekannter Kunde."
+    assert _mail(world.procurement).subject == f"Bestellung {order.po_number} wurde aus der Kreditsperre freigegeben"
+    english = _notice(world.procurement2, "credit_decision")
+    assert _read(english, "title", "en") == f"Order {order.po_number} was released from credit hold"
+    assert english.title == f"Order {order.po_number} was released from credit hold"
