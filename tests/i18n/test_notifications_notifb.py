@@ -77,3 +77,26 @@ def test_a_credit_hold_decision_reads_german_for_a_german_buyer(world):
     english = _notice(world.procurement2, "credit_decision")
     assert _read(english, "title", "en") == f"Order {order.po_number} was released from credit hold"
     assert english.title == f"Order {order.po_number} was released from credit hold"
+
+
+def test_a_requisition_approval_request_reads_german_with_german_money(world):
+    from portal.budgets.models import CostCentre, GlAccount
+    from portal.requisitions import services as requisitions
+
+    engineer = factories.user(world.buyer, "requester", email="engineer@acme.test", commit=False)
+    owner = factories.user(world.buyer, "approver", email="owner@acme.test", commit=False)
+    owner.language = "de"
+    db.session.flush()
+    cc = CostCentre(company_id=world.buyer.id, code="CC-100", name="Maintenance", owner_id=owner.id)
+    gl = GlAccount(company_id=world.buyer.id, code="4400", name="Spare parts")
+    db.session.add_all([cc, gl])
+    db.session.commit()
+    req = requisitions.save(engineer, title="Bearings", justification="Line 3 stands still", submit=True,
+                            lines=[{"description": "Bearing 6204", "quantity": "100", "estimated_price": "12.345",
+                                    "cost_centre_id": cc.id, "gl_account_id": gl.id}])
+    note = _notice(owner, "requisition")
+    assert _read(note, "title", "de") == f"Bedarfsanforderung {req.number} braucht Ihre Freigabe"
+    assert _read(note, "body", "de") == f"{engineer.name} bittet um Bearings (1.234,50\xa0€)."
+    assert _mail(owner).subject == f"Bedarfsanforderung {req.number} braucht Ihre Freigabe"
+    assert _read(note, "title", "en") == note.title == f"Requisition {req.number} needs your approval"
+    assert _read(note, "body", "en") == f"{engineer.name} asks for Bearings (€1,234.50)."
