@@ -100,3 +100,17 @@ def test_a_requisition_approval_request_reads_german_with_german_money(world):
     assert _mail(owner).subject == f"Bedarfsanforderung {req.number} braucht Ihre Freigabe"
     assert _read(note, "title", "en") == note.title == f"Requisition {req.number} needs your approval"
     assert _read(note, "body", "en") == f"{engineer.name} asks for Bearings (€1,234.50)."
+
+
+def test_an_invoice_dispute_reads_german_for_the_german_supplier(world):
+    from portal.payables import disputes
+
+    world.accounts_a.language = "de"
+    db.session.commit()
+    inv = open_invoice(world, "1234.50", due_in=10)
+    disputes.open_dispute(inv, world.buyer_accounts, reason="Preis falsch")
+    note = _notice(world.accounts_a, "invoice")
+    assert _read(note, "title", "de") == f"{world.buyer.display_name} beanstandet Rechnung {inv.number}"
+    assert "Die Rechnung (1.234,50\xa0€ offen) ist nicht fällig" in _read(note, "body", "de")
+    assert note.title == _read(note, "title", "en") == f"{world.buyer.display_name} disputes Invoice {inv.number}"
+    assert "The invoice (€1,234.50 open) is not due" in _read(note, "body", "en")
