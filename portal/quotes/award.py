@@ -283,7 +283,7 @@ def _summary(rfq, per_supplier, quotes_by_id, line_count):
         awarded += len(cells)
         parts.append(msg(_l("%(supplier)s: %(lines)s, %(total)s"),
                          supplier=quotes_by_id[qid].supplier.display_name, lines=_n_lines(len(cells)),
-                         total=money(total, rfq.currency)))
+                         total=money(total, rfq.currency, symbol=True)))
     return msg(_l("Awarded %(awarded)s of %(count)s lines of %(reference)s — %(parts)s."), awarded=awarded,
                count=line_count, reference=rfq.reference, parts=joined(parts))
 
