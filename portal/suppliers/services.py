@@ -387,6 +387,11 @@ def add_supplier(actor: User, supplier_id) -> SupplierRelation:
     return _ensure_relation(actor.company_id, supplier, actor, "Added from the directory")
 
 
+# The status word inside a notice, translated for the reader ("your supplier status is freigegeben").
+STATUS_WORDS = {SupplierStatus.new: _l("new"), SupplierStatus.approved: _l("approved"),
+                SupplierStatus.blocked: _l("blocked")}
+
+
 @unit_of_work
 def set_status(actor: User, supplier_id, status, *, reason: str = "", lock_version=None) -> SupplierRelation:
     """Move a supplier to approved or blocked (with a reason; blocking needs one). History is kept; the supplier
@@ -409,9 +414,9 @@ def set_status(actor: User, supplier_id, status, *, reason: str = "", lock_versi
            from_state=before, to_state=target, detail=reason, visible_to_company_id=actor.company_id)
     notify(company_users(supplier.id, Role.admin, Role.sales), kind="supplier_status",
            title=msg(_l("%(buyer)s: your supplier status is %(status)s"), buyer=actor.company.display_name,
-                     status=msg(target.value)),
+                     status=msg(STATUS_WORDS[target])),
            body=reason or msg(_l("%(buyer)s set your status to %(status)s."),
-                              buyer=actor.company.display_name, status=msg(target.value)),
+                              buyer=actor.company.display_name, status=msg(STATUS_WORDS[target])),
            link="/suppliers/my-buyers", mail=target != SupplierStatus.new)
     emit([rel.buyer_company_id, rel.supplier_company_id], "supplier_status.changed", rel)
     db.session.flush()

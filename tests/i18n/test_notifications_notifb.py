@@ -114,3 +114,16 @@ def test_an_invoice_dispute_reads_german_for_the_german_supplier(world):
     assert "Die Rechnung (1.234,50\xa0€ offen) ist nicht fällig" in _read(note, "body", "de")
     assert note.title == _read(note, "title", "en") == f"{world.buyer.display_name} disputes Invoice {inv.number}"
     assert "The invoice (€1,234.50 open) is not due" in _read(note, "body", "en")
+
+
+def test_a_supplier_status_notice_reads_german_for_the_german_supplier(world):
+    from portal.suppliers import services as suppliers
+
+    world.admin_a.language = "de"
+    db.session.commit()
+    suppliers.set_status(world.procurement, world.supplier_a.id, "approved")
+    german, english = _notice(world.admin_a, "supplier_status"), _notice(world.sales_a, "supplier_status")
+    assert _read(german, "title", "de") == f"{world.buyer.display_name}: Ihr Lieferantenstatus ist freigegeben"
+    assert _read(german, "body", "de") == f"{world.buyer.display_name} hat Ihren Status auf freigegeben gesetzt."
+    assert _read(english, "title", "en") == english.title == (f"{world.buyer.display_name}: your supplier status "
+                                                               "is approved")
