@@ -274,7 +274,8 @@ def check_send(order: PurchaseOrder, actor: User | None, round_ids: list[int]) -
         from portal.notifications.services import notify
 
         notify(list({o.id: o for o in owners}.values()), kind="approval",
-               title=f"Order {order.po_number} exceeds your budget",
-               body=f"{sentence} Open the order to approve it over budget or to reject it.",
+               title=words.msg(_l("Order %(po)s exceeds your budget"), po=order.po_number),
+               body=words.msg(_l("%(held)s Open the order to approve it over budget or to reject it."),
+                              held=held),
                link=f"/orders/{order.id}")
     return sentence

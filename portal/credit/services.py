@@ -37,7 +37,7 @@ from portal.credit.providers import (MANUAL, BuiltinProvider, CreditDecision, Cr
 from portal.db import db, utcnow
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.i18n import _l
-from portal.notifications.messages import msg
+from portal.notifications.messages import Message, msg
 from portal.errors import say, state_fig
 from portal.locking import check_fresh, retry_on_conflict
 from portal.money import ZERO, minor_unit, quantize, to_decimal
@@ -243,11 +243,13 @@ def _hold(order: PurchaseOrder) -> None:
         from portal.notifications.services import notify_company
 
         notify_company(order.supplier_company_id, [Role.accounts], kind="credit_hold",
-                       title=f"Order {order.po_number} from {order.buyer.display_name} is on credit hold",
-                       body="Release or reject it in the credit hold queue.", link="/credit/holds")
+                       title=msg(_l("Order %(po)s from %(buyer)s is on credit hold"), po=order.po_number,
+                                 buyer=order.buyer.display_name),
+                       body=msg(_l("Release or reject it in the credit hold queue.")), link="/credit/holds")
         notify_company(order.buyer_company_id, [Role.procurement], kind="credit_hold",
-                       title=f"Order {order.po_number} is on credit hold at {order.supplier.display_name}",
-                       body="The supplier's accounts team will decide.", link=_order_link(order))
+                       title=msg(_l("Order %(po)s is on credit hold at %(supplier)s"), po=order.po_number,
+                                 supplier=order.supplier.display_name),
+                       body=msg(_l("The supplier's accounts team will decide.")), link=_order_link(order))
     db.session.flush()
 
 
@@ -327,7 +329,7 @@ def _resolve_check(order: PurchaseOrder, actor: User, resolution: str, comment: 
     return cc
 
 
-def _notify_buyer(order: PurchaseOrder, title: str, body: str) -> None:
+def _notify_buyer(order: PurchaseOrder, title: Message, body: Message) -> None:
     from portal.notifications.services import notify_company
 
     notify_company(order.buyer_company_id, [Role.procurement], kind="credit_decision", title=title, body=body,
@@ -356,8 +358,9 @@ def release_hold(order: PurchaseOrder, actor: User, comment: str, *, expected_lo
                                       f"{comment}")
     record("order", order.id, "credit_hold_released", actor=actor, from_state=before, to_state=order.status,
            detail=comment)
-    _notify_buyer(order, f"Order {order.po_number} was released from credit hold",
-                  f"{order.supplier.display_name} released the order: {comment}")
+    _notify_buyer(order, msg(_l("Order %(po)s was released from credit hold"), po=order.po_number),
+                  msg(_l("%(supplier)s released the order: %(comment)s"),
+                      supplier=order.supplier.display_name, comment=comment))
     _commit_decision(order)
     return order
 
@@ -376,8 +379,9 @@ def reject_hold(order: PurchaseOrder, actor: User, comment: str, *, expected_loc
     release_reservation(order)
     record("order", order.id, "credit_hold_rejected", actor=actor, from_state=before, to_state=order.status,
            detail=comment)
-    _notify_buyer(order, f"Order {order.po_number} was rejected on credit grounds",
-                  f"{order.supplier.display_name} rejected the order: {comment}")
+    _notify_buyer(order, msg(_l("Order %(po)s was rejected on credit grounds"), po=order.po_number),
+                  msg(_l("%(supplier)s rejected the order: %(comment)s"),
+                      supplier=order.supplier.display_name, comment=comment))
     _commit_decision(order)
     return order
 

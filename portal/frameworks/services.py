@@ -272,10 +272,14 @@ def _notify_suppliers_of_new(agreements) -> None:
 
     for a in agreements:
         notify(company_users(a.supplier_company_id, *SUPPLIER_ROLES), kind="framework_agreement",
-               link=_link(a.id), title=f"Framework agreement {a.reference}",
-               body=(f"{a.buyer.display_name} made framework agreement {a.reference} with you: {len(a.lines)} "
-                     f"item(s) at the agreed prices, valid {a.valid_from.isoformat()} to "
-                     f"{a.valid_until.isoformat()}. Call-off orders follow."))
+               link=_link(a.id),
+               title=words.msg(_l("Framework agreement %(reference)s"), reference=a.reference),
+               body=words.msg(_l("%(buyer)s made framework agreement %(reference)s with you: %(count)s "
+                                 "item(s) at the agreed prices, valid %(start)s to %(end)s. Call-off orders "
+                                 "follow."),
+                              buyer=a.buyer.display_name, reference=a.reference,
+                              count=words.number(len(a.lines)), start=words.day(a.valid_from),
+                              end=words.day(a.valid_until)))
 
 
 # --------------------------------------------------------------------------------------------- call-offs
@@ -508,14 +512,22 @@ def sweep(today: date | None = None) -> dict:
             a = lock_row(FrameworkAgreement, aid)
             if a.expiry_notice_sent_at is None and a.status == AgreementStatus.active:
                 days = (a.valid_until - today).days
-                title = f"{a.reference} ends in {days} days"
+                title = words.msg(_l("%(reference)s ends in %(days)s days"), reference=a.reference,
+                                  days=words.number(days))
 
                 def body(viewer_id, a=a, days=days):
                     u = usage(a, viewer_company_id=viewer_id)  # the supplier's figure leaves unsent drafts out
-                    return (f"Framework agreement {a.reference} \u201c{a.title}\u201d between {a.buyer.display_name} "
-                            f"and {a.supplier.display_name} ends on {a.valid_until.isoformat()} (in {days} days). "
-                            f"Called off so far: {format_money(u.value, a.currency)}"
-                            + (f" of {format_money(a.max_value, a.currency)}" if a.max_value else "") + ".")
+                    figures = {"reference": a.reference, "title": a.title, "buyer": a.buyer.display_name,
+                               "supplier": a.supplier.display_name, "end": words.day(a.valid_until),
+                               "days": words.number(days), "used": words.money(u.value, a.currency)}
+                    if a.max_value:
+                        return words.msg(_l("Framework agreement %(reference)s “%(title)s” between "
+                                            "%(buyer)s and %(supplier)s ends on %(end)s (in %(days)s days). "
+                                            "Called off so far: %(used)s of %(max)s."),
+                                         max=words.money(a.max_value, a.currency), **figures)
+                    return words.msg(_l("Framework agreement %(reference)s “%(title)s” between %(buyer)s and "
+                                        "%(supplier)s ends on %(end)s (in %(days)s days). Called off so far: "
+                                        "%(used)s."), **figures)
 
                 notify(company_users(a.buyer_company_id, Role.procurement), kind="framework_expiring",
                        link=_link(a.id), title=title, body=body(a.buyer_company_id))

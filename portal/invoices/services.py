@@ -76,6 +76,15 @@ def label(inv: Invoice) -> str:
     return f"{what} {inv.number}" if inv.number else f"Draft {what.lower()} #{inv.id}"
 
 
+def label_msg(inv: Invoice) -> words.Message:
+    """``label`` worded for the reader of a notice."""
+    if inv.kind == DocumentKind.credit_note:
+        return (words.msg(_l("Credit note %(number)s"), number=inv.number) if inv.number else
+                words.msg(_l("Draft credit note #%(id)s"), id=inv.id))
+    return (words.msg(_l("Invoice %(number)s"), number=inv.number) if inv.number else
+            words.msg(_l("Draft invoice #%(id)s"), id=inv.id))
+
+
 def _shipping_text(order) -> str:
     """The freight line's description: a line of the document, so in the document's language (the buyer's, as the
     invoice's snapshot will be), not the language of whoever drafts it."""
@@ -491,9 +500,15 @@ def _issue(inv: Invoice, actor: User | None, today: date | None = None, issued_a
     from portal.notifications.services import notify_company
 
     notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice",
-                   title=f"{label(inv)} from {supplier.display_name}",
-                   body=f"{amount_text(inv.total_gross, inv.currency)}, due {inv.due_date.isoformat()}"
-                        + (f" (your PO {inv.buyer_reference})" if inv.buyer_reference else "") + ".",
+                   title=words.msg(_l("%(document)s from %(supplier)s"), document=label_msg(inv),
+                                   supplier=supplier.display_name),
+                   body=(words.msg(_l("%(total)s, due %(due)s (your PO %(po)s)."), po=inv.buyer_reference,
+                                   total=words.money(inv.total_gross, inv.currency),
+                                   due=words.day(inv.due_date))
+                         if inv.buyer_reference else
+                         words.msg(_l("%(total)s, due %(due)s."),
+                                   total=words.money(inv.total_gross, inv.currency),
+                                   due=words.day(inv.due_date))),
                    link=invoice_link(inv))
     from portal.jobs import enqueue_after_commit
 
@@ -634,8 +649,10 @@ def create_credit_note(inv: Invoice, actor: User, expected_lock_version, *, quan
     from portal.notifications.services import notify_company
 
     notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice",
-                   title=f"Credit note {cn.number} for invoice {inv.number}",
-                   body=f"{amount_text(cn.total_gross, cn.currency)}: {reason}", link=invoice_link(cn))
+                   title=words.msg(_l("Credit note %(number)s for invoice %(invoice)s"), number=cn.number,
+                                   invoice=inv.number),
+                   body=words.msg(_l("%(total)s: %(reason)s"), total=words.money(cn.total_gross, cn.currency),
+                                  reason=reason), link=invoice_link(cn))
     db.session.commit()
     return cn
 
@@ -721,9 +738,11 @@ def record_payment(inv: Invoice, actor: User, expected_lock_version, *, amount, 
     from portal.notifications.services import notify_company
 
     notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice", mail=False,
-                   title=f"Payment received for {label(inv)}",
-                   body=f"{amount_text(value, inv.currency)} on {day.isoformat()}; open: "
-                        f"{amount_text(inv.open_amount, inv.currency)}.", link=invoice_link(inv))
+                   title=words.msg(_l("Payment received for %(document)s"), document=label_msg(inv)),
+                   body=words.msg(_l("%(amount)s on %(day)s; open: %(open)s."),
+                                  amount=words.money(value, inv.currency), day=words.day(day),
+                                  open=words.money(inv.open_amount, inv.currency)),
+                   link=invoice_link(inv))
     emit([inv.buyer_company_id, inv.supplier_company_id],
          "invoice.paid" if inv.status == IS.paid else "invoice.payment_recorded", inv)
     db.session.commit()
@@ -911,8 +930,11 @@ def auto_invoice_shipment(shipment_id: int) -> Invoice | None:
         from portal.notifications.services import notify_company
 
         notify_company(inv.supplier_company_id, [Role.accounts], kind="invoice",
-                       title=f"Draft invoice for shipment {shipment.number} needs you",
-                       body=f"It could not be issued automatically: {exc.english}", link=invoice_link(inv))
+                       title=words.msg(_l("Draft invoice for shipment %(number)s needs you"),
+                                       number=shipment.number),
+                       body=words.msg(_l("It could not be issued automatically: %(reason)s"),
+                                      reason=exc.english if exc.said.figures else words.msg(exc.said.msgid)),
+                       link=invoice_link(inv))
     db.session.commit()
     return inv
 

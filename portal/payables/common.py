@@ -11,7 +11,8 @@ from portal.accounts.models import Role, User
 from portal.db import db
 from portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from portal.i18n import _l
-from portal.invoices.services import amount_text, label  # noqa: F401  (re-exported: one way to say amounts)
+# re-exported: one way to say amounts and documents
+from portal.invoices.services import amount_text, label, label_msg  # noqa: F401
 
 BUYER_ACCOUNTS = (Role.accounts, Role.admin)
 RUN_APPROVERS = (Role.accounts, Role.approver, Role.admin)

@@ -19,7 +19,8 @@ from portal.notifications import messages as words
 from portal.invoices.models import DocumentKind, Invoice
 from portal.invoices.states import InvoiceStatus
 from portal.locking import retry_on_conflict
-from portal.payables.common import amount_text, label, require_buyer, require_supplier, unit_of_work
+from portal.payables.common import (amount_text, label, label_msg, require_buyer, require_supplier,
+                                    unit_of_work)
 from portal.payables.models import Dispute, DisputeEvent, ItemState, PaymentRun, PaymentRunItem
 from portal.payables.states import DisputeStatus, RunStatus, check_dispute
 
@@ -114,9 +115,15 @@ def open_dispute(inv: Invoice, actor: User, expected_lock_version=locking.CURREN
     from portal.notifications.services import notify_company
 
     notify_company(inv.supplier_company_id, [Role.accounts], kind="invoice",
-                   title=f"{inv.buyer.display_name} disputes {what}",
-                   body=f"{reason}\n\nThe invoice ({amount_text(inv.open_amount, inv.currency)} open) is not due "
-                        "while the dispute is open; answer it or resolve it with a credit note.", link=_link(d))
+                   title=(words.msg(_l("%(buyer)s disputes line %(position)s of %(document)s"),
+                                    buyer=inv.buyer.display_name, position=line.position,
+                                    document=label_msg(inv))
+                          if line else
+                          words.msg(_l("%(buyer)s disputes %(document)s"), buyer=inv.buyer.display_name,
+                                    document=label_msg(inv))),
+                   body=words.msg(_l("%(reason)s\n\nThe invoice (%(open)s open) is not due while the dispute "
+                                     "is open; answer it or resolve it with a credit note."), reason=reason,
+                                  open=words.money(inv.open_amount, inv.currency)), link=_link(d))
     from portal.events.services import emit
 
     emit([inv.buyer_company_id, inv.supplier_company_id], "dispute.opened", inv)
@@ -144,7 +151,8 @@ def answer(d: Dispute, actor: User, expected_lock_version=locking.CURRENT, *, te
     from portal.notifications.services import notify_company
 
     notify_company(d.buyer_company_id, [Role.accounts], kind="invoice",
-                   title=f"{inv.supplier.display_name} answered your dispute of {label(inv)}", body=text,
+                   title=words.msg(_l("%(supplier)s answered your dispute of %(document)s"),
+                                   supplier=inv.supplier.display_name, document=label_msg(inv)), body=text,
                    link=_link(d))
     db.session.commit()
     return d
@@ -163,7 +171,9 @@ def reply(d: Dispute, actor: User, expected_lock_version=locking.CURRENT, *, tex
     from portal.notifications.services import notify_company
 
     notify_company(d.supplier_company_id, [Role.accounts], kind="invoice",
-                   title=f"{inv.buyer.display_name} replied on the dispute of {label(inv)}", body=text, link=_link(d))
+                   title=words.msg(_l("%(buyer)s replied on the dispute of %(document)s"),
+                                   buyer=inv.buyer.display_name, document=label_msg(inv)),
+                   body=text, link=_link(d))
     db.session.commit()
     return d
 
@@ -183,8 +193,9 @@ def withdraw(d: Dispute, actor: User, expected_lock_version=locking.CURRENT, *, 
     from portal.notifications.services import notify_company
 
     notify_company(d.supplier_company_id, [Role.accounts], kind="invoice",
-                   title=f"{inv.buyer.display_name} withdrew the dispute of {label(inv)}",
-                   body=text or "The invoice is due again.", link=_link(d))
+                   title=words.msg(_l("%(buyer)s withdrew the dispute of %(document)s"),
+                                   buyer=inv.buyer.display_name, document=label_msg(inv)),
+                   body=text or words.msg(_l("The invoice is due again.")), link=_link(d))
     db.session.commit()
     return d
 
@@ -224,10 +235,14 @@ def resolve(d: Dispute, actor: User, expected_lock_version=locking.CURRENT, *, c
     match_and_store(inv, None)
     from portal.notifications.services import notify_company
 
+    figures = {"credited": words.money(cn.total_gross, cn.currency),
+               "open": words.money(inv.open_amount, inv.currency)}
     notify_company(d.buyer_company_id, [Role.accounts], kind="invoice",
-                   title=f"Dispute of {label(inv)} resolved by credit note {cn.number}",
-                   body=f"{amount_text(cn.total_gross, cn.currency)} credited; open now "
-                        f"{amount_text(inv.open_amount, inv.currency)}." + (f" {text}" if text else ""),
+                   title=words.msg(_l("Dispute of %(document)s resolved by credit note %(number)s"),
+                                   document=label_msg(inv), number=cn.number),
+                   body=(words.msg(_l("%(credited)s credited; open now %(open)s. %(text)s"), text=text,
+                                   **figures)
+                         if text else words.msg(_l("%(credited)s credited; open now %(open)s."), **figures)),
                    link=_link(d))
     db.session.commit()
     return d

@@ -81,12 +81,18 @@ def create_advices(run: PaymentRun, actor: User | None) -> list[RemittanceAdvice
                             job_id=f"remittance-pdf-{a.id}")
         a.pdf_job_id = rec.id
         buyer = db.session.get(Company, run.buyer_company_id)
+        paid = {"amount": words.money(a.amount, a.currency), "day": words.day(a.paid_on),
+                "invoices": ", ".join(ln["number"] for ln in lines)}
         notify_company(t["supplier_id"], [Role.accounts], kind="invoice",
-                       title=f"Remittance advice {a.reference} from {buyer.display_name}",
-                       body=(f"{amount_text(a.amount, a.currency)} paid on {a.paid_on.isoformat()} for "
-                             + ", ".join(ln["number"] for ln in lines)
-                             + (f" (cash discount {amount_text(a.discount_total, a.currency)})" if a.discount_total
-                                else "") + ". Reconcile it in the portal to record the payments."),
+                       title=words.msg(_l("Remittance advice %(reference)s from %(buyer)s"),
+                                       reference=a.reference, buyer=buyer.display_name),
+                       body=(words.msg(_l("%(amount)s paid on %(day)s for %(invoices)s (cash discount "
+                                          "%(discount)s). Reconcile it in the portal to record the "
+                                          "payments."),
+                                       discount=words.money(a.discount_total, a.currency), **paid)
+                             if a.discount_total else
+                             words.msg(_l("%(amount)s paid on %(day)s for %(invoices)s. Reconcile it in the "
+                                          "portal to record the payments."), **paid)),
                        link=_link(a))
         advices.append(a)
     return advices
@@ -168,8 +174,11 @@ def reconcile(a: RemittanceAdvice, actor: User, expected_lock_version=locking.CU
     from portal.notifications.services import notify_company
 
     notify_company(a.buyer_company_id, [Role.accounts], kind="invoice", mail=False,
-                   title=f"{a.supplier.display_name} reconciled remittance advice {a.reference}",
-                   body=f"{amount_text(a.amount, a.currency)} confirmed as received.", link=_link(a))
+                   title=words.msg(_l("%(supplier)s reconciled remittance advice %(reference)s"),
+                                   supplier=a.supplier.display_name, reference=a.reference),
+                   body=words.msg(_l("%(amount)s confirmed as received."),
+                                  amount=words.money(a.amount, a.currency)),
+                   link=_link(a))
     db.session.commit()
     return a
 

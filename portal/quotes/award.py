@@ -27,8 +27,8 @@ from portal.db import db, utcnow
 from portal.events.services import emit
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.locking import check_fresh, lock_row
-from portal.money import ZERO, format_money, quantize
-from portal.notifications.messages import money, msg
+from portal.money import ZERO, quantize
+from portal.notifications.messages import joined, money, msg
 from portal.notifications.services import company_users, notify
 from portal.quotes.comparison import load_lines, load_quote_lines, load_submitted_quotes, price_cell
 from portal.quotes.models import Award, AwardLine, Quote
@@ -260,7 +260,7 @@ def _award_in_transaction(rfq, actor, *, mode, whole_quote_id, choices, note, ex
         company_id=rfq.buyer_company_id,
         from_state=from_state,
         to_state=RfqStatus.awarded,
-        detail=summary + (f" Note: {note}" if note else ""),
+        detail=msg(_l("%(summary)s Note: %(note)s"), summary=summary, note=note) if note else summary,
         visible_to_company_id=rfq.buyer_company_id,
     )
     record_for_award(rfq, actor)  # the weighted scores behind the decision, in the audit trail
@@ -274,22 +274,22 @@ def _any_quote(quote_id: int, rfq_id: int) -> Quote | None:
     return db.session.scalar(sa.select(Quote).where(Quote.id == quote_id, Quote.rfq_id == rfq_id))
 
 
-def _summary(rfq, per_supplier, quotes_by_id, line_count) -> str:
+def _summary(rfq, per_supplier, quotes_by_id, line_count):
+    """The award in one sentence (audit trail and the buyer's notice), worded for the reader."""
     parts = []
     awarded = 0
     for qid, cells in sorted(per_supplier.items(), key=lambda kv: quotes_by_id[kv[0]].supplier.display_name):
         total = sum((c.line_total for c in cells), ZERO)
         awarded += len(cells)
-        parts.append(
-            f"{quotes_by_id[qid].supplier.display_name}: {_n_lines(len(cells))}, "
-            f"{format_money(total, rfq.currency)}"
-        )
-    head = f"Awarded {awarded} of {line_count} lines of {rfq.reference}"
-    return f"{head} — " + "; ".join(parts) + "."
+        parts.append(msg(_l("%(supplier)s: %(lines)s, %(total)s"),
+                         supplier=quotes_by_id[qid].supplier.display_name, lines=_n_lines(len(cells)),
+                         total=money(total, rfq.currency, symbol=True)))
+    return msg(_l("Awarded %(awarded)s of %(count)s lines of %(reference)s — %(parts)s."), awarded=awarded,
+               count=line_count, reference=rfq.reference, parts=joined(parts))
 
 
-def _n_lines(n: int) -> str:
-    return f"{n} line" if n == 1 else f"{n} lines"
+def _n_lines(n: int):
+    return msg(_l("1 line")) if n == 1 else msg(_l("%(n)s lines"), n=n)
 
 
 def _link(endpoint: str, **values) -> str | None:
@@ -306,7 +306,7 @@ def _notify(rfq, award, per_supplier, submitted, summary) -> None:
         people = company_users(q.supplier_company_id, *SUPPLIER_ROLES)
         if cells:
             total = quantize(sum((c.line_total for c in cells), ZERO), rfq.currency)
-            lines = msg(_l("1 line")) if len(cells) == 1 else msg(_l("%(n)s lines"), n=len(cells))
+            lines = _n_lines(len(cells))
             notify(
                 people,
                 kind="rfq_awarded",

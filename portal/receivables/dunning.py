@@ -32,6 +32,7 @@ from portal.i18n import _l
 from portal.invoices.models import Invoice, InvoiceSettings
 from portal.locking import retry_on_conflict
 from portal.money import quantize, to_decimal
+from portal.notifications.messages import day, money, msg, number
 from portal.receivables import interest
 from portal.receivables.models import LEVELS, MAX_LEVEL, DunningNotice, DunningSettings
 from portal.documents.language import recipient_settings
@@ -252,18 +253,28 @@ def _notify(inv: Invoice, notice: DunningNotice) -> None:
     from portal.notifications.services import notify_company
 
     link = f"/invoices/{inv.id}"
-    text = (f"Invoice {inv.number} of {_amount(inv.total_gross, inv.currency)} was due on "
-            f"{inv.due_date.isoformat()} ({notice.days_late} days ago); "
-            f"{_amount(notice.open_amount, inv.currency)} is still open.")
+    level = msg(LEVELS[notice.level])  # the level names are msgids (the letter translates them too)
+    figures = {"number": inv.number, "total": money(inv.total_gross, inv.currency), "due": day(inv.due_date),
+               "days": number(notice.days_late), "open": money(notice.open_amount, inv.currency)}
     if notice.interest_amount:
-        text += (f" Late-payment interest of {_amount(notice.interest_amount, inv.currency)} "
-                 f"({notice.interest_rate} % a year) is claimed on the letter.")
+        facts = msg(_l("Invoice %(number)s of %(total)s was due on %(due)s (%(days)s days ago); %(open)s is "
+                       "still open. Late-payment interest of %(interest)s (%(rate)s %% a year) is claimed on "
+                       "the letter."),
+                    interest=money(notice.interest_amount, inv.currency), rate=number(notice.interest_rate),
+                    **figures)
+    else:
+        facts = msg(_l("Invoice %(number)s of %(total)s was due on %(due)s (%(days)s days ago); %(open)s is "
+                       "still open."), **figures)
     notify_company(inv.buyer_company_id, [Role.accounts], kind="invoice-reminder",
-                   title=f"{notice.title}: invoice {inv.number} from {inv.supplier.display_name}",
-                   body=text + " Please arrange payment; the letter is on the invoice page.", link=link)
-    notify_company(inv.supplier_company_id, [Role.accounts], kind="invoice-reminder", mail=False,
-                   title=f"{notice.title} sent to {inv.buyer.display_name} for invoice {inv.number}", body=text,
+                   title=msg(_l("%(level)s: invoice %(number)s from %(supplier)s"), level=level,
+                             number=inv.number, supplier=inv.supplier.display_name),
+                   body=msg(_l("%(facts)s Please arrange payment; the letter is on the invoice page."),
+                            facts=facts),
                    link=link)
+    notify_company(inv.supplier_company_id, [Role.accounts], kind="invoice-reminder", mail=False,
+                   title=msg(_l("%(level)s sent to %(buyer)s for invoice %(number)s"), level=level,
+                             buyer=inv.buyer.display_name, number=inv.number),
+                   body=facts, link=link)
 
 
 # --------------------------------------------------------------------------------------------- the letter

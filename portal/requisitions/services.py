@@ -321,8 +321,10 @@ def _notify_next(req: Requisition, actor: User) -> None:
                   if u.id != req.requester_id and u.id not in done]
     else:
         return
-    notify(people, kind="requisition", title=f"Requisition {req.number} needs your approval",
-           body=f"{req.requester.name} asks for {req.title} ({format_money(req.total_estimated, req.currency)}).",
+    notify(people, kind="requisition",
+           title=words.msg(_l("Requisition %(number)s needs your approval"), number=req.number),
+           body=words.msg(_l("%(requester)s asks for %(title)s (%(total)s)."), requester=req.requester.name,
+                          title=req.title, total=words.money(req.total_estimated, req.currency)),
            link=link(req))
 
 
@@ -352,10 +354,11 @@ def _approve(req: Requisition, actor: User | None) -> ImpactSummary:
     _move(req, S.approved, actor, detail)
     from portal.notifications.services import company_users, notify
 
-    notify([req.requester], kind="requisition", title=f"Requisition {req.number} is approved",
-           body="It is in procurement's queue now.", link=link(req))
+    approved = words.msg(_l("Requisition %(number)s is approved"), number=req.number)
+    notify([req.requester], kind="requisition", title=approved,
+           body=words.msg(_l("It is in procurement's queue now.")), link=link(req))
     notify([u for u in company_users(req.company_id, Role.procurement)], kind="requisition",
-           title=f"Requisition {req.number} is approved", body=f"{req.title}: ready to source.",
+           title=approved, body=words.msg(_l("%(title)s: ready to source."), title=req.title),
            link="/requisitions/queue", mail=False)
     return summary
 
@@ -422,8 +425,9 @@ def decide(actor: User, req_id, version, decision: str, comment: str = "", over_
     if decision == "rejected":
         req.decision_note = comment
         _move(req, S.rejected, actor, comment)
-        notify([req.requester], kind="requisition", title=f"Requisition {req.number} was not approved",
-               body=f"{actor.name}: {comment}", link=link(req))
+        notify([req.requester], kind="requisition",
+               title=words.msg(_l("Requisition %(number)s was not approved"), number=req.number),
+               body=words.msg(_l("%(name)s: %(comment)s"), name=actor.name, comment=comment), link=link(req))
     else:
         wait = pending(req)
         if not wait["owners"] and not wait["amount"]:

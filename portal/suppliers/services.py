@@ -30,6 +30,7 @@ from portal.i18n import _l
 from portal.errors import number_fig, say
 from portal.events.services import emit
 from portal.locking import check_fresh, lock_row
+from portal.notifications.messages import day, msg, number
 from portal.notifications.services import company_users, notify, queue_mail
 from portal.suppliers import states
 from portal.suppliers.models import (BuyerSupplierPolicy, QualificationDocument, QuestionnaireAnswer,
@@ -303,9 +304,10 @@ def _register(token, *, company_fields, contacts, name, password) -> User:
         if rfq.status == RfqStatus.open:
             user.landing_rfq_id = rfq.id
     notify([inv.invited_by], kind="supplier_registered",
-           title=f"{company.display_name} registered on your invitation",
-           body=f"{inv.email} registered {company.legal_name}"
-                + (f" and is invited to {rfq.reference}." if rfq is not None else "."),
+           title=msg(_l("%(company)s registered on your invitation"), company=company.display_name),
+           body=(msg(_l("%(email)s registered %(company)s and is invited to %(reference)s."), email=inv.email,
+                     company=company.legal_name, reference=rfq.reference) if rfq is not None else
+                 msg(_l("%(email)s registered %(company)s."), email=inv.email, company=company.legal_name)),
            link=f"/suppliers/{company.id}")
     emit(inv.buyer_company_id, "supplier_invitation.accepted", inv)
     return user
@@ -385,6 +387,11 @@ def add_supplier(actor: User, supplier_id) -> SupplierRelation:
     return _ensure_relation(actor.company_id, supplier, actor, "Added from the directory")
 
 
+# The status word inside a notice, translated for the reader ("your supplier status is freigegeben").
+STATUS_WORDS = {SupplierStatus.new: _l("new"), SupplierStatus.approved: _l("approved"),
+                SupplierStatus.blocked: _l("blocked")}
+
+
 @unit_of_work
 def set_status(actor: User, supplier_id, status, *, reason: str = "", lock_version=None) -> SupplierRelation:
     """Move a supplier to approved or blocked (with a reason; blocking needs one). History is kept; the supplier
@@ -406,8 +413,10 @@ def set_status(actor: User, supplier_id, status, *, reason: str = "", lock_versi
     record("supplier", supplier.id, f"status_{target.value}", actor=actor, company_id=actor.company_id,
            from_state=before, to_state=target, detail=reason, visible_to_company_id=actor.company_id)
     notify(company_users(supplier.id, Role.admin, Role.sales), kind="supplier_status",
-           title=f"{actor.company.display_name}: your supplier status is {target.value}",
-           body=reason or f"{actor.company.display_name} set your status to {target.value}.",
+           title=msg(_l("%(buyer)s: your supplier status is %(status)s"), buyer=actor.company.display_name,
+                     status=msg(STATUS_WORDS[target])),
+           body=reason or msg(_l("%(buyer)s set your status to %(status)s."),
+                              buyer=actor.company.display_name, status=msg(STATUS_WORDS[target])),
            link="/suppliers/my-buyers", mail=target != SupplierStatus.new)
     emit([rel.buyer_company_id, rel.supplier_company_id], "supplier_status.changed", rel)
     db.session.flush()
@@ -612,15 +621,17 @@ def remind_expiring_certificates() -> int:
             doc = db.session.get(QualificationDocument, doc_id)
             label = f"{states.CERTIFICATE_LABELS[doc.cert_type]} {doc.number}"
             days = (doc.valid_until - today).days
-            when = f"on {doc.valid_until.isoformat()} (in {days} days)" if days else "today"
+            when = (msg(_l("on %(date)s (in %(days)s days)"), date=day(doc.valid_until), days=number(days))
+                    if days else msg(_l("today")))
             notify(company_users(doc.supplier_company_id, Role.admin, Role.sales), kind="certificate_expiring",
-                   title=f"Your certificate {label} expires {when}",
-                   body="Upload the renewed certificate so your customers keep you qualified.",
+                   title=msg(_l("Your certificate %(label)s expires %(when)s"), label=label, when=when),
+                   body=msg(_l("Upload the renewed certificate so your customers keep you qualified.")),
                    link="/suppliers/my-buyers")
             for rel in buyers_of(doc.supplier_company_id):
                 notify(company_users(rel.buyer_company_id, Role.procurement), kind="certificate_expiring",
-                       title=f"{doc.supplier.display_name}: certificate {label} expires {when}",
-                       body="Ask the supplier for the renewed certificate.",
+                       title=msg(_l("%(supplier)s: certificate %(label)s expires %(when)s"),
+                                 supplier=doc.supplier.display_name, label=label, when=when),
+                       body=msg(_l("Ask the supplier for the renewed certificate.")),
                        link=f"/suppliers/{doc.supplier_company_id}")
             emit([doc.supplier_company_id] + [rel.buyer_company_id for rel in buyers_of(doc.supplier_company_id)],
                  "certificate.expiring", doc)
@@ -720,8 +731,9 @@ def review_answer(actor: User, answer_id, decision, note: str = "") -> Questionn
     ans.review, ans.review_note, ans.reviewed_by_id, ans.reviewed_at = decision, note, actor.id, utcnow()
     if decision == AnswerReview.rejected:
         notify(company_users(ans.supplier_company_id, Role.admin, Role.sales), kind="questionnaire_review",
-               title=f"{actor.company.display_name} asks you to revise an answer",
-               body=f"“{ans.question.text}”: {note}", link="/suppliers/my-buyers")
+               title=msg(_l("%(buyer)s asks you to revise an answer"), buyer=actor.company.display_name),
+               body=msg(_l("“%(question)s”: %(note)s"), question=ans.question.text, note=note),
+               link="/suppliers/my-buyers")
     db.session.flush()
     return ans
 

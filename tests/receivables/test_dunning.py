@@ -126,7 +126,7 @@ def test_both_accounts_teams_are_told(rw):
     assert db.session.scalar(sa.select(sa.func.count(Notification.id))) == before + 2
     buyer_note = next(n for n in notes if n.user_id == rw.buyer_accounts.id)
     assert "Payment reminder" in buyer_note.title and inv.number in buyer_note.title
-    assert "1,190.00 EUR" in buyer_note.body and buyer_note.link == f"/invoices/{inv.id}"
+    assert "€1,190.00" in buyer_note.body and buyer_note.link == f"/invoices/{inv.id}"
 
 
 # --------------------------------------------------------------------------------------------- interest
