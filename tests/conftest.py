@@ -28,24 +28,40 @@ IS_PG = DB_SPEC.startswith("postgres")
 def pytest_addoption(parser):
     parser.addoption(
         "--split-dialects", action="store_true", default=False,
-        help="make test's two side-by-side runs share the tests that do not depend on the database dialect: browser "
-             "tests (marker e2e) run only in the PostgreSQL run, tests marked dialect_free only in the SQLite run "
-             "(the others are deselected, and the summary says how many and where they run).")
+        help="make test's two side-by-side runs share the tests that do not depend on the database dialect: tests "
+             "marked dialect_free run only in the SQLite run, tests marked one_run(\"sqlite\"|\"postgres\") "
+             "only in that run, other browser tests (marker e2e) only in the PostgreSQL run (the others are "
+             "deselected, and the summary says how many and where they run).")
+
+
+THIS_RUN = "postgres" if IS_PG else "sqlite"
+
+
+def _home_run(item) -> str | None:
+    """The one run a test belongs to under --split-dialects, or None for a test that runs in both."""
+    if IS_PG and item.get_closest_marker("postgres"):
+        return "postgres"  # a PostgreSQL-only test stays in the PostgreSQL run whatever its other markers
+    one = item.get_closest_marker("one_run")
+    if one is not None:
+        return one.args[0]
+    if item.get_closest_marker("e2e"):
+        return "postgres"
+    if item.get_closest_marker("dialect_free"):
+        return "sqlite"
+    return None
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        one = item.get_closest_marker("one_run")
+        if one is not None and (len(one.args) != 1 or one.args[0] not in ("sqlite", "postgres")):
+            raise pytest.UsageError(f"{item.nodeid}: one_run takes \"sqlite\" or \"postgres\", not {one.args}")
     if config.getoption("--split-dialects"):
-        elsewhere = "dialect_free" if IS_PG else "e2e"
-
-        def runs_elsewhere(item):  # (a PostgreSQL-only test stays in the PostgreSQL run whatever its markers)
-            return item.get_closest_marker(elsewhere) and not (IS_PG and item.get_closest_marker("postgres"))
-
-        keep = [item for item in items if not runs_elsewhere(item)]
-        moved = [item for item in items if runs_elsewhere(item)]
+        moved = [item for item in items if _home_run(item) not in (None, THIS_RUN)]
         if moved:
             config.hook.pytest_deselected(items=moved)
-            items[:] = keep
-            config._portal_split = (len(moved), elsewhere, "SQLite" if IS_PG else "PostgreSQL")
+            items[:] = [item for item in items if _home_run(item) in (None, THIS_RUN)]
+            config._portal_split = (len(moved), "SQLite" if IS_PG else "PostgreSQL")
     if IS_PG:
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (PORTAL_TEST_DATABASE_URL=postgresql://...)")
@@ -62,8 +78,8 @@ def pytest_sessionfinish(session, exitstatus):
 def pytest_terminal_summary(terminalreporter, config):
     split = getattr(config, "_portal_split", None)
     if split:
-        terminalreporter.write_line(f"--split-dialects: {split[0]} tests marked {split[1]} deselected here; "
-                                    f"they run in the {split[2]} run.")
+        terminalreporter.write_line(f"--split-dialects: {split[0]} tests deselected here (dialect_free, one_run or "
+                                    f"e2e); they run in the {split[1]} run.")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -33,20 +33,22 @@ def test_no_page_answers_500(app, world, login, who):
         args = [a for a in rule.arguments]
         if any(not re.search(rf"<(int:)?{a}>", rule.rule) for a in args):
             continue  # path/str converters with special meaning (tokens, file names) are tested where they live
-        paths = []
+        # Every odd query string on every page that exists (a list, or the one record with id 1), and every odd id
+        # bare: an id that is someone else's, missing or absurd answers before any query string is read, so the
+        # odd queries on an odd id (3 x 10 requests per page) tested nothing the two halves do not (one is kept).
+        requests = []
         if not args:
-            paths = [rule.rule]
+            requests = [rule.rule + q for q in ODD_QUERIES]
         else:
             for value in ODD_IDS + ["1"]:
                 path = rule.rule
                 for a in args:
                     path = re.sub(rf"<(int:)?{a}>", value, path)
-                paths.append(path)
-        for path in paths:
-            for q in ODD_QUERIES:
-                resp = client.get(path + q)
-                if resp.status_code >= 500 or ("%00" in q and resp.status_code not in (302, 400)):
-                    failures.append((path + q, resp.status_code))
+                requests += [path + q for q in (ODD_QUERIES if value == "1" else ["", ODD_QUERIES[1]])]
+        for url in requests:
+            resp = client.get(url)
+            if resp.status_code >= 500 or ("%00" in url and resp.status_code not in (302, 400)):
+                failures.append((url, resp.status_code))
     assert not failures, failures[:20]
 
 

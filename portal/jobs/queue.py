@@ -44,15 +44,24 @@ def redis_connection(app: Flask | None = None):
     return conn
 
 
+def connect(url: str, **kwargs):
+    """The portal's Redis client (connect timeout of a second). Built from the URL, so without redis-py's default
+    client-level retries (`Redis(host=...)` retries three times with up to 10 s of jittered back-off each): with Redis
+    down an enqueue fails at once and the outbox (the JobRecord or the waiting state, then `flask jobs reconcile`)
+    takes over, instead of a web request sleeping for seconds."""
+    from redis import Redis
+
+    kwargs.setdefault("socket_connect_timeout", 1)
+    return Redis.from_url(url, **kwargs)
+
+
 def detect_mode(app: Flask) -> str:
     """Decide once at start whether jobs go to RQ or run in-process; warn once when in-process."""
     mode = app.config.get("JOBS_MODE", "auto")
     url = app.config.get("REDIS_URL")
     conn = None
     if mode in ("auto", "rq") and url:
-        from redis import Redis
-
-        conn = Redis.from_url(url, socket_connect_timeout=1)
+        conn = connect(url)
         try:
             conn.ping()
         except Exception as exc:  # noqa: BLE001

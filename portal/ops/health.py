@@ -85,9 +85,9 @@ def _redis(app: Flask) -> str | None:
         return "not configured (jobs run in-process)"
     client = app.extensions.get("portal_ready_redis")
     if client is None:
-        from redis import Redis
+        from portal.jobs.queue import connect
 
-        client = Redis.from_url(url, socket_connect_timeout=TIMEOUT, socket_timeout=TIMEOUT)
+        client = connect(url, socket_connect_timeout=TIMEOUT, socket_timeout=TIMEOUT)
         app.extensions["portal_ready_redis"] = client
     client.ping()
     return None

@@ -132,6 +132,25 @@ def live_server(_live_stack):
     return url
 
 
+def forget_finished_jobs(redis_url: str) -> None:
+    """Delete the finished and failed jobs an earlier test left in a shared server's Redis. Job ids name their
+    record (`credit-check-<order id>`) and on SQLite ids start again at 1 after each test's cleanup, so a kept
+    `credit-check-1` made the next test's order 1 "already queued or done": never checked."""
+    from redis import Redis
+
+    r = Redis.from_url(redis_url)
+    done = [k for k in r.scan_iter(match="rq:job:*", count=1000)
+            if r.type(k) == b"hash" and r.hget(k, "status") in (b"finished", b"failed", b"canceled", b"stopped")]
+    if done:
+        r.delete(*done)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_job_ids(request):
+    if "live_server" in request.fixturenames and "demo_live_server" not in request.fixturenames:
+        forget_finished_jobs(request.getfixturevalue("_live_stack")[1])
+
+
 @pytest.fixture(scope="module")
 def demo_live_server(app, database_url, redis_url, _demo_template, tmp_path_factory):
     """A server and worker of the module's own on a copy of the seeded demo (`flask demo seed`, the run's template

@@ -7,7 +7,7 @@ import pytest
 
 from tests import factories
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.one_run("sqlite")]  # browser tests split between the runs: README "Tests"
 
 AUDIT_JS = """
 () => {

@@ -16,7 +16,7 @@ from portal.db import db
 from tests import factories
 from tests.e2e.pages import assert_labelled, eur, flash, header_state, reload_until
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.one_run("sqlite")]  # browser tests split between the runs: README "Tests"
 
 
 def _setup(world):

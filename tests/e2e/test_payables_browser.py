@@ -16,7 +16,7 @@ from portal.db import db, utcnow
 from tests.e2e.pages import flash
 from tests.payables.conftest import make_invoice, pw  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.one_run("sqlite")]  # browser tests split between the runs: README "Tests"
 
 SHOTS = os.environ.get("PAYABLES_SCREENSHOTS")
 

@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from flask_babel import force_locale
 
 from portal.errors import (Conflict, DomainError, InvalidTransition, ValidationFailed, money_fig, number_fig, say,
@@ -76,6 +77,7 @@ def _trees() -> dict:
     return {p: ast.parse(p.read_text(encoding="utf-8"), str(p)) for p in sorted(PORTAL.rglob("*.py"))}
 
 
+@pytest.mark.dialect_free
 def test_every_domain_error_sentence_is_marked_for_translation():
     trees = _trees()
     classes = _error_classes(trees)
@@ -86,6 +88,7 @@ def test_every_domain_error_sentence_is_marked_for_translation():
     assert not problems, f"{len(problems)} unmarked sentences:\n" + "\n".join(problems[:40])
 
 
+@pytest.mark.dialect_free
 def test_the_scan_catches_each_unmarked_form():
     classes = {"ValidationFailed", "Conflict"}
     bad = '''

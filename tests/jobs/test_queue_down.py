@@ -27,7 +27,9 @@ def _dead_redis() -> Redis:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    return Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.2)
+    from portal.jobs.queue import connect
+
+    return connect(f"redis://127.0.0.1:{port}/0")  # the portal's own client settings, pointed at nothing
 
 
 @pytest.fixture
@@ -133,6 +135,24 @@ def test_api_call_with_redis_down_answers_and_saves(world, redis_down, app):
     with app.test_request_context("/api/v1/orders/1/submit", method="POST"):
         _dispatch(app, {"func": "portal.credit.jobs.credit_check_job", "args": [1], "queue": "credit",
                         "job_id": "credit-check-1", "timeout": 60})  # logs, does not raise
+
+
+def test_an_enqueue_with_redis_down_gives_up_at_once(world, redis_down, app, monkeypatch):
+    """With Redis down the after-commit enqueue fails at once and the outbox takes over: no retry back-off inside
+    the web request (a client made as `Redis(host=...)` retries three times with up to 10 s each; this test's
+    dead Redis was made that way and slept ~9 s per enqueue). The back-off asked for is counted, not timed."""
+    import redis.retry
+
+    from portal.jobs.queue import _dispatch
+
+    asked = []
+    monkeypatch.setattr(redis.retry, "sleep", asked.append)
+    with app.test_request_context("/api/v1/orders/1/submit", method="POST"):
+        _dispatch(app, {"func": "portal.credit.jobs.credit_check_job", "args": [1], "queue": "credit",
+                        "job_id": "credit-check-1", "timeout": 60})
+    assert sum(asked) == 0, asked
+    real = redis_down()  # the app's own client is made by the same `connect`
+    assert real.get_retry() is None or real.get_retry().get_retries() == 0
 
 
 def test_reconcile_with_redis_still_down_raises_for_the_caller_and_loses_nothing(world, redis_down, app):

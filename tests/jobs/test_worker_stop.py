@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.one_run("sqlite")  # a process and its signals; the database is a backdrop (README "Tests")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_an_idle_worker_stops_on_a_signal(app, redis_url, tmp_path, sig):
     env = dict(os.environ, FLASK_APP="wsgi.py", PORTAL_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],

@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.s3server import free_port
@@ -42,6 +43,7 @@ def _wait(port, proc, timeout=60):
     raise AssertionError("gunicorn did not answer")
 
 
+@pytest.mark.one_run("postgres")  # gunicorn's processes and their metrics; the database is a backdrop
 def test_metrics_add_up_both_gunicorn_workers(app, database_url, redis_url, tmp_path):
     port = free_port()
     metrics_dir = tmp_path / "metrics"
