@@ -75,8 +75,10 @@ test-postgres: install-dev
 screenshots: install-dev
 	$(BIN)/python scripts/screenshots.py
 
+# Benchmarks on PostgreSQL, the production database (`.venv/bin/python bench/run_all.py` without BENCH_DATABASE_URL
+# runs the scripts that can on a SQLite file)
 bench: install-dev
-	$(BIN)/python bench/run_all.py --markdown bench/RESULTS.md
+	BENCH_DATABASE_URL="$${BENCH_DATABASE_URL:-$(PG_URL)/postgres}" $(BIN)/python bench/run_all.py --markdown bench/RESULTS.md
 
 clean:
 	rm -rf $(VENV) instance *.egg-info

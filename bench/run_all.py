@@ -1,6 +1,6 @@
 """Run every benchmark in turn (they print their figures; none is part of the pass/fail suite).
 
-    .venv/bin/python bench/run_all.py            # SQLite where a script supports it
+    .venv/bin/python bench/run_all.py            # SQLite where a script supports it (make bench: PostgreSQL)
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/run_all.py
     .venv/bin/python bench/run_all.py --markdown bench/RESULTS.md   # the README's tables, with machine and date
     .venv/bin/python bench/run_all.py --only bench_pages.py,bench_dashboards.py
