@@ -79,13 +79,15 @@ def _trust_proxies(app: Flask) -> None:
 
 
 def _register_extensions(app: Flask) -> None:
-    from portal.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+    from portal import lazy_migrate
+    from portal.extensions import bootstrap, csrf, db, limiter, login_manager
     from portal.jobs.queue import detect_mode
 
     import portal.models  # noqa: F401  (every table registered before migrations look)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    # Flask-Migrate (and Alembic, ~11 MB) load on first use: `flask db ...`, flask_migrate.upgrade(), a worker never
+    lazy_migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     bootstrap.init_app(app)
     limiter.init_app(app)

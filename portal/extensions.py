@@ -1,9 +1,10 @@
-"""Extension singletons. Imports nothing from portal."""
+"""Extension singletons. Imports nothing from portal.
+
+Flask-Migrate is not here: it loads Alembic (~11 MB), so `create_app` sets it up lazily (portal/lazy_migrate.py)."""
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
@@ -24,7 +25,6 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 bootstrap = Bootstrap5()

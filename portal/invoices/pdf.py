@@ -30,8 +30,9 @@ def invoice_stylesheet():
     return css
 
 
-def preload() -> None:
-    docrender.preload()
+def preload(warm: bool = False) -> None:
+    """Every stylesheet the worker's documents use (the document one and the invoice one), built once."""
+    docrender.preload(warm=warm)
     invoice_stylesheet()
 
 

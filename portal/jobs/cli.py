@@ -43,10 +43,10 @@ def worker(queues, burst, max_jobs, max_rss_mb, isolate_html_kb):
         raise click.ClickException("No Redis reachable at REDIS_URL; jobs run in-process, no worker needed.")
     names = list(queues) or list(QUEUES)
     # SimpleWorker runs jobs in this process: the app, its DB pool and the PDF fonts load once per worker.
-    if "documents" in names:
-        from portal.documents.render import preload
+    if "documents" in names:  # every stylesheet, and one page rendered so the fonts' caches are warm here and in
+        from portal.invoices.pdf import preload  # every forked child (copy-on-write)
 
-        preload()
+        preload(warm=True)
     from redis.exceptions import RedisError
 
     click.echo(f"Worker listening on {', '.join(names)}")

@@ -32,7 +32,7 @@ from portal.orders.core import (BUYER_ROLES, CREDIT_JOB, SUPPLIER_ROLES, _notify
                                 order_link, parse_lock_version, recipients, require_buyer, require_supplier,
                                 recompute_totals, lines_subtotal, open_quantity)
 from portal.orders.numbers import new_po_number, new_supplier_order_number
-from portal.orders.states import OrderStatus, check
+from portal.orders.states import OrderStatus
 from portal.tenancy import scoped
 
 S = OrderStatus

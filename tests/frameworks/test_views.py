@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import html
-from decimal import Decimal as D
 
-import pytest
 import sqlalchemy as sa
 
 from portal.db import db

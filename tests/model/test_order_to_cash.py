@@ -146,10 +146,6 @@ class OrderToCash(RuleBasedStateMachine):
     @precondition(lambda m: m.has("active"))
     def advance(self, data):
         """Move one live order a step along the happy path (so that runs reach shipping and invoicing)."""
-        from portal.credit import services as credit
-        from portal.invoices import services as invoices
-        from portal.orders import approvals, shipping
-        from portal.orders import services as orders
 
         o = self.pick_order(data, *ACTIVE)
         if o is None:

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 
 from portal.accounts.models import User
 from portal.db import db
-from tests import factories
 from tests.accounts.helpers import fresh, text
 
 LISTS = ["/orders/", "/rfqs/", "/catalog/suppliers", "/invoices/", "/quotes", "/catalog/items"]
