@@ -219,9 +219,7 @@ def worker_idle(conn) -> bool:
 
 
 def run(app, a, env):
-    from portal.db import db
     from portal.invoices import pdf
-    from portal.jobs.models import JobRecord
     from portal.jobs.queue import redis_connection
 
     conn = redis_connection()
