@@ -56,3 +56,19 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
     )
+
+
+def distinct_values(column, *criteria, name: str | None = None) -> sa.Select:
+    """SELECT the distinct values of ``column`` among the rows matching ``criteria``, as a skip scan: a recursive
+    query that asks the index for the smallest value, then for the smallest one above it, and so on — one index
+    probe per distinct value, whatever the number of rows (a plain DISTINCT reads every matching row: 80 ms for a
+    supplier with 100,000 invoices). Needs an index that starts with the equality columns of ``criteria`` followed by
+    ``column`` (for example ``(supplier_company_id, buyer_company_id)``). Values in ascending order; NULLs left out.
+    ``name`` names the recursive CTE (default from the column), unique within one statement.
+    """
+    name = name or f"skip_{column.table.name}_{column.key}"
+    step = sa.select(sa.func.min(column).label("v")).where(*criteria).cte(name, recursive=True)
+    following = sa.select(column).where(*criteria, column > step.c.v).order_by(column).limit(1)
+    step = step.union_all(sa.select(following.scalar_subquery().label("v")).where(step.c.v.is_not(None)))
+    return sa.select(step.c.v).where(step.c.v.is_not(None))
+

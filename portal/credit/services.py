@@ -34,7 +34,7 @@ from portal.credit.ledger import reserve as _reserve
 from portal.credit.models import CreditAccount, CreditCheck, CreditReservation, ReservationStatus
 from portal.credit.providers import (MANUAL, BuiltinProvider, CreditDecision, CreditRequest, external_provider,
                                      fmt)
-from portal.db import db, utcnow
+from portal.db import db, distinct_values, utcnow
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.i18n import _l
 from portal.notifications.messages import Message, msg
@@ -447,8 +447,8 @@ def _validate_terms(limit_amount, currency, payment_terms_days) -> tuple[Decimal
 
 def known_buyer_ids(supplier_id: int) -> set[int]:
     """Buyers the supplier has orders with (that it can see) or an account for."""
-    ids = set(db.session.scalars(sa.select(PurchaseOrder.buyer_company_id).distinct().where(
-        PurchaseOrder.supplier_scope(supplier_id))))
+    ids = set(db.session.scalars(distinct_values(PurchaseOrder.buyer_company_id,  # skip scan: flat in the orders
+                                                 PurchaseOrder.supplier_scope(supplier_id))))
     ids |= set(db.session.scalars(sa.select(CreditAccount.buyer_company_id).where(
         CreditAccount.supplier_company_id == supplier_id, CreditAccount.buyer_company_id.is_not(None))))
     return ids
@@ -596,8 +596,8 @@ def accounts_overview(supplier_id: int) -> tuple[CreditAccount | None, list[Acco
 
 def terms_for_buyer(buyer_id: int) -> list[dict]:
     """What each supplier the buyer deals with has set for it (own account, else that supplier's default)."""
-    supplier_ids = set(db.session.scalars(sa.select(PurchaseOrder.supplier_company_id).distinct().where(
-        PurchaseOrder.buyer_company_id == buyer_id)))
+    supplier_ids = set(db.session.scalars(distinct_values(PurchaseOrder.supplier_company_id,
+                                                          PurchaseOrder.buyer_company_id == buyer_id)))
     own = {a.supplier_company_id: a for a in db.session.scalars(
         sa.select(CreditAccount).where(CreditAccount.buyer_company_id == buyer_id))}
     supplier_ids |= set(own)

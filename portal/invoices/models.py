@@ -153,6 +153,10 @@ class Invoice(TimestampMixin, db.Model):
         sa.Index("ix_invoices_buyer_status_due", "buyer_company_id", "status", "due_date"),
         sa.Index("ix_invoices_buyer_to_approve", "buyer_company_id", "due_date", "id",
                  postgresql_where=sa.text(TO_APPROVE), sqlite_where=sa.text(TO_APPROVE)),
+        # the trading partners of a company (filter lists), read by skip scan (portal.db.distinct_values;
+        # migration pairs_0001)
+        sa.Index("ix_invoices_supplier_buyer", "supplier_company_id", "buyer_company_id"),
+        sa.Index("ix_invoices_buyer_supplier", "buyer_company_id", "supplier_company_id"),
         sa.CheckConstraint("total_net >= 0 AND total_tax >= 0 AND total_gross >= 0", name="totals_nonneg"),
         sa.CheckConstraint("paid_amount >= 0 AND credited_amount >= 0", name="paid_nonneg"),
         sa.CheckConstraint("paid_amount + credited_amount <= total_gross", name="not_overpaid"),

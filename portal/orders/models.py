@@ -85,6 +85,11 @@ class PurchaseOrder(TimestampMixin, db.Model):
         sa.Index("ix_purchase_orders_supplier_id", "supplier_company_id", "id"),
         sa.Index("ix_purchase_orders_buyer_status", "buyer_company_id", "status"),
         sa.Index("ix_purchase_orders_supplier_status_id", "supplier_company_id", "status", "id"),  # perf_0001
+        # a company's trading partners by skip scan (portal.db.distinct_values; migration pairs_0001): the supplier
+        # sees only sent orders
+        sa.Index("ix_purchase_orders_supplier_buyer_sent", "supplier_company_id", "buyer_company_id",
+                 postgresql_where=sa.text("sent_at IS NOT NULL"), sqlite_where=sa.text("sent_at IS NOT NULL")),
+        sa.Index("ix_purchase_orders_buyer_supplier", "buyer_company_id", "supplier_company_id"),
         sa.CheckConstraint("total_net >= 0", name="total_nonneg"),
         sa.CheckConstraint("shipping_amount >= 0", name="shipping_nonneg"),
         sa.CheckConstraint("payment_terms_days >= 0", name="terms_nonneg"),
