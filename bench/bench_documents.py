@@ -55,11 +55,12 @@ def rss_mb(pid: int) -> float | None:
 
 
 def cpu_s(pid: int) -> float | None:
-    """User + system CPU seconds of a process (kept across exec)."""
+    """User + system CPU seconds of a process (kept across exec) and of its children it has waited for (the
+    forked children that render the documents)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return None
 

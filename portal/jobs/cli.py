@@ -22,14 +22,14 @@ jobs_cli = AppGroup("jobs", help="Background workers and the scheduler.")
               show_default="250, PORTAL_WORKER_MAX_RSS_MB",
               help="Start afresh after a job that left the worker above this memory (large PDFs); 0: never.")
 @click.option("--isolate-html-kb", type=int,
-              default=lambda: int(os.environ.get("PORTAL_WORKER_ISOLATE_HTML_KB", "100") or 0),
-              show_default="100, PORTAL_WORKER_ISOLATE_HTML_KB",
-              help="Render documents with at least this much HTML (about 250 invoice lines) in a forked child "
-                   "process, so their memory goes with it; 0: never.")
+              default=lambda: int(os.environ.get("PORTAL_WORKER_ISOLATE_HTML_KB", "1") or 0),
+              show_default="1, PORTAL_WORKER_ISOLATE_HTML_KB",
+              help="Render documents with at least this much HTML (1: every document) in a forked child process "
+                   "that exits afterwards, so WeasyPrint's memory goes with it; 0: in the worker itself.")
 def worker(queues, burst, max_jobs, max_rss_mb, isolate_html_kb):
     """Run an RQ worker for the portal's queues (one process; jobs run in the app context).
 
-    Large documents render in a forked child (--isolate-html-kb) that takes their memory with it when it exits. The
+    Documents render in a forked child (--isolate-html-kb) that takes their memory with it when it exits. The
     worker replaces itself (exec, same process id, so supervisors see no exit) after --max-jobs jobs or after
     a job that left it above --max-rss-mb: memory stays flat however many and however large the documents."""
     from portal.documents.render import isolate_large_documents
