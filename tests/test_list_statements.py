@@ -166,13 +166,13 @@ NOT_LISTS = {
 def _grow(w, n: int) -> None:
     """Add n of each kind of document the lists show, each with its children."""
     for _ in range(n):
-        _grow_sales(w)
-        _grow_others(w, next(_SEQ))
+        inv = _grow_sales(w)
+        _grow_others(w, next(_SEQ), inv)
 
 
-def _grow_sales(w) -> None:
+def _grow_sales(w):
     """RFQs with quotes, orders in three states, an invoice with a payment, a credit note and a dunning letter, a
-    notification, a job."""
+    notification, a job. Returns the invoice."""
     from portal.invoices import services as invoices
     from portal.invoices.models import Invoice
     from portal.jobs.models import JobRecord, JobStatus
@@ -201,13 +201,14 @@ def _grow_sales(w) -> None:
                        .values(issue_date=today - timedelta(days=60), due_date=today - timedelta(days=30)))
     db.session.commit()
     dunning.dun(inv.id, 1, today)
+    return inv
 
 
-def _grow_others(w, i: int) -> None:
+def _grow_others(w, i: int, inv) -> None:
     """Budgets and their master data with a requisition on them, a framework agreement (from an awarded RFQ) with
     a call-off, an approval rule, a catalog item, a member, an API token, an executed payment run (its remittance
     advice), a dispute, supplier onboarding (invitation, status, question and answer, certificate), a webhook
-    endpoint (the grown documents' events fill the delivery logs)."""
+    endpoint (the grown documents' events fill the delivery logs). ``inv`` (overdue, dunned) is disputed."""
     from portal.api.auth import create_token
     from portal.budgets.models import Budget, CostCentre, ExchangeRate, GlAccount, PeriodKind
     from portal.frameworks import services as fa
@@ -219,8 +220,7 @@ def _grow_others(w, i: int) -> None:
     from portal.webhooks import services as webhooks
     from portal.credit import services as credit
     from portal.payables import matching
-    from portal.quotes import award as award_service
-    from tests.frameworks.helpers import agreement, closed_with_quotes
+    from tests.frameworks.helpers import agreement
     from tests.payables.conftest import invoice_for
     from tests.requisitions.conftest import line, raise_req
 
@@ -239,24 +239,24 @@ def _grow_others(w, i: int) -> None:
     raise_req(w, line(cc=cc, gl=gl), line(desc="Belt", cc=w.cc, gl=w.gl), who=w.procurement)  # waits for its owner
     req = raise_req(w, line(cc=cc, gl=gl), line(desc="Chain", cc=w.cc, gl=w.gl))
     requisitions.decide(w.owner, req.id, req.lock_version, "approved")  # in procurement's queue
-    r, qa, _ = closed_with_quotes(w)
-    award_service.award_whole(r, w.procurement, qa.id)  # an award without orders yet
+    r = factories.closed_rfq(w.buyer, w.procurement, lines=2, suppliers=[w.supplier_a])
+    q = factories.quote(r, w.supplier_a, w.sales_a)
+    factories.award(r, w.procurement, [(0, q, "10", "1.00"), (1, q, "10", "1.00")])  # no orders made from it yet
     a = agreement(w)
     fa.call_off(a, w.procurement, {a.lines[0].id: "1"})
     approvals.save_rule(w.buyer_admin, str(1000 * i), "1")
     factories.catalog_item(w.supplier_a)
     factories.user(w.buyer, "procurement", email=f"member{i}@acme.test")
     create_token(w.procurement, f"token {i}")
-    paid, disputed = (invoice_for(w, w.accounts_a, factories.order(
-        w.buyer, w.supplier_a, w.procurement, status="acknowledged", lines=[("5", "3.00"), ("2", "7.00")]))
-        for _ in range(2))
+    paid = invoice_for(w, w.accounts_a, factories.order(w.buyer, w.supplier_a, w.procurement, status="acknowledged",
+                                                        lines=[("5", "3.00"), ("2", "7.00")]))
     db.session.execute(sa.update(Invoice).where(Invoice.id == paid.id).values(approved_for_payment_at=utcnow()))
     db.session.commit()
     run = runs.build_run(w.buyer_accounts, invoice_ids=[paid.id])
     run, _ = runs.approve_run(run, w.accounts2)
     run, _ = runs.export_run(run, w.accounts2)
     runs.confirm_execution(run, w.buyer_accounts, executed_on=today.isoformat())
-    disputes.open_dispute(disputed, w.buyer_accounts, reason=f"Wrong price {i}")
+    disputes.open_dispute(inv, w.buyer_accounts, reason=f"Wrong price {i}")  # the overdue one (dunned first)
     suppliers.invite_new_supplier(w.procurement, email=f"new{i}@supplier.test", company_name=f"New {i}")
     # another supplier (with a catalog, a cash discount and credit terms for the buyer) and another buyer (with
     # credit terms from supplier A)
