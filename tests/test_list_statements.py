@@ -272,7 +272,7 @@ def _grow_others(w, i: int, inv) -> None:
     suppliers.answer_question(w.sales_a, q.id, f"Answer {i}")
     suppliers.add_document(w.sales_a, cert_type="iso9001", number=f"Q-{i}", issuer="TÜV",
                            valid_until=(today + timedelta(days=400)).isoformat())
-    webhooks.create_endpoint(w.buyer_admin, url=f"http://127.0.0.1:9/hook{i}", event_types=["*"])
+    webhooks.create_endpoint(w.buyer_admin, url=f"http://127.0.0.1:9/hook{i}", event_types=["dispute.opened"])
 
 
 _SEQ = itertools.count(1)
