@@ -46,7 +46,7 @@ UI_ROUTES = [
     ("buyer_accounts", "/payables/"),
     ("sales_a", "/suppliers/my-buyers"),
     ("procurement", "/catalog/suppliers"),
-    # issue 20: every other list page and dashboard (test_every_list_route_is_counted_or_excused keeps this whole)
+    # issue 20: every other list page and dashboard (test_every_list_route_is_counted_or_excused keeps it whole)
     ("procurement", "/requisitions/"),
     ("engineer", "/requisitions/"),
     ("owner", "/requisitions/"),
@@ -119,7 +119,8 @@ API_ROUTES = [
     ("accounts_a", "/api/v1/statements?counterparty_id={buyer}"),
 ]
 
-# GET routes without path arguments that are not lists or dashboards (test_every_list_route_is_counted_or_excused)
+# GET routes without path arguments that are not lists or dashboards (checked by
+# test_every_list_route_is_counted_or_excused)
 NOT_LISTS = {
     "dashboard.home": "redirects to the dashboard or sign-in",
     "auth.account": "form: the user's own account",
@@ -231,14 +232,16 @@ def _grow_others(w, i: int, inv) -> None:
     db.session.flush()
     db.session.add_all([
         Budget(company_id=w.buyer.id, cost_centre_id=cc.id, period_kind=PeriodKind.year,
-               period_start=date(today.year, 1, 1), period_end=date(today.year, 12, 31), amount=Decimal("1000.00"),
-               currency="EUR"),
-        ExchangeRate(company_id=w.buyer.id, currency="USD", rate=Decimal("0.9"), valid_from=date(2000 + i, 1, 1)),
+               period_start=date(today.year, 1, 1), period_end=date(today.year, 12, 31),
+               amount=Decimal("1000.00"), currency="EUR"),
+        ExchangeRate(company_id=w.buyer.id, currency="USD", rate=Decimal("0.9"),
+                     valid_from=date(2000 + i, 1, 1)),
     ])
     db.session.commit()
-    raise_req(w, line(cc=cc, gl=gl), line(desc="Belt", cc=w.cc, gl=w.gl), who=w.procurement)  # waits for its owner
+    # one waiting for its owner, one approved (in procurement's queue)
+    raise_req(w, line(cc=cc, gl=gl), line(desc="Belt", cc=w.cc, gl=w.gl), who=w.procurement)
     req = raise_req(w, line(cc=cc, gl=gl), line(desc="Chain", cc=w.cc, gl=w.gl))
-    requisitions.decide(w.owner, req.id, req.lock_version, "approved")  # in procurement's queue
+    requisitions.decide(w.owner, req.id, req.lock_version, "approved")
     r = factories.closed_rfq(w.buyer, w.procurement, lines=2, suppliers=[w.supplier_a])
     q = factories.quote(r, w.supplier_a, w.sales_a)
     factories.award(r, w.procurement, [(0, q, "10", "1.00"), (1, q, "10", "1.00")])  # no orders made from it yet
@@ -248,8 +251,9 @@ def _grow_others(w, i: int, inv) -> None:
     factories.catalog_item(w.supplier_a)
     factories.user(w.buyer, "procurement", email=f"member{i}@acme.test")
     create_token(w.procurement, f"token {i}")
-    paid = invoice_for(w, w.accounts_a, factories.order(w.buyer, w.supplier_a, w.procurement, status="acknowledged",
-                                                        lines=[("5", "3.00"), ("2", "7.00")]))
+    o = factories.order(w.buyer, w.supplier_a, w.procurement, status="acknowledged",
+                        lines=[("5", "3.00"), ("2", "7.00")])
+    paid = invoice_for(w, w.accounts_a, o)
     db.session.execute(sa.update(Invoice).where(Invoice.id == paid.id).values(approved_for_payment_at=utcnow()))
     db.session.commit()
     run = runs.build_run(w.buyer_accounts, invoice_ids=[paid.id])
@@ -299,7 +303,8 @@ def lw(world, app, monkeypatch):
     db.session.add_all([world.cc, world.gl])
     db.session.commit()
     suppliers.set_status(world.procurement, world.supplier_a.id, "approved")
-    world.endpoint, _ = webhooks.create_endpoint(world.buyer_admin, url="http://127.0.0.1:9/log", event_types=["*"])
+    world.endpoint, _ = webhooks.create_endpoint(world.buyer_admin, url="http://127.0.0.1:9/log",
+                                                 event_types=["*"])
     return world
 
 

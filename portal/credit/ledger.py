@@ -188,7 +188,8 @@ def reserved_total(supplier_id: int, buyer_id: int, currency: str) -> Decimal:
 
 
 def reserved_totals(*where) -> dict[tuple[int, int, str], Decimal]:
-    """``reserved_total`` of many (supplier, buyer, currency) at once (a list page), like unpaid_invoices_totals."""
+    """``reserved_total`` of many (supplier, buyer, currency) at once (a list page), like
+    unpaid_invoices_totals."""
     rows = db.session.execute(
         sa.select(CreditReservation.supplier_company_id, CreditReservation.buyer_company_id,
                   CreditReservation.currency, sa.func.sum(CreditReservation.amount))

@@ -427,7 +427,8 @@ def dead_ends(company_id: int) -> DeadEnds:
                                        PurchaseOrder.status == S.awaiting_approval)
         .options(selectinload(PurchaseOrder.approvals))
         .order_by(PurchaseOrder.submitted_at, PurchaseOrder.id)).unique().all()
-    return DeadEnds(rules=rules, orders=[o for o in waiting if is_stuck(o, approvers, all_rules)], approvers=approvers)
+    return DeadEnds(rules=rules, orders=[o for o in waiting if is_stuck(o, approvers, all_rules)],
+                    approvers=approvers)
 
 
 def warn_dead_ends(company_id: int, actor: User, what: str) -> str | None:

@@ -271,7 +271,8 @@ def amount_approvals_needed(req: Requisition, rules=None) -> int:
     from portal.orders.approvals import required_for_amount
 
     company = db.session.get(Company, req.company_id)
-    return required_for_amount(req.company_id, company.default_currency, req.currency, req.total_estimated, rules)
+    return required_for_amount(req.company_id, company.default_currency, req.currency, req.total_estimated,
+                               rules)
 
 
 def current_round(req: Requisition) -> list[RequisitionApproval]:
