@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Response
 from marshmallow import Schema, fields, validate
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Role
 from portal.api.auth import idempotent
@@ -283,7 +284,8 @@ def list_disputes(page, per_page, status=None):
     elif status == "closed":
         stmt = stmt.where(Dispute.status.in_([DisputeStatus.resolved, DisputeStatus.withdrawn]))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(stmt.order_by(Dispute.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()
+    rows = db.session.scalars(stmt.options(selectinload(Dispute.invoice), selectinload(Dispute.events))
+                              .order_by(Dispute.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()
     return page_envelope([_dispute_dict(d) for d in rows], total, page, per_page, "api_payables.list_disputes")
 
 
@@ -428,7 +430,8 @@ def list_runs(page, per_page):
     user = _accounts(Role.accounts, Role.approver, Role.admin)
     stmt = sa.select(PaymentRun).where(PaymentRun.buyer_company_id == user.company_id)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(stmt.order_by(PaymentRun.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()
+    rows = db.session.scalars(stmt.options(selectinload(PaymentRun.items)).order_by(PaymentRun.id.desc())
+                              .offset((page - 1) * per_page).limit(per_page)).all()
     return page_envelope([_run_dict(r) for r in rows], total, page, per_page, "api_payables.list_runs")
 
 
@@ -542,14 +545,14 @@ class AdviceOut(Schema):
     lines = fields.List(fields.Nested(AdviceLineOut))
 
 
-def _advice_dict(a: RemittanceAdvice) -> dict:
+def _advice_dict(a: RemittanceAdvice, invoices=None) -> dict:
     return {"id": a.id, "reference": a.reference, "run_id": a.run_id, "buyer_company_id": a.buyer_company_id,
             "supplier_company_id": a.supplier_company_id, "amount": money(a.amount, a.currency),
             "discount_total": money(a.discount_total, a.currency), "paid_on": a.paid_on, "status": a.status.value,
             "reconciled_at": ts(a.reconciled_at), "pdf_ready": a.pdf_file_id is not None,
             "lock_version": a.lock_version,
             "lines": [{k: v for k, v in ln.items() if k not in ("issue_date", "buyer_reference")}
-                      for ln in remittance.compare(a)]}
+                      for ln in remittance.compare(a, invoices)]}
 
 
 def _advice(a_id) -> RemittanceAdvice:
@@ -569,7 +572,9 @@ def list_remittances(page, per_page):
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
     rows = db.session.scalars(stmt.order_by(RemittanceAdvice.id.desc()).offset((page - 1) * per_page)
                               .limit(per_page)).all()
-    return page_envelope([_advice_dict(a) for a in rows], total, page, per_page, "api_payables.list_remittances")
+    invoices = remittance.invoices_of(rows)  # one statement for the page, not one per advice
+    return page_envelope([_advice_dict(a, invoices) for a in rows], total, page, per_page,
+                         "api_payables.list_remittances")
 
 
 @bp.route("/remittances/<int(max=2147483647):a_id>", methods=["GET"])

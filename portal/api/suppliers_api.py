@@ -4,6 +4,7 @@ services as the pages; a buyer's status for a supplier is the buyer's, the suppl
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from marshmallow import Schema, fields, validate
 
 from portal.api.common import (CursorArgs, ListPlan, actor, created, list_documents, make_blueprint, paged_schema,
@@ -176,10 +177,11 @@ def answer_dict(a: QuestionnaireAnswer) -> dict:
             "created_at": ts(a.created_at), "updated_at": ts(a.updated_at)}
 
 
-def _page(model, args, endpoint: str, serialize, *where):
-    """One page of ``model`` rows the caller's company is party to (``where`` narrows it further)."""
+def _page(model, args, endpoint: str, serialize, *where, options=()):
+    """One page of ``model`` rows the caller's company is party to (``where`` narrows it further; ``options``
+    load what ``serialize`` reads of each row with the page)."""
     cid = actor().company_id
-    stmt = sa.select(model).where(model.visible_to(cid), *where)
+    stmt = sa.select(model).where(model.visible_to(cid), *where).options(*options)
     return list_documents(stmt, ListPlan(model), args, cid, f"api_suppliers.{endpoint}", serialize)
 
 
@@ -238,7 +240,8 @@ def revoke_supplier_invitation(invitation_id):
 @bp.response(200, paged_schema(SupplierStatusOut, "SupplierStatusPage"))
 def list_supplier_statuses(args):
     """Buyers: your status for each supplier you keep one for. Suppliers: your status with each buyer."""
-    return _page(SupplierRelation, args, "list_supplier_statuses", status_dict)
+    return _page(SupplierRelation, args, "list_supplier_statuses", status_dict,
+                 options=[selectinload(SupplierRelation.history)])
 
 
 @bp.route("/supplier-statuses/<int(max=2147483647):status_id>", methods=["GET"])

@@ -131,6 +131,17 @@ def unpaid_invoices_total(supplier_id: int, buyer_id: int, currency: str) -> Dec
     return Decimal(v or 0)
 
 
+def unpaid_invoices_totals(*where) -> dict[tuple[int, int, str], Decimal]:
+    """``unpaid_invoices_total`` of many (supplier, buyer, currency) at once (a list page): one grouped statement
+    over the invoices ``where`` selects; a key that is missing is zero."""
+    rows = db.session.execute(
+        sa.select(Invoice.supplier_company_id, Invoice.buyer_company_id, Invoice.currency,
+                  sa.func.sum(Invoice.total_gross - Invoice.paid_amount - Invoice.credited_amount))
+        .where(Invoice.kind == DocumentKind.invoice, Invoice.status.in_(OPEN_STATUSES), *where)
+        .group_by(Invoice.supplier_company_id, Invoice.buyer_company_id, Invoice.currency))
+    return {(s, b, cur): Decimal(v or 0) for s, b, cur, v in rows}
+
+
 def overdue_clause(today: date | None = None):
     """Issued invoices past their due date with something still open."""
     today = today or utcnow().date()
@@ -174,6 +185,18 @@ def reserved_total(supplier_id: int, buyer_id: int, currency: str) -> Decimal:
                CreditReservation.currency == currency,
                CreditReservation.status == ReservationStatus.reserved))
     return Decimal(value or 0)
+
+
+def reserved_totals(*where) -> dict[tuple[int, int, str], Decimal]:
+    """``reserved_total`` of many (supplier, buyer, currency) at once (a list page), like
+    unpaid_invoices_totals."""
+    rows = db.session.execute(
+        sa.select(CreditReservation.supplier_company_id, CreditReservation.buyer_company_id,
+                  CreditReservation.currency, sa.func.sum(CreditReservation.amount))
+        .where(CreditReservation.status == ReservationStatus.reserved, *where)
+        .group_by(CreditReservation.supplier_company_id, CreditReservation.buyer_company_id,
+                  CreditReservation.currency))
+    return {(s, b, cur): Decimal(v or 0) for s, b, cur, v in rows}
 
 
 def exposure(supplier_id: int, buyer_id: int, currency: str) -> Decimal:

@@ -37,6 +37,7 @@ from portal.credit.providers import (MANUAL, BuiltinProvider, CreditDecision, Cr
 from portal.db import db, distinct_values, utcnow
 from portal.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.i18n import _l
+from portal.invoices.models import Invoice
 from portal.notifications.messages import Message, msg
 from portal.errors import say, state_fig
 from portal.locking import check_fresh, retry_on_conflict
@@ -583,13 +584,15 @@ def accounts_overview(supplier_id: int) -> tuple[CreditAccount | None, list[Acco
                    CreditReservation.status == ReservationStatus.reserved)
             .group_by(CreditReservation.buyer_company_id, CreditReservation.currency)):
         reserved[(buyer_id, cur)] = Decimal(total or 0)
+    unpaid = ledger.unpaid_invoices_totals(Invoice.supplier_company_id == supplier_id,
+                                           Invoice.buyer_company_id.in_(ids))  # one statement for every buyer
     buyers = db.session.scalars(sa.select(Company).where(Company.id.in_(ids)).order_by(Company.display_name))
     rows = []
     for b in buyers:
         eff = own.get(b.id) or default
         cur = eff.currency if eff else b.default_currency
         rows.append(AccountRow(buyer=b, account=own.get(b.id), effective=eff,
-                               unpaid=unpaid_invoices_total(supplier_id, b.id, cur),
+                               unpaid=unpaid.get((supplier_id, b.id, cur), ZERO),
                                reserved=reserved.get((b.id, cur), ZERO)))
     return default, rows
 
@@ -606,12 +609,17 @@ def terms_for_buyer(buyer_id: int) -> list[dict]:
     defaults = {a.supplier_company_id: a for a in db.session.scalars(
         sa.select(CreditAccount).where(CreditAccount.supplier_company_id.in_(supplier_ids),
                                        CreditAccount.buyer_company_id.is_(None)))}
+    # one grouped statement each for every supplier's reserved orders and unpaid invoices
+    reserved_by = ledger.reserved_totals(CreditReservation.buyer_company_id == buyer_id,
+                                         CreditReservation.supplier_company_id.in_(supplier_ids))
+    unpaid_by = ledger.unpaid_invoices_totals(Invoice.buyer_company_id == buyer_id,
+                                              Invoice.supplier_company_id.in_(supplier_ids))
     out = []
     for s in db.session.scalars(sa.select(Company).where(Company.id.in_(supplier_ids))
                                 .order_by(Company.display_name)):
         acc = own.get(s.id) or defaults.get(s.id)
-        reserved = reserved_total(s.id, buyer_id, acc.currency) if acc else ZERO
-        unpaid = unpaid_invoices_total(s.id, buyer_id, acc.currency) if acc else ZERO
+        reserved = reserved_by.get((s.id, buyer_id, acc.currency), ZERO) if acc else ZERO
+        unpaid = unpaid_by.get((s.id, buyer_id, acc.currency), ZERO) if acc else ZERO
         out.append({"supplier": s, "account": acc, "is_default": s.id not in own, "reserved": reserved,
                     "unpaid": unpaid, "exposure": reserved + unpaid,
                     "available": (acc.limit_amount - reserved - unpaid) if acc else None})

@@ -420,12 +420,15 @@ def dead_ends(company_id: int) -> DeadEnds:
     """Rules asking for more approvals than the company has active approvers, and orders awaiting approval that
     can no longer collect the approvals they need. Reads the session as it stands (call after a flush)."""
     approvers = active_approvers(company_id)
-    rules = [r for r in rules_for(company_id) if r.approvals_required > len(approvers)]
+    all_rules = rules_for(company_id)  # once, not once per waiting order
+    rules = [r for r in all_rules if r.approvals_required > len(approvers)]
     waiting = db.session.scalars(
         sa.select(PurchaseOrder).where(PurchaseOrder.buyer_company_id == company_id,
                                        PurchaseOrder.status == S.awaiting_approval)
+        .options(selectinload(PurchaseOrder.approvals))
         .order_by(PurchaseOrder.submitted_at, PurchaseOrder.id)).unique().all()
-    return DeadEnds(rules=rules, orders=[o for o in waiting if is_stuck(o, approvers)], approvers=approvers)
+    return DeadEnds(rules=rules, orders=[o for o in waiting if is_stuck(o, approvers, all_rules)],
+                    approvers=approvers)
 
 
 def warn_dead_ends(company_id: int, actor: User, what: str) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Company, Role, User
 from portal.audit.services import record
@@ -215,6 +216,7 @@ def awards_without_orders(company_id: int):
 
     return list(db.session.scalars(
         sa.select(Award).where(Award.buyer_company_id == company_id, Award.orders_created_at.is_(None))
+        .options(selectinload(Award.rfq), selectinload(Award.lines))  # the page shows both of each award
         .order_by(Award.awarded_at.desc())))
 
 

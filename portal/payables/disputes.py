@@ -7,6 +7,7 @@ Lock order: the order (if any), the invoice, then the dispute row (portal/credit
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from portal import locking
 from portal.accounts.models import Role, User
@@ -252,4 +253,5 @@ def list_disputes(company_id: int, *, open_only: bool = False, limit: int = 200)
     stmt = sa.select(Dispute).where(Dispute.visible_to(company_id))
     if open_only:
         stmt = stmt.where(Dispute.status.in_([DisputeStatus.open, DisputeStatus.answered]))
-    return list(db.session.scalars(stmt.order_by(Dispute.id.desc()).limit(limit)))
+    return list(db.session.scalars(stmt.options(selectinload(Dispute.invoice)).order_by(Dispute.id.desc())
+                                   .limit(limit)))

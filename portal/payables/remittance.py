@@ -98,10 +98,17 @@ def create_advices(run: PaymentRun, actor: User | None) -> list[RemittanceAdvice
     return advices
 
 
-def compare(a: RemittanceAdvice) -> list[dict]:
-    """Per advice line: the invoice's open amount now against the one the advice paid (``ok`` False = mismatch)."""
-    ids = [ln["invoice_id"] for ln in a.lines]
-    invoices = {i.id: i for i in db.session.scalars(sa.select(Invoice).where(Invoice.id.in_(ids)))} if ids else {}
+def invoices_of(advices) -> dict[int, Invoice]:
+    """The invoices the advices' lines paid, by id, in one statement (for a list of advices)."""
+    ids = {ln["invoice_id"] for a in advices for ln in a.lines}
+    return {i.id: i for i in db.session.scalars(sa.select(Invoice).where(Invoice.id.in_(ids)))} if ids else {}
+
+
+def compare(a: RemittanceAdvice, invoices: dict[int, Invoice] | None = None) -> list[dict]:
+    """Per advice line: the invoice's open amount now against the one the advice paid (``ok`` False = mismatch).
+    ``invoices``: those of ``invoices_of`` when comparing a list of advices (else they are read here)."""
+    if invoices is None:
+        invoices = invoices_of([a])
     out = []
     for ln in a.lines:
         inv = invoices.get(ln["invoice_id"])

@@ -21,6 +21,7 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.accounts.models import Role, User
@@ -336,5 +337,7 @@ def history(invoice_id: int) -> list[DunningNotice]:
 
 
 def recent(supplier_id: int, limit: int = 100) -> list[DunningNotice]:
+    """The latest letters, each with its invoice (and the invoice's buyer) loaded in one more statement."""
     return list(db.session.scalars(sa.select(DunningNotice).where(DunningNotice.supplier_company_id == supplier_id)
+                                   .options(selectinload(DunningNotice.invoice))
                                    .order_by(DunningNotice.id.desc()).limit(limit)))

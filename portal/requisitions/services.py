@@ -266,11 +266,13 @@ def owners_needed(req: Requisition) -> list[User]:
     return out
 
 
-def amount_approvals_needed(req: Requisition) -> int:
+def amount_approvals_needed(req: Requisition, rules=None) -> int:
+    """``rules``: the company's approval rules when the caller already has them (a list page)."""
     from portal.orders.approvals import required_for_amount
 
     company = db.session.get(Company, req.company_id)
-    return required_for_amount(req.company_id, company.default_currency, req.currency, req.total_estimated)
+    return required_for_amount(req.company_id, company.default_currency, req.currency, req.total_estimated,
+                               rules)
 
 
 def current_round(req: Requisition) -> list[RequisitionApproval]:
@@ -280,17 +282,18 @@ def current_round(req: Requisition) -> list[RequisitionApproval]:
     return [a for a in rows if a.step > max(last_reject, last_submit)]
 
 
-def pending(req: Requisition) -> dict:
+def pending(req: Requisition, rules=None) -> dict:
     """What the requisition still waits for: owners (people) and how many amount approvals."""
     done = current_round(req)
     owners_done = {a.approver_id for a in done if a.kind == "owner"}
     owners = [u for u in owners_needed(req) if u.id not in owners_done]
     amount_done = len([a for a in done if a.kind == "amount"])
-    return {"owners": owners, "amount": max(amount_approvals_needed(req) - amount_done, 0)}
+    return {"owners": owners, "amount": max(amount_approvals_needed(req, rules) - amount_done, 0)}
 
 
-def can_decide(req: Requisition, user: User) -> tuple[str | None, str | None]:
-    """(kind of approval the user would give, None) or (None, the sentence why not)."""
+def can_decide(req: Requisition, user: User, rules=None) -> tuple[str | None, str | None]:
+    """(kind of approval the user would give, None) or (None, the sentence why not). ``rules``: the company's
+    approval rules when the caller already has them (a list page)."""
     if req.company_id != user.company_id:
         return None, "Only the requester's company decides on this requisition."
     if req.status != S.submitted:
@@ -299,7 +302,7 @@ def can_decide(req: Requisition, user: User) -> tuple[str | None, str | None]:
         return None, "You cannot approve your own requisition."
     if any(a.approver_id == user.id for a in current_round(req)):
         return None, "You have already approved this requisition."
-    wait = pending(req)
+    wait = pending(req, rules)
     if any(o.id == user.id for o in wait["owners"]):
         return "owner", None
     if wait["owners"]:
@@ -501,7 +504,8 @@ def list_for(actor: User, *, mine: bool = True, status: str | None = None, limit
             stmt = stmt.where(Requisition.status == S(status))
         except ValueError:
             pass
-    return list(db.session.scalars(stmt.order_by(Requisition.id.desc()).limit(limit)).unique())
+    return list(db.session.scalars(stmt.options(selectinload(Requisition.lines))  # the list shows the lines
+                                   .order_by(Requisition.id.desc()).limit(limit)).unique())
 
 
 def approval_queue(actor: User) -> list[Requisition]:
@@ -509,7 +513,10 @@ def approval_queue(actor: User) -> list[Requisition]:
         sa.select(Requisition).where(Requisition.company_id == actor.company_id, Requisition.status == S.submitted)
         .options(selectinload(Requisition.approvals), selectinload(Requisition.lines))
         .order_by(Requisition.submitted_at, Requisition.id)).unique().all()
-    return [r for r in rows if can_decide(r, actor)[0] is not None]
+    from portal.orders.approvals import rules_for
+
+    rules = rules_for(actor.company_id) if rows else []  # once for the queue, not once per requisition
+    return [r for r in rows if can_decide(r, actor, rules)[0] is not None]
 
 
 def procurement_queue(actor: User) -> list[Requisition]:

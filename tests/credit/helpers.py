@@ -30,5 +30,11 @@ def fake_figures(monkeypatch, *, unpaid=None, overdue=None) -> None:
     monkeypatch.setattr(services.ledger, "pair_figures", figures)
     if unpaid is not None:
         monkeypatch.setattr(services, "unpaid_invoices_total", lambda s, b, c: unpaid)
+
+        class EveryPair(dict):  # the list pages' grouped look-up (ledger.unpaid_invoices_totals): any pair
+            def get(self, key, default=None):
+                return unpaid
+
+        monkeypatch.setattr(services.ledger, "unpaid_invoices_totals", lambda *where: EveryPair())
     if overdue is not None:
         monkeypatch.setattr(services, "overdue_invoices_count", lambda s, b: overdue)
