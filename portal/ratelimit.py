@@ -23,12 +23,17 @@ _warned_at = 0.0
 def _fallback():
     global _memory
     if _memory is None:
-        _memory = type(limiter.limiter)(MemoryStorage())
+        from limits.strategies import MovingWindowRateLimiter
+
+        strategy = type(limiter.limiter) if limiter.enabled else MovingWindowRateLimiter
+        _memory = strategy(MemoryStorage())
     return _memory
 
 
 def _run(call):
     global _warned_at
+    if not limiter.enabled:  # RATELIMIT_ENABLED=False: Flask-Limiter built no strategy (its decorators are off);
+        return call(_fallback())  # the sign-in throttle and the API budget still count, in memory
     try:
         return call(limiter.limiter)
     except STORAGE_ERRORS as exc:

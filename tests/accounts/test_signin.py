@@ -414,3 +414,19 @@ def test_sign_out_everywhere_from_the_account_page(world, client, app):
     assert not is_signed_in(returning)
     # signing in again works
     assert signin(app.test_client(), user.email, factories.PASSWORD).status_code == 302
+
+
+def test_with_rate_limiting_turned_off_sign_in_works_and_the_throttle_still_counts(world, client, app, monkeypatch):
+    """RATELIMIT_ENABLED=False (Flask-Limiter's switch; the benchmarks set it) left Flask-Limiter without a
+    strategy, and every sign-in answered 500 from the throttle. The throttle now counts in memory then."""
+    from portal import ratelimit
+    from portal.extensions import limiter
+
+    monkeypatch.setattr(limiter, "enabled", False)  # what init_app leaves with RATELIMIT_ENABLED=False:
+    monkeypatch.setattr(limiter, "_limiter", None)  # disabled, and no strategy built
+    monkeypatch.setattr(ratelimit, "_memory", None)
+    assert signin(app.test_client(), world.buyer_admin.email, factories.PASSWORD).status_code == 302
+    victim = world.procurement.email
+    for i in range(10):
+        assert signin(client, victim, f"guess-{i}-wrong", addr="10.0.0.9").status_code == 200, i
+    assert signin(client, victim, factories.PASSWORD, addr="10.0.0.9").status_code == 429
