@@ -62,6 +62,9 @@ def pytest_collection_modifyitems(config, items):
             config.hook.pytest_deselected(items=moved)
             items[:] = [item for item in items if _home_run(item) in (None, THIS_RUN)]
             config._portal_split = (len(moved), "SQLite" if IS_PG else "PostgreSQL")
+        if not IS_PG:  # the SQLite run's browser tests last: the PostgreSQL run's come early (tests/e2e), and two
+            # gunicorns, workers and Chromiums at once on two cores made a server wait 45 s to answer
+            items.sort(key=lambda item: bool(item.get_closest_marker("e2e")))
     if IS_PG:
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (PORTAL_TEST_DATABASE_URL=postgresql://...)")
