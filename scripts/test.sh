@@ -25,11 +25,25 @@ if [ -n "${TEST_SERIAL:-}" ]; then
   exit $status
 fi
 sqlite_log=$(mktemp)
-trap 'rm -f "$sqlite_log"' EXIT
+pg2_log=$(mktemp)
+trap 'rm -f "$sqlite_log" "$pg2_log"' EXIT
 PORTAL_TEST_DATABASE_URL=sqlite "$BIN/pytest" -q -p no:cacheprovider $SPLIT ${PYTEST_ARGS:-} >"$sqlite_log" 2>&1 &
 sqlite_pid=$!
-echo "=== pytest on PostgreSQL ($PG_URL); SQLite runs beside it ==="
-PORTAL_TEST_DATABASE_URL="$PG_URL" "$BIN/pytest" -q -p no:cacheprovider $SPLIT ${PYTEST_ARGS:-} || status=1
+if [ -n "${TEST_PG_ONE_PROCESS:-}" ]; then
+  echo "=== pytest on PostgreSQL ($PG_URL); SQLite runs beside it ==="
+  PORTAL_TEST_DATABASE_URL="$PG_URL" "$BIN/pytest" -q -p no:cacheprovider $SPLIT ${PYTEST_ARGS:-} || status=1
+else
+  # The PostgreSQL run is the long one: two processes (tests/conftest.py --part), each with its own database,
+  # Redis and servers, beside the SQLite run. TEST_PG_ONE_PROCESS=1 runs it in one.
+  PORTAL_TEST_DATABASE_URL="$PG_URL" "$BIN/pytest" -q -p no:cacheprovider $SPLIT --part 2 ${PYTEST_ARGS:-} \
+    >"$pg2_log" 2>&1 &
+  pg2_pid=$!
+  echo "=== pytest on PostgreSQL ($PG_URL), part 1 of 2; part 2 and SQLite run beside it ==="
+  PORTAL_TEST_DATABASE_URL="$PG_URL" "$BIN/pytest" -q -p no:cacheprovider $SPLIT --part 1 ${PYTEST_ARGS:-} || status=1
+  wait "$pg2_pid" || status=1
+  echo "=== pytest on PostgreSQL, part 2 of 2 ==="
+  cat "$pg2_log"
+fi
 wait "$sqlite_pid" || status=1
 echo "=== pytest on SQLite ==="
 cat "$sqlite_log"

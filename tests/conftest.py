@@ -32,9 +32,20 @@ def pytest_addoption(parser):
              "marked dialect_free run only in the SQLite run, tests marked one_run(\"sqlite\"|\"postgres\") "
              "only in that run, other browser tests (marker e2e) only in the PostgreSQL run (the others are "
              "deselected, and the summary says how many and where they run).")
+    parser.addoption("--part", type=int, choices=(1, 2), default=None,
+                     help="run one of two parts of the suite (scripts/test.sh runs the PostgreSQL run in two "
+                          "processes): 1 = tests/{e2e,api,faults,ops,model,concurrency,jobs}, 2 = the rest.")
 
 
 THIS_RUN = "postgres" if IS_PG else "sqlite"
+# `--part 1|2` (scripts/test.sh): the PostgreSQL run in two processes side by side, each with its database, Redis and
+# servers of its own. Part 1 takes these folders of tests/ (the ones that start servers and processes), part 2 the rest.
+PART_ONE = {"e2e", "api", "faults", "ops", "model", "concurrency", "jobs"}
+
+
+def _part(item) -> int:
+    rel = os.path.relpath(str(item.path), os.path.dirname(__file__)).split(os.sep)
+    return 1 if len(rel) > 1 and rel[0] in PART_ONE else 2
 
 
 def _home_run(item) -> str | None:
@@ -52,6 +63,12 @@ def _home_run(item) -> str | None:
 
 
 def pytest_collection_modifyitems(config, items):
+    part = config.getoption("--part")
+    if part:
+        other = [item for item in items if _part(item) != part]
+        if other:
+            config.hook.pytest_deselected(items=other)
+            items[:] = [item for item in items if _part(item) == part]
     for item in items:
         one = item.get_closest_marker("one_run")
         if one is not None and (len(one.args) != 1 or one.args[0] not in ("sqlite", "postgres")):
@@ -74,7 +91,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and getattr(session.config, "_portal_split", None):
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and (getattr(session.config, "_portal_split", None)
+                                                             or session.config.getoption("--part")):
         session.exitstatus = pytest.ExitCode.OK  # all of them run in the other run (e.g. PYTEST_ARGS=tests/e2e)
 
 
