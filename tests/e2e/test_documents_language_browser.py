@@ -16,7 +16,7 @@ from tests import factories
 from tests.e2e.pages import pdf_text
 from tests.invoices.conftest import IBAN, issued_for, ship
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.one_run("sqlite")]  # browser tests split between the runs: README "Tests"
 
 
 def _german_page(browser, live_server, user, width=1366, height=768):

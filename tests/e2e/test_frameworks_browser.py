@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from tests.e2e.pages import assert_labelled, flash
 from tests.frameworks.helpers import closed_with_quotes
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.one_run("sqlite")]  # browser tests split between the runs: README "Tests"
 
 SHOTS = os.environ.get("FRAMEWORK_SCREENSHOTS")
 

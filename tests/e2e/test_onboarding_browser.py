@@ -17,7 +17,7 @@ from portal.notifications.models import OutboxMail
 from tests import factories
 from tests.e2e.pages import flash
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.one_run("sqlite")]  # browser tests split between the runs: README "Tests"
 
 SHOTS = os.environ.get("ONBOARD_SCREENSHOTS")
 EMAIL = "nora.lang@neuland-metall.test"

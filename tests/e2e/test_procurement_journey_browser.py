@@ -33,7 +33,7 @@ from portal.demo import DEMO_PASSWORD
 from portal.notifications.models import OutboxMail
 from tests.e2e.pages import CENT, eur, flash, header_state, plain, reload_until, save_shot, warm_up
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.one_run("sqlite")]  # browser tests split between the runs: README "Tests"
 
 SHOTS = os.environ.get("JOURNEY_SCREENSHOTS")
 SUPPLIER = "Nordstahl Fasteners"  # the demo's Nordstahl Befestigungstechnik GmbH, approved by Hartmann

@@ -15,7 +15,7 @@ from portal.receivables.models import DunningSettings
 from tests.e2e.pages import eur, pdf_text
 from tests.receivables.conftest import IBAN, open_invoice, set_days
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.one_run("sqlite")]  # browser tests split between the runs: README "Tests"
 D = Decimal
 
 

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from tests.e2e.pages import flash
 from tests.requisitions.conftest import rw  # noqa: F401  (fixture)
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.one_run("sqlite")]  # browser tests split between the runs: README "Tests"
 
 SHOTS = os.environ.get("REQ_SCREENSHOTS")
 
